@@ -1,0 +1,7 @@
+import type { Command } from "../io.ts";
+
+/**
+ * Every CLI command, registered in one place. test/cli/commands.test.ts checks that
+ * every file in this folder is registered here.
+ */
+export const commands: Record<string, Command> = {};

@@ -1,0 +1,51 @@
+import { exitCodeFor, ExitCode } from "./exit-codes.ts";
+import { processIO, type CliIO } from "./io.ts";
+import { commands } from "./commands/index.ts";
+import { StewardError } from "../core/errors.ts";
+
+function help(): string {
+  const names = Object.keys(commands).sort();
+  const width = Math.max(...names.map((n) => n.length));
+  const lines = names.map((n) => `  ${n.padEnd(width)}  ${commands[n]!.summary}`);
+  return `usage: steward <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun 'steward <command> --help' for a command's options.\n`;
+}
+
+/** Runs the CLI; returns the exit code. The only place errors become exit codes. */
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    io.stdout(help());
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  if (name === "--version") {
+    io.stdout(`${await toolVersion()}\n`);
+    return ExitCode.ok;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.stderr(`steward: unknown command '${name}'\n\n${help()}`);
+    return ExitCode.usage;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stdout(`${command.usage}\n`);
+    return ExitCode.ok;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    const code = exitCodeFor(error);
+    if (error instanceof StewardError) {
+      io.stderr(`steward ${name}: ${error.message}\n`);
+      if (error.hint) io.stderr(`  hint: ${error.hint}\n`);
+    } else {
+      io.stderr(`steward ${name}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    return code;
+  }
+}
+
+export async function toolVersion(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
