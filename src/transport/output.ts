@@ -1,0 +1,66 @@
+import { StringDecoder } from "node:string_decoder";
+import type { Redactor, StreamRedactor } from "../core/redact.ts";
+
+/** Default bytes of each output stream kept in memory. */
+export const DEFAULT_TAIL_BYTES = 64 * 1024;
+
+/**
+ * One output stream of a command (stdout or stderr): decodes UTF-8 across chunk
+ * boundaries, redacts secrets (holding back a possible split secret), forwards the
+ * redacted text to the caller's listener and keeps only the last `tailBytes` bytes, so
+ * a command that prints gigabytes costs bounded memory.
+ */
+export class OutputCollector {
+  private readonly decoder = new StringDecoder("utf8");
+  private readonly redacting: StreamRedactor | undefined;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private dropped = false;
+
+  constructor(
+    private readonly tailBytes: number,
+    redactor: Redactor | undefined,
+    private readonly listener: ((chunk: string) => void) | undefined,
+  ) {
+    this.redacting = redactor?.stream();
+  }
+
+  push(data: Buffer): void {
+    this.emit(this.decoder.write(data));
+  }
+
+  /** Flushes held-back text; returns the tail and whether earlier output was dropped. */
+  end(): { text: string; truncated: boolean } {
+    this.emit(this.decoder.end(), true);
+    const tail = Buffer.concat(this.chunks);
+    // The cut may have split a multi-byte character: skip continuation bytes.
+    let start = 0;
+    if (this.dropped) {
+      while (start < tail.length && ((tail[start] ?? 0) & 0xc0) === 0x80) start++;
+    }
+    return { text: tail.subarray(start).toString("utf8"), truncated: this.dropped };
+  }
+
+  private emit(text: string, final = false): void {
+    let safe = this.redacting === undefined ? text : this.redacting.push(text);
+    if (final && this.redacting !== undefined) safe += this.redacting.end();
+    if (safe.length === 0) return;
+    this.listener?.(safe);
+    const bytes = Buffer.from(safe, "utf8");
+    this.chunks.push(bytes);
+    this.size += bytes.length;
+    while (this.size > this.tailBytes && this.chunks.length > 0) {
+      const first = this.chunks[0];
+      if (first === undefined) break;
+      const excess = this.size - this.tailBytes;
+      if (first.length <= excess) {
+        this.chunks.shift();
+        this.size -= first.length;
+      } else {
+        this.chunks[0] = first.subarray(excess);
+        this.size -= excess;
+      }
+      this.dropped = true;
+    }
+  }
+}

@@ -1,0 +1,192 @@
+import type { Readable } from "node:stream";
+import type { ClientChannel } from "ssh2";
+import { BecomeError, CommandTimeoutError, ConnectionLostError, ExecError } from "../errors.ts";
+import { DEFAULT_TAIL_BYTES, OutputCollector } from "../output.ts";
+import { becomePrefix, killTreeScript, shellCommand } from "../shell.ts";
+import type { Become, ExecOptions, ExecResult } from "../types.ts";
+import type { SshConnection } from "./connection.ts";
+
+/** Default per-command limit: long enough for a package upgrade, short of forever. */
+export const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60 * 1000;
+
+/**
+ * Runs one command on a pooled connection. The command is wrapped so that its shell
+ * first prints its PID on a line of its own: sshd makes that shell a session and
+ * process-group leader, so on timeout a second channel can kill the whole tree —
+ * signalling the channel alone leaves children such as `sleep` or `apt` running.
+ */
+export async function execOnConnection(
+  connection: SshConnection,
+  command: string,
+  options: ExecOptions,
+  killTimeoutMs: number,
+): Promise<ExecResult> {
+  const become = options.become === true ? await ensureBecome(connection) : false;
+  const release = await connection.channels.acquire();
+  try {
+    return await runChannel(connection, command, become, options, killTimeoutMs);
+  } finally {
+    release();
+  }
+}
+
+async function runChannel(
+  connection: SshConnection,
+  command: string,
+  become: Become,
+  options: ExecOptions,
+  killTimeoutMs: number,
+): Promise<ExecResult> {
+  const host = connection.target.name;
+  const shown = connection.redact(command);
+  const started = Date.now();
+  const channel = await connection.openExec(`printf '%s\\n' "$$"; exec ${shellCommand(command, become)}`);
+  const tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES;
+  const stdout = new OutputCollector(tailBytes, connection.redactor, options.onStdout);
+  const stderr = new OutputCollector(tailBytes, connection.redactor, options.onStderr);
+
+  let pid: number | undefined;
+  let header = Buffer.alloc(0);
+  channel.on("data", (data: Buffer) => {
+    if (pid !== undefined) return stdout.push(data);
+    header = Buffer.concat([header, data]);
+    const newline = header.indexOf(0x0a);
+    if (newline < 0) return;
+    pid = Number(header.subarray(0, newline).toString("latin1"));
+    const rest = header.subarray(newline + 1);
+    if (rest.length > 0) stdout.push(rest);
+  });
+  channel.stderr.on("data", (data: Buffer) => stderr.push(data));
+
+  let exited = false;
+  let exitCode: number | null = null;
+  let signal: string | null = null;
+  channel.on("exit", (code: number | null, signalName?: string) => {
+    exited = true;
+    exitCode = code;
+    signal = code === null ? (signalName ?? null) : null;
+  });
+  const closed = new Promise<void>((resolve) => channel.once("close", () => resolve()));
+  channel.end(options.stdin);
+
+  const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  const first = await Promise.race([closed.then(() => "closed" as const), expired]);
+  clearTimeout(timer);
+
+  if (first === "timeout") {
+    const killed = pid !== undefined && (await killTree(connection, channel, pid, become, killTimeoutMs));
+    await Promise.race([closed, delay(killTimeoutMs)]);
+    const out = stdout.end();
+    const err = stderr.end();
+    throw new CommandTimeoutError(host, { command: shown, signal, stdoutTail: out.text, stderrTail: err.text }, timeoutMs, killed);
+  }
+
+  // "close" can overtake the last buffered "data" events; drain them before the tails are read.
+  await Promise.race([Promise.all([ended(channel), ended(channel.stderr)]), delay(1000)]);
+  const out = stdout.end();
+  const err = stderr.end();
+  if (!exited) {
+    const lost = connection.lost;
+    throw new ConnectionLostError(
+      host,
+      `${lost?.message ?? `${host}: channel closed without an exit status`} (while running: ${shown})`,
+    );
+  }
+  const result: ExecResult = {
+    host,
+    command: shown,
+    exitCode,
+    signal,
+    stdout: out.text,
+    stderr: err.text,
+    stdoutTruncated: out.truncated,
+    stderrTruncated: err.truncated,
+    durationMs: Date.now() - started,
+  };
+  if (options.check !== false && (exitCode !== 0 || signal !== null)) {
+    throw new ExecError(host, { command: shown, exitCode, signal, stdoutTail: out.text, stderrTail: err.text });
+  }
+  return result;
+}
+
+/**
+ * Kills the command's process tree from a second channel (with sudo when the command
+ * ran as another user). Resolves true only when the script confirmed nothing is left.
+ */
+async function killTree(
+  connection: SshConnection,
+  channel: ClientChannel,
+  pid: number,
+  become: Become,
+  killTimeoutMs: number,
+): Promise<boolean> {
+  try {
+    // The channel signal reaches only the top process, and older sshd ignore it;
+    // it is sent anyway because it is instant where it works.
+    channel.signal("KILL");
+  } catch {
+    // The channel may already be closing; the tree kill below is what counts.
+  }
+  const attempt = (async (): Promise<boolean> => {
+    const killer = await connection.openExec(shellCommand(killTreeScript(pid), become));
+    const status = new Promise<number | null>((resolve) => {
+      killer.on("exit", (code: number | null) => resolve(code));
+      killer.once("close", () => resolve(null));
+    });
+    killer.resume();
+    killer.stderr.resume();
+    killer.end();
+    return (await status) === 0;
+  })().catch(() => false);
+  const confirmed = await Promise.race([attempt, delay(killTimeoutMs).then(() => false)]);
+  channel.close();
+  return confirmed;
+}
+
+/** Checks once per connection and user that sudo runs without a password. */
+function ensureBecome(connection: SshConnection): Promise<Become> {
+  const { target } = connection;
+  const become = target.become;
+  if (become === false) {
+    return Promise.reject(
+      new BecomeError(target.name, "not-configured", `${target.name}: a command asks for become, but the host has no become in the inventory`, "add become to the host or drop become from the step"),
+    );
+  }
+  let probe = connection.becomeProbes.get(become.user);
+  if (probe === undefined) {
+    probe = probeSudo(connection, become);
+    connection.becomeProbes.set(become.user, probe);
+  }
+  return probe.then(() => become);
+}
+
+async function probeSudo(connection: SshConnection, become: Exclude<Become, false>): Promise<void> {
+  const host = connection.target.name;
+  const result = await execOnConnection(connection, `${becomePrefix(become)} true`, { check: false, timeoutMs: 30_000 }, 5_000);
+  if (result.exitCode === 0) return;
+  const said = result.stderr.trim();
+  const as = `sudo to ${become.user} as ${connection.target.user}`;
+  if (result.exitCode === 127 || /sudo: (command )?not found/.test(said)) {
+    throw new BecomeError(host, "sudo-missing", `${host}: sudo is not installed`, "install sudo on the host");
+  }
+  if (/password is required|terminal is required|askpass/i.test(said)) {
+    throw new BecomeError(host, "password-required", `${host}: ${as} requires a password (sudo -n said: ${said})`, `grant NOPASSWD in sudoers for ${connection.target.user}`);
+  }
+  throw new BecomeError(host, "not-permitted", `${host}: ${as} is not permitted (exit ${result.exitCode}): ${said}`, "check the sudoers rules for this user");
+}
+
+function ended(stream: Readable): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once("end", resolve);
+    stream.once("close", resolve);
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
