@@ -1,7 +1,10 @@
 import type { Command } from "../io.ts";
+import { validate } from "./validate.ts";
 
 /**
  * Every CLI command, registered in one place. test/cli/commands.test.ts checks that
  * every file in this folder is registered here.
  */
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  validate,
+};

@@ -1,0 +1,49 @@
+import { appendFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { UsageError } from "../../core/errors.ts";
+import { validateRepository } from "../../validate/index.ts";
+import { formatGithub, formatJson, formatText } from "../../validate/format.ts";
+import { ExitCode } from "../exit-codes.ts";
+import type { Command } from "../io.ts";
+
+const FORMATS = ["text", "json", "github"] as const;
+
+export const validate: Command = {
+  summary: "check every inventory and runbook file (schema and semantic rules)",
+  usage: `usage: steward validate [--root DIR] [--format text|json|github] [--strict]
+
+  --root DIR      repository root (default: the current directory)
+  --format FMT    text (default), json, or github (workflow annotations; the full
+                  list goes to $GITHUB_STEP_SUMMARY when it is set)
+  --strict        treat warnings as errors
+
+Exit codes: 0 valid, 3 invalid input (see README, Exit codes).`,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: argv,
+      options: { root: { type: "string" }, format: { type: "string", default: "text" }, strict: { type: "boolean", default: false } },
+      strict: true,
+      allowPositionals: false,
+    });
+    const format = values.format as (typeof FORMATS)[number];
+    if (!FORMATS.includes(format)) throw new UsageError(`unknown format '${values.format}'`, `use one of: ${FORMATS.join(", ")}`);
+    const root = resolve(io.cwd, values.root ?? ".");
+    const result = await validateRepository(root);
+    if (format === "json") io.stdout(formatJson(result));
+    else if (format === "github") {
+      const { log, summary } = formatGithub(result);
+      io.stdout(log);
+      const summaryFile = io.env.GITHUB_STEP_SUMMARY;
+      if (summaryFile) await appendFile(summaryFile, summary);
+    } else {
+      const { readFile } = await import("node:fs/promises");
+      const files = new Set(result.diagnostics.map((d) => d.file));
+      const texts = new Map<string, string>();
+      for (const file of files) texts.set(file, await readFile(resolve(root, file), "utf8").catch(() => ""));
+      io.stdout(formatText(result, texts));
+    }
+    const failed = result.errors > 0 || (values.strict && result.warnings > 0);
+    return failed ? ExitCode.invalidInput : ExitCode.ok;
+  },
+};

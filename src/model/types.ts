@@ -1,0 +1,179 @@
+/**
+ * The repository's data model: what inventory/ and runbooks/ mean once loaded, merged
+ * and checked. Runbook types mirror schemas/runbook.schema.json key for key, so the YAML
+ * an engineer writes and the value the planner reads never drift apart.
+ */
+
+export type Criticality = "low" | "medium" | "high" | "critical";
+export const CRITICALITIES: readonly Criticality[] = ["low", "medium", "high", "critical"];
+
+/** A secret named by the environment variable that holds it; the value never sits in YAML. */
+export interface SecretRef {
+  env: string;
+}
+
+export type Become = false | { method: "sudo"; user: string };
+
+/** Where a value was written: used to point error messages at the YAML. */
+export interface Origin {
+  file: string;
+  pointer: string;
+}
+
+export interface Host {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  become: Become;
+  criticality: Criticality;
+  transport: "ssh" | "local";
+  /** Groups the host names directly. */
+  groups: string[];
+  /** Direct groups and all their ancestors, sorted by name. */
+  memberOf: string[];
+  tags: string[];
+  via?: string;
+  /** Keys pinned in the inventory, in known_hosts key form ("ssh-ed25519 AAAA…"). */
+  hostKeys: string[];
+  identityFile?: string;
+  identityPassphraseEnv?: string;
+  connectTimeoutMs: number;
+  /** Variables after precedence: defaults < parent group < child group < host. */
+  vars: Record<string, unknown>;
+  origin: Origin;
+}
+
+export interface Group {
+  name: string;
+  description?: string;
+  children: string[];
+  vars: Record<string, unknown>;
+  /** Every place the group is declared (groups may be declared in several files). */
+  origins: Origin[];
+}
+
+export interface Inventory {
+  hosts: Map<string, Host>;
+  groups: Map<string, Group>;
+  /** known_hosts file path relative to the repository root, when the inventory names one. */
+  knownHosts?: string;
+}
+
+export type Percent = `${number}%`;
+export type CountOrPercent = number | Percent;
+export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+
+export interface Window {
+  timezone: string;
+  days: Weekday[];
+  start: string;
+  duration: string;
+  not_before?: string;
+  not_after?: string;
+}
+
+export interface Expectation {
+  exit_code?: number;
+  stdout_contains?: string;
+  stdout_matches?: string;
+  stderr_empty?: boolean;
+}
+
+export type Check = { name?: string } & (
+  | { type: "disk"; mount: string; max_used: Percent }
+  | { type: "memory"; max_used: Percent }
+  | { type: "load"; max_per_cpu: number }
+  | { type: "service"; service: string; state?: "running" | "stopped" }
+  | { type: "endpoint"; url: string; expect_status?: number; timeout?: string }
+  | { type: "certificate"; path: string; min_days_left: number }
+  | { type: "command"; command: string; expect?: Expectation }
+  | { type: "reboot-required"; allowed?: boolean }
+);
+
+export type ComplianceCheck =
+  | { type: "file"; path: string; exists?: boolean; mode?: string; owner?: string; contains?: string }
+  | { type: "package"; package: string; installed?: boolean; version?: string }
+  | { type: "service"; service: string; state?: "running" | "stopped"; enabled?: boolean }
+  | { type: "sshd"; setting: string; value: string }
+  | { type: "sysctl"; key: string; value: string }
+  | { type: "command"; command: string; expect: Expectation };
+
+export interface ComplianceRule {
+  id: string;
+  description?: string;
+  severity?: Criticality;
+  check: ComplianceCheck;
+}
+
+export type PackageSpec = string | { name: string; version?: string };
+
+interface StepBase {
+  name: string;
+  timeout?: string;
+  become?: boolean;
+  on_failure?: "halt" | "continue";
+  hosts?: string;
+}
+
+export type Step = StepBase &
+  (
+    | { kind: "check"; checks: Check[] }
+    | { kind: "packages"; action: "upgrade" | "install" | "remove"; packages?: PackageSpec[]; autoremove?: boolean }
+    | { kind: "app-upgrade"; app: string; version: string; current_version: string; install: string }
+    | { kind: "command"; command: string; stdin?: string; creates?: string; expect?: Expectation }
+    | { kind: "service"; service: string; action: "start" | "stop" | "restart" | "reload" | "enable" | "disable" }
+    | { kind: "reboot"; when?: "required" | "always"; reason?: string; wait?: string }
+    | {
+        kind: "backup";
+        tool: "restic" | "tar";
+        repository: string;
+        paths: string[];
+        pre_command?: string;
+        password?: SecretRef;
+        retention?: Partial<Record<"keep_last" | "keep_daily" | "keep_weekly" | "keep_monthly", number>>;
+        tags?: string[];
+      }
+    | {
+        kind: "verify-backup";
+        backup: string;
+        read_data_subset?: Percent;
+        test_restore?: { scratch: string; paths?: string[]; compare?: "checksums" | "sizes" };
+      }
+    | { kind: "compliance"; rules: ComplianceRule[] }
+  );
+
+export type StepKind = Step["kind"];
+
+export interface Rollout {
+  waves?: CountOrPercent[];
+  failure_budget?: CountOrPercent;
+  order?: string[];
+  serial_within_group?: boolean;
+  concurrency?: CountOrPercent;
+  group_concurrency?: Record<string, number>;
+  gate?: { checks?: Check[]; pause?: string };
+}
+
+export interface Policy {
+  allow?: string[];
+  deny?: string[];
+  update_types?: Array<"patch" | "minor" | "major">;
+  security_only?: boolean;
+  holds?: string[];
+  approvals?: Array<{ package: string; to: string; approved_by: string; reference?: string }>;
+}
+
+export interface Runbook {
+  name: string;
+  description?: string;
+  targets: string;
+  schedule?: string;
+  window?: Window;
+  rollout?: Rollout;
+  policy?: Policy;
+  vars?: Record<string, unknown>;
+  steps: Step[];
+  /** Repository-relative file the runbook was read from. */
+  file: string;
+}

@@ -1,0 +1,82 @@
+import type { Diagnostic } from "../core/diagnostic.ts";
+import { sortDiagnostics } from "../core/diagnostic.ts";
+import { loadRepository } from "../load/repository.ts";
+import { diagnosticAt, type YamlSource } from "../load/yaml-source.ts";
+import { buildInventory } from "../model/inventory.ts";
+import { indexInventory } from "../model/selector.ts";
+import type { Inventory, Runbook } from "../model/types.ts";
+import { checkRunbook } from "./rules/runbook.ts";
+import { validateAgainstSchema } from "./schema.ts";
+
+export interface ValidationResult {
+  /** The merged inventory; complete only when no inventory file had schema errors. */
+  inventory: Inventory;
+  runbooks: Runbook[];
+  diagnostics: Diagnostic[];
+  errors: number;
+  warnings: number;
+  files: number;
+}
+
+export interface ValidateOptions {
+  /** The clock for window checks; injected so results are reproducible. */
+  now?: Date;
+}
+
+/**
+ * Validates parsed files in stages: schema, then the merged model, then semantic rules
+ * across files. Collects every problem; never stops at the first.
+ */
+export function validateSources(inventoryFiles: YamlSource[], runbookFiles: YamlSource[], options: ValidateOptions = {}, loadDiagnostics: Diagnostic[] = []): ValidationResult {
+  const diagnostics = [...loadDiagnostics];
+  const validInventory: YamlSource[] = [];
+  for (const source of inventoryFiles) {
+    const errors = validateAgainstSchema(source, "inventory");
+    diagnostics.push(...errors);
+    if (errors.length === 0) validInventory.push(source);
+  }
+  const inventoryWhole = validInventory.length === inventoryFiles.length && !loadDiagnostics.some((d) => d.file.startsWith("inventory/"));
+  const built = buildInventory(validInventory);
+  diagnostics.push(...built.diagnostics);
+  if (built.inventory.hosts.size === 0 && inventoryWhole && runbookFiles.length > 0) {
+    diagnostics.push({ severity: "error", rule: "inventory/empty", file: "inventory", line: 1, column: 1, pointer: "", message: "the inventory has no hosts", hint: "add hosts in inventory/*.yaml" });
+  }
+  const ctx = { now: options.now ?? new Date(), ...(inventoryWhole ? { inventory: { value: built.inventory, index: indexInventory(built.inventory) } } : {}) };
+
+  const runbooks: Runbook[] = [];
+  const byName = new Map<string, Runbook>();
+  for (const source of runbookFiles) {
+    if (source.value === null || source.value === undefined) {
+      diagnostics.push(diagnosticAt(source, "", "runbook/empty", "the runbook file is empty", { hint: "a runbook needs at least name, targets and steps" }));
+      continue;
+    }
+    const errors = validateAgainstSchema(source, "runbook");
+    diagnostics.push(...errors);
+    if (errors.length > 0) continue;
+    const runbook = { ...(source.value as Omit<Runbook, "file">), file: source.file } as Runbook;
+    const twin = byName.get(runbook.name);
+    if (twin) {
+      diagnostics.push(diagnosticAt(source, "/name", "runbook/duplicate-name", `the runbook name \`${runbook.name}\` is already used by ${twin.file}`, { hint: "runbook names identify plans and runs; make them unique" }));
+    } else {
+      byName.set(runbook.name, runbook);
+    }
+    diagnostics.push(...checkRunbook(source, runbook, ctx));
+    runbooks.push(runbook);
+  }
+  const sorted = sortDiagnostics(diagnostics);
+  const errors = sorted.filter((d) => d.severity === "error").length;
+  return {
+    inventory: built.inventory,
+    runbooks,
+    diagnostics: sorted,
+    errors,
+    warnings: sorted.length - errors,
+    files: inventoryFiles.length + runbookFiles.length,
+  };
+}
+
+/** Loads and validates every inventory and runbook file of a repository. */
+export async function validateRepository(root: string, options: ValidateOptions = {}): Promise<ValidationResult> {
+  const loaded = await loadRepository(root);
+  return validateSources(loaded.inventory, loaded.runbooks, options, loaded.diagnostics);
+}

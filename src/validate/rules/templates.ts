@@ -1,0 +1,89 @@
+import type { Diagnostic } from "../../core/diagnostic.ts";
+import { pointerOf } from "../../core/diagnostic.ts";
+import { didYouMean } from "../../core/suggest.ts";
+import { locateInTemplate, type YamlSource } from "../../load/yaml-source.ts";
+import type { Host, Runbook } from "../../model/types.ts";
+import { analyzeTemplate, HELPER_NAMES, TemplateSyntaxError } from "../../template/index.ts";
+
+/** What a template rendered on a host may read: `host.*`, `vars.*`, `run.*`. */
+export const HOST_FIELDS = ["name", "address", "port", "user", "criticality", "groups", "tags"] as const;
+export const RUN_FIELDS = ["id", "runbook", "plan_id", "started_at"] as const;
+const ROOTS = ["host", "vars", "run"];
+
+/** Each templated field of a runbook, as [JSON pointer, text]. All of them reach a shell. */
+export function templatedFields(runbook: Runbook): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  runbook.steps.forEach((step, i) => {
+    const at = (...rest: Array<string | number>): string => pointerOf(["steps", i, ...rest]);
+    switch (step.kind) {
+      case "command":
+        out.push([at("command"), step.command]);
+        break;
+      case "app-upgrade":
+        out.push([at("current_version"), step.current_version], [at("install"), step.install]);
+        break;
+      case "backup":
+        out.push([at("repository"), step.repository]);
+        if (step.pre_command !== undefined) out.push([at("pre_command"), step.pre_command]);
+        break;
+      case "check":
+        step.checks.forEach((c, j) => c.type === "command" && out.push([at("checks", j, "command"), c.command]));
+        break;
+      case "compliance":
+        step.rules.forEach((r, j) => r.check.type === "command" && out.push([at("rules", j, "check", "command"), r.check.command]));
+        break;
+      default:
+        break;
+    }
+  });
+  (runbook.rollout?.gate?.checks ?? []).forEach((c, j) => c.type === "command" && out.push([pointerOf(["rollout", "gate", "checks", j, "command"]), c.command]));
+  return out;
+}
+
+/**
+ * Parses every template of a runbook and checks each variable it reads exists for
+ * every targeted host, so a typo fails in the pull request, not at 3 a.m. on host 40.
+ */
+export function checkTemplates(source: YamlSource, runbook: Runbook, targets: Host[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const runbookVars = Object.keys(runbook.vars ?? {});
+  for (const [pointer, text] of templatedFields(runbook)) {
+    let analysis;
+    try {
+      analysis = analyzeTemplate(text);
+    } catch (error) {
+      if (!(error instanceof TemplateSyntaxError)) throw error;
+      const pos = locateInTemplate(source, pointer, error.line, error.column);
+      out.push({ severity: "error", rule: "template/syntax", file: source.file, line: pos.line, column: pos.column, pointer, message: `template error: ${error.message}` });
+      continue;
+    }
+    const at = (line: number, column: number, rule: string, message: string, hint?: string, severity: Diagnostic["severity"] = "error"): void => {
+      const pos = locateInTemplate(source, pointer, line, column);
+      out.push({ severity, rule, file: source.file, line: pos.line, column: pos.column, pointer, message, ...(hint ? { hint } : {}) });
+    };
+    for (const h of analysis.unknownHelpers) at(h.line, h.column, "template/unknown-helper", `the template calls \`${h.name}\`, which is not a helper`, didYouMean(h.name, HELPER_NAMES) ?? `helpers: ${HELPER_NAMES.join(", ")}`);
+    for (const ref of analysis.references) {
+      const [root, field] = ref.path;
+      const shown = ref.path.join(".");
+      if (ref.raw) at(ref.line, ref.column, "template/unquoted", `\`{{{${shown}}}}\` reaches the shell without quoting`, "use {{" + shown + "}} so the value is shell-quoted, unless it is meant to be shell syntax", "warning");
+      if (root === undefined || !ROOTS.includes(root)) {
+        at(ref.line, ref.column, "template/unknown-variable", `the template reads \`${shown}\`; templates read host.*, vars.* and run.*`, didYouMean(root ?? "", ROOTS) ?? (root ? `did you mean \`vars.${root}\`?` : undefined));
+        continue;
+      }
+      if (field === undefined) continue;
+      if (root === "host" && !(HOST_FIELDS as readonly string[]).includes(field)) {
+        at(ref.line, ref.column, "template/unknown-variable", `\`host.${field}\` is not a host field (${HOST_FIELDS.join(", ")})`, didYouMean(field, HOST_FIELDS));
+      } else if (root === "run" && !(RUN_FIELDS as readonly string[]).includes(field)) {
+        at(ref.line, ref.column, "template/unknown-variable", `\`run.${field}\` is not a run field (${RUN_FIELDS.join(", ")})`, didYouMean(field, RUN_FIELDS));
+      } else if (root === "vars" && !ref.optional && !runbookVars.includes(field)) {
+        const missing = targets.filter((h) => !(field in h.vars));
+        if (missing.length > 0) {
+          const known = new Set([...runbookVars, ...targets.flatMap((h) => Object.keys(h.vars))]);
+          const names = missing.slice(0, 3).map((h) => h.name).join(", ") + (missing.length > 3 ? ` and ${missing.length - 3} more` : "");
+          at(ref.line, ref.column, "template/unknown-variable", `\`vars.${field}\` is not set for ${missing.length === targets.length ? "any targeted host" : `${missing.length} of ${targets.length} targeted hosts (${names})`}`, didYouMean(field, known) ?? "set it in the runbook's `vars`, or in the inventory for those hosts, or use {{default vars.x \"…\"}}");
+        }
+      }
+    }
+  }
+  return out;
+}

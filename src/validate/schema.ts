@@ -1,0 +1,187 @@
+import { readFileSync } from "node:fs";
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+import type { Diagnostic } from "../core/diagnostic.ts";
+import { pointerOf, segmentsOf } from "../core/diagnostic.ts";
+import { didYouMean } from "../core/suggest.ts";
+import { locate, type YamlSource } from "../load/yaml-source.ts";
+
+type SchemaNode = Record<string, unknown>;
+export type SchemaName = "inventory" | "runbook" | "plan";
+
+const schemaDir = new URL("../../schemas/", import.meta.url);
+const readSchema = (name: string): SchemaNode =>
+  JSON.parse(readFileSync(new URL(`${name}.schema.json`, schemaDir), "utf8")) as SchemaNode;
+
+// ajv-formats ships CommonJS; its default export arrives wrapped under ESM interop.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+
+let compiled: Map<SchemaName, { validate: ValidateFunction; root: SchemaNode }> | undefined;
+
+function compile(): Map<SchemaName, { validate: ValidateFunction; root: SchemaNode }> {
+  if (compiled) return compiled;
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, discriminator: true, verbose: true });
+  addFormats(ajv);
+  // Human wording for a pattern or a oneOf, shown instead of ajv's generic text.
+  ajv.addVocabulary(["x-message"]);
+  const inventory = readSchema("inventory");
+  const runbook = readSchema("runbook");
+  ajv.addSchema(inventory, "inventory.schema.json");
+  ajv.addSchema(runbook, "runbook.schema.json");
+  compiled = new Map([
+    ["inventory", { validate: ajv.getSchema("inventory.schema.json")!, root: inventory }],
+    ["runbook", { validate: ajv.getSchema("runbook.schema.json")!, root: runbook }],
+  ]);
+  return compiled;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+const article: Record<string, string> = {
+  object: "a mapping",
+  array: "a list",
+  string: "a string",
+  integer: "a whole number",
+  number: "a number",
+  boolean: "true or false",
+  null: "empty",
+};
+
+function label(pointer: string): string {
+  const segments = segmentsOf(pointer);
+  const last = segments.at(-1);
+  if (last === undefined) return "the file";
+  if (/^\d+$/.test(last)) return `item ${Number(last) + 1} of \`${segments.at(-2) ?? ""}\``;
+  return `\`${last}\``;
+}
+
+/** Keys a schema object allows, following `allOf` and local `$ref`s. */
+function allowedKeys(schema: SchemaNode | undefined, root: SchemaNode): string[] {
+  if (!schema) return [];
+  const keys = new Set<string>(Object.keys((schema.properties as SchemaNode | undefined) ?? {}));
+  const ref = schema.$ref;
+  if (typeof ref === "string" && ref.startsWith("#/")) {
+    const target = segmentsOf(ref.slice(1)).reduce<unknown>((node, s) => (node as SchemaNode | undefined)?.[s], root);
+    for (const k of allowedKeys(target as SchemaNode, root)) keys.add(k);
+  }
+  for (const part of (schema.allOf as SchemaNode[] | undefined) ?? []) for (const k of allowedKeys(part, root)) keys.add(k);
+  return [...keys].sort();
+}
+
+function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key: boolean; rule: string; message: string; hint?: string } | null {
+  const pointer = error.instancePath;
+  const params = error.params as Record<string, unknown>;
+  const parent = error.parentSchema as SchemaNode | undefined;
+  const custom = typeof parent?.["x-message"] === "string" ? (parent["x-message"] as string) : undefined;
+  const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName;
+  if (propertyName !== undefined) {
+    return {
+      pointer: `${pointer}${pointerOf([propertyName])}`,
+      key: true,
+      rule: "schema/invalid-name",
+      message: `the name \`${propertyName}\` is not valid: ${custom ?? error.message ?? "wrong form"}`,
+    };
+  }
+  switch (error.keyword) {
+    case "additionalProperties":
+    case "unevaluatedProperties": {
+      const key = String(params.additionalProperty ?? params.unevaluatedProperty);
+      const allowed = allowedKeys(parent, root);
+      return {
+        pointer: `${pointer}${pointerOf([key])}`,
+        key: true,
+        rule: "schema/unknown-key",
+        message: `unknown key \`${key}\`${pointer ? ` in ${label(pointer)}` : ""}`,
+        hint: didYouMean(key, allowed) ?? (allowed.length ? `allowed keys: ${allowed.join(", ")}` : undefined),
+      };
+    }
+    case "required":
+      return { pointer, key: true, rule: "schema/missing-key", message: `${label(pointer)} is missing the required key \`${String(params.missingProperty)}\`` };
+    case "type": {
+      const want = String(params.type).split(",").map((t) => article[t] ?? t).join(" or ");
+      return { pointer, key: false, rule: "schema/wrong-type", message: `${label(pointer)} must be ${want}, not ${typeName(error.data)}${custom ? ` (${custom})` : ""}` };
+    }
+    case "enum": {
+      const values = (params.allowedValues as unknown[]).map(String);
+      return {
+        pointer,
+        key: false,
+        rule: "schema/not-allowed",
+        message: `${label(pointer)} is ${typeName(error.data)}; it must be one of: ${values.join(", ")}`,
+        hint: typeof error.data === "string" ? didYouMean(error.data, values) : undefined,
+      };
+    }
+    case "const":
+      return { pointer, key: false, rule: "schema/not-allowed", message: `${label(pointer)} must be ${JSON.stringify(params.allowedValue)}` };
+    case "pattern":
+      return { pointer, key: false, rule: "schema/bad-format", message: `${label(pointer)} is ${typeName(error.data)}: ${custom ?? `it must match ${String(params.pattern)}`}` };
+    case "format":
+      return { pointer, key: false, rule: "schema/bad-format", message: `${label(pointer)} is ${typeName(error.data)}: it must be a valid ${String(params.format)}${params.format === "date" ? " (YYYY-MM-DD)" : ""}` };
+    case "minLength":
+      return { pointer, key: false, rule: "schema/empty", message: `${label(pointer)} must not be empty` };
+    case "minItems":
+      return { pointer, key: false, rule: "schema/too-few", message: `${label(pointer)} must have at least ${String(params.limit)} item${params.limit === 1 ? "" : "s"}` };
+    case "minProperties":
+      return { pointer, key: false, rule: "schema/too-few", message: `${label(pointer)} must set at least ${String(params.limit)} key${params.limit === 1 ? "" : "s"}` };
+    case "uniqueItems":
+      return { pointer: `${pointer}/${String(params.i)}`, key: false, rule: "schema/duplicate-item", message: `${label(pointer)} lists the same value twice (items ${Number(params.j) + 1} and ${Number(params.i) + 1})` };
+    case "minimum":
+    case "maximum":
+    case "exclusiveMinimum":
+    case "exclusiveMaximum":
+      return { pointer, key: false, rule: "schema/out-of-range", message: `${label(pointer)} is ${String(error.data)}; it ${error.message ?? "is out of range"}` };
+    case "oneOf":
+    case "anyOf":
+      return { pointer, key: false, rule: "schema/wrong-shape", message: `${label(pointer)} is ${typeName(error.data)}: ${custom ?? "it matches none of the allowed forms"}` };
+    case "discriminator":
+    case "propertyNames":
+      // Restate errors already reported precisely (the bad tag value, the bad name).
+      return null;
+    default:
+      return { pointer, key: false, rule: `schema/${error.keyword}`, message: `${label(pointer)} ${error.message ?? "is invalid"}` };
+  }
+}
+
+/** Drops errors that only restate another: branch errors under a explained oneOf, discriminator noise. */
+function prune(errors: ErrorObject[]): ErrorObject[] {
+  const explained = errors.filter((e) => (e.keyword === "oneOf" || e.keyword === "anyOf") && typeof (e.parentSchema as SchemaNode | undefined)?.["x-message"] === "string");
+  const explainedBranch = (e: ErrorObject): boolean =>
+    explained.some((o) => o !== e && e.instancePath.startsWith(o.instancePath) && e.schemaPath.startsWith(`${o.schemaPath}/`));
+  const unexplainedOneOf = (e: ErrorObject): boolean =>
+    (e.keyword === "oneOf" || e.keyword === "anyOf") && !explained.includes(e) && errors.some((x) => x !== e && x.instancePath.startsWith(e.instancePath) && x.schemaPath.startsWith(`${e.schemaPath}/`));
+  return errors.filter((e) => !explainedBranch(e) && !unexplainedOneOf(e));
+}
+
+/** Validates one parsed file against a schema; each error is placed at its line and column. */
+export function validateAgainstSchema(source: YamlSource, schema: SchemaName): Diagnostic[] {
+  const entry = compile().get(schema);
+  if (!entry) throw new Error(`no schema named ${schema}`);
+  if (entry.validate(source.value)) return [];
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const error of prune(entry.validate.errors ?? [])) {
+    const d = describe(error, entry.root);
+    if (!d) continue;
+    const id = `${d.pointer}\0${d.message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const pos = locate(source, d.pointer, { key: d.key });
+    out.push({
+      severity: "error",
+      rule: d.rule,
+      file: source.file,
+      line: pos.line,
+      column: pos.column,
+      pointer: d.pointer,
+      message: d.message,
+      ...(d.hint === undefined ? {} : { hint: d.hint }),
+    });
+  }
+  return out;
+}
