@@ -56,6 +56,7 @@ export async function freePort(address: string): Promise<number> {
 export async function startSshd(options: {
   authorizedKeys: string[];
   address?: string;
+  port?: number;
   keyTypes?: KeyType[];
   extraConfig?: string[];
 }): Promise<Sshd> {
@@ -73,7 +74,7 @@ export async function startSshd(options: {
     config.push(`HostKey ${file}`);
   }
   writeFileSync(join(dir, "authorized_keys"), options.authorizedKeys.join("\n") + "\n", { mode: 0o600 });
-  const port = await freePort(address);
+  const port = options.port ?? (await freePort(address));
   config.push(
     `Port ${port}`,
     `ListenAddress ${address}`,
