@@ -1,4 +1,5 @@
 import type { Command } from "../io.ts";
+import { sandbox } from "./sandbox.ts";
 import { validate } from "./validate.ts";
 
 /**
@@ -6,5 +7,6 @@ import { validate } from "./validate.ts";
  * every file in this folder is registered here.
  */
 export const commands: Record<string, Command> = {
+  sandbox,
   validate,
 };

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Builds one shared filesystem layer of the sandbox fleet by running a setup script with
+# real tools (dpkg, apt-get, useradd) in a chroot whose root is an overlay over the real
+# "/". Every write lands in UPPER, which later becomes a read-only lower layer of each
+# host; the real system is never written. Runs in a private mount namespace
+# (`unshare --mount`), so the mounts below vanish with it.
+#
+# usage: build-layer.sh LOWER UPPER WORK MERGED REPO DEBS SETUP [ARGS...]
+#   LOWER  colon-separated lower layers, top first (ends with "/")
+#   REPO   the fleet's apt repository, bound read-only at /srv/steward-apt
+#   DEBS   a folder of extra .deb files, bound read-only at /mnt/steward-debs
+#   SETUP  a shell script run inside the chroot with ARGS
+set -eu
+lower=$1 upper=$2 work=$3 merged=$4 repo=$5 debs=$6 setup=$7
+shift 7
+
+mkdir -p "$upper" "$work" "$merged"
+mount -t overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" steward-layer "$merged"
+# Kernel interfaces and scratch space come from mounts, so none of them lands in the layer.
+mount --rbind /dev "$merged/dev"
+mount -t proc proc "$merged/proc"
+mount -t tmpfs -o size=256m steward-tmp "$merged/tmp"
+mount -t tmpfs -o size=16m steward-run "$merged/run"
+mkdir -p "$merged/srv/steward-apt" "$merged/mnt/steward-debs"
+mount --bind "$repo" "$merged/srv/steward-apt"
+mount --bind "$debs" "$merged/mnt/steward-debs"
+cp "$setup" "$merged/tmp/setup.sh"
+exec chroot "$merged" /bin/sh /tmp/setup.sh "$@"
