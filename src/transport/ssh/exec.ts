@@ -1,9 +1,10 @@
 import type { Readable } from "node:stream";
 import type { ClientChannel } from "ssh2";
-import { BecomeError, CommandTimeoutError, ConnectionLostError, ExecError } from "../errors.ts";
+import { becomeNotConfigured, becomeProbeFailure } from "../become.ts";
+import { CommandTimeoutError, ConnectionLostError, ExecError } from "../errors.ts";
 import { DEFAULT_TAIL_BYTES, OutputCollector } from "../output.ts";
 import { becomePrefix, killTreeScript, shellCommand } from "../shell.ts";
-import type { Become, ExecOptions, ExecResult } from "../types.ts";
+import type { Become, ExecOptions, ExecResult, HostTarget } from "../types.ts";
 import type { SshConnection } from "./connection.ts";
 
 /** Default per-command limit: long enough for a package upgrade, short of forever. */
@@ -17,14 +18,15 @@ export const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60 * 1000;
  */
 export async function execOnConnection(
   connection: SshConnection,
+  target: HostTarget,
   command: string,
   options: ExecOptions,
   killTimeoutMs: number,
 ): Promise<ExecResult> {
-  const become = options.become === true ? await ensureBecome(connection) : false;
+  const become = options.become === true ? await ensureBecome(connection, target) : false;
   const release = await connection.channels.acquire();
   try {
-    return await runChannel(connection, command, become, options, killTimeoutMs);
+    return await runChannel(connection, target.name, command, become, options, killTimeoutMs);
   } finally {
     release();
   }
@@ -32,12 +34,12 @@ export async function execOnConnection(
 
 async function runChannel(
   connection: SshConnection,
+  host: string,
   command: string,
   become: Become,
   options: ExecOptions,
   killTimeoutMs: number,
 ): Promise<ExecResult> {
-  const host = connection.target.name;
   const shown = connection.redact(command);
   const started = Date.now();
   const channel = await connection.openExec(`printf '%s\\n' "$$"; exec ${shellCommand(command, become)}`);
@@ -148,35 +150,20 @@ async function killTree(
 }
 
 /** Checks once per connection and user that sudo runs without a password. */
-function ensureBecome(connection: SshConnection): Promise<Become> {
-  const { target } = connection;
+function ensureBecome(connection: SshConnection, target: HostTarget): Promise<Become> {
   const become = target.become;
-  if (become === false) {
-    return Promise.reject(
-      new BecomeError(target.name, "not-configured", `${target.name}: a command asks for become, but the host has no become in the inventory`, "add become to the host or drop become from the step"),
-    );
-  }
+  if (become === false) return Promise.reject(becomeNotConfigured(target.name));
   let probe = connection.becomeProbes.get(become.user);
   if (probe === undefined) {
-    probe = probeSudo(connection, become);
+    probe = execOnConnection(connection, target, `${becomePrefix(become)} true`, { check: false, timeoutMs: 30_000 }, 5_000).then(
+      (result) => {
+        const failure = becomeProbeFailure(target.name, target.user, become, result);
+        if (failure !== undefined) throw failure;
+      },
+    );
     connection.becomeProbes.set(become.user, probe);
   }
   return probe.then(() => become);
-}
-
-async function probeSudo(connection: SshConnection, become: Exclude<Become, false>): Promise<void> {
-  const host = connection.target.name;
-  const result = await execOnConnection(connection, `${becomePrefix(become)} true`, { check: false, timeoutMs: 30_000 }, 5_000);
-  if (result.exitCode === 0) return;
-  const said = result.stderr.trim();
-  const as = `sudo to ${become.user} as ${connection.target.user}`;
-  if (result.exitCode === 127 || /sudo: (command )?not found/.test(said)) {
-    throw new BecomeError(host, "sudo-missing", `${host}: sudo is not installed`, "install sudo on the host");
-  }
-  if (/password is required|terminal is required|askpass/i.test(said)) {
-    throw new BecomeError(host, "password-required", `${host}: ${as} requires a password (sudo -n said: ${said})`, `grant NOPASSWD in sudoers for ${connection.target.user}`);
-  }
-  throw new BecomeError(host, "not-permitted", `${host}: ${as} is not permitted (exit ${result.exitCode}): ${said}`, "check the sudoers rules for this user");
 }
 
 function ended(stream: Readable): Promise<void> {

@@ -30,7 +30,7 @@ export const create: TransportDriver["create"] = (options) => {
       let open = true;
       return {
         target,
-        exec: (command, execOptions = {}) => execOnConnection(connection, command, execOptions, killTimeoutMs),
+        exec: (command, execOptions = {}) => execOnConnection(connection, target, command, execOptions, killTimeoutMs),
         async close() {
           if (!open) return;
           open = false;

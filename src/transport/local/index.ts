@@ -1,0 +1,123 @@
+import { spawn } from "node:child_process";
+import { becomeNotConfigured, becomeProbeFailure } from "../become.ts";
+import { CommandTimeoutError, ExecError } from "../errors.ts";
+import { DEFAULT_TAIL_BYTES, OutputCollector } from "../output.ts";
+import type { Become, ExecOptions, ExecResult, HostTarget, Session, TransportDriver, TransportOptions } from "../types.ts";
+
+/** Same default as the SSH transport, so a step behaves alike on either. */
+const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60 * 1000;
+
+/**
+ * The control machine itself, with the same contract as a remote host: commands run
+ * under `bash -c` in their own process group, so a timeout kills the whole tree, with
+ * the same output tails, redaction, exit and signal reporting as SSH.
+ */
+export const create: TransportDriver["create"] = (options) => {
+  const probes = new Map<string, Promise<void>>();
+  const running = new Set<() => void>();
+  return {
+    async connect(target): Promise<Session> {
+      return {
+        target,
+        exec: async (command, execOptions = {}) => {
+          const become = execOptions.become === true ? await ensureBecome(target, options, probes) : false;
+          return runLocal(target, command, become, execOptions, options, running);
+        },
+        close: async () => undefined,
+      };
+    },
+    async close() {
+      for (const kill of running) kill();
+    },
+  };
+};
+
+function ensureBecome(target: HostTarget, options: TransportOptions, probes: Map<string, Promise<void>>): Promise<Become> {
+  const become = target.become;
+  if (become === false) return Promise.reject(becomeNotConfigured(target.name));
+  let probe = probes.get(become.user);
+  if (probe === undefined) {
+    probe = runLocal(target, "true", become, { check: false, timeoutMs: 30_000 }, options, new Set()).then((result) => {
+      const failure = becomeProbeFailure(target.name, process.env["USER"] ?? "the current user", become, result);
+      if (failure !== undefined) throw failure;
+    });
+    probes.set(become.user, probe);
+  }
+  return probe.then(() => become);
+}
+
+function runLocal(
+  target: HostTarget,
+  command: string,
+  become: Become,
+  options: ExecOptions,
+  transportOptions: TransportOptions,
+  running: Set<() => void>,
+): Promise<ExecResult> {
+  const redactor = transportOptions.redactor;
+  const shown = redactor?.redact(command) ?? command;
+  const tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES;
+  const stdout = new OutputCollector(tailBytes, redactor, options.onStdout);
+  const stderr = new OutputCollector(tailBytes, redactor, options.onStderr);
+  const started = Date.now();
+  const shell = ["bash", "-c", command];
+  const [file, ...args] = become === false ? shell : ["sudo", "-n", "-u", become.user, "--", ...shell];
+  const child = spawn(file ?? "bash", args, { detached: true, stdio: ["pipe", "pipe", "pipe"], env: transportOptions.env ?? process.env });
+  child.stdout.on("data", (data: Buffer) => stdout.push(data));
+  child.stderr.on("data", (data: Buffer) => stderr.push(data));
+  // A command that exits without reading its input closes the pipe; that is not an error.
+  child.stdin.on("error", () => undefined);
+  child.stdin.end(options.stdin);
+
+  return new Promise<ExecResult>((resolve, reject) => {
+    let timedOut = false;
+    const kill = (): void => {
+      if (child.pid === undefined) return;
+      const group = -child.pid;
+      try {
+        // The negative PID addresses the process group `detached` created.
+        process.kill(group, "SIGKILL");
+      } catch (error) {
+        // Under become the group belongs to another user: kill it with the same privilege.
+        if ((error as NodeJS.ErrnoException).code === "EPERM") {
+          spawn("sudo", ["-n", "kill", "-KILL", "--", String(group)], { stdio: "ignore" }).on("error", () => undefined);
+        }
+      }
+    };
+    running.add(kill);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, timeoutMs);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      running.delete(kill);
+      reject(new ExecError(target.name, { command: shown, exitCode: null, signal: null, stdoutTail: "", stderrTail: redactor?.redact(error.message) ?? error.message }));
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      running.delete(kill);
+      const out = stdout.end();
+      const err = stderr.end();
+      if (timedOut) {
+        reject(new CommandTimeoutError(target.name, { command: shown, signal, stdoutTail: out.text, stderrTail: err.text }, timeoutMs, true));
+        return;
+      }
+      const result: ExecResult = {
+        host: target.name,
+        command: shown,
+        exitCode: code,
+        signal,
+        stdout: out.text,
+        stderr: err.text,
+        stdoutTruncated: out.truncated,
+        stderrTruncated: err.truncated,
+        durationMs: Date.now() - started,
+      };
+      if (options.check !== false && (code !== 0 || signal !== null)) {
+        reject(new ExecError(target.name, { command: shown, exitCode: code, signal, stdoutTail: out.text, stderrTail: err.text }));
+      } else resolve(result);
+    });
+  });
+}
