@@ -101,3 +101,32 @@ describe("ssh exec", () => {
     expect((await session.exec("echo still-here")).stdout).toBe("still-here\n");
   });
 });
+
+describe("ssh connection budget", () => {
+  it("closes an idle connection for a host waiting for a slot, and not before", async () => {
+    const second = await startSshd({ authorizedKeys: [key.publicLine] });
+    const dir = tempDir("budget");
+    const file = join(dir, "known_hosts");
+    writeFileSync(file, [knownHostsLine(server), knownHostsLine(second)].join("\n") + "\n");
+    const limited = create({ knownHostsFiles: [file], env: {}, maxConnections: 1 });
+    try {
+      const first = await limited.connect(targetFor(server, key));
+      let connected = false;
+      const waiting = limited.connect(targetFor(second, key)).then((session) => {
+        connected = true;
+        return session;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(connected).toBe(false);
+      await first.close();
+      const next = await waiting;
+      expect((await next.exec("echo second")).stdout).toBe("second\n");
+      // The first host's idle connection made room; it is dialled again on demand.
+      await next.close();
+      expect((await (await limited.connect(targetFor(server, key))).exec("echo first")).stdout).toBe("first\n");
+    } finally {
+      await limited.close();
+      await second.stop();
+    }
+  });
+});

@@ -61,17 +61,25 @@ describe("ssh failures", () => {
     await transport.close();
   });
 
-  it("times out connecting to a hung host", async () => {
+  it("times out connecting to a hung host without holding up a healthy one", async () => {
+    const healthy = await startSshd({ authorizedKeys: [key.publicLine] });
+    const known = join(dir, "known_hosts_healthy");
+    writeFileSync(known, [knownHostsLine(server), knownHostsLine(healthy)].join("\n") + "\n");
     process.kill(server.pid, "SIGSTOP");
+    const transport = create({ ...base, knownHostsFiles: [known], maxConnections: 2 });
     try {
-      const transport = create(base);
       const started = Date.now();
-      const error = await transport.connect(targetFor(server, key)).catch((e: unknown) => e);
+      const hung = transport.connect(targetFor(server, key)).catch((e: unknown) => e);
+      const fine = await transport.connect(targetFor(healthy, key));
+      expect((await fine.exec("echo fine")).stdout).toBe("fine\n");
+      expect(Date.now() - started).toBeLessThan(1000);
+      const error = await hung;
       expect(error).toBeInstanceOf(ConnectTimeoutError);
       expect(Date.now() - started).toBeLessThan(4000);
-      await transport.close();
     } finally {
       process.kill(server.pid, "SIGCONT");
+      await transport.close();
+      await healthy.stop();
     }
   });
 

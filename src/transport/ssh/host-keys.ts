@@ -39,7 +39,7 @@ export class HostKeyStore {
   private loaded: Promise<KnownHostEntry[]> | undefined;
   private readonly added: KnownHostEntry[] = [];
   private writeQueue: Promise<void> = Promise.resolve();
-  /** Malformed lines seen while loading; surfaced by `validate`, skipped here. */
+  /** Malformed lines seen while loading, for the caller to report; never trusted. */
   readonly problems: KnownHostsProblem[] = [];
 
   constructor(

@@ -65,10 +65,17 @@ export class ConnectionPool {
 
   /** Drops a reference taken by `acquire`. The connection stays open for reuse. */
   release(target: HostTarget): void {
-    const entry = this.entries.get(connectionKey(target));
+    const key = connectionKey(target);
+    const entry = this.entries.get(key);
     if (entry === undefined) return;
     entry.refs = Math.max(0, entry.refs - 1);
     entry.lastUsed = Date.now();
+    // A host waiting for a connection slot outranks keeping an idle one warm. Only
+    // direct connections hold slots, so only they are worth closing for it.
+    if (entry.refs === 0 && target.via === undefined && this.slots.pending > 0) {
+      this.entries.delete(key);
+      void entry.connection.then((connection) => connection.end(), () => undefined);
+    }
   }
 
   async closeAll(): Promise<void> {
