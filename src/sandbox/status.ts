@@ -50,6 +50,8 @@ export async function hostStatus(state: FleetState, host: SandboxHost, processes
 
 /** Observes every host of a fleet, in inventory order. */
 export async function fleetStatus(state: FleetState): Promise<HostStatus[]> {
-  const processes = await namespaceProcesses(state.hosts.map((h) => h.initPid));
+  // Only inits still ours: a reused PID would otherwise pull in another namespace.
+  const running = await Promise.all(state.hosts.map((h) => isOurs(h.initPid, hostDir(state.dir, h.name))));
+  const processes = await namespaceProcesses(state.hosts.filter((_, i) => running[i]).map((h) => h.initPid));
   return Promise.all(state.hosts.map((h) => hostStatus(state, h, processes.get(h.initPid) ?? [])));
 }
