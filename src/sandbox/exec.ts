@@ -9,21 +9,20 @@ export interface RunResult {
 }
 
 /** Runs a command to completion without a shell; never throws for a non-zero exit. */
-export function runRaw(command: string, args: readonly string[], options: { cwd?: string; input?: string } = {}): Promise<RunResult> {
+export function runRaw(command: string, args: readonly string[], options: { cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(command, args, { cwd: options.cwd, maxBuffer: 16 * 1024 * 1024, env: sandboxEnv() }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd: options.cwd, maxBuffer: 16 * 1024 * 1024, env: sandboxEnv() }, (error, stdout, stderr) => {
       if (error && typeof error.code !== "number") {
         reject(new EnvironmentError(`cannot run ${command}: ${error.message}`, undefined, { cause: error }));
         return;
       }
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
     });
-    if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }
 
 /** Runs a command and fails with its stderr tail when it exits non-zero. */
-export async function run(command: string, args: readonly string[], options: { cwd?: string; input?: string } = {}): Promise<string> {
+export async function run(command: string, args: readonly string[], options: { cwd?: string } = {}): Promise<string> {
   const result = await runRaw(command, args, options);
   if (result.code !== 0) {
     const tail = (result.stderr || result.stdout).trim().split("\n").slice(-8).join("\n");
