@@ -33,6 +33,11 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   try {
     return await command.run(rest, io);
   } catch (error) {
+    // node:util parseArgs reports unknown or malformed flags with these codes.
+    if (String((error as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS")) {
+      io.stderr(`steward ${name}: ${(error as Error).message}\n\n${command.usage}\n`);
+      return ExitCode.usage;
+    }
     const code = exitCodeFor(error);
     if (error instanceof StewardError) {
       io.stderr(`steward ${name}: ${error.message}\n`);

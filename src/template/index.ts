@@ -183,19 +183,32 @@ function wrapEscapes(program: hbs.AST.Program, helper: string): void {
 
 export type RenderFn = (context: Record<string, unknown>) => string;
 
-/** Compiles a template for a destination; rendering throws when a variable is missing. */
+function isSet(context: Record<string, unknown>, path: string[]): boolean {
+  let value: unknown = context;
+  for (const part of path) {
+    if (value === null || typeof value !== "object" || !(part in value)) return false;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value !== undefined;
+}
+
+/**
+ * Compiles a template for a destination; rendering throws TemplateRenderError when a
+ * variable it needs is missing. The check is ours, not Handlebars' strict mode: once a
+ * value is wrapped in the escaping helper, Handlebars no longer checks it.
+ */
 export function compileTemplate(source: string, mode: TemplateMode): RenderFn {
   const ast = parse(source);
+  const required = analyzeTemplate(source).references.filter((r) => !r.optional);
   if (mode !== "text") wrapEscapes(ast, mode === "shell" ? "shell" : "md");
   const template = env.compile(ast, { strict: true, noEscape: true });
   return (context) => {
+    const missing = required.find((r) => !isSet(context, r.path));
+    if (missing) throw new TemplateRenderError(`the template reads \`${missing.path.join(".")}\`, which is not set (template line ${missing.line}, column ${missing.column})`);
     try {
       return template(context);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const missing = /^"([^"]+)" not defined in .* - (\d+):(\d+)$/.exec(message);
-      if (missing) throw new TemplateRenderError(`the template reads \`${missing[1]}\`, which is not set (template line ${missing[2]}, column ${Number(missing[3]) + 1})`);
-      throw new TemplateRenderError(`the template failed: ${message}`);
+      throw new TemplateRenderError(`the template failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   };
 }
