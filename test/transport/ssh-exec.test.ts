@@ -87,9 +87,13 @@ describe("ssh exec", () => {
     const session = await transport.connect(targetFor(server, key));
     const marker = `steward-timeout-${process.pid}-${Date.now()}`;
     // A child of a child: signalling the channel alone would leave the inner sleep running.
-    const error = await session
+    const pending = session
       .exec(`echo started; sh -c 'sleep 300; : ${marker}' & sleep 301; : ${marker}`, { timeoutMs: 1500 })
       .catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const running = await run("pgrep", ["-f", marker]).then((r) => r.stdout, () => "");
+    expect(running.trim()).not.toBe("");
+    const error = await pending;
     expect(error).toBeInstanceOf(CommandTimeoutError);
     expect(error).toMatchObject({ code: "command-timeout", killed: true, stdoutTail: "started\n" });
     const left = await run("pgrep", ["-f", marker]).then(

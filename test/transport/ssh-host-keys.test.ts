@@ -75,6 +75,12 @@ describe("ssh host keys", () => {
     expect((error as HostKeyUnknownError).hint).toContain(`ssh-keyscan -p ${server.port} 127.0.0.1`);
   });
 
+  it("names an unreadable pinned key in the error", async () => {
+    const error = await attempt({ knownHostsFiles: [] }, ["ssh-ed25519 AAAAnot-a-key"]);
+    expect(error).toBeInstanceOf(HostKeyUnknownError);
+    expect((error as Error).message).toContain("Ignored unreadable inventory hostKeys[0]");
+  });
+
   it("fails closed on a changed key and names both fingerprints", async () => {
     const wrong = `[${server.address}]:${server.port} ${other.hostKeys.ed25519}`;
     const error = await attempt({ knownHostsFiles: [knownHosts([wrong])] });

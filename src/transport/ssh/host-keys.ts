@@ -28,6 +28,8 @@ export interface HostKeyRecord {
   entries: KnownHostEntry[];
   /** Key types of acceptable plain keys, to order the offered algorithms. */
   knownTypes: string[];
+  /** The host's pinned keys that could not be read; named in errors, since a typo there looks like an unknown host. */
+  pinProblems: KnownHostsProblem[];
 }
 
 /**
@@ -53,15 +55,16 @@ export class HostKeyStore {
     const lookupName = knownHostsName(target.hostKeyAlias ?? target.address, target.port);
     const all = [...(await this.load()), ...this.added];
     const entries = all.filter((entry) => hostFieldMatches(entry.hostField, lookupName));
+    const pinProblems: KnownHostsProblem[] = [];
     target.hostKeys.forEach((text, index) => {
       const pinned = parsePinnedKey(text, `inventory hostKeys[${index}] of ${target.name}`);
       if ("key" in pinned) entries.push(pinned);
-      else this.problems.push(pinned);
+      else pinProblems.push(pinned);
     });
     const knownTypes = [
       ...new Set(entries.filter((entry) => entry.marker === undefined).map((entry) => entry.keyType)),
     ];
-    return { target, lookupName, entries, knownTypes };
+    return { target, lookupName, entries, knownTypes, pinProblems };
   }
 
   /**
@@ -73,6 +76,7 @@ export class HostKeyStore {
     const same = (entry: KnownHostEntry): boolean => entry.key.equals(presented);
     const details = describe(record, presented);
     const name = `${target.name} (${lookupName})`;
+    const ignored = record.pinProblems.map((p) => ` Ignored unreadable ${p.source}: ${p.message}.`).join("");
 
     const revoked = entries.find((entry) => entry.marker === "revoked" && same(entry));
     if (revoked !== undefined) {
@@ -89,7 +93,8 @@ export class HostKeyStore {
       throw new HostKeyMismatchError(
         target.name,
         `host key for ${name} has changed: presented ${details.keyType} key ${details.fingerprint}, on record: ${known}. ` +
-          "Someone could be intercepting the connection, or the host was re-keyed.",
+          "Someone could be intercepting the connection, or the host was re-keyed." +
+          ignored,
         details,
       );
     }
@@ -114,7 +119,8 @@ export class HostKeyStore {
     throw new HostKeyUnknownError(
       target.name,
       `host key for ${name} is not known: presented ${details.keyType} key ${details.fingerprint}` +
-        (this.policy === "accept-new" ? " (accept-new is refused because CI is set)" : ""),
+        (this.policy === "accept-new" ? " (accept-new is refused because CI is set)" : "") +
+        ignored,
       details,
       `verify the fingerprint out of band (${scan} | ssh-keygen -lf -), then add the key to known_hosts in a reviewed commit`,
     );
