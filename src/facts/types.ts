@@ -1,0 +1,66 @@
+/**
+ * Facts: what a host is, read over SSH without changing anything. The planner reads
+ * these and nothing else about a host; apply re-reads the subset a plan depends on
+ * (see `digest` in the plan) to refuse stale plans. Mirrors schemas/facts.schema.json.
+ */
+
+export type PackageManager = "apt" | "dnf" | "apk";
+
+export interface InstalledPackage {
+  name: string;
+  version: string;
+  /** Architecture as the package manager reports it (amd64, x86_64, noarch, all). */
+  arch?: string;
+  /** Held or pinned on the host (apt-mark hold, dnf versionlock, apk world pin). */
+  held?: boolean;
+}
+
+export interface UpgradablePackage {
+  name: string;
+  /** Installed version. */
+  from: string;
+  /** Candidate version the package manager would install. */
+  to: string;
+  /** Repository/origin the candidate comes from (e.g. "bookworm-security"). */
+  source?: string;
+  /** True when the candidate comes from a security source. */
+  security: boolean;
+}
+
+export interface RebootFacts {
+  required: boolean;
+  /** Why: "/var/run/reboot-required", "running kernel 6.1.0-9 < installed 6.1.0-13", package list. */
+  reasons: string[];
+}
+
+export interface MountUsage {
+  mount: string;
+  filesystem: string;
+  sizeBytes: number;
+  usedBytes: number;
+  /** Used share, 0–100, as `df` rounds it. */
+  usedPercent: number;
+}
+
+export interface HostFacts {
+  os: { id: string; versionId: string; prettyName: string };
+  kernel: { release: string; installed: string[] };
+  packageManager: PackageManager | null;
+  installed: InstalledPackage[];
+  upgradable: UpgradablePackage[];
+  reboot: RebootFacts;
+  disks: MountUsage[];
+  memory: { totalBytes: number; availableBytes: number };
+  load: { one: number; five: number; fifteen: number; cpus: number };
+  uptimeSeconds: number;
+  bootId: string;
+  services: Record<string, "active" | "inactive" | "failed" | "unknown">;
+}
+
+/** Why gathering failed on a host; never thrown past the gatherer. */
+export type FactsErrorKind = "unreachable" | "timeout" | "auth-failed" | "host-key-unknown" | "host-key-mismatch" | "host-key-revoked" | "command-failed" | "unparsable";
+
+/** One host's facts or the reason there are none: a value, not an exception. */
+export type FactsResult =
+  | { host: string; ok: true; gatheredAt: string; facts: HostFacts }
+  | { host: string; ok: false; gatheredAt: string; error: { kind: FactsErrorKind; message: string } };
