@@ -18,3 +18,31 @@ export function formatDuration(ms: number): string {
   }
   return parts.join("") || "0s";
 }
+
+const UNIT_WORDS: Record<string, keyof typeof UNIT_MS> = {
+  d: "d", day: "d", days: "d",
+  h: "h", hr: "h", hrs: "h", hour: "h", hours: "h",
+  m: "m", min: "m", mins: "m", minute: "m", minutes: "m",
+  s: "s", sec: "s", secs: "s", second: "s", seconds: "s",
+};
+
+/**
+ * How to write a malformed duration: `3 hours` → did you mean `3h`?, `10` → add a unit.
+ * Undefined when the value does not look like an attempt at a duration.
+ */
+export function durationHint(value: unknown): string | undefined {
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0) return `add a unit: \`${value}s\`, \`${value}m\` or \`${value}h\``;
+  if (typeof value !== "string") return undefined;
+  const text = value.trim().toLowerCase();
+  if (/^\d+$/.test(text)) return `add a unit: \`${text}s\`, \`${text}m\` or \`${text}h\``;
+  let total = 0;
+  let rest = text;
+  for (const [whole, n, word] of text.matchAll(/(\d+)\s*([a-z]+)/g)) {
+    const unit = UNIT_WORDS[word!];
+    if (unit === undefined) return undefined;
+    total += Number(n) * UNIT_MS[unit];
+    rest = rest.replace(whole, "");
+  }
+  if (rest.replace(/\s|,|\band\b/g, "") !== "" || rest === text || total === 0) return undefined;
+  return `did you mean \`${formatDuration(total)}\`?`;
+}

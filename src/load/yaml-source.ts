@@ -1,5 +1,5 @@
 import jsYaml from "js-yaml";
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Alias, type Document, type Node, type YAMLError } from "yaml";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { segmentsOf } from "../core/diagnostic.ts";
 
@@ -63,10 +63,77 @@ const friendly: Record<string, (raw: string) => { message: string; hint?: string
     hint: "replace the tab with spaces (configure your editor to insert spaces in YAML files)",
   }),
   BAD_INDENT: (raw) => ({ message: raw, hint: "align the key with its siblings, using spaces" }),
-  MISSING_CHAR: (raw) => ({ message: raw, hint: "a quote, bracket or brace is not closed" }),
+  MISSING_CHAR: (raw) => (/quote/.test(raw) ? { message: "this quote is never closed", hint: "add the matching quote where the value ends" } : { message: raw, hint: "a quote, bracket or brace is not closed" }),
   BLOCK_AS_IMPLICIT_KEY: (raw) => ({ message: raw, hint: "a ':' after a value starts a new key; quote the value if the ':' belongs to it" }),
   MULTILINE_IMPLICIT_KEY: (raw) => ({ message: raw, hint: "check for a missing ':' after the key on the line above, or an unclosed quote" }),
 };
+
+/**
+ * The alias at which alias expansions pass MAX_ALIAS_COUNT. Each alias counts once plus
+ * the aliases inside what it copies, so nested aliases (`b: [*a, *a]`, `c: [*b, *b]`)
+ * count the way they multiply. Undefined when the document stays within the limit.
+ */
+export function aliasOverflow(doc: Document.Parsed): Alias | undefined {
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Alias, Node | undefined>();
+  const ordered: Alias[] = [];
+  visit(doc, {
+    Node: (_key, node) => {
+      if (isAlias(node)) {
+        targets.set(node, anchors.get(node.source));
+        ordered.push(node);
+      } else if (node.anchor) {
+        anchors.set(node.anchor, node);
+      }
+    },
+  });
+  if (ordered.length === 0) return undefined;
+  const weights = new Map<unknown, number>();
+  const inProgress = new Set<unknown>();
+  const weight = (node: unknown): number => {
+    const known = weights.get(node);
+    if (known !== undefined) return known;
+    // An alias inside the node it refers to would expand forever.
+    if (inProgress.has(node)) return MAX_ALIAS_COUNT + 1;
+    inProgress.add(node);
+    let w = 0;
+    if (isAlias(node)) w = 1 + weight(targets.get(node));
+    else if (isPair(node)) w = weight(node.key) + weight(node.value);
+    else if (isCollection(node)) for (const item of node.items) w = Math.min(MAX_ALIAS_COUNT + 1, w + weight(item));
+    inProgress.delete(node);
+    weights.set(node, w);
+    return w;
+  };
+  let total = 0;
+  for (const alias of ordered) {
+    total += weight(alias);
+    if (total > MAX_ALIAS_COUNT) return alias;
+  }
+  return undefined;
+}
+
+/** Where a YAML error is best shown, when the parser's own position is not the place to fix. */
+function errorPosition(error: YAMLError, doc: Document.Parsed, text: string, lines: LineCounter): { line: number; col: number } {
+  const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+  if (error.code === "MISSING_CHAR" && /quote/.test(error.message)) {
+    // The parser stops where the text runs out; the opening quote is what needs a partner.
+    let start: number | undefined;
+    visit(doc, {
+      Scalar: (_key, node) => {
+        const range = node.range;
+        if ((node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE") && range && range[0] < error.pos[0] && range[1] >= error.pos[0] && (start === undefined || range[0] > start)) start = range[0];
+      },
+    });
+    if (start !== undefined) return lines.linePos(start);
+  }
+  if (error.code === "BAD_INDENT") {
+    // Point at the misplaced key, not at the start of its line.
+    const lineText = text.split("\n", pos.line)[pos.line - 1] ?? "";
+    const indent = /^ */.exec(lineText)?.[0].length ?? 0;
+    if (pos.col <= indent && indent < lineText.length) return { line: pos.line, col: indent + 1 };
+  }
+  return pos;
+}
 
 function firstLine(message: string): string {
   return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
@@ -105,7 +172,7 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   const diagnostics: Diagnostic[] = [];
   for (const doc of list) {
     for (const error of doc.errors) {
-      const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+      const pos = errorPosition(error, doc, text, lines);
       const raw = firstLine(error.message);
       const known = friendly[error.code]?.(raw);
       diagnostics.push(at(pos.line, pos.col, `yaml/${error.code.toLowerCase().replace(/_/g, "-")}`, known?.message ?? raw, known?.hint));
@@ -119,17 +186,25 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   if (diagnostics.length > 0) return { diagnostics };
   const doc = list[0];
   if (!doc) return { source: { file, text, value: null, positions: positionsOf(text) }, diagnostics };
+  const bomb = aliasOverflow(doc);
+  if (bomb) {
+    const pos = lines.linePos(bomb.range?.[0] ?? 0);
+    return { diagnostics: [at(pos.line, pos.col, "yaml/alias-bomb", `aliases expand more than ${MAX_ALIAS_COUNT} times by this one; this looks like an alias bomb`, "use fewer nested aliases (*name), or write the values out")] };
+  }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const anchor = /alias/i.test(message);
+    let first: Node | undefined;
+    visit(doc, { Alias: (_key, node) => (first ??= node, visit.BREAK) });
+    const pos = anchor && first?.range ? lines.linePos(first.range[0]) : { line: 1, col: 1 };
     return {
       diagnostics: [
         at(
-          1,
-          1,
+          pos.line,
+          pos.col,
           anchor ? "yaml/alias-bomb" : "yaml/invalid",
           anchor ? `aliases expand to more than ${MAX_ALIAS_COUNT} nodes; this looks like an alias bomb` : firstLine(message),
           anchor ? "use fewer nested aliases (*name), or write the values out" : undefined,

@@ -22,9 +22,12 @@ export type Selector =
 export class SelectorSyntaxError extends Error {
   /** 0-based index into the selector text where the problem is. */
   readonly index: number;
-  constructor(message: string, index: number) {
+  /** A likely correction, e.g. "did you mean `group`?". */
+  readonly hint: string | undefined;
+  constructor(message: string, index: number, hint?: string) {
     super(message);
     this.index = index;
+    this.hint = hint;
   }
 }
 
@@ -33,6 +36,8 @@ const KINDS = ["group", "tag", "host", "criticality"] as const;
 
 export function parseSelector(text: string): Selector {
   let i = 0;
+  /** The last operator read, so a selector that ends after one can point at it. */
+  let operator: { char: string; at: number } | undefined;
   const skip = (): void => {
     while (i < text.length && /\s/.test(text[i]!)) i++;
   };
@@ -43,7 +48,7 @@ export function parseSelector(text: string): Selector {
   const parseUnion = (): Selector => {
     let left = parseInter();
     for (let c = peek(); c === "|" || c === ","; c = peek()) {
-      i++;
+      operator = { char: c, at: i++ };
       left = { op: "or", left, right: parseInter() };
     }
     return left;
@@ -51,7 +56,7 @@ export function parseSelector(text: string): Selector {
   const parseInter = (): Selector => {
     let left = parseUnary();
     while (peek() === "&") {
-      i++;
+      operator = { char: "&", at: i++ };
       left = { op: "and", left, right: parseUnary() };
     }
     return left;
@@ -59,17 +64,21 @@ export function parseSelector(text: string): Selector {
   const parseUnary = (): Selector => {
     const c = peek();
     if (c === "!") {
-      i++;
+      operator = { char: "!", at: i++ };
       return { op: "not", of: parseUnary() };
     }
     if (c === "(") {
       const open = i++;
+      operator = { char: "(", at: open };
       const inner = parseUnion();
       if (peek() !== ")") throw new SelectorSyntaxError("this '(' is never closed", open);
       i++;
       return inner;
     }
-    if (c === undefined) throw new SelectorSyntaxError("the selector ends where a host, group or tag was expected", text.length);
+    if (c === undefined) {
+      if (operator) throw new SelectorSyntaxError(`nothing follows this '${operator.char}'; a host, group or tag was expected`, operator.at);
+      throw new SelectorSyntaxError("the selector is empty; a host, group or tag was expected", 0);
+    }
     const start = i;
     while (i < text.length && TERM_CHARS.test(text[i]!)) i++;
     if (i === start) throw new SelectorSyntaxError(`unexpected '${c}'; expected a host, group:NAME, tag:NAME, '!' or '('`, start);
@@ -80,11 +89,11 @@ export function parseSelector(text: string): Selector {
     const kind = word.slice(0, colon);
     const pattern = word.slice(colon + 1);
     if (!(KINDS as readonly string[]).includes(kind)) {
-      throw new SelectorSyntaxError(`unknown selector kind '${kind}:'; use group:, tag:, host: or criticality:${hintFor(kind)}`, start);
+      throw new SelectorSyntaxError(`unknown selector kind '${kind}:'; use group:, tag:, host: or criticality:`, start, didYouMean(kind, KINDS));
     }
     if (pattern === "") throw new SelectorSyntaxError(`'${kind}:' needs a name after the colon`, start + colon + 1);
     if (kind === "criticality" && !(CRITICALITIES as readonly string[]).includes(pattern)) {
-      throw new SelectorSyntaxError(`unknown criticality '${pattern}'; use one of ${CRITICALITIES.join(", ")}`, start + colon + 1);
+      throw new SelectorSyntaxError(`unknown criticality '${pattern}'; use one of ${CRITICALITIES.join(", ")}`, start + colon + 1, didYouMean(pattern, CRITICALITIES));
     }
     return { op: "term", kind: kind as (typeof KINDS)[number], pattern, at: start, length: word.length };
   };
@@ -94,11 +103,6 @@ export function parseSelector(text: string): Selector {
     throw new SelectorSyntaxError(rest === ")" ? "this ')' has no matching '('" : `unexpected '${rest}'; join terms with '&', '|' or ','`, i);
   }
   return result;
-}
-
-function hintFor(kind: string): string {
-  const h = didYouMean(kind, KINDS);
-  return h ? ` (${h})` : "";
 }
 
 const globCache = new Map<string, RegExp>();

@@ -112,12 +112,17 @@ export function nextOpening(window: Window, from: Date): Opening | undefined {
   return openings(window, from.getTime(), 371).next().value ?? undefined;
 }
 
-/** Why a window can never open from `from` on, or undefined when it can. */
-export function neverOpensReason(window: Window, from: Date): string | undefined {
-  if ((parseDuration(window.duration) ?? 0) <= 0) return "its duration is zero";
-  if (window.not_before && window.not_after && window.not_after < window.not_before) return `not_after (${window.not_after}) is before not_before (${window.not_before})`;
+/** Why a window can never open from `from` on, and the setting that causes it; undefined when it can. */
+export function whyNeverOpens(window: Window, from: Date): { reason: string; field: "duration" | "not_after" | "days" } | undefined {
+  if ((parseDuration(window.duration) ?? 0) <= 0) return { reason: "its duration is zero", field: "duration" };
+  if (window.not_before && window.not_after && window.not_after < window.not_before) return { reason: `not_after (${window.not_after}) is before not_before (${window.not_before})`, field: "not_after" };
   const start = window.not_before ? Math.min(from.getTime(), dateOnly(window.not_before, window.timezone, false)) : from.getTime();
   if (nextOpening(window, new Date(start))) return undefined;
-  if (window.not_after) return `no ${window.days.join("/")} between ${window.not_before ?? "now"} and ${window.not_after}`;
-  return "no listed day occurs";
+  if (window.not_after) return { reason: `no ${window.days.join("/")} between ${window.not_before ?? "now"} and ${window.not_after}`, field: "days" };
+  return { reason: "no listed day occurs", field: "days" };
+}
+
+/** Why a window can never open from `from` on, or undefined when it can. */
+export function neverOpensReason(window: Window, from: Date): string | undefined {
+  return whyNeverOpens(window, from)?.reason;
 }

@@ -73,6 +73,58 @@ export class TemplateSyntaxError extends Error {
   }
 }
 
+/** 1-based line and column of a 0-based offset. */
+function positionOf(source: string, offset: number): { line: number; column: number } {
+  const before = source.slice(0, offset);
+  return { line: before.split("\n").length, column: offset - before.lastIndexOf("\n") };
+}
+
+/** 0-based offset of a 1-based line and 0-based column. */
+function offsetOf(source: string, line: number, column: number): number {
+  let offset = 0;
+  for (let l = 1; l < line; l++) {
+    const next = source.indexOf("\n", offset);
+    if (next < 0) break;
+    offset = next + 1;
+  }
+  return offset + column;
+}
+
+/**
+ * The usual causes of a template that ends too early, found by scanning the text: a
+ * `{{` without its `}}` (reported at the `{{`), or a `{{#block}}` never closed
+ * (reported at the block). The parser itself only says where the text ran out.
+ */
+function findUnclosed(source: string): TemplateSyntaxError | undefined {
+  const blocks: Array<{ name: string; at: number }> = [];
+  let from = 0;
+  for (;;) {
+    const at = source.indexOf("{{", from);
+    if (at < 0) break;
+    if (at > 0 && source[at - 1] === "\\") {
+      from = at + 2;
+      continue;
+    }
+    const comment = source.startsWith("{{!--", at);
+    const close = comment ? source.indexOf("--}}", at + 5) : source.indexOf("}}", at + 2);
+    const next = source.indexOf("{{", at + 2);
+    if (close < 0 || (!comment && next >= 0 && next < close)) {
+      const { line, column } = positionOf(source, at);
+      return new TemplateSyntaxError("this {{ is never closed; add }} after the expression", line, column);
+    }
+    const inner = source.slice(at + 2, close);
+    const opens = /^[{~]?\s*#\*?>?\s*([^\s}~]+)/.exec(inner);
+    const ends = /^~?\s*\/\s*([^\s}~]+)/.exec(inner);
+    if (opens) blocks.push({ name: opens[1]!, at });
+    else if (ends && blocks.at(-1)?.name === ends[1]) blocks.pop();
+    from = close + 2;
+  }
+  const open = blocks.at(-1);
+  if (!open) return undefined;
+  const { line, column } = positionOf(source, open.at);
+  return new TemplateSyntaxError(`this {{#${open.name}}} is never closed; add {{/${open.name}}}`, line, column);
+}
+
 function parse(source: string): hbs.AST.Program {
   try {
     return env.parse(source);
@@ -81,9 +133,20 @@ function parse(source: string): hbs.AST.Program {
     const e = error as { lineNumber?: number; column?: number };
     if (e.lineNumber !== undefined) {
       const closes = /^(\S+) doesn't match (\S+)/.exec(message);
-      const text = closes ? `{{/${closes[2]}}} closes {{#${closes[1]}}}; close blocks in the order they were opened` : message.replace(/ - \d+:\d+$/, "");
-      throw new TemplateSyntaxError(text, e.lineNumber, (e.column ?? 0) + 1);
+      if (closes) {
+        // Handlebars reports the opening block; the mistake is the closing tag that does not match it.
+        const text = `{{/${closes[2]}}} closes {{#${closes[1]}}}; close blocks in the order they were opened`;
+        const opened = offsetOf(source, e.lineNumber, e.column ?? 0);
+        const tag = new RegExp(`\\{\\{~?\\s*/\\s*${closes[2]!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?=[\\s}~])`, "g");
+        tag.lastIndex = opened;
+        const found = tag.exec(source);
+        const at = found ? positionOf(source, found.index) : { line: e.lineNumber, column: (e.column ?? 0) + 1 };
+        throw new TemplateSyntaxError(text, at.line, at.column);
+      }
+      throw new TemplateSyntaxError(message.replace(/ - \d+:\d+$/, ""), e.lineNumber, (e.column ?? 0) + 1);
     }
+    const unclosed = findUnclosed(source);
+    if (unclosed) throw unclosed;
     // Jison's message: "Parse error on line N:", the text around the error, a caret line, "Expecting …, got 'TOKEN'".
     const [head = "", snippet = "", caret = "", expecting = ""] = message.split("\n");
     const line = Number(/line (\d+)/.exec(head)?.[1] ?? 1);
@@ -133,7 +196,8 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
     let optional = false;
     if (isCall && node.path.type === "PathExpression") {
       const name = (node.path as hbs.AST.PathExpression).original;
-      if (!HELPER_NAMES.includes(name)) analysis.unknownHelpers.push({ name, line: node.loc.start.line, column: node.loc.start.column + 1 });
+      const at = node.path.loc.start;
+      if (!HELPER_NAMES.includes(name)) analysis.unknownHelpers.push({ name, line: at.line, column: at.column + 1 });
       optional = TOLERANT_HELPERS.includes(name);
     } else {
       visitExpr(node.path, scoped, raw, false);

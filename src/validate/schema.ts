@@ -3,6 +3,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import addFormatsModule from "ajv-formats";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { pointerOf, segmentsOf } from "../core/diagnostic.ts";
+import { durationHint } from "../core/duration.ts";
 import { didYouMean } from "../core/suggest.ts";
 import { locate, type YamlSource } from "../load/yaml-source.ts";
 
@@ -24,6 +25,8 @@ function compile(): Map<SchemaName, { validate: ValidateFunction; root: SchemaNo
   addFormats(ajv);
   // Human wording for a pattern or a oneOf, shown instead of ajv's generic text.
   ajv.addVocabulary(["x-message"]);
+  // Marks values with a dedicated hint, e.g. "duration" suggests `3h` for `3 hours`.
+  ajv.addVocabulary(["x-format"]);
   const inventory = readSchema("inventory");
   const runbook = readSchema("runbook");
   ajv.addSchema(inventory, "inventory.schema.json");
@@ -61,6 +64,14 @@ function label(pointer: string): string {
   return `\`${last}\``;
 }
 
+/** The lower-case spelling of a name refused only for its capitals. */
+function lowerCaseHint(name: string, parent: SchemaNode | undefined): string | undefined {
+  const pattern = parent?.pattern;
+  const lower = name.toLowerCase();
+  if (lower === name || typeof pattern !== "string" || !new RegExp(pattern, "u").test(lower)) return undefined;
+  return `did you mean \`${lower}\`?`;
+}
+
 /** Keys a schema object allows, following `allOf` and local `$ref`s. */
 function allowedKeys(schema: SchemaNode | undefined, root: SchemaNode): string[] {
   if (!schema) return [];
@@ -72,6 +83,25 @@ function allowedKeys(schema: SchemaNode | undefined, root: SchemaNode): string[]
   }
   for (const part of (schema.allOf as SchemaNode[] | undefined) ?? []) for (const k of allowedKeys(part, root)) keys.add(k);
   return [...keys].sort();
+}
+
+/** True when a schema accepts true/false, directly or as one of its forms. */
+function acceptsBoolean(schema: SchemaNode | undefined): boolean {
+  if (!schema) return false;
+  const type = schema.type;
+  if (type === "boolean" || (Array.isArray(type) && type.includes("boolean"))) return true;
+  return [...((schema.oneOf as SchemaNode[] | undefined) ?? []), ...((schema.anyOf as SchemaNode[] | undefined) ?? [])].some(acceptsBoolean);
+}
+
+/** A hint for a value of the wrong type or form, when the likely intent is clear. */
+function valueHint(data: unknown, parent: SchemaNode | undefined): string | undefined {
+  if (typeof data === "string" && acceptsBoolean(parent)) {
+    // YAML 1.1 read these as booleans; steward reads YAML 1.2, where they are strings.
+    if (/^(yes|y|on|true)$/i.test(data)) return `write \`true\` (YAML 1.2 reads \`${data}\` as a string)`;
+    if (/^(no|n|off|false)$/i.test(data)) return `write \`false\` (YAML 1.2 reads \`${data}\` as a string)`;
+  }
+  if (parent?.["x-format"] === "duration") return durationHint(data);
+  return undefined;
 }
 
 function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key: boolean; rule: string; message: string; hint?: string } | null {
@@ -86,6 +116,7 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
       key: true,
       rule: "schema/invalid-name",
       message: `the name \`${propertyName}\` is not valid: ${custom ?? error.message ?? "wrong form"}`,
+      hint: lowerCaseHint(propertyName, parent),
     };
   }
   switch (error.keyword) {
@@ -105,7 +136,7 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
       return { pointer, key: true, rule: "schema/missing-key", message: `${label(pointer)} is missing the required key \`${String(params.missingProperty)}\`` };
     case "type": {
       const want = String(params.type).split(",").map((t) => article[t] ?? t).join(" or ");
-      return { pointer, key: false, rule: "schema/wrong-type", message: `${label(pointer)} must be ${want}, not ${typeName(error.data)}${custom ? ` (${custom})` : ""}` };
+      return { pointer, key: false, rule: "schema/wrong-type", message: `${label(pointer)} must be ${want}, not ${typeName(error.data)}${custom ? ` (${custom})` : ""}`, hint: valueHint(error.data, parent) };
     }
     case "enum": {
       const values = (params.allowedValues as unknown[]).map(String);
@@ -120,7 +151,7 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
     case "const":
       return { pointer, key: false, rule: "schema/not-allowed", message: `${label(pointer)} must be ${JSON.stringify(params.allowedValue)}` };
     case "pattern":
-      return { pointer, key: false, rule: "schema/bad-format", message: `${label(pointer)} is ${typeName(error.data)}: ${custom ?? `it must match ${String(params.pattern)}`}` };
+      return { pointer, key: false, rule: "schema/bad-format", message: `${label(pointer)} is ${typeName(error.data)}: ${custom ?? `it must match ${String(params.pattern)}`}`, hint: valueHint(error.data, parent) };
     case "format":
       return { pointer, key: false, rule: "schema/bad-format", message: `${label(pointer)} is ${typeName(error.data)}: it must be a valid ${String(params.format)}${params.format === "date" ? " (YYYY-MM-DD)" : ""}` };
     case "minLength":
@@ -138,7 +169,7 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
       return { pointer, key: false, rule: "schema/out-of-range", message: `${label(pointer)} is ${String(error.data)}; it ${error.message ?? "is out of range"}` };
     case "oneOf":
     case "anyOf":
-      return { pointer, key: false, rule: "schema/wrong-shape", message: `${label(pointer)} is ${typeName(error.data)}: ${custom ?? "it matches none of the allowed forms"}` };
+      return { pointer, key: false, rule: "schema/wrong-shape", message: `${label(pointer)} is ${typeName(error.data)}: ${custom ?? "it matches none of the allowed forms"}`, hint: valueHint(error.data, parent) };
     case "discriminator":
     case "propertyNames":
       // Restate errors already reported precisely (the bad tag value, the bad name).

@@ -6,7 +6,7 @@ import { diagnosticAt, type YamlSource } from "../../load/yaml-source.ts";
 import { findInlineSecrets } from "../../model/secrets.ts";
 import { evaluateSelector, isGlob, parseSelector, SelectorSyntaxError, termsOf, type SelectorIndex } from "../../model/selector.ts";
 import type { CountOrPercent, Host, Inventory, Runbook } from "../../model/types.ts";
-import { isValidTimeZone, neverOpensReason } from "../../model/window.ts";
+import { isValidTimeZone, whyNeverOpens } from "../../model/window.ts";
 import { checkTemplates } from "./templates.ts";
 
 export interface RunbookContext {
@@ -25,7 +25,7 @@ export function checkSelector(source: YamlSource, pointer: string, text: string,
     selector = parseSelector(text);
   } catch (error) {
     if (!(error instanceof SelectorSyntaxError)) throw error;
-    out.push(diagnosticAt(source, pointer, "selector/syntax", `bad selector: ${error.message}`, { index: error.index, hint: "see README, Selectors: e.g. 'group:web & !tag:canary-exempt'" }));
+    out.push(diagnosticAt(source, pointer, "selector/syntax", `bad selector: ${error.message}`, { index: error.index, hint: error.hint ?? "see README, Selectors: e.g. 'group:web & !tag:canary-exempt'" }));
     return undefined;
   }
   const inv = ctx.inventory;
@@ -82,8 +82,8 @@ export function checkRunbook(source: YamlSource, runbook: Runbook, ctx: RunbookC
     if (!isValidTimeZone(window.timezone)) {
       out.push(diagnosticAt(source, "/window/timezone", "window/unknown-timezone", `\`${window.timezone}\` is not an IANA time zone`, { hint: didYouMean(window.timezone, Intl.supportedValuesOf("timeZone")) ?? "use a name like Europe/Berlin or America/New_York" }));
     } else {
-      const reason = neverOpensReason(window, ctx.now);
-      if (reason) out.push(diagnosticAt(source, "/window", "window/never-opens", `the window can never open: ${reason}`, { key: true }));
+      const never = whyNeverOpens(window, ctx.now);
+      if (never) out.push(diagnosticAt(source, `/window/${never.field}`, "window/never-opens", `the window can never open: ${never.reason}`, { hint: never.field === "days" ? "list a day that falls between not_before and not_after, or widen the dates" : never.field === "not_after" ? "not_after must be on or after not_before; are the two dates swapped?" : "give the window a length, e.g. '2h'" }));
       else if (window.not_after && window.not_after < ctx.now.toISOString().slice(0, 10)) {
         out.push(diagnosticAt(source, "/window/not_after", "window/expired", `the window closed for good on ${window.not_after}`, { severity: "warning", hint: "move not_after forward or remove the runbook" }));
       }

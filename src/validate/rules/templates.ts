@@ -1,6 +1,6 @@
 import type { Diagnostic } from "../../core/diagnostic.ts";
 import { pointerOf } from "../../core/diagnostic.ts";
-import { didYouMean } from "../../core/suggest.ts";
+import { closest, didYouMean } from "../../core/suggest.ts";
 import { locateInTemplate, type YamlSource } from "../../load/yaml-source.ts";
 import type { Host, Runbook } from "../../model/types.ts";
 import { analyzeTemplate, HELPER_NAMES, TemplateSyntaxError } from "../../template/index.ts";
@@ -9,6 +9,12 @@ import { analyzeTemplate, HELPER_NAMES, TemplateSyntaxError } from "../../templa
 export const HOST_FIELDS = ["name", "address", "port", "user", "criticality", "groups", "tags"] as const;
 export const RUN_FIELDS = ["id", "runbook", "plan_id", "started_at"] as const;
 const ROOTS = ["host", "vars", "run"];
+
+/** "did you mean `host.name`?" for a field of one root. */
+function fieldHint(root: string, field: string, fields: readonly string[]): string | undefined {
+  const match = closest(field, fields);
+  return match === undefined ? undefined : `did you mean \`${root}.${match}\`?`;
+}
 
 /** Each templated field of a runbook, as [JSON pointer, text]. All of them reach a shell. */
 export function templatedFields(runbook: Runbook): Array<[string, string]> {
@@ -72,15 +78,18 @@ export function checkTemplates(source: YamlSource, runbook: Runbook, targets: Ho
       }
       if (field === undefined) continue;
       if (root === "host" && !(HOST_FIELDS as readonly string[]).includes(field)) {
-        at(ref.line, ref.column, "template/unknown-variable", `\`host.${field}\` is not a host field (${HOST_FIELDS.join(", ")})`, didYouMean(field, HOST_FIELDS));
+        at(ref.line, ref.column, "template/unknown-variable", `\`host.${field}\` is not a host field (${HOST_FIELDS.join(", ")})`, fieldHint("host", field, HOST_FIELDS));
       } else if (root === "run" && !(RUN_FIELDS as readonly string[]).includes(field)) {
-        at(ref.line, ref.column, "template/unknown-variable", `\`run.${field}\` is not a run field (${RUN_FIELDS.join(", ")})`, didYouMean(field, RUN_FIELDS));
+        at(ref.line, ref.column, "template/unknown-variable", `\`run.${field}\` is not a run field (${RUN_FIELDS.join(", ")})`, fieldHint("run", field, RUN_FIELDS));
       } else if (root === "vars" && !ref.optional && !runbookVars.includes(field)) {
         const missing = targets.filter((h) => !(field in h.vars));
         if (missing.length > 0) {
+          // Set on some targeted hosts, the name is no typo: say where to set it instead.
+          const partial = missing.length < targets.length;
           const known = new Set([...runbookVars, ...targets.flatMap((h) => Object.keys(h.vars))]);
+          const setIt = `set it in the runbook's \`vars\`, or in the inventory for those hosts, or use {{default vars.${field} "…"}}`;
           const names = missing.slice(0, 3).map((h) => h.name).join(", ") + (missing.length > 3 ? ` and ${missing.length - 3} more` : "");
-          at(ref.line, ref.column, "template/unknown-variable", `\`vars.${field}\` is not set for ${missing.length === targets.length ? "any targeted host" : `${missing.length} of ${targets.length} targeted hosts (${names})`}`, didYouMean(field, known) ?? "set it in the runbook's `vars`, or in the inventory for those hosts, or use {{default vars.x \"…\"}}");
+          at(ref.line, ref.column, "template/unknown-variable", `\`vars.${field}\` is not set for ${missing.length === targets.length ? "any targeted host" : `${missing.length} of ${targets.length} targeted hosts (${names})`}`, (partial ? undefined : didYouMean(field, known)) ?? setIt);
         }
       }
     }
