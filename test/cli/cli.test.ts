@@ -45,7 +45,7 @@ describe("steward validate", () => {
     expect(r.stdout).toContain("inventory/extra.yaml:3:5: error: unknown key `adress`");
     expect(r.stdout).toContain("hint: did you mean `address`?");
     expect(r.stdout).toContain("     3 |     adress: 10.9.9.9");
-    expect(r.stdout).toContain("runbooks/bad.yaml:2:21: error: bad selector: the selector ends");
+    expect(r.stdout).toContain("runbooks/bad.yaml:2:20: error: bad selector: nothing follows");
     expect(r.stdout).toMatch(/\d+ errors?, 0 warnings in 4 files/);
   });
 

@@ -54,7 +54,7 @@ describe("selectors", () => {
   });
 
   it.each([
-    ["group:web &", 11, "ends"],
+    ["group:web &", 10, "nothing follows"],
     ["(group:web", 0, "never closed"],
     ["group:web)", 9, "no matching"],
     ["grp:web", 0, "unknown selector kind"],

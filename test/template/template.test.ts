@@ -49,7 +49,7 @@ describe("template analysis", () => {
   });
 
   it("reports unknown helpers with their position", () => {
-    expect(analyzeTemplate("x {{quote vars.a}}").unknownHelpers).toEqual([{ name: "quote", line: 1, column: 3 }]);
+    expect(analyzeTemplate("x {{quote vars.a}}").unknownHelpers).toEqual([{ name: "quote", line: 1, column: 5 }]);
   });
 
   it("reports syntax errors with line and column", () => {
