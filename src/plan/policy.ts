@@ -1,0 +1,186 @@
+import semver from "semver";
+import type { UpgradablePackage } from "../facts/types.ts";
+import { globToRegExp } from "../model/selector.ts";
+import type { Policy } from "../model/types.ts";
+
+/**
+ * The update policy of a runbook, decided one package upgrade at a time.
+ *
+ * Decisions are taken in a fixed order and the first rule that leaves a package out
+ * names the reason, so the same facts always give the same reason:
+ *   deny → allow → hold (runbook or host) → security_only → update type → approval.
+ * Deny wins over allow; a package matching both is "denied".
+ *
+ * Update types come from semver applied to the upstream part of a package version
+ * (epoch `N:` and the last `-revision` removed, then `semver.coerce`). Package versions
+ * are not semver, so this is a classification, never an ordering: the candidate
+ * version is whatever the package manager reported.
+ */
+
+export type UpdateType = "patch" | "minor" | "major";
+
+export const UPDATE_TYPES: readonly UpdateType[] = ["patch", "minor", "major"];
+
+/** Why a package upgrade is left out of a plan. */
+export type ExclusionReason =
+  | "denied"
+  | "not-allowed"
+  | "held"
+  | "not-security"
+  | "update-type-not-allowed"
+  | "major-needs-approval"
+  | "unparsable-version"
+  | "not-in-step";
+
+/** A package upgrade the plan will perform. */
+export interface PlannedPackage {
+  name: string;
+  from: string;
+  to: string;
+  updateType: UpdateType;
+  security: boolean;
+  source?: string;
+  /** The approval that let a major upgrade through. */
+  approval?: { to: string; approved_by: string; reference?: string };
+  /** Set when the versions could not be classified and an update type was assumed. */
+  note?: string;
+}
+
+/** A package upgrade the plan leaves out, and why. */
+export interface ExcludedPackage {
+  name: string;
+  from: string;
+  to: string;
+  reason: ExclusionReason;
+  /** Human wording: which pattern, which hold, what was assumed. */
+  detail: string;
+  updateType?: UpdateType;
+}
+
+export type PackageDecision = { planned: PlannedPackage } | { excluded: ExcludedPackage };
+
+/** A version split the Debian way: `[epoch:]upstream[-revision]` (dnf and apk versions fit too). */
+export interface SplitVersion {
+  epoch: number;
+  upstream: string;
+  revision: string;
+}
+
+export function splitVersion(version: string): SplitVersion {
+  const colon = version.indexOf(":");
+  const epochText = colon > 0 && /^\d+$/.test(version.slice(0, colon)) ? version.slice(0, colon) : undefined;
+  const rest = epochText === undefined ? version : version.slice(colon + 1);
+  const dash = rest.lastIndexOf("-");
+  return {
+    epoch: epochText === undefined ? 0 : Number(epochText),
+    upstream: dash > 0 ? rest.slice(0, dash) : rest,
+    revision: dash > 0 ? rest.slice(dash + 1) : "",
+  };
+}
+
+/** The update type of `from → to`; `note` says when it had to be assumed. */
+export function classifyUpdate(from: string, to: string): { type: UpdateType; coerced: boolean; note?: string } {
+  const a = splitVersion(from);
+  const b = splitVersion(to);
+  // A changed epoch means the upstream numbering was reset: nothing about the size of the change is known.
+  if (a.epoch !== b.epoch) return { type: "major", coerced: true, note: `the epoch changed (${a.epoch} → ${b.epoch}); treated as major` };
+  const ca = semver.coerce(a.upstream);
+  const cb = semver.coerce(b.upstream);
+  if (!ca || !cb) {
+    const bad = [!ca ? from : undefined, !cb ? to : undefined].filter((v) => v !== undefined).map((v) => `'${v}'`);
+    return { type: "major", coerced: false, note: `semver could not read ${bad.join(" and ")}; assumed major` };
+  }
+  if (ca.major !== cb.major) return { type: "major", coerced: true };
+  if (ca.minor !== cb.minor) return { type: "minor", coerced: true };
+  // Same coerced x.y.z: a patch, a fourth component or a packaging revision.
+  return { type: "patch", coerced: true };
+}
+
+/**
+ * True when an approval's `to` names the candidate: `to` equals the candidate (epoch
+ * removed) or is a prefix of it ending at a component boundary, so "6.1" approves
+ * "6.1.4" but not "6.12.0", and "16.2-1" approves "16.2-1+b1".
+ */
+export function approvalMatches(to: string, candidate: string): boolean {
+  const colon = candidate.indexOf(":");
+  const text = colon > 0 && /^\d+$/.test(candidate.slice(0, colon)) ? candidate.slice(colon + 1) : candidate;
+  if (!text.startsWith(to)) return false;
+  const next = text.charAt(to.length);
+  return next === "" || !/[0-9A-Za-z]/.test(next) || !/[0-9A-Za-z]$/.test(to);
+}
+
+interface Pattern {
+  text: string;
+  re: RegExp;
+}
+
+/** A runbook policy with its patterns compiled once per plan. */
+export interface CompiledPolicy {
+  allow: Pattern[] | undefined;
+  deny: Pattern[];
+  holds: Pattern[];
+  updateTypes: ReadonlySet<UpdateType>;
+  securityOnly: boolean;
+  approvals: Array<{ pattern: Pattern; to: string; approved_by: string; reference?: string }>;
+}
+
+const compilePattern = (text: string): Pattern => ({ text, re: globToRegExp(text) });
+
+/** Compiles a policy; an absent policy allows everything except unapproved majors. */
+export function compilePolicy(policy: Policy | undefined): CompiledPolicy {
+  return {
+    allow: policy?.allow ? policy.allow.map(compilePattern) : undefined,
+    deny: (policy?.deny ?? []).map(compilePattern),
+    holds: (policy?.holds ?? []).map(compilePattern),
+    updateTypes: new Set(policy?.update_types ?? UPDATE_TYPES),
+    securityOnly: policy?.security_only ?? false,
+    approvals: (policy?.approvals ?? []).map((a) => ({ pattern: compilePattern(a.package), to: a.to, approved_by: a.approved_by, ...(a.reference !== undefined ? { reference: a.reference } : {}) })),
+  };
+}
+
+const firstMatch = (patterns: Pattern[], name: string): Pattern | undefined => patterns.find((p) => p.re.test(name));
+
+/**
+ * Decides one upgradable package. `heldOnHost` holds the names the host itself holds
+ * (apt-mark hold, dnf versionlock, apk pins); the host's hold is honoured like a runbook hold.
+ */
+export function decidePackage(policy: CompiledPolicy, pkg: UpgradablePackage, heldOnHost: ReadonlySet<string>): PackageDecision {
+  const base = { name: pkg.name, from: pkg.from, to: pkg.to };
+  const out = (reason: ExclusionReason, detail: string, updateType?: UpdateType): PackageDecision => ({
+    excluded: { ...base, reason, detail, ...(updateType ? { updateType } : {}) },
+  });
+  const denied = firstMatch(policy.deny, pkg.name);
+  if (denied) return out("denied", `matches deny pattern '${denied.text}'`);
+  if (policy.allow && !firstMatch(policy.allow, pkg.name)) return out("not-allowed", `matches no allow pattern (${policy.allow.map((p) => `'${p.text}'`).join(", ")})`);
+  const hold = firstMatch(policy.holds, pkg.name);
+  if (hold) return out("held", `held by the runbook (pattern '${hold.text}')`);
+  if (heldOnHost.has(pkg.name)) return out("held", "held on the host");
+  if (policy.securityOnly && !pkg.security) return out("not-security", `security_only is set and the candidate comes from ${pkg.source ? `'${pkg.source}'` : "a non-security source"}`);
+
+  const cls = classifyUpdate(pkg.from, pkg.to);
+  const note = cls.note !== undefined ? { note: cls.note } : {};
+  if (!policy.updateTypes.has(cls.type)) {
+    const allowed = UPDATE_TYPES.filter((t) => policy.updateTypes.has(t)).join(", ");
+    if (!cls.coerced) return out("unparsable-version", `${cls.note}; update_types allows ${allowed}`, cls.type);
+    return out("update-type-not-allowed", `${cls.type} update${cls.note ? ` (${cls.note})` : ""}; update_types allows ${allowed}`, cls.type);
+  }
+  let approval: PlannedPackage["approval"];
+  if (cls.type === "major") {
+    const a = policy.approvals.find((x) => x.pattern.re.test(pkg.name) && approvalMatches(x.to, pkg.to));
+    if (!a) {
+      const detail = `major update to ${pkg.to} has no approval in policy.approvals`;
+      return cls.coerced ? out("major-needs-approval", detail, "major") : out("unparsable-version", `${cls.note}; ${detail}`, "major");
+    }
+    approval = { to: a.to, approved_by: a.approved_by, ...(a.reference !== undefined ? { reference: a.reference } : {}) };
+  }
+  return {
+    planned: {
+      ...base,
+      updateType: cls.type,
+      security: pkg.security,
+      ...(pkg.source !== undefined ? { source: pkg.source } : {}),
+      ...(approval ? { approval } : {}),
+      ...note,
+    },
+  };
+}
