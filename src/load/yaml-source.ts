@@ -1,5 +1,5 @@
 import jsYaml from "js-yaml";
-import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Alias, type Document, type Node, type YAMLError } from "yaml";
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit, type Alias, type Document, type Node, type YAMLError } from "yaml";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { segmentsOf } from "../core/diagnostic.ts";
 
@@ -42,7 +42,8 @@ function positionsOf(text: string): () => { doc: Document.Parsed; lines: LineCou
     if (!cached) {
       const lines = new LineCounter();
       const doc = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, version: "1.2", logLevel: "silent" });
-      cached = { doc: (Array.isArray(doc) ? doc[0] : undefined) ?? (parseAllDocuments("")[0] as Document.Parsed), lines };
+      // An empty file (or one of only comments) holds no document; an empty one puts positions at 1:1.
+      cached = { doc: (Array.isArray(doc) ? doc[0] : undefined) ?? parseDocument("", { lineCounter: new LineCounter() }), lines };
     }
     return cached;
   };
@@ -69,11 +70,12 @@ const friendly: Record<string, (raw: string) => { message: string; hint?: string
 };
 
 /**
- * The alias at which alias expansions pass MAX_ALIAS_COUNT. Each alias counts once plus
+ * An alias that refers to no anchor before it, or the alias at which alias expansions
+ * pass MAX_ALIAS_COUNT. Each alias counts once plus
  * the aliases inside what it copies, so nested aliases (`b: [*a, *a]`, `c: [*b, *b]`)
- * count the way they multiply. Undefined when the document stays within the limit.
+ * count the way they multiply.
  */
-export function aliasOverflow(doc: Document.Parsed): Alias | undefined {
+export function checkAliases(doc: Document.Parsed): { unresolved?: Alias; overflow?: Alias } {
   const anchors = new Map<string, Node>();
   const targets = new Map<Alias, Node | undefined>();
   const ordered: Alias[] = [];
@@ -87,7 +89,9 @@ export function aliasOverflow(doc: Document.Parsed): Alias | undefined {
       }
     },
   });
-  if (ordered.length === 0) return undefined;
+  if (ordered.length === 0) return {};
+  const unresolved = ordered.find((a) => targets.get(a) === undefined);
+  if (unresolved) return { unresolved };
   const weights = new Map<unknown, number>();
   const inProgress = new Set<unknown>();
   const weight = (node: unknown): number => {
@@ -107,9 +111,9 @@ export function aliasOverflow(doc: Document.Parsed): Alias | undefined {
   let total = 0;
   for (const alias of ordered) {
     total += weight(alias);
-    if (total > MAX_ALIAS_COUNT) return alias;
+    if (total > MAX_ALIAS_COUNT) return { overflow: alias };
   }
-  return undefined;
+  return {};
 }
 
 /** Where a YAML error is best shown, when the parser's own position is not the place to fix. */
@@ -186,7 +190,12 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   if (diagnostics.length > 0) return { diagnostics };
   const doc = list[0];
   if (!doc) return { source: { file, text, value: null, positions: positionsOf(text) }, diagnostics };
-  const bomb = aliasOverflow(doc);
+  const aliases = checkAliases(doc);
+  if (aliases.unresolved) {
+    const pos = lines.linePos(aliases.unresolved.range?.[0] ?? 0);
+    return { diagnostics: [at(pos.line, pos.col, "yaml/unknown-alias", `the alias \`*${aliases.unresolved.source}\` refers to no anchor before it`, `define \`&${aliases.unresolved.source}\` on a value above this line, or write the value out`)] };
+  }
+  const bomb = aliases.overflow;
   if (bomb) {
     const pos = lines.linePos(bomb.range?.[0] ?? 0);
     return { diagnostics: [at(pos.line, pos.col, "yaml/alias-bomb", `aliases expand more than ${MAX_ALIAS_COUNT} times by this one; this looks like an alias bomb`, "use fewer nested aliases (*name), or write the values out")] };

@@ -135,6 +135,9 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
     case "required":
       return { pointer, key: true, rule: "schema/missing-key", message: `${label(pointer)} is missing the required key \`${String(params.missingProperty)}\`` };
     case "type": {
+      if (pointer === "" && error.data === null) {
+        return { pointer, key: false, rule: "schema/wrong-type", message: "the file is empty; it must be a mapping", hint: "delete the file if it has nothing to declare" };
+      }
       const want = String(params.type).split(",").map((t) => article[t] ?? t).join(" or ");
       return { pointer, key: false, rule: "schema/wrong-type", message: `${label(pointer)} must be ${want}, not ${typeName(error.data)}${custom ? ` (${custom})` : ""}`, hint: valueHint(error.data, parent) };
     }
