@@ -207,6 +207,11 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
   };
   const visitProgram = (program: hbs.AST.Program | undefined, scoped: boolean): void => {
     for (const statement of program?.body ?? []) {
+      if (statement.type === "PartialStatement" || statement.type === "PartialBlockStatement") {
+        // No partials are registered, so rendering would fail on every host.
+        const at = statement.loc.start;
+        throw new TemplateSyntaxError("templates cannot include partials ({{> name}}); write the text out or use a helper", at.line, at.column + 1);
+      }
       if (statement.type === "MustacheStatement") {
         const m = statement as hbs.AST.MustacheStatement;
         visitCall(m, scoped, !m.escaped);
