@@ -22,7 +22,7 @@ export async function generateRepository(root: string, hosts = 10_000, groups = 
   };
   // Ten parent "site" groups, each with leaf groups as children.
   const sites = 10;
-  let g = "defaults:\n  user: steward\n  become: true\n  vars:\n    backup_root: /srv/backup\ngroups:\n";
+  let g = "defaults:\n  user: steward\n  become: true\n  known_hosts: inventory/known_hosts\n  vars:\n    backup_root: /srv/backup\ngroups:\n";
   for (let s = 0; s < sites; s++) {
     const children = [];
     for (let i = s; i < groups - sites; i += sites) children.push(`role-${i}`);
@@ -30,6 +30,11 @@ export async function generateRepository(root: string, hosts = 10_000, groups = 
   }
   for (let i = 0; i < groups - sites; i++) g += `  role-${i}:\n    description: role ${i}\n    vars:\n      role: r${i}\n      app_port: ${8000 + i}\n`;
   await write("inventory/groups.yaml", g);
+  // One key for every host is enough to exercise the known_hosts check.
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAUqZXZTPdUyhWeyIsDUlsE/kRSMMZLgqRNq8KxNmoRg";
+  let knownHosts = "";
+  for (let h = 0; h < hosts; h++) knownHosts += `10.${(h >> 16) & 255}.${(h >> 8) & 255}.${h & 255} ${key}\n`;
+  await write("inventory/known_hosts", knownHosts);
   const perFile = 1000;
   for (let f = 0; f * perFile < hosts; f++) {
     let text = "hosts:\n";

@@ -5,6 +5,9 @@ import { diagnosticAt, type YamlSource } from "../load/yaml-source.ts";
 import { buildInventory } from "../model/inventory.ts";
 import { indexInventory } from "../model/selector.ts";
 import type { Inventory, Runbook } from "../model/types.ts";
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import { checkHostKeys, knownHostsPath, type KnownHostsFile } from "./rules/host-keys.ts";
 import { checkRunbook } from "./rules/runbook.ts";
 import { validateAgainstSchema } from "./schema.ts";
 
@@ -21,6 +24,8 @@ export interface ValidationResult {
 export interface ValidateOptions {
   /** The clock for window checks; injected so results are reproducible. */
   now?: Date;
+  /** The known_hosts file the inventory names, read by the caller (this stage does no I/O). */
+  knownHosts?: KnownHostsFile;
 }
 
 /**
@@ -38,6 +43,7 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
   const inventoryWhole = validInventory.length === inventoryFiles.length && !loadDiagnostics.some((d) => d.file.startsWith("inventory/"));
   const built = buildInventory(validInventory);
   diagnostics.push(...built.diagnostics);
+  if (validInventory.length > 0) diagnostics.push(...checkHostKeys(built.inventory, validInventory, options.knownHosts));
   if (built.inventory.hosts.size === 0 && inventoryWhole && runbookFiles.length > 0) {
     diagnostics.push({ severity: "error", rule: "inventory/empty", file: "inventory", line: 1, column: 1, pointer: "", message: "the inventory has no hosts", hint: "add hosts in inventory/*.yaml" });
   }
@@ -78,5 +84,14 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
 /** Loads and validates every inventory and runbook file of a repository. */
 export async function validateRepository(root: string, options: ValidateOptions = {}): Promise<ValidationResult> {
   const loaded = await loadRepository(root);
-  return validateSources(loaded.inventory, loaded.runbooks, options, loaded.diagnostics);
+  let knownHosts = options.knownHosts;
+  const path = knownHostsPath(loaded.inventory);
+  if (!knownHosts && path !== undefined) {
+    const text = await readFile(isAbsolute(path) ? path : join(root, path), "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    });
+    knownHosts = text === undefined ? { file: path, missing: true } : { file: path, text };
+  }
+  return validateSources(loaded.inventory, loaded.runbooks, { ...options, ...(knownHosts ? { knownHosts } : {}) }, loaded.diagnostics);
 }

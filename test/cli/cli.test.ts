@@ -46,7 +46,7 @@ describe("steward validate", () => {
     expect(r.stdout).toContain("hint: did you mean `address`?");
     expect(r.stdout).toContain("     3 |     adress: 10.9.9.9");
     expect(r.stdout).toContain("runbooks/bad.yaml:2:20: error: bad selector: nothing follows");
-    expect(r.stdout).toMatch(/\d+ errors?, 0 warnings in 4 files/);
+    expect(r.stdout).toMatch(/\d+ errors?, 0 warnings in 5 files/);
   });
 
   it("prints JSON with every diagnostic", async () => {
