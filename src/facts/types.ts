@@ -13,6 +13,12 @@ export interface InstalledPackage {
   arch?: string;
   /** Held or pinned on the host (apt-mark hold, dnf versionlock, apk world pin). */
   held?: boolean;
+  /**
+   * Present only when the package is not cleanly installed: the package manager's
+   * state word (dpkg: "half-configured", "half-installed", "unpacked",
+   * "triggers-pending", "reinstreq"). Such a package blocks further upgrades.
+   */
+  status?: string;
 }
 
 export interface UpgradablePackage {

@@ -1,0 +1,81 @@
+import type { InstalledPackage, PackageManager, UpgradablePackage } from "../facts/types.ts";
+
+/**
+ * The contract every package manager folder under src/drivers/ implements. A driver
+ * never runs anything itself: it says which command to run (a `DriverCommand`, shell
+ * text with every value quoted) and parses what came back. The caller runs commands
+ * through the transport, so facts gathering can batch a driver's read-only commands
+ * into one round trip, and apply can journal each command it runs.
+ */
+
+/** A command for the host's POSIX shell, and how to judge its exit status. */
+export interface DriverCommand {
+  /** Shell text; values are shell-quoted; locale forced to C where output is parsed. */
+  command: string;
+  /** True when the command needs root (run through the host's `become`). */
+  become: boolean;
+  /** Exit statuses that mean success (`dnf check-update` exits 100 when updates exist). */
+  okExitCodes: readonly number[];
+}
+
+/** A package at one exact version, as install and simulation take it. */
+export interface PackageRequest {
+  name: string;
+  version: string;
+}
+
+/** What a simulated transaction would do to one package. */
+export interface SimulatedChange {
+  name: string;
+  action: "install" | "upgrade" | "downgrade" | "reinstall" | "remove";
+  /** Version before; absent for a new install. */
+  from?: string;
+  /** Version after; absent for a removal. */
+  to?: string;
+  /** Repository/origin the new version comes from, when the output names it. */
+  source?: string;
+}
+
+/** The outcome of a simulated install: the changes, or why it cannot be done. */
+export interface SimulationResult {
+  ok: boolean;
+  changes: SimulatedChange[];
+  /** Error lines the package manager printed ("E: Version '9' for 'x' was not found"). */
+  errors: string[];
+}
+
+/** Raw output of a command, as the parsers of simulations take it. */
+export interface CommandOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+}
+
+export interface PackageDriver {
+  readonly manager: PackageManager;
+  /** Shell condition true when this manager is the host's (`command -v apt-get`). */
+  readonly detect: string;
+  /** Lists installed packages; read-only. */
+  readonly listInstalled: DriverCommand;
+  parseInstalled(stdout: string): InstalledPackage[];
+  /** Refreshes the package lists from the repositories; needs root. */
+  readonly refresh: DriverCommand;
+  /** Lists packages with a newer candidate, from the current lists; read-only. */
+  readonly listUpgradable: DriverCommand;
+  /**
+   * Parses `listUpgradable` output. `installed` supplies the from-version for
+   * managers whose listing omits it (dnf check-update).
+   */
+  parseUpgradable(stdout: string, installed: readonly InstalledPackage[]): UpgradablePackage[];
+  /** Lists held (pinned, version-locked) packages; read-only. */
+  readonly listHeld: DriverCommand;
+  /** Names of held packages, sorted. */
+  parseHeld(stdout: string): string[];
+  /** Simulates installing exact versions; changes nothing. */
+  simulateInstall(packages: readonly PackageRequest[]): DriverCommand;
+  parseSimulation(output: CommandOutput): SimulationResult;
+  /** Installs exact versions, non-interactively. */
+  install(packages: readonly PackageRequest[]): DriverCommand;
+  /** Holds packages at the given versions so upgrades leave them alone. */
+  hold(packages: readonly PackageRequest[]): DriverCommand;
+}
