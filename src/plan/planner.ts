@@ -1,0 +1,213 @@
+import type { FactsResult } from "../facts/types.ts";
+import { evaluateSelector, indexInventory, parseSelector, type Selector } from "../model/selector.ts";
+import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } from "../model/types.ts";
+import { neverOpensReason, nextOpening } from "../model/window.ts";
+import { hostActions, type HostActions } from "./actions.ts";
+import { canonicalJson, factsDigest, sha256 } from "./digest.ts";
+import { compilePolicy } from "./policy.ts";
+import { PLAN_FORMAT, type HostSkipReason, type Plan, type PlannedHost, type PlanWindow, type SkippedHost } from "./types.ts";
+import { computeWaves, concurrency, failureBudget } from "./waves.ts";
+
+/** Everything a plan is computed from. Nothing else is read: same input, same plan. */
+export interface PlanInput {
+  inventory: Inventory;
+  runbook: Runbook;
+  /** Facts per host name; a targeted host missing here is skipped with "no-facts". */
+  facts: ReadonlyMap<string, FactsResult>;
+  now: Date;
+  /** `--limit`: narrows the runbook's targets. */
+  limit?: Selector;
+  toolVersion: string;
+  /** Repository files the plan was made from, with their sha256: part of the fingerprint. */
+  inputs: { files: Array<{ path: string; sha256: string }> };
+}
+
+/**
+ * Plans a runbook: selects hosts (targets ∩ limit), places them in the window's
+ * current-or-next opening, orders them, cuts waves and decides each host's actions.
+ * Pure: no clock, no I/O, no randomness.
+ *
+ * Order: hosts in a `rollout.order` group first, groups in the listed order (a host in
+ * several listed groups goes with the first of them), hosts in none last; within that,
+ * lower criticality first (canaries should be the least critical), then by name.
+ * Waves are consecutive slices of that order, so for any two hosts a, b whose groups
+ * rank a before b, wave(a) ≤ wave(b): no host of a later group starts in an earlier
+ * wave than a host of an earlier group. A wave may hold the tail of one group and the
+ * head of the next.
+ */
+export function plan(input: PlanInput): Plan {
+  const { inventory, runbook, now } = input;
+  const index = indexInventory(inventory);
+  const targeted = evaluateSelector(parseSelector(runbook.targets), index);
+  const limited = input.limit ? evaluateSelector(input.limit, index) : undefined;
+  const skipped: SkippedHost[] = [];
+  const skip = (host: string, reason: HostSkipReason, detail: string, extra: Partial<SkippedHost> = {}): void => void skipped.push({ host, reason, detail, ...extra });
+
+  const selected: Host[] = [];
+  for (const name of [...new Set([...targeted, ...(limited ?? [])])].sort()) {
+    const host = inventory.hosts.get(name);
+    if (!host) continue;
+    if (!targeted.has(name)) skip(name, "not-targeted", `matches --limit but not the runbook's targets (${runbook.targets})`);
+    else if (limited && !limited.has(name)) skip(name, "excluded-by-limit", "targeted, but outside --limit");
+    else selected.push(host);
+  }
+
+  const window = planWindow(runbook, now);
+  const policy = compilePolicy(runbook.policy);
+  const stepHosts = new Map<Step, Set<string>>();
+  for (const step of runbook.steps) if (step.hosts !== undefined) stepHosts.set(step, evaluateSelector(parseSelector(step.hosts), index));
+
+  const ready: Array<{ host: Host; result: Extract<FactsResult, { ok: true }>; work: HostActions }> = [];
+  for (const host of selected) {
+    if (window?.never !== undefined) {
+      skip(host.name, "window-never-opens", `the maintenance window never opens: ${window.never}`);
+      continue;
+    }
+    const result = input.facts.get(host.name);
+    if (!result) {
+      skip(host.name, "no-facts", "no facts were gathered for this host; run `steward facts`");
+      continue;
+    }
+    if (!result.ok) {
+      const unreachable = result.error.kind === "unreachable" || result.error.kind === "timeout";
+      skip(host.name, unreachable ? "unreachable" : "facts-failed", `${result.error.kind} at ${result.gatheredAt}: ${result.error.message}`, { factsError: result.error.kind });
+      continue;
+    }
+    const appliesTo = (step: Step): boolean => stepHosts.get(step)?.has(host.name) ?? true;
+    const work = hostActions(runbook.steps, appliesTo, result.facts, policy);
+    if (work.hasPackageStep && result.facts.packageManager === null) {
+      skip(host.name, "no-package-manager", `the runbook manages packages and ${result.facts.os.prettyName || "the host"} has no apt, dnf or apk`);
+      continue;
+    }
+    if (work.packagesIdle && !work.rebootExpected) {
+      const excluded = work.actions.flatMap((a) => ("excluded" in a ? a.excluded : []));
+      skip(host.name, "nothing-to-do", excluded.length > 0 ? `no package change passes the policy (${excluded.length} left out)` : "no package changes are pending", excluded.length > 0 ? { excluded } : {});
+      continue;
+    }
+    ready.push({ host, result, work });
+  }
+
+  const rank = groupRank(runbook.rollout?.order ?? [], ready.map((r) => r.host));
+  ready.sort((a, b) => compareHosts(a.host, b.host, rank));
+  const n = ready.length;
+  const slices = computeWaves(runbook.rollout?.waves, n);
+  const hosts: PlannedHost[] = [];
+  const waves = slices.map((w) => ({ index: w.index, spec: w.spec, total: w.total, size: w.size, hosts: [] as string[] }));
+  let wave = 0;
+  ready.forEach(({ host, result, work }, i) => {
+    while (i >= slices[wave]!.total) wave++;
+    waves[wave]!.hosts.push(host.name);
+    hosts.push({
+      name: host.name,
+      wave,
+      position: i + 1,
+      criticality: host.criticality,
+      orderGroup: rank.get(host.name)?.group ?? null,
+      os: result.facts.os.prettyName,
+      packageManager: result.facts.packageManager,
+      factsGatheredAt: result.gatheredAt,
+      factsDigest: factsDigest(result.facts, work.touched),
+      actions: work.actions,
+      upgrades: work.upgrades,
+      rebootExpected: work.rebootExpected,
+    });
+  });
+  skipped.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+
+  const limitText = input.limit ? formatSelector(input.limit) : null;
+  const inputs = { files: [...input.inputs.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
+  const fingerprint = sha256(canonicalJson({ inputs, runbook, policy: runbook.policy ?? {}, toolVersion: input.toolVersion, limit: limitText }));
+  const rollout = runbook.rollout ?? {};
+  const count = <K extends string>(keys: K[]): Partial<Record<K, number>> => {
+    const out: Partial<Record<K, number>> = {};
+    for (const k of keys) out[k] = (out[k] ?? 0) + 1;
+    return out;
+  };
+  return {
+    format: PLAN_FORMAT,
+    id: planId(runbook.name, now, fingerprint),
+    createdAt: now.toISOString(),
+    toolVersion: input.toolVersion,
+    fingerprint,
+    inputs,
+    runbook: { name: runbook.name, file: runbook.file, targets: runbook.targets, ...(runbook.description !== undefined ? { description: runbook.description.trim() } : {}) },
+    limit: limitText,
+    window,
+    policy: runbook.policy ?? {},
+    rollout: {
+      hostCount: n,
+      order: rollout.order ?? [],
+      serialWithinGroup: rollout.serial_within_group ?? false,
+      failureBudget: failureBudget(rollout.failure_budget, n),
+      concurrency: concurrency(rollout.concurrency, n),
+      groupConcurrency: rollout.group_concurrency ?? {},
+      gate: { checks: rollout.gate?.checks?.length ?? 0, pause: rollout.gate?.pause ?? null },
+      waves,
+    },
+    hosts,
+    skipped,
+    summary: {
+      targeted: targeted.size,
+      selected: selected.length,
+      planned: n,
+      skipped: skipped.length,
+      waves: waves.map((w) => w.size),
+      upgrades: hosts.reduce((s, h) => s + h.upgrades, 0),
+      rebootsExpected: hosts.filter((h) => h.rebootExpected).length,
+      skippedByReason: count(skipped.map((s) => s.reason)),
+      excludedByReason: count([...hosts.flatMap((h) => h.actions.flatMap((a) => ("excluded" in a ? a.excluded : []))), ...skipped.flatMap((s) => s.excluded ?? [])].map((e) => e.reason)),
+    },
+  };
+}
+
+/** `<runbook>-<yyyymmddThhmm UTC>-<first 8 hex of the fingerprint>`. */
+export function planId(runbook: string, now: Date, fingerprint: string): string {
+  const stamp = now.toISOString().slice(0, 16).replace(/[-:]/g, "");
+  return `${runbook}-${stamp}-${fingerprint.slice(0, 8)}`;
+}
+
+function planWindow(runbook: Runbook, now: Date): PlanWindow | null {
+  const w = runbook.window;
+  if (!w) return null;
+  const base = { timezone: w.timezone, days: [...w.days], start: w.start, duration: w.duration };
+  const opening = nextOpening(w, now);
+  if (!opening) return { ...base, opens: null, closes: null, openAtPlanTime: false, never: neverOpensReason(w, now) ?? "no opening within a year" };
+  return { ...base, opens: opening.opens.toISOString(), closes: opening.closes.toISOString(), openAtPlanTime: opening.opens.getTime() <= now.getTime() };
+}
+
+/** Each host's rank: the index of the first `order` group it belongs to, or order.length. */
+export function groupRank(order: readonly string[], hosts: readonly Host[]): Map<string, { rank: number; group: string | null }> {
+  const position = new Map(order.map((g, i) => [g, i]));
+  const out = new Map<string, { rank: number; group: string | null }>();
+  for (const host of hosts) {
+    let best = order.length;
+    for (const g of host.memberOf) best = Math.min(best, position.get(g) ?? order.length);
+    out.set(host.name, { rank: best, group: order[best] ?? null });
+  }
+  return out;
+}
+
+function compareHosts(a: Host, b: Host, rank: ReadonlyMap<string, { rank: number }>): number {
+  const byGroup = rank.get(a.name)!.rank - rank.get(b.name)!.rank;
+  if (byGroup !== 0) return byGroup;
+  const byCriticality = CRITICALITIES.indexOf(a.criticality) - CRITICALITIES.indexOf(b.criticality);
+  if (byCriticality !== 0) return byCriticality;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** A selector written back as text, for the plan's record of `--limit`. */
+export function formatSelector(s: Selector): string {
+  const inner = (x: Selector): string => (x.op === "and" || x.op === "or" ? `(${formatSelector(x)})` : formatSelector(x));
+  switch (s.op) {
+    case "all":
+      return "all";
+    case "term":
+      return s.kind === "name" ? s.pattern : `${s.kind}:${s.pattern}`;
+    case "not":
+      return `!${inner(s.of)}`;
+    case "and":
+      return `${inner(s.left)} & ${inner(s.right)}`;
+    case "or":
+      return `${inner(s.left)} | ${inner(s.right)}`;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The plan: what `steward plan` decided and `steward apply` will do, exactly. A plain
+ * value with a JSON schema (schemas/plan.schema.json); apply reads nothing else.
+ */
+import type { FactsErrorKind, PackageManager } from "../facts/types.ts";
+import type { CountOrPercent, Criticality, Policy, StepKind } from "../model/types.ts";
+import type { ExcludedPackage, ExclusionReason, PlannedPackage } from "./policy.ts";
+
+/** Bumped when the plan's shape changes incompatibly; apply refuses formats it does not know. */
+export const PLAN_FORMAT = 1;
+
+/** Why a host the runbook could reach is not in any wave. */
+export type HostSkipReason =
+  /** Targeted by the runbook, but outside `--limit`. */
+  | "excluded-by-limit"
+  /** Inside `--limit`, but not targeted by the runbook. */
+  | "not-targeted"
+  /** The maintenance window never opens again. */
+  | "window-never-opens"
+  /** No facts were gathered or cached for the host. */
+  | "no-facts"
+  /** Facts could not be gathered: the host did not answer (unreachable, timeout). */
+  | "unreachable"
+  /** Facts could not be gathered for another reason (authentication, host key, parse). */
+  | "facts-failed"
+  /** The runbook manages packages and the host has no supported package manager. */
+  | "no-package-manager"
+  /** The runbook manages packages and, after policy, nothing is left to change. */
+  | "nothing-to-do";
+
+export interface SkippedHost {
+  host: string;
+  reason: HostSkipReason;
+  detail: string;
+  /** For unreachable / facts-failed: the gatherer's error kind. */
+  factsError?: FactsErrorKind;
+  /** For nothing-to-do: the package upgrades the policy left out, so every one has a reason on record. */
+  excluded?: ExcludedPackage[];
+}
+
+/** One runbook step as it will run on one host. */
+export type PlannedAction =
+  | { step: string; kind: "packages"; action: "upgrade"; upgrades: PlannedPackage[]; excluded: ExcludedPackage[] }
+  | { step: string; kind: "packages"; action: "install" | "remove"; packages: Array<{ name: string; version?: string }> }
+  | { step: string; kind: "reboot"; when: "required" | "always"; expected: boolean; because: string[] }
+  | { step: string; kind: Exclude<StepKind, "packages" | "reboot"> };
+
+export interface PlannedHost {
+  name: string;
+  /** 0-based wave index. */
+  wave: number;
+  /** 1-based position in the rollout order. */
+  position: number;
+  criticality: Criticality;
+  /** The first `rollout.order` group the host belongs to; null when it is in none (it goes last). */
+  orderGroup: string | null;
+  os: string;
+  packageManager: PackageManager | null;
+  factsGatheredAt: string;
+  /** sha256 (hex) of exactly the facts this host's plan depends on; see factsDigest(). */
+  factsDigest: string;
+  actions: PlannedAction[];
+  upgrades: number;
+  rebootExpected: boolean;
+}
+
+export interface PlanWave {
+  index: number;
+  spec: CountOrPercent | "rest" | "all";
+  /** Hosts started by the end of this wave. */
+  total: number;
+  size: number;
+  /** Host names in start order. */
+  hosts: string[];
+}
+
+export interface PlanWindow {
+  timezone: string;
+  days: string[];
+  start: string;
+  duration: string;
+  /** The opening the plan targets: the current one if open at plan time, else the next. Null if it never opens. */
+  opens: string | null;
+  closes: string | null;
+  openAtPlanTime: boolean;
+  /** Why the window never opens, when it does not. */
+  never?: string;
+}
+
+export interface Plan {
+  format: typeof PLAN_FORMAT;
+  /** `<runbook>-<yyyymmddThhmm UTC>-<first 8 hex of fingerprint>`. */
+  id: string;
+  createdAt: string;
+  toolVersion: string;
+  /** sha256 (hex) over input files, runbook, policy, tool version and limit. */
+  fingerprint: string;
+  inputs: { files: Array<{ path: string; sha256: string }> };
+  runbook: { name: string; file: string; targets: string; description?: string };
+  limit: string | null;
+  /** Null when the runbook has no window: work may start at any time. */
+  window: PlanWindow | null;
+  policy: Policy;
+  rollout: {
+    /** Hosts in waves: the n every percentage is taken of. */
+    hostCount: number;
+    order: string[];
+    serialWithinGroup: boolean;
+    failureBudget: { spec: CountOrPercent | null; allowed: number; haltsAt: number };
+    concurrency: { spec: CountOrPercent | null; hosts: number | null };
+    groupConcurrency: Record<string, number>;
+    gate: { checks: number; pause: string | null };
+    waves: PlanWave[];
+  };
+  hosts: PlannedHost[];
+  skipped: SkippedHost[];
+  summary: {
+    targeted: number;
+    selected: number;
+    planned: number;
+    skipped: number;
+    waves: number[];
+    upgrades: number;
+    rebootsExpected: number;
+    skippedByReason: Partial<Record<HostSkipReason, number>>;
+    excludedByReason: Partial<Record<ExclusionReason, number>>;
+  };
+}
