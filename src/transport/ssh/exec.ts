@@ -42,7 +42,23 @@ async function runChannel(
 ): Promise<ExecResult> {
   const shown = connection.redact(command);
   const started = Date.now();
-  const channel = await connection.openExec(`printf '%s\\n' "$$"; exec ${shellCommand(command, become)}`);
+  // The limit starts before the channel is open: a hung host never answers the open,
+  // and its command must still time out instead of waiting for keepalive to give up.
+  const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  const opening = connection.openExec(`printf '%s\\n' "$$"; exec ${shellCommand(command, become)}`);
+  const channel = await Promise.race([opening, expired]).catch((error: unknown) => {
+    clearTimeout(timer);
+    throw error;
+  });
+  if (channel === "timeout") {
+    // Should the host wake up and open it after all, the channel is closed at once.
+    void opening.then((late) => late.close(), () => undefined);
+    throw new CommandTimeoutError(host, { command: shown, signal: null, stdoutTail: "", stderrTail: "" }, timeoutMs, false);
+  }
   const tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES;
   const stdout = new OutputCollector(tailBytes, connection.redactor, options.onStdout);
   const stderr = new OutputCollector(tailBytes, connection.redactor, options.onStderr);
@@ -68,14 +84,21 @@ async function runChannel(
     exitCode = code;
     signal = code === null ? (signalName ?? null) : null;
   });
-  const closed = new Promise<void>((resolve) => channel.once("close", () => resolve()));
+  const closed = new Promise<void>((resolve) =>
+    channel.once("close", (code?: number | null, signalName?: string) => {
+      // ssh2 repeats the exit status on "close". The "exit" event alone can be missed:
+      // when sshd's exec reply and exit status arrive in one read, ssh2 emits "exit"
+      // before the code awaiting openExec has attached its listener.
+      if (!exited && code !== undefined) {
+        exited = true;
+        exitCode = code;
+        signal = code === null ? (signalName ?? null) : null;
+      }
+      resolve();
+    }),
+  );
   channel.end(options.stdin);
 
-  const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-  });
   const first = await Promise.race([closed.then(() => "closed" as const), expired]);
   clearTimeout(timer);
 
