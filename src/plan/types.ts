@@ -96,7 +96,8 @@ export interface Plan {
   /** sha256 (hex) over input files, runbook, policy, tool version and limit. */
   fingerprint: string;
   inputs: { files: Array<{ path: string; sha256: string }> };
-  runbook: { name: string; file: string; targets: string; description?: string };
+  /** The runbook as far as a reader of the plan needs it; the full text is pinned by the fingerprint. */
+  runbook: { name: string; file: string; targets: string; description?: string; steps: Array<{ name: string; kind: StepKind; hosts?: string }> };
   limit: string | null;
   /** Null when the runbook has no window: work may start at any time. */
   window: PlanWindow | null;

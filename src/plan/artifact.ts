@@ -1,0 +1,48 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { sortKeys } from "./digest.ts";
+import { renderPlanMarkdown } from "./markdown.ts";
+import type { Plan } from "./types.ts";
+
+/**
+ * The plan as files: plans/<id>.json (schemas/plan.schema.json) and plans/<id>.md.
+ * Both are pure functions of the plan: keys sorted, two-space indentation, a final
+ * newline, and no time but the plan's own `createdAt`, so the same inputs give the
+ * same bytes and a re-plan that changed nothing shows no diff.
+ */
+
+export function planJson(plan: Plan): string {
+  return `${JSON.stringify(sortKeys(plan), null, 2)}\n`;
+}
+
+export { renderPlanMarkdown };
+
+export interface WrittenPlan {
+  json: string;
+  markdown: string;
+}
+
+/**
+ * Writes both files atomically: each goes to a temporary file in the same directory
+ * and is renamed over the target, so a reader (or a crash) never sees half a plan.
+ */
+export async function writePlan(plan: Plan, dir: string): Promise<WrittenPlan> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, `${plan.id}.json`);
+  const markdown = join(dir, `${plan.id}.md`);
+  await writeAtomic(json, planJson(plan));
+  await writeAtomic(markdown, renderPlanMarkdown(plan));
+  return { json, markdown };
+}
+
+export async function writeAtomic(path: string, text: string): Promise<void> {
+  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    await writeFile(temp, text, { flag: "wx" });
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
