@@ -5,11 +5,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { benchTransport } from "./transport.ts";
 import { benchValidate } from "./validate.ts";
 
 const only = process.argv.slice(2);
 const suites: Record<string, (work: string) => Promise<void>> = {
   validate: benchValidate,
+  transport: benchTransport,
 };
 
 const work = await mkdtemp(join(tmpdir(), "steward-bench-"));
