@@ -1,0 +1,79 @@
+import { readFile } from "node:fs/promises";
+import { relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { UsageError } from "../../core/errors.ts";
+import { parseSelector, SelectorSyntaxError, type Selector } from "../../model/selector.ts";
+import { planRepository } from "../../plan/index.ts";
+import { ExitCode } from "../exit-codes.ts";
+import type { Command } from "../io.ts";
+
+export const plan: Command = {
+  summary: "plan a runbook: hosts, waves, per-host actions and skip reasons (plans/<id>.json and .md)",
+  usage: `usage: steward plan <runbook> [--root DIR] [--limit SELECTOR] [--facts DIR] [--out DIR] [--now ISO]
+
+  <runbook>         runbook name (or its file, e.g. runbooks/security-patches.yaml)
+  --root DIR        repository root (default: the current directory)
+  --limit SEL       plan only targeted hosts this selector matches, e.g. 'group:web & !web-01'
+  --facts DIR       cached facts, one <host>.json per host (default: <root>/.steward/facts);
+                    hosts without facts are skipped with the reason "no-facts"
+  --out DIR         where the plan is written (default: <root>/plans)
+  --now ISO         the plan's clock, for reproducible plans (default: now)
+
+The same inputs and --now give byte-identical files.
+Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for details).`,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { root: { type: "string" }, limit: { type: "string" }, facts: { type: "string" }, out: { type: "string" }, now: { type: "string" } },
+      strict: true,
+      allowPositionals: true,
+    });
+    const [runbook, ...extra] = positionals;
+    if (runbook === undefined || extra.length > 0) throw new UsageError(runbook === undefined ? "name the runbook to plan" : `one runbook at a time (got ${positionals.join(", ")})`, "steward plan security-patches");
+    const root = resolve(io.cwd, values.root ?? ".");
+    const now = values.now === undefined ? new Date() : new Date(values.now);
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now '${values.now}' is not a date`, "use ISO 8601, e.g. 2026-11-24T01:30:00Z");
+    let limit: Selector | undefined;
+    if (values.limit !== undefined) {
+      try {
+        limit = parseSelector(values.limit);
+      } catch (error) {
+        if (error instanceof SelectorSyntaxError) throw new UsageError(`--limit: ${error.message} (at character ${error.index + 1})`);
+        throw error;
+      }
+    }
+    const result = await planRepository({
+      root,
+      runbook,
+      factsDir: values.facts !== undefined ? resolve(io.cwd, values.facts) : resolve(root, ".steward/facts"),
+      outDir: values.out !== undefined ? resolve(io.cwd, values.out) : resolve(root, "plans"),
+      now,
+      toolVersion: await packageVersion(),
+      ...(limit ? { limit } : {}),
+    });
+    if (!result.ok) {
+      io.stderr(`steward plan: the repository has ${result.validation.errors} validation error(s); nothing was planned\n  hint: run 'steward validate' to see them\n`);
+      return ExitCode.invalidInput;
+    }
+    const { plan: p, written } = result;
+    const reasons = Object.entries(p.summary.skippedByReason).map(([k, v]) => `${v} ${k}`);
+    io.stdout(
+      [
+        `plan ${p.id}`,
+        `  hosts: ${p.summary.planned} planned, ${p.summary.skipped} skipped${reasons.length > 0 ? ` (${reasons.join(", ")})` : ""}`,
+        `  waves: ${p.summary.waves.join(" → ") || "none"}`,
+        `  package upgrades: ${p.summary.upgrades}; reboots expected: ${p.summary.rebootsExpected}`,
+        p.window ? `  window: ${p.window.opens ? `${p.window.opens} – ${p.window.closes}` : `never opens (${p.window.never})`}` : "  window: none",
+        `wrote ${relative(io.cwd, written.json) || written.json}`,
+        `wrote ${relative(io.cwd, written.markdown) || written.markdown}`,
+        "",
+      ].join("\n"),
+    );
+    return ExitCode.ok;
+  },
+};
+
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}

@@ -1,0 +1,45 @@
+import { resolve } from "node:path";
+import { StewardError } from "../core/errors.ts";
+import { didYouMean } from "../core/suggest.ts";
+import type { Selector } from "../model/selector.ts";
+import { validateRepository, type ValidationResult } from "../validate/index.ts";
+import { writePlan, type WrittenPlan } from "./artifact.ts";
+import { hashInputs, readFactsCache } from "./inputs.ts";
+import { plan } from "./planner.ts";
+import type { Plan } from "./types.ts";
+
+export { plan, type PlanInput } from "./planner.ts";
+export type { Plan } from "./types.ts";
+
+export interface PlanRepositoryOptions {
+  root: string;
+  /** Runbook name, or its repository-relative file. */
+  runbook: string;
+  limit?: Selector;
+  factsDir: string;
+  outDir: string;
+  now: Date;
+  toolVersion: string;
+}
+
+export type PlanRepositoryResult = { ok: true; plan: Plan; written: WrittenPlan } | { ok: false; validation: ValidationResult };
+
+/**
+ * `steward plan`: validates the repository, plans one runbook from cached facts and
+ * writes plans/<id>.json and .md. An invalid repository is a result, not a throw, so
+ * the caller can show its diagnostics.
+ */
+export async function planRepository(options: PlanRepositoryOptions): Promise<PlanRepositoryResult> {
+  const validation = await validateRepository(options.root, { now: options.now });
+  if (validation.errors > 0) return { ok: false, validation };
+  const runbook = validation.runbooks.find((r) => r.name === options.runbook || r.file === options.runbook);
+  if (!runbook) {
+    const names = validation.runbooks.map((r) => r.name).sort();
+    throw new StewardError("usage", `no runbook is named '${options.runbook}'`, didYouMean(options.runbook, names) ?? `runbooks: ${names.join(", ") || "none"}`);
+  }
+  const facts = await readFactsCache(options.factsDir);
+  const files = await hashInputs(options.root, runbook.file);
+  const result = plan({ inventory: validation.inventory, runbook, facts, now: options.now, toolVersion: options.toolVersion, inputs: { files }, ...(options.limit ? { limit: options.limit } : {}) });
+  const written = await writePlan(result, resolve(options.root, options.outDir));
+  return { ok: true, plan: result, written };
+}
