@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.ts";
 import { compareDebianVersions } from "../../src/drivers/apt/version.ts";
 import { readCachedFacts } from "../../src/facts/cache.ts";
 import { gatherFacts } from "../../src/facts/gather.ts";
@@ -32,6 +33,14 @@ function expectValid(result: FactsResult): void {
 function okFacts(result: FactsResult | undefined): HostFacts {
   if (!result?.ok) throw new Error(`expected facts, got ${JSON.stringify(result)}`);
   return result.facts;
+}
+
+/** Runs the real CLI entry point with captured output. */
+async function steward(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd: process.cwd() });
+  return { code, stdout, stderr };
 }
 
 const newest = (name: string): string =>
@@ -94,6 +103,20 @@ describe("facts from real sandbox hosts", () => {
     expect(new Set(libs).size).toBe(4);
   });
 
+  it("steward facts prints a table, honours --limit and exits 0 when every host answered", async () => {
+    const { code, stdout, stderr } = await steward(["facts", "--root", state.dir, "--limit", "group:db,group:app"]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^HOST\s+OS\s+PKGS\s+UPGRADABLE\s+REBOOT\s+DISK MAX$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["sandbox-01", "sandbox-02", "sandbox-04"]); // groups cycle db, app, web
+    expect(lines[1]).toMatch(/^sandbox-01\s+debian 12\s+\d+\s+4\s+no\s+\d+%$/);
+    const json = await steward(["facts", "--root", state.dir, "--limit", "sandbox-04", "--json"]);
+    const parsed = JSON.parse(json.stdout) as FactsResult[];
+    expect(parsed.map((r) => r.host)).toEqual(["sandbox-04"]);
+    expectValid(parsed[0]!);
+  });
+
   it("refreshes the lists through become only when asked", async () => {
     const [result] = await gatherFacts(targets().slice(0, 1), { transport, refresh: true });
     expectValid(result!);
@@ -123,5 +146,10 @@ describe("facts from real sandbox hosts", () => {
     expect(broken).toEqual({ name: "steward-broken", version: "1.0.1", arch: "all", status: "half-configured" });
     expect(byHost.get("sandbox-01")?.ok).toBe(true);
     expect(byHost.get("sandbox-04")?.ok).toBe(true);
+
+    const cli = await steward(["facts", "--root", state.dir]);
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toMatch(/^sandbox-02\s+error: unreachable\s+\S/m);
+    expect(cli.stdout).toMatch(/^sandbox-03\s+debian 12\s+\d+ \(1 broken\)/m);
   });
 });

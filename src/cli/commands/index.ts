@@ -1,4 +1,5 @@
 import type { Command } from "../io.ts";
+import { facts } from "./facts.ts";
 import { plan } from "./plan.ts";
 import { sandbox } from "./sandbox.ts";
 import { validate } from "./validate.ts";
@@ -8,6 +9,7 @@ import { validate } from "./validate.ts";
  * every file in this folder is registered here.
  */
 export const commands: Record<string, Command> = {
+  facts,
   plan,
   sandbox,
   validate,

@@ -1,0 +1,67 @@
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { factsForRepository } from "../../facts/run.ts";
+import type { FactsResult } from "../../facts/types.ts";
+import { ExitCode } from "../exit-codes.ts";
+import type { Command } from "../io.ts";
+
+function row(result: FactsResult): string[] {
+  if (!result.ok) return [result.host, `error: ${result.error.kind}`, result.error.message.split("\n")[0] ?? ""];
+  const f = result.facts;
+  const security = f.upgradable.filter((p) => p.security).length;
+  const broken = f.installed.filter((p) => p.status !== undefined).length;
+  const disk = Math.max(0, ...f.disks.map((d) => d.usedPercent));
+  return [
+    result.host,
+    `${f.os.id} ${f.os.versionId}`.trim(),
+    `${f.installed.length}${broken > 0 ? ` (${broken} broken)` : ""}`,
+    `${f.upgradable.length}${security > 0 ? ` (${security} security)` : ""}`,
+    f.reboot.required ? "yes" : "no",
+    `${disk}%`,
+  ];
+}
+
+/** A plain table: columns padded to their widest cell; error rows run past the columns. */
+export function factsTable(results: readonly FactsResult[]): string {
+  const header = ["HOST", "OS", "PKGS", "UPGRADABLE", "REBOOT", "DISK MAX"];
+  const rows = results.map(row);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length === header.length).map((r) => (r[i] ?? "").length)));
+  const format = (cells: string[]): string => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i] ?? c.length) : c)).join("  ");
+  return `${[header, ...rows].map(format).join("\n")}\n`;
+}
+
+export const facts: Command = {
+  summary: "gather facts from hosts over SSH, read-only (OS, packages, reboot, disk, memory)",
+  usage: `usage: steward facts [--root DIR] [--limit SELECTOR] [--refresh] [--json] [--cache]
+
+  --root DIR         repository root (default: the current directory)
+  --limit SELECTOR   only hosts the selector matches (e.g. 'group:web and not tag:canary')
+  --refresh          refresh package lists first (apt-get update), through become
+  --json             print the results as JSON (schemas/facts.schema.json, one per host)
+  --cache            also write .steward/facts/<host>.json
+
+Exit codes: 0 every host answered, 1 some hosts failed (see README, Exit codes).`,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        root: { type: "string" },
+        limit: { type: "string" },
+        refresh: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        cache: { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    const results = await factsForRepository({
+      root: resolve(io.cwd, values.root ?? "."),
+      ...(values.limit !== undefined ? { limit: values.limit } : {}),
+      refresh: values.refresh,
+      cache: values.cache,
+      env: io.env,
+    });
+    io.stdout(values.json ? `${JSON.stringify(results, null, 2)}\n` : factsTable(results));
+    return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.hostsFailed;
+  },
+};

@@ -1,0 +1,66 @@
+import { isAbsolute, join } from "node:path";
+import { StewardError, UsageError } from "../core/errors.ts";
+import { evaluateSelector, indexInventory, parseSelector, SelectorSyntaxError } from "../model/selector.ts";
+import { createTransport } from "../transport/registry.ts";
+import { validateRepository } from "../validate/index.ts";
+import { factsCacheDir } from "./cache.ts";
+import { gatherFacts } from "./gather.ts";
+import { hostTarget } from "./target.ts";
+import type { FactsResult } from "./types.ts";
+
+/** Options of `factsForRepository`, as `steward facts` passes them. */
+export interface FactsRunOptions {
+  /** Repository root holding inventory/. */
+  root: string;
+  /** Host selector (`group:web and not tag:canary`); all hosts when absent. */
+  limit?: string;
+  /** Refresh package lists first, through each host's become. */
+  refresh?: boolean;
+  /** Also write each result to `.steward/facts/<host>.json`. */
+  cache?: boolean;
+  services?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  onResult?: (result: FactsResult) => void;
+}
+
+/**
+ * Facts for the inventory's hosts (or those `limit` selects), sorted by host name.
+ * An invalid inventory or selector throws; a host that fails is a result, not a throw.
+ */
+export async function factsForRepository(options: FactsRunOptions): Promise<FactsResult[]> {
+  const validation = await validateRepository(options.root);
+  const inventoryErrors = validation.diagnostics.filter((d) => d.severity === "error" && d.file.startsWith("inventory"));
+  if (inventoryErrors.length > 0) {
+    const first = inventoryErrors[0];
+    throw new StewardError("invalid-input", `the inventory has ${inventoryErrors.length} error(s), first: ${first?.file}:${first?.line}:${first?.column} ${first?.message}`, "run 'steward validate' for the full list");
+  }
+  const { inventory } = validation;
+  let names = [...inventory.hosts.keys()];
+  if (options.limit !== undefined) {
+    let selector;
+    try {
+      selector = parseSelector(options.limit);
+    } catch (error) {
+      if (error instanceof SelectorSyntaxError) throw new UsageError(`--limit: ${error.message}`);
+      throw error;
+    }
+    const selected = evaluateSelector(selector, indexInventory(inventory));
+    names = names.filter((name) => selected.has(name));
+    if (names.length === 0) throw new UsageError(`--limit '${options.limit}' selects no host`, "check the group, tag and host names in inventory/");
+  }
+  names.sort();
+  const targets = names.map((name) => hostTarget(inventory, inventory.hosts.get(name)!));
+  const knownHosts = inventory.knownHosts === undefined ? [] : [isAbsolute(inventory.knownHosts) ? inventory.knownHosts : join(options.root, inventory.knownHosts)];
+  const transport = createTransport({ knownHostsFiles: knownHosts, ...(options.env ? { env: options.env } : {}) });
+  try {
+    return await gatherFacts(targets, {
+      transport,
+      refresh: options.refresh ?? false,
+      ...(options.services ? { services: options.services } : {}),
+      ...(options.cache ? { cacheDir: factsCacheDir(options.root) } : {}),
+      ...(options.onResult ? { onResult: options.onResult } : {}),
+    });
+  } finally {
+    await transport.close();
+  }
+}
