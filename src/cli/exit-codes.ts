@@ -7,6 +7,12 @@ import { StewardError } from "../core/errors.ts";
  */
 export const ExitCode = {
   ok: 0,
+  /**
+   * One or more hosts failed: reported as results, or a transport error (unreachable,
+   * host key, auth, sudo, timeout, failed command) that stopped the command. Both mean
+   * "the tool worked; hosts did not", so they share this code; a bad host key is not
+   * `environment` (6), which is about the machine steward runs on.
+   */
   hostsFailed: 1,
   usage: 2,
   invalidInput: 3,
@@ -30,5 +36,16 @@ export function exitCodeFor(error: unknown): ExitCode {
       return ExitCode.stalePlan;
     case "internal":
       return ExitCode.internal;
+    case "unreachable":
+    case "connect-timeout":
+    case "connection-lost":
+    case "auth-failed":
+    case "host-key-unknown":
+    case "host-key-mismatch":
+    case "host-key-revoked":
+    case "become-failed":
+    case "command-timeout":
+    case "command-failed":
+      return ExitCode.hostsFailed;
   }
 }

@@ -4,12 +4,18 @@
  * for conditions that stop a command, and each carries a stable `code` the CLI maps to
  * an exit status in one place (src/cli/exit-codes.ts).
  */
+import type { TransportErrorCode } from "../transport/errors.ts";
+
 export type StewardErrorCode =
   | "usage"
   | "invalid-input"
   | "environment"
   | "stale-plan"
-  | "internal";
+  | "internal"
+  // The transport's codes are listed one by one rather than as a single "transport":
+  // stages branch on them (unreachable vs command-failed), and a subclass's `code`
+  // must stay a subset of this union. Listing them makes the CLI's switch map each.
+  | TransportErrorCode;
 
 export class StewardError extends Error {
   readonly code: StewardErrorCode;

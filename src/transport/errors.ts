@@ -1,3 +1,5 @@
+import { StewardError } from "../core/errors.ts";
+
 /**
  * Typed failures of the transport. Each carries the host and a stable `code`, so the
  * apply stage can tell "unreachable" (counts against the failure budget, no change
@@ -16,12 +18,14 @@ export type TransportErrorCode =
   | "command-timeout"
   | "command-failed";
 
-export class TransportError extends Error {
-  readonly code: TransportErrorCode;
+/**
+ * A StewardError, so a transport failure that escapes a command reaches the CLI's
+ * single error-to-exit-code mapping like every other typed surprise.
+ */
+export class TransportError extends StewardError {
+  declare readonly code: TransportErrorCode;
   /** Inventory name of the host. */
   readonly host: string;
-  /** One line telling the user how to fix it. */
-  readonly hint: string | undefined;
 
   constructor(
     code: TransportErrorCode,
@@ -30,11 +34,8 @@ export class TransportError extends Error {
     hint?: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
+    super(code, message, hint, options);
     this.host = host;
-    this.hint = hint;
   }
 }
 

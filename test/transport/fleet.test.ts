@@ -2,6 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ExitCode, exitCodeFor } from "../../src/cli/exit-codes.ts";
+import { StewardError } from "../../src/core/errors.ts";
 import { Redactor } from "../../src/core/redact.ts";
 import { downFleet, execInHost, healFault, injectFault, upFleet, type FleetState } from "../../src/sandbox/index.ts";
 import {
@@ -224,6 +226,9 @@ describe("ssh transport on the sandbox fleet", () => {
       expect(down?.error).toBeInstanceOf(HostUnreachableError);
       expect(down?.error).toMatchObject({ code: "unreachable", host: "sandbox-04" });
       expect((down?.error as HostUnreachableError).message).toContain(`127.0.${SUBNET}.4:2222`);
+      // Escaping a command, it is a StewardError the CLI maps like any other: hosts failed.
+      expect(down?.error).toBeInstanceOf(StewardError);
+      expect(exitCodeFor(down?.error)).toBe(ExitCode.hostsFailed);
       for (const r of results.filter((x) => x.host !== "sandbox-04")) expect(r.stdout).toBe(`${r.host}\n`);
     } finally {
       expect(await healFault(state, "sandbox-04", "unreachable")).toEqual([]);
