@@ -8,7 +8,7 @@ export const STEP_SUMMARY_LIMIT = 900 * 1024;
 
 function excerpt(d: Diagnostic, texts: Map<string, string>): string {
   const text = texts.get(d.file);
-  if (text === undefined) return "";
+  if (!text) return "";
   const line = text.split("\n", d.line)[d.line - 1];
   if (line === undefined) return "";
   const shown = line.replace(/\t/g, " ");

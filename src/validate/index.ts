@@ -93,5 +93,9 @@ export async function validateRepository(root: string, options: ValidateOptions 
     });
     knownHosts = text === undefined ? { file: path, missing: true } : { file: path, text };
   }
+  if (loaded.inventory.length + loaded.runbooks.length + loaded.diagnostics.length === 0) {
+    // Most likely the wrong folder: say so rather than report an empty repository as valid.
+    loaded.diagnostics.push({ severity: "error", rule: "repository/empty", file: ".", line: 1, column: 1, pointer: "", message: `no YAML files under ${root}/inventory or ${root}/runbooks`, hint: "run steward from the repository root, or pass --root DIR" });
+  }
   return validateSources(loaded.inventory, loaded.runbooks, { ...options, ...(knownHosts ? { knownHosts } : {}) }, loaded.diagnostics);
 }

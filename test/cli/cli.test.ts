@@ -98,3 +98,13 @@ describe("the CLI frame", () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe("steward validate on the wrong folder", () => {
+  it("fails instead of calling an empty folder valid", async () => {
+    const empty = await mkdtemp(join(tmpdir(), "steward-empty-"));
+    const r = await run(["validate", "--root", empty], "/");
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("no YAML files under");
+    await rm(empty, { recursive: true, force: true });
+  });
+});

@@ -35,7 +35,7 @@ export const facts: Command = {
   usage: `usage: steward facts [--root DIR] [--limit SELECTOR] [--refresh] [--json] [--cache]
 
   --root DIR         repository root (default: the current directory)
-  --limit SELECTOR   only hosts the selector matches (e.g. 'group:web and not tag:canary')
+  --limit SELECTOR   only hosts the selector matches (e.g. 'group:web & !tag:canary')
   --refresh          refresh package lists first (apt-get update), through become
   --json             print the results as JSON (schemas/facts.schema.json, one per host)
   --cache            also write .steward/facts/<host>.json
