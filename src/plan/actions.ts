@@ -30,8 +30,11 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
   const actions: PlannedAction[] = [];
   const touched = new Set<string>();
   const upgraded: PlannedPackage[] = [];
-  const heldOnHost = new Set(facts.installed.filter((p) => p.held).map((p) => p.name));
-  const installed = new Map(facts.installed.map((p) => [p.name, p.version]));
+  const heldOnHost = new Set<string>();
+  for (const p of facts.installed) if (p.held) heldOnHost.add(p.name);
+  // Only install/remove steps need the installed map; most runbooks never build it.
+  let installedMap: Map<string, string> | undefined;
+  const installed = (): Map<string, string> => (installedMap ??= new Map(facts.installed.map((p) => [p.name, p.version])));
   let upgrades = 0;
   let changes = 0;
   let rebootExpected = false;
@@ -67,7 +70,7 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
         } else {
           // Install what is missing, remove what is present; the rest is already as asked.
           const wanted = (step.packages ?? []).map((p) => (typeof p === "string" ? { name: p } : { name: p.name, ...(p.version !== undefined ? { version: p.version } : {}) }));
-          const packages = wanted.filter((p) => (step.action === "install" ? installed.get(p.name) === undefined || ("version" in p && installed.get(p.name) !== p.version) : installed.has(p.name)));
+          const packages = wanted.filter((p) => (step.action === "install" ? installed().get(p.name) === undefined || ("version" in p && installed().get(p.name) !== p.version) : installed().has(p.name)));
           for (const p of packages) touched.add(p.name);
           changes += packages.length;
           actions.push({ step: step.name, kind: "packages", action: step.action, packages });

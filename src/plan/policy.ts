@@ -122,6 +122,15 @@ export interface CompiledPolicy {
   updateTypes: ReadonlySet<UpdateType>;
   securityOnly: boolean;
   approvals: Array<{ pattern: Pattern; to: string; approved_by: string; reference?: string }>;
+  /**
+   * Decisions already taken in this plan, by name → from → to, then by the few facts
+   * left (security, source, held). Fleets are homogeneous: thousands of hosts upgrade
+   * the same package between the same two versions, so one decision object serves them
+   * all, keeping planning fast and the plan small in memory. Nested maps keyed by the
+   * facts' own strings avoid building a key string per package. Decisions are never
+   * mutated after they are made.
+   */
+  decisions: Map<string, Map<string, Map<string, Array<{ security: boolean; source: string | undefined; held: boolean; decision: PackageDecision }>>>>;
 }
 
 const compilePattern = (text: string): Pattern => ({ text, re: globToRegExp(text) });
@@ -135,6 +144,7 @@ export function compilePolicy(policy: Policy | undefined): CompiledPolicy {
     updateTypes: new Set(policy?.update_types ?? UPDATE_TYPES),
     securityOnly: policy?.security_only ?? false,
     approvals: (policy?.approvals ?? []).map((a) => ({ pattern: compilePattern(a.package), to: a.to, approved_by: a.approved_by, ...(a.reference !== undefined ? { reference: a.reference } : {}) })),
+    decisions: new Map(),
   };
 }
 
@@ -145,6 +155,20 @@ const firstMatch = (patterns: Pattern[], name: string): Pattern | undefined => p
  * (apt-mark hold, dnf versionlock, apk pins); the host's hold is honoured like a runbook hold.
  */
 export function decidePackage(policy: CompiledPolicy, pkg: UpgradablePackage, heldOnHost: ReadonlySet<string>): PackageDecision {
+  const held = heldOnHost.has(pkg.name);
+  let byFrom = policy.decisions.get(pkg.name);
+  if (!byFrom) policy.decisions.set(pkg.name, (byFrom = new Map()));
+  let byTo = byFrom.get(pkg.from);
+  if (!byTo) byFrom.set(pkg.from, (byTo = new Map()));
+  let variants = byTo.get(pkg.to);
+  if (!variants) byTo.set(pkg.to, (variants = []));
+  for (const v of variants) if (v.security === pkg.security && v.source === pkg.source && v.held === held) return v.decision;
+  const decision = decide(policy, pkg, held);
+  variants.push({ security: pkg.security, source: pkg.source, held, decision });
+  return decision;
+}
+
+function decide(policy: CompiledPolicy, pkg: UpgradablePackage, heldOnHost: boolean): PackageDecision {
   const base = { name: pkg.name, from: pkg.from, to: pkg.to };
   const out = (reason: ExclusionReason, detail: string, updateType?: UpdateType): PackageDecision => ({
     excluded: { ...base, reason, detail, ...(updateType ? { updateType } : {}) },
@@ -154,7 +178,7 @@ export function decidePackage(policy: CompiledPolicy, pkg: UpgradablePackage, he
   if (policy.allow && !firstMatch(policy.allow, pkg.name)) return out("not-allowed", `matches no allow pattern (${policy.allow.map((p) => `'${p.text}'`).join(", ")})`);
   const hold = firstMatch(policy.holds, pkg.name);
   if (hold) return out("held", `held by the runbook (pattern '${hold.text}')`);
-  if (heldOnHost.has(pkg.name)) return out("held", "held on the host");
+  if (heldOnHost) return out("held", "held on the host");
   if (policy.securityOnly && !pkg.security) return out("not-security", `security_only is set and the candidate comes from ${pkg.source ? `'${pkg.source}'` : "a non-security source"}`);
 
   const cls = classifyUpdate(pkg.from, pkg.to);

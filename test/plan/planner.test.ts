@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FactsResult } from "../../src/facts/types.ts";
 import { parseSelector } from "../../src/model/selector.ts";
+import { canonicalJson, factsDigest, factsDigestValue, sha256 } from "../../src/plan/digest.ts";
 import { plan } from "../../src/plan/planner.ts";
 import type { Plan, PlannedAction } from "../../src/plan/types.ts";
 import { failed, host, INPUTS, inventory, NOW, ok, runbook, up, withUpgrades } from "./fixtures.ts";
@@ -156,5 +157,16 @@ describe("plan", () => {
 
   it("is a pure function: the same input gives an equal plan", () => {
     expect(make()).toEqual(p);
+  });
+
+  it("hashes exactly the canonical JSON of the facts it depends on", () => {
+    for (const result of facts.values()) {
+      if (!result.ok) continue;
+      const names = new Set(result.facts.upgradable.map((u) => u.name));
+      expect(factsDigest(result.facts, names)).toBe(sha256(canonicalJson(factsDigestValue(result.facts, names))));
+    }
+    const odd = withUpgrades([up('we"ird\\pkg', "1.0\u0001", "2.0")]);
+    const names = new Set(['we"ird\\pkg']);
+    expect(factsDigest(odd, names)).toBe(sha256(canonicalJson(factsDigestValue(odd, names))));
   });
 });
