@@ -21,10 +21,15 @@ export function shellQuote(value: unknown): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Escapes Markdown (GitHub-flavoured) control characters so values render as text. */
+/**
+ * Escapes the Markdown (GitHub-flavoured) characters that change meaning inside a line,
+ * so values render as text. Values are always placed mid-line (table cells, list items),
+ * so line-start syntax (`#`, `-`, `1.`) cannot trigger and is left alone: plans stay
+ * readable as raw text in a pull request's diff.
+ */
 export function markdownEscape(value: unknown): string {
   const text = value === undefined || value === null ? "" : String(value);
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, "\\$&").replace(/\r?\n/g, " ");
+  return text.replace(/[\\`*_[\]|<>~&]/g, "\\$&").replace(/\r?\n/g, " ");
 }
 
 /** Helpers available to every template, registered from this one record. */
