@@ -1,5 +1,7 @@
 import { StringDecoder } from "node:string_decoder";
 import type { Redactor, StreamRedactor } from "../core/redact.ts";
+import { ExecError } from "./errors.ts";
+import type { ExecResult } from "./types.ts";
 
 /** Default bytes of each output stream kept in memory. */
 export const DEFAULT_TAIL_BYTES = 64 * 1024;
@@ -63,4 +65,34 @@ export class OutputCollector {
       this.dropped = true;
     }
   }
+}
+
+/**
+ * The result of a finished command, or its ExecError when it failed and the caller did
+ * not opt out with `check: false`. Shared by every transport so they agree exactly.
+ */
+export function settleExec(
+  host: string,
+  command: string,
+  status: { exitCode: number | null; signal: string | null },
+  out: { text: string; truncated: boolean },
+  err: { text: string; truncated: boolean },
+  started: number,
+  check: boolean | undefined,
+): ExecResult {
+  const { exitCode, signal } = status;
+  if (check !== false && (exitCode !== 0 || signal !== null)) {
+    throw new ExecError(host, { command, exitCode, signal, stdoutTail: out.text, stderrTail: err.text });
+  }
+  return {
+    host,
+    command,
+    exitCode,
+    signal,
+    stdout: out.text,
+    stderr: err.text,
+    stdoutTruncated: out.truncated,
+    stderrTruncated: err.truncated,
+    durationMs: Date.now() - started,
+  };
 }

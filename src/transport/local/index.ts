@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { becomeNotConfigured, becomeProbeFailure } from "../become.ts";
 import { CommandTimeoutError, ExecError } from "../errors.ts";
-import { DEFAULT_TAIL_BYTES, OutputCollector } from "../output.ts";
+import { DEFAULT_TAIL_BYTES, OutputCollector, settleExec } from "../output.ts";
 import type { Become, ExecOptions, ExecResult, HostTarget, Session, TransportDriver, TransportOptions } from "../types.ts";
 
 /** Same default as the SSH transport, so a step behaves alike on either. */
@@ -104,20 +104,11 @@ function runLocal(
         reject(new CommandTimeoutError(target.name, { command: shown, signal, stdoutTail: out.text, stderrTail: err.text }, timeoutMs, true));
         return;
       }
-      const result: ExecResult = {
-        host: target.name,
-        command: shown,
-        exitCode: code,
-        signal,
-        stdout: out.text,
-        stderr: err.text,
-        stdoutTruncated: out.truncated,
-        stderrTruncated: err.truncated,
-        durationMs: Date.now() - started,
-      };
-      if (options.check !== false && (code !== 0 || signal !== null)) {
-        reject(new ExecError(target.name, { command: shown, exitCode: code, signal, stdoutTail: out.text, stderrTail: err.text }));
-      } else resolve(result);
+      try {
+        resolve(settleExec(target.name, shown, { exitCode: code, signal }, out, err, started, options.check));
+      } catch (error) {
+        reject(error);
+      }
     });
   });
 }

@@ -1,8 +1,8 @@
 import type { Readable } from "node:stream";
 import type { ClientChannel } from "ssh2";
 import { becomeNotConfigured, becomeProbeFailure } from "../become.ts";
-import { CommandTimeoutError, ConnectionLostError, ExecError } from "../errors.ts";
-import { DEFAULT_TAIL_BYTES, OutputCollector } from "../output.ts";
+import { CommandTimeoutError, ConnectionLostError } from "../errors.ts";
+import { DEFAULT_TAIL_BYTES, OutputCollector, settleExec } from "../output.ts";
 import { becomePrefix, killTreeScript, shellCommand } from "../shell.ts";
 import type { Become, ExecOptions, ExecResult, HostTarget } from "../types.ts";
 import type { SshConnection } from "./connection.ts";
@@ -121,21 +121,7 @@ async function runChannel(
       `${lost?.message ?? `${host}: channel closed without an exit status`} (while running: ${shown})`,
     );
   }
-  const result: ExecResult = {
-    host,
-    command: shown,
-    exitCode,
-    signal,
-    stdout: out.text,
-    stderr: err.text,
-    stdoutTruncated: out.truncated,
-    stderrTruncated: err.truncated,
-    durationMs: Date.now() - started,
-  };
-  if (options.check !== false && (exitCode !== 0 || signal !== null)) {
-    throw new ExecError(host, { command: shown, exitCode, signal, stdoutTail: out.text, stderrTail: err.text });
-  }
-  return result;
+  return settleExec(host, shown, { exitCode, signal }, out, err, started, options.check);
 }
 
 /**
