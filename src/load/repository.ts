@@ -9,6 +9,8 @@ export interface LoadedRepository {
   inventory: YamlSource[];
   runbooks: YamlSource[];
   diagnostics: Diagnostic[];
+  /** The text of every file read, by repository path, whether or not it parsed. */
+  texts: Map<string, string>;
 }
 
 const YAML_FILE = /\.ya?ml$/;
@@ -31,7 +33,7 @@ export function toRepoPath(root: string, path: string): string {
   return relative(root, path).split(sep).join("/");
 }
 
-async function loadFolder(root: string, folder: string, diagnostics: Diagnostic[]): Promise<YamlSource[]> {
+async function loadFolder(root: string, folder: string, diagnostics: Diagnostic[], texts: Map<string, string>): Promise<YamlSource[]> {
   const sources: YamlSource[] = [];
   for (const path of await yamlFiles(join(root, folder))) {
     const file = toRepoPath(root, path);
@@ -49,7 +51,9 @@ async function loadFolder(root: string, folder: string, diagnostics: Diagnostic[
       });
       continue;
     }
-    const parsed = parseYaml(file, await readFile(path, "utf8"));
+    const text = await readFile(path, "utf8");
+    texts.set(file, text);
+    const parsed = parseYaml(file, text);
     diagnostics.push(...parsed.diagnostics);
     if (parsed.source) sources.push(parsed.source);
   }
@@ -59,7 +63,8 @@ async function loadFolder(root: string, folder: string, diagnostics: Diagnostic[
 /** Reads every `*.yaml`/`*.yml` file under `inventory/` and `runbooks/` of a repository. */
 export async function loadRepository(root: string): Promise<LoadedRepository> {
   const diagnostics: Diagnostic[] = [];
-  const inventory = await loadFolder(root, "inventory", diagnostics);
-  const runbooks = await loadFolder(root, "runbooks", diagnostics);
-  return { root, inventory, runbooks, diagnostics };
+  const texts = new Map<string, string>();
+  const inventory = await loadFolder(root, "inventory", diagnostics, texts);
+  const runbooks = await loadFolder(root, "runbooks", diagnostics, texts);
+  return { root, inventory, runbooks, diagnostics, texts };
 }

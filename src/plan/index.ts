@@ -38,7 +38,7 @@ export async function planRepository(options: PlanRepositoryOptions): Promise<Pl
     throw new StewardError("usage", `no runbook is named '${options.runbook}'`, didYouMean(options.runbook, names) ?? `runbooks: ${names.join(", ") || "none"}`);
   }
   const facts = await readFactsCache(options.factsDir);
-  const files = await hashInputs(options.root, runbook.file);
+  const files = hashInputs(validation.texts, runbook.file);
   const result = plan({ inventory: validation.inventory, runbook, facts, now: options.now, toolVersion: options.toolVersion, inputs: { files }, ...(options.limit ? { limit: options.limit } : {}) });
   const written = await writePlan(result, resolve(options.root, options.outDir));
   return { ok: true, plan: result, written };

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { StewardError } from "../core/errors.ts";
 import type { FactsResult } from "../facts/types.ts";
 
@@ -9,26 +9,16 @@ import type { FactsResult } from "../facts/types.ts";
  * the fingerprint) and cached facts. The planner itself stays pure; this is its I/O.
  */
 
-/** Every file under inventory/ plus the runbook's own file, as repository paths with sha256. */
-export async function hashInputs(root: string, runbookFile: string): Promise<Array<{ path: string; sha256: string }>> {
-  const files = [...(await listFiles(join(root, "inventory"))), join(root, runbookFile)];
-  const out: Array<{ path: string; sha256: string }> = [];
-  for (const file of files) {
-    const bytes = await readFile(file);
-    out.push({ path: relative(root, file).split(sep).join("/"), sha256: createHash("sha256").update(bytes).digest("hex") });
-  }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const out: string[] = [];
-  for (const e of entries) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(path)));
-    else if (e.isFile()) out.push(path);
-  }
-  return out;
+/**
+ * The inputs a plan's fingerprint covers: every inventory file plus the runbook's own
+ * file, as repository paths with the sha256 of the exact text that was validated and
+ * planned (not of a second read, which could see a file changed in between).
+ */
+export function hashInputs(texts: ReadonlyMap<string, string>, runbookFile: string): Array<{ path: string; sha256: string }> {
+  return [...texts]
+    .filter(([path]) => path.startsWith("inventory/") || path === runbookFile)
+    .map(([path, text]) => ({ path, sha256: createHash("sha256").update(text, "utf8").digest("hex") }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /**

@@ -19,6 +19,11 @@ export interface ValidationResult {
   errors: number;
   warnings: number;
   files: number;
+  /**
+   * The text of every file validated, by repository path (YAML and the known_hosts file).
+   * Later stages hash and quote these exact bytes instead of reading the files again.
+   */
+  texts: Map<string, string>;
 }
 
 export interface ValidateOptions {
@@ -78,6 +83,10 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
     errors,
     warnings: sorted.length - errors,
     files: inventoryFiles.length + runbookFiles.length,
+    texts: new Map([
+      ...[...inventoryFiles, ...runbookFiles].map((s): [string, string] => [s.file, s.text]),
+      ...(options.knownHosts && "text" in options.knownHosts ? [[options.knownHosts.file, options.knownHosts.text] as [string, string]] : []),
+    ]),
   };
 }
 
@@ -97,5 +106,8 @@ export async function validateRepository(root: string, options: ValidateOptions 
     // Most likely the wrong folder: say so rather than report an empty repository as valid.
     loaded.diagnostics.push({ severity: "error", rule: "repository/empty", file: ".", line: 1, column: 1, pointer: "", message: `no YAML files under ${root}/inventory or ${root}/runbooks`, hint: "run steward from the repository root, or pass --root DIR" });
   }
-  return validateSources(loaded.inventory, loaded.runbooks, { ...options, ...(knownHosts ? { knownHosts } : {}) }, loaded.diagnostics);
+  const result = validateSources(loaded.inventory, loaded.runbooks, { ...options, ...(knownHosts ? { knownHosts } : {}) }, loaded.diagnostics);
+  // Files that failed to parse are not sources, but their text is still what errors quote.
+  for (const [file, text] of loaded.texts) if (!result.texts.has(file)) result.texts.set(file, text);
+  return result;
 }

@@ -37,11 +37,7 @@ Exit codes: 0 valid, 3 invalid input (see README, Exit codes).`,
       const summaryFile = io.env.GITHUB_STEP_SUMMARY;
       if (summaryFile) await appendFile(summaryFile, summary);
     } else {
-      const { readFile } = await import("node:fs/promises");
-      const files = new Set(result.diagnostics.map((d) => d.file));
-      const texts = new Map<string, string>();
-      for (const file of files) texts.set(file, await readFile(resolve(root, file), "utf8").catch(() => ""));
-      io.stdout(formatText(result, texts));
+      io.stdout(formatText(result, result.texts));
     }
     const failed = result.errors > 0 || (values.strict && result.warnings > 0);
     return failed ? ExitCode.invalidInput : ExitCode.ok;
