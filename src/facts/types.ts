@@ -21,6 +21,13 @@ export interface InstalledPackage {
   status?: string;
 }
 
+/** One version a repository offers, with where it comes from. */
+export interface AvailableVersion {
+  version: string;
+  source?: string;
+  security: boolean;
+}
+
 export interface UpgradablePackage {
   name: string;
   /** Installed version. */
@@ -31,6 +38,13 @@ export interface UpgradablePackage {
   source?: string;
   /** True when the candidate comes from a security source. */
   security: boolean;
+  /**
+   * Every version the repositories offer that is newer than `from` and not newer than
+   * `to`, newest first (so the candidate is first); present only when there is more than
+   * the candidate and the package manager can list them (apt). The planner takes the
+   * newest one the policy allows, e.g. a minor update when the candidate is a major.
+   */
+  versions?: AvailableVersion[];
 }
 
 export interface RebootFacts {

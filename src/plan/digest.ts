@@ -26,8 +26,8 @@ export const sha256 = (text: string): string => createHash("sha256").update(text
 
 /**
  * The digest of exactly the facts a host's plan depends on: OS, package manager, the
- * reboot flag, and the installed and upgradable entries of the packages the plan
- * touches. Apply recomputes it from fresh facts with the same names; a difference
+ * reboot flag, and the installed and upgradable entries (with the versions offered,
+ * from which the planner chose) of the packages the plan touches. Apply recomputes it from fresh facts with the same names; a difference
  * means the plan is stale for that host. Facts the plan ignores (load, disks, other
  * packages) may change freely.
  */
@@ -43,7 +43,9 @@ export function factsDigest(facts: HostFacts, packages: ReadonlySet<string>): st
   });
   text += `],"os":{"id":${q(facts.os.id)},"versionId":${q(facts.os.versionId)}},"packageManager":${q(facts.packageManager)},"rebootRequired":${facts.reboot.required},"upgradable":[`;
   upgradable.forEach((p, i) => {
-    text += `${i > 0 ? "," : ""}{"from":${q(p.from)},"name":${q(p.name)},"security":${p.security},${p.source !== undefined ? `"source":${q(p.source)},` : ""}"to":${q(p.to)}}`;
+    text += `${i > 0 ? "," : ""}{"from":${q(p.from)},"name":${q(p.name)},"security":${p.security},${p.source !== undefined ? `"source":${q(p.source)},` : ""}"to":${q(p.to)}`;
+    if (p.versions !== undefined) text += `,"versions":[${p.versions.map((v) => `{"security":${v.security},${v.source !== undefined ? `"source":${q(v.source)},` : ""}"version":${q(v.version)}}`).join(",")}]`;
+    text += "}";
   });
   return sha256(`${text}]}`);
 }
@@ -59,7 +61,7 @@ export function factsDigestValue(facts: HostFacts, packages: ReadonlySet<string>
     packageManager: facts.packageManager,
     rebootRequired: facts.reboot.required,
     installed: facts.installed.filter((p) => packages.has(p.name)).sort(byName).map((p) => ({ name: p.name, version: p.version, arch: p.arch, held: p.held ?? false })),
-    upgradable: facts.upgradable.filter((p) => packages.has(p.name)).sort(byName).map((p) => ({ name: p.name, from: p.from, to: p.to, security: p.security, source: p.source })),
+    upgradable: facts.upgradable.filter((p) => packages.has(p.name)).sort(byName).map((p) => ({ name: p.name, from: p.from, to: p.to, security: p.security, source: p.source, versions: p.versions })),
   };
 }
 

@@ -79,6 +79,13 @@ export function plan(input: PlanInput): Plan {
       skip(host.name, "no-package-manager", `the runbook manages packages and ${result.facts.os.prettyName || "the host"} has no apt, dnf or apk`);
       continue;
     }
+    const broken = work.hasPackageStep ? result.facts.installed.filter((p) => p.status !== undefined) : [];
+    if (broken.length > 0) {
+      const list = broken.map((p) => `${p.name} ${p.version} is ${p.status}`).join(", ");
+      const repair = result.facts.packageManager === "apt" ? "run `dpkg --configure -a` or reinstall the package" : "repair or reinstall the package";
+      skip(host.name, "broken-packages", `${list}; the package manager refuses changes until it is repaired: ${repair}, then gather facts again`);
+      continue;
+    }
     if (work.packagesIdle && !work.rebootExpected) {
       const excluded = work.actions.flatMap((a) => ("excluded" in a ? a.excluded : []));
       skip(host.name, "nothing-to-do", excluded.length > 0 ? `no package change passes the policy (${excluded.length} left out)` : "no package changes are pending", excluded.length > 0 ? { excluded } : {});

@@ -1,5 +1,5 @@
 import semver from "semver";
-import type { UpgradablePackage } from "../facts/types.ts";
+import type { AvailableVersion, UpgradablePackage } from "../facts/types.ts";
 import { globToRegExp } from "../model/selector.ts";
 import type { Policy } from "../model/types.ts";
 
@@ -44,6 +44,11 @@ export interface PlannedPackage {
   approval?: { to: string; approved_by: string; reference?: string };
   /** Set when the versions could not be classified and an update type was assumed. */
   note?: string;
+  /**
+   * Set when `to` is not the package manager's candidate: the candidate, and why the
+   * policy passed it over for this older version (e.g. a major without approval).
+   */
+  candidate?: { version: string; reason: ExclusionReason; detail: string };
 }
 
 /** A package upgrade the plan leaves out, and why. */
@@ -130,7 +135,7 @@ export interface CompiledPolicy {
    * facts' own strings avoid building a key string per package. Decisions are never
    * mutated after they are made.
    */
-  decisions: Map<string, Map<string, Map<string, Array<{ security: boolean; source: string | undefined; held: boolean; decision: PackageDecision }>>>>;
+  decisions: Map<string, Map<string, Map<string, Array<{ security: boolean; source: string | undefined; held: boolean; offered: string | undefined; decision: PackageDecision }>>>>;
 }
 
 const compilePattern = (text: string): Pattern => ({ text, re: globToRegExp(text) });
@@ -162,16 +167,28 @@ export function decidePackage(policy: CompiledPolicy, pkg: UpgradablePackage, he
   if (!byTo) byFrom.set(pkg.from, (byTo = new Map()));
   let variants = byTo.get(pkg.to);
   if (!variants) byTo.set(pkg.to, (variants = []));
-  for (const v of variants) if (v.security === pkg.security && v.source === pkg.source && v.held === held) return v.decision;
+  const offered = pkg.versions === undefined ? undefined : versionsKey(pkg.versions);
+  for (const v of variants) if (v.security === pkg.security && v.source === pkg.source && v.held === held && v.offered === offered) return v.decision;
   const decision = decide(policy, pkg, held);
-  variants.push({ security: pkg.security, source: pkg.source, held, decision });
+  variants.push({ security: pkg.security, source: pkg.source, held, offered, decision });
   return decision;
 }
 
+const versionsKey = (versions: readonly AvailableVersion[]): string => versions.map((v) => `${v.version} ${v.security ? 1 : 0} ${v.source ?? ""}`).join("\n");
+
+type Excluded = { excluded: ExcludedPackage };
+
+/**
+ * Package-level rules first (deny, allow, holds): they leave the package out whatever
+ * its versions. Then the offered versions, newest first (the candidate alone when the
+ * package manager lists no others): the first one security_only, update_types and the
+ * approvals all allow is planned. When it is not the candidate, the plan says why the
+ * candidate was passed over. When none is allowed, the candidate's reason is the
+ * package's, and the detail says the older versions were refused too.
+ */
 function decide(policy: CompiledPolicy, pkg: UpgradablePackage, heldOnHost: boolean): PackageDecision {
-  const base = { name: pkg.name, from: pkg.from, to: pkg.to };
-  const out = (reason: ExclusionReason, detail: string, updateType?: UpdateType): PackageDecision => ({
-    excluded: { ...base, reason, detail, ...(updateType ? { updateType } : {}) },
+  const out = (reason: ExclusionReason, detail: string, updateType?: UpdateType): Excluded => ({
+    excluded: { name: pkg.name, from: pkg.from, to: pkg.to, reason, detail, ...(updateType ? { updateType } : {}) },
   });
   const denied = firstMatch(policy.deny, pkg.name);
   if (denied) return out("denied", `matches deny pattern '${denied.text}'`);
@@ -179,30 +196,59 @@ function decide(policy: CompiledPolicy, pkg: UpgradablePackage, heldOnHost: bool
   const hold = firstMatch(policy.holds, pkg.name);
   if (hold) return out("held", `held by the runbook (pattern '${hold.text}')`);
   if (heldOnHost) return out("held", "held on the host");
-  if (policy.securityOnly && !pkg.security) return out("not-security", `security_only is set and the candidate comes from ${pkg.source ? `'${pkg.source}'` : "a non-security source"}`);
 
-  const cls = classifyUpdate(pkg.from, pkg.to);
+  const offered: readonly AvailableVersion[] = pkg.versions ?? [{ version: pkg.to, security: pkg.security, ...(pkg.source !== undefined ? { source: pkg.source } : {}) }];
+  let refused: Excluded | undefined;
+  for (const version of offered) {
+    const decision = decideVersion(policy, pkg.name, pkg.from, version, version.version === pkg.to, out);
+    if ("planned" in decision) {
+      if (refused === undefined) return decision;
+      const { reason, detail } = refused.excluded;
+      return { planned: { ...decision.planned, candidate: { version: pkg.to, reason, detail } } };
+    }
+    refused ??= decision;
+  }
+  if (!refused) throw new Error(`no version offered for ${pkg.name}`);
+  if (offered.length < 2) return refused;
+  const older = offered.slice(1).map((v) => v.version);
+  return { excluded: { ...refused.excluded, detail: `${refused.excluded.detail}; the older ${older.length === 1 ? "version" : "versions"} ${older.join(", ")} ${older.length === 1 ? "is" : "are"} not allowed either` } };
+}
+
+/** Whether one offered version may be installed: security_only, update type, approval. */
+function decideVersion(
+  policy: CompiledPolicy,
+  name: string,
+  from: string,
+  version: AvailableVersion,
+  isCandidate: boolean,
+  out: (reason: ExclusionReason, detail: string, updateType?: UpdateType) => Excluded,
+): PackageDecision {
+  const to = version.version;
+  if (policy.securityOnly && !version.security) return out("not-security", `security_only is set and ${isCandidate ? "the candidate" : to} comes from ${version.source ? `'${version.source}'` : "a non-security source"}`);
+  const cls = classifyUpdate(from, to);
   const note = cls.note !== undefined ? { note: cls.note } : {};
   if (!policy.updateTypes.has(cls.type)) {
     const allowed = UPDATE_TYPES.filter((t) => policy.updateTypes.has(t)).join(", ");
     if (!cls.coerced) return out("unparsable-version", `${cls.note}; update_types allows ${allowed}`, cls.type);
-    return out("update-type-not-allowed", `${cls.type} update${cls.note ? ` (${cls.note})` : ""}; update_types allows ${allowed}`, cls.type);
+    return out("update-type-not-allowed", `${cls.type} update${isCandidate ? "" : ` to ${to}`}${cls.note ? ` (${cls.note})` : ""}; update_types allows ${allowed}`, cls.type);
   }
   let approval: PlannedPackage["approval"];
   if (cls.type === "major") {
-    const a = policy.approvals.find((x) => x.pattern.re.test(pkg.name) && approvalMatches(x.to, pkg.to));
+    const a = policy.approvals.find((x) => x.pattern.re.test(name) && approvalMatches(x.to, to));
     if (!a) {
-      const detail = `major update to ${pkg.to} has no approval in policy.approvals`;
+      const detail = `major update to ${to} has no approval in policy.approvals`;
       return cls.coerced ? out("major-needs-approval", detail, "major") : out("unparsable-version", `${cls.note}; ${detail}`, "major");
     }
     approval = { to: a.to, approved_by: a.approved_by, ...(a.reference !== undefined ? { reference: a.reference } : {}) };
   }
   return {
     planned: {
-      ...base,
+      name,
+      from,
+      to,
       updateType: cls.type,
-      security: pkg.security,
-      ...(pkg.source !== undefined ? { source: pkg.source } : {}),
+      security: version.security,
+      ...(version.source !== undefined ? { source: version.source } : {}),
       ...(approval ? { approval } : {}),
       ...note,
     },

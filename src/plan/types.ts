@@ -25,6 +25,8 @@ export type HostSkipReason =
   | "facts-failed"
   /** The runbook manages packages and the host has no supported package manager. */
   | "no-package-manager"
+  /** The runbook manages packages and some are half-installed or half-configured: the package manager refuses changes until they are repaired. */
+  | "broken-packages"
   /** The runbook manages packages and, after policy, nothing is left to change. */
   | "nothing-to-do";
 

@@ -92,7 +92,16 @@ describe("facts from real sandbox hosts", () => {
         expect(facts.installed.find((p) => p.name === name), `${host.name} ${name}`).toEqual({ name, version, arch: "all" });
         const candidate = facts.upgradable.find((p) => p.name === name);
         if (version === newest(name)) expect(candidate).toBeUndefined();
-        else expect(candidate).toEqual({ name, from: version, to: newest(name), source: "unknown", security: false });
+        else {
+          // Every repository version above the installed one, newest first, when there is more than the candidate.
+          const offered = TEST_PACKAGES.filter((p) => p.name === name && compareDebianVersions(p.version, version) > 0)
+            .map((p) => p.version)
+            .sort((a, b) => compareDebianVersions(b, a));
+          expect(candidate).toEqual({
+            name, from: version, to: newest(name), source: "unknown", security: false,
+            ...(offered.length > 1 ? { versions: offered.map((v) => ({ version: v, source: "unknown", security: false })) } : {}),
+          });
+        }
       }
       expect(await readCachedFacts(cacheDir, host.name)).toEqual(result);
     }

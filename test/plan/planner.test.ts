@@ -155,6 +155,20 @@ describe("plan", () => {
     expect(moved.hosts.find((h) => h.name === "db-02")?.factsDigest).not.toBe(p.hosts.find((h) => h.name === "db-02")?.factsDigest);
   });
 
+  it("skips a host with a broken package only when the runbook manages packages", () => {
+    const inv1 = inventory([host("db-09", ["db"])]);
+    const broken = new Map([["db-09", ok("db-09", withUpgrades([up("openssl", "3.0.11-1", "3.0.13-1")], {
+      installed: [{ name: "openssl", version: "3.0.11-1" }, { name: "app", version: "2.0", status: "half-configured" }, { name: "lib", version: "1.0", status: "reinstreq" }],
+    }))]]);
+    const q = plan({ inventory: inv1, runbook: runbook(), facts: broken, now: NOW, toolVersion: "0.1.0", inputs: INPUTS });
+    expect(q.skipped).toEqual([{
+      host: "db-09", reason: "broken-packages",
+      detail: "app 2.0 is half-configured, lib 1.0 is reinstreq; the package manager refuses changes until it is repaired: run `dpkg --configure -a` or reinstall the package, then gather facts again",
+    }]);
+    const checksOnly = plan({ inventory: inv1, runbook: runbook({ steps: [{ kind: "check", name: "disk", checks: [{ type: "load", max_per_cpu: 2 }] }] }), facts: broken, now: NOW, toolVersion: "0.1.0", inputs: INPUTS });
+    expect(checksOnly.hosts.map((h) => h.name)).toEqual(["db-09"]);
+  });
+
   it("is a pure function: the same input gives an equal plan", () => {
     expect(make()).toEqual(p);
   });
@@ -168,5 +182,10 @@ describe("plan", () => {
     const odd = withUpgrades([up('we"ird\\pkg', "1.0\u0001", "2.0")]);
     const names = new Set(['we"ird\\pkg']);
     expect(factsDigest(odd, names)).toBe(sha256(canonicalJson(factsDigestValue(odd, names))));
+    // The offered versions are part of what the plan chose from.
+    const offered = withUpgrades([{ ...up("lib", "1.0", "2.0"), versions: [{ version: "2.0", security: false }, { version: "1.5", source: "x\"y", security: true }] }]);
+    const lib = new Set(["lib"]);
+    expect(factsDigest(offered, lib)).toBe(sha256(canonicalJson(factsDigestValue(offered, lib))));
+    expect(factsDigest(offered, lib)).not.toBe(factsDigest(withUpgrades([up("lib", "1.0", "2.0")]), lib));
   });
 });

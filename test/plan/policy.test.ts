@@ -102,3 +102,55 @@ describe("decidePackage", () => {
     expect(d).toMatchObject({ planned: { updateType: "major", note: "semver could not read 'snapshot-a' and 'snapshot-b'; assumed major" } });
   });
 });
+
+describe("choosing among the offered versions", () => {
+  const offered = (name: string, from: string, versions: Array<[string, boolean, string]>): UpgradablePackage => ({
+    name, from, to: versions[0]![0], security: versions[0]![1], source: versions[0]![2],
+    versions: versions.map(([version, security, source]) => ({ version, security, source })),
+  });
+  const lib = offered("steward-lib", "1.0.0", [["2.0.0", false, "stable"], ["1.1.0", false, "stable"], ["1.0.1", false, "stable"]]);
+
+  it("takes the candidate when the policy allows it", () => {
+    expect(decide(undefined, offered("jq", "1.6-1", [["1.6-3", true, "security"], ["1.6-2", false, "stable"]]))).toEqual({
+      planned: { name: "jq", from: "1.6-1", to: "1.6-3", updateType: "patch", security: true, source: "security" },
+    });
+  });
+
+  it("falls back to the newest allowed version and says why the candidate was passed over", () => {
+    expect(decide({ update_types: ["patch", "minor"] }, lib)).toEqual({
+      planned: {
+        name: "steward-lib", from: "1.0.0", to: "1.1.0", updateType: "minor", security: false, source: "stable",
+        candidate: { version: "2.0.0", reason: "update-type-not-allowed", detail: "major update; update_types allows patch, minor" },
+      },
+    });
+    expect(decide({ update_types: ["patch"] }, lib)).toMatchObject({ planned: { to: "1.0.1", updateType: "patch", candidate: { version: "2.0.0" } } });
+    // Majors allowed but not approved: the newest minor, and the reason is the missing approval.
+    expect(decide(undefined, lib)).toMatchObject({ planned: { to: "1.1.0", candidate: { version: "2.0.0", reason: "major-needs-approval" } } });
+  });
+
+  it("keeps the candidate's reason when no offered version is allowed, naming the others", () => {
+    expect(decide({ update_types: ["patch"] }, offered("x", "1.0", [["3.0", false, "s"], ["2.0", false, "s"]]))).toEqual({
+      excluded: { name: "x", from: "1.0", to: "3.0", reason: "update-type-not-allowed", updateType: "major", detail: "major update; update_types allows patch; the older version 2.0 is not allowed either" },
+    });
+  });
+
+  it("takes the newest security version in security-only mode", () => {
+    const curl = offered("curl", "7.88.1-1", [["7.88.1-3", false, "bookworm-updates"], ["7.88.1-2", true, "bookworm-security"]]);
+    expect(decide({ security_only: true }, curl)).toMatchObject({
+      planned: { to: "7.88.1-2", security: true, source: "bookworm-security", candidate: { version: "7.88.1-3", reason: "not-security" } },
+    });
+  });
+
+  it("never falls back past a package-level rule", () => {
+    expect(decide({ deny: ["steward-*"], update_types: ["patch"] }, lib)).toMatchObject({ excluded: { reason: "denied", to: "2.0.0" } });
+    expect(decide({ update_types: ["patch"] }, lib, ["steward-lib"])).toMatchObject({ excluded: { reason: "held" } });
+  });
+
+  it("does not reuse a decision for the same candidate when the offered versions differ", () => {
+    const policy = compilePolicy({ update_types: ["patch", "minor"] });
+    const alone = { name: "steward-lib", from: "1.0.0", to: "2.0.0", security: false, source: "stable" };
+    expect(decidePackage(policy, alone, new Set())).toMatchObject({ excluded: { reason: "update-type-not-allowed" } });
+    expect(decidePackage(policy, lib, new Set())).toMatchObject({ planned: { to: "1.1.0" } });
+    expect(decidePackage(policy, alone, new Set())).toMatchObject({ excluded: { reason: "update-type-not-allowed" } });
+  });
+});

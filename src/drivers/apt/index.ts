@@ -1,4 +1,4 @@
-import type { InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
+import type { AvailableVersion, InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
 import { shellQuote } from "../../transport/shell.ts";
 import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
 import { compareDebianVersions } from "./version.ts";
@@ -49,7 +49,9 @@ export const refresh: PackageDriver["refresh"] = { command: `${C} apt-get update
 
 export const listUpgradable: PackageDriver["listUpgradable"] = {
   // apt warns on stderr that its CLI is not stable; the stdout format has been the same since apt 1.0.
-  command: `${C} apt list --upgradable`,
+  // --all-versions adds every other version the lists know, so the planner can fall back
+  // to an older one (the newest minor when the candidate is an unapproved major).
+  command: `${C} apt list --upgradable --all-versions`,
   become: false,
   okExitCodes: [0],
 };
@@ -59,21 +61,47 @@ export function isSecuritySource(source: string): boolean {
   return /security/i.test(source);
 }
 
-// name/suite[,suite...] version arch [upgradable from: old]
+// name/suite[,suite...] version arch [upgradable from: old] — the candidate
 const UPGRADABLE_LINE = /^([^/\s]+)\/(\S*) (\S+) (\S+) \[upgradable from: ([^\]]+)\]$/;
+// name/suite[,suite...] version arch — another version in the lists (no bracket)
+const VERSION_LINE = /^([^/\s]+)\/(\S*) (\S+) (\S+)$/;
 
+/**
+ * Parses `apt list --upgradable [--all-versions]`. With --all-versions, every version
+ * strictly newer than the installed one and not newer than the candidate lands in
+ * `versions`, newest first, when there is more than the candidate; versions above the
+ * candidate (pinned down by apt preferences) and below the installed one are ignored.
+ */
 export const parseUpgradable: PackageDriver["parseUpgradable"] = (stdout) => {
-  const found: UpgradablePackage[] = [];
-  for (const line of stdout.split("\n")) {
-    const match = UPGRADABLE_LINE.exec(line.trim());
-    if (!match) continue;
-    const [, name, suites, to, , from] = match as unknown as [string, string, string, string, string, string];
-    const entry: UpgradablePackage = { name, from, to, security: suites.split(",").some(isSecuritySource) };
-    if (suites !== "") entry.source = suites;
-    found.push(entry);
+  const found = new Map<string, UpgradablePackage>();
+  const others: Array<{ key: string; version: AvailableVersion }> = [];
+  for (const raw of stdout.split("\n")) {
+    const line = raw.trim();
+    const match = UPGRADABLE_LINE.exec(line);
+    if (match) {
+      const [, name, suites, to, arch, from] = match as unknown as [string, string, string, string, string, string];
+      const entry: UpgradablePackage = { name, from, to, security: securitySuites(suites) };
+      if (suites !== "") entry.source = suites;
+      found.set(`${name} ${arch}`, entry);
+      continue;
+    }
+    const other = VERSION_LINE.exec(line);
+    if (other) {
+      const [, name, suites, version, arch] = other as unknown as [string, string, string, string, string];
+      others.push({ key: `${name} ${arch}`, version: { version, security: securitySuites(suites), ...(suites !== "" ? { source: suites } : {}) } });
+    }
   }
-  return found.sort((a, b) => a.name.localeCompare(b.name));
+  for (const { key, version } of others) {
+    const pkg = found.get(key);
+    if (!pkg || compareDebianVersions(version.version, pkg.from) <= 0 || compareDebianVersions(version.version, pkg.to) >= 0) continue;
+    pkg.versions ??= [{ version: pkg.to, security: pkg.security, ...(pkg.source !== undefined ? { source: pkg.source } : {}) }];
+    if (!pkg.versions.some((v) => v.version === version.version)) pkg.versions.push(version);
+  }
+  for (const pkg of found.values()) pkg.versions?.sort((a, b) => compareDebianVersions(b.version, a.version));
+  return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
 };
+
+const securitySuites = (suites: string): boolean => suites.split(",").some(isSecuritySource);
 
 export const listHeld: PackageDriver["listHeld"] = { command: `${C} apt-mark showhold`, become: false, okExitCodes: [0] };
 
