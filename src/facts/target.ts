@@ -15,6 +15,7 @@ export function hostTarget(inventory: Inventory, host: Host, seen: ReadonlySet<s
     become: host.become,
     hostKeys: host.hostKeys,
     transport: host.transport,
+    connectTimeoutMs: host.connectTimeoutMs,
   };
   if (host.identityFile !== undefined) target.identityFile = host.identityFile;
   if (host.identityPassphraseEnv !== undefined) target.identityPassphraseEnv = host.identityPassphraseEnv;

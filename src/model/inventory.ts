@@ -28,7 +28,7 @@ interface RawGroup {
   children?: string[];
   vars?: Record<string, unknown>;
 }
-interface RawHost extends Omit<RawDefaults, "known_hosts" | "connect_timeout"> {
+interface RawHost extends Omit<RawDefaults, "known_hosts"> {
   address: string;
   groups?: string[];
   tags?: string[];
@@ -151,7 +151,7 @@ export function buildInventory(files: YamlSource[]): { inventory: Inventory; dia
       memberOf: [...memberOf].sort(),
       tags: raw.tags ?? [],
       hostKeys: raw.host_keys ?? [],
-      connectTimeoutMs,
+      connectTimeoutMs: (raw.connect_timeout && parseDuration(raw.connect_timeout)) || connectTimeoutMs,
       vars,
       origin,
     };

@@ -48,8 +48,11 @@ export class HostUnreachableError extends TransportError {
 
 /** No SSH handshake within the connect timeout (host hung, firewall dropping). */
 export class ConnectTimeoutError extends TransportError {
+  /** The limit that ran out: the host's own connect timeout, or the transport's. */
+  readonly timeoutMs: number;
   constructor(host: string, timeoutMs: number, options?: ErrorOptions) {
     super("connect-timeout", host, `${host}: no SSH handshake within ${timeoutMs} ms`, undefined, options);
+    this.timeoutMs = timeoutMs;
   }
 }
 

@@ -38,6 +38,12 @@ export interface HostTarget {
   identityFile?: string;
   /** Name of the environment variable holding the identity file's passphrase. */
   identityPassphraseEnv?: string;
+  /**
+   * Limit on connecting to this host: TCP connect, SSH handshake and authentication,
+   * plus the forwarded channel when it is reached through a jump host. Each hop of a
+   * jump chain is bounded by its own value. Defaults to the transport's `connectTimeoutMs`.
+   */
+  connectTimeoutMs?: number;
 }
 
 /** Options of one command. */
@@ -100,7 +106,7 @@ export interface TransportOptions {
   hostKeyPolicy?: "strict" | "accept-new";
   /** Secrets to scrub from every output path. */
   redactor?: Redactor;
-  /** TCP connect plus handshake plus authentication. Default 20 s. */
+  /** TCP connect plus handshake plus authentication, for targets that set none. Default 20 s. */
   connectTimeoutMs?: number;
   /** Retries of connects refused or timed out (a host still booting). Default 2. */
   connectRetries?: number;

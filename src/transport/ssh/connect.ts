@@ -10,6 +10,7 @@ import {
 } from "../errors.ts";
 import type { HostTarget } from "../types.ts";
 import { authMethods } from "./auth.ts";
+import type { ConnectDeadline } from "./deadline.ts";
 import type { HostKeyStore } from "./host-keys.ts";
 import { preferredAlgorithms } from "./known-hosts.ts";
 
@@ -28,6 +29,7 @@ export interface ConnectSettings {
   hostKeys: HostKeyStore;
   env: NodeJS.ProcessEnv;
   redactor: Redactor | undefined;
+  /** Connect limit for targets that set no `connectTimeoutMs` of their own. */
   connectTimeoutMs: number;
   keepaliveIntervalMs: number;
 }
@@ -44,11 +46,18 @@ const UNREACHABLE = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENO
 /**
  * Opens one authenticated SSH connection to `target`, over `sock` when it is reached
  * through a jump host. The host key is checked against the store before any
- * credential is sent, and every failure becomes a typed TransportError.
+ * credential is sent, and every failure becomes a typed TransportError. The whole
+ * attempt, from reading the keys to successful authentication, ends at `deadline`.
  */
-export async function openClient(target: HostTarget, settings: ConnectSettings, sock?: Duplex): Promise<Client> {
-  const record = await settings.hostKeys.record(target);
-  const auth = await authMethods(target, settings.env, settings.redactor);
+export async function openClient(target: HostTarget, settings: ConnectSettings, deadline: ConnectDeadline, sock?: Duplex): Promise<Client> {
+  const prepare = async () => ({
+    record: await settings.hostKeys.record(target),
+    auth: await authMethods(target, settings.env, settings.redactor),
+  });
+  const { record, auth } = await deadline.race(prepare()).catch((error: unknown) => {
+    sock?.destroy();
+    throw error;
+  });
   const client = new ssh2.Client();
   let hostKeyFailure: TransportError | undefined;
 
@@ -56,7 +65,8 @@ export async function openClient(target: HostTarget, settings: ConnectSettings, 
     host: target.address,
     port: target.port,
     username: target.user,
-    readyTimeout: settings.connectTimeoutMs,
+    // Off: `deadline` bounds the attempt, including the steps before the TCP connect.
+    readyTimeout: 0,
     keepaliveInterval: settings.keepaliveIntervalMs,
     keepaliveCountMax: 3,
     authHandler: auth,
@@ -75,19 +85,24 @@ export async function openClient(target: HostTarget, settings: ConnectSettings, 
 
   return new Promise<Client>((resolve, reject) => {
     let settled = false;
-    const fail = (error: TransportError): void => {
+    const fail = (error: TransportError, close: "end" | "destroy" = "end"): void => {
       if (settled) return;
       settled = true;
-      client.end();
+      cancelDeadline();
+      // A peer that accepted TCP and then fell silent would hold a polite close open.
+      if (close === "destroy") client.destroy();
+      else client.end();
       reject(error);
     };
+    const cancelDeadline = deadline.onExpire(() => fail(deadline.error(), "destroy"));
     client.once("ready", () => {
       settled = true;
+      cancelDeadline();
       resolve(client);
     });
     client.on("error", (error: Ssh2Error) => {
       if (settled) return;
-      fail(hostKeyFailure ?? classify(target, error, settings));
+      fail(hostKeyFailure ?? classify(target, error, settings, deadline));
     });
     client.once("close", () => {
       fail(hostKeyFailure ?? new ConnectionLostError(target.name, `${target.name}: connection closed during the SSH handshake`));
@@ -96,10 +111,10 @@ export async function openClient(target: HostTarget, settings: ConnectSettings, 
   });
 }
 
-function classify(target: HostTarget, error: Ssh2Error, settings: ConnectSettings): TransportError {
+function classify(target: HostTarget, error: Ssh2Error, settings: ConnectSettings, deadline: ConnectDeadline): TransportError {
   const where = `${target.name} (${target.user}@${target.address}:${target.port})`;
   const message = settings.redactor?.redact(error.message) ?? error.message;
-  if (error.level === "client-timeout") return new ConnectTimeoutError(target.name, settings.connectTimeoutMs, { cause: error });
+  if (error.level === "client-timeout") return deadline.error({ cause: error });
   if (error.level === "client-authentication") {
     return new AuthFailedError(
       target.name,

@@ -1,9 +1,10 @@
 import type { Redactor } from "../../core/redact.ts";
-import { ConnectTimeoutError, HostUnreachableError, TransportError } from "../errors.ts";
+import { HostUnreachableError, TransportError } from "../errors.ts";
 import { RateLimiter, Semaphore } from "../limiter.ts";
 import type { HostTarget } from "../types.ts";
 import { isRetryable, openClient, type ConnectSettings } from "./connect.ts";
 import { SshConnection } from "./connection.ts";
+import { ConnectDeadline } from "./deadline.ts";
 
 export interface PoolSettings extends ConnectSettings {
   maxConnections: number;
@@ -102,7 +103,8 @@ export class ConnectionPool {
     const release = await this.slots.acquire();
     try {
       await this.rate.wait();
-      const client = await openClient(target, this.settings);
+      // The clock starts once a slot is free: queueing behind other hosts is no fault of this one.
+      const client = await openClient(target, this.settings, new ConnectDeadline(target, this.settings.connectTimeoutMs));
       const connection = new SshConnection(target, client, this.settings.maxChannelsPerConnection, this.settings.redactor);
       void connection.whenClosed().then(release);
       return connection;
@@ -113,16 +115,18 @@ export class ConnectionPool {
   }
 
   private async dialVia(target: HostTarget, via: HostTarget): Promise<SshConnection> {
+    // The jump host's own connect is bounded by its own limit, inside acquire().
     const bastion = await this.acquire(via);
     try {
-      const stream = await withTimeout(bastion.forward(target.address, target.port), this.settings.connectTimeoutMs, target).catch(
-        (error: unknown) => {
-          if (error instanceof TransportError) throw error;
-          const reason = error instanceof Error ? error.message : String(error);
-          throw new HostUnreachableError(target.name, `${target.name}: ${via.name} cannot reach ${target.address}:${target.port}: ${reason}`);
-        },
-      );
-      const client = await openClient(target, this.settings, stream);
+      // One budget for this hop: the forwarded channel, then handshake and authentication over it.
+      const deadline = new ConnectDeadline(target, this.settings.connectTimeoutMs);
+      const forward = bastion.forward(target.address, target.port);
+      const stream = await deadline.race(forward, (late) => late.destroy()).catch((error: unknown) => {
+        if (error instanceof TransportError) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new HostUnreachableError(target.name, `${target.name}: ${via.name} cannot reach ${target.address}:${target.port}: ${reason}`);
+      });
+      const client = await openClient(target, this.settings, deadline, stream);
       const connection = new SshConnection(target, client, this.settings.maxChannelsPerConnection, this.settings.redactor);
       // The bastion stays referenced as long as a connection runs through it.
       void connection.whenClosed().then(() => this.release(via));
@@ -143,14 +147,6 @@ export class ConnectionPool {
     this.entries.delete(oldest[0]);
     await (await oldest[1].connection.catch(() => undefined))?.end();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, target: HostTarget): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ConnectTimeoutError(target.name, ms)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Connections are shared only between identical routes and credentials. */
