@@ -35,3 +35,13 @@ describe("connect_timeout", () => {
     expect(target.via?.connectTimeoutMs).toBe(15_000);
   });
 });
+
+describe("connect_timeout in validate", () => {
+  it("accepts a host's own value and reports a bad one where it is", async () => {
+    const { validateSources } = await import("../../src/validate/index.ts");
+    const good = validateSources(load({ "inventory/a.yaml": "hosts:\n  slow: { address: 10.0.0.2, connect_timeout: 2m }\n" }), []);
+    expect(good.diagnostics.filter((d) => d.severity === "error"), JSON.stringify(good.diagnostics)).toEqual([]);
+    const bad = validateSources(load({ "inventory/a.yaml": "hosts:\n  slow: { address: 10.0.0.2, connect_timeout: soon }\n" }), []);
+    expect(bad.diagnostics.filter((d) => d.severity === "error").map((d) => [d.pointer, d.rule])).toEqual([["/hosts/slow/connect_timeout", "schema/bad-format"]]);
+  });
+});
