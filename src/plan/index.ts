@@ -4,7 +4,7 @@ import { didYouMean } from "../core/suggest.ts";
 import type { Selector } from "../model/selector.ts";
 import { validateRepository, type ValidationResult } from "../validate/index.ts";
 import { writePlan, type WrittenPlan } from "./artifact.ts";
-import { hashInputs, readFactsCache } from "./inputs.ts";
+import { hashInputs, openFactsCache } from "./inputs.ts";
 import { plan } from "./planner.ts";
 import type { Plan } from "./types.ts";
 
@@ -37,7 +37,7 @@ export async function planRepository(options: PlanRepositoryOptions): Promise<Pl
     const names = validation.runbooks.map((r) => r.name).sort();
     throw new StewardError("usage", `no runbook is named '${options.runbook}'`, didYouMean(options.runbook, names) ?? `runbooks: ${names.join(", ") || "none"}`);
   }
-  const facts = await readFactsCache(options.factsDir);
+  const facts = await openFactsCache(options.factsDir);
   const files = hashInputs(validation.texts, runbook.file);
   const result = plan({ inventory: validation.inventory, runbook, facts, now: options.now, toolVersion: options.toolVersion, inputs: { files }, ...(options.limit ? { limit: options.limit } : {}) });
   const written = await writePlan(result, resolve(options.root, options.outDir));

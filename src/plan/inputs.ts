@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StewardError } from "../core/errors.ts";
 import type { FactsResult } from "../facts/types.ts";
@@ -21,32 +22,43 @@ export function hashInputs(texts: ReadonlyMap<string, string>, runbookFile: stri
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+/** Facts per host as the planner reads them: `get` once per host, nothing else. A Map is one. */
+export interface FactsSource {
+  get(host: string): FactsResult | undefined;
+}
+
 /**
- * Cached facts: one `<host>.json` FactsResult per host in `dir`. A missing directory
- * means no facts (every host is then skipped with "no-facts"); a file that is not a
- * FactsResult is an error naming the file, never silently ignored.
+ * Cached facts: one `<host>.json` FactsResult per host in `dir`, read when the planner
+ * asks for that host and not kept, so planning a large fleet holds one host's facts at
+ * a time rather than all of them. A missing directory means no facts (every host is
+ * then skipped with "no-facts"); a file that is not a FactsResult is an error naming
+ * the file, never silently ignored.
  */
-export async function readFactsCache(dir: string): Promise<Map<string, FactsResult>> {
+export async function openFactsCache(dir: string): Promise<FactsSource> {
   const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return [] as string[];
     throw error;
   });
-  const out = new Map<string, FactsResult>();
-  for (const name of names.filter((n) => n.endsWith(".json")).sort()) {
-    const path = join(dir, name);
-    let value: unknown;
-    try {
-      value = JSON.parse(await readFile(path, "utf8"));
-    } catch (error) {
-      throw new StewardError("invalid-input", `${path}: not JSON (${error instanceof Error ? error.message : String(error)})`, "delete the file or gather facts again with `steward facts`");
-    }
-    const result = value as Partial<FactsResult>;
-    const host = name.slice(0, -".json".length);
-    if (typeof result !== "object" || result === null || typeof result.ok !== "boolean" || typeof result.host !== "string" || (result.ok && typeof (result as { facts?: unknown }).facts !== "object")) {
-      throw new StewardError("invalid-input", `${path}: not a facts result (expected { host, ok, gatheredAt, facts | error })`, "gather facts again with `steward facts`");
-    }
-    if (result.host !== host) throw new StewardError("invalid-input", `${path}: holds facts for '${result.host}', not '${host}'`, `rename it to ${result.host}.json or gather facts again`);
-    out.set(host, result as FactsResult);
+  const files = new Set(names.filter((n) => n.endsWith(".json")));
+  return {
+    get(host: string): FactsResult | undefined {
+      const name = `${host}.json`;
+      return files.has(name) ? readCachedResult(join(dir, name), host) : undefined;
+    },
+  };
+}
+
+function readCachedResult(path: string, host: string): FactsResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new StewardError("invalid-input", `${path}: not JSON (${error instanceof Error ? error.message : String(error)})`, "delete the file or gather facts again with `steward facts`");
   }
-  return out;
+  const result = value as Partial<FactsResult>;
+  if (typeof result !== "object" || result === null || typeof result.ok !== "boolean" || typeof result.host !== "string" || (result.ok && typeof (result as { facts?: unknown }).facts !== "object")) {
+    throw new StewardError("invalid-input", `${path}: not a facts result (expected { host, ok, gatheredAt, facts | error })`, "gather facts again with `steward facts`");
+  }
+  if (result.host !== host) throw new StewardError("invalid-input", `${path}: holds facts for '${result.host}', not '${host}'`, `rename it to ${result.host}.json or gather facts again`);
+  return result as FactsResult;
 }

@@ -383,10 +383,11 @@ function hostDetail(h: PlannedHost): Record<string, unknown> {
     }
   }
   for (const u of upgrades) if (u.note) notes.push(`${u.name}: ${u.note}`);
+  for (const u of upgrades) if (u.candidate) notes.push(`${u.name}: the candidate ${u.candidate.version} is left out (${u.candidate.reason}: ${u.candidate.detail}); ${u.to} is the newest version the policy allows`);
   return {
     name: h.name,
     summary: `${plural(upgrades.length, "upgrade")}${excluded.length > 0 ? `, ${excluded.length} left out` : ""}${h.rebootExpected ? ", reboot expected" : ""}`,
-    upgrades: upgrades.map((u) => ({ name: u.name, from: u.from, to: u.to, type: u.approval ? `${u.updateType} (approved by ${u.approval.approved_by})` : u.updateType, security: u.security ? "yes" : "no" })),
+    upgrades: upgrades.map((u) => ({ name: u.name, from: u.from, to: u.candidate ? `${u.to} (not ${u.candidate.version})` : u.to, type: u.approval ? `${u.updateType} (approved by ${u.approval.approved_by})` : u.updateType, security: u.security ? "yes" : "no" })),
     excluded: excluded.map((e) => ({ name: e.name, from: e.from, to: e.to, reason: e.reason, detail: e.detail })),
     notes,
   };

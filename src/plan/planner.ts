@@ -1,9 +1,10 @@
-import type { FactsResult } from "../facts/types.ts";
+import type { PackageManager } from "../facts/types.ts";
 import { evaluateSelector, indexInventory, parseSelector, type Selector } from "../model/selector.ts";
 import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } from "../model/types.ts";
 import { neverOpensReason, nextOpening } from "../model/window.ts";
 import { hostActions, type HostActions } from "./actions.ts";
 import { canonicalJson, factsDigest, sha256 } from "./digest.ts";
+import type { FactsSource } from "./inputs.ts";
 import { compilePolicy } from "./policy.ts";
 import { PLAN_FORMAT, type HostSkipReason, type Plan, type PlannedHost, type PlanWindow, type SkippedHost } from "./types.ts";
 import { computeWaves, concurrency, failureBudget } from "./waves.ts";
@@ -12,8 +13,8 @@ import { computeWaves, concurrency, failureBudget } from "./waves.ts";
 export interface PlanInput {
   inventory: Inventory;
   runbook: Runbook;
-  /** Facts per host name; a targeted host missing here is skipped with "no-facts". */
-  facts: ReadonlyMap<string, FactsResult>;
+  /** Facts per host name, read once per host; a targeted host missing here is skipped with "no-facts". */
+  facts: FactsSource;
   now: Date;
   /** `--limit`: narrows the runbook's targets. */
   limit?: Selector;
@@ -57,7 +58,7 @@ export function plan(input: PlanInput): Plan {
   const stepHosts = new Map<Step, Set<string>>();
   for (const step of runbook.steps) if (step.hosts !== undefined) stepHosts.set(step, evaluateSelector(parseSelector(step.hosts), index));
 
-  const ready: Array<{ host: Host; result: Extract<FactsResult, { ok: true }>; work: HostActions }> = [];
+  const ready: Array<{ host: Host; os: string; packageManager: PackageManager | null; gatheredAt: string; digest: string; work: HostActions }> = [];
   for (const host of selected) {
     if (window?.never !== undefined) {
       skip(host.name, "window-never-opens", `the maintenance window never opens: ${window.never}`);
@@ -91,7 +92,9 @@ export function plan(input: PlanInput): Plan {
       skip(host.name, "nothing-to-do", excluded.length > 0 ? `no package change passes the policy (${excluded.length} left out)` : "no package changes are pending", excluded.length > 0 ? { excluded } : {});
       continue;
     }
-    ready.push({ host, result, work });
+    // Keep what the plan needs of the facts, not the facts: a large fleet's facts need not all fit in memory.
+    const f = result.facts;
+    ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, gatheredAt: result.gatheredAt, digest: factsDigest(f, work.touched), work });
   }
 
   const rank = groupRank(runbook.rollout?.order ?? [], ready.map((r) => r.host));
@@ -101,7 +104,7 @@ export function plan(input: PlanInput): Plan {
   const hosts: PlannedHost[] = [];
   const waves = slices.map((w) => ({ index: w.index, spec: w.spec, total: w.total, size: w.size, hosts: [] as string[] }));
   let wave = 0;
-  ready.forEach(({ host, result, work }, i) => {
+  ready.forEach(({ host, os, packageManager, gatheredAt, digest, work }, i) => {
     while (i >= slices[wave]!.total) wave++;
     waves[wave]!.hosts.push(host.name);
     hosts.push({
@@ -110,10 +113,10 @@ export function plan(input: PlanInput): Plan {
       position: i + 1,
       criticality: host.criticality,
       orderGroup: rank.get(host.name)?.group ?? null,
-      os: result.facts.os.prettyName,
-      packageManager: result.facts.packageManager,
-      factsGatheredAt: result.gatheredAt,
-      factsDigest: factsDigest(result.facts, work.touched),
+      os,
+      packageManager,
+      factsGatheredAt: gatheredAt,
+      factsDigest: digest,
       actions: work.actions,
       upgrades: work.upgrades,
       rebootExpected: work.rebootExpected,

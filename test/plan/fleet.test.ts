@@ -57,6 +57,7 @@ describe("steward plan on the sandbox fleet", () => {
   let state: FleetState;
   let plan: Plan;
   let planOutput: string;
+  let markdown: string;
 
   beforeAll(async () => {
     dir = join(await mkdtemp(join(tmpdir(), "steward-plan-fleet-")), "fleet");
@@ -81,6 +82,7 @@ describe("steward plan on the sandbox fleet", () => {
     planOutput = planned.stdout;
     const file = (await readdir(join(dir, "plans"))).find((f) => f.endsWith(".json"));
     plan = JSON.parse(await readFile(join(dir, "plans", file!), "utf8")) as Plan;
+    markdown = await readFile(join(dir, "plans", file!.replace(/\.json$/, ".md")), "utf8");
   }, 120_000);
 
   afterAll(async () => {
@@ -92,6 +94,10 @@ describe("steward plan on the sandbox fleet", () => {
   it("writes a plan valid against its schema and summarises it", () => {
     expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
     expect(planOutput).toContain("hosts: 5 planned, 3 skipped");
+    // Reviewers see which version was chosen over the candidate, and why.
+    expect(markdown).toContain("| steward-lib | 1.0.0 | 1.1.0 (not 2.0.0) | minor | no |");
+    expect(markdown).toContain("- steward-lib: the candidate 2.0.0 is left out (update-type-not-allowed: major update; update\\_types allows patch, minor); 1.1.0 is the newest version the policy allows");
+    expect(markdown).toMatch(/\| sandbox-06 \| broken-packages \| steward-broken 1\.0\.1 is half-configured;/);
   });
 
   it("orders db, app, web and lower criticality first, in the runbook's waves", () => {
