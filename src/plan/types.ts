@@ -7,7 +7,7 @@ import type { CountOrPercent, Criticality, Policy, StepKind } from "../model/typ
 import type { ExcludedPackage, ExclusionReason, PlannedPackage } from "./policy.ts";
 
 /** Bumped when the plan's shape changes incompatibly; apply refuses formats it does not know. */
-export const PLAN_FORMAT = 1;
+export const PLAN_FORMAT = 2;
 
 /** Why a host the runbook could reach is not in any wave. */
 export type HostSkipReason =

@@ -5,7 +5,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FactsResult } from "../../src/facts/types.ts";
-import { planJson, renderPlanMarkdown, writePlan } from "../../src/plan/artifact.ts";
+import { parsePlan, planJson, renderPlanMarkdown, writePlan } from "../../src/plan/artifact.ts";
 import { plan } from "../../src/plan/planner.ts";
 import type { Plan } from "../../src/plan/types.ts";
 import { failed, host, INPUTS, inventory, NOW, ok, runbook, up, withUpgrades } from "./fixtures.ts";
@@ -79,6 +79,25 @@ describe("plan artifact", () => {
     expect(a.json.endsWith(`${fleet(200).id}.json`)).toBe(true);
     // No temporary files are left behind.
     expect((await readdir(join(dir, "a"))).sort()).toEqual([`${fleet(200).id}.json`, `${fleet(200).id}.md`]);
+  });
+
+  it("reads back to the same plan, writing each package decision once", () => {
+    for (const p of [small, fleet(0), fleet(300, 99)]) expect(parsePlan(planJson(p), "x.json")).toEqual(p);
+    const p = fleet(300, 99);
+    const doc = JSON.parse(planJson(p)) as { packages: { planned: unknown[]; excluded: unknown[] } };
+    const references = p.hosts.flatMap((h) => h.actions.flatMap((a) => ("upgrades" in a ? a.upgrades : [])));
+    expect(doc.packages.planned.length).toBeGreaterThan(0);
+    expect(doc.packages.planned.length).toBeLessThan(references.length);
+    expect(new Set(doc.packages.planned.map((e) => JSON.stringify(e))).size).toBe(doc.packages.planned.length);
+  });
+
+  it("refuses a plan file with a dangling package index or another format", () => {
+    const doc = JSON.parse(planJson(small)) as { format: number; hosts: Array<{ name: string; actions: Array<{ upgrades?: number[] }> }> };
+    const host = doc.hosts.find((h) => h.actions.some((a) => (a.upgrades?.length ?? 0) > 0))!;
+    host.actions.find((a) => a.upgrades)!.upgrades![0] = 9999;
+    expect(() => parsePlan(JSON.stringify(doc), "plans/x.json")).toThrow(`plans/x.json: host ${host.name} refers to package entry 9999, which does not exist`);
+    expect(() => parsePlan(JSON.stringify({ ...doc, format: 1 }), "plans/x.json")).toThrow("plans/x.json: plan format 1 is not the format 2 this steward reads");
+    expect(() => parsePlan("{", "plans/x.json")).toThrow(/^plans\/x\.json: not JSON/);
   });
 
   it("sorts keys at every level", () => {

@@ -6,6 +6,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import type { FactsResult } from "../../src/facts/types.ts";
+import { parsePlan } from "../../src/plan/artifact.ts";
 import { factsDigest } from "../../src/plan/digest.ts";
 import type { Plan, PlannedHost } from "../../src/plan/types.ts";
 import { downFleet, execInHost, injectFault, upFleet, type FleetState } from "../../src/sandbox/index.ts";
@@ -56,6 +57,7 @@ describe("steward plan on the sandbox fleet", () => {
   let dir: string;
   let state: FleetState;
   let plan: Plan;
+  let planText: string;
   let planOutput: string;
   let markdown: string;
 
@@ -81,7 +83,8 @@ describe("steward plan on the sandbox fleet", () => {
     expect(planned.code, planned.stderr).toBe(0);
     planOutput = planned.stdout;
     const file = (await readdir(join(dir, "plans"))).find((f) => f.endsWith(".json"));
-    plan = JSON.parse(await readFile(join(dir, "plans", file!), "utf8")) as Plan;
+    planText = await readFile(join(dir, "plans", file!), "utf8");
+    plan = parsePlan(planText, file!);
     markdown = await readFile(join(dir, "plans", file!.replace(/\.json$/, ".md")), "utf8");
   }, 120_000);
 
@@ -92,7 +95,7 @@ describe("steward plan on the sandbox fleet", () => {
   });
 
   it("writes a plan valid against its schema and summarises it", () => {
-    expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
+    expect(validatePlan(JSON.parse(planText)), JSON.stringify(validatePlan.errors)).toBe(true);
     expect(planOutput).toContain("hosts: 5 planned, 3 skipped");
     // Reviewers see which version was chosen over the candidate, and why.
     expect(markdown).toContain("| steward-lib | 1.0.0 | 1.1.0 (not 2.0.0) | minor | no |");

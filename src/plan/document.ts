@@ -1,0 +1,91 @@
+import { StewardError } from "../core/errors.ts";
+import { canonicalJson } from "./digest.ts";
+import type { ExcludedPackage, PlannedPackage } from "./policy.ts";
+import { PLAN_FORMAT, type Plan, type PlannedAction, type PlannedHost, type SkippedHost } from "./types.ts";
+
+/**
+ * The plan as it is written to plans/<id>.json. A fleet upgrades the same package
+ * between the same two versions on thousands of hosts, so each distinct package
+ * decision is written once, in `packages.planned` / `packages.excluded`, and hosts list
+ * indices into those tables. For 10,000 hosts × 50 packages this keeps the file a few
+ * MiB instead of over a hundred. Tables are ordered by first use in rollout order
+ * (then skipped hosts by name), so the same plan always gives the same file.
+ */
+
+type UpgradeAction = Extract<PlannedAction, { action: "upgrade" }>;
+type UpgradeActionDocument = Omit<UpgradeAction, "upgrades" | "excluded"> & { upgrades: number[]; excluded: number[] };
+export type ActionDocument = Exclude<PlannedAction, UpgradeAction> | UpgradeActionDocument;
+export type HostDocument = Omit<PlannedHost, "actions"> & { actions: ActionDocument[] };
+export type SkippedDocument = Omit<SkippedHost, "excluded"> & { excluded?: number[] };
+export type PlanDocument = Omit<Plan, "hosts" | "skipped"> & {
+  packages: { planned: PlannedPackage[]; excluded: ExcludedPackage[] };
+  hosts: HostDocument[];
+  skipped: SkippedDocument[];
+};
+
+/** Interns equal values: by identity first (decisions are shared), by content otherwise. */
+class Table<T extends object> {
+  readonly items: T[] = [];
+  private readonly byRef = new Map<T, number>();
+  private readonly byContent = new Map<string, number>();
+
+  index(item: T): number {
+    const known = this.byRef.get(item);
+    if (known !== undefined) return known;
+    const key = canonicalJson(item);
+    let i = this.byContent.get(key);
+    if (i === undefined) {
+      i = this.items.push(item) - 1;
+      this.byContent.set(key, i);
+    }
+    this.byRef.set(item, i);
+    return i;
+  }
+}
+
+export function toDocument(plan: Plan): PlanDocument {
+  const planned = new Table<PlannedPackage>();
+  const excluded = new Table<ExcludedPackage>();
+  const hosts = plan.hosts.map(
+    (h): HostDocument => ({
+      ...h,
+      actions: h.actions.map((a): ActionDocument => ("upgrades" in a ? { ...a, upgrades: a.upgrades.map((u) => planned.index(u)), excluded: a.excluded.map((e) => excluded.index(e)) } : a)),
+    }),
+  );
+  const skipped = plan.skipped.map((s): SkippedDocument => {
+    const { excluded: list, ...rest } = s;
+    return list ? { ...rest, excluded: list.map((e) => excluded.index(e)) } : rest;
+  });
+  return { ...plan, packages: { planned: planned.items, excluded: excluded.items }, hosts, skipped };
+}
+
+/**
+ * A plan read back from its file: the format checked and every index resolved, so a
+ * damaged or hand-edited file is an error naming what is wrong, not a plan with holes.
+ */
+export function fromDocument(doc: PlanDocument, file = "plan"): Plan {
+  if (doc.format !== PLAN_FORMAT) {
+    throw new StewardError("invalid-input", `${file}: plan format ${String(doc.format)} is not the format ${PLAN_FORMAT} this steward reads`, "plan again with this version of steward");
+  }
+  const resolve = <T>(table: readonly T[], where: string) => (i: number): T => {
+    const item = Number.isInteger(i) ? table[i] : undefined;
+    if (item === undefined) throw new StewardError("invalid-input", `${file}: ${where} refers to package entry ${String(i)}, which does not exist`, "the file is damaged: plan again");
+    return item;
+  };
+  const hosts = doc.hosts.map(
+    (h): PlannedHost => ({
+      ...h,
+      actions: h.actions.map((a): PlannedAction =>
+        "upgrades" in a
+          ? { ...a, upgrades: a.upgrades.map(resolve(doc.packages.planned, `host ${h.name}`)), excluded: a.excluded.map(resolve(doc.packages.excluded, `host ${h.name}`)) }
+          : a,
+      ),
+    }),
+  );
+  const skipped = doc.skipped.map((s): SkippedHost => {
+    const { excluded: list, ...rest } = s;
+    return list ? { ...rest, excluded: list.map(resolve(doc.packages.excluded, `skipped host ${s.host}`)) } : rest;
+  });
+  const { packages: _, ...rest } = doc;
+  return { ...rest, hosts, skipped };
+}
