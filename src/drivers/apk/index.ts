@@ -14,7 +14,7 @@ export const detect: PackageDriver["detect"] = "command -v apk >/dev/null 2>&1";
 export const listInstalled: PackageDriver["listInstalled"] = { command: "apk info -v", become: false, okExitCodes: [0] };
 export const refresh: PackageDriver["refresh"] = { command: "apk update -q", become: true, okExitCodes: [0] };
 export const listUpgradable: PackageDriver["listUpgradable"] = { command: "apk version -l '<'", become: false, okExitCodes: [0] };
-// Holds are world entries pinned to a version (`name=1.2-r0`); apk has no other lock.
+// Holds are world entries pinned to one package (`name=1.2-r0`); apk has no other lock.
 export const listHeld: PackageDriver["listHeld"] = { command: "cat /etc/apk/world", become: false, okExitCodes: [0] };
 
 /** Splits `musl-1.2.4-r2` into name and version; undefined when it has no version. */
@@ -53,10 +53,15 @@ export const parseUpgradable: PackageDriver["parseUpgradable"] = (stdout) => {
   return found.sort((a, b) => a.name.localeCompare(b.name));
 };
 
+/**
+ * World constraints that fix one package: `name=version` (also `name@tag=version`), and
+ * `name><Q1...`, the checksum pin apk writes for a package added from a file. Range
+ * (`<`, `>`, `~`) and bare constraints leave upgrades free.
+ */
 export const parseHeld: PackageDriver["parseHeld"] = (stdout) =>
   stdout
     .split(/\s+/)
-    .map((entry) => /^([^=<>~@\s]+)(?:@\S+)?=/.exec(entry)?.[1])
+    .map((entry) => /^([^=<>~@\s]+)(?:@[^=<>~\s]+)?(?:=|><)/.exec(entry)?.[1])
     .filter((name): name is string => name !== undefined)
     .sort();
 

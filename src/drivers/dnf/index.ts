@@ -1,12 +1,12 @@
 import type { InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
 import { shellQuote } from "../../transport/shell.ts";
 import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
+import { advisoryPackages, tableRows } from "./table.ts";
 
 /**
  * dnf (Fedora, RHEL, CentOS Stream, Rocky, Alma), dnf 4 and dnf 5 output. Listings are
- * column tables `name.arch  [epoch:]version-release  repo`; a name too long for its
- * column pushes the rest of the row onto the next line, so rows are read as a stream
- * of whitespace-separated fields rather than line by line.
+ * column tables `name.arch  [epoch:]version-release  repo` (see ./table.ts); a column
+ * too wide for the terminal continues its row on the next, indented, line.
  */
 
 export const manager: PackageDriver["manager"] = "dnf";
@@ -16,49 +16,51 @@ const C = "LC_ALL=C";
 // -q drops the "Last metadata expiration check" chatter; -C reads only the cache (read-only, no network).
 export const listInstalled: PackageDriver["listInstalled"] = { command: `${C} dnf -q -C list --installed`, become: false, okExitCodes: [0] };
 export const refresh: PackageDriver["refresh"] = { command: `${C} dnf -q makecache --refresh`, become: true, okExitCodes: [0] };
-// check-update exits 100 when updates exist and 0 when none do.
-export const listUpgradable: PackageDriver["listUpgradable"] = { command: `${C} dnf -q -C check-update`, become: false, okExitCodes: [0, 100] };
+
+/** Separates check-update's table from the security advisory list in listUpgradable's output. */
+export const ADVISORIES_MARKER = "@@steward-dnf-security-advisories@@";
+
+/**
+ * check-update (dnf 5: check-upgrade) names no advisories, so the same command also
+ * lists the security advisories that apply to newer versions of installed packages,
+ * after a marker line. The exit status stays check-update's: 100 when updates exist,
+ * 0 when none do. A host whose repositories publish no advisory metadata prints no
+ * advisories, and its updates are then marked security only by repository name.
+ */
+export const listUpgradable: PackageDriver["listUpgradable"] = {
+  command: `${C} dnf -q -C check-update; rc=$?; echo '${ADVISORIES_MARKER}'; ${C} dnf -q -C updateinfo list --security 2>/dev/null; (exit $rc)`,
+  become: false,
+  okExitCodes: [0, 100],
+};
 export const listHeld: PackageDriver["listHeld"] = { command: `${C} dnf -q versionlock list`, become: false, okExitCodes: [0] };
 
-const SECTION_END = /^(Obsoleting Packages|Security:|Installed Packages|Available Packages|Installed packages|Available packages|Upgrades|Extra Packages)/;
-
-/** Rows of a `name.arch version repo` table, rejoined when the name wrapped. */
-function tableRows(stdout: string, stopAt?: RegExp): Array<{ name: string; arch: string; version: string; repo: string }> {
-  const rows: Array<{ name: string; arch: string; version: string; repo: string }> = [];
-  let pending: string[] = [];
-  for (const line of stdout.split("\n")) {
-    if (stopAt?.test(line)) break;
-    if (/^(Last metadata|Installed Packages|Installed packages|Available Packages|Updating and loading|Repositories loaded)/.test(line) || line.trim() === "") continue;
-    pending.push(...line.trim().split(/\s+/));
-    if (pending.length < 3) continue;
-    const [nameArch = "", version = "", repo = ""] = pending;
-    pending = [];
-    const dot = nameArch.lastIndexOf(".");
-    if (dot <= 0) continue;
-    rows.push({ name: nameArch.slice(0, dot), arch: nameArch.slice(dot + 1), version, repo });
-  }
-  return rows;
-}
-
 export const parseInstalled: PackageDriver["parseInstalled"] = (stdout) =>
-  tableRows(stdout)
+  tableRows(stdout, /^Available [Pp]ackages/)
     .map((row): InstalledPackage => ({ name: row.name, version: row.version, arch: row.arch }))
     .sort((a, b) => a.name.localeCompare(b.name) || (a.arch ?? "").localeCompare(b.arch ?? ""));
 
 export const parseUpgradable: PackageDriver["parseUpgradable"] = (stdout, installed) => {
+  const lines = stdout.split("\n");
+  const marker = lines.indexOf(ADVISORIES_MARKER);
+  const table = marker < 0 ? stdout : lines.slice(0, marker).join("\n");
+  const advisories = marker < 0 ? new Set<string>() : advisoryPackages(lines.slice(marker + 1).join("\n"));
   const current = new Map(installed.map((p) => [`${p.name}.${p.arch ?? ""}`, p.version]));
   const byName = new Map(installed.map((p) => [p.name, p.version]));
-  // Rows under "Obsoleting Packages" repeat packages listed above with what they replace.
-  return tableRows(stdout, /^Obsoleting Packages/)
-    .map((row): UpgradablePackage => ({
-      name: row.name,
-      from: current.get(`${row.name}.${row.arch}`) ?? byName.get(row.name) ?? "",
-      to: row.version,
-      source: row.repo,
-      // check-update does not name advisories; a repository named for security is the only sign here.
-      security: /security/i.test(row.repo),
-    }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const found = new Map<string, UpgradablePackage>();
+  // Rows under "Obsoleting Packages" (dnf 5: "Obsoleting packages") repeat packages listed
+  // above with what they replace.
+  for (const row of tableRows(table, /^Obsoleting [Pp]ackages/)) {
+    const security = advisories.has(`${row.name}.${row.arch}`) || /security/i.test(row.repo);
+    // One entry per name and candidate: the arches of a multilib package upgrade together.
+    const key = `${row.name}\n${row.version}\n${row.repo}`;
+    const seen = found.get(key);
+    if (seen) {
+      seen.security ||= security;
+      continue;
+    }
+    found.set(key, { name: row.name, from: current.get(`${row.name}.${row.arch}`) ?? byName.get(row.name) ?? "", to: row.version, source: row.repo, security });
+  }
+  return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
 };
 
 /**
