@@ -6,6 +6,7 @@ import { validateRepository } from "../validate/index.ts";
 import { factsCacheDir } from "./cache.ts";
 import { gatherFacts } from "./gather.ts";
 import { hostTarget } from "./target.ts";
+import type { Inventory } from "../model/types.ts";
 import type { FactsResult } from "./types.ts";
 
 /** Options of `factsForRepository`, as `steward facts` passes them. */
@@ -49,15 +50,24 @@ export async function factsForRepository(options: FactsRunOptions): Promise<Fact
     if (names.length === 0) throw new UsageError(`--limit '${options.limit}' selects no host`, "check the group, tag and host names in inventory/");
   }
   names.sort();
+  return gatherInventoryFacts(options.root, inventory, names, options);
+}
+
+/**
+ * Gathers facts for the named inventory hosts over one transport (host keys from the
+ * inventory's known_hosts), in name order; used by `steward facts` and `steward plan --gather`.
+ */
+export async function gatherInventoryFacts(root: string, inventory: Inventory, names: readonly string[], options: Omit<FactsRunOptions, "root" | "limit"> & { cacheDir?: string }): Promise<FactsResult[]> {
   const targets = names.map((name) => hostTarget(inventory, inventory.hosts.get(name)!));
-  const knownHosts = inventory.knownHosts === undefined ? [] : [isAbsolute(inventory.knownHosts) ? inventory.knownHosts : join(options.root, inventory.knownHosts)];
+  const knownHosts = inventory.knownHosts === undefined ? [] : [isAbsolute(inventory.knownHosts) ? inventory.knownHosts : join(root, inventory.knownHosts)];
   const transport = createTransport({ knownHostsFiles: knownHosts, ...(options.env ? { env: options.env } : {}) });
+  const cacheDir = options.cacheDir ?? (options.cache ? factsCacheDir(root) : undefined);
   try {
     return await gatherFacts(targets, {
       transport,
       refresh: options.refresh ?? false,
       ...(options.services ? { services: options.services } : {}),
-      ...(options.cache ? { cacheDir: factsCacheDir(options.root) } : {}),
+      ...(cacheDir !== undefined ? { cacheDir } : {}),
       ...(options.onResult ? { onResult: options.onResult } : {}),
     });
   } finally {

@@ -35,8 +35,8 @@ export function factsDigest(facts: HostFacts, packages: ReadonlySet<string>): st
   // Written out by hand with keys in sorted order and undefined fields left out, which
   // is exactly canonicalJson of the same value (a test holds the two together); this
   // runs once per host and must stay cheap for fleets of thousands.
-  const installed = facts.installed.filter((p) => packages.has(p.name)).sort(byName);
-  const upgradable = facts.upgradable.filter((p) => packages.has(p.name)).sort(byName);
+  const installed = pick(facts.installed, packages);
+  const upgradable = pick(facts.upgradable, packages);
   let text = '{"installed":[';
   installed.forEach((p, i) => {
     text += `${i > 0 ? "," : ""}{${p.arch !== undefined ? `"arch":${q(p.arch)},` : ""}"held":${p.held ?? false},"name":${q(p.name)},"version":${q(p.version)}}`;
@@ -66,3 +66,16 @@ export function factsDigestValue(facts: HostFacts, packages: ReadonlySet<string>
 }
 
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The entries named in `names`, by name; gatherers list packages sorted already, so the sort is usually skipped. */
+function pick<T extends { name: string }>(list: readonly T[], names: ReadonlySet<string>): T[] {
+  const out: T[] = [];
+  let sorted = true;
+  for (const p of list) {
+    if (!names.has(p.name)) continue;
+    if (sorted && out.length > 0 && out[out.length - 1]!.name > p.name) sorted = false;
+    out.push(p);
+  }
+  // Array.prototype.sort is stable, so entries of equal name keep their order either way.
+  return sorted ? out : out.sort(byName);
+}

@@ -1,7 +1,9 @@
 import { resolve } from "node:path";
 import { StewardError } from "../core/errors.ts";
 import { didYouMean } from "../core/suggest.ts";
-import type { Selector } from "../model/selector.ts";
+import { gatherInventoryFacts } from "../facts/run.ts";
+import type { FactsResult } from "../facts/types.ts";
+import { evaluateSelector, indexInventory, parseSelector, type Selector } from "../model/selector.ts";
 import { validateRepository, type ValidationResult } from "../validate/index.ts";
 import { writePlan, type WrittenPlan } from "./artifact.ts";
 import { hashInputs, openFactsCache } from "./inputs.ts";
@@ -20,13 +22,18 @@ export interface PlanRepositoryOptions {
   outDir: string;
   now: Date;
   toolVersion: string;
+  /**
+   * Gather facts first, over SSH, for exactly the hosts the plan selects (targets ∩
+   * limit), writing them to `factsDir`; `refresh` also refreshes package lists.
+   */
+  gather?: { refresh: boolean; env?: NodeJS.ProcessEnv; onResult?: (result: FactsResult) => void };
 }
 
-export type PlanRepositoryResult = { ok: true; plan: Plan; written: WrittenPlan } | { ok: false; validation: ValidationResult };
+export type PlanRepositoryResult = { ok: true; plan: Plan; written: WrittenPlan; gathered?: FactsResult[] } | { ok: false; validation: ValidationResult };
 
 /**
- * `steward plan`: validates the repository, plans one runbook from cached facts and
- * writes plans/<id>.json and .md. An invalid repository is a result, not a throw, so
+ * `steward plan`: validates the repository, gathers facts if asked, plans one runbook
+ * from the facts cache and writes plans/<id>.json and .md. An invalid repository is a result, not a throw, so
  * the caller can show its diagnostics.
  */
 export async function planRepository(options: PlanRepositoryOptions): Promise<PlanRepositoryResult> {
@@ -37,9 +44,18 @@ export async function planRepository(options: PlanRepositoryOptions): Promise<Pl
     const names = validation.runbooks.map((r) => r.name).sort();
     throw new StewardError("usage", `no runbook is named '${options.runbook}'`, didYouMean(options.runbook, names) ?? `runbooks: ${names.join(", ") || "none"}`);
   }
+  let gathered: FactsResult[] | undefined;
+  if (options.gather) {
+    const { inventory } = validation;
+    const index = indexInventory(inventory);
+    const targeted = evaluateSelector(parseSelector(runbook.targets), index);
+    const limited = options.limit ? evaluateSelector(options.limit, index) : undefined;
+    const names = [...targeted].filter((name) => !limited || limited.has(name)).sort();
+    gathered = await gatherInventoryFacts(options.root, inventory, names, { refresh: options.gather.refresh, cacheDir: options.factsDir, ...(options.gather.env ? { env: options.gather.env } : {}), ...(options.gather.onResult ? { onResult: options.gather.onResult } : {}) });
+  }
   const facts = await openFactsCache(options.factsDir);
   const files = hashInputs(validation.texts, runbook.file);
   const result = plan({ inventory: validation.inventory, runbook, facts, now: options.now, toolVersion: options.toolVersion, inputs: { files }, ...(options.limit ? { limit: options.limit } : {}) });
   const written = await writePlan(result, resolve(options.root, options.outDir));
-  return { ok: true, plan: result, written };
+  return { ok: true, plan: result, written, ...(gathered ? { gathered } : {}) };
 }

@@ -175,4 +175,18 @@ describe("steward plan on the sandbox fleet", () => {
     expect(digest("sandbox-02")).toBe(digest("sandbox-03"));
     expect(digest("sandbox-01")).not.toBe(digest("sandbox-04"));
   });
+
+  it("--gather gathers facts for exactly the hosts the plan selects, then plans", async () => {
+    const cache = join(dir, ".steward/facts");
+    await rm(join(cache, "sandbox-01.json"));
+    const before = await readFile(join(cache, "sandbox-02.json"), "utf8");
+    const r = await steward(["plan", "fleet-updates", "--root", dir, "--gather", "--limit", "group:db", "--now", NOW, "--out", join(dir, "plans-db")]);
+    expect(r.code, r.stderr).toBe(0);
+    // db is 01, 04 and 07; 07 does not answer.
+    expect(r.stdout.split("\n")[0]).toBe("facts: gathered from 2 of 3 hosts (1 failed; skipped in the plan with their reason)");
+    expect(r.stdout).toContain("hosts: 2 planned, 6 skipped");
+    expect(JSON.parse(await readFile(join(cache, "sandbox-01.json"), "utf8"))).toMatchObject({ host: "sandbox-01", ok: true });
+    expect(await readFile(join(cache, "sandbox-02.json"), "utf8")).toBe(before);
+    expect((await steward(["plan", "fleet-updates", "--root", dir, "--refresh"])).code).toBe(2);
+  });
 });

@@ -9,11 +9,14 @@ import type { Command } from "../io.ts";
 
 export const plan: Command = {
   summary: "plan a runbook: hosts, waves, per-host actions and skip reasons (plans/<id>.json and .md)",
-  usage: `usage: steward plan <runbook> [--root DIR] [--limit SELECTOR] [--facts DIR] [--out DIR] [--now ISO]
+  usage: `usage: steward plan <runbook> [--root DIR] [--limit SELECTOR] [--gather [--refresh]] [--facts DIR] [--out DIR] [--now ISO]
 
   <runbook>         runbook name (or its file, e.g. runbooks/security-patches.yaml)
   --root DIR        repository root (default: the current directory)
   --limit SEL       plan only targeted hosts this selector matches, e.g. 'group:web & !web-01'
+  --gather          gather facts over SSH first, for exactly the hosts this plan selects, into
+                    the facts cache (a host that fails is skipped with its reason)
+  --refresh         with --gather: refresh package lists first (apt-get update, through become)
   --facts DIR       cached facts, one <host>.json per host (default: <root>/.steward/facts);
                     hosts without facts are skipped with the reason "no-facts"
   --out DIR         where the plan is written (default: <root>/plans)
@@ -24,13 +27,22 @@ Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for deta
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { root: { type: "string" }, limit: { type: "string" }, facts: { type: "string" }, out: { type: "string" }, now: { type: "string" } },
+      options: {
+        root: { type: "string" },
+        limit: { type: "string" },
+        gather: { type: "boolean" },
+        refresh: { type: "boolean" },
+        facts: { type: "string" },
+        out: { type: "string" },
+        now: { type: "string" },
+      },
       strict: true,
       allowPositionals: true,
     });
     const [runbook, ...extra] = positionals;
     if (runbook === undefined || extra.length > 0) throw new UsageError(runbook === undefined ? "name the runbook to plan" : `one runbook at a time (got ${positionals.join(", ")})`, "steward plan security-patches");
     const root = resolve(io.cwd, values.root ?? ".");
+    if (values.refresh && !values.gather) throw new UsageError("--refresh works only with --gather", "steward plan <runbook> --gather --refresh");
     const now = values.now === undefined ? new Date() : new Date(values.now);
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now '${values.now}' is not a date`, "use ISO 8601, e.g. 2026-11-24T01:30:00Z");
     let limit: Selector | undefined;
@@ -50,6 +62,7 @@ Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for deta
       now,
       toolVersion: await packageVersion(),
       ...(limit ? { limit } : {}),
+      ...(values.gather ? { gather: { refresh: values.refresh ?? false, env: io.env } } : {}),
     });
     if (!result.ok) {
       io.stderr(`steward plan: the repository has ${result.validation.errors} validation error(s); nothing was planned\n  hint: run 'steward validate' to see them\n`);
@@ -57,8 +70,10 @@ Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for deta
     }
     const { plan: p, written } = result;
     const reasons = Object.entries(p.summary.skippedByReason).map(([k, v]) => `${v} ${k}`);
+    const failedFacts = result.gathered?.filter((r) => !r.ok).length ?? 0;
     io.stdout(
       [
+        ...(result.gathered ? [`facts: gathered from ${result.gathered.length - failedFacts} of ${result.gathered.length} hosts${failedFacts > 0 ? ` (${failedFacts} failed; skipped in the plan with their reason)` : ""}`] : []),
         `plan ${p.id}`,
         `  hosts: ${p.summary.planned} planned, ${p.summary.skipped} skipped${reasons.length > 0 ? ` (${reasons.join(", ")})` : ""}`,
         `  waves: ${p.summary.waves.join(" → ") || "none"}`,
