@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { benchFacts } from "./facts.ts";
 import { benchPlan } from "./plan.ts";
 import { benchTransport } from "./transport.ts";
 import { benchValidate } from "./validate.ts";
@@ -13,6 +14,7 @@ const only = process.argv.slice(2);
 const suites: Record<string, (work: string) => Promise<void>> = {
   validate: benchValidate,
   transport: benchTransport,
+  facts: benchFacts,
   plan: benchPlan,
 };
 

@@ -69,7 +69,7 @@ async function timed(run: () => Promise<void>): Promise<number> {
 }
 
 /** known_hosts lookup name ("[127.0.231.1]:2222") to the raw key blob. */
-async function knownHostKeys(file: string): Promise<Map<string, Buffer>> {
+export async function knownHostKeys(file: string): Promise<Map<string, Buffer>> {
   const keys = new Map<string, Buffer>();
   for (const line of (await readFile(file, "utf8")).split("\n")) {
     const [name, , blob] = line.trim().split(/\s+/);
@@ -78,7 +78,7 @@ async function knownHostKeys(file: string): Promise<Map<string, Buffer>> {
   return keys;
 }
 
-function lookupName(host: SandboxHost): string {
+export function lookupName(host: SandboxHost): string {
   return host.port === 22 ? host.address : `[${host.address}]:${host.port}`;
 }
 
