@@ -120,7 +120,7 @@ export type Step = StepBase &
   (
     | { kind: "check"; checks: Check[] }
     | { kind: "packages"; action: "upgrade" | "install" | "remove"; packages?: PackageSpec[]; autoremove?: boolean }
-    | { kind: "app-upgrade"; app: string; version: string; current_version: string; install: string }
+    | { kind: "app-upgrade"; app: string; version: string; current_version: string; available_versions?: string; install: string }
     | { kind: "command"; command: string; stdin?: string; creates?: string; expect?: Expectation }
     | { kind: "service"; service: string; action: "start" | "stop" | "restart" | "reload" | "enable" | "disable" }
     | { kind: "reboot"; when?: "required" | "always"; reason?: string; wait?: string }

@@ -5,10 +5,20 @@ import { locateInTemplate, type YamlSource } from "../../load/yaml-source.ts";
 import type { Host, Runbook } from "../../model/types.ts";
 import { analyzeTemplate, HELPER_NAMES, TemplateSyntaxError } from "../../template/index.ts";
 
-/** What a template rendered on a host may read: `host.*`, `vars.*`, `run.*`. */
+/**
+ * What a template rendered on a host may read: `host.*`, `vars.*`, `run.*`; an
+ * app-upgrade's install command also `app.*`. An app-upgrade's version probes run when
+ * facts are gathered, before any run exists: they read `host.*`, `vars.*`, `app.name`
+ * and `app.range`.
+ */
 export const HOST_FIELDS = ["name", "address", "port", "user", "criticality", "groups", "tags"] as const;
 export const RUN_FIELDS = ["id", "runbook", "plan_id", "started_at"] as const;
-const ROOTS = ["host", "vars", "run"];
+export const APP_FIELDS = ["name", "range", "current", "version"] as const;
+const PROBE_APP_FIELDS = ["name", "range"] as const;
+
+/** When a template is rendered, which decides what it may read. */
+export type TemplateScope = "run" | "install" | "probe";
+const SCOPE_ROOTS: Readonly<Record<TemplateScope, readonly string[]>> = { run: ["host", "vars", "run"], install: ["host", "vars", "run", "app"], probe: ["host", "vars", "app"] };
 
 /** "did you mean `host.name`?" for a field of one root. */
 function fieldHint(root: string, field: string, fields: readonly string[]): string | undefined {
@@ -16,33 +26,34 @@ function fieldHint(root: string, field: string, fields: readonly string[]): stri
   return match === undefined ? undefined : `did you mean \`${root}.${match}\`?`;
 }
 
-/** Each templated field of a runbook, as [JSON pointer, text]. All of them reach a shell. */
-export function templatedFields(runbook: Runbook): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
+/** Each templated field of a runbook, as [JSON pointer, text, scope]. All of them reach a shell. */
+export function templatedFields(runbook: Runbook): Array<[string, string, TemplateScope]> {
+  const out: Array<[string, string, TemplateScope]> = [];
   runbook.steps.forEach((step, i) => {
     const at = (...rest: Array<string | number>): string => pointerOf(["steps", i, ...rest]);
     switch (step.kind) {
       case "command":
-        out.push([at("command"), step.command]);
+        out.push([at("command"), step.command, "run"]);
         break;
       case "app-upgrade":
-        out.push([at("current_version"), step.current_version], [at("install"), step.install]);
+        out.push([at("current_version"), step.current_version, "probe"], [at("install"), step.install, "install"]);
+        if (step.available_versions !== undefined) out.push([at("available_versions"), step.available_versions, "probe"]);
         break;
       case "backup":
-        out.push([at("repository"), step.repository]);
-        if (step.pre_command !== undefined) out.push([at("pre_command"), step.pre_command]);
+        out.push([at("repository"), step.repository, "run"]);
+        if (step.pre_command !== undefined) out.push([at("pre_command"), step.pre_command, "run"]);
         break;
       case "check":
-        step.checks.forEach((c, j) => c.type === "command" && out.push([at("checks", j, "command"), c.command]));
+        step.checks.forEach((c, j) => c.type === "command" && out.push([at("checks", j, "command"), c.command, "run"]));
         break;
       case "compliance":
-        step.rules.forEach((r, j) => r.check.type === "command" && out.push([at("rules", j, "check", "command"), r.check.command]));
+        step.rules.forEach((r, j) => r.check.type === "command" && out.push([at("rules", j, "check", "command"), r.check.command, "run"]));
         break;
       default:
         break;
     }
   });
-  (runbook.rollout?.gate?.checks ?? []).forEach((c, j) => c.type === "command" && out.push([pointerOf(["rollout", "gate", "checks", j, "command"]), c.command]));
+  (runbook.rollout?.gate?.checks ?? []).forEach((c, j) => c.type === "command" && out.push([pointerOf(["rollout", "gate", "checks", j, "command"]), c.command, "run"]));
   return out;
 }
 
@@ -53,7 +64,9 @@ export function templatedFields(runbook: Runbook): Array<[string, string]> {
 export function checkTemplates(source: YamlSource, runbook: Runbook, targets: Host[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   const runbookVars = Object.keys(runbook.vars ?? {});
-  for (const [pointer, text] of templatedFields(runbook)) {
+  for (const [pointer, text, scope] of templatedFields(runbook)) {
+    const roots = SCOPE_ROOTS[scope];
+    const rootList = roots.map((r) => `${r}.*`).join(", ");
     let analysis;
     try {
       analysis = analyzeTemplate(text);
@@ -72,11 +85,18 @@ export function checkTemplates(source: YamlSource, runbook: Runbook, targets: Ho
       const [root, field] = ref.path;
       const shown = ref.path.join(".");
       if (ref.raw) at(ref.line, ref.column, "template/unquoted", `\`{{{${shown}}}}\` reaches the shell without quoting`, "use {{" + shown + "}} so the value is shell-quoted, unless it is meant to be shell syntax", "warning");
-      if (root === undefined || !ROOTS.includes(root)) {
-        at(ref.line, ref.column, "template/unknown-variable", `the template reads \`${shown}\`; templates read host.*, vars.* and run.*`, didYouMean(root ?? "", ROOTS) ?? (root ? `did you mean \`vars.${root}\`?` : undefined));
+      if (root === undefined || !roots.includes(root)) {
+        const why = scope === "probe" && root === "run" ? "; version probes run when facts are gathered, before any run exists" : "";
+        at(ref.line, ref.column, "template/unknown-variable", `the template reads \`${shown}\`; this template reads ${rootList}${why}`, why ? undefined : (didYouMean(root ?? "", roots) ?? (root ? `did you mean \`vars.${root}\`?` : undefined)));
         continue;
       }
       if (field === undefined) continue;
+      const appFields = scope === "probe" ? PROBE_APP_FIELDS : APP_FIELDS;
+      if (root === "app" && !(appFields as readonly string[]).includes(field)) {
+        const why = scope === "probe" && (APP_FIELDS as readonly string[]).includes(field) ? "; the probes find it out, so they cannot read it" : "";
+        at(ref.line, ref.column, "template/unknown-variable", `\`app.${field}\` is not available here (${appFields.map((f) => `app.${f}`).join(", ")})${why}`, why ? undefined : fieldHint("app", field, appFields));
+        continue;
+      }
       if (root === "host" && !(HOST_FIELDS as readonly string[]).includes(field)) {
         at(ref.line, ref.column, "template/unknown-variable", `\`host.${field}\` is not a host field (${HOST_FIELDS.join(", ")})`, fieldHint("host", field, HOST_FIELDS));
       } else if (root === "run" && !(RUN_FIELDS as readonly string[]).includes(field)) {
