@@ -5,8 +5,8 @@ import { mapConcurrent } from "../transport/limiter.ts";
 import type { HostTarget, Transport } from "../transport/types.ts";
 import { writeCachedFacts } from "./cache.ts";
 import { parseBootId, parseDf, parseKernels, parseLoad, parseMeminfo, parseOsRelease, parseServices, parseUptime, UnparsableError } from "./parsers.ts";
-import { factsScript, splitSections, type Section, type SectionName } from "./script.ts";
-import type { FactsErrorKind, FactsResult, HostFacts, PackageManager, RebootFacts } from "./types.ts";
+import { factsScript, probeSection, splitSections, type Section, type SectionName } from "./script.ts";
+import type { AppFacts, AppProbe, FactsErrorKind, FactsResult, HostFacts, PackageManager, RebootFacts } from "./types.ts";
 
 /** Options of `gatherFacts`. */
 export interface GatherOptions {
@@ -25,6 +25,8 @@ export interface GatherOptions {
   timeoutMs?: number;
   /** When set, each result is also written to `<cacheDir>/<host>.json`. */
   cacheDir?: string;
+  /** App-upgrade version probes for a host, rendered for it; their results land in `facts.apps`. */
+  apps?: (target: HostTarget) => AppProbe[];
   /** Clock for `gatheredAt`. */
   now?: () => Date;
   /** Called as each host finishes, for progress output. */
@@ -60,9 +62,13 @@ export async function gatherHostFacts(target: HostTarget, options: GatherOptions
         const refresh = DETECTION_ORDER.map((m, i) => `${i === 0 ? "if" : "elif"} ${drivers[m].detect}; then ${drivers[m].refresh.command}`).join("; ");
         await session.exec(`${refresh}; fi`, { become: true, timeoutMs });
       }
-      const { script, marker } = factsScript(services);
+      const probes = options.apps?.(target) ?? [];
+      const runnable = probes.filter((p): p is Extract<AppProbe, { current: string }> => !("error" in p));
+      const { script, marker } = factsScript(services, undefined, runnable);
       const result = await session.exec(script, { timeoutMs, check: false, tailBytes: 64 * 1024 * 1024 });
-      const facts = interpret(splitSections(result.stdout, result.stderr, marker), services);
+      const sections = splitSections(result.stdout, result.stderr, marker);
+      const facts = interpret(sections, services);
+      if (probes.length > 0) facts.apps = appFacts(probes, runnable, sections);
       return { host: target.name, ok: true, gatheredAt: stamp(options), facts };
     } finally {
       await session.close();
@@ -102,7 +108,7 @@ export function errorKind(error: unknown): FactsErrorKind {
   }
 }
 
-function section(sections: Map<SectionName, Section>, name: SectionName, okExitCodes: readonly number[] = [0]): string {
+function section(sections: ReadonlyMap<string, Section>, name: SectionName, okExitCodes: readonly number[] = [0]): string {
   const found = sections.get(name);
   if (found === undefined) throw new UnparsableError(name, "section missing from the output (the script stopped early)");
   if (found.exitCode === null || !okExitCodes.includes(found.exitCode)) {
@@ -112,7 +118,7 @@ function section(sections: Map<SectionName, Section>, name: SectionName, okExitC
   return found.stdout;
 }
 
-function interpret(sections: Map<SectionName, Section>, services: readonly string[]): HostFacts {
+function interpret(sections: ReadonlyMap<string, Section>, services: readonly string[]): HostFacts {
   const managerText = section(sections, "manager").trim();
   const manager = (DETECTION_ORDER as readonly string[]).includes(managerText) ? (managerText as PackageManager) : null;
   const release = section(sections, "kernel").trim();
@@ -140,6 +146,37 @@ function interpret(sections: Map<SectionName, Section>, services: readonly strin
     bootId: parseBootId(section(sections, "boot-id")),
     services: parseServices(section(sections, "services"), services),
   };
+}
+
+/** Each probed app's versions, or why they are unknown; a failed probe is a value, not a failed host. */
+function appFacts(probes: readonly AppProbe[], runnable: ReadonlyArray<Extract<AppProbe, { current: string }>>, sections: ReadonlyMap<string, Section>): Record<string, AppFacts> {
+  const out: Record<string, AppFacts> = {};
+  for (const probe of probes) {
+    if ("error" in probe) {
+      out[probe.app] = { current: "", error: probe.error };
+      continue;
+    }
+    const i = runnable.indexOf(probe);
+    const read = (kind: "current" | "available"): { text: string; error?: string } => {
+      const found = sections.get(probeSection(kind, i));
+      const command = kind === "current" ? "current_version" : "available_versions";
+      if (found === undefined) return { text: "", error: `${command}: no output (the script stopped early)` };
+      if (found.exitCode !== 0) {
+        const said = found.stderr.trim().split("\n").slice(-3).join(" | ");
+        return { text: found.stdout, error: `${command}: exit ${found.exitCode ?? "none"}${said ? `: ${said}` : ""}` };
+      }
+      return { text: found.stdout };
+    };
+    const current = read("current");
+    const available = probe.available !== undefined ? read("available") : undefined;
+    const errors = [current.error, available?.error].filter((e): e is string => e !== undefined);
+    out[probe.app] = {
+      current: current.text.trim(),
+      ...(available !== undefined ? { available: available.text.split(/\s+/).filter((v) => v !== "") } : {}),
+      ...(errors.length > 0 ? { error: errors.join("; ") } : {}),
+    };
+  }
+  return out;
 }
 
 /**

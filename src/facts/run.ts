@@ -7,7 +7,8 @@ import { factsCacheDir } from "./cache.ts";
 import { gatherFacts } from "./gather.ts";
 import { hostTarget } from "./target.ts";
 import type { Inventory } from "../model/types.ts";
-import type { FactsResult } from "./types.ts";
+import type { HostTarget } from "../transport/types.ts";
+import type { AppProbe, FactsResult } from "./types.ts";
 
 /** Options of `factsForRepository`, as `steward facts` passes them. */
 export interface FactsRunOptions {
@@ -57,7 +58,7 @@ export async function factsForRepository(options: FactsRunOptions): Promise<Fact
  * Gathers facts for the named inventory hosts over one transport (host keys from the
  * inventory's known_hosts), in name order; used by `steward facts` and `steward plan --gather`.
  */
-export async function gatherInventoryFacts(root: string, inventory: Inventory, names: readonly string[], options: Omit<FactsRunOptions, "root" | "limit"> & { cacheDir?: string }): Promise<FactsResult[]> {
+export async function gatherInventoryFacts(root: string, inventory: Inventory, names: readonly string[], options: Omit<FactsRunOptions, "root" | "limit"> & { cacheDir?: string; apps?: (hostName: string) => AppProbe[] }): Promise<FactsResult[]> {
   const targets = names.map((name) => hostTarget(inventory, inventory.hosts.get(name)!));
   const knownHosts = inventory.knownHosts === undefined ? [] : [isAbsolute(inventory.knownHosts) ? inventory.knownHosts : join(root, inventory.knownHosts)];
   const transport = createTransport({ knownHostsFiles: knownHosts, ...(options.env ? { env: options.env } : {}) });
@@ -69,6 +70,7 @@ export async function gatherInventoryFacts(root: string, inventory: Inventory, n
       ...(options.services ? { services: options.services } : {}),
       ...(cacheDir !== undefined ? { cacheDir } : {}),
       ...(options.onResult ? { onResult: options.onResult } : {}),
+      ...(options.apps ? { apps: (target: HostTarget) => options.apps!(target.name) } : {}),
     });
   } finally {
     await transport.close();

@@ -46,20 +46,31 @@ const BODIES: Readonly<Record<SectionName, (services: readonly string[]) => stri
     services.length === 0 ? "true" : `if [ -d /run/systemd/system ]; then systemctl is-active ${services.map(shellQuote).join(" ")}; true; else echo no-systemd; fi`,
 };
 
-/** The script and the marker its sections are framed with. */
-export function factsScript(services: readonly string[], nonce = randomBytes(8).toString("hex")): { script: string; marker: string } {
+/** Section names of the app probes: `app-current:<i>` and `app-available:<i>`, i indexing the probes. */
+export const probeSection = (kind: "current" | "available", index: number): string => `app-${kind}:${index}`;
+
+/**
+ * The script and the marker its sections are framed with. `probes` are app-upgrade
+ * version commands, already rendered for this host; each runs in a section of its own
+ * after the fixed ones, so a failing probe fails alone.
+ */
+export function factsScript(services: readonly string[], nonce = randomBytes(8).toString("hex"), probes: ReadonlyArray<{ current: string; available?: string }> = []): { script: string; marker: string } {
   const marker = `@@steward-facts-${nonce}@@`;
   const detect = DETECTION_ORDER.map((m, i) => `${i === 0 ? "if" : "elif"} ${drivers[m].detect}; then pm=${m}`).join("; ");
   const lines = [
     "export LC_ALL=C",
     `M=${marker}`,
     `pm=; ${detect}; fi`,
-    ...SECTIONS.map(
-      (name) => `printf '%s begin %s\\n' "$M" ${name}; printf '%s begin %s\\n' "$M" ${name} >&2; ( ${BODIES[name](services)} ) </dev/null; printf '\\n%s rc %s\\n' "$M" "$?"`,
-    ),
+    ...SECTIONS.map((name) => section(name, BODIES[name](services))),
+    ...probes.flatMap((p, i) => [section(probeSection("current", i), p.current), ...(p.available !== undefined ? [section(probeSection("available", i), p.available)] : [])]),
   ];
   return { script: `${lines.join("\n")}\n`, marker };
 }
+
+/** One framed section: begin markers on both streams, the body in a subshell, its status. */
+const section = (name: string, body: string): string =>
+  `printf '%s begin %s\\n' "$M" '${name}'; printf '%s begin %s\\n' "$M" '${name}' >&2; ( ${body}
+) </dev/null; printf '\\n%s rc %s\\n' "$M" "$?"`;
 
 function frame(text: string, marker: string, withStatus: boolean): Map<string, { body: string; exitCode: number | null }> {
   const out = new Map<string, { body: string; exitCode: number | null }>();
@@ -91,15 +102,11 @@ function frame(text: string, marker: string, withStatus: boolean): Map<string, {
   return out;
 }
 
-/** Splits the script's stdout and stderr into sections. */
-export function splitSections(stdout: string, stderr: string, marker: string): Map<SectionName, Section> {
+/** Splits the script's stdout and stderr into sections, the fixed ones and the probes'. */
+export function splitSections(stdout: string, stderr: string, marker: string): Map<string, Section> {
   const out = frame(stdout, marker, true);
   const err = frame(stderr, marker, false);
-  const sections = new Map<SectionName, Section>();
-  for (const name of SECTIONS) {
-    const o = out.get(name);
-    if (o === undefined) continue;
-    sections.set(name, { stdout: o.body, stderr: err.get(name)?.body ?? "", exitCode: o.exitCode });
-  }
+  const sections = new Map<string, Section>();
+  for (const [name, o] of out) sections.set(name, { stdout: o.body, stderr: err.get(name)?.body ?? "", exitCode: o.exitCode });
   return sections;
 }

@@ -62,6 +62,19 @@ export interface MountUsage {
   usedPercent: number;
 }
 
+/** An application's versions, as an app-upgrade step's probes report them on one host. */
+export interface AppFacts {
+  /** What the current_version command printed, trimmed; "" when it printed nothing. */
+  current: string;
+  /** What available_versions printed, split on whitespace, in its order; absent without that command. */
+  available?: string[];
+  /** Set when a probe could not be rendered or failed: which one, and why. */
+  error?: string;
+}
+
+/** The version probes of one app-upgrade, rendered for one host (or why they could not be). */
+export type AppProbe = { app: string; current: string; available?: string } | { app: string; error: string };
+
 export interface HostFacts {
   os: { id: string; versionId: string; prettyName: string };
   kernel: { release: string; installed: string[] };
@@ -75,6 +88,8 @@ export interface HostFacts {
   uptimeSeconds: number;
   bootId: string;
   services: Record<string, "active" | "inactive" | "failed" | "unknown">;
+  /** Applications probed for a runbook's app-upgrade steps, by app name; present only when asked. */
+  apps?: Record<string, AppFacts>;
 }
 
 /** Why gathering failed on a host; never thrown past the gatherer. */

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { StewardError } from "../core/errors.ts";
 import { didYouMean } from "../core/suggest.ts";
+import { appProbes } from "../facts/apps.ts";
 import { gatherInventoryFacts } from "../facts/run.ts";
 import type { FactsResult } from "../facts/types.ts";
 import { evaluateSelector, indexInventory, parseSelector, type Selector } from "../model/selector.ts";
@@ -51,7 +52,7 @@ export async function planRepository(options: PlanRepositoryOptions): Promise<Pl
     const targeted = evaluateSelector(parseSelector(runbook.targets), index);
     const limited = options.limit ? evaluateSelector(options.limit, index) : undefined;
     const names = [...targeted].filter((name) => !limited || limited.has(name)).sort();
-    gathered = await gatherInventoryFacts(options.root, inventory, names, { refresh: options.gather.refresh, cacheDir: options.factsDir, ...(options.gather.env ? { env: options.gather.env } : {}), ...(options.gather.onResult ? { onResult: options.gather.onResult } : {}) });
+    gathered = await gatherInventoryFacts(options.root, inventory, names, { refresh: options.gather.refresh, cacheDir: options.factsDir, apps: appProbes(runbook, inventory, options.gather.env ?? {}), ...(options.gather.env ? { env: options.gather.env } : {}), ...(options.gather.onResult ? { onResult: options.gather.onResult } : {}) });
   }
   const facts = await openFactsCache(options.factsDir);
   const files = hashInputs(validation.texts, runbook.file);
