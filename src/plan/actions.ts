@@ -1,7 +1,8 @@
 import type { HostFacts } from "../facts/types.ts";
 import { globToRegExp } from "../model/selector.ts";
 import type { PackageSpec, Step } from "../model/types.ts";
-import { decidePackage, type CompiledPolicy, type PlannedPackage } from "./policy.ts";
+import { orderByName, touchedPackages, type TouchedPackages } from "./digest.ts";
+import { decisionEntry, type CompiledPolicy, type DecisionEntry } from "./policy.ts";
 import type { PlannedAction } from "./types.ts";
 
 /**
@@ -15,8 +16,8 @@ export const isKernelPackage = (name: string): boolean => name.startsWith("linux
 
 export interface HostActions {
   actions: PlannedAction[];
-  /** Names of every package the actions touch: the facts digest covers these. */
-  touched: Set<string>;
+  /** Every package the actions touch: the facts digest covers these. */
+  touched: TouchedPackages;
   upgrades: number;
   rebootExpected: boolean;
   /** True when the runbook manages packages here but no package step changes anything. */
@@ -26,12 +27,19 @@ export interface HostActions {
 
 const specName = (spec: PackageSpec): string => (typeof spec === "string" ? spec : spec.name);
 
-export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => boolean, facts: HostFacts, policy: CompiledPolicy): HostActions {
+/**
+ * `upgradableOrder` is facts.upgradable's order by name (see orderByName), when the
+ * caller has it already.
+ */
+export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => boolean, facts: HostFacts, policy: CompiledPolicy, upgradableOrder?: readonly number[] | null): HostActions {
   const actions: PlannedAction[] = [];
-  const touched = new Set<string>();
-  const upgraded: PlannedPackage[] = [];
-  const heldOnHost = new Set<string>();
-  for (const p of facts.installed) if (p.held) heldOnHost.add(p.name);
+  const touchedNames: string[] = [];
+  const touchedEntries: Array<DecisionEntry | null> = [];
+  /** Kernel packages upgraded so far, by name: a reboot step after them expects a reboot. */
+  const kernels: string[] = [];
+  // Most hosts hold nothing: the set is made only for a host that does.
+  let heldOnHost: Set<string> | undefined;
+  for (const p of facts.installed) if (p.held) (heldOnHost ??= new Set()).add(p.name);
   // Only install/remove steps need the installed map; most runbooks never build it.
   let installedMap: Map<string, string> | undefined;
   const installed = (): Map<string, string> => (installedMap ??= new Map(facts.installed.map((p) => [p.name, p.version])));
@@ -48,22 +56,30 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
         if (step.action === "upgrade") {
           const filters = step.packages?.map((p) => globToRegExp(specName(p)));
           const action: Extract<PlannedAction, { action: "upgrade" }> = { step: step.name, kind: "packages", action: "upgrade", upgrades: [], excluded: [] };
-          for (const pkg of facts.upgradable) {
+          // Taken in name order, so the lists come out sorted (ties in the facts' order).
+          const list = facts.upgradable;
+          const order = (upgradableOrder ??= orderByName(list));
+          let kernelsHere: number[] | undefined;
+          for (let k = 0; k < list.length; k++) {
+            const i = order === null ? k : order[k]!;
+            const pkg = list[i]!;
             if (filters && !filters.some((re) => re.test(pkg.name))) {
               action.excluded.push({ name: pkg.name, from: pkg.from, to: pkg.to, reason: "not-in-step", detail: `the step upgrades only ${step.packages!.map((p) => `'${specName(p)}'`).join(", ")}` });
               continue;
             }
-            const decision = decidePackage(policy, pkg, heldOnHost);
+            const entry = decisionEntry(policy, pkg, heldOnHost !== undefined && heldOnHost.has(pkg.name));
+            const decision = entry.decision;
             if ("planned" in decision) {
               action.upgrades.push(decision.planned);
-              upgraded.push(decision.planned);
-              touched.add(pkg.name);
+              if (isKernelPackage(pkg.name)) (kernelsHere ??= []).push(i);
+              touchedNames.push(pkg.name);
+              touchedEntries.push(entry);
             } else {
               action.excluded.push(decision.excluded);
             }
           }
-          action.upgrades.sort(byName);
-          action.excluded.sort(byName);
+          // Kernels are named in the facts' order, as the package manager listed them.
+          if (kernelsHere !== undefined) for (const i of kernelsHere.sort((a, b) => a - b)) kernels.push(list[i]!.name);
           upgrades += action.upgrades.length;
           changes += action.upgrades.length;
           actions.push(action);
@@ -71,7 +87,10 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
           // Install what is missing, remove what is present; the rest is already as asked.
           const wanted = (step.packages ?? []).map((p) => (typeof p === "string" ? { name: p } : { name: p.name, ...(p.version !== undefined ? { version: p.version } : {}) }));
           const packages = wanted.filter((p) => (step.action === "install" ? installed().get(p.name) === undefined || ("version" in p && installed().get(p.name) !== p.version) : installed().has(p.name)));
-          for (const p of packages) touched.add(p.name);
+          for (const p of packages) {
+            touchedNames.push(p.name);
+            touchedEntries.push(null);
+          }
           changes += packages.length;
           actions.push({ step: step.name, kind: "packages", action: step.action, packages });
         }
@@ -83,7 +102,6 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
         if (when === "always") because.push("the step reboots always");
         else {
           if (facts.reboot.required) because.push(...(facts.reboot.reasons.length > 0 ? facts.reboot.reasons.map((r) => `host reports: ${r}`) : ["host reports a pending reboot"]));
-          const kernels = upgraded.filter((p) => isKernelPackage(p.name)).map((p) => p.name);
           if (kernels.length > 0) because.push(`upgrades ${kernels.join(", ")}`);
         }
         const expected = because.length > 0;
@@ -95,7 +113,5 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
         actions.push({ step: step.name, kind: step.kind });
     }
   }
-  return { actions, touched, upgrades, rebootExpected, packagesIdle: hasPackageStep && changes === 0, hasPackageStep };
+  return { actions, touched: touchedPackages(touchedNames, touchedEntries), upgrades, rebootExpected, packagesIdle: hasPackageStep && changes === 0, hasPackageStep };
 }
-
-const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

@@ -1,5 +1,6 @@
-import { createHash } from "node:crypto";
-import type { HostFacts } from "../facts/types.ts";
+import * as crypto from "node:crypto";
+import type { AvailableVersion, HostFacts, InstalledPackage, UpgradablePackage } from "../facts/types.ts";
+import type { DecisionEntry } from "./policy.ts";
 
 /**
  * Canonical JSON and the hashes built on it. Keys are sorted at every level and
@@ -22,7 +23,19 @@ export function sortKeys(value: unknown): unknown {
 /** Compact canonical JSON: sorted keys, no whitespace. */
 export const canonicalJson = (value: unknown): string => JSON.stringify(sortKeys(value));
 
-export const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+/** sha256 of the UTF-8 text, hex; the one-shot crypto.hash where this Node has it. */
+export const sha256: (text: string) => string =
+  typeof crypto.hash === "function" ? (text) => crypto.hash("sha256", text, "hex") : (text) => crypto.createHash("sha256").update(text).digest("hex");
+
+/**
+ * The digest text factsDigest writes for one package, kept with the package's shared
+ * decision (see policy.ts) together with the entry it was written for, so the next host
+ * with an equal entry reuses it instead of writing it again.
+ */
+export interface DigestMemo {
+  installed: { version: string; arch: string | undefined; held: boolean | undefined; text: string } | undefined;
+  upgradable: { versions: readonly AvailableVersion[] | undefined; text: string } | undefined;
+}
 
 /**
  * The digest of exactly the facts a host's plan depends on: OS, package manager, the
@@ -32,22 +45,123 @@ export const sha256 = (text: string): string => createHash("sha256").update(text
  * packages) may change freely.
  */
 export function factsDigest(facts: HostFacts, packages: ReadonlySet<string>): string {
+  const names = [...packages].sort();
+  return plannedFactsDigest(facts, { names, entries: names.map(() => null) });
+}
+
+/**
+ * The packages a host's plan touches: names sorted without repeats, each with the
+ * shared decision that planned its upgrade (null for an install or a removal).
+ */
+export interface TouchedPackages {
+  names: readonly string[];
+  entries: ReadonlyArray<DecisionEntry | null>;
+}
+
+/**
+ * TouchedPackages from names and entries as the actions touched them. For a name
+ * touched more than once the last decision is kept: any of them describes the same package.
+ */
+export function touchedPackages(names: string[], entries: Array<DecisionEntry | null>): TouchedPackages {
+  let sorted = true;
+  for (let i = 1; i < names.length && sorted; i++) sorted = names[i - 1]! < names[i]!;
+  if (sorted) return { names, entries };
+  const order = Array.from(names, (_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : a - b));
+  const outNames: string[] = [];
+  const outEntries: Array<DecisionEntry | null> = [];
+  for (const i of order) {
+    const name = names[i]!;
+    const entry = entries[i] ?? null;
+    const last = outNames.length - 1;
+    if (last < 0 || outNames[last] !== name) {
+      outNames.push(name);
+      outEntries.push(entry);
+    } else if (entry !== null) {
+      outEntries[last] = entry;
+    }
+  }
+  return { names: outNames, entries: outEntries };
+}
+
+/**
+ * factsDigest of the packages in `touched`: the text of an entry equal to the one its
+ * package's decision last saw is reused. The orders are those of orderByName for the
+ * facts' lists, when the caller has them.
+ */
+export function plannedFactsDigest(
+  facts: HostFacts,
+  touched: TouchedPackages,
+  installedOrder: readonly number[] | null = orderByName(facts.installed),
+  upgradableOrder: readonly number[] | null = orderByName(facts.upgradable),
+): string {
   // Written out by hand with keys in sorted order and undefined fields left out, which
   // is exactly canonicalJson of the same value (a test holds the two together); this
-  // runs once per host and must stay cheap for fleets of thousands.
-  const installed = pick(facts.installed, packages);
-  const upgradable = pick(facts.upgradable, packages);
+  // runs once per host and must stay cheap for fleets of thousands. Entries are taken
+  // in name order, ties in the facts' order, as factsDigestValue's stable sort has them,
+  // and matched to the touched names (sorted too) by walking both lists together.
+  const { names, entries } = touched;
   let text = '{"installed":[';
-  installed.forEach((p, i) => {
-    text += `${i > 0 ? "," : ""}{${p.arch !== undefined ? `"arch":${q(p.arch)},` : ""}"held":${p.held ?? false},"name":${q(p.name)},"version":${q(p.version)}}`;
-  });
+  let first = true;
+  const installed = facts.installed;
+  for (let k = 0, j = 0; k < installed.length && j < names.length; k++) {
+    const p = installed[installedOrder === null ? k : installedOrder[k]!]!;
+    while (j < names.length && names[j]! < p.name) j++;
+    if (names[j] !== p.name) continue;
+    const entry = entries[j] ?? null;
+    text += (first ? "" : ",") + (entry === null ? installedText(p) : memoInstalled(entry, p));
+    first = false;
+  }
   text += `],"os":{"id":${q(facts.os.id)},"versionId":${q(facts.os.versionId)}},"packageManager":${q(facts.packageManager)},"rebootRequired":${facts.reboot.required},"upgradable":[`;
-  upgradable.forEach((p, i) => {
-    text += `${i > 0 ? "," : ""}{"from":${q(p.from)},"name":${q(p.name)},"security":${p.security},${p.source !== undefined ? `"source":${q(p.source)},` : ""}"to":${q(p.to)}`;
-    if (p.versions !== undefined) text += `,"versions":[${p.versions.map((v) => `{"security":${v.security},${v.source !== undefined ? `"source":${q(v.source)},` : ""}"version":${q(v.version)}}`).join(",")}]`;
-    text += "}";
-  });
+  first = true;
+  const upgradable = facts.upgradable;
+  for (let k = 0, j = 0; k < upgradable.length && j < names.length; k++) {
+    const p = upgradable[upgradableOrder === null ? k : upgradableOrder[k]!]!;
+    while (j < names.length && names[j]! < p.name) j++;
+    if (names[j] !== p.name) continue;
+    const entry = entries[j] ?? null;
+    text += (first ? "" : ",") + (entry === null ? upgradableText(p) : memoUpgradable(entry, p));
+    first = false;
+  }
   return sha256(`${text}]}`);
+}
+
+function memoInstalled(entry: DecisionEntry, p: InstalledPackage): string {
+  const memo = (entry.digest ??= { installed: undefined, upgradable: undefined });
+  const m = memo.installed;
+  if (m !== undefined && m.version === p.version && m.arch === p.arch && m.held === p.held && entry.name === p.name) return m.text;
+  const text = flat(installedText(p));
+  memo.installed = { version: p.version, arch: p.arch, held: p.held, text };
+  return text;
+}
+
+function memoUpgradable(entry: DecisionEntry, p: UpgradablePackage): string {
+  const memo = (entry.digest ??= { installed: undefined, upgradable: undefined });
+  const m = memo.upgradable;
+  const same = entry.name === p.name && entry.from === p.from && entry.to === p.to && entry.security === p.security && entry.source === p.source;
+  if (m !== undefined && same && sameVersions(m.versions, p.versions)) return m.text;
+  const text = flat(upgradableText(p));
+  // Only an entry the decision was taken for is kept: its strings are compared above.
+  if (same) memo.upgradable = { versions: p.versions, text };
+  return text;
+}
+
+function sameVersions(a: readonly AvailableVersion[] | undefined, b: readonly AvailableVersion[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.version !== y.version || x.security !== y.security || x.source !== y.source) return false;
+  }
+  return true;
+}
+
+const installedText = (p: InstalledPackage): string => `{${p.arch !== undefined ? `"arch":${q(p.arch)},` : ""}"held":${p.held ?? false},"name":${q(p.name)},"version":${q(p.version)}}`;
+
+function upgradableText(p: UpgradablePackage): string {
+  let text = `{"from":${q(p.from)},"name":${q(p.name)},"security":${p.security},${p.source !== undefined ? `"source":${q(p.source)},` : ""}"to":${q(p.to)}`;
+  if (p.versions !== undefined) text += `,"versions":[${p.versions.map((v) => `{"security":${v.security},${v.source !== undefined ? `"source":${q(v.source)},` : ""}"version":${q(v.version)}}`).join(",")}]`;
+  return `${text}}`;
 }
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
@@ -67,15 +181,49 @@ export function factsDigestValue(facts: HostFacts, packages: ReadonlySet<string>
 
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** The entries named in `names`, by name; gatherers list packages sorted already, so the sort is usually skipped. */
-function pick<T extends { name: string }>(list: readonly T[], names: ReadonlySet<string>): T[] {
-  const out: T[] = [];
+/**
+ * A list's order by name as indices, ties in list order (a stable sort), or null when
+ * the list is in that order already: gatherers list packages sorted, so usually null.
+ */
+export function orderByName(list: readonly { name: string }[]): number[] | null {
   let sorted = true;
-  for (const p of list) {
-    if (!names.has(p.name)) continue;
-    if (sorted && out.length > 0 && out[out.length - 1]!.name > p.name) sorted = false;
-    out.push(p);
+  for (let i = 1; i < list.length && sorted; i++) sorted = !(list[i - 1]!.name > list[i]!.name);
+  if (sorted) return null;
+  const order = Array.from(list, (_, i) => i);
+  return order.sort((a, b) => byName(list[a]!, list[b]!) || a - b);
+}
+
+/**
+ * orderByName for the lists of one host after another. Hosts of a fleet tend to list
+ * the same packages in the same order, so a list with the same names in the same order
+ * as the last unsorted one gets the last order back without sorting again.
+ */
+export class NameOrder {
+  private names: string[] = [];
+  private order: number[] | null = null;
+
+  of(list: readonly { name: string }[]): readonly number[] | null {
+    const names = this.names;
+    if (this.order !== null && names.length === list.length) {
+      let i = 0;
+      while (i < names.length && list[i]!.name === names[i]) i++;
+      if (i === names.length) return this.order;
+    }
+    const order = orderByName(list);
+    if (order !== null) {
+      this.names = list.map((p) => p.name);
+      this.order = order;
+    }
+    return order;
   }
-  // Array.prototype.sort is stable, so entries of equal name keep their order either way.
-  return sorted ? out : out.sort(byName);
+}
+
+/**
+ * The same string, stored in one piece: text built by concatenation is a tree of pieces
+ * until first read, and a kept fragment would otherwise be walked piece by piece in every
+ * digest text it goes into. Reading one character makes V8 store it flat.
+ */
+function flat(text: string): string {
+  text.charCodeAt(0);
+  return text;
 }

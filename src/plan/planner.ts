@@ -3,9 +3,9 @@ import { evaluateSelector, indexInventory, parseSelector, type Selector } from "
 import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } from "../model/types.ts";
 import { neverOpensReason, nextOpening } from "../model/window.ts";
 import { hostActions, type HostActions } from "./actions.ts";
-import { canonicalJson, factsDigest, sha256 } from "./digest.ts";
+import { canonicalJson, NameOrder, plannedFactsDigest, sha256 } from "./digest.ts";
 import type { FactsSource } from "./inputs.ts";
-import { compilePolicy } from "./policy.ts";
+import { compilePolicy, type ExcludedPackage, type ExclusionReason } from "./policy.ts";
 import { PLAN_FORMAT, type HostSkipReason, type Plan, type PlannedHost, type PlanWindow, type SkippedHost } from "./types.ts";
 import { computeWaves, concurrency, failureBudget } from "./waves.ts";
 
@@ -55,10 +55,12 @@ export function plan(input: PlanInput): Plan {
 
   const window = planWindow(runbook, now);
   const policy = compilePolicy(runbook.policy);
+  const installedOrders = new NameOrder();
+  const upgradableOrders = new NameOrder();
   const stepHosts = new Map<Step, Set<string>>();
   for (const step of runbook.steps) if (step.hosts !== undefined) stepHosts.set(step, evaluateSelector(parseSelector(step.hosts), index));
 
-  const ready: Array<{ host: Host; os: string; packageManager: PackageManager | null; gatheredAt: string; digest: string; work: HostActions }> = [];
+  const ready: Array<{ host: Host; os: string; packageManager: PackageManager | null; gatheredAt: string; digest: string; work: Pick<HostActions, "actions" | "upgrades" | "rebootExpected"> }> = [];
   for (const host of selected) {
     if (window?.never !== undefined) {
       skip(host.name, "window-never-opens", `the maintenance window never opens: ${window.never}`);
@@ -75,13 +77,14 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     const appliesTo = (step: Step): boolean => stepHosts.get(step)?.has(host.name) ?? true;
-    const work = hostActions(runbook.steps, appliesTo, result.facts, policy);
+    const upgradableOrder = upgradableOrders.of(result.facts.upgradable);
+    const work = hostActions(runbook.steps, appliesTo, result.facts, policy, upgradableOrder);
     if (work.hasPackageStep && result.facts.packageManager === null) {
       skip(host.name, "no-package-manager", `the runbook manages packages and ${result.facts.os.prettyName || "the host"} has no apt, dnf or apk`);
       continue;
     }
-    const broken = work.hasPackageStep ? result.facts.installed.filter((p) => p.status !== undefined) : [];
-    if (broken.length > 0) {
+    if (work.hasPackageStep && result.facts.installed.some((p) => p.status !== undefined)) {
+      const broken = result.facts.installed.filter((p) => p.status !== undefined);
       const list = broken.map((p) => `${p.name} ${p.version} is ${p.status}`).join(", ");
       const repair = result.facts.packageManager === "apt" ? "run `dpkg --configure -a` or reinstall the package" : "repair or reinstall the package";
       skip(host.name, "broken-packages", `${list}; the package manager refuses changes until it is repaired: ${repair}, then gather facts again`);
@@ -94,11 +97,14 @@ export function plan(input: PlanInput): Plan {
     }
     // Keep what the plan needs of the facts, not the facts: a large fleet's facts need not all fit in memory.
     const f = result.facts;
-    ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, gatheredAt: result.gatheredAt, digest: factsDigest(f, work.touched), work });
+    ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, gatheredAt: result.gatheredAt, digest: plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder), work: { actions: work.actions, upgrades: work.upgrades, rebootExpected: work.rebootExpected } });
   }
 
   const rank = groupRank(runbook.rollout?.order ?? [], ready.map((r) => r.host));
-  ready.sort((a, b) => compareHosts(a.host, b.host, rank));
+  // Each host's sort key once, rather than looked up again in every comparison.
+  const keyed = ready.map((r) => ({ r, rank: rank.get(r.host.name)!.rank, criticality: CRITICALITIES.indexOf(r.host.criticality), name: r.host.name }));
+  keyed.sort((a, b) => a.rank - b.rank || a.criticality - b.criticality || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (let i = 0; i < keyed.length; i++) ready[i] = keyed[i]!.r;
   const n = ready.length;
   const slices = computeWaves(runbook.rollout?.waves, n);
   const hosts: PlannedHost[] = [];
@@ -169,11 +175,22 @@ export function plan(input: PlanInput): Plan {
       skipped: skipped.length,
       waves: waves.map((w) => w.size),
       upgrades: hosts.reduce((s, h) => s + h.upgrades, 0),
-      rebootsExpected: hosts.filter((h) => h.rebootExpected).length,
+      rebootsExpected: hosts.reduce((s, h) => s + (h.rebootExpected ? 1 : 0), 0),
       skippedByReason: count(skipped.map((s) => s.reason)),
-      excludedByReason: count([...hosts.flatMap((h) => h.actions.flatMap((a) => ("excluded" in a ? a.excluded : []))), ...skipped.flatMap((s) => s.excluded ?? [])].map((e) => e.reason)),
+      excludedByReason: excludedByReason(hosts, skipped),
     },
   };
+}
+
+/** How many package upgrades each reason left out, over planned and skipped hosts, keys in first-seen order. */
+function excludedByReason(hosts: readonly PlannedHost[], skipped: readonly SkippedHost[]): Partial<Record<ExclusionReason, number>> {
+  const out: Partial<Record<ExclusionReason, number>> = {};
+  const add = (list: readonly ExcludedPackage[]): void => {
+    for (const e of list) out[e.reason] = (out[e.reason] ?? 0) + 1;
+  };
+  for (const h of hosts) for (const a of h.actions) if ("excluded" in a) add(a.excluded);
+  for (const s of skipped) if (s.excluded) add(s.excluded);
+  return out;
 }
 
 /** `<runbook>-<yyyymmddThhmm UTC>-<first 8 hex of the fingerprint>`. */
@@ -201,14 +218,6 @@ export function groupRank(order: readonly string[], hosts: readonly Host[]): Map
     out.set(host.name, { rank: best, group: order[best] ?? null });
   }
   return out;
-}
-
-function compareHosts(a: Host, b: Host, rank: ReadonlyMap<string, { rank: number }>): number {
-  const byGroup = rank.get(a.name)!.rank - rank.get(b.name)!.rank;
-  if (byGroup !== 0) return byGroup;
-  const byCriticality = CRITICALITIES.indexOf(a.criticality) - CRITICALITIES.indexOf(b.criticality);
-  if (byCriticality !== 0) return byCriticality;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 /** A selector written back as text, for the plan's record of `--limit`. */

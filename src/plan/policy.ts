@@ -2,6 +2,7 @@ import semver from "semver";
 import type { AvailableVersion, UpgradablePackage } from "../facts/types.ts";
 import { globToRegExp } from "../model/selector.ts";
 import type { Policy } from "../model/types.ts";
+import type { DigestMemo } from "./digest.ts";
 
 /**
  * The update policy of a runbook, decided one package upgrade at a time.
@@ -128,14 +129,28 @@ export interface CompiledPolicy {
   securityOnly: boolean;
   approvals: Array<{ pattern: Pattern; to: string; approved_by: string; reference?: string }>;
   /**
-   * Decisions already taken in this plan, by name → from → to, then by the few facts
-   * left (security, source, held). Fleets are homogeneous: thousands of hosts upgrade
-   * the same package between the same two versions, so one decision object serves them
-   * all, keeping planning fast and the plan small in memory. Nested maps keyed by the
-   * facts' own strings avoid building a key string per package. Decisions are never
-   * mutated after they are made.
+   * Decisions already taken in this plan, by name → from, then by the facts left (to,
+   * security, source, held, versions offered), of which a package has few. Fleets are
+   * homogeneous: thousands of hosts upgrade the same package between the same two
+   * versions, so one decision object serves them all, keeping planning fast and the plan
+   * small in memory. Maps keyed by the facts' own strings avoid building a key string
+   * per package. Decisions are never mutated after they are made.
    */
-  decisions: Map<string, Map<string, Map<string, Array<{ security: boolean; source: string | undefined; held: boolean; offered: string | undefined; decision: PackageDecision }>>>>;
+  decisions: Map<string, Map<string, DecisionEntry[]>>;
+}
+
+/** One decision with the facts it was taken for, shared by every host with those facts. */
+export interface DecisionEntry {
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  readonly security: boolean;
+  readonly source: string | undefined;
+  readonly held: boolean;
+  readonly offered: string | undefined;
+  readonly decision: PackageDecision;
+  /** The facts digest's text for this package, kept for the next host with the same entries (see digest.ts). */
+  digest: DigestMemo | undefined;
 }
 
 const compilePattern = (text: string): Pattern => ({ text, re: globToRegExp(text) });
@@ -160,18 +175,23 @@ const firstMatch = (patterns: Pattern[], name: string): Pattern | undefined => p
  * (apt-mark hold, dnf versionlock, apk pins); the host's hold is honoured like a runbook hold.
  */
 export function decidePackage(policy: CompiledPolicy, pkg: UpgradablePackage, heldOnHost: ReadonlySet<string>): PackageDecision {
-  const held = heldOnHost.has(pkg.name);
+  return decisionEntry(policy, pkg, heldOnHost.has(pkg.name)).decision;
+}
+
+/** decidePackage, returning the shared entry the decision is kept in; `held` says whether the host holds the package. */
+export function decisionEntry(policy: CompiledPolicy, pkg: UpgradablePackage, held: boolean): DecisionEntry {
   let byFrom = policy.decisions.get(pkg.name);
-  if (!byFrom) policy.decisions.set(pkg.name, (byFrom = new Map()));
-  let byTo = byFrom.get(pkg.from);
-  if (!byTo) byFrom.set(pkg.from, (byTo = new Map()));
-  let variants = byTo.get(pkg.to);
-  if (!variants) byTo.set(pkg.to, (variants = []));
+  if (byFrom === undefined) policy.decisions.set(pkg.name, (byFrom = new Map()));
+  let variants = byFrom.get(pkg.from);
+  if (variants === undefined) byFrom.set(pkg.from, (variants = []));
   const offered = pkg.versions === undefined ? undefined : versionsKey(pkg.versions);
-  for (const v of variants) if (v.security === pkg.security && v.source === pkg.source && v.held === held && v.offered === offered) return v.decision;
-  const decision = decide(policy, pkg, held);
-  variants.push({ security: pkg.security, source: pkg.source, held, offered, decision });
-  return decision;
+  for (let i = 0; i < variants.length; i++) {
+    const v = variants[i]!;
+    if (v.to === pkg.to && v.security === pkg.security && v.source === pkg.source && v.held === held && v.offered === offered) return v;
+  }
+  const entry: DecisionEntry = { name: pkg.name, from: pkg.from, to: pkg.to, security: pkg.security, source: pkg.source, held, offered, decision: decide(policy, pkg, held), digest: undefined };
+  variants.push(entry);
+  return entry;
 }
 
 const versionsKey = (versions: readonly AvailableVersion[]): string => versions.map((v) => `${v.version} ${v.security ? 1 : 0} ${v.source ?? ""}`).join("\n");
