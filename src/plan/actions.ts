@@ -1,13 +1,14 @@
 import type { HostFacts } from "../facts/types.ts";
 import { globToRegExp } from "../model/selector.ts";
 import type { PackageSpec, Step } from "../model/types.ts";
+import { decideApp, type AppDecision } from "./apps.ts";
 import { orderByName, touchedPackages, type TouchedPackages } from "./digest.ts";
 import { decisionEntry, type CompiledPolicy, type DecisionEntry } from "./policy.ts";
 import type { PlannedAction } from "./types.ts";
 
 /**
- * A host's actions: the runbook steps that apply to it, with package upgrades and
- * reboots decided from its facts. Steps restricted by `hosts:` to other hosts are left
+ * A host's actions: the runbook steps that apply to it, with package upgrades, app
+ * upgrades and reboots decided from its facts. Steps restricted by `hosts:` to other hosts are left
  * out; every other step kind is listed as-is, by name and kind.
  */
 
@@ -20,9 +21,13 @@ export interface HostActions {
   touched: TouchedPackages;
   upgrades: number;
   rebootExpected: boolean;
-  /** True when the runbook manages packages here but no package step changes anything. */
+  /** True when the runbook manages packages or apps here but no such step changes anything. */
   packagesIdle: boolean;
   hasPackageStep: boolean;
+  /** App-upgrade steps whose version could not be decided for this host. */
+  appsUnknown: AppDecision[];
+  /** App-upgrade steps that leave the app where it is (already the newest in range). */
+  appsCurrent: AppDecision[];
 }
 
 const specName = (spec: PackageSpec): string => (typeof spec === "string" ? spec : spec.name);
@@ -31,7 +36,10 @@ const specName = (spec: PackageSpec): string => (typeof spec === "string" ? spec
  * `upgradableOrder` is facts.upgradable's order by name (see orderByName), when the
  * caller has it already.
  */
-export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => boolean, facts: HostFacts, policy: CompiledPolicy, upgradableOrder?: readonly number[] | null): HostActions {
+export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => boolean, facts: HostFacts, policy: CompiledPolicy, upgradableOrder?: readonly number[] | null, runbookName = "<runbook>"): HostActions {
+  const appsUnknown: AppDecision[] = [];
+  const appsCurrent: AppDecision[] = [];
+  let hasAppStep = false;
   const actions: PlannedAction[] = [];
   const touchedNames: string[] = [];
   const touchedEntries: Array<DecisionEntry | null> = [];
@@ -42,7 +50,6 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
   for (const p of facts.installed) if (p.held) (heldOnHost ??= new Set()).add(p.name);
   // Only install/remove steps need the installed map; most runbooks never build it.
   let installedMap: Map<string, string> | undefined;
-  const installed = (): Map<string, string> => (installedMap ??= new Map(facts.installed.map((p) => [p.name, p.version])));
   let upgrades = 0;
   let changes = 0;
   let rebootExpected = false;
@@ -86,7 +93,8 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
         } else {
           // Install what is missing, remove what is present; the rest is already as asked.
           const wanted = (step.packages ?? []).map((p) => (typeof p === "string" ? { name: p } : { name: p.name, ...(p.version !== undefined ? { version: p.version } : {}) }));
-          const packages = wanted.filter((p) => (step.action === "install" ? installed().get(p.name) === undefined || ("version" in p && installed().get(p.name) !== p.version) : installed().has(p.name)));
+          const installed = (installedMap ??= new Map(facts.installed.map((p) => [p.name, p.version])));
+          const packages = wanted.filter((p) => (step.action === "install" ? installed.get(p.name) === undefined || ("version" in p && installed.get(p.name) !== p.version) : installed.has(p.name)));
           for (const p of packages) {
             touchedNames.push(p.name);
             touchedEntries.push(null);
@@ -109,9 +117,17 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
         actions.push({ step: step.name, kind: "reboot", when, expected, because });
         break;
       }
+      case "app-upgrade": {
+        hasAppStep = true;
+        const decision = decideApp(step.app, step.version, facts.apps?.[step.app], runbookName);
+        if (decision.status === "upgrade") changes++;
+        else (decision.status === "unknown" ? appsUnknown : appsCurrent).push(decision);
+        actions.push({ step: step.name, kind: "app-upgrade", ...decision });
+        break;
+      }
       default:
         actions.push({ step: step.name, kind: step.kind });
     }
   }
-  return { actions, touched: touchedPackages(touchedNames, touchedEntries), upgrades, rebootExpected, packagesIdle: hasPackageStep && changes === 0, hasPackageStep };
+  return { actions, touched: touchedPackages(touchedNames, touchedEntries), upgrades, rebootExpected, packagesIdle: (hasPackageStep || hasAppStep) && changes === 0, hasPackageStep, appsUnknown, appsCurrent };
 }

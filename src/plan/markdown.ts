@@ -378,6 +378,8 @@ function hostDetail(h: PlannedHost): Record<string, unknown> {
       excluded.push(...a.excluded);
     } else if (a.kind === "packages") {
       notes.push(`${a.step}: ${a.action} ${a.packages.map((p) => p.name).join(", ") || "nothing"}`);
+    } else if (a.kind === "app-upgrade") {
+      notes.push(a.status === "upgrade" ? `${a.step}: ${a.app} ${a.current} → ${a.to} (${a.updateType}, in ${a.range}; ${a.detail})` : `${a.step}: ${a.app} ${a.status === "current" ? "stays" : "cannot be planned"}: ${a.detail}`);
     } else if (a.kind === "reboot") {
       notes.push(a.expected ? `${a.step}: reboot expected (${a.because.join("; ")})` : `${a.step}: no reboot expected`);
     }

@@ -2,11 +2,11 @@ import type { PackageManager } from "../facts/types.ts";
 import { evaluateSelector, indexInventory, parseSelector, type Selector } from "../model/selector.ts";
 import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } from "../model/types.ts";
 import { neverOpensReason, nextOpening } from "../model/window.ts";
-import { hostActions, type HostActions } from "./actions.ts";
+import { hostActions } from "./actions.ts";
 import { canonicalJson, NameOrder, plannedFactsDigest, sha256 } from "./digest.ts";
 import type { FactsSource } from "./inputs.ts";
 import { compilePolicy, type ExcludedPackage, type ExclusionReason } from "./policy.ts";
-import { PLAN_FORMAT, type HostSkipReason, type Plan, type PlannedHost, type PlanWindow, type SkippedHost } from "./types.ts";
+import { PLAN_FORMAT, type HostSkipReason, type Plan, type PlannedAction, type PlannedHost, type PlanWindow, type SkippedHost } from "./types.ts";
 import { computeWaves, concurrency, failureBudget } from "./waves.ts";
 
 /** Everything a plan is computed from. Nothing else is read: same input, same plan. */
@@ -60,7 +60,10 @@ export function plan(input: PlanInput): Plan {
   const stepHosts = new Map<Step, Set<string>>();
   for (const step of runbook.steps) if (step.hosts !== undefined) stepHosts.set(step, evaluateSelector(parseSelector(step.hosts), index));
 
-  const ready: Array<{ host: Host; os: string; packageManager: PackageManager | null; gatheredAt: string; digest: string; work: Pick<HostActions, "actions" | "upgrades" | "rebootExpected"> }> = [];
+  const ready: Array<{ host: Host; os: string; packageManager: PackageManager | null; gatheredAt: string; digest: string; actions: PlannedAction[]; upgrades: number; rebootExpected: boolean; rank: number; criticality: number }> = [];
+  // One function for every host, reading the host being planned: no closure per host.
+  let planning = "";
+  const appliesTo = (step: Step): boolean => stepHosts.get(step)?.has(planning) ?? true;
   for (const host of selected) {
     if (window?.never !== undefined) {
       skip(host.name, "window-never-opens", `the maintenance window never opens: ${window.never}`);
@@ -76,9 +79,9 @@ export function plan(input: PlanInput): Plan {
       skip(host.name, unreachable ? "unreachable" : "facts-failed", `${result.error.kind} at ${result.gatheredAt}: ${result.error.message}`, { factsError: result.error.kind });
       continue;
     }
-    const appliesTo = (step: Step): boolean => stepHosts.get(step)?.has(host.name) ?? true;
+    planning = host.name;
     const upgradableOrder = upgradableOrders.of(result.facts.upgradable);
-    const work = hostActions(runbook.steps, appliesTo, result.facts, policy, upgradableOrder);
+    const work = hostActions(runbook.steps, appliesTo, result.facts, policy, upgradableOrder, runbook.name);
     if (work.hasPackageStep && result.facts.packageManager === null) {
       skip(host.name, "no-package-manager", `the runbook manages packages and ${result.facts.os.prettyName || "the host"} has no apt, dnf or apk`);
       continue;
@@ -90,27 +93,33 @@ export function plan(input: PlanInput): Plan {
       skip(host.name, "broken-packages", `${list}; the package manager refuses changes until it is repaired: ${repair}, then gather facts again`);
       continue;
     }
+    if (work.appsUnknown.length > 0) {
+      skip(host.name, "app-version-unknown", work.appsUnknown.map((a) => `${a.app}: ${a.detail}`).join("; "));
+      continue;
+    }
     if (work.packagesIdle && !work.rebootExpected) {
       const excluded = work.actions.flatMap((a) => ("excluded" in a ? a.excluded : []));
-      skip(host.name, "nothing-to-do", excluded.length > 0 ? `no package change passes the policy (${excluded.length} left out)` : "no package changes are pending", excluded.length > 0 ? { excluded } : {});
+      const packages = !work.hasPackageStep ? [] : [excluded.length > 0 ? `no package change passes the policy (${excluded.length} left out)` : "no package changes are pending"];
+      const apps = work.appsCurrent.map((a) => `${a.app}: ${a.detail}`);
+      skip(host.name, "nothing-to-do", [...packages, ...apps].join("; "), excluded.length > 0 ? { excluded } : {});
       continue;
     }
     // Keep what the plan needs of the facts, not the facts: a large fleet's facts need not all fit in memory.
     const f = result.facts;
-    ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, gatheredAt: result.gatheredAt, digest: plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder), work: { actions: work.actions, upgrades: work.upgrades, rebootExpected: work.rebootExpected } });
+    const digest = plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder);
+    ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, gatheredAt: result.gatheredAt, digest, actions: work.actions, upgrades: work.upgrades, rebootExpected: work.rebootExpected, rank: 0, criticality: CRITICALITIES.indexOf(host.criticality) });
   }
 
   const rank = groupRank(runbook.rollout?.order ?? [], ready.map((r) => r.host));
   // Each host's sort key once, rather than looked up again in every comparison.
-  const keyed = ready.map((r) => ({ r, rank: rank.get(r.host.name)!.rank, criticality: CRITICALITIES.indexOf(r.host.criticality), name: r.host.name }));
-  keyed.sort((a, b) => a.rank - b.rank || a.criticality - b.criticality || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (let i = 0; i < keyed.length; i++) ready[i] = keyed[i]!.r;
+  for (const r of ready) r.rank = rank.get(r.host.name)!.rank;
+  ready.sort((a, b) => a.rank - b.rank || a.criticality - b.criticality || (a.host.name < b.host.name ? -1 : a.host.name > b.host.name ? 1 : 0));
   const n = ready.length;
   const slices = computeWaves(runbook.rollout?.waves, n);
   const hosts: PlannedHost[] = [];
   const waves = slices.map((w) => ({ index: w.index, spec: w.spec, total: w.total, size: w.size, hosts: [] as string[] }));
   let wave = 0;
-  ready.forEach(({ host, os, packageManager, gatheredAt, digest, work }, i) => {
+  ready.forEach(({ host, os, packageManager, gatheredAt, digest, actions, upgrades, rebootExpected }, i) => {
     while (i >= slices[wave]!.total) wave++;
     waves[wave]!.hosts.push(host.name);
     hosts.push({
@@ -123,9 +132,9 @@ export function plan(input: PlanInput): Plan {
       packageManager,
       factsGatheredAt: gatheredAt,
       factsDigest: digest,
-      actions: work.actions,
-      upgrades: work.upgrades,
-      rebootExpected: work.rebootExpected,
+      actions,
+      upgrades,
+      rebootExpected,
     });
   });
   skipped.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));

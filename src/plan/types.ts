@@ -4,6 +4,7 @@
  */
 import type { FactsErrorKind, PackageManager } from "../facts/types.ts";
 import type { CountOrPercent, Criticality, Policy, StepKind } from "../model/types.ts";
+import type { AppDecision } from "./apps.ts";
 import type { ExcludedPackage, ExclusionReason, PlannedPackage } from "./policy.ts";
 
 /** Bumped when the plan's shape changes incompatibly; apply refuses formats it does not know. */
@@ -27,6 +28,8 @@ export type HostSkipReason =
   | "no-package-manager"
   /** The runbook manages packages and some are half-installed or half-configured: the package manager refuses changes until they are repaired. */
   | "broken-packages"
+  /** An app-upgrade step cannot decide a version for the host (no facts, a failed probe, nothing in range). */
+  | "app-version-unknown"
   /** The runbook manages packages and, after policy, nothing is left to change. */
   | "nothing-to-do";
 
@@ -45,7 +48,8 @@ export type PlannedAction =
   | { step: string; kind: "packages"; action: "upgrade"; upgrades: PlannedPackage[]; excluded: ExcludedPackage[] }
   | { step: string; kind: "packages"; action: "install" | "remove"; packages: Array<{ name: string; version?: string }> }
   | { step: string; kind: "reboot"; when: "required" | "always"; expected: boolean; because: string[] }
-  | { step: string; kind: Exclude<StepKind, "packages" | "reboot"> };
+  | ({ step: string; kind: "app-upgrade" } & AppDecision)
+  | { step: string; kind: Exclude<StepKind, "packages" | "reboot" | "app-upgrade"> };
 
 export interface PlannedHost {
   name: string;

@@ -189,4 +189,38 @@ describe("steward plan on the sandbox fleet", () => {
     expect(await readFile(join(cache, "sandbox-02.json"), "utf8")).toBe(before);
     expect((await steward(["plan", "fleet-updates", "--root", dir, "--refresh"])).code).toBe(2);
   });
+
+  it("plans an app-upgrade from versions its probes read on each host", async () => {
+    await writeFile(
+      join(dir, "runbooks/demo-app-release.yaml"),
+      `name: demo-app-release
+targets: group:sandbox
+rollout:
+  waves: [1, "100%"]
+steps:
+  - kind: app-upgrade
+    name: demo-app 1.x
+    app: steward-demo-app
+    version: ">=1.0.1 <2"
+    current_version: steward-demo-app
+    available_versions: apt-cache madison {{app.name}} | cut -d'|' -f2
+    install: sudo apt-get install -y {{app.name}}={{app.version}}
+`,
+    );
+    const r = await steward(["plan", "demo-app-release", "--root", dir, "--gather", "--limit", "sandbox-0[1-4]", "--now", NOW, "--out", join(dir, "plans-app")]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = (await readdir(join(dir, "plans-app"))).find((f) => f.endsWith(".json"))!;
+    const app = parsePlan(await readFile(join(dir, "plans-app", file), "utf8"), file);
+    const decided = (name: string) => app.hosts.find((h) => h.name === name)?.actions.find((a) => a.kind === "app-upgrade");
+    // Profiles a (1.0.0) and d (1.0.1) move to the newest 1.x; b is there; c (2.0.0) is never downgraded.
+    expect(app.hosts.map((h) => h.name)).toEqual(["sandbox-04", "sandbox-01"]);
+    expect(decided("sandbox-01")).toMatchObject({ current: "1.0.0", to: "1.1.0", status: "upgrade", updateType: "minor" });
+    expect(decided("sandbox-04")).toMatchObject({ current: "1.0.1", to: "1.1.0", status: "upgrade", updateType: "minor" });
+    expect(app.skipped.filter((s) => s.reason !== "excluded-by-limit").map((s) => [s.host, s.reason, s.detail])).toEqual([
+      ["sandbox-02", "nothing-to-do", "steward-demo-app: 1.1.0 is the newest version in >=1.0.1 <2"],
+      ["sandbox-03", "nothing-to-do", "steward-demo-app: 2.0.0 is newer than every available version in >=1.0.1 <2 (newest 1.1.0); not downgraded"],
+    ]);
+    const cached = JSON.parse(await readFile(join(dir, ".steward/facts/sandbox-01.json"), "utf8")) as FactsResult;
+    expect(cached.ok && cached.facts.apps).toEqual({ "steward-demo-app": { current: "steward-demo-app 1.0.0", available: ["2.0.0", "1.1.0", "1.0.1", "1.0.0"] } });
+  });
 });

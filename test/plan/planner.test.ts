@@ -4,7 +4,7 @@ import { parseSelector } from "../../src/model/selector.ts";
 import { canonicalJson, factsDigest, factsDigestValue, sha256 } from "../../src/plan/digest.ts";
 import { plan } from "../../src/plan/planner.ts";
 import type { Plan, PlannedAction } from "../../src/plan/types.ts";
-import { failed, host, INPUTS, inventory, NOW, ok, runbook, up, withUpgrades } from "./fixtures.ts";
+import { facts as hostFacts, failed, host, INPUTS, inventory, NOW, ok, runbook, up, withUpgrades } from "./fixtures.ts";
 
 const inv = inventory([
   host("db-01", ["db"], "critical"),
@@ -167,6 +167,15 @@ describe("plan", () => {
     }]);
     const checksOnly = plan({ inventory: inv1, runbook: runbook({ steps: [{ kind: "check", name: "disk", checks: [{ type: "load", max_per_cpu: 2 }] }] }), facts: broken, now: NOW, toolVersion: "0.1.0", inputs: INPUTS });
     expect(checksOnly.hosts.map((h) => h.name)).toEqual(["db-09"]);
+  });
+
+  it("skips a host whose app version cannot be decided, and plans the others", () => {
+    const inv1 = inventory([host("app-01", ["app"]), host("app-02", ["app"])]);
+    const rb = runbook({ steps: [{ kind: "app-upgrade", name: "shop 2.x", app: "shop", version: "^2.4", current_version: "shop --version", available_versions: "ls /srv/releases", install: "install {{app.version}}" }] });
+    const apps = (current: string, error?: string) => ({ shop: { current, available: ["2.4.0", "2.5.1"], ...(error ? { error } : {}) } });
+    const q = plan({ inventory: inv1, runbook: rb, facts: new Map([["app-01", ok("app-01", hostFacts({ apps: apps("2.4.0") }))], ["app-02", ok("app-02", hostFacts({ apps: apps("", "current_version: exit 127") }))]]), now: NOW, toolVersion: "0.1.0", inputs: INPUTS });
+    expect(q.hosts.map((h) => h.actions)).toEqual([[{ step: "shop 2.x", kind: "app-upgrade", app: "shop", range: "^2.4", current: "2.4.0", to: "2.5.1", status: "upgrade", updateType: "minor", detail: "newest of 2 available in ^2.4" }]]);
+    expect(q.skipped).toEqual([{ host: "app-02", reason: "app-version-unknown", detail: "shop: current_version: exit 127" }]);
   });
 
   it("is a pure function: the same input gives an equal plan", () => {
