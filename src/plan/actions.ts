@@ -28,6 +28,8 @@ export interface HostActions {
   appsUnknown: AppDecision[];
   /** App-upgrade steps that leave the app where it is (already the newest in range). */
   appsCurrent: AppDecision[];
+  /** Apps whose app-upgrade steps were decided here: the facts digest covers their versions. */
+  apps: string[];
 }
 
 const specName = (spec: PackageSpec): string => (typeof spec === "string" ? spec : spec.name);
@@ -129,5 +131,6 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
         actions.push({ step: step.name, kind: step.kind });
     }
   }
-  return { actions, touched: touchedPackages(touchedNames, touchedEntries), upgrades, rebootExpected, packagesIdle: (hasPackageStep || hasAppStep) && changes === 0, hasPackageStep, appsUnknown, appsCurrent };
+  const apps = actions.flatMap((a) => (a.kind === "app-upgrade" ? [a.app] : []));
+  return { actions, touched: touchedPackages(touchedNames, touchedEntries), upgrades, rebootExpected, packagesIdle: (hasPackageStep || hasAppStep) && changes === 0, hasPackageStep, appsUnknown, appsCurrent, apps };
 }

@@ -39,14 +39,15 @@ export interface DigestMemo {
 
 /**
  * The digest of exactly the facts a host's plan depends on: OS, package manager, the
- * reboot flag, and the installed and upgradable entries (with the versions offered,
- * from which the planner chose) of the packages the plan touches. Apply recomputes it from fresh facts with the same names; a difference
+ * reboot flag, the installed and upgradable entries (with the versions offered,
+ * from which the planner chose) of the packages the plan touches, and the probed
+ * versions of the apps its app-upgrade steps decide (the key only when there are any). Apply recomputes it from fresh facts with the same names; a difference
  * means the plan is stale for that host. Facts the plan ignores (load, disks, other
  * packages) may change freely.
  */
-export function factsDigest(facts: HostFacts, packages: ReadonlySet<string>): string {
+export function factsDigest(facts: HostFacts, packages: ReadonlySet<string>, apps: readonly string[] = []): string {
   const names = [...packages].sort();
-  return plannedFactsDigest(facts, { names, entries: names.map(() => null) });
+  return plannedFactsDigest(facts, { names, entries: names.map(() => null) }, undefined, undefined, apps);
 }
 
 /**
@@ -93,6 +94,7 @@ export function plannedFactsDigest(
   touched: TouchedPackages,
   installedOrder: readonly number[] | null = orderByName(facts.installed),
   upgradableOrder: readonly number[] | null = orderByName(facts.upgradable),
+  apps: readonly string[] = [],
 ): string {
   // Written out by hand with keys in sorted order and undefined fields left out, which
   // is exactly canonicalJson of the same value (a test holds the two together); this
@@ -100,7 +102,7 @@ export function plannedFactsDigest(
   // in name order, ties in the facts' order, as factsDigestValue's stable sort has them,
   // and matched to the touched names (sorted too) by walking both lists together.
   const { names, entries } = touched;
-  let text = '{"installed":[';
+  let text = apps.length > 0 ? `{"apps":{${appsText(facts, apps)}},"installed":[` : '{"installed":[';
   let first = true;
   const installed = facts.installed;
   for (let k = 0, j = 0; k < installed.length && j < names.length; k++) {
@@ -156,6 +158,17 @@ function sameVersions(a: readonly AvailableVersion[] | undefined, b: readonly Av
   return true;
 }
 
+/** The probed versions of the named apps, sorted by name; an app without facts is left out. */
+function appsText(facts: HostFacts, apps: readonly string[]): string {
+  const out: string[] = [];
+  for (const app of [...new Set(apps)].sort()) {
+    const a = facts.apps?.[app];
+    if (a === undefined) continue;
+    out.push(`${q(app)}:{${a.available !== undefined ? `"available":[${a.available.map(q).join(",")}],` : ""}"current":${q(a.current)}${a.error !== undefined ? `,"error":${q(a.error)}` : ""}}`);
+  }
+  return out.join(",");
+}
+
 const installedText = (p: InstalledPackage): string => `{${p.arch !== undefined ? `"arch":${q(p.arch)},` : ""}"held":${p.held ?? false},"name":${q(p.name)},"version":${q(p.version)}}`;
 
 function upgradableText(p: UpgradablePackage): string {
@@ -169,8 +182,9 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 const q = (text: string | null): string => (text === null ? "null" : NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`);
 
 /** The value factsDigest hashes, in plain form: what apply must reproduce. */
-export function factsDigestValue(facts: HostFacts, packages: ReadonlySet<string>): unknown {
+export function factsDigestValue(facts: HostFacts, packages: ReadonlySet<string>, apps: readonly string[] = []): unknown {
   return {
+    apps: apps.length > 0 ? Object.fromEntries(apps.filter((a) => facts.apps?.[a] !== undefined).map((a) => [a, facts.apps![a]])) : undefined,
     os: { id: facts.os.id, versionId: facts.os.versionId },
     packageManager: facts.packageManager,
     rebootRequired: facts.reboot.required,

@@ -106,7 +106,7 @@ export function plan(input: PlanInput): Plan {
     }
     // Keep what the plan needs of the facts, not the facts: a large fleet's facts need not all fit in memory.
     const f = result.facts;
-    const digest = plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder);
+    const digest = plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder, work.apps);
     ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, gatheredAt: result.gatheredAt, digest, actions: work.actions, upgrades: work.upgrades, rebootExpected: work.rebootExpected, rank: 0, criticality: CRITICALITIES.indexOf(host.criticality) });
   }
 

@@ -196,5 +196,10 @@ describe("plan", () => {
     const lib = new Set(["lib"]);
     expect(factsDigest(offered, lib)).toBe(sha256(canonicalJson(factsDigestValue(offered, lib))));
     expect(factsDigest(offered, lib)).not.toBe(factsDigest(withUpgrades([up("lib", "1.0", "2.0")]), lib));
+    // App-upgrades: the probed versions of the apps decided, and only those.
+    const withApps = hostFacts({ apps: { shop: { current: "shop \"2.4\"", available: ["2.4.0", "2.5.0"] }, other: { current: "1", error: "boom" } } });
+    for (const apps of [["shop"], ["other", "shop"], ["missing"], []]) expect(factsDigest(withApps, new Set(), apps)).toBe(sha256(canonicalJson(factsDigestValue(withApps, new Set(), apps))));
+    expect(factsDigest(withApps, new Set(), ["shop"])).not.toBe(factsDigest(hostFacts({ apps: { shop: { current: "2.4.0", available: ["2.4.0"] } } }), new Set(), ["shop"]));
+    expect(factsDigest(withApps, new Set(), [])).toBe(factsDigest(hostFacts(), new Set()));
   });
 });
