@@ -1,14 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import ssh2 from "ssh2";
 import { factsScript } from "../src/facts/script.ts";
 import { gatherFacts } from "../src/facts/gather.ts";
 import { downFleet, upFleet, type FleetState } from "../src/sandbox/index.ts";
 import { mapConcurrent } from "../src/transport/limiter.ts";
 import { createTransport } from "../src/transport/registry.ts";
-import type { HostTarget } from "../src/transport/types.ts";
 import { fmt, summarise } from "./stats.ts";
-import { knownHostKeys, lookupName } from "./transport.ts";
+import { knownHostKeys, referenceClose, referenceConnect, sandboxTarget, timed } from "./transport.ts";
 
 const RUNS = 5;
 const HOSTS = 100;
@@ -64,22 +62,9 @@ export async function benchFacts(work: string): Promise<void> {
   }
 }
 
-async function timed(run: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await run();
-  return performance.now() - start;
-}
-
 async function referenceRun(state: FleetState, keys: Map<string, Buffer>, privateKey: Buffer, script: string): Promise<number> {
   const results = await mapConcurrent(state.hosts, CONCURRENCY, async (host) => {
-    const expected = keys.get(lookupName(host));
-    if (expected === undefined) throw new Error(`${host.name}: not in known_hosts`);
-    const client = new ssh2.Client();
-    const closed = new Promise<void>((done) => client.once("close", () => done()));
-    await new Promise<void>((ready, fail) => {
-      client.once("ready", ready).once("error", fail);
-      client.connect({ host: host.address, port: host.port, username: "steward", privateKey, hostVerifier: (key: Buffer) => key.equals(expected) });
-    });
+    const client = await referenceConnect(host, keys, privateKey);
     try {
       return await new Promise<number>((done, fail) => {
         client.exec(script, (error, channel) => {
@@ -91,8 +76,7 @@ async function referenceRun(state: FleetState, keys: Map<string, Buffer>, privat
         });
       });
     } finally {
-      client.end();
-      await closed;
+      await referenceClose(client);
     }
   });
   const failed = results.filter((r) => r.status === "rejected");
@@ -103,10 +87,7 @@ async function referenceRun(state: FleetState, keys: Map<string, Buffer>, privat
 async function stewardRun(state: FleetState): Promise<void> {
   const transport = createTransport({ knownHostsFiles: [state.knownHosts], hostKeyPolicy: "strict", env: {} });
   try {
-    const targets = state.hosts.map(
-      (host): HostTarget => ({ name: host.name, address: host.address, port: host.port, user: "steward", become: false, hostKeys: [], transport: "ssh", identityFile: state.identityFile }),
-    );
-    const results = await gatherFacts(targets, { transport, concurrency: CONCURRENCY });
+    const results = await gatherFacts(state.hosts.map((host) => sandboxTarget(state, host)), { transport, concurrency: CONCURRENCY });
     const failed = results.filter((r) => !r.ok);
     if (failed.length > 0) throw new Error(`steward: ${failed.length} hosts failed, first: ${JSON.stringify(failed[0])}`);
     if (results.some((r) => r.ok && r.facts.installed.length === 0)) throw new Error("steward: a host reported no installed packages");

@@ -62,7 +62,7 @@ export async function benchTransport(work: string): Promise<void> {
   }
 }
 
-async function timed(run: () => Promise<void>): Promise<number> {
+export async function timed(run: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await run();
   return performance.now() - start;
@@ -91,30 +91,49 @@ function expectAll(results: Array<PromiseSettledResult<number>>, who: string): v
 
 async function referenceRun(state: FleetState, keys: Map<string, Buffer>, privateKey: Buffer): Promise<void> {
   const results = await mapConcurrent(state.hosts, CONCURRENCY, async (host) => {
-    const expected = keys.get(lookupName(host));
-    if (expected === undefined) throw new Error(`${host.name}: not in known_hosts`);
-    const client = new ssh2.Client();
-    const closed = new Promise<void>((done) => client.once("close", () => done()));
-    await new Promise<void>((ready, fail) => {
-      client.once("ready", ready).once("error", fail);
-      client.connect({
-        host: host.address,
-        port: host.port,
-        username: "steward",
-        privateKey,
-        hostVerifier: (key: Buffer) => key.equals(expected),
-      });
-    });
+    const client = await referenceConnect(host, keys, privateKey);
     try {
       const codes = await Promise.all(COMMANDS.map((command) => referenceExec(client, command)));
       return codes.filter((code) => code === 0).length;
     } finally {
-      client.end();
-      await closed;
+      await referenceClose(client);
     }
   });
   expectAll(results, "reference");
 }
+
+/**
+ * The reference client's connection: ssh2 directly, the host key compared byte for
+ * byte with its known_hosts line, nothing else.
+ */
+export async function referenceConnect(host: SandboxHost, keys: Map<string, Buffer>, privateKey: Buffer): Promise<ssh2.Client> {
+  const expected = keys.get(lookupName(host));
+  if (expected === undefined) throw new Error(`${host.name}: not in known_hosts`);
+  const client = new ssh2.Client();
+  await new Promise<void>((ready, fail) => {
+    client.once("ready", ready).once("error", fail);
+    client.connect({ host: host.address, port: host.port, username: "steward", privateKey, hostVerifier: (key: Buffer) => key.equals(expected) });
+  });
+  return client;
+}
+
+export async function referenceClose(client: ssh2.Client): Promise<void> {
+  const closed = new Promise<void>((done) => client.once("close", () => done()));
+  client.end();
+  await closed;
+}
+
+/** A sandbox host as steward's transport takes it. */
+export const sandboxTarget = (state: FleetState, host: SandboxHost): HostTarget => ({
+  name: host.name,
+  address: host.address,
+  port: host.port,
+  user: "steward",
+  become: false,
+  hostKeys: [],
+  transport: "ssh",
+  identityFile: state.identityFile,
+});
 
 function referenceExec(client: ssh2.Client, command: string): Promise<number | undefined> {
   return new Promise((done, fail) => {
@@ -137,17 +156,7 @@ async function stewardRun(state: FleetState): Promise<void> {
   });
   try {
     const results = await mapConcurrent(state.hosts, CONCURRENCY, async (host) => {
-      const target: HostTarget = {
-        name: host.name,
-        address: host.address,
-        port: host.port,
-        user: "steward",
-        become: false,
-        hostKeys: [],
-        transport: "ssh",
-        identityFile: state.identityFile,
-      };
-      const session = await transport.connect(target);
+      const session = await transport.connect(sandboxTarget(state, host));
       try {
         const outputs = await Promise.all(COMMANDS.map((command) => session.exec(command, { timeoutMs: 60_000 })));
         return outputs.filter((o) => o.exitCode === 0 && o.stdout.length > 0).length;

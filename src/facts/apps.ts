@@ -1,5 +1,7 @@
+import { isSecretRef } from "../model/secrets.ts";
 import type { Host, Inventory, Runbook } from "../model/types.ts";
 import { compileTemplate, type RenderFn } from "../template/index.ts";
+import { HOST_FIELDS } from "../validate/rules/templates.ts";
 import type { AppProbe } from "./types.ts";
 
 /**
@@ -31,13 +33,14 @@ export function appProbes(runbook: Runbook, inventory: Inventory, env: NodeJS.Pr
   };
 }
 
-const hostFields = (h: Host): Record<string, unknown> => ({ name: h.name, address: h.address, port: h.port, user: h.user, criticality: h.criticality, groups: h.groups, tags: h.tags });
+/** The host fields templates may read, exactly those validate allows. */
+const hostFields = (h: Host): Record<string, unknown> => Object.fromEntries(HOST_FIELDS.map((field) => [field, h[field]]));
 
 function resolveSecrets(vars: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(vars)) {
-    if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as { env?: unknown }).env === "string") {
-      const name = (value as { env: string }).env;
+    if (isSecretRef(value)) {
+      const name = value.env;
       // Unset, the variable is left out: a probe that reads it then fails to render, naming it.
       const secret = env[name];
       if (secret !== undefined) out[key] = secret;

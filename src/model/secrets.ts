@@ -1,4 +1,5 @@
 import { pointerOf } from "../core/diagnostic.ts";
+import type { SecretRef } from "./types.ts";
 
 /** Keys whose literal string values are almost certainly credentials. */
 const SECRET_KEY = /(^|_)(pass(word|wd|phrase)?|secret|token|api_?key|private_?key|credentials?)$/i;
@@ -17,7 +18,8 @@ export interface InlineSecret {
   reason: string;
 }
 
-function isSecretRef(value: unknown): boolean {
+/** A variable value `{ env: NAME }`: a secret read from the environment at run time. */
+export function isSecretRef(value: unknown): value is SecretRef {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && "env" in value;
 }
 

@@ -1,7 +1,7 @@
 import type { HostFacts } from "../facts/types.ts";
 import { globToRegExp } from "../model/selector.ts";
 import type { PackageSpec, Step } from "../model/types.ts";
-import { decideApp, type AppDecision } from "./apps.ts";
+import { decideApp } from "./apps.ts";
 import { orderByName, touchedPackages, type TouchedPackages } from "./digest.ts";
 import { decisionEntry, type CompiledPolicy, type DecisionEntry } from "./policy.ts";
 import type { PlannedAction } from "./types.ts";
@@ -24,23 +24,27 @@ export interface HostActions {
   /** True when the runbook manages packages or apps here but no such step changes anything. */
   packagesIdle: boolean;
   hasPackageStep: boolean;
-  /** App-upgrade steps whose version could not be decided for this host. */
-  appsUnknown: AppDecision[];
-  /** App-upgrade steps that leave the app where it is (already the newest in range). */
-  appsCurrent: AppDecision[];
-  /** Apps whose app-upgrade steps were decided here: the facts digest covers their versions. */
-  apps: string[];
 }
 
+/** The app-upgrade actions among a host's actions. */
+export const appActions = (actions: readonly PlannedAction[]): Array<Extract<PlannedAction, { kind: "app-upgrade" }>> => actions.filter((a) => a.kind === "app-upgrade");
+
 const specName = (spec: PackageSpec): string => (typeof spec === "string" ? spec : spec.name);
+
+/** A step's package patterns, compiled once per step rather than once per host. */
+const compiledFilters = new WeakMap<readonly PackageSpec[], RegExp[]>();
+function stepFilters(packages: readonly PackageSpec[] | undefined): RegExp[] | undefined {
+  if (packages === undefined) return undefined;
+  let filters = compiledFilters.get(packages);
+  if (filters === undefined) compiledFilters.set(packages, (filters = packages.map((p) => globToRegExp(specName(p)))));
+  return filters;
+}
 
 /**
  * `upgradableOrder` is facts.upgradable's order by name (see orderByName), when the
  * caller has it already.
  */
 export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => boolean, facts: HostFacts, policy: CompiledPolicy, upgradableOrder?: readonly number[] | null, runbookName = "<runbook>"): HostActions {
-  const appsUnknown: AppDecision[] = [];
-  const appsCurrent: AppDecision[] = [];
   let hasAppStep = false;
   const actions: PlannedAction[] = [];
   const touchedNames: string[] = [];
@@ -63,7 +67,7 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
       case "packages": {
         hasPackageStep = true;
         if (step.action === "upgrade") {
-          const filters = step.packages?.map((p) => globToRegExp(specName(p)));
+          const filters = stepFilters(step.packages);
           const action: Extract<PlannedAction, { action: "upgrade" }> = { step: step.name, kind: "packages", action: "upgrade", upgrades: [], excluded: [] };
           // Taken in name order, so the lists come out sorted (ties in the facts' order).
           const list = facts.upgradable;
@@ -123,7 +127,6 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
         hasAppStep = true;
         const decision = decideApp(step.app, step.version, facts.apps?.[step.app], runbookName);
         if (decision.status === "upgrade") changes++;
-        else (decision.status === "unknown" ? appsUnknown : appsCurrent).push(decision);
         actions.push({ step: step.name, kind: "app-upgrade", ...decision });
         break;
       }
@@ -131,6 +134,5 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
         actions.push({ step: step.name, kind: step.kind });
     }
   }
-  const apps = actions.flatMap((a) => (a.kind === "app-upgrade" ? [a.app] : []));
-  return { actions, touched: touchedPackages(touchedNames, touchedEntries), upgrades, rebootExpected, packagesIdle: (hasPackageStep || hasAppStep) && changes === 0, hasPackageStep, appsUnknown, appsCurrent, apps };
+  return { actions, touched: touchedPackages(touchedNames, touchedEntries), upgrades, rebootExpected, packagesIdle: (hasPackageStep || hasAppStep) && changes === 0, hasPackageStep };
 }

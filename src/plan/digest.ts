@@ -1,6 +1,6 @@
 import * as crypto from "node:crypto";
 import type { AvailableVersion, HostFacts, InstalledPackage, UpgradablePackage } from "../facts/types.ts";
-import type { DecisionEntry } from "./policy.ts";
+import { sameVersions, type DecisionEntry } from "./policy.ts";
 
 /**
  * Canonical JSON and the hashes built on it. Keys are sorted at every level and
@@ -103,28 +103,30 @@ export function plannedFactsDigest(
   // and matched to the touched names (sorted too) by walking both lists together.
   const { names, entries } = touched;
   let text = apps.length > 0 ? `{"apps":{${appsText(facts, apps)}},"installed":[` : '{"installed":[';
-  let first = true;
-  const installed = facts.installed;
-  for (let k = 0, j = 0; k < installed.length && j < names.length; k++) {
-    const p = installed[installedOrder === null ? k : installedOrder[k]!]!;
-    while (j < names.length && names[j]! < p.name) j++;
-    if (names[j] !== p.name) continue;
-    const entry = entries[j] ?? null;
-    text += (first ? "" : ",") + (entry === null ? installedText(p) : memoInstalled(entry, p));
-    first = false;
-  }
+  text += entriesText(facts.installed, installedOrder, names, entries, installedText, memoInstalled);
   text += `],"os":{"id":${q(facts.os.id)},"versionId":${q(facts.os.versionId)}},"packageManager":${q(facts.packageManager)},"rebootRequired":${facts.reboot.required},"upgradable":[`;
-  first = true;
-  const upgradable = facts.upgradable;
-  for (let k = 0, j = 0; k < upgradable.length && j < names.length; k++) {
-    const p = upgradable[upgradableOrder === null ? k : upgradableOrder[k]!]!;
+  text += entriesText(facts.upgradable, upgradableOrder, names, entries, upgradableText, memoUpgradable);
+  return sha256(`${text}]}`);
+}
+
+/** The comma-separated digest texts of a list's entries that `names` (sorted) touches, in name order. */
+function entriesText<T extends { name: string }>(
+  list: readonly T[],
+  order: readonly number[] | null,
+  names: readonly string[],
+  entries: ReadonlyArray<DecisionEntry | null>,
+  plain: (p: T) => string,
+  memo: (entry: DecisionEntry, p: T) => string,
+): string {
+  let text = "";
+  for (let k = 0, j = 0; k < list.length && j < names.length; k++) {
+    const p = list[order === null ? k : order[k]!]!;
     while (j < names.length && names[j]! < p.name) j++;
     if (names[j] !== p.name) continue;
     const entry = entries[j] ?? null;
-    text += (first ? "" : ",") + (entry === null ? upgradableText(p) : memoUpgradable(entry, p));
-    first = false;
+    text += (text === "" ? "" : ",") + (entry === null ? plain(p) : memo(entry, p));
   }
-  return sha256(`${text}]}`);
+  return text;
 }
 
 function memoInstalled(entry: DecisionEntry, p: InstalledPackage): string {
@@ -145,17 +147,6 @@ function memoUpgradable(entry: DecisionEntry, p: UpgradablePackage): string {
   // Only an entry the decision was taken for is kept: its strings are compared above.
   if (same) memo.upgradable = { versions: p.versions, text };
   return text;
-}
-
-function sameVersions(a: readonly AvailableVersion[] | undefined, b: readonly AvailableVersion[] | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.version !== y.version || x.security !== y.security || x.source !== y.source) return false;
-  }
-  return true;
 }
 
 /** The probed versions of the named apps, sorted by name; an app without facts is left out. */

@@ -4,11 +4,11 @@ import { didYouMean } from "../core/suggest.ts";
 import { appProbes } from "../facts/apps.ts";
 import { gatherInventoryFacts } from "../facts/run.ts";
 import type { FactsResult } from "../facts/types.ts";
-import { evaluateSelector, indexInventory, parseSelector, type Selector } from "../model/selector.ts";
+import type { Selector } from "../model/selector.ts";
 import { validateRepository, type ValidationResult } from "../validate/index.ts";
 import { writePlan, type WrittenPlan } from "./artifact.ts";
 import { hashInputs, openFactsCache } from "./inputs.ts";
-import { plan } from "./planner.ts";
+import { plan, selectedHostNames } from "./planner.ts";
 import type { Plan } from "./types.ts";
 
 export { plan, type PlanInput } from "./planner.ts";
@@ -48,10 +48,7 @@ export async function planRepository(options: PlanRepositoryOptions): Promise<Pl
   let gathered: FactsResult[] | undefined;
   if (options.gather) {
     const { inventory } = validation;
-    const index = indexInventory(inventory);
-    const targeted = evaluateSelector(parseSelector(runbook.targets), index);
-    const limited = options.limit ? evaluateSelector(options.limit, index) : undefined;
-    const names = [...targeted].filter((name) => !limited || limited.has(name)).sort();
+    const names = selectedHostNames(inventory, runbook, options.limit);
     gathered = await gatherInventoryFacts(options.root, inventory, names, { refresh: options.gather.refresh, cacheDir: options.factsDir, apps: appProbes(runbook, inventory, options.gather.env ?? {}), ...(options.gather.env ? { env: options.gather.env } : {}), ...(options.gather.onResult ? { onResult: options.gather.onResult } : {}) });
   }
   const facts = await openFactsCache(options.factsDir);

@@ -2,7 +2,7 @@ import type { PackageManager } from "../facts/types.ts";
 import { evaluateSelector, indexInventory, parseSelector, type Selector } from "../model/selector.ts";
 import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } from "../model/types.ts";
 import { neverOpensReason, nextOpening } from "../model/window.ts";
-import { hostActions } from "./actions.ts";
+import { appActions, hostActions } from "./actions.ts";
 import { canonicalJson, NameOrder, plannedFactsDigest, sha256 } from "./digest.ts";
 import type { FactsSource } from "./inputs.ts";
 import { compilePolicy, type ExcludedPackage, type ExclusionReason } from "./policy.ts";
@@ -39,8 +39,7 @@ export interface PlanInput {
 export function plan(input: PlanInput): Plan {
   const { inventory, runbook, now } = input;
   const index = indexInventory(inventory);
-  const targeted = evaluateSelector(parseSelector(runbook.targets), index);
-  const limited = input.limit ? evaluateSelector(input.limit, index) : undefined;
+  const { targeted, limited } = selection(index, runbook, input.limit);
   const skipped: SkippedHost[] = [];
   const skip = (host: string, reason: HostSkipReason, detail: string, extra: Partial<SkippedHost> = {}): void => void skipped.push({ host, reason, detail, ...extra });
 
@@ -93,20 +92,22 @@ export function plan(input: PlanInput): Plan {
       skip(host.name, "broken-packages", `${list}; the package manager refuses changes until it is repaired: ${repair}, then gather facts again`);
       continue;
     }
-    if (work.appsUnknown.length > 0) {
-      skip(host.name, "app-version-unknown", work.appsUnknown.map((a) => `${a.app}: ${a.detail}`).join("; "));
+    const apps = appActions(work.actions);
+    const unknownApps = apps.filter((a) => a.status === "unknown");
+    if (unknownApps.length > 0) {
+      skip(host.name, "app-version-unknown", unknownApps.map((a) => `${a.app}: ${a.detail}`).join("; "));
       continue;
     }
     if (work.packagesIdle && !work.rebootExpected) {
       const excluded = work.actions.flatMap((a) => ("excluded" in a ? a.excluded : []));
       const packages = !work.hasPackageStep ? [] : [excluded.length > 0 ? `no package change passes the policy (${excluded.length} left out)` : "no package changes are pending"];
-      const apps = work.appsCurrent.map((a) => `${a.app}: ${a.detail}`);
-      skip(host.name, "nothing-to-do", [...packages, ...apps].join("; "), excluded.length > 0 ? { excluded } : {});
+      const current = apps.filter((a) => a.status === "current").map((a) => `${a.app}: ${a.detail}`);
+      skip(host.name, "nothing-to-do", [...packages, ...current].join("; "), excluded.length > 0 ? { excluded } : {});
       continue;
     }
     // Keep what the plan needs of the facts, not the facts: a large fleet's facts need not all fit in memory.
     const f = result.facts;
-    const digest = plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder, work.apps);
+    const digest = plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder, apps.map((a) => a.app));
     ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, gatheredAt: result.gatheredAt, digest, actions: work.actions, upgrades: work.upgrades, rebootExpected: work.rebootExpected, rank: 0, criticality: CRITICALITIES.indexOf(host.criticality) });
   }
 
@@ -200,6 +201,17 @@ function excludedByReason(hosts: readonly PlannedHost[], skipped: readonly Skipp
   for (const h of hosts) for (const a of h.actions) if ("excluded" in a) add(a.excluded);
   for (const s of skipped) if (s.excluded) add(s.excluded);
   return out;
+}
+
+/** The hosts the runbook targets, and those `--limit` matches (undefined without a limit). */
+function selection(index: ReturnType<typeof indexInventory>, runbook: Runbook, limit: Selector | undefined): { targeted: Set<string>; limited: Set<string> | undefined } {
+  return { targeted: evaluateSelector(parseSelector(runbook.targets), index), limited: limit ? evaluateSelector(limit, index) : undefined };
+}
+
+/** The names of the hosts a plan of `runbook` within `limit` would consider: targeted and inside the limit, sorted. */
+export function selectedHostNames(inventory: Inventory, runbook: Runbook, limit?: Selector): string[] {
+  const { targeted, limited } = selection(indexInventory(inventory), runbook, limit);
+  return [...targeted].filter((name) => inventory.hosts.has(name) && (!limited || limited.has(name))).sort();
 }
 
 /** `<runbook>-<yyyymmddThhmm UTC>-<first 8 hex of the fingerprint>`. */

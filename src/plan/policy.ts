@@ -147,7 +147,7 @@ export interface DecisionEntry {
   readonly security: boolean;
   readonly source: string | undefined;
   readonly held: boolean;
-  readonly offered: string | undefined;
+  readonly versions: readonly AvailableVersion[] | undefined;
   readonly decision: PackageDecision;
   /** The facts digest's text for this package, kept for the next host with the same entries (see digest.ts). */
   digest: DigestMemo | undefined;
@@ -184,17 +184,26 @@ export function decisionEntry(policy: CompiledPolicy, pkg: UpgradablePackage, he
   if (byFrom === undefined) policy.decisions.set(pkg.name, (byFrom = new Map()));
   let variants = byFrom.get(pkg.from);
   if (variants === undefined) byFrom.set(pkg.from, (variants = []));
-  const offered = pkg.versions === undefined ? undefined : versionsKey(pkg.versions);
   for (let i = 0; i < variants.length; i++) {
     const v = variants[i]!;
-    if (v.to === pkg.to && v.security === pkg.security && v.source === pkg.source && v.held === held && v.offered === offered) return v;
+    if (v.to === pkg.to && v.security === pkg.security && v.source === pkg.source && v.held === held && sameVersions(v.versions, pkg.versions)) return v;
   }
-  const entry: DecisionEntry = { name: pkg.name, from: pkg.from, to: pkg.to, security: pkg.security, source: pkg.source, held, offered, decision: decide(policy, pkg, held), digest: undefined };
+  const entry: DecisionEntry = { name: pkg.name, from: pkg.from, to: pkg.to, security: pkg.security, source: pkg.source, held, versions: pkg.versions, decision: decide(policy, pkg, held), digest: undefined };
   variants.push(entry);
   return entry;
 }
 
-const versionsKey = (versions: readonly AvailableVersion[]): string => versions.map((v) => `${v.version} ${v.security ? 1 : 0} ${v.source ?? ""}`).join("\n");
+/** Equal offered-version lists, field by field (the same array, or both absent, trivially). */
+export function sameVersions(a: readonly AvailableVersion[] | undefined, b: readonly AvailableVersion[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.version !== y.version || x.security !== y.security || x.source !== y.source) return false;
+  }
+  return true;
+}
 
 type Excluded = { excluded: ExcludedPackage };
 

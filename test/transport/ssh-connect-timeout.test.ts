@@ -60,17 +60,7 @@ let base: TransportOptions;
 /** A long transport-wide limit, so only a host's own limit can explain a quick failure. */
 const LONG_MS = 60_000;
 
-const frozenTarget = (host: FrozenHost, name: string, extra: Partial<HostTarget> = {}): HostTarget => ({
-  name,
-  address: host.address,
-  port: host.port,
-  user: "root",
-  become: false,
-  hostKeys: [],
-  transport: "ssh",
-  identityFile: key.file,
-  ...extra,
-});
+const frozenTarget = (host: FrozenHost, name: string, extra: Partial<HostTarget> = {}): HostTarget => targetFor(host, key, { name, ...extra });
 
 async function failure(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
   const started = Date.now();

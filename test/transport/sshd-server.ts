@@ -136,8 +136,8 @@ export function knownHostsLine(server: Sshd, type: KeyType = "ed25519"): string 
   return `[${server.address}]:${server.port} ${server.hostKeys[type] ?? ""}`;
 }
 
-/** A root target for the server, authenticated with `key`. */
-export function targetFor(server: Sshd, key: ClientKey, extra: Partial<HostTarget> = {}): HostTarget {
+/** A root target for the server (or any listener at an address and port), authenticated with `key`. */
+export function targetFor(server: Pick<Sshd, "address" | "port">, key: ClientKey, extra: Partial<HostTarget> = {}): HostTarget {
   return {
     name: `sshd-${server.port}`,
     address: server.address,
