@@ -82,8 +82,8 @@ export class HostValues {
 
   /** `value` when the grammar accepts it as a `kind`; throws UntrustedValueError otherwise. */
   check(kind: HostValueKind, value: string, line: number | undefined): string {
-    const ok = value.length > 0 && value.length <= MAX_VALUE_LENGTH && this.test(kind, value);
-    if (!ok) throw new UntrustedValueError(this.section, line, `${this.manager} package ${kind} ${shown(value)} is not valid (${this.grammar.rules[kind]})${this.suffix}`);
+    const rule = value.length > MAX_VALUE_LENGTH ? `longer than ${MAX_VALUE_LENGTH} characters` : this.test(kind, value) ? undefined : this.grammar.rules[kind];
+    if (rule !== undefined) throw new UntrustedValueError(this.section, line, `${this.manager} package ${kind} ${shown(value)} is not valid (${rule})${this.suffix}`);
     return value;
   }
 

@@ -37,6 +37,7 @@ describe("dpkg's grammar (apt)", () => {
     for (const name of ["--config-file", "-x", "a", "Upper", "na me", "x;y", "pkg/evil"]) expect(apt.validName(name), name).toBe(false);
     for (const v of ["/tmp/1.0.1", "a1.0", "1.0-", "x:1.0", "1.0:2", "1.0-a_b", "-1", "1.0 2", ""]) expect(apt.validVersion(v), v).toBe(false);
     expect(apt.validArch("amd64") && apt.validArch("all") && !apt.validArch("-x") && !apt.validArch("AMD64")).toBe(true);
+    expect(() => apt.install([{ name: `lib${"x".repeat(300)}`, version: "1.0" }])).toThrow(/apt package name "libx{77}…" is not valid \(longer than 256 characters\)/);
   });
 
   it("refuses a forged package in real apt list output, naming section, line and rule", () => {

@@ -104,7 +104,8 @@ const ACTION: Readonly<Record<string, SimulatedChange["action"]>> = {
 export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stderr, exitCode }) => {
   const check = new HostValues(grammar, "apk", "simulation");
   const changes: SimulatedChange[] = [];
-  for (const [i, line] of hostLines("simulation", stdout).entries()) {
+  const lines = hostLines("simulation", stdout);
+  for (const [i, line] of lines.entries()) {
     const match = STEP.exec(line.trim());
     if (!match) continue;
     const action = ACTION[match[1] ?? ""] ?? "install";
@@ -119,7 +120,7 @@ export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stde
     else change.to = before;
     changes.push(change);
   }
-  const errors = [...hostLines("simulation", stdout), ...hostLines("simulation", stderr)].filter((line) => /^ERROR:|^\s+\S+ \(no such package\)|unable to select packages/.test(line)).map((l) => l.trim());
+  const errors = [...lines, ...hostLines("simulation", stderr)].filter((line) => /^ERROR:|^\s+\S+ \(no such package\)|unable to select packages/.test(line)).map((l) => l.trim());
   return { ok: exitCode === 0 && errors.length === 0, changes, errors };
 };
 

@@ -183,7 +183,8 @@ function qualifiedName(check: HostValues, text: string, line: number): string {
 export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stderr, exitCode }) => {
   const check = new HostValues(grammar, "apt", "simulation");
   const changes: SimulatedChange[] = [];
-  hostLines("simulation", stdout).forEach((line, i) => {
+  const lines = hostLines("simulation", stdout);
+  lines.forEach((line, i) => {
     const inst = INST.exec(line);
     if (inst) {
       const [, name = "", from, to = "", source] = inst;
@@ -204,7 +205,7 @@ export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stde
       changes.push(change);
     }
   });
-  const errors = [...hostLines("simulation", stdout), ...hostLines("simulation", stderr)].filter((line) => /^E: /.test(line));
+  const errors = [...lines, ...hostLines("simulation", stderr)].filter((line) => /^E: /.test(line));
   return { ok: exitCode === 0 && errors.length === 0, changes, errors };
 };
 

@@ -130,7 +130,8 @@ export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stde
   const changes: SimulatedChange[] = [];
   let action: SimulatedChange["action"] | undefined;
   let pending: string[] = [];
-  for (const [i, line] of hostLines("simulation", stdout).entries()) {
+  const lines = hostLines("simulation", stdout);
+  for (const [i, line] of lines.entries()) {
     if (/^Transaction Summary/.test(line)) break;
     const header = /^([A-Z][a-z].*):\s*$/.exec(line);
     if (header) {
@@ -153,7 +154,7 @@ export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stde
     if (action !== "remove") change.source = repo;
     changes.push(change);
   }
-  const errors = [...hostLines("simulation", stdout), ...hostLines("simulation", stderr)].filter((line) => /^(Error|No match for argument|Problem)/.test(line.trim()));
+  const errors = [...lines, ...hostLines("simulation", stderr)].filter((line) => /^(Error|No match for argument|Problem)/.test(line.trim()));
   return { ok: errors.length === 0, changes, errors };
 };
 
