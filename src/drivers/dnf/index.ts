@@ -100,9 +100,10 @@ export const parseHeld: PackageDriver["parseHeld"] = (stdout) => {
 
 /**
  * `name-[epoch:]version-release[.arch]` specs, checked and shell-quoted. No `--` before
- * them: dnf 4's argparse accepts one but dnf 5's parser (libdnf5-cli ArgumentParser)
- * rejects it as an unknown argument, so what keeps a spec from being read as an option
- * is the grammar check, which refuses names that do not start with a letter, digit, `.`, `_` or `+`.
+ * them: dnf 4's argparse accepts one, but dnf 5 before 5.4.3 (Fedora 41 to 43, EL 10)
+ * rejects it as an unknown argument (rpm-software-management/dnf5#1848), so what keeps
+ * a spec from being read as an option is the grammar check, which refuses names that
+ * do not start with a letter, digit, `.`, `_` or `+`.
  */
 function specs(command: string, packages: readonly PackageRequest[]): string {
   checkRequests(grammar, "dnf", command, packages);
