@@ -12,7 +12,7 @@ import { HostValues, UntrustedValueError, type HostValueKind } from "./untrusted
  * value is remembered per manager and kind, and checked once per plan, not once per host.
  */
 export class FactsChecker {
-  private readonly accepted = new Map<string, Set<string>>();
+  private readonly accepted = new Map<PackageManager, Record<HostValueKind, Set<string>>>();
 
   /**
    * Undefined when every package name, version, architecture and source in `facts`
@@ -21,24 +21,40 @@ export class FactsChecker {
   problem(facts: HostFacts): string | undefined {
     const manager = facts.packageManager;
     if (manager === null) return undefined;
+    let seen = this.accepted.get(manager);
+    if (seen === undefined) this.accepted.set(manager, (seen = { name: new Set(), version: new Set(), arch: new Set(), source: new Set() }));
+    const { name, version, arch, source } = seen;
+    let section = "installed";
+    // Only a value not seen before is checked; the check throws for a bad one.
+    const check = (kind: HostValueKind, set: Set<string>, value: string): void => {
+      if (set.has(value)) return;
+      new HostValues(drivers[manager], manager, section).check(kind, value, undefined);
+      set.add(value);
+    };
+    // apt lists several suites in one source ("bookworm,bookworm-security"): each is checked, then the whole is remembered.
+    const sources = (list: string): void => {
+      for (const s of list.split(",")) check("source", source, s);
+      source.add(list);
+    };
     try {
-      const installed = this.values(manager, "installed");
       for (const p of facts.installed) {
-        installed("name", p.name);
-        installed("version", p.version);
-        if (p.arch !== undefined) installed("arch", p.arch);
+        if (!name.has(p.name)) check("name", name, p.name);
+        if (!version.has(p.version)) check("version", version, p.version);
+        if (p.arch !== undefined && !arch.has(p.arch)) check("arch", arch, p.arch);
       }
-      const upgradable = this.values(manager, "upgradable");
+      section = "upgradable";
       for (const p of facts.upgradable) {
-        upgradable("name", p.name);
-        upgradable("version", p.to);
+        if (!name.has(p.name)) check("name", name, p.name);
+        if (!version.has(p.to)) check("version", version, p.to);
         // dnf reports no from-version for a package its installed list lacks.
-        if (p.from !== "") upgradable("version", p.from);
-        if (p.arch !== undefined) upgradable("arch", p.arch);
-        if (p.source !== undefined) for (const s of p.source.split(",")) upgradable("source", s);
-        for (const v of p.versions ?? []) {
-          upgradable("version", v.version);
-          if (v.source !== undefined) for (const s of v.source.split(",")) upgradable("source", s);
+        if (p.from !== "" && !version.has(p.from)) check("version", version, p.from);
+        if (p.arch !== undefined && !arch.has(p.arch)) check("arch", arch, p.arch);
+        if (p.source !== undefined && !source.has(p.source)) sources(p.source);
+        if (p.versions !== undefined) {
+          for (const v of p.versions) {
+            if (!version.has(v.version)) check("version", version, v.version);
+            if (v.source !== undefined && !source.has(v.source)) sources(v.source);
+          }
         }
       }
     } catch (error) {
@@ -46,17 +62,5 @@ export class FactsChecker {
       throw error;
     }
     return undefined;
-  }
-
-  private values(manager: PackageManager, section: string): (kind: HostValueKind, value: string) => void {
-    const check = new HostValues(drivers[manager], manager, section);
-    return (kind, value) => {
-      const key = `${manager} ${kind}`;
-      let seen = this.accepted.get(key);
-      if (seen === undefined) this.accepted.set(key, (seen = new Set()));
-      if (seen.has(value)) return;
-      check.check(kind, value, undefined);
-      seen.add(value);
-    };
   }
 }
