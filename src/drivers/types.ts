@@ -1,4 +1,5 @@
 import type { InstalledPackage, PackageManager, UpgradablePackage } from "../facts/types.ts";
+import type { PackageGrammar } from "./untrusted.ts";
 
 /**
  * The contract every package manager folder under src/drivers/ implements. A driver
@@ -6,6 +7,13 @@ import type { InstalledPackage, PackageManager, UpgradablePackage } from "../fac
  * text with every value quoted) and parses what came back. The caller runs commands
  * through the transport, so facts gathering can batch a driver's read-only commands
  * into one round trip, and apply can journal each command it runs.
+ *
+ * Host output is untrusted: every parser checks each name, version, architecture and
+ * source against the driver's grammar (`validName`, `validVersion`, …; ./<manager>/grammar.ts)
+ * and throws `UntrustedValueError` (./untrusted.ts) naming the section and line of the
+ * first value that breaks it, and refuses control characters anywhere. Every command
+ * builder checks its packages the same way, and passes them after `--` where the tool's
+ * option parser knows it (apt-get, apt-mark, apk), so no package can be read as an option.
  */
 
 /** A command for the host's POSIX shell, and how to judge its exit status. */
@@ -22,6 +30,11 @@ export interface DriverCommand {
 export interface PackageRequest {
   name: string;
   version: string;
+  /**
+   * The architecture to change, for managers that list a package once per architecture
+   * (apt: `libc6:i386=2.36-9`); absent or `all` means the package manager's default.
+   */
+  arch?: string;
 }
 
 /** What a simulated transaction would do to one package. */
@@ -51,7 +64,11 @@ export interface CommandOutput {
   exitCode: number | null;
 }
 
-export interface PackageDriver {
+/**
+ * Parsers throw `UntrustedValueError` (an `UnparsableError`) for a value their grammar
+ * refuses; builders throw it for a request their grammar refuses.
+ */
+export interface PackageDriver extends PackageGrammar {
   readonly manager: PackageManager;
   /** Shell condition true when this manager is the host's (`command -v apt-get`). */
   readonly detect: string;

@@ -30,6 +30,12 @@ export interface AvailableVersion {
 
 export interface UpgradablePackage {
   name: string;
+  /**
+   * Architecture, for managers that list a package once per architecture (apt: a
+   * multi-arch host lists `libc6` for amd64 and for i386, as two entries). Absent where
+   * one entry covers every architecture of the package (dnf, apk).
+   */
+  arch?: string;
   /** Installed version. */
   from: string;
   /** Candidate version the package manager would install. */

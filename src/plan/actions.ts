@@ -3,7 +3,8 @@ import { globToRegExp } from "../model/selector.ts";
 import type { PackageSpec, Step } from "../model/types.ts";
 import { decideApp } from "./apps.ts";
 import { orderByName, touchedPackages, type TouchedPackages } from "./digest.ts";
-import { decisionEntry, type CompiledPolicy, type DecisionEntry } from "./policy.ts";
+import type { PackageRequest } from "../drivers/types.ts";
+import { decisionEntry, type CompiledPolicy, type DecisionEntry, type PlannedPackage } from "./policy.ts";
 import type { PlannedAction } from "./types.ts";
 
 /**
@@ -19,6 +20,7 @@ export interface HostActions {
   actions: PlannedAction[];
   /** Every package the actions touch: the facts digest covers these. */
   touched: TouchedPackages;
+  /** Distinct packages upgraded, by name and architecture: libc6 for amd64 and for i386 are two, one package upgraded by two steps is one. */
   upgrades: number;
   rebootExpected: boolean;
   /** True when the runbook manages packages or apps here but no such step changes anything. */
@@ -56,7 +58,8 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
   for (const p of facts.installed) if (p.held) (heldOnHost ??= new Set()).add(p.name);
   // Only install/remove steps need the installed map; most runbooks never build it.
   let installedMap: Map<string, string> | undefined;
-  let upgrades = 0;
+  // "name arch" of each package upgraded; most hosts upgrade a package in one step only.
+  const upgraded = new Set<string>();
   let changes = 0;
   let rebootExpected = false;
   let hasPackageStep = false;
@@ -77,13 +80,14 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
             const i = order === null ? k : order[k]!;
             const pkg = list[i]!;
             if (filters && !filters.some((re) => re.test(pkg.name))) {
-              action.excluded.push({ name: pkg.name, from: pkg.from, to: pkg.to, reason: "not-in-step", detail: `the step upgrades only ${step.packages!.map((p) => `'${specName(p)}'`).join(", ")}` });
+              action.excluded.push({ name: pkg.name, ...(pkg.arch !== undefined ? { arch: pkg.arch } : {}), from: pkg.from, to: pkg.to, reason: "not-in-step", detail: `the step upgrades only ${step.packages!.map((p) => `'${specName(p)}'`).join(", ")}` });
               continue;
             }
             const entry = decisionEntry(policy, pkg, heldOnHost !== undefined && heldOnHost.has(pkg.name));
             const decision = entry.decision;
             if ("planned" in decision) {
               action.upgrades.push(decision.planned);
+              upgraded.add(pkg.arch === undefined ? pkg.name : `${pkg.name} ${pkg.arch}`);
               if (isKernelPackage(pkg.name)) (kernelsHere ??= []).push(i);
               touchedNames.push(pkg.name);
               touchedEntries.push(entry);
@@ -93,7 +97,6 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
           }
           // Kernels are named in the facts' order, as the package manager listed them.
           if (kernelsHere !== undefined) for (const i of kernelsHere.sort((a, b) => a - b)) kernels.push(list[i]!.name);
-          upgrades += action.upgrades.length;
           changes += action.upgrades.length;
           actions.push(action);
         } else {
@@ -134,5 +137,14 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
         actions.push({ step: step.name, kind: step.kind });
     }
   }
-  return { actions, touched: touchedPackages(touchedNames, touchedEntries), upgrades, rebootExpected, packagesIdle: (hasPackageStep || hasAppStep) && changes === 0, hasPackageStep };
+  return { actions, touched: touchedPackages(touchedNames, touchedEntries), upgrades: upgraded.size, rebootExpected, packagesIdle: (hasPackageStep || hasAppStep) && changes === 0, hasPackageStep };
+}
+
+/**
+ * The exact versions an upgrade action installs, one request per name and architecture,
+ * for the driver's install command: apt pins `libc6:amd64=V libc6:i386=V`, so the
+ * architectures of a multi-arch package move together in one transaction.
+ */
+export function installRequests(upgrades: readonly PlannedPackage[]): PackageRequest[] {
+  return upgrades.map((u) => ({ name: u.name, version: u.to, ...(u.arch !== undefined ? { arch: u.arch } : {}) }));
 }

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StewardError } from "../core/errors.ts";
+import { FactsChecker } from "../drivers/check-facts.ts";
 import type { FactsResult } from "../facts/types.ts";
 
 /**
@@ -32,7 +33,9 @@ export interface FactsSource {
  * asks for that host and not kept, so planning a large fleet holds one host's facts at
  * a time rather than all of them. A missing directory means no facts (every host is
  * then skipped with "no-facts"); a file that is not a FactsResult is an error naming
- * the file, never silently ignored.
+ * the file, never silently ignored. Package names and versions are checked against
+ * their manager's grammar as the gatherer's parsers check them (a cache may predate
+ * those checks): a host whose cached facts break it reads as failed, `unparsable`.
  */
 export async function openFactsCache(dir: string): Promise<FactsSource> {
   const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
@@ -40,10 +43,14 @@ export async function openFactsCache(dir: string): Promise<FactsSource> {
     throw error;
   });
   const files = new Set(names.filter((n) => n.endsWith(".json")));
+  const checker = new FactsChecker();
   return {
     get(host: string): FactsResult | undefined {
       const name = `${host}.json`;
-      return files.has(name) ? readCachedResult(join(dir, name), host) : undefined;
+      if (!files.has(name)) return undefined;
+      const result = readCachedResult(join(dir, name), host);
+      const problem = result.ok ? checker.problem(result.facts) : undefined;
+      return problem === undefined ? result : { host, ok: false, gatheredAt: result.gatheredAt, error: { kind: "unparsable", message: problem } };
     },
   };
 }

@@ -368,6 +368,14 @@ function headContext(plan: Plan): Record<string, unknown> {
   };
 }
 
+/**
+ * A package's name as apt writes it: `libc6:i386` for an architecture other than the
+ * host's own and `all`, the bare name otherwise (and when the facts name no architecture).
+ */
+function qualified(p: { name: string; arch?: string }, native: string | undefined): string {
+  return p.arch === undefined || p.arch === "all" || p.arch === native ? p.name : `${p.name}:${p.arch}`;
+}
+
 function hostDetail(h: PlannedHost): Record<string, unknown> {
   const upgrades: PlannedPackage[] = [];
   const excluded: ExcludedPackage[] = [];
@@ -384,13 +392,13 @@ function hostDetail(h: PlannedHost): Record<string, unknown> {
       notes.push(a.expected ? `${a.step}: reboot expected (${a.because.join("; ")})` : `${a.step}: no reboot expected`);
     }
   }
-  for (const u of upgrades) if (u.note) notes.push(`${u.name}: ${u.note}`);
-  for (const u of upgrades) if (u.candidate) notes.push(`${u.name}: the candidate ${u.candidate.version} is left out (${u.candidate.reason}: ${u.candidate.detail}); ${u.to} is the newest version the policy allows`);
+  for (const u of upgrades) if (u.note) notes.push(`${qualified(u, h.arch)}: ${u.note}`);
+  for (const u of upgrades) if (u.candidate) notes.push(`${qualified(u, h.arch)}: the candidate ${u.candidate.version} is left out (${u.candidate.reason}: ${u.candidate.detail}); ${u.to} is the newest version the policy allows`);
   return {
     name: h.name,
     summary: `${plural(upgrades.length, "upgrade")}${excluded.length > 0 ? `, ${excluded.length} left out` : ""}${h.rebootExpected ? ", reboot expected" : ""}`,
-    upgrades: upgrades.map((u) => ({ name: u.name, from: u.from, to: u.candidate ? `${u.to} (not ${u.candidate.version})` : u.to, type: u.approval ? `${u.updateType} (approved by ${u.approval.approved_by})` : u.updateType, security: u.security ? "yes" : "no" })),
-    excluded: excluded.map((e) => ({ name: e.name, from: e.from, to: e.to, reason: e.reason, detail: e.detail })),
+    upgrades: upgrades.map((u) => ({ name: qualified(u, h.arch), from: u.from, to: u.candidate ? `${u.to} (not ${u.candidate.version})` : u.to, type: u.approval ? `${u.updateType} (approved by ${u.approval.approved_by})` : u.updateType, security: u.security ? "yes" : "no" })),
+    excluded: excluded.map((e) => ({ name: qualified(e, h.arch), from: e.from, to: e.to, reason: e.reason, detail: e.detail })),
     notes,
   };
 }

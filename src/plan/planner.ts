@@ -1,4 +1,4 @@
-import type { PackageManager } from "../facts/types.ts";
+import type { HostFacts, PackageManager } from "../facts/types.ts";
 import { evaluateSelector, indexInventory, parseSelector, type Selector } from "../model/selector.ts";
 import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } from "../model/types.ts";
 import { neverOpensReason, nextOpening } from "../model/window.ts";
@@ -59,7 +59,7 @@ export function plan(input: PlanInput): Plan {
   const stepHosts = new Map<Step, Set<string>>();
   for (const step of runbook.steps) if (step.hosts !== undefined) stepHosts.set(step, evaluateSelector(parseSelector(step.hosts), index));
 
-  const ready: Array<{ host: Host; os: string; packageManager: PackageManager | null; gatheredAt: string; digest: string; actions: PlannedAction[]; upgrades: number; rebootExpected: boolean; rank: number; criticality: number }> = [];
+  const ready: Array<{ host: Host; os: string; packageManager: PackageManager | null; arch: string | undefined; gatheredAt: string; digest: string; actions: PlannedAction[]; upgrades: number; rebootExpected: boolean; rank: number; criticality: number }> = [];
   // One function for every host, reading the host being planned: no closure per host.
   let planning = "";
   const appliesTo = (step: Step): boolean => stepHosts.get(step)?.has(planning) ?? true;
@@ -108,7 +108,7 @@ export function plan(input: PlanInput): Plan {
     // Keep what the plan needs of the facts, not the facts: a large fleet's facts need not all fit in memory.
     const f = result.facts;
     const digest = plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder, apps.map((a) => a.app));
-    ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, gatheredAt: result.gatheredAt, digest, actions: work.actions, upgrades: work.upgrades, rebootExpected: work.rebootExpected, rank: 0, criticality: CRITICALITIES.indexOf(host.criticality) });
+    ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, arch: nativeArch(f), gatheredAt: result.gatheredAt, digest, actions: work.actions, upgrades: work.upgrades, rebootExpected: work.rebootExpected, rank: 0, criticality: CRITICALITIES.indexOf(host.criticality) });
   }
 
   const rank = groupRank(runbook.rollout?.order ?? [], ready.map((r) => r.host));
@@ -120,7 +120,7 @@ export function plan(input: PlanInput): Plan {
   const hosts: PlannedHost[] = [];
   const waves = slices.map((w) => ({ index: w.index, spec: w.spec, total: w.total, size: w.size, hosts: [] as string[] }));
   let wave = 0;
-  ready.forEach(({ host, os, packageManager, gatheredAt, digest, actions, upgrades, rebootExpected }, i) => {
+  ready.forEach(({ host, os, packageManager, arch, gatheredAt, digest, actions, upgrades, rebootExpected }, i) => {
     while (i >= slices[wave]!.total) wave++;
     waves[wave]!.hosts.push(host.name);
     hosts.push({
@@ -133,6 +133,7 @@ export function plan(input: PlanInput): Plan {
       packageManager,
       factsGatheredAt: gatheredAt,
       factsDigest: digest,
+      ...(arch !== undefined ? { arch } : {}),
       actions,
       upgrades,
       rebootExpected,
@@ -190,6 +191,16 @@ export function plan(input: PlanInput): Plan {
       excludedByReason: excludedByReason(hosts, skipped),
     },
   };
+}
+
+/**
+ * The host's own architecture, where the facts show it: dpkg is always installed for the
+ * native architecture (dpkg --print-architecture), so its entry names it. Only hosts
+ * whose manager lists packages per architecture need it, to tell `libc6:i386` from `libc6`.
+ */
+function nativeArch(facts: HostFacts): string | undefined {
+  if (!facts.upgradable.some((p) => p.arch !== undefined)) return undefined;
+  return facts.installed.find((p) => p.name === "dpkg")?.arch;
 }
 
 /** How many package upgrades each reason left out, over planned and skipped hosts, keys in first-seen order. */

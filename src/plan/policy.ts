@@ -36,6 +36,8 @@ export type ExclusionReason =
 /** A package upgrade the plan will perform. */
 export interface PlannedPackage {
   name: string;
+  /** The architecture upgraded, when the facts list the package per architecture (apt); see UpgradablePackage.arch. */
+  arch?: string;
   from: string;
   to: string;
   updateType: UpdateType;
@@ -55,6 +57,8 @@ export interface PlannedPackage {
 /** A package upgrade the plan leaves out, and why. */
 export interface ExcludedPackage {
   name: string;
+  /** As PlannedPackage.arch. */
+  arch?: string;
   from: string;
   to: string;
   reason: ExclusionReason;
@@ -142,6 +146,7 @@ export interface CompiledPolicy {
 /** One decision with the facts it was taken for, shared by every host with those facts. */
 export interface DecisionEntry {
   readonly name: string;
+  readonly arch: string | undefined;
   readonly from: string;
   readonly to: string;
   readonly security: boolean;
@@ -186,9 +191,9 @@ export function decisionEntry(policy: CompiledPolicy, pkg: UpgradablePackage, he
   if (variants === undefined) byFrom.set(pkg.from, (variants = []));
   for (let i = 0; i < variants.length; i++) {
     const v = variants[i]!;
-    if (v.to === pkg.to && v.security === pkg.security && v.source === pkg.source && v.held === held && sameVersions(v.versions, pkg.versions)) return v;
+    if (v.to === pkg.to && v.arch === pkg.arch && v.security === pkg.security && v.source === pkg.source && v.held === held && sameVersions(v.versions, pkg.versions)) return v;
   }
-  const entry: DecisionEntry = { name: pkg.name, from: pkg.from, to: pkg.to, security: pkg.security, source: pkg.source, held, versions: pkg.versions, decision: decide(policy, pkg, held), digest: undefined };
+  const entry: DecisionEntry = { name: pkg.name, arch: pkg.arch, from: pkg.from, to: pkg.to, security: pkg.security, source: pkg.source, held, versions: pkg.versions, decision: decide(policy, pkg, held), digest: undefined };
   variants.push(entry);
   return entry;
 }
@@ -217,7 +222,7 @@ type Excluded = { excluded: ExcludedPackage };
  */
 function decide(policy: CompiledPolicy, pkg: UpgradablePackage, heldOnHost: boolean): PackageDecision {
   const out = (reason: ExclusionReason, detail: string, updateType?: UpdateType): Excluded => ({
-    excluded: { name: pkg.name, from: pkg.from, to: pkg.to, reason, detail, ...(updateType ? { updateType } : {}) },
+    excluded: { name: pkg.name, ...(pkg.arch !== undefined ? { arch: pkg.arch } : {}), from: pkg.from, to: pkg.to, reason, detail, ...(updateType ? { updateType } : {}) },
   });
   const denied = firstMatch(policy.deny, pkg.name);
   if (denied) return out("denied", `matches deny pattern '${denied.text}'`);
@@ -229,7 +234,7 @@ function decide(policy: CompiledPolicy, pkg: UpgradablePackage, heldOnHost: bool
   const offered: readonly AvailableVersion[] = pkg.versions ?? [{ version: pkg.to, security: pkg.security, ...(pkg.source !== undefined ? { source: pkg.source } : {}) }];
   let refused: Excluded | undefined;
   for (const version of offered) {
-    const decision = decideVersion(policy, pkg.name, pkg.from, version, version.version === pkg.to, out);
+    const decision = decideVersion(policy, pkg, version, version.version === pkg.to, out);
     if ("planned" in decision) {
       if (refused === undefined) return decision;
       const { reason, detail } = refused.excluded;
@@ -246,8 +251,7 @@ function decide(policy: CompiledPolicy, pkg: UpgradablePackage, heldOnHost: bool
 /** Whether one offered version may be installed: security_only, update type, approval. */
 function decideVersion(
   policy: CompiledPolicy,
-  name: string,
-  from: string,
+  { name, arch, from }: UpgradablePackage,
   version: AvailableVersion,
   isCandidate: boolean,
   out: (reason: ExclusionReason, detail: string, updateType?: UpdateType) => Excluded,
@@ -273,6 +277,7 @@ function decideVersion(
   return {
     planned: {
       name,
+      ...(arch !== undefined ? { arch } : {}),
       from,
       to,
       updateType: cls.type,

@@ -65,6 +65,8 @@ export interface PlannedHost {
   factsGatheredAt: string;
   /** sha256 (hex) of exactly the facts this host's plan depends on; see factsDigest(). */
   factsDigest: string;
+  /** The host's own architecture (that of its installed dpkg package), when the facts show it. */
+  arch?: string;
   actions: PlannedAction[];
   upgrades: number;
   rebootExpected: boolean;

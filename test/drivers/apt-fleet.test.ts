@@ -60,10 +60,10 @@ describe("apt driver on real sandbox hosts", () => {
     await run("sandbox-01", apt.refresh);
     const upgradable = apt.parseUpgradable((await run("sandbox-01", apt.listUpgradable)).stdout, []);
     expect(upgradable).toEqual([
-      { name: "steward-broken", from: "1.0.0", to: "1.0.1", source: "unknown", security: false },
-      { name: "steward-demo-app", from: "1.0.0", to: "2.0.0", source: "unknown", security: false, versions: offered("2.0.0", "1.1.0", "1.0.1") },
-      { name: "steward-kernel-sim", from: "5.10.1", to: "6.1.0", source: "unknown", security: false, versions: offered("6.1.0", "5.10.2") },
-      { name: "steward-lib", from: "1.0.0", to: "2.0.0", source: "unknown", security: false, versions: offered("2.0.0", "1.1.0", "1.0.1") },
+      { name: "steward-broken", arch: "all", from: "1.0.0", to: "1.0.1", source: "unknown", security: false },
+      { name: "steward-demo-app", arch: "all", from: "1.0.0", to: "2.0.0", source: "unknown", security: false, versions: offered("2.0.0", "1.1.0", "1.0.1") },
+      { name: "steward-kernel-sim", arch: "all", from: "5.10.1", to: "6.1.0", source: "unknown", security: false, versions: offered("6.1.0", "5.10.2") },
+      { name: "steward-lib", arch: "all", from: "1.0.0", to: "2.0.0", source: "unknown", security: false, versions: offered("2.0.0", "1.1.0", "1.0.1") },
     ]);
   });
 

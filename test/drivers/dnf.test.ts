@@ -168,8 +168,9 @@ describe("dnf versionlock and transactions", () => {
     expect(sim).toEqual({ ok: false, changes: [], errors: ["No match for argument: htop", "Error: Unable to find a match: htop"] });
   });
 
-  it("quotes every version it puts in a command", () => {
-    expect(dnf.simulateInstall([{ name: "x", version: "1;rm -rf /" }]).command).toContain("'x-1;rm -rf /'");
+  it("refuses a version rpm would not take, and builds specs without --", () => {
+    expect(() => dnf.simulateInstall([{ name: "x", version: "1;rm -rf /" }])).toThrow('dnf install --assumeno: dnf package version "1;rm -rf /" is not valid');
+    expect(dnf.install([{ name: "tzdata", version: "2024a-1.fc39" }]).command).toBe("LC_ALL=C dnf -y install tzdata-2024a-1.fc39");
     expect(dnf.listUpgradable.okExitCodes).toEqual([0, 100]);
   });
 });

@@ -12,8 +12,8 @@ describe("apt parsers on real bookworm output", () => {
     const upgradable = apt.parseUpgradable(fixture("apt/apt-list-upgradable.txt"), []);
     const lines = fixture("apt/apt-list-upgradable.txt").trim().split("\n");
     expect(upgradable).toHaveLength(lines.length - 1); // "Listing..." is the one non-package line
-    expect(upgradable.find((p) => p.name === "apt")).toEqual({ name: "apt", from: "2.6.1", to: "2.6.2", source: "oldstable-security", security: true });
-    expect(upgradable.find((p) => p.name === "appstream")).toEqual({ name: "appstream", from: "0.16.1-2", to: "0.16.1-2+b1", source: "oldstable", security: false });
+    expect(upgradable.find((p) => p.name === "apt")).toEqual({ name: "apt", arch: "amd64", from: "2.6.1", to: "2.6.2", source: "oldstable-security", security: true });
+    expect(upgradable.find((p) => p.name === "appstream")).toEqual({ name: "appstream", arch: "amd64", from: "0.16.1-2", to: "0.16.1-2+b1", source: "oldstable", security: false });
     // In both a point release and the security archive: still a security update.
     expect(upgradable.find((p) => p.name === "krb5-locales")).toMatchObject({ source: "oldstable,oldstable-security", security: true });
     expect(upgradable.find((p) => p.name === "libcap2")).toMatchObject({ from: "1:2.66-4+deb12u2+b2", to: "1:2.66-4+deb12u3+b1" });
@@ -34,17 +34,17 @@ describe("apt parsers on real bookworm output", () => {
   });
 
   it("flags packages dpkg has not finished installing and holds", () => {
-    const out = "a\t1.0\tall\tinstall ok installed\nb\t2.0\tamd64\tinstall ok half-configured\nc\t3\tall\thold ok installed\nd\t4\tall\tdeinstall ok config-files\ne\t5\tall\tinstall reinstreq half-installed\n";
+    const out = "aa\t1.0\tall\tinstall ok installed\nbb\t2.0\tamd64\tinstall ok half-configured\ncc\t3\tall\thold ok installed\ndd\t4\tall\tdeinstall ok config-files\nee\t5\tall\tinstall reinstreq half-installed\n";
     expect(apt.parseInstalled(out)).toEqual([
-      { name: "a", version: "1.0", arch: "all" },
-      { name: "b", version: "2.0", arch: "amd64", status: "half-configured" },
-      { name: "c", version: "3", arch: "all", held: true },
-      { name: "e", version: "5", arch: "all", status: "reinstreq" },
+      { name: "aa", version: "1.0", arch: "all" },
+      { name: "bb", version: "2.0", arch: "amd64", status: "half-configured" },
+      { name: "cc", version: "3", arch: "all", held: true },
+      { name: "ee", version: "5", arch: "all", status: "reinstreq" },
     ]);
   });
 
-  it("quotes every version it puts in a command", () => {
-    expect(apt.install([{ name: "lib", version: "1:2.0~rc1" }]).command).toContain("lib=1:2.0~rc1");
-    expect(apt.simulateInstall([{ name: "x", version: "1;rm -rf /" }]).command).toContain("'x=1;rm -rf /'");
+  it("quotes every version it puts in a command, after --, and refuses what dpkg would not", () => {
+    expect(apt.install([{ name: "lib", version: "1:2.0~rc1" }]).command).toMatch(/ -- 'lib=1:2\.0~rc1'$/);
+    expect(() => apt.simulateInstall([{ name: "xx", version: "1;rm -rf /" }])).toThrow('apt-get -s install: apt package version "1;rm -rf /" is not valid');
   });
 });

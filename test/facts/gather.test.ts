@@ -98,7 +98,7 @@ describe("facts from real sandbox hosts", () => {
             .map((p) => p.version)
             .sort((a, b) => compareDebianVersions(b, a));
           expect(candidate).toEqual({
-            name, from: version, to: newest(name), source: "unknown", security: false,
+            name, arch: "all", from: version, to: newest(name), source: "unknown", security: false,
             ...(offered.length > 1 ? { versions: offered.map((v) => ({ version: v, source: "unknown", security: false })) } : {}),
           });
         }

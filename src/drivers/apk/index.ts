@@ -1,6 +1,10 @@
 import type { InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
 import { shellQuote } from "../../transport/shell.ts";
 import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
+import { checkRequests, hostLines, HostValues } from "../untrusted.ts";
+import { grammar } from "./grammar.ts";
+
+export { rules, validArch, validName, validSource, validVersion } from "./grammar.ts";
 
 /**
  * apk (Alpine). apk prints packages as `name-version` with no separator of its own;
@@ -25,13 +29,15 @@ export function splitNameVersion(text: string): { name: string; version: string 
 }
 
 export const parseInstalled: PackageDriver["parseInstalled"] = (stdout) => {
+  const check = new HostValues(grammar, "apk", "installed");
   const packages: InstalledPackage[] = [];
-  for (const line of stdout.split("\n")) {
+  hostLines("installed", stdout).forEach((line, i) => {
     // Warnings such as "WARNING: opening ...: No such file" share stdout with the list.
-    if (/^WARNING|^ERROR/.test(line)) continue;
+    if (/^WARNING|^ERROR/.test(line) || line.trim() === "") return;
     const split = splitNameVersion(line);
-    if (split) packages.push(split);
-  }
+    if (!split) return check.unexpected(i + 1, line, "name-version-rN");
+    packages.push({ name: check.name(split.name, i + 1), version: check.version(split.version, i + 1) });
+  });
   return packages.sort((a, b) => a.name.localeCompare(b.name));
 };
 
@@ -39,17 +45,18 @@ export const parseInstalled: PackageDriver["parseInstalled"] = (stdout) => {
 const VERSION_LINE = /^(\S+)\s+<\s+(\S+)(?:\s+(\S+))?\s*$/;
 
 export const parseUpgradable: PackageDriver["parseUpgradable"] = (stdout) => {
+  const check = new HostValues(grammar, "apk", "upgradable");
   const found: UpgradablePackage[] = [];
-  for (const line of stdout.split("\n")) {
+  hostLines("upgradable", stdout).forEach((line, i) => {
     const match = VERSION_LINE.exec(line);
-    if (!match) continue;
+    if (!match) return;
     const split = splitNameVersion(match[1] ?? "");
-    if (!split) continue;
-    const entry: UpgradablePackage = { name: split.name, from: split.version, to: match[2] ?? "", security: false };
+    if (!split) return check.unexpected(i + 1, line, "name-version-rN < version");
+    const entry: UpgradablePackage = { name: check.name(split.name, i + 1), from: check.version(split.version, i + 1), to: check.version(match[2] ?? "", i + 1), security: false };
     // The tag is empty for the default repositories and `@name` for tagged ones.
-    if (match[3]) entry.source = match[3];
+    if (match[3]) entry.source = check.source(match[3], i + 1);
     found.push(entry);
-  }
+  });
   return found.sort((a, b) => a.name.localeCompare(b.name));
 };
 
@@ -58,18 +65,29 @@ export const parseUpgradable: PackageDriver["parseUpgradable"] = (stdout) => {
  * `name><Q1...`, the checksum pin apk writes for a package added from a file. Range
  * (`<`, `>`, `~`) and bare constraints leave upgrades free.
  */
-export const parseHeld: PackageDriver["parseHeld"] = (stdout) =>
-  stdout
-    .split(/\s+/)
-    .map((entry) => /^([^=<>~@\s]+)(?:@[^=<>~\s]+)?(?:=|><)/.exec(entry)?.[1])
-    .filter((name): name is string => name !== undefined)
-    .sort();
+export const parseHeld: PackageDriver["parseHeld"] = (stdout) => {
+  const check = new HostValues(grammar, "apk", "held");
+  const names: string[] = [];
+  hostLines("held", stdout).forEach((line, i) => {
+    for (const entry of line.split(/\s+/)) {
+      const name = /^([^=<>~@\s]+)(?:@[^=<>~\s]+)?(?:=|><)/.exec(entry)?.[1];
+      if (name !== undefined) names.push(check.name(name, i + 1));
+    }
+  });
+  return names.sort();
+};
 
-function pins(packages: readonly PackageRequest[]): string {
-  return packages.map((p) => shellQuote(`${p.name}=${p.version}`)).join(" ");
+/**
+ * `-- name=version…`, checked and shell-quoted. apk-tools parses options with
+ * getopt_long (src/apk.c), which ends them at `--`. apk has one architecture per
+ * root, so a request's arch is not part of the pin.
+ */
+function pins(command: string, packages: readonly PackageRequest[]): string {
+  checkRequests(grammar, "apk", command, packages);
+  return `-- ${packages.map((p) => shellQuote(`${p.name}=${p.version}`)).join(" ")}`;
 }
 
-export const simulateInstall: PackageDriver["simulateInstall"] = (packages) => ({ command: `apk add --simulate ${pins(packages)}`, become: false, okExitCodes: [0] });
+export const simulateInstall: PackageDriver["simulateInstall"] = (packages) => ({ command: `apk add --simulate ${pins("apk add --simulate", packages)}`, become: false, okExitCodes: [0] });
 
 // (1/3) Upgrading musl (1.2.4-r1 -> 1.2.4-r2) | (2/3) Installing foo (1.0-r0) | (3/3) Purging bar (2.0-r1)
 const STEP = /^\(\d+\/\d+\) (Installing|Upgrading|Downgrading|Replacing|Reinstalling|Purging|Removing) (\S+) \(([^)]*)\)/;
@@ -84,13 +102,17 @@ const ACTION: Readonly<Record<string, SimulatedChange["action"]>> = {
 };
 
 export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stderr, exitCode }) => {
+  const check = new HostValues(grammar, "apk", "simulation");
   const changes: SimulatedChange[] = [];
-  for (const line of stdout.split("\n")) {
+  const lines = hostLines("simulation", stdout);
+  for (const [i, line] of lines.entries()) {
     const match = STEP.exec(line.trim());
     if (!match) continue;
     const action = ACTION[match[1] ?? ""] ?? "install";
     const [before = "", after] = (match[3] ?? "").split(" -> ");
-    const change: SimulatedChange = { name: match[2] ?? "", action };
+    check.version(before, i + 1);
+    if (after !== undefined) check.version(after, i + 1);
+    const change: SimulatedChange = { name: check.name(match[2] ?? "", i + 1), action };
     if (after !== undefined) {
       change.from = before;
       change.to = after;
@@ -98,11 +120,11 @@ export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stde
     else change.to = before;
     changes.push(change);
   }
-  const errors = `${stdout}\n${stderr}`.split("\n").filter((line) => /^ERROR:|^\s+\S+ \(no such package\)|unable to select packages/.test(line)).map((l) => l.trim());
+  const errors = [...lines, ...hostLines("simulation", stderr)].filter((line) => /^ERROR:|^\s+\S+ \(no such package\)|unable to select packages/.test(line)).map((l) => l.trim());
   return { ok: exitCode === 0 && errors.length === 0, changes, errors };
 };
 
-export const install: PackageDriver["install"] = (packages) => ({ command: `apk add ${pins(packages)}`, become: true, okExitCodes: [0] });
+export const install: PackageDriver["install"] = (packages) => ({ command: `apk add ${pins("apk add", packages)}`, become: true, okExitCodes: [0] });
 
 /** Pins in the world file: later `apk upgrade` keeps these versions. */
-export const hold: PackageDriver["hold"] = (packages) => ({ command: `apk add ${pins(packages)}`, become: true, okExitCodes: [0] });
+export const hold: PackageDriver["hold"] = (packages) => ({ command: `apk add ${pins("apk add", packages)}`, become: true, okExitCodes: [0] });

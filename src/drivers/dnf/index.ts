@@ -1,7 +1,11 @@
 import type { InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
 import { shellQuote } from "../../transport/shell.ts";
 import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
-import { advisoryPackages, tableRows } from "./table.ts";
+import { checkRequests, hostLines, HostValues } from "../untrusted.ts";
+import { grammar } from "./grammar.ts";
+import { advisoryPackages, tableRows, type TableRow } from "./table.ts";
+
+export { rules, validArch, validName, validSource, validVersion } from "./grammar.ts";
 
 /**
  * dnf (Fedora, RHEL, CentOS Stream, Rocky, Alma), dnf 4 and dnf 5 output. Listings are
@@ -34,13 +38,26 @@ export const listUpgradable: PackageDriver["listUpgradable"] = {
 };
 export const listHeld: PackageDriver["listHeld"] = { command: `${C} dnf -q versionlock list`, become: false, okExitCodes: [0] };
 
-export const parseInstalled: PackageDriver["parseInstalled"] = (stdout) =>
-  tableRows(stdout, /^Available [Pp]ackages/)
-    .map((row): InstalledPackage => ({ name: row.name, version: row.version, arch: row.arch }))
+/** The row, once its name, architecture, version and repository pass rpm's grammar. */
+function checkedRow(check: HostValues, row: TableRow): TableRow {
+  check.name(row.name, row.line);
+  check.arch(row.arch, row.line);
+  check.version(row.version, row.line);
+  check.source(row.repo, row.line);
+  return row;
+}
+
+export const parseInstalled: PackageDriver["parseInstalled"] = (stdout) => {
+  const check = new HostValues(grammar, "dnf", "installed");
+  hostLines("installed", stdout);
+  return tableRows(stdout, /^Available [Pp]ackages/)
+    .map((row): InstalledPackage => (checkedRow(check, row), { name: row.name, version: row.version, arch: row.arch }))
     .sort((a, b) => a.name.localeCompare(b.name) || (a.arch ?? "").localeCompare(b.arch ?? ""));
+};
 
 export const parseUpgradable: PackageDriver["parseUpgradable"] = (stdout, installed) => {
-  const lines = stdout.split("\n");
+  const check = new HostValues(grammar, "dnf", "upgradable");
+  const lines = hostLines("upgradable", stdout);
   const marker = lines.indexOf(ADVISORIES_MARKER);
   const table = marker < 0 ? stdout : lines.slice(0, marker).join("\n");
   const advisories = marker < 0 ? new Set<string>() : advisoryPackages(lines.slice(marker + 1).join("\n"));
@@ -50,6 +67,7 @@ export const parseUpgradable: PackageDriver["parseUpgradable"] = (stdout, instal
   // Rows under "Obsoleting Packages" (dnf 5: "Obsoleting packages") repeat packages listed
   // above with what they replace.
   for (const row of tableRows(table, /^Obsoleting [Pp]ackages/)) {
+    checkedRow(check, row);
     const security = advisories.has(`${row.name}.${row.arch}`) || /security/i.test(row.repo);
     // One entry per name and candidate: the arches of a multilib package upgrade together.
     const key = `${row.name}\n${row.version}\n${row.repo}`;
@@ -68,24 +86,33 @@ export const parseUpgradable: PackageDriver["parseUpgradable"] = (stdout, instal
  * `Package name: name` line.
  */
 export const parseHeld: PackageDriver["parseHeld"] = (stdout) => {
+  const check = new HostValues(grammar, "dnf", "held");
   const names = new Set<string>();
-  for (const raw of stdout.split("\n")) {
+  hostLines("held", stdout).forEach((raw, i) => {
     const line = raw.trim();
     const dnf5 = /^Package name:\s*(\S+)/.exec(line);
-    if (dnf5?.[1]) names.add(dnf5[1]);
+    if (dnf5?.[1]) names.add(check.name(dnf5[1], i + 1));
     const dnf4 = /^!?(\S+)-(?:\d+:)?[^-\s]+-[^-\s]+$/.exec(line);
-    if (dnf4?.[1] && !line.startsWith("#")) names.add(dnf4[1]);
-  }
+    if (dnf4?.[1] && !line.startsWith("#")) names.add(check.name(dnf4[1], i + 1));
+  });
   return [...names].sort();
 };
 
-function specs(packages: readonly PackageRequest[]): string {
-  return packages.map((p) => shellQuote(`${p.name}-${p.version}`)).join(" ");
+/**
+ * `name-[epoch:]version-release[.arch]` specs, checked and shell-quoted. No `--` before
+ * them: dnf 4's argparse accepts one, but dnf 5 before 5.4.3 (Fedora 41 to 43, EL 10)
+ * rejects it as an unknown argument (rpm-software-management/dnf5#1848), so what keeps
+ * a spec from being read as an option is the grammar check, which refuses names that
+ * do not start with a letter, digit, `.`, `_` or `+`.
+ */
+function specs(command: string, packages: readonly PackageRequest[]): string {
+  checkRequests(grammar, "dnf", command, packages);
+  return packages.map((p) => shellQuote(`${p.name}-${p.version}${p.arch !== undefined ? `.${p.arch}` : ""}`)).join(" ");
 }
 
 export const simulateInstall: PackageDriver["simulateInstall"] = (packages) => ({
   // --assumeno resolves and prints the transaction, then answers no: exit 1 by design.
-  command: `${C} dnf -C --assumeno install ${specs(packages)}`,
+  command: `${C} dnf -C --assumeno install ${specs("dnf install --assumeno", packages)}`,
   become: false,
   okExitCodes: [0, 1],
 });
@@ -100,10 +127,12 @@ const ACTIONS: ReadonlyArray<[RegExp, SimulatedChange["action"]]> = [
 
 /** Reads the transaction table: section headers ("Upgrading:") then ` name arch version repo size` rows. */
 export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stderr }) => {
+  const check = new HostValues(grammar, "dnf", "simulation");
   const changes: SimulatedChange[] = [];
   let action: SimulatedChange["action"] | undefined;
   let pending: string[] = [];
-  for (const line of stdout.split("\n")) {
+  const lines = hostLines("simulation", stdout);
+  for (const [i, line] of lines.entries()) {
     if (/^Transaction Summary/.test(line)) break;
     const header = /^([A-Z][a-z].*):\s*$/.exec(line);
     if (header) {
@@ -114,22 +143,26 @@ export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stde
     if (action === undefined || !/^\s/.test(line) || /^\s*(replacing|Package\s)/.test(line)) continue;
     pending.push(...line.trim().split(/\s+/));
     if (pending.length < 4) continue;
-    const [name = "", , version = "", repo = ""] = pending;
+    const [name = "", arch = "", version = "", repo = ""] = pending;
     pending = [];
+    check.name(name, i + 1);
+    check.arch(arch, i + 1);
+    check.version(version, i + 1);
+    check.source(repo, i + 1);
     const change: SimulatedChange = { name, action };
     if (action === "remove") change.from = version;
     else change.to = version;
     if (action !== "remove") change.source = repo;
     changes.push(change);
   }
-  const errors = `${stdout}\n${stderr}`.split("\n").filter((line) => /^(Error|No match for argument|Problem)/.test(line.trim()));
+  const errors = [...lines, ...hostLines("simulation", stderr)].filter((line) => /^(Error|No match for argument|Problem)/.test(line.trim()));
   return { ok: errors.length === 0, changes, errors };
 };
 
-export const install: PackageDriver["install"] = (packages) => ({ command: `${C} dnf -y install ${specs(packages)}`, become: true, okExitCodes: [0] });
+export const install: PackageDriver["install"] = (packages) => ({ command: `${C} dnf -y install ${specs("dnf install", packages)}`, become: true, okExitCodes: [0] });
 
 export const hold: PackageDriver["hold"] = (packages) => ({
-  command: `${C} dnf -y versionlock add ${specs(packages)}`,
+  command: `${C} dnf -y versionlock add ${specs("dnf versionlock add", packages)}`,
   become: true,
   okExitCodes: [0],
 });

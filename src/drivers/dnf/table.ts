@@ -5,6 +5,8 @@
  */
 
 export interface TableRow {
+  /** 1-based line the row starts on. */
+  line: number;
   name: string;
   arch: string;
   version: string;
@@ -13,13 +15,13 @@ export interface TableRow {
 
 const NAME_ARCH = /^(\S+)\.([^.\s]+)$/;
 
-function toRow(fields: readonly string[]): TableRow | undefined {
+function toRow(fields: readonly string[], line: number): TableRow | undefined {
   if (fields.length !== 3) return undefined;
   const [nameArch = "", version = "", repo = ""] = fields;
   const split = NAME_ARCH.exec(nameArch);
   // dnf prints version-release, so a version without a dash is not a package row.
   if (!split || !version.includes("-")) return undefined;
-  return { name: split[1] ?? "", arch: split[2] ?? "", version, repo };
+  return { line, name: split[1] ?? "", arch: split[2] ?? "", version, repo };
 }
 
 /**
@@ -35,7 +37,8 @@ function toRow(fields: readonly string[]): TableRow | undefined {
 export function tableRows(stdout: string, stopAt?: RegExp): TableRow[] {
   const rows: TableRow[] = [];
   let fields: string[] = [];
-  for (const line of stdout.split("\n")) {
+  let start = 0;
+  for (const [i, line] of stdout.split("\n").entries()) {
     if (stopAt?.test(line)) break;
     const words = line.trim().split(/\s+/).filter((word) => word !== "");
     if (words.length === 0) {
@@ -47,9 +50,10 @@ export function tableRows(stdout: string, stopAt?: RegExp): TableRow[] {
       fields.push(...words);
     } else {
       fields = words;
+      start = i + 1;
     }
     if (fields.length < 3) continue;
-    const row = toRow(fields);
+    const row = toRow(fields, start);
     if (row) rows.push(row);
     fields = [];
   }
