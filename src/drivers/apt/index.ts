@@ -1,6 +1,6 @@
 import type { AvailableVersion, InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
 import { shellQuote } from "../../transport/shell.ts";
-import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
+import type { InstallOptions, PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
 import { compareDebianVersions } from "./version.ts";
 
 /**
@@ -116,9 +116,11 @@ function pins(packages: readonly PackageRequest[]): string {
   return packages.map((p) => shellQuote(`${p.name}=${p.version}`)).join(" ");
 }
 
-export const simulateInstall: PackageDriver["simulateInstall"] = (packages) => ({
+const downgrades = (options: InstallOptions | undefined): string => (options?.allowDowngrades === true ? " --allow-downgrades" : "");
+
+export const simulateInstall: PackageDriver["simulateInstall"] = (packages, options) => ({
   // -s needs no root and takes no lock, so it can run while facts are read.
-  command: `${C} apt-get -s -q install --allow-downgrades ${pins(packages)}`,
+  command: `${C} apt-get -s -q install${downgrades(options)} ${pins(packages)}`,
   become: false,
   okExitCodes: [0],
 });
@@ -151,9 +153,9 @@ export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stde
   return { ok: exitCode === 0 && errors.length === 0, changes, errors };
 };
 
-export const install: PackageDriver["install"] = (packages) => ({
+export const install: PackageDriver["install"] = (packages, options) => ({
   // Keep changed config files and never prompt: there is nobody to answer on a remote host.
-  command: `${C} DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${pins(packages)}`,
+  command: `${C} DEBIAN_FRONTEND=noninteractive apt-get install -y -q${downgrades(options)} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${pins(packages)}`,
   become: true,
   okExitCodes: [0],
 });
