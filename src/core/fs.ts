@@ -53,13 +53,13 @@ export async function ensureDirectory(dir: string, root?: string): Promise<void>
   const base = root === undefined ? undefined : resolve(root);
   const inside = base !== undefined && (target === base || isInside(base, target));
   const chain = inside ? components(base, target) : [target];
-  if (!inside) {
-    // Outside the root only the folder itself is checked; its parents are the user's.
-    try {
-      await mkdir(dirname(target), { recursive: true });
-    } catch (error) {
-      throw writeFailure(error, target, "creating the folder");
-    }
+  // The root and its parents (or, outside the root, the folder's parents) are the
+  // user's: created if missing, not checked.
+  const above = inside ? base : dirname(target);
+  try {
+    await mkdir(above, { recursive: true });
+  } catch (error) {
+    throw writeFailure(error, above, "creating the folder");
   }
   for (const path of chain) {
     const kind = await entryKind(path, path);
