@@ -76,7 +76,7 @@ export function fromDocument(doc: PlanDocument | PlanBodyDocument, file = "plan"
   }
   const resolve = <T>(table: readonly T[], where: string) => (i: number): T => {
     const item = Number.isInteger(i) ? table[i] : undefined;
-    if (item === undefined) throw new StewardError("invalid-input", `${file}: ${where} refers to package entry ${String(i)}, which does not exist`, "the file is damaged: plan again");
+    if (item === undefined) throw new StewardError("stale-plan", `${file}: ${where} refers to package entry ${String(i)}, which does not exist`, "the file is damaged: plan again");
     return item;
   };
   const hosts = doc.hosts.map(
