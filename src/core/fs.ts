@@ -125,11 +125,23 @@ export async function writeFilesAtomic(files: readonly FileWrite[], options: Saf
       renamed.push(t);
     }
   } catch (error) {
+    // Undo in reverse order. A step of the undo that fails too is said, never hidden:
+    // the previous version then stays where the message says.
+    const stuck: string[] = [];
     for (const t of renamed.reverse()) {
-      if (t.backup !== undefined) await rename(t.backup, t.path).catch(() => undefined);
-      else await rm(t.path, { force: true }).catch(() => undefined);
+      try {
+        if (t.backup !== undefined) await rename(t.backup, t.path);
+        else await rm(t.path, { force: true });
+      } catch {
+        stuck.push(t.backup !== undefined ? `the previous ${t.path} is kept as ${t.backup}` : `the new ${t.path} could not be removed`);
+        t.backup = undefined;
+      }
     }
     await removeAll(targets.flatMap((t) => [t.temp, t.backup ?? ""]));
+    if (stuck.length > 0) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new EnvironmentError(`${message}; undoing the other files failed too: ${stuck.join("; ")}`, error instanceof EnvironmentError ? error.hint : undefined, { cause: error });
+    }
     throw error;
   }
   await removeAll(targets.map((t) => t.backup ?? ""));
@@ -164,6 +176,7 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** Best-effort removal of temporary files and kept versions; what is already gone is fine. */
 async function removeAll(paths: readonly string[]): Promise<void> {
   for (const p of paths) if (p !== "") await rm(p, { force: true }).catch(() => undefined);
 }
