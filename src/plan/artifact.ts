@@ -40,7 +40,7 @@ export function parsePlan(text: string, file: string): Plan {
   try {
     doc = JSON.parse(text);
   } catch (error) {
-    throw new StewardError("stale-plan", `${file}: not JSON (${error instanceof Error ? error.message : String(error)}); the plan file is damaged`, replan);
+    throw new StewardError("stale-plan", `${file}: not JSON${jsonErrorPlace(text, error)}; the plan file is damaged`, replan);
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new StewardError("stale-plan", `${file}: not a steward plan`, replan);
   const format = (doc as { format?: unknown }).format;
@@ -61,6 +61,18 @@ export function parsePlan(text: string, file: string): Plan {
     throw new StewardError("stale-plan", `${file}: the plan was changed after it was written: its id ${plan.id} is not the one its runbook, time and digest make`, replan);
   }
   return fromDocument(plan, file);
+}
+
+/**
+ * Where JSON.parse stopped, as " (line L, column C)". Only the place: V8's message
+ * may quote the text around it, and a plan file is never quoted in an error.
+ */
+function jsonErrorPlace(text: string, error: unknown): string {
+  const position = /at position (\d+)/.exec(error instanceof Error ? error.message : "");
+  if (position === null) return "";
+  const before = text.slice(0, Number(position[1]));
+  const line = before.split("\n").length;
+  return ` (line ${line}, column ${before.length - before.lastIndexOf("\n")})`;
 }
 
 /** "at /hosts/3/wave: must be integer", without the offending value. */

@@ -196,10 +196,12 @@ describe("parsePlan refuses a plan changed after it was written", () => {
     expect(noDigest?.message).toContain("must have required property 'digest'");
   });
 
-  it("refuses a damaged file", () => {
+  it("refuses a damaged file, saying where but quoting nothing", () => {
     const error = refusal(text.slice(0, text.length / 2));
     expect(error?.code).toBe("stale-plan");
-    expect(error?.message).toMatch(/^plans\/security-patches\.json: not JSON \(.*\); the plan file is damaged$/);
+    expect(error?.message).toMatch(/^plans\/security-patches\.json: not JSON( \(line \d+, column \d+\))?; the plan file is damaged$/);
+    expect(refusal('{\n  "a": 1,\n  "b": hunter2\n}')?.message).toBe(`${FILE}: not JSON; the plan file is damaged`);
+    expect(refusal('{\n  "a": 1,\n}')?.message).toBe(`${FILE}: not JSON (line 3, column 1); the plan file is damaged`);
   });
 });
 
