@@ -26,6 +26,17 @@ export interface DriverCommand {
   okExitCodes: readonly number[];
 }
 
+/** How install and its simulation may change packages. */
+export interface InstallOptions {
+  /**
+   * Let the package manager install a version older than the installed one (apt's
+   * --allow-downgrades). Default false: only a plan that records a downgrade for the
+   * package sets it (plannedDowngrades in src/plan/types.ts); otherwise a version that
+   * sorts below the installed one is refused, not installed.
+   */
+  allowDowngrades?: boolean;
+}
+
 /** A package at one exact version, as install and simulation take it. */
 export interface PackageRequest {
   name: string;
@@ -89,10 +100,10 @@ export interface PackageDriver extends PackageGrammar {
   /** Names of held packages, sorted. */
   parseHeld(stdout: string): string[];
   /** Simulates installing exact versions; changes nothing. */
-  simulateInstall(packages: readonly PackageRequest[]): DriverCommand;
+  simulateInstall(packages: readonly PackageRequest[], options?: InstallOptions): DriverCommand;
   parseSimulation(output: CommandOutput): SimulationResult;
   /** Installs exact versions, non-interactively. */
-  install(packages: readonly PackageRequest[]): DriverCommand;
+  install(packages: readonly PackageRequest[], options?: InstallOptions): DriverCommand;
   /** Holds packages at the given versions so upgrades leave them alone. */
   hold(packages: readonly PackageRequest[]): DriverCommand;
 }

@@ -1,5 +1,7 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { writeFileAtomic } from "../core/fs.ts";
+import { redactStrings, type RedactText } from "../core/redact-value.ts";
 import type { FactsResult } from "./types.ts";
 
 /** Where a repository keeps cached facts: `.steward/facts/<host>.json`. */
@@ -7,17 +9,31 @@ export function factsCacheDir(root: string): string {
   return join(root, ".steward", "facts");
 }
 
+export interface WriteCachedFactsOptions {
+  /**
+   * The repository root, for the link checks of src/core/fs.ts. By default the folder
+   * holding `.steward` when `dir` is `<root>/.steward/facts`, else `dir`'s parent.
+   */
+  root?: string;
+  /** Applied to every string of the result before it is written, so no secret reaches the cache. */
+  redact?: RedactText;
+}
+
 /**
- * Writes one host's result atomically: a temporary file in the same folder, then a
- * rename, so a reader (or a crash) never sees half a file.
+ * Writes one host's result with writeFileAtomic (src/core/fs.ts): complete or not at
+ * all, fsync'd, never through a symbolic link.
+ * @throws EnvironmentError when the folder is a link, read-only, forbidden or full.
  */
-export async function writeCachedFacts(dir: string, result: FactsResult): Promise<string> {
-  await mkdir(dir, { recursive: true });
+export async function writeCachedFacts(dir: string, result: FactsResult, options: WriteCachedFactsOptions = {}): Promise<string> {
   const path = join(dir, `${result.host}.json`);
-  const temp = join(dir, `.${result.host}.json.${process.pid}.${Date.now()}.tmp`);
-  await writeFile(temp, `${JSON.stringify(result, null, 2)}\n`);
-  await rename(temp, path);
+  const value = options.redact === undefined ? result : redactStrings(result, options.redact);
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, { root: options.root ?? cacheRoot(dir) });
   return path;
+}
+
+function cacheRoot(dir: string): string {
+  const parent = dirname(dir);
+  return basename(dir) === "facts" && basename(parent) === ".steward" ? dirname(parent) : parent;
 }
 
 /** Reads a cached result; undefined when none is cached. */

@@ -1,11 +1,12 @@
+import canonicalize from "canonicalize";
 import * as crypto from "node:crypto";
+import { StewardError } from "../core/errors.ts";
 import type { AvailableVersion, HostFacts, InstalledPackage, UpgradablePackage } from "../facts/types.ts";
 import { sameVersions, type DecisionEntry } from "./policy.ts";
 
 /**
- * Canonical JSON and the hashes built on it. Keys are sorted at every level and
- * undefined values dropped, so the same value always gives the same bytes whatever
- * order it was built in.
+ * A value with its keys sorted at every level and undefined values dropped: for
+ * pretty output (the plan file) that reads in the same order as the canonical form.
  */
 export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
@@ -20,8 +21,41 @@ export function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** Compact canonical JSON: sorted keys, no whitespace. */
-export const canonicalJson = (value: unknown): string => JSON.stringify(sortKeys(value));
+/**
+ * The JSON Canonicalization Scheme (RFC 8785) form of a value, by the RFC's reference
+ * implementation: keys sorted by UTF-16 code units at every level, no whitespace,
+ * strings and numbers serialised as ECMAScript's JSON.stringify does (RFC 8785 §3.2.2),
+ * undefined object members dropped. Every hash of identity (the plan's digest and
+ * fingerprint, each host's facts digest) is taken over this text.
+ * @throws StewardError "invalid-input" for a string holding a lone UTF-16 surrogate,
+ *   which RFC 8785 (§3.2.2.2, I-JSON) does not allow; the message gives its JSON pointer.
+ */
+export function canonicalJson(value: unknown): string {
+  try {
+    const text = canonicalize(value);
+    if (text === undefined) throw new TypeError("the value has no JSON form");
+    return text;
+  } catch (error) {
+    const at = loneSurrogateAt(value, "");
+    if (at === undefined) throw error;
+    throw new StewardError("invalid-input", `the text at ${at || "/"} holds a lone UTF-16 surrogate, which canonical JSON (RFC 8785) cannot represent`, "gather facts again; a hand-edited facts or plan file may hold a \\uD800-\\uDFFF escape");
+  }
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The JSON pointer of the first string (or key) holding a lone surrogate. */
+function loneSurrogateAt(value: unknown, pointer: string): string | undefined {
+  if (typeof value === "string") return LONE_SURROGATE.test(value) ? pointer : undefined;
+  if (value === null || typeof value !== "object") return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const at = `${pointer}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+    if (LONE_SURROGATE.test(key)) return at;
+    const found = loneSurrogateAt(item, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
 
 /** sha256 of the UTF-8 text, hex; the one-shot crypto.hash where this Node has it. */
 export const sha256: (text: string) => string =
@@ -101,12 +135,21 @@ export function plannedFactsDigest(
   // runs once per host and must stay cheap for fleets of thousands. Entries are taken
   // in name order, ties in the facts' order, as factsDigestValue's stable sort has them,
   // and matched to the touched names (sorted too) by walking both lists together.
+  try {
+    return sha256(plannedFactsText(facts, touched, installedOrder, upgradableOrder, apps));
+  } catch (error) {
+    if (!(error instanceof LoneSurrogate)) throw error;
+    return sha256(canonicalJson(factsDigestValue(facts, new Set(touched.names), apps)));
+  }
+}
+
+function plannedFactsText(facts: HostFacts, touched: TouchedPackages, installedOrder: readonly number[] | null, upgradableOrder: readonly number[] | null, apps: readonly string[]): string {
   const { names, entries } = touched;
   let text = apps.length > 0 ? `{"apps":{${appsText(facts, apps)}},"installed":[` : '{"installed":[';
   text += entriesText(facts.installed, installedOrder, names, entries, installedText, memoInstalled);
   text += `],"os":{"id":${q(facts.os.id)},"versionId":${q(facts.os.versionId)}},"packageManager":${q(facts.packageManager)},"rebootRequired":${facts.reboot.required},"upgradable":[`;
   text += entriesText(facts.upgradable, upgradableOrder, names, entries, upgradableText, memoUpgradable);
-  return sha256(`${text}]}`);
+  return `${text}]}`;
 }
 
 /** The comma-separated digest texts of a list's entries that `names` (sorted) touches, in name order. */
@@ -169,8 +212,17 @@ function upgradableText(p: UpgradablePackage): string {
 }
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** Raised by q for a lone surrogate, which canonicalJson refuses: the caller redoes the digest the slow way to get that error, with its pointer. */
+class LoneSurrogate extends Error {}
+
 /** JSON.stringify for a string, without its cost for the plain ASCII of package names and versions. */
-const q = (text: string | null): string => (text === null ? "null" : NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`);
+function q(text: string | null): string {
+  if (text === null) return "null";
+  if (!NEEDS_ESCAPE.test(text)) return `"${text}"`;
+  if (LONE_SURROGATE.test(text)) throw new LoneSurrogate();
+  return JSON.stringify(text);
+}
 
 /** The value factsDigest hashes, in plain form: what apply must reproduce. */
 export function factsDigestValue(facts: HostFacts, packages: ReadonlySet<string>, apps: readonly string[] = []): unknown {

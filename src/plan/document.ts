@@ -1,7 +1,7 @@
 import { StewardError } from "../core/errors.ts";
-import { canonicalJson } from "./digest.ts";
+import { canonicalJson, sha256 } from "./digest.ts";
 import type { ExcludedPackage, PlannedPackage } from "./policy.ts";
-import { PLAN_FORMAT, type Plan, type PlannedAction, type PlannedHost, type SkippedHost } from "./types.ts";
+import { PLAN_FORMAT, type Plan, type PlanBody, type PlannedAction, type PlannedHost, type SkippedHost } from "./types.ts";
 
 /**
  * The plan as it is written to plans/<id>.json. A fleet upgrades the same package
@@ -43,7 +43,12 @@ class Table<T extends object> {
   }
 }
 
-export function toDocument(plan: Plan): PlanDocument {
+/** The document without the members made from its content. */
+export type PlanBodyDocument = Omit<PlanDocument, "id" | "digest">;
+
+export function toDocument(plan: Plan): PlanDocument;
+export function toDocument(plan: PlanBody): PlanBodyDocument;
+export function toDocument(plan: Plan | PlanBody): PlanDocument | PlanBodyDocument {
   const planned = new Table<PlannedPackage>();
   const excluded = new Table<ExcludedPackage>();
   const hosts = plan.hosts.map(
@@ -63,13 +68,15 @@ export function toDocument(plan: Plan): PlanDocument {
  * A plan read back from its file: the format checked and every index resolved, so a
  * damaged or hand-edited file is an error naming what is wrong, not a plan with holes.
  */
-export function fromDocument(doc: PlanDocument, file = "plan"): Plan {
+export function fromDocument(doc: PlanDocument, file?: string): Plan;
+export function fromDocument(doc: PlanBodyDocument, file?: string): PlanBody;
+export function fromDocument(doc: PlanDocument | PlanBodyDocument, file = "plan"): Plan | PlanBody {
   if (doc.format !== PLAN_FORMAT) {
-    throw new StewardError("invalid-input", `${file}: plan format ${String(doc.format)} is not the format ${PLAN_FORMAT} this steward reads`, "plan again with this version of steward");
+    throw new StewardError("stale-plan", `${file}: plan format ${String(doc.format)} is not the format ${PLAN_FORMAT} this steward reads`, "re-plan with this version of steward (`steward plan <runbook>`)");
   }
   const resolve = <T>(table: readonly T[], where: string) => (i: number): T => {
     const item = Number.isInteger(i) ? table[i] : undefined;
-    if (item === undefined) throw new StewardError("invalid-input", `${file}: ${where} refers to package entry ${String(i)}, which does not exist`, "the file is damaged: plan again");
+    if (item === undefined) throw new StewardError("stale-plan", `${file}: ${where} refers to package entry ${String(i)}, which does not exist`, "the file is damaged: plan again");
     return item;
   };
   const hosts = doc.hosts.map(
@@ -88,4 +95,37 @@ export function fromDocument(doc: PlanDocument, file = "plan"): Plan {
   });
   const { packages: _, ...rest } = doc;
   return { ...rest, hosts, skipped };
+}
+
+/**
+ * The plan digest: sha256 (hex) over the UTF-8 bytes of the RFC 8785 canonical JSON
+ * (canonicalJson) of the plan document as written to plans/<id>.json, with its
+ * top-level `id` and `digest` members left out, and nothing else left out. Because
+ * the form is canonical, the digest is the same for the file as written and for the
+ * same content with other key order or whitespace; any change of a value, a host, a
+ * wave or a package entry changes it.
+ */
+export function planDigest(doc: PlanDocument | PlanBodyDocument): string {
+  const { id: _id, digest: _digest, ...body } = doc as PlanDocument;
+  return sha256(canonicalJson(body));
+}
+
+/**
+ * A plan's id: `<runbook>-<yyyymmddThhmm>-<first 12 hex of digest>`, the time being
+ * `createdAt` in UTC to the minute. The id is made from the digest, so it cannot be
+ * inside what the digest covers; parsePlan recomputes it instead.
+ */
+export function planId(runbook: string, createdAt: string, digest: string): string {
+  const stamp = createdAt.slice(0, 16).replace(/[-:]/g, "");
+  return `${runbook}-${stamp}-${digest.slice(0, 12)}`;
+}
+
+/**
+ * Seals a plan: digest of its document (planDigest), then the id made from it. The
+ * order is fixed: content first (already redacted, when the writer redacts), then
+ * digest, then id.
+ */
+export function sealPlan(body: PlanBody): Plan {
+  const digest = planDigest(toDocument(body));
+  return { ...body, id: planId(body.runbook.name, body.createdAt, digest), digest };
 }

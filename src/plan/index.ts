@@ -27,6 +27,8 @@ export interface PlanRepositoryOptions {
    * Gather facts first, over SSH, for exactly the hosts the plan selects (targets ∩
    * limit), writing them to `factsDir`; `refresh` also refreshes package lists.
    */
+  /** Applied to the plan before it is written (see WritePlanOptions.redact): the run's secrets never reach the plan files. */
+  redact?: (text: string) => string;
   gather?: { refresh: boolean; env?: NodeJS.ProcessEnv; onResult?: (result: FactsResult) => void };
 }
 
@@ -54,6 +56,6 @@ export async function planRepository(options: PlanRepositoryOptions): Promise<Pl
   const facts = await openFactsCache(options.factsDir);
   const files = hashInputs(validation.texts, runbook.file);
   const result = plan({ inventory: validation.inventory, runbook, facts, now: options.now, toolVersion: options.toolVersion, inputs: { files }, ...(options.limit ? { limit: options.limit } : {}) });
-  const written = await writePlan(result, resolve(options.root, options.outDir));
-  return { ok: true, plan: result, written, ...(gathered ? { gathered } : {}) };
+  const written = await writePlan(result, resolve(options.root, options.outDir), { root: options.root, ...(options.redact ? { redact: options.redact } : {}) });
+  return { ok: true, plan: written.plan, written, ...(gathered ? { gathered } : {}) };
 }

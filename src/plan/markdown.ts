@@ -37,6 +37,7 @@ const SOURCES = {
 | Concurrency | {{concurrency}} |
 | Planned at | {{createdAt}} with steward {{toolVersion}} |
 | Fingerprint | {{fingerprint}} |
+| Plan digest | sha256:{{digest}} |
 {{#if skippedByReason.length}}
 
 Skipped: {{#each skippedByReason}}{{#if @index}}, {{/if}}{{this}}{{/each}}.
@@ -362,6 +363,7 @@ function headContext(plan: Plan): Record<string, unknown> {
     createdAt: plan.createdAt,
     toolVersion: plan.toolVersion,
     fingerprint: plan.fingerprint,
+    digest: plan.digest,
     skippedByReason: Object.entries(plan.summary.skippedByReason).map(([k, v]) => `${v} ${k}`),
     excludedByReason: Object.entries(plan.summary.excludedByReason).map(([k, v]) => `${v} ${k}`),
     steps: plan.runbook.steps.map((s, i) => ({ number: i + 1, text: `${s.name} (${s.kind}${s.hosts !== undefined ? `, only on ${s.hosts}` : ""})` })),

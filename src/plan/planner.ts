@@ -4,6 +4,7 @@ import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } fro
 import { neverOpensReason, nextOpening } from "../model/window.ts";
 import { appActions, hostActions } from "./actions.ts";
 import { canonicalJson, NameOrder, plannedFactsDigest, sha256 } from "./digest.ts";
+import { sealPlan } from "./document.ts";
 import type { FactsSource } from "./inputs.ts";
 import { compilePolicy, type ExcludedPackage, type ExclusionReason } from "./policy.ts";
 import { PLAN_FORMAT, type HostSkipReason, type Plan, type PlannedAction, type PlannedHost, type PlanWindow, type SkippedHost } from "./types.ts";
@@ -150,9 +151,8 @@ export function plan(input: PlanInput): Plan {
     for (const k of keys) out[k] = (out[k] ?? 0) + 1;
     return out;
   };
-  return {
+  return sealPlan({
     format: PLAN_FORMAT,
-    id: planId(runbook.name, now, fingerprint),
     createdAt: now.toISOString(),
     toolVersion: input.toolVersion,
     fingerprint,
@@ -190,7 +190,7 @@ export function plan(input: PlanInput): Plan {
       skippedByReason: count(skipped.map((s) => s.reason)),
       excludedByReason: excludedByReason(hosts, skipped),
     },
-  };
+  });
 }
 
 /**
@@ -223,12 +223,6 @@ function selection(index: ReturnType<typeof indexInventory>, runbook: Runbook, l
 export function selectedHostNames(inventory: Inventory, runbook: Runbook, limit?: Selector): string[] {
   const { targeted, limited } = selection(indexInventory(inventory), runbook, limit);
   return [...targeted].filter((name) => inventory.hosts.has(name) && (!limited || limited.has(name))).sort();
-}
-
-/** `<runbook>-<yyyymmddThhmm UTC>-<first 8 hex of the fingerprint>`. */
-export function planId(runbook: string, now: Date, fingerprint: string): string {
-  const stamp = now.toISOString().slice(0, 16).replace(/[-:]/g, "");
-  return `${runbook}-${stamp}-${fingerprint.slice(0, 8)}`;
 }
 
 function planWindow(runbook: Runbook, now: Date): PlanWindow | null {

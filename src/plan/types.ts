@@ -8,7 +8,24 @@ import type { AppDecision } from "./apps.ts";
 import type { ExcludedPackage, ExclusionReason, PlannedPackage } from "./policy.ts";
 
 /** Bumped when the plan's shape changes incompatibly; apply refuses formats it does not know. */
-export const PLAN_FORMAT = 2;
+export const PLAN_FORMAT = 3;
+
+/** A plan without the two members made from its content: what planDigest hashes. */
+export type PlanBody = Omit<Plan, "id" | "digest">;
+
+/**
+ * The packages this host's plan records a downgrade for: only those may be installed
+ * with apt's --allow-downgrades (`{ allowDowngrades: true }` of the driver's install).
+ * The planner plans only versions newer than the installed one (policy.ts), so a plan
+ * records no downgrade and this set is empty: a version that sorts below the installed
+ * one (a repository that went backwards, say) is refused by the package manager
+ * rather than installed.
+ */
+export function plannedDowngrades(_host: PlannedHost): ReadonlySet<string> {
+  return NO_DOWNGRADES;
+}
+
+const NO_DOWNGRADES: ReadonlySet<string> = new Set();
 
 /** Why a host the runbook could reach is not in any wave. */
 export type HostSkipReason =
@@ -97,8 +114,18 @@ export interface PlanWindow {
 
 export interface Plan {
   format: typeof PLAN_FORMAT;
-  /** `<runbook>-<yyyymmddThhmm UTC>-<first 8 hex of fingerprint>`. */
+  /**
+   * `<runbook>-<yyyymmddThhmm of createdAt, UTC>-<first 12 hex of digest>`; see planId.
+   * Not covered by the digest (it is made from it), but checked against it on read.
+   */
   id: string;
+  /**
+   * sha256 (hex) of the RFC 8785 canonical JSON of the plan file's content without its
+   * `id` and `digest` members (see planDigest in document.ts): any edit of the written
+   * plan (a version, a host, a wave, the failure budget) changes it, and parsePlan
+   * refuses a file whose content no longer matches.
+   */
+  digest: string;
   createdAt: string;
   toolVersion: string;
   /** sha256 (hex) over input files, runbook, policy, tool version and limit. */

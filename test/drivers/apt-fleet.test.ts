@@ -81,7 +81,10 @@ describe("apt driver on real sandbox hosts", () => {
 
   it("installs exact versions, downgrades included, and holds", async () => {
     await run("sandbox-02", apt.install([{ name: "steward-lib", version: "2.0.0" }, { name: "steward-demo-app", version: "2.0.0" }]));
-    await run("sandbox-02", apt.install([{ name: "steward-kernel-sim", version: "5.10.1" }]));
+    // A downgrade only with the option: apt refuses it otherwise (exit 100), changing nothing.
+    const refused = await run("sandbox-02", { ...apt.install([{ name: "steward-kernel-sim", version: "5.10.1" }]), okExitCodes: [100] });
+    expect(refused.stderr).toContain("--allow-downgrades");
+    await run("sandbox-02", apt.install([{ name: "steward-kernel-sim", version: "5.10.1" }], { allowDowngrades: true }));
     await run("sandbox-02", apt.hold([{ name: "steward-lib", version: "2.0.0" }]));
     const installed = apt.parseInstalled((await run("sandbox-02", apt.listInstalled)).stdout);
     expect(installed.filter((p) => p.name.startsWith("steward-")).map((p) => `${p.name} ${p.version}${p.held ? " held" : ""}`)).toEqual([

@@ -6,6 +6,7 @@ import addFormatsModule from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FactsResult } from "../../src/facts/types.ts";
 import { parsePlan, planJson, renderPlanMarkdown, writePlan } from "../../src/plan/artifact.ts";
+import { fromDocument, type PlanDocument } from "../../src/plan/document.ts";
 import { plan } from "../../src/plan/planner.ts";
 import type { Plan } from "../../src/plan/types.ts";
 import { failed, host, INPUTS, inventory, NOW, ok, runbook, up, withUpgrades } from "./fixtures.ts";
@@ -92,11 +93,15 @@ describe("plan artifact", () => {
   });
 
   it("refuses a plan file with a dangling package index or another format", () => {
-    const doc = JSON.parse(planJson(small)) as { format: number; hosts: Array<{ name: string; actions: Array<{ upgrades?: number[] }> }> };
-    const host = doc.hosts.find((h) => h.actions.some((a) => (a.upgrades?.length ?? 0) > 0))!;
-    host.actions.find((a) => a.upgrades)!.upgrades![0] = 9999;
-    expect(() => parsePlan(JSON.stringify(doc), "plans/x.json")).toThrow(`plans/x.json: host ${host.name} refers to package entry 9999, which does not exist`);
-    expect(() => parsePlan(JSON.stringify({ ...doc, format: 1 }), "plans/x.json")).toThrow("plans/x.json: plan format 1 is not the format 2 this steward reads");
+    const doc = JSON.parse(planJson(small)) as PlanDocument;
+    const host = doc.hosts.find((h) => h.actions.some((a) => "upgrades" in a && a.upgrades.length > 0))!;
+    const action = host.actions.find((a) => "upgrades" in a) as { upgrades: number[] };
+    action.upgrades[0] = 9999;
+    // Edited by hand: the digest no longer matches.
+    expect(() => parsePlan(JSON.stringify(doc), "plans/x.json")).toThrow("plans/x.json: the plan was changed after it was written");
+    // Written so by steward (a bug): the index itself is caught when the plan is read.
+    expect(() => fromDocument(doc, "plans/x.json")).toThrow(`plans/x.json: host ${host.name} refers to package entry 9999, which does not exist`);
+    expect(() => parsePlan(JSON.stringify({ ...doc, format: 2 }), "plans/x.json")).toThrow("plans/x.json: plan format 2 is not the format 3 this steward reads");
     expect(() => parsePlan("{", "plans/x.json")).toThrow(/^plans\/x\.json: not JSON/);
   });
 

@@ -49,7 +49,7 @@ describe("steward plan", () => {
     const r = await run(["plan", "patches", "--now", "2026-11-24T01:30:00Z"], repo);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^plan patches-20261124T0130-[0-9a-f]{8}\n/);
+    expect(r.stdout).toMatch(/^plan patches-20261124T0130-[0-9a-f]{12}\n/);
     expect(r.stdout).toContain("hosts: 2 planned, 1 skipped (1 no-facts)");
     expect(r.stdout).toContain("waves: 1 → 1");
     const files = (await readdir(join(repo, "plans"))).sort();

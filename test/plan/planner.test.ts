@@ -137,8 +137,9 @@ describe("plan", () => {
     expect(q.summary.skippedByReason).toEqual({ "window-never-opens": 9 });
   });
 
-  it("names the plan after the runbook, the minute and the fingerprint", () => {
-    expect(p.id).toBe(`security-patches-20261124T0130-${p.fingerprint.slice(0, 8)}`);
+  it("names the plan after the runbook, the minute and the digest", () => {
+    expect(p.id).toBe(`security-patches-20261124T0130-${p.digest.slice(0, 12)}`);
+    expect(p.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(p.fingerprint).toMatch(/^[0-9a-f]{64}$/);
   });
 

@@ -1,6 +1,6 @@
 import type { AvailableVersion, InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
 import { shellQuote } from "../../transport/shell.ts";
-import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
+import type { InstallOptions, PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
 import { checkRequests, hostLines, HostValues } from "../untrusted.ts";
 import { grammar } from "./grammar.ts";
 import { compareDebianVersions } from "./version.ts";
@@ -156,10 +156,12 @@ function pins(command: string, packages: readonly PackageRequest[]): string {
   return packages.map((p) => shellQuote(`${p.name}${p.arch !== undefined && p.arch !== "all" ? `:${p.arch}` : ""}=${p.version}`)).join(" ");
 }
 
-export const simulateInstall: PackageDriver["simulateInstall"] = (packages) => ({
+const downgrades = (options: InstallOptions | undefined): string => (options?.allowDowngrades === true ? " --allow-downgrades" : "");
+
+export const simulateInstall: PackageDriver["simulateInstall"] = (packages, options) => ({
   // -s needs no root and takes no lock, so it can run while facts are read.
   // apt's command line parser ends options at `--`: packages after it are never options.
-  command: `${C} apt-get -s -q install --allow-downgrades -- ${pins("apt-get -s install", packages)}`,
+  command: `${C} apt-get -s -q install${downgrades(options)} -- ${pins("apt-get -s install", packages)}`,
   become: false,
   okExitCodes: [0],
 });
@@ -211,9 +213,9 @@ export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stde
 
 const INSTALL = "apt-get install";
 
-export const install: PackageDriver["install"] = (packages) => ({
+export const install: PackageDriver["install"] = (packages, options) => ({
   // Keep changed config files and never prompt: there is nobody to answer on a remote host.
-  command: `${C} DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- ${pins(INSTALL, packages)}`,
+  command: `${C} DEBIAN_FRONTEND=noninteractive apt-get install -y -q${downgrades(options)} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- ${pins(INSTALL, packages)}`,
   become: true,
   okExitCodes: [0],
 });
