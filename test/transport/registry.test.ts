@@ -31,8 +31,8 @@ describe("transport registry", () => {
     const error = await transport.connect(controller).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LocalTransportDisabledError);
     expect(error).toBeInstanceOf(AuthFailedError);
-    expect((error as LocalTransportDisabledError).hint).toContain("--allow-local");
-    expect((error as LocalTransportDisabledError).hint).toContain("STEWARD_ALLOW_LOCAL=1");
+    expect((error as LocalTransportDisabledError).message).toContain("--allow-local");
+    expect((error as LocalTransportDisabledError).message).toContain("STEWARD_ALLOW_LOCAL=1");
     await transport.close();
   });
 

@@ -35,10 +35,11 @@ export function localEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  */
 export class LocalTransportDisabledError extends AuthFailedError {
   constructor(host: string) {
+    // One line that says how to enable it: facts tables and plans show only the message.
     super(
       host,
-      `${host}: transport: local runs this host's commands on the machine steward runs on, which is off by default: the commands come from the repository's YAML, so a pull request could run code next to CI's credentials`,
-      "if this repository's YAML is trusted on this machine, pass --allow-local (steward facts, steward plan) or set STEWARD_ALLOW_LOCAL=1 in the environment",
+      `${host}: transport: local is disabled: its commands would run on this machine, written by whoever can change the repository's YAML; pass --allow-local or set STEWARD_ALLOW_LOCAL=1 where that YAML is trusted`,
+      "never enable it for pull requests: their YAML would run next to CI's credentials",
     );
   }
 }
@@ -97,7 +98,9 @@ function runLocal(
   const stdout = new OutputCollector(tailBytes, redactor, options.onStdout);
   const stderr = new OutputCollector(tailBytes, redactor, options.onStderr);
   const started = Date.now();
-  const shell = ["bash", "-c", command];
+  // --norc: bash reads ~/.bashrc when its stdin is a socket (libuv pipes are), as under rshd;
+  // the command must see the environment chosen here, not what a profile adds.
+  const shell = ["bash", "--norc", "-c", command];
   const [file, ...args] = become === false ? shell : ["sudo", "-n", "-u", become.user, "--", ...shell];
   const child = spawn(file ?? "bash", args, { detached: true, stdio: ["pipe", "pipe", "pipe"], env: localEnvironment(transportOptions.env ?? process.env) });
   child.stdout.on("data", (data: Buffer) => stdout.push(data));
