@@ -27,7 +27,7 @@ export const MIN_SECRET_LENGTH = 8;
  * (GITHUB_TOKEN, NPM_TOKEN, DB_PASSWORD, …). They are redacted too: a command on the
  * control machine could still read them from its parent process.
  */
-const AMBIENT_SECRET_NAME = /(^|_)(TOKEN|PASSWORD|PASSWD|PASSPHRASE|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
+const AMBIENT_SECRET_NAME = /(^|_)(TOKEN|PASSWORD|PASSWD|PASSPHRASE|SECRET|SECRET_(ACCESS_)?KEY|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
 
 /** A secret that cannot be used: too short to redact safely. Exit category `environment`. */
 export class SecretError extends StewardError {

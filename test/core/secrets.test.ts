@@ -79,8 +79,8 @@ describe("RunSecrets", () => {
   });
 
   it("registers credentials already in the environment, whatever the repository says", () => {
-    const secrets = new RunSecrets({ GITHUB_TOKEN: "ghs_0123456789abcdef", NPM_TOKEN: "short", HOME: "/home/runner-home" });
-    expect(secrets.redact("ghs_0123456789abcdef short /home/runner-home")).toBe("*** short /home/runner-home");
+    const secrets = new RunSecrets({ GITHUB_TOKEN: "ghs_0123456789abcdef", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG", NPM_TOKEN: "short", HOME: "/home/runner-home" });
+    expect(secrets.redact("ghs_0123456789abcdef wJalrXUtnFEMI/K7MDENG short /home/runner-home")).toBe("*** *** short /home/runner-home");
   });
 
   it("refuses a value shorter than 8 characters, naming the variable and where it is used", () => {
