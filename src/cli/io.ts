@@ -1,3 +1,5 @@
+import type { RunSecrets } from "../core/secrets.ts";
+
 /** Where a command writes. Injected so tests capture output without patching globals. */
 export interface CliIO {
   stdout: (text: string) => void;
@@ -15,9 +17,17 @@ export function processIO(): CliIO {
   };
 }
 
+/**
+ * What a command receives: the CLI's IO, whose writes are already redacted, and the
+ * run's secrets, created once by `main` from `env`, to pass to the core.
+ */
+export interface CommandIO extends CliIO {
+  secrets: RunSecrets;
+}
+
 /** A command of the CLI: parses its own arguments, calls the core, renders, returns an exit code. */
 export interface Command {
   summary: string;
   usage: string;
-  run: (argv: string[], io: CliIO) => Promise<number>;
+  run: (argv: string[], io: CommandIO) => Promise<number>;
 }

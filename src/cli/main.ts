@@ -1,7 +1,8 @@
 import { exitCodeFor, ExitCode } from "./exit-codes.ts";
-import { processIO, type CliIO } from "./io.ts";
+import { processIO, type CliIO, type CommandIO } from "./io.ts";
 import { commands } from "./commands/index.ts";
 import { StewardError } from "../core/errors.ts";
+import { RunSecrets } from "../core/secrets.ts";
 
 function help(): string {
   const names = Object.keys(commands).sort();
@@ -10,8 +11,48 @@ function help(): string {
   return `usage: steward <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun 'steward <command> --help' for a command's options.\n`;
 }
 
-/** Runs the CLI; returns the exit code. The only place errors become exit codes. */
-export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+/**
+ * The IO every command writes through: each write first flushes the `::add-mask::`
+ * lines of secrets registered since the last write (GitHub Actions only), then the
+ * text with every secret redacted — the last line of defence for anything the core
+ * did not redact where it entered.
+ */
+function secureIO(io: CliIO, secrets: RunSecrets): CommandIO {
+  const masks = (): void => {
+    const lines = secrets.takeMasks();
+    if (lines !== "") io.stdout(lines);
+  };
+  return {
+    env: io.env,
+    cwd: io.cwd,
+    secrets,
+    stdout: (text) => {
+      masks();
+      io.stdout(secrets.redact(text));
+    },
+    stderr: (text) => {
+      masks();
+      io.stderr(secrets.redact(text));
+    },
+  };
+}
+
+/**
+ * Runs the CLI; returns the exit code. The only place errors become exit codes. The
+ * run's secrets are created here, once, from `raw.env`; every write is redacted.
+ */
+export async function main(argv: string[], raw: CliIO = processIO()): Promise<number> {
+  const io = secureIO(raw, new RunSecrets(raw.env));
+  try {
+    return await dispatch(argv, io);
+  } finally {
+    // Secrets registered after the last write are masked too: later steps of the job may print them.
+    const lines = io.secrets.takeMasks();
+    if (lines !== "") raw.stdout(lines);
+  }
+}
+
+async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     io.stdout(help());

@@ -1,31 +1,64 @@
+import { markdownEscape, shellQuote } from "../template/index.ts";
+
 /**
  * Secret redaction. Every secret value the run knows (environment-provided passphrases,
  * tokens, templated secrets) is registered once; every string that leaves the process —
  * streamed command output, output tails, error messages, reports — passes through
  * `redact()` first. A value is replaced by `***` together with the encoded forms in
- * which it commonly reappears in logs (base64, as in HTTP basic auth or Kubernetes
- * secrets, and percent-encoding, as in URLs).
+ * which it commonly reappears (see {@link secretForms}).
  */
 export const REDACTED = "***";
+
+/**
+ * The forms in which a secret reappears in output, the value itself first:
+ * - JSON-escaped (`JSON.stringify` without the quotes): facts, plans and `--json` output;
+ * - percent-encoded (`encodeURIComponent`): URLs and form bodies;
+ * - base64 with and without padding, as in HTTP basic auth or Kubernetes secrets, plus
+ *   the part that stays the same wherever the value sits inside a longer base64 text
+ *   (`base64("user:" + secret)`, `echo "$secret" | base64` with its newline): base64
+ *   works on 3-byte groups, so for each of the three alignments the characters that
+ *   mix in neighbouring bytes are left out;
+ * - shell-quoted exactly as templates render `{{value}}` into commands (src/template);
+ * - Markdown-escaped as plans and reports render values.
+ * Forms that equal another are listed once.
+ */
+export function secretForms(secret: string): string[] {
+  if (secret.length === 0) return [];
+  const bytes = Buffer.from(secret, "utf8");
+  const base64 = bytes.toString("base64");
+  const forms = [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), base64, base64.replace(/=+$/, "")];
+  for (const offset of [0, 1, 2]) forms.push(base64Core(bytes, offset));
+  forms.push(shellQuote(secret), markdownEscape(secret));
+  return [...new Set(forms.filter((form) => form.length > 0))];
+}
+
+/**
+ * The base64 characters of `bytes` that do not depend on the bytes around it when it
+ * starts `offset` bytes into a 3-byte group: a group's 4 characters each take 6 bits,
+ * so with 1 (2) foreign bytes in front the first 2 (3) characters mix them in, and a
+ * trailing partial group's last character mixes in the bytes after.
+ */
+function base64Core(bytes: Buffer, offset: number): string {
+  const text = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64").replace(/=+$/, "");
+  const head = [0, 2, 3][offset] ?? 0;
+  const tail = (offset + bytes.length) % 3 === 0 ? 0 : 1;
+  return text.slice(head, text.length - tail);
+}
 
 export class Redactor {
   private readonly needles = new Set<string>();
   private pattern: RegExp | undefined;
   private longest = 0;
 
-  /** Registers a secret. Empty values are ignored: they would match everywhere. */
+  /**
+   * Registers a secret with all its {@link secretForms}. Empty values are ignored: they
+   * would match everywhere. Refusing values too short to be secrets is the caller's
+   * job (RunSecrets in src/core/secrets.ts), which can name the variable.
+   */
   add(secret: string): void {
-    if (secret.length === 0) return;
-    const forms = [
-      secret,
-      Buffer.from(secret, "utf8").toString("base64"),
-      Buffer.from(secret, "utf8").toString("base64").replace(/=+$/, ""),
-      encodeURIComponent(secret),
-    ];
-    for (const form of forms) {
-      if (form.length > 0) this.needles.add(form);
-    }
-    this.pattern = undefined;
+    const before = this.needles.size;
+    for (const form of secretForms(secret)) this.needles.add(form);
+    if (this.needles.size !== before) this.pattern = undefined;
   }
 
   /** True when no secret is registered, so callers can skip buffering work. */

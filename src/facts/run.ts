@@ -1,5 +1,6 @@
 import { isAbsolute, join } from "node:path";
 import { StewardError, UsageError } from "../core/errors.ts";
+import { RunSecrets } from "../core/secrets.ts";
 import { evaluateSelector, indexInventory, parseSelector, SelectorSyntaxError } from "../model/selector.ts";
 import { createTransport } from "../transport/registry.ts";
 import { validateRepository } from "../validate/index.ts";
@@ -21,7 +22,15 @@ export interface FactsRunOptions {
   /** Also write each result to `.steward/facts/<host>.json`. */
   cache?: boolean;
   services?: readonly string[];
+  /** The command's environment: secrets, the SSH agent, passphrases. Default: none. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The run's secrets; every secret the inventory names is registered with it before
+   * anything connects, and its redactor scrubs all host output. Default: a new one from `env`.
+   */
+  secrets?: RunSecrets;
+  /** Allow `transport: local` hosts (see RunTransportOptions.allowLocal). */
+  allowLocal?: boolean;
   onResult?: (result: FactsResult) => void;
 }
 
@@ -37,6 +46,8 @@ export async function factsForRepository(options: FactsRunOptions): Promise<Fact
     throw new StewardError("invalid-input", `the inventory has ${inventoryErrors.length} error(s), first: ${first?.file}:${first?.line}:${first?.column} ${first?.message}`, "run 'steward validate' for the full list");
   }
   const { inventory } = validation;
+  const secrets = options.secrets ?? new RunSecrets(options.env ?? {});
+  secrets.registerRepository(inventory, validation.runbooks);
   let names = [...inventory.hosts.keys()];
   if (options.limit !== undefined) {
     let selector;
@@ -51,17 +62,24 @@ export async function factsForRepository(options: FactsRunOptions): Promise<Fact
     if (names.length === 0) throw new UsageError(`--limit '${options.limit}' selects no host`, "check the group, tag and host names in inventory/");
   }
   names.sort();
-  return gatherInventoryFacts(options.root, inventory, names, options);
+  return gatherInventoryFacts(options.root, inventory, names, { ...options, secrets });
 }
 
 /**
  * Gathers facts for the named inventory hosts over one transport (host keys from the
- * inventory's known_hosts), in name order; used by `steward facts` and `steward plan --gather`.
+ * inventory's known_hosts, output redacted with the run's secrets), in name order; used
+ * by `steward facts` and `steward plan --gather`. Without `options.secrets`, the
+ * inventory's secrets are read from `options.env` and registered here.
  */
 export async function gatherInventoryFacts(root: string, inventory: Inventory, names: readonly string[], options: Omit<FactsRunOptions, "root" | "limit"> & { cacheDir?: string; apps?: (hostName: string) => AppProbe[] }): Promise<FactsResult[]> {
   const targets = names.map((name) => hostTarget(inventory, inventory.hosts.get(name)!));
   const knownHosts = inventory.knownHosts === undefined ? [] : [isAbsolute(inventory.knownHosts) ? inventory.knownHosts : join(root, inventory.knownHosts)];
-  const transport = createTransport({ knownHostsFiles: knownHosts, ...(options.env ? { env: options.env } : {}) });
+  let secrets = options.secrets;
+  if (secrets === undefined) {
+    secrets = new RunSecrets(options.env ?? {});
+    secrets.registerRepository(inventory, []);
+  }
+  const transport = createTransport({ knownHostsFiles: knownHosts, redactor: secrets.redactor, allowLocal: options.allowLocal === true, ...(options.env ? { env: options.env } : {}) });
   const cacheDir = options.cacheDir ?? (options.cache ? factsCacheDir(root) : undefined);
   try {
     return await gatherFacts(targets, {

@@ -78,8 +78,12 @@ export interface AppFacts {
   error?: string;
 }
 
-/** The version probes of one app-upgrade, rendered for one host (or why they could not be). */
-export type AppProbe = { app: string; current: string; available?: string } | { app: string; error: string };
+/**
+ * The version probes of one app-upgrade, rendered for one host (or why they could not
+ * be). `become` is true only when the step says `become: true`: probes are read-only
+ * and run as the login user otherwise.
+ */
+export type AppProbe = { app: string; current: string; available?: string; become?: boolean } | { app: string; error: string };
 
 export interface HostFacts {
   os: { id: string; versionId: string; prettyName: string };

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { StewardError } from "../core/errors.ts";
+import { RunSecrets } from "../core/secrets.ts";
 import { didYouMean } from "../core/suggest.ts";
 import { appProbes } from "../facts/apps.ts";
 import { gatherInventoryFacts } from "../facts/run.ts";
@@ -27,9 +28,12 @@ export interface PlanRepositoryOptions {
    * Gather facts first, over SSH, for exactly the hosts the plan selects (targets ∩
    * limit), writing them to `factsDir`; `refresh` also refreshes package lists.
    */
-  /** Applied to the plan before it is written (see WritePlanOptions.redact): the run's secrets never reach the plan files. */
-  redact?: (text: string) => string;
-  gather?: { refresh: boolean; env?: NodeJS.ProcessEnv; onResult?: (result: FactsResult) => void };
+  gather?: { refresh: boolean; env?: NodeJS.ProcessEnv; allowLocal?: boolean; onResult?: (result: FactsResult) => void };
+  /**
+   * The run's secrets: every secret the repository names is registered before facts
+   * are gathered, and the probes read theirs through it. Default: a new one from `gather.env`.
+   */
+  secrets?: RunSecrets;
 }
 
 export type PlanRepositoryResult = { ok: true; plan: Plan; written: WrittenPlan; gathered?: FactsResult[] } | { ok: false; validation: ValidationResult };
@@ -47,15 +51,25 @@ export async function planRepository(options: PlanRepositoryOptions): Promise<Pl
     const names = validation.runbooks.map((r) => r.name).sort();
     throw new StewardError("usage", `no runbook is named '${options.runbook}'`, didYouMean(options.runbook, names) ?? `runbooks: ${names.join(", ") || "none"}`);
   }
+  const secrets = options.secrets ?? new RunSecrets(options.gather?.env ?? {});
+  secrets.registerRepository(validation.inventory, validation.runbooks);
   let gathered: FactsResult[] | undefined;
   if (options.gather) {
     const { inventory } = validation;
     const names = selectedHostNames(inventory, runbook, options.limit);
-    gathered = await gatherInventoryFacts(options.root, inventory, names, { refresh: options.gather.refresh, cacheDir: options.factsDir, apps: appProbes(runbook, inventory, options.gather.env ?? {}), ...(options.gather.env ? { env: options.gather.env } : {}), ...(options.gather.onResult ? { onResult: options.gather.onResult } : {}) });
+    gathered = await gatherInventoryFacts(options.root, inventory, names, {
+      refresh: options.gather.refresh,
+      cacheDir: options.factsDir,
+      apps: appProbes(runbook, inventory, secrets),
+      secrets,
+      allowLocal: options.gather.allowLocal === true,
+      ...(options.gather.env ? { env: options.gather.env } : {}),
+      ...(options.gather.onResult ? { onResult: options.gather.onResult } : {}),
+    });
   }
   const facts = await openFactsCache(options.factsDir);
   const files = hashInputs(validation.texts, runbook.file);
   const result = plan({ inventory: validation.inventory, runbook, facts, now: options.now, toolVersion: options.toolVersion, inputs: { files }, ...(options.limit ? { limit: options.limit } : {}) });
-  const written = await writePlan(result, resolve(options.root, options.outDir), { root: options.root, ...(options.redact ? { redact: options.redact } : {}) });
+  const written = await writePlan(result, resolve(options.root, options.outDir), { root: options.root, redact: (text) => secrets.redact(text) });
   return { ok: true, plan: written.plan, written, ...(gathered ? { gathered } : {}) };
 }

@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { checkHostKeys, knownHostsPath, type KnownHostsFile } from "./rules/host-keys.ts";
 import { checkRunbook } from "./rules/runbook.ts";
+import { checkLocalTransport } from "./rules/transport.ts";
 import { validateAgainstSchema } from "./schema.ts";
 
 export interface ValidationResult {
@@ -49,6 +50,7 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
   const built = buildInventory(validInventory);
   diagnostics.push(...built.diagnostics);
   if (validInventory.length > 0) diagnostics.push(...checkHostKeys(built.inventory, validInventory, options.knownHosts));
+  diagnostics.push(...checkLocalTransport(validInventory));
   if (built.inventory.hosts.size === 0 && inventoryWhole && runbookFiles.length > 0) {
     diagnostics.push({ severity: "error", rule: "inventory/empty", file: "inventory", line: 1, column: 1, pointer: "", message: "the inventory has no hosts", hint: "add hosts in inventory/*.yaml" });
   }

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { factsForRepository } from "../../facts/run.ts";
 import type { FactsResult } from "../../facts/types.ts";
+import { localAllowedByEnvironment } from "../../transport/registry.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { Command } from "../io.ts";
 
@@ -32,13 +33,15 @@ export function factsTable(results: readonly FactsResult[]): string {
 
 export const facts: Command = {
   summary: "gather facts from hosts over SSH, read-only (OS, packages, reboot, disk, memory)",
-  usage: `usage: steward facts [--root DIR] [--limit SELECTOR] [--refresh] [--json] [--cache]
+  usage: `usage: steward facts [--root DIR] [--limit SELECTOR] [--refresh] [--json] [--cache] [--allow-local]
 
   --root DIR         repository root (default: the current directory)
   --limit SELECTOR   only hosts the selector matches (e.g. 'group:web & !tag:canary')
   --refresh          refresh package lists first (apt-get update), through become
   --json             print the results as JSON (schemas/facts.schema.json, one per host)
   --cache            also write .steward/facts/<host>.json
+  --allow-local      allow hosts with transport: local, whose commands run on this machine
+                     (also STEWARD_ALLOW_LOCAL=1); only for repositories whose YAML you trust
 
 Exit codes: 0 every host answered, 1 some hosts failed (see README, Exit codes).`,
   async run(argv, io) {
@@ -50,6 +53,7 @@ Exit codes: 0 every host answered, 1 some hosts failed (see README, Exit codes).
         refresh: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         cache: { type: "boolean", default: false },
+        "allow-local": { type: "boolean", default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -60,6 +64,8 @@ Exit codes: 0 every host answered, 1 some hosts failed (see README, Exit codes).
       refresh: values.refresh,
       cache: values.cache,
       env: io.env,
+      secrets: io.secrets,
+      allowLocal: values["allow-local"] || localAllowedByEnvironment(io.env),
     });
     io.stdout(values.json ? `${JSON.stringify(results, null, 2)}\n` : factsTable(results));
     return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.hostsFailed;

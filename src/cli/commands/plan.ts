@@ -4,12 +4,13 @@ import { parseArgs } from "node:util";
 import { UsageError } from "../../core/errors.ts";
 import { parseSelector, SelectorSyntaxError, type Selector } from "../../model/selector.ts";
 import { planRepository } from "../../plan/index.ts";
+import { localAllowedByEnvironment } from "../../transport/registry.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { Command } from "../io.ts";
 
 export const plan: Command = {
   summary: "plan a runbook: hosts, waves, per-host actions and skip reasons (plans/<id>.json and .md)",
-  usage: `usage: steward plan <runbook> [--root DIR] [--limit SELECTOR] [--gather [--refresh]] [--facts DIR] [--out DIR] [--now ISO]
+  usage: `usage: steward plan <runbook> [--root DIR] [--limit SELECTOR] [--gather [--refresh] [--allow-local]] [--facts DIR] [--out DIR] [--now ISO]
 
   <runbook>         runbook name (or its file, e.g. runbooks/security-patches.yaml)
   --root DIR        repository root (default: the current directory)
@@ -17,6 +18,8 @@ export const plan: Command = {
   --gather          gather facts over SSH first, for exactly the hosts this plan selects, into
                     the facts cache (a host that fails is skipped with its reason)
   --refresh         with --gather: refresh package lists first (apt-get update, through become)
+  --allow-local     with --gather: allow hosts with transport: local, whose commands run on this
+                    machine (also STEWARD_ALLOW_LOCAL=1); only for repositories whose YAML you trust
   --facts DIR       cached facts, one <host>.json per host (default: <root>/.steward/facts);
                     hosts without facts are skipped with the reason "no-facts"
   --out DIR         where the plan is written (default: <root>/plans)
@@ -32,6 +35,7 @@ Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for deta
         limit: { type: "string" },
         gather: { type: "boolean" },
         refresh: { type: "boolean" },
+        "allow-local": { type: "boolean" },
         facts: { type: "string" },
         out: { type: "string" },
         now: { type: "string" },
@@ -43,6 +47,7 @@ Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for deta
     if (runbook === undefined || extra.length > 0) throw new UsageError(runbook === undefined ? "name the runbook to plan" : `one runbook at a time (got ${positionals.join(", ")})`, "steward plan security-patches");
     const root = resolve(io.cwd, values.root ?? ".");
     if (values.refresh && !values.gather) throw new UsageError("--refresh works only with --gather", "steward plan <runbook> --gather --refresh");
+    if (values["allow-local"] && !values.gather) throw new UsageError("--allow-local works only with --gather", "steward plan <runbook> --gather --allow-local");
     const now = values.now === undefined ? new Date() : new Date(values.now);
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now '${values.now}' is not a date`, "use ISO 8601, e.g. 2026-11-24T01:30:00Z");
     let limit: Selector | undefined;
@@ -62,7 +67,8 @@ Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for deta
       now,
       toolVersion: await packageVersion(),
       ...(limit ? { limit } : {}),
-      ...(values.gather ? { gather: { refresh: values.refresh ?? false, env: io.env } } : {}),
+      secrets: io.secrets,
+      ...(values.gather ? { gather: { refresh: values.refresh ?? false, env: io.env, allowLocal: values["allow-local"] === true || localAllowedByEnvironment(io.env) } } : {}),
     });
     if (!result.ok) {
       io.stderr(`steward plan: the repository has ${result.validation.errors} validation error(s); nothing was planned\n  hint: run 'steward validate' to see them\n`);

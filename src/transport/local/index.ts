@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { becomeNotConfigured, becomeProbeFailure } from "../become.ts";
-import { CommandTimeoutError, ExecError } from "../errors.ts";
+import { AuthFailedError, CommandTimeoutError, ExecError } from "../errors.ts";
 import { DEFAULT_TAIL_BYTES, OutputCollector, settleExec } from "../output.ts";
 import type { Become, ExecOptions, ExecResult, HostTarget, Session, TransportDriver, TransportOptions } from "../types.ts";
 
@@ -8,9 +8,47 @@ import type { Become, ExecOptions, ExecResult, HostTarget, Session, TransportDri
 const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60 * 1000;
 
 /**
+ * The only variables a local command sees: enough for a shell and the usual tools to
+ * work, and nothing that grants anything (no GITHUB_TOKEN, no SSH_AUTH_SOCK, no
+ * *_TOKEN/*_PASSWORD, no STEWARD_* settings). The commands come from the repository's
+ * YAML, which a pull request may have written.
+ */
+export const LOCAL_ENV_NAMES = ["PATH", "HOME", "LANG", "LC_ALL", "USER", "LOGNAME", "TMPDIR", "SHELL"] as const;
+
+/** PATH when the environment has none, so `bash` and the usual tools are found. */
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The environment of a local command: {@link LOCAL_ENV_NAMES} taken from `env`, nothing else. */
+export function localEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { PATH: DEFAULT_PATH };
+  for (const name of LOCAL_ENV_NAMES) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Connecting to a `transport: local` host while the run has not allowed it. An
+ * authorisation failure (code `auth-failed`): this machine refuses to run the host's
+ * commands, because they would run here, next to the run's credentials.
+ */
+export class LocalTransportDisabledError extends AuthFailedError {
+  constructor(host: string) {
+    // One line that says how to enable it: facts tables and plans show only the message.
+    super(
+      host,
+      `${host}: transport: local is disabled: its commands would run on this machine, written by whoever can change the repository's YAML; pass --allow-local or set STEWARD_ALLOW_LOCAL=1 where that YAML is trusted`,
+      "never enable it for pull requests: their YAML would run next to CI's credentials",
+    );
+  }
+}
+
+/**
  * The control machine itself, with the same contract as a remote host: commands run
  * under `bash -c` in their own process group, so a timeout kills the whole tree, with
- * the same output tails, redaction, exit and signal reporting as SSH.
+ * the same output tails, redaction, exit and signal reporting as SSH. Commands get
+ * {@link localEnvironment}, never steward's own environment.
  */
 export const create: TransportDriver["create"] = (options) => {
   const probes = new Map<string, Promise<void>>();
@@ -60,9 +98,11 @@ function runLocal(
   const stdout = new OutputCollector(tailBytes, redactor, options.onStdout);
   const stderr = new OutputCollector(tailBytes, redactor, options.onStderr);
   const started = Date.now();
-  const shell = ["bash", "-c", command];
+  // --norc: bash reads ~/.bashrc when its stdin is a socket (libuv pipes are), as under rshd;
+  // the command must see the environment chosen here, not what a profile adds.
+  const shell = ["bash", "--norc", "-c", command];
   const [file, ...args] = become === false ? shell : ["sudo", "-n", "-u", become.user, "--", ...shell];
-  const child = spawn(file ?? "bash", args, { detached: true, stdio: ["pipe", "pipe", "pipe"], env: transportOptions.env ?? process.env });
+  const child = spawn(file ?? "bash", args, { detached: true, stdio: ["pipe", "pipe", "pipe"], env: localEnvironment(transportOptions.env ?? process.env) });
   child.stdout.on("data", (data: Buffer) => stdout.push(data));
   child.stderr.on("data", (data: Buffer) => stderr.push(data));
   // A command that exits without reading its input closes the pipe; that is not an error.
