@@ -52,7 +52,7 @@ export async function planRepository(options: PlanRepositoryOptions): Promise<Pl
     gathered = await gatherInventoryFacts(options.root, inventory, names, { refresh: options.gather.refresh, cacheDir: options.factsDir, apps: appProbes(runbook, inventory, options.gather.env ?? {}), ...(options.gather.env ? { env: options.gather.env } : {}), ...(options.gather.onResult ? { onResult: options.gather.onResult } : {}) });
   }
   const facts = await openFactsCache(options.factsDir);
-  const files = hashInputs(validation.texts, runbook.file);
+  const files = hashInputs(validation.hashes, runbook.file);
   const result = plan({ inventory: validation.inventory, runbook, facts, now: options.now, toolVersion: options.toolVersion, inputs: { files }, ...(options.limit ? { limit: options.limit } : {}) });
   const written = await writePlan(result, resolve(options.root, options.outDir));
   return { ok: true, plan: result, written, ...(gathered ? { gathered } : {}) };

@@ -1,10 +1,11 @@
 import type { Diagnostic } from "../../core/diagnostic.ts";
+import type { ReadProblem } from "../../load/read-file.ts";
 import { diagnosticAt, type YamlSource } from "../../load/yaml-source.ts";
 import type { Inventory } from "../../model/types.ts";
 import { hostFieldMatches, knownHostsName, parseKnownHosts, parsePinnedKey } from "../../transport/ssh/known-hosts.ts";
 
-/** The known_hosts file the inventory names, as read from disk. */
-export type KnownHostsFile = { file: string; text: string } | { file: string; missing: true };
+/** The known_hosts file the inventory names, as read from disk (see readNamedFile). */
+export type KnownHostsFile = { file: string; text: string } | { file: string; missing: true } | { file: string; problem: ReadProblem };
 
 /** Past this many host × hashed-entry comparisons, coverage is not checked (each is an HMAC). */
 const MAX_HASH_CHECKS = 2_000_000;
@@ -33,7 +34,12 @@ export function checkHostKeys(inventory: Inventory, sources: YamlSource[], known
   const setting = sourceSetting(sources);
   let entries: ReturnType<typeof parseKnownHosts>["entries"] = [];
   if (knownHosts && setting) {
-    if ("missing" in knownHosts) {
+    if ("problem" in knownHosts) {
+      const p = knownHosts.problem;
+      // An encoding problem has a place in the file itself; any other is about the path the inventory gives.
+      if (p.line !== undefined) out.push({ severity: "error", rule: p.rule, file: knownHosts.file, line: p.line, column: p.column ?? 1, pointer: "", message: p.message, ...(p.hint === undefined ? {} : { hint: p.hint }) });
+      else out.push(diagnosticAt(setting.source, "/defaults/known_hosts", p.rule, `known_hosts: ${p.message}`, p.hint === undefined ? {} : { hint: p.hint }));
+    } else if ("missing" in knownHosts) {
       out.push(diagnosticAt(setting.source, "/defaults/known_hosts", "known-hosts/missing", `the known_hosts file \`${knownHosts.file}\` does not exist`, { hint: "create it with the fleet's host keys (ssh-keyscan, checked against fingerprints you trust), or fix the path; paths are relative to the repository root" }));
     } else {
       const parsed = parseKnownHosts(knownHosts.text, knownHosts.file);
