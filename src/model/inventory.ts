@@ -261,16 +261,12 @@ function checkVia(hosts: Map<string, Host>, sources: Map<string, YamlSource>, ou
   }
 }
 
+/** Every value of every inventory file is scanned: a token in an address or a key pasted into identity_file is as leaked as one in vars. */
 function checkSecrets(files: YamlSource[], out: Diagnostic[]): void {
   for (const source of files) {
-    const raw = (source.value ?? {}) as RawInventory;
-    const blocks: Array<[string, unknown]> = [["/defaults/vars", raw.defaults?.vars]];
-    for (const [name, g] of Object.entries(raw.groups ?? {})) blocks.push([pointerOf(["groups", name, "vars"]), g?.vars]);
-    for (const [name, h] of Object.entries(raw.hosts ?? {})) blocks.push([pointerOf(["hosts", name, "vars"]), h.vars]);
-    for (const [base, vars] of blocks) {
-      for (const found of findInlineSecrets(vars)) {
-        out.push(diagnosticAt(source, base + found.pointer, "secrets/inline", `a secret is written inline: ${found.reason}`, { hint: "reference it from the environment instead: `{ env: NAME }`, and set NAME from your CI secret store" }));
-      }
+    for (const found of findInlineSecrets(source.value)) {
+      const hint = found.hint ?? "reference it from the environment instead: `{ env: NAME }`, and set NAME from your CI secret store";
+      out.push(diagnosticAt(source, found.pointer, found.rule, found.rule === "secrets/inline" ? `a secret is written inline: ${found.reason}` : found.reason, { hint }));
     }
   }
 }

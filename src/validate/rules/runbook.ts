@@ -120,8 +120,10 @@ export function checkRunbook(source: YamlSource, runbook: Runbook, ctx: RunbookC
     }
   });
 
-  for (const found of findInlineSecrets(runbook.vars ?? {})) {
-    out.push(diagnosticAt(source, `/vars${found.pointer}`, "secrets/inline", `a secret is written inline: ${found.reason}`, { hint: "reference it from the environment instead: `{ env: NAME }`" }));
+  // Every field, not only vars: a token inside a step's command leaks just the same.
+  for (const found of findInlineSecrets(source.value)) {
+    const hint = found.hint ?? "reference it from the environment instead: `{ env: NAME }` in vars, used as `{{vars.NAME}}`";
+    out.push(diagnosticAt(source, found.pointer, found.rule, found.rule === "secrets/inline" ? `a secret is written inline: ${found.reason}` : found.reason, { hint }));
   }
 
   // Without an inventory, templates are still parsed; only the per-host variable check is skipped.
