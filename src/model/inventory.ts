@@ -1,3 +1,4 @@
+import { isIPv6 } from "node:net";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { pointerOf } from "../core/diagnostic.ts";
 import { parseDuration } from "../core/duration.ts";
@@ -165,10 +166,60 @@ export function buildInventory(files: YamlSource[]): { inventory: Inventory; dia
   }
 
   checkVia(hosts, sources, diagnostics);
+  checkAddresses(rawHosts, diagnostics);
+  checkTimeouts(files, diagnostics);
   checkSecrets(files, diagnostics);
   const inventory: Inventory = { hosts, groups };
   if (defaults.known_hosts !== undefined) inventory.knownHosts = defaults.known_hosts;
   return { inventory, diagnostics };
+}
+
+/**
+ * What is wrong with a host address the schema let through (it allows the characters
+ * of IPv4, IPv6 and DNS names), or undefined: a port written into it, an IPv4 octet
+ * over 255, an IPv6 address Node cannot parse, a DNS label over 63 characters
+ * (RFC 1035 §2.3.4) or starting or ending with '-'.
+ */
+export function addressProblem(address: string): { message: string; hint: string } | undefined {
+  const withPort = /^([^:]+):(\d+)$/.exec(address);
+  if (withPort) return { message: `the address \`${address}\` has a port in it`, hint: `write \`address: ${withPort[1]}\` and \`port: ${withPort[2]}\`` };
+  if (/^[0-9.]+$/.test(address)) {
+    const octets = address.split(".");
+    if (octets.length !== 4 || octets.some((o) => o === "")) return { message: `\`${address}\` is not an IPv4 address (it needs four numbers separated by dots)`, hint: "write it like 10.40.1.12" };
+    const big = octets.find((o) => Number(o) > 255);
+    if (big !== undefined) return { message: `\`${address}\` is not an IPv4 address: ${big} is over 255`, hint: "each of the four numbers is 0 to 255" };
+    if (octets.some((o) => o.length > 1 && o.startsWith("0"))) return { message: `\`${address}\` has a number with a leading zero, which some tools read as octal`, hint: "drop the leading zeros" };
+    return undefined;
+  }
+  if (address.includes(":")) {
+    if (isIPv6(address)) return undefined;
+    return { message: `\`${address}\` is not an IPv6 address`, hint: "write an IPv6 address without brackets and without a port, e.g. 2001:db8::12, and the port under `port:`" };
+  }
+  for (const label of address.split(".")) {
+    if (label === "") return { message: `\`${address}\` has an empty part between dots`, hint: "remove the extra dot" };
+    if (label.length > 63) return { message: `\`${address}\` has a part longer than 63 characters, which DNS does not allow`, hint: "check the name for a paste error" };
+    if (label.startsWith("-") || label.endsWith("-")) return { message: `\`${address}\` has a part that starts or ends with '-', which DNS does not allow`, hint: "check the name" };
+  }
+  return undefined;
+}
+
+function checkAddresses(hosts: Map<string, { raw: RawHost; origin: Origin; source: YamlSource }>, out: Diagnostic[]): void {
+  for (const [, { raw, origin, source }] of hosts) {
+    const problem = addressProblem(raw.address);
+    if (problem) out.push(diagnosticAt(source, `${origin.pointer}/address`, "inventory/bad-address", problem.message, { hint: problem.hint }));
+  }
+}
+
+/** A connect timeout of zero would be replaced by the default without a word; refuse it instead. */
+function checkTimeouts(files: YamlSource[], out: Diagnostic[]): void {
+  for (const source of files) {
+    const raw = (source.value ?? {}) as RawInventory;
+    const places: Array<[string, string | undefined]> = [["/defaults/connect_timeout", raw.defaults?.connect_timeout]];
+    for (const [name, h] of Object.entries(raw.hosts ?? {})) places.push([pointerOf(["hosts", name, "connect_timeout"]), h.connect_timeout]);
+    for (const [pointer, value] of places) {
+      if (value !== undefined && parseDuration(value) === 0) out.push(diagnosticAt(source, pointer, "inventory/zero-timeout", "a connect timeout of zero would let no connection succeed", { hint: "give a length like '10s', or remove it to use the default (10s)" }));
+    }
+  }
 }
 
 function checkGroupReferences(groups: Map<string, Group>, sources: Map<string, YamlSource>, out: Diagnostic[]): void {
