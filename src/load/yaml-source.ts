@@ -25,15 +25,33 @@ export interface YamlSource {
  * library, whose documents keep every node's position and whose errors are precise.
  * Both read YAML 1.2's core schema, so they agree on what a value means.
  */
-const MAYBE_ALIAS = /(?:^|[\s[{,:-])\*[A-Za-z0-9_-]/m;
+/**
+ * True when some mapping or list is reached twice: js-yaml shares one object per alias
+ * instead of copying it, so later walks would expand an alias bomb. Judged by the
+ * structure of the value, not by how anchor names look (`&a.b`, `&.x` are names too).
+ */
+function sharesCollections(value: unknown): boolean {
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== "object" || node === null) continue;
+    if (seen.has(node)) return true;
+    seen.add(node);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push(child);
+  }
+  return false;
+}
 
 function fastValue(text: string): { ok: true; value: unknown } | { ok: false } {
-  if (MAYBE_ALIAS.test(text)) return { ok: false };
+  let value: unknown;
   try {
-    return { ok: true, value: jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }) ?? null };
+    value = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }) ?? null;
   } catch {
     return { ok: false };
   }
+  // Aliased collections take the slow path, where expansions are counted before anything walks them.
+  return sharesCollections(value) ? { ok: false } : { ok: true, value };
 }
 
 function positionsOf(text: string): () => { doc: Document.Parsed; lines: LineCounter } {
