@@ -1,5 +1,5 @@
 import jsYaml from "js-yaml";
-import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit, type Alias, type Document, type Node, type YAMLError } from "yaml";
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit, type Alias, type Document, type Node, type Scalar, type YAMLError } from "yaml";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { segmentsOf } from "../core/diagnostic.ts";
 
@@ -273,17 +273,88 @@ export function locate(source: YamlSource, pointer: string, options: { key?: boo
   return { line: pos.line, column: pos.col };
 }
 
+/** Length of a double-quoted escape (YAML 1.2 §5.7) starting at a backslash. */
+function escapeLength(text: string, at: number): number {
+  const c = text[at + 1];
+  return c === "x" ? 4 : c === "u" ? 6 : c === "U" ? 10 : 2;
+}
+
 /**
- * Position of a character inside a scalar's value (e.g. a bad token in a selector):
- * accounts for the opening quote of quoted scalars. Falls back to the scalar's start.
+ * The source offset of each character of a scalar's value (plus one past the end), by
+ * walking value and source together: folded line breaks, stripped indentation, escapes
+ * and doubled single quotes are stepped over. Undefined when the two cannot be matched.
+ */
+function valueOffsets(text: string, node: Scalar): number[] | undefined {
+  const [start, , end] = node.range ?? [0, 0, 0];
+  const value = typeof node.value === "string" ? node.value : String(node.value);
+  const block = node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED";
+  let j = start;
+  if (block) j = text.indexOf("\n", start) + 1;
+  else if (node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE") j = start + 1;
+  if (j <= 0) return undefined;
+  let indent = 0;
+  if (block) {
+    // Block indentation is that of the first line with content (YAML 1.2 §8.1.1.1).
+    const m = /^(?:[ ]*\r?\n)*([ ]*)/.exec(text.slice(j, end));
+    indent = m?.[1]?.length ?? 0;
+  }
+  const skipIndent = (): void => {
+    if (block) for (let k = 0; k < indent && text[j] === " "; k++) j++;
+    else while (text[j] === " " || text[j] === "\t") j++;
+  };
+  if (block) skipIndent();
+  const offsets: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    for (;;) {
+      if (j >= end) return undefined;
+      const s = text[j]!;
+      if (node.type === "QUOTE_DOUBLE" && s === "\\") {
+        if (text[j + 1] === "\n" || text[j + 1] === "\r") {
+          // An escaped line break joins lines without a character of its own.
+          j = text.indexOf("\n", j) + 1;
+          skipIndent();
+          continue;
+        }
+        offsets.push(j);
+        j += escapeLength(text, j);
+        break;
+      }
+      if (node.type === "QUOTE_SINGLE" && s === "'" && c === "'" && text[j + 1] === "'") {
+        offsets.push(j);
+        j += 2;
+        break;
+      }
+      if (s === c || (s === "\n" && (c === " " || c === "\n"))) {
+        offsets.push(j);
+        j++;
+        if (s === "\n") skipIndent();
+        break;
+      }
+      if (s === "\n") {
+        j++;
+        skipIndent();
+      } else {
+        j++;
+      }
+    }
+  }
+  offsets.push(j);
+  return offsets;
+}
+
+/**
+ * Position of a character inside a scalar's value (e.g. a bad token in a selector or a
+ * template): quoted, plain and block scalars, on any of their lines. Falls back to the
+ * scalar's start.
  */
 export function locateInScalar(source: YamlSource, pointer: string, index: number): Position {
   const node = walk(source, pointer, false);
   if (!isScalar(node) || !node.range) return locate(source, pointer);
-  const quoted = node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE";
-  const plainSingleLine = node.type === "PLAIN" || quoted;
-  if (!plainSingleLine) return locate(source, pointer);
-  const pos = source.positions().lines.linePos(node.range[0] + (quoted ? 1 : 0) + index);
+  const offsets = valueOffsets(source.text, node);
+  const offset = offsets?.[Math.max(0, Math.min(index, offsets.length - 1))];
+  if (offset === undefined) return locate(source, pointer);
+  const pos = source.positions().lines.linePos(offset);
   return { line: pos.line, column: pos.col };
 }
 
@@ -308,20 +379,12 @@ export function diagnosticAt(
   };
 }
 
-/**
- * Position of a (1-based) line and column inside a template held by a scalar: block
- * scalars (`|`, `>`) start their text on the line after the indicator.
- */
+/** Position of a (1-based) line and column inside the value of a scalar, e.g. where a template error is. */
 export function locateInTemplate(source: YamlSource, pointer: string, line: number, column: number): Position {
   const node = walk(source, pointer, false);
-  if (!isScalar(node) || !node.range) return locate(source, pointer);
-  if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED") {
-    const header = source.positions().lines.linePos(node.range[0]).line;
-    const target = header + line;
-    const text = source.text.split("\n", target)[target - 1] ?? "";
-    const indent = /^ */.exec(text)?.[0].length ?? 0;
-    return { line: target, column: indent + column };
-  }
-  if (line === 1) return locateInScalar(source, pointer, column - 1);
-  return locate(source, pointer);
+  if (!isScalar(node)) return locate(source, pointer);
+  const lines = String(node.value).split("\n");
+  let index = 0;
+  for (let l = 0; l < line - 1 && l < lines.length; l++) index += lines[l]!.length + 1;
+  return locateInScalar(source, pointer, index + column - 1);
 }
