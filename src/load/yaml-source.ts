@@ -2,6 +2,7 @@ import jsYaml from "js-yaml";
 import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit, type Alias, type Document, type Node, type Scalar, type YAMLError } from "yaml";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { segmentsOf } from "../core/diagnostic.ts";
+import { aliasHint, noBreakSpaces, tagHint, templateMappings, type YamlHint } from "./yaml-hints.ts";
 
 /** Files larger than this are refused before parsing: no inventory needs more, and it bounds memory. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -185,19 +186,43 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
       ],
     };
   }
+  const hinted = (list: YamlHint[]): Diagnostic[] => list.map((h) => at(h.line, h.column, h.rule, h.message, h.hint));
+  const nbsp = noBreakSpaces(text);
+  if (nbsp.length > 0) return { diagnostics: hinted(nbsp) };
   const fast = fastValue(text);
-  if (fast.ok) return { source: { file, text, value: fast.value, positions: positionsOf(text) }, diagnostics: [] };
+  if (fast.ok) {
+    const positions = positionsOf(text);
+    const templates = /\{\{/.test(text) ? templateMappings(text, positions().doc, positions().lines) : [];
+    if (templates.length > 0) return { diagnostics: hinted(templates) };
+    return { source: { file, text, value: fast.value, positions }, diagnostics: [] };
+  }
   const lines = new LineCounter();
   // YAML 1.2 core schema: `no`, `on` and `yes` stay strings (no "Norway problem").
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, version: "1.2", logLevel: "silent" });
   const list = Array.isArray(docs) ? docs : [];
   const diagnostics: Diagnostic[] = [];
+  const textLines = text.split("\n");
+  const hintedLines = new Set<number>();
   for (const doc of list) {
     for (const error of doc.errors) {
       const pos = errorPosition(error, doc, text, lines);
+      const lineText = textLines[pos.line - 1] ?? "";
+      // A value starting with '*' gives one cryptic error per '*'; say once, plainly, what happened.
+      const alias = error.code === "BAD_ALIAS" || (error.code === "UNEXPECTED_TOKEN" && /alias/i.test(error.message)) ? aliasHint(lineText) : undefined;
+      if (alias) {
+        if (!hintedLines.has(pos.line)) diagnostics.push(at(pos.line, (/\S/.exec(lineText.slice(lineText.indexOf(":") + 1))?.index ?? 0) + lineText.indexOf(":") + 2, "yaml/unquoted-star", alias.message, alias.hint));
+        hintedLines.add(pos.line);
+        continue;
+      }
       const raw = firstLine(error.message);
       const known = friendly[error.code]?.(raw);
       diagnostics.push(at(pos.line, pos.col, `yaml/${error.code.toLowerCase().replace(/_/g, "-")}`, known?.message ?? raw, known?.hint));
+    }
+    for (const warning of doc.warnings) {
+      if (warning.code !== "TAG_RESOLVE_FAILED") continue;
+      const pos = warning.linePos?.[0] ?? { line: 1, col: 1 };
+      const tag = tagHint(textLines[pos.line - 1] ?? "");
+      diagnostics.push(at(pos.line, pos.col, "yaml/unknown-tag", tag?.message ?? firstLine(warning.message), tag?.hint ?? "steward files use no YAML tags; quote a value that starts with '!'"));
     }
   }
   if (list.length > 1) {
@@ -211,7 +236,8 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   const aliases = checkAliases(doc);
   if (aliases.unresolved) {
     const pos = lines.linePos(aliases.unresolved.range?.[0] ?? 0);
-    return { diagnostics: [at(pos.line, pos.col, "yaml/unknown-alias", `the alias \`*${aliases.unresolved.source}\` refers to no anchor before it`, `define \`&${aliases.unresolved.source}\` on a value above this line, or write the value out`)] };
+    const text2 = aliasHint(text.split("\n")[pos.line - 1] ?? "");
+    return { diagnostics: [at(pos.line, pos.col, "yaml/unknown-alias", `the alias \`*${aliases.unresolved.source}\` refers to no anchor before it`, `define \`&${aliases.unresolved.source}\` on a value above this line, or write the value out${text2 ? `; if the '*' is part of the text, ${text2.hint}` : ""}`)] };
   }
   const bomb = aliases.overflow;
   if (bomb) {
@@ -239,6 +265,8 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
       ],
     };
   }
+  const templates = templateMappings(text, doc, lines);
+  if (templates.length > 0) return { diagnostics: hinted(templates) };
   return { source: { file, text, value, positions: () => ({ doc, lines }) }, diagnostics };
 }
 
