@@ -61,8 +61,10 @@ export function decodeUtf8(bytes: Uint8Array): Decoded {
   for (let i = start; i < bytes.length; ) {
     const b = bytes[i]!;
     if (b === 0x00) {
-      const utf16 = (i + 1 < bytes.length && bytes[i + 1]! > 0 && bytes[i + 1]! < 0x80) || (i > 0 && bytes[i - 1]! > 0 && bytes[i - 1]! < 0x80);
-      return { ok: false, line, column, message: utf16 ? "the file holds NUL bytes between its letters: it looks like UTF-16 without a byte order mark" : "the file holds a NUL byte; it is not a text file", hint: utf16 ? SAVE_AS_UTF8 : "YAML files are text; remove the byte or replace the file" };
+      // ASCII text saved as UTF-16 or UTF-32 is about half NUL bytes; a stray NUL is just that.
+      const sample = bytes.subarray(start, Math.min(bytes.length, start + 4096));
+      const wide = sample.filter((x) => x === 0).length * 4 >= sample.length;
+      return { ok: false, line, column, message: wide ? "the file is full of NUL bytes: it looks like UTF-16 or UTF-32 without a byte order mark" : "the file holds a NUL byte; it is not a text file", hint: wide ? SAVE_AS_UTF8 : "YAML files are text; remove the byte or replace the file" };
     }
     const n = sequenceLength(bytes, i);
     if (n === 0) {

@@ -4,7 +4,6 @@ import { pointerOf } from "../core/diagnostic.ts";
 import { parseDuration } from "../core/duration.ts";
 import { didYouMean } from "../core/suggest.ts";
 import { diagnosticAt, locate, type YamlSource } from "../load/yaml-source.ts";
-import { findInlineSecrets } from "./secrets.ts";
 import type { Become, Criticality, Group, Host, Inventory, Origin } from "./types.ts";
 
 /** The YAML shape of one inventory file, after schema validation. */
@@ -60,8 +59,8 @@ const where = (o: Origin, sources: Map<string, YamlSource>): string => {
 
 /**
  * Merges every inventory file into one inventory and checks what no schema can:
- * duplicates across files, references to unknown groups and hosts, cycles, inline
- * secrets. Files must already have passed schema validation.
+ * duplicates across files, references to unknown groups and hosts, cycles, addresses
+ * and timeouts that can never work. Files must already have passed schema validation.
  */
 export function buildInventory(files: YamlSource[]): { inventory: Inventory; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
@@ -168,7 +167,6 @@ export function buildInventory(files: YamlSource[]): { inventory: Inventory; dia
   checkVia(hosts, sources, diagnostics);
   checkAddresses(rawHosts, diagnostics);
   checkTimeouts(files, diagnostics);
-  checkSecrets(files, diagnostics);
   const inventory: Inventory = { hosts, groups };
   if (defaults.known_hosts !== undefined) inventory.knownHosts = defaults.known_hosts;
   return { inventory, diagnostics };
@@ -312,12 +310,3 @@ function checkVia(hosts: Map<string, Host>, sources: Map<string, YamlSource>, ou
   }
 }
 
-/** Every value of every inventory file is scanned: a token in an address or a key pasted into identity_file is as leaked as one in vars. */
-function checkSecrets(files: YamlSource[], out: Diagnostic[]): void {
-  for (const source of files) {
-    for (const found of findInlineSecrets(source.value)) {
-      const hint = found.hint ?? "reference it from the environment instead: `{ env: NAME }`, and set NAME from your CI secret store";
-      out.push(diagnosticAt(source, found.pointer, found.rule, found.rule === "secrets/inline" ? `a secret is written inline: ${found.reason}` : found.reason, { hint }));
-    }
-  }
-}

@@ -53,6 +53,8 @@ export interface InlineSecret {
   /** Rule that fired: `secrets/inline` for a credential, `secrets/env-ref` for a bad `{ env: NAME }`. */
   rule: "secrets/inline" | "secrets/env-ref";
   hint?: string;
+  /** Index in the string value where the secret starts, to point at it inside long or multi-line values. */
+  index?: number;
 }
 
 /** A variable value `{ env: NAME }`: a secret read from the environment at run time. */
@@ -76,13 +78,16 @@ function envRefProblem(ref: Record<string, unknown>): { reason: string; hint: st
   return { reason: `\`${name}\` is not an environment variable name`, hint: `${why}: \`{ env: ${ENV_NAME.test(fixed) ? fixed : "NAME"} }\`` };
 }
 
-/** Why a string is a credential written inline, or undefined. `key` is the name holding it, if any. */
-function stringProblem(value: string, key: string | undefined): string | undefined {
-  for (const [pattern, what] of SECRET_VALUE) if (pattern.test(value)) return `the value looks like ${what}`;
-  for (const m of value.matchAll(URL_PASSWORD)) if (isLiteral(m[1]!)) return "the URL holds a password (user:password@)";
-  for (const m of value.matchAll(ASSIGNMENT)) if (isSecretName(m[1]!) && isLiteral(m[2]!)) return `\`${m[1]}\` is set to a literal value`;
-  for (const m of value.matchAll(PASSWORD_FLAG)) if (isLiteral(m[2]!)) return `\`--${m[1]}\` is given a literal value`;
-  if (key !== undefined && isSecretName(key) && isLiteral(value)) return `\`${key}\` holds a literal value`;
+/** Why a string is a credential written inline and where in it (index of the offending text), or undefined. `key` is the name holding it, if any. */
+function stringProblem(value: string, key: string | undefined): { reason: string; index: number } | undefined {
+  for (const [pattern, what] of SECRET_VALUE) {
+    const m = pattern.exec(value);
+    if (m) return { reason: `the value looks like ${what}`, index: m.index };
+  }
+  for (const m of value.matchAll(URL_PASSWORD)) if (isLiteral(m[1]!)) return { reason: "the URL holds a password (user:password@)", index: m.index + m[0].lastIndexOf(`:${m[1]}@`) + 1 };
+  for (const m of value.matchAll(ASSIGNMENT)) if (isSecretName(m[1]!) && isLiteral(m[2]!)) return { reason: `\`${m[1]}\` is set to a literal value`, index: m.index + m[0].indexOf(m[1]!) };
+  for (const m of value.matchAll(PASSWORD_FLAG)) if (isLiteral(m[2]!)) return { reason: `\`--${m[1]}\` is given a literal value`, index: m.index + m[0].indexOf("-") };
+  if (key !== undefined && isSecretName(key) && isLiteral(value)) return { reason: `\`${key}\` holds a literal value`, index: 0 };
   return undefined;
 }
 
@@ -96,8 +101,8 @@ function stringProblem(value: string, key: string | undefined): string | undefin
 export function findInlineSecrets(value: unknown, path: Array<string | number> = []): InlineSecret[] {
   if (typeof value === "string") {
     const key = path.at(-1);
-    const reason = stringProblem(value, typeof key === "string" ? key : undefined);
-    return reason ? [{ pointer: pointerOf(path), reason, rule: "secrets/inline" }] : [];
+    const found = stringProblem(value, typeof key === "string" ? key : undefined);
+    return found ? [{ pointer: pointerOf(path), reason: found.reason, index: found.index, rule: "secrets/inline" }] : [];
   }
   if (Array.isArray(value)) return value.flatMap((item, i) => findInlineSecrets(item, [...path, i]));
   if (typeof value === "object" && value !== null) {

@@ -8,6 +8,7 @@ import { indexInventory } from "../model/selector.ts";
 import type { Inventory, Runbook } from "../model/types.ts";
 import { checkHostKeys, knownHostsPath, type KnownHostsFile } from "./rules/host-keys.ts";
 import { checkRunbook } from "./rules/runbook.ts";
+import { checkSecrets } from "./rules/secrets.ts";
 import { validateAgainstSchema } from "./schema.ts";
 
 export interface ValidationResult {
@@ -44,12 +45,13 @@ export interface ValidateOptions {
 export function validateSources(inventoryFiles: YamlSource[], runbookFiles: YamlSource[], options: ValidateOptions = {}, loadDiagnostics: Diagnostic[] = []): ValidationResult {
   const diagnostics = [...loadDiagnostics];
   const validInventory: YamlSource[] = [];
+  for (const source of [...inventoryFiles, ...runbookFiles]) diagnostics.push(...checkSecrets(source));
   for (const source of inventoryFiles) {
     const errors = validateAgainstSchema(source, "inventory");
     diagnostics.push(...errors);
     if (errors.length === 0) validInventory.push(source);
   }
-  const inventoryWhole = validInventory.length === inventoryFiles.length && !loadDiagnostics.some((d) => d.file.startsWith("inventory/"));
+  const inventoryWhole = validInventory.length === inventoryFiles.length && !loadDiagnostics.some((d) => d.file === "inventory" || d.file.startsWith("inventory/"));
   const built = buildInventory(validInventory);
   diagnostics.push(...built.diagnostics);
   if (validInventory.length > 0) diagnostics.push(...checkHostKeys(built.inventory, validInventory, options.knownHosts));

@@ -4,7 +4,6 @@ import { pointerOf } from "../../core/diagnostic.ts";
 import { parseDuration } from "../../core/duration.ts";
 import { didYouMean } from "../../core/suggest.ts";
 import { diagnosticAt, type YamlSource } from "../../load/yaml-source.ts";
-import { findInlineSecrets } from "../../model/secrets.ts";
 import { evaluateSelector, isGlob, parseSelector, SelectorSyntaxError, termsOf, type SelectorIndex } from "../../model/selector.ts";
 import type { CountOrPercent, Host, Inventory, Runbook } from "../../model/types.ts";
 import { isValidTimeZone, whyNeverOpens } from "../../model/window.ts";
@@ -130,11 +129,6 @@ export function checkRunbook(source: YamlSource, runbook: Runbook, ctx: RunbookC
     }
   });
 
-  // Every field, not only vars: a token inside a step's command leaks just the same.
-  for (const found of findInlineSecrets(source.value)) {
-    const hint = found.hint ?? "reference it from the environment instead: `{ env: NAME }` in vars, used as `{{vars.NAME}}`";
-    out.push(diagnosticAt(source, found.pointer, found.rule, found.rule === "secrets/inline" ? `a secret is written inline: ${found.reason}` : found.reason, { hint }));
-  }
 
   // Without an inventory, templates are still parsed; only the per-host variable check is skipped.
   const hosts = ctx.inventory?.value.hosts;
