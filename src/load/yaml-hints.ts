@@ -1,4 +1,4 @@
-import { isMap, visit, type Document, type LineCounter } from "yaml";
+import { isMap, visit, type Document } from "yaml";
 
 /**
  * Plain words for the YAML mistakes whose parser message does not say what to do:
@@ -68,7 +68,7 @@ const UNQUOTED_TEMPLATE = /(?:^|[:,[\-?])[ \t]*\{\{/m;
  * Values written as `{{…}}` without quotes: YAML reads them as a mapping inside a
  * mapping, so the template is lost. Only called when the text has such a value.
  */
-export function templateMappings(text: string, doc: Document.Parsed, lines: LineCounter): YamlHint[] {
+export function templateMappings(text: string, doc: Document.Parsed, lines: { linePos(offset: number): { line: number; col: number } }): YamlHint[] {
   if (!UNQUOTED_TEMPLATE.test(text)) return [];
   const out: YamlHint[] = [];
   visit(doc, {

@@ -1,5 +1,5 @@
 import jsYaml from "js-yaml";
-import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit, type Alias, type Document, type Node, type Scalar, type YAMLError } from "yaml";
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, visit, type Alias, type Document, type Node, type Scalar, type YAMLError } from "yaml";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { segmentsOf } from "../core/diagnostic.ts";
 import { aliasHint, noBreakSpaces, tagHint, templateMappings, type YamlHint } from "./yaml-hints.ts";
@@ -17,7 +17,7 @@ export interface YamlSource {
   /** The plain JavaScript value (null for an empty file). */
   value: unknown;
   /** The document with node positions, parsed on first use and kept. */
-  positions: () => { doc: Document.Parsed; lines: LineCounter };
+  positions: () => { doc: Document.Parsed; lines: LineIndex };
 }
 
 /**
@@ -55,14 +55,13 @@ function fastValue(text: string): { ok: true; value: unknown } | { ok: false } {
   return sharesCollections(value) ? { ok: false } : { ok: true, value };
 }
 
-function positionsOf(text: string): () => { doc: Document.Parsed; lines: LineCounter } {
-  let cached: { doc: Document.Parsed; lines: LineCounter } | undefined;
+function positionsOf(text: string): () => { doc: Document.Parsed; lines: LineIndex } {
+  let cached: { doc: Document.Parsed; lines: LineIndex } | undefined;
   return () => {
     if (!cached) {
-      const lines = new LineCounter();
-      const doc = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, version: "1.2", logLevel: "silent" });
+      const doc = parseAllDocuments(text, { uniqueKeys: true, version: "1.2", logLevel: "silent" });
       // An empty file (or one of only comments) holds no document; an empty one puts positions at 1:1.
-      cached = { doc: (Array.isArray(doc) ? doc[0] : undefined) ?? parseDocument("", { lineCounter: new LineCounter() }), lines };
+      cached = { doc: (Array.isArray(doc) ? doc[0] : undefined) ?? parseDocument(""), lines: new LineIndex(text) };
     }
     return cached;
   };
@@ -71,6 +70,29 @@ function positionsOf(text: string): () => { doc: Document.Parsed; lines: LineCou
 export interface Position {
   line: number;
   column: number;
+}
+
+/**
+ * 1-based line and column of a character offset, from the text itself. The parser's own
+ * LineCounter misses line breaks inside some malformed tokens and then reports columns
+ * past the end of a line; counting here is always right.
+ */
+export class LineIndex {
+  private readonly starts: number[] = [0];
+  constructor(private readonly text: string) {
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) this.starts.push(i + 1);
+  }
+  linePos(offset: number): { line: number; col: number } {
+    const at = Math.max(0, Math.min(offset, this.text.length));
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: at - this.starts[lo]! + 1 };
+  }
 }
 
 const friendly: Record<string, (raw: string) => { message: string; hint?: string }> = {
@@ -136,8 +158,8 @@ export function checkAliases(doc: Document.Parsed): { unresolved?: Alias; overfl
 }
 
 /** Where a YAML error is best shown, when the parser's own position is not the place to fix. */
-function errorPosition(error: YAMLError, doc: Document.Parsed, text: string, lines: LineCounter): { line: number; col: number } {
-  const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+function errorPosition(error: YAMLError, doc: Document.Parsed, text: string, lines: LineIndex): { line: number; col: number } {
+  const pos = lines.linePos(error.pos[0]);
   if (error.code === "MISSING_CHAR" && /quote/.test(error.message)) {
     // The parser stops where the text runs out; the opening quote is what needs a partner.
     let start: number | undefined;
@@ -196,9 +218,9 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
     if (templates.length > 0) return { diagnostics: hinted(templates) };
     return { source: { file, text, value: fast.value, positions }, diagnostics: [] };
   }
-  const lines = new LineCounter();
+  const lines = new LineIndex(text);
   // YAML 1.2 core schema: `no`, `on` and `yes` stay strings (no "Norway problem").
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, version: "1.2", logLevel: "silent" });
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, version: "1.2", logLevel: "silent" });
   const list = Array.isArray(docs) ? docs : [];
   const diagnostics: Diagnostic[] = [];
   const textLines = text.split("\n");
@@ -220,7 +242,7 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
     }
     for (const warning of doc.warnings) {
       if (warning.code !== "TAG_RESOLVE_FAILED") continue;
-      const pos = warning.linePos?.[0] ?? { line: 1, col: 1 };
+      const pos = lines.linePos(warning.pos[0]);
       const tag = tagHint(textLines[pos.line - 1] ?? "");
       diagnostics.push(at(pos.line, pos.col, "yaml/unknown-tag", tag?.message ?? firstLine(warning.message), tag?.hint ?? "steward files use no YAML tags; quote a value that starts with '!'"));
     }
