@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, open, readlink, realpath } from "node:fs/promises";
+import { lstat, open, readlink, realpath, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { decodeUtf8 } from "./encoding.ts";
 import { MAX_FILE_BYTES } from "./yaml-source.ts";
@@ -85,6 +85,13 @@ export async function readRepositoryFile(root: string, path: string, shown: stri
   const resolved = await resolveInside(root, path, shown);
   if ("problem" in resolved) return { ok: false, problem: resolved.problem };
   const real = resolved.path;
+  try {
+    // Checked before opening too: opening a socket fails with a bare ENXIO.
+    const kind = await stat(real);
+    if (!kind.isFile()) return { ok: false, problem: { rule: "load/not-a-file", message: `\`${shown}\` is ${describeKind(kind)}, not a regular file`, hint: "replace it with a regular file, or remove it" } };
+  } catch (error) {
+    return { ok: false, problem: errnoProblem(error, shown) };
+  }
   let handle;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
