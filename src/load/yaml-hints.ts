@@ -53,8 +53,12 @@ export function noBreakSpaces(text: string): YamlHint[] {
   return out;
 }
 
-/** Ansible's variables and Jinja's filters, with how steward's templates say the same. */
-function templateSpelling(inner: string): string {
+/**
+ * How steward's templates say what a template written for Ansible or Jinja means
+ * (`{{ x | default('y') }}`, `{{inventory_hostname}}`, `{{ansible_host}}`), or "" when
+ * the text shows neither. Also meant for template errors inside quoted values.
+ */
+export function templateSpelling(inner: string): string {
   if (/\|\s*default\s*\(/.test(inner)) return `steward templates are Handlebars, not Jinja: write {{default vars.x "y"}} instead of {{ x | default('y') }}`;
   if (/\|/.test(inner)) return "steward templates are Handlebars, not Jinja: filters are helpers written before the value, e.g. {{default vars.x \"y\"}}";
   if (/\binventory_hostname\b/.test(inner)) return "in steward, the host's name is {{host.name}} (Ansible's inventory_hostname)";
