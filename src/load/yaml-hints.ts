@@ -40,6 +40,13 @@ export function tagHint(lineText: string): { message: string; hint: string } | u
   return { message: `\`${v.value}\` starts with '!', which YAML reads as a tag, so the value is lost`, hint: quoteIt(v.key, v.value) };
 }
 
+/** A value starting with '@' or '`', which YAML reserves (YAML 1.2 §5.3, c-reserved). */
+export function reservedHint(lineText: string): { message: string; hint: string } | undefined {
+  const v = valueOf(lineText);
+  if (!v || !/^[@`]/.test(v.value)) return undefined;
+  return { message: `\`${v.value}\` starts with '${v.value[0]}', which YAML reserves`, hint: quoteIt(v.key, v.value) };
+}
+
 /** U+00A0 right after a ':' (common when YAML is pasted from a web page or chat): YAML sees no separating space. */
 export function noBreakSpaces(text: string): YamlHint[] {
   if (!text.includes("\u00a0")) return [];

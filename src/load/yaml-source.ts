@@ -3,7 +3,7 @@ import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocument
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { segmentsOf } from "../core/diagnostic.ts";
 import { LineIndex, valueOffsets } from "./yaml-positions.ts";
-import { aliasHint, noBreakSpaces, tagHint, templateMappings, type YamlHint } from "./yaml-hints.ts";
+import { aliasHint, noBreakSpaces, reservedHint, tagHint, templateMappings, type YamlHint } from "./yaml-hints.ts";
 
 /** Files larger than this are refused before parsing: no inventory needs more, and it bounds memory. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -217,7 +217,7 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
         continue;
       }
       const raw = firstLine(error.message);
-      const known = friendly[error.code]?.(raw);
+      const known = error.code === "BAD_SCALAR_START" ? (reservedHint(lineText) ?? friendly[error.code]?.(raw)) : friendly[error.code]?.(raw);
       diagnostics.push(at(pos.line, pos.col, `yaml/${error.code.toLowerCase().replace(/_/g, "-")}`, known?.message ?? raw, known?.hint));
     }
     for (const warning of doc.warnings) {
