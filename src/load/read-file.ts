@@ -68,7 +68,7 @@ async function resolveInside(root: string, path: string, shown: string): Promise
   }
   if (!isInside(root, real)) {
     const message = isLink ? `\`${shown}\` is a symbolic link to \`${target}\`, which is outside the repository` : `\`${shown}\` leads outside the repository through a linked folder (to \`${real}\`)`;
-    return { problem: { rule: "load/symlink", message, hint: "steward reads only files inside the repository (what a review sees); copy the file in instead of linking" } };
+    return { problem: { rule: "load/symlink", message, hint: "steward reads only files inside the repository (what a review sees); copy it in instead of linking" } };
   }
   return { path: real };
 }

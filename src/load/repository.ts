@@ -114,6 +114,11 @@ async function loadFolder(root: string, real: string, folder: string, loaded: Lo
 export async function loadRepository(root: string): Promise<LoadedRepository> {
   const real = await realRoot(root);
   const loaded: LoadedRepository = { root, realRoot: real, inventory: [], runbooks: [], diagnostics: [], texts: new Map(), hashes: new Map() };
+  const kind = await stat(root).catch(() => undefined);
+  if (kind && !kind.isDirectory()) {
+    loaded.diagnostics.push(fileProblem(".", { rule: "load/not-a-folder", message: `the repository root \`${root}\` is not a folder`, hint: "pass the folder that holds inventory/ and runbooks/ with --root" }));
+    return loaded;
+  }
   loaded.inventory = await loadFolder(root, real, "inventory", loaded);
   loaded.runbooks = await loadFolder(root, real, "runbooks", loaded);
   return loaded;
