@@ -65,6 +65,16 @@ describe("reading repository files", () => {
     await rm(join(root, "keys"));
   });
 
+  it("never reads a known_hosts outside the repository, so none of its lines reach the output", async () => {
+    const repo = join(work, "escape");
+    await cp(base, repo, { recursive: true });
+    await writeFile(join(repo, "inventory", "host-keys.yaml"), "defaults:\n  known_hosts: ../../../../../../etc/passwd\n");
+    const result = await validateRepository(repo);
+    expect(result.diagnostics.filter((d) => d.rule.startsWith("known-hosts/") || d.message.includes("root:"))).toEqual([]);
+    expect(result.diagnostics).toContainEqual(expect.objectContaining({ file: "inventory/host-keys.yaml", line: 2, column: 16, rule: "load/outside-repository" }));
+    expect([...result.texts.keys()].some((f) => f.includes("passwd"))).toBe(false);
+  });
+
   it("hashes the bytes on disk, BOM included, not the decoded text", async () => {
     const repo = join(work, "bom");
     await cp(base, repo, { recursive: true });
