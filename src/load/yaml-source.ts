@@ -1,7 +1,9 @@
 import jsYaml from "js-yaml";
-import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit, type Alias, type Document, type Node, type YAMLError } from "yaml";
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, visit, type Alias, type Document, type Node, type YAMLError } from "yaml";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { segmentsOf } from "../core/diagnostic.ts";
+import { LineIndex, valueOffsets } from "./yaml-positions.ts";
+import { aliasHint, noBreakSpaces, reservedHint, tagHint, templateMappings, type YamlHint } from "./yaml-hints.ts";
 
 /** Files larger than this are refused before parsing: no inventory needs more, and it bounds memory. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -16,7 +18,7 @@ export interface YamlSource {
   /** The plain JavaScript value (null for an empty file). */
   value: unknown;
   /** The document with node positions, parsed on first use and kept. */
-  positions: () => { doc: Document.Parsed; lines: LineCounter };
+  positions: () => { doc: Document.Parsed; lines: LineIndex };
 }
 
 /**
@@ -25,25 +27,42 @@ export interface YamlSource {
  * library, whose documents keep every node's position and whose errors are precise.
  * Both read YAML 1.2's core schema, so they agree on what a value means.
  */
-const MAYBE_ALIAS = /(?:^|[\s[{,:-])\*[A-Za-z0-9_-]/m;
+/**
+ * True when some mapping or list is reached twice: js-yaml shares one object per alias
+ * instead of copying it, so later walks would expand an alias bomb. Judged by the
+ * structure of the value, not by how anchor names look (`&a.b`, `&.x` are names too).
+ */
+function sharesCollections(value: unknown): boolean {
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== "object" || node === null) continue;
+    if (seen.has(node)) return true;
+    seen.add(node);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push(child);
+  }
+  return false;
+}
 
 function fastValue(text: string): { ok: true; value: unknown } | { ok: false } {
-  if (MAYBE_ALIAS.test(text)) return { ok: false };
+  let value: unknown;
   try {
-    return { ok: true, value: jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }) ?? null };
+    value = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }) ?? null;
   } catch {
     return { ok: false };
   }
+  // Aliased collections take the slow path, where expansions are counted before anything walks them.
+  return sharesCollections(value) ? { ok: false } : { ok: true, value };
 }
 
-function positionsOf(text: string): () => { doc: Document.Parsed; lines: LineCounter } {
-  let cached: { doc: Document.Parsed; lines: LineCounter } | undefined;
+function positionsOf(text: string): () => { doc: Document.Parsed; lines: LineIndex } {
+  let cached: { doc: Document.Parsed; lines: LineIndex } | undefined;
   return () => {
     if (!cached) {
-      const lines = new LineCounter();
-      const doc = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, version: "1.2", logLevel: "silent" });
+      const doc = parseAllDocuments(text, { uniqueKeys: true, version: "1.2", logLevel: "silent" });
       // An empty file (or one of only comments) holds no document; an empty one puts positions at 1:1.
-      cached = { doc: (Array.isArray(doc) ? doc[0] : undefined) ?? parseDocument("", { lineCounter: new LineCounter() }), lines };
+      cached = { doc: (Array.isArray(doc) ? doc[0] : undefined) ?? parseDocument(""), lines: new LineIndex(text) };
     }
     return cached;
   };
@@ -53,6 +72,8 @@ export interface Position {
   line: number;
   column: number;
 }
+
+
 
 const friendly: Record<string, (raw: string) => { message: string; hint?: string }> = {
   DUPLICATE_KEY: () => ({
@@ -117,8 +138,8 @@ export function checkAliases(doc: Document.Parsed): { unresolved?: Alias; overfl
 }
 
 /** Where a YAML error is best shown, when the parser's own position is not the place to fix. */
-function errorPosition(error: YAMLError, doc: Document.Parsed, text: string, lines: LineCounter): { line: number; col: number } {
-  const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+function errorPosition(error: YAMLError, doc: Document.Parsed, text: string, lines: LineIndex): { line: number; col: number } {
+  const pos = lines.linePos(error.pos[0]);
   if (error.code === "MISSING_CHAR" && /quote/.test(error.message)) {
     // The parser stops where the text runs out; the opening quote is what needs a partner.
     let start: number | undefined;
@@ -167,19 +188,43 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
       ],
     };
   }
+  const hinted = (list: YamlHint[]): Diagnostic[] => list.map((h) => at(h.line, h.column, h.rule, h.message, h.hint));
+  const nbsp = noBreakSpaces(text);
+  if (nbsp.length > 0) return { diagnostics: hinted(nbsp) };
   const fast = fastValue(text);
-  if (fast.ok) return { source: { file, text, value: fast.value, positions: positionsOf(text) }, diagnostics: [] };
-  const lines = new LineCounter();
+  if (fast.ok) {
+    const positions = positionsOf(text);
+    const templates = /\{\{/.test(text) ? templateMappings(text, positions().doc, positions().lines) : [];
+    if (templates.length > 0) return { diagnostics: hinted(templates) };
+    return { source: { file, text, value: fast.value, positions }, diagnostics: [] };
+  }
+  const lines = new LineIndex(text);
   // YAML 1.2 core schema: `no`, `on` and `yes` stay strings (no "Norway problem").
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, version: "1.2", logLevel: "silent" });
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, version: "1.2", logLevel: "silent" });
   const list = Array.isArray(docs) ? docs : [];
   const diagnostics: Diagnostic[] = [];
+  const textLines = text.split("\n");
+  const hintedLines = new Set<number>();
   for (const doc of list) {
     for (const error of doc.errors) {
       const pos = errorPosition(error, doc, text, lines);
+      const lineText = textLines[pos.line - 1] ?? "";
+      // A value starting with '*' gives one cryptic error per '*'; say once, plainly, what happened.
+      const alias = error.code === "BAD_ALIAS" || (error.code === "UNEXPECTED_TOKEN" && /alias/i.test(error.message)) ? aliasHint(lineText) : undefined;
+      if (alias) {
+        if (!hintedLines.has(pos.line)) diagnostics.push(at(pos.line, (/\S/.exec(lineText.slice(lineText.indexOf(":") + 1))?.index ?? 0) + lineText.indexOf(":") + 2, "yaml/unquoted-star", alias.message, alias.hint));
+        hintedLines.add(pos.line);
+        continue;
+      }
       const raw = firstLine(error.message);
-      const known = friendly[error.code]?.(raw);
+      const known = error.code === "BAD_SCALAR_START" ? (reservedHint(lineText) ?? friendly[error.code]?.(raw)) : friendly[error.code]?.(raw);
       diagnostics.push(at(pos.line, pos.col, `yaml/${error.code.toLowerCase().replace(/_/g, "-")}`, known?.message ?? raw, known?.hint));
+    }
+    for (const warning of doc.warnings) {
+      if (warning.code !== "TAG_RESOLVE_FAILED") continue;
+      const pos = lines.linePos(warning.pos[0]);
+      const tag = tagHint(textLines[pos.line - 1] ?? "");
+      diagnostics.push(at(pos.line, pos.col, "yaml/unknown-tag", tag?.message ?? firstLine(warning.message), tag?.hint ?? "steward files use no YAML tags; quote a value that starts with '!'"));
     }
   }
   if (list.length > 1) {
@@ -193,7 +238,8 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   const aliases = checkAliases(doc);
   if (aliases.unresolved) {
     const pos = lines.linePos(aliases.unresolved.range?.[0] ?? 0);
-    return { diagnostics: [at(pos.line, pos.col, "yaml/unknown-alias", `the alias \`*${aliases.unresolved.source}\` refers to no anchor before it`, `define \`&${aliases.unresolved.source}\` on a value above this line, or write the value out`)] };
+    const text2 = aliasHint(text.split("\n")[pos.line - 1] ?? "");
+    return { diagnostics: [at(pos.line, pos.col, "yaml/unknown-alias", `the alias \`*${aliases.unresolved.source}\` refers to no anchor before it`, `define \`&${aliases.unresolved.source}\` on a value above this line, or write the value out${text2 ? `; if the '*' is part of the text, ${text2.hint}` : ""}`)] };
   }
   const bomb = aliases.overflow;
   if (bomb) {
@@ -221,6 +267,8 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
       ],
     };
   }
+  const templates = templateMappings(text, doc, lines);
+  if (templates.length > 0) return { diagnostics: hinted(templates) };
   return { source: { file, text, value, positions: () => ({ doc, lines }) }, diagnostics };
 }
 
@@ -256,16 +304,17 @@ export function locate(source: YamlSource, pointer: string, options: { key?: boo
 }
 
 /**
- * Position of a character inside a scalar's value (e.g. a bad token in a selector):
- * accounts for the opening quote of quoted scalars. Falls back to the scalar's start.
+ * Position of a character inside a scalar's value (e.g. a bad token in a selector or a
+ * template): quoted, plain and block scalars, on any of their lines. Falls back to the
+ * scalar's start.
  */
 export function locateInScalar(source: YamlSource, pointer: string, index: number): Position {
   const node = walk(source, pointer, false);
   if (!isScalar(node) || !node.range) return locate(source, pointer);
-  const quoted = node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE";
-  const plainSingleLine = node.type === "PLAIN" || quoted;
-  if (!plainSingleLine) return locate(source, pointer);
-  const pos = source.positions().lines.linePos(node.range[0] + (quoted ? 1 : 0) + index);
+  const offsets = valueOffsets(source.text, node);
+  const offset = offsets?.[Math.max(0, Math.min(index, offsets.length - 1))];
+  if (offset === undefined) return locate(source, pointer);
+  const pos = source.positions().lines.linePos(offset);
   return { line: pos.line, column: pos.col };
 }
 
@@ -290,20 +339,12 @@ export function diagnosticAt(
   };
 }
 
-/**
- * Position of a (1-based) line and column inside a template held by a scalar: block
- * scalars (`|`, `>`) start their text on the line after the indicator.
- */
+/** Position of a (1-based) line and column inside the value of a scalar, e.g. where a template error is. */
 export function locateInTemplate(source: YamlSource, pointer: string, line: number, column: number): Position {
   const node = walk(source, pointer, false);
-  if (!isScalar(node) || !node.range) return locate(source, pointer);
-  if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED") {
-    const header = source.positions().lines.linePos(node.range[0]).line;
-    const target = header + line;
-    const text = source.text.split("\n", target)[target - 1] ?? "";
-    const indent = /^ */.exec(text)?.[0].length ?? 0;
-    return { line: target, column: indent + column };
-  }
-  if (line === 1) return locateInScalar(source, pointer, column - 1);
-  return locate(source, pointer);
+  if (!isScalar(node)) return locate(source, pointer);
+  const lines = String(node.value).split("\n");
+  let index = 0;
+  for (let l = 0; l < line - 1 && l < lines.length; l++) index += lines[l]!.length + 1;
+  return locateInScalar(source, pointer, index + column - 1);
 }

@@ -1,9 +1,9 @@
+import { isIPv6 } from "node:net";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { pointerOf } from "../core/diagnostic.ts";
 import { parseDuration } from "../core/duration.ts";
 import { didYouMean } from "../core/suggest.ts";
 import { diagnosticAt, locate, type YamlSource } from "../load/yaml-source.ts";
-import { findInlineSecrets } from "./secrets.ts";
 import type { Become, Criticality, Group, Host, Inventory, Origin } from "./types.ts";
 
 /** The YAML shape of one inventory file, after schema validation. */
@@ -59,8 +59,8 @@ const where = (o: Origin, sources: Map<string, YamlSource>): string => {
 
 /**
  * Merges every inventory file into one inventory and checks what no schema can:
- * duplicates across files, references to unknown groups and hosts, cycles, inline
- * secrets. Files must already have passed schema validation.
+ * duplicates across files, references to unknown groups and hosts, cycles, addresses
+ * and timeouts that can never work. Files must already have passed schema validation.
  */
 export function buildInventory(files: YamlSource[]): { inventory: Inventory; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
@@ -165,10 +165,59 @@ export function buildInventory(files: YamlSource[]): { inventory: Inventory; dia
   }
 
   checkVia(hosts, sources, diagnostics);
-  checkSecrets(files, diagnostics);
+  checkAddresses(rawHosts, diagnostics);
+  checkTimeouts(files, diagnostics);
   const inventory: Inventory = { hosts, groups };
   if (defaults.known_hosts !== undefined) inventory.knownHosts = defaults.known_hosts;
   return { inventory, diagnostics };
+}
+
+/**
+ * What is wrong with a host address the schema let through (it allows the characters
+ * of IPv4, IPv6 and DNS names), or undefined: a port written into it, an IPv4 octet
+ * over 255, an IPv6 address Node cannot parse, a DNS label over 63 characters
+ * (RFC 1035 §2.3.4) or starting or ending with '-'.
+ */
+export function addressProblem(address: string): { message: string; hint: string } | undefined {
+  const withPort = /^([^:]+):(\d+)$/.exec(address);
+  if (withPort) return { message: `the address \`${address}\` has a port in it`, hint: `write \`address: ${withPort[1]}\` and \`port: ${withPort[2]}\`` };
+  if (/^[0-9.]+$/.test(address)) {
+    const octets = address.split(".");
+    if (octets.length !== 4 || octets.some((o) => o === "")) return { message: `\`${address}\` is not an IPv4 address (it needs four numbers separated by dots)`, hint: "write it like 10.40.1.12" };
+    const big = octets.find((o) => Number(o) > 255);
+    if (big !== undefined) return { message: `\`${address}\` is not an IPv4 address: ${big} is over 255`, hint: "each of the four numbers is 0 to 255" };
+    if (octets.some((o) => o.length > 1 && o.startsWith("0"))) return { message: `\`${address}\` has a number with a leading zero, which some tools read as octal`, hint: "drop the leading zeros" };
+    return undefined;
+  }
+  if (address.includes(":")) {
+    if (isIPv6(address)) return undefined;
+    return { message: `\`${address}\` is not an IPv6 address`, hint: "write an IPv6 address without brackets and without a port, e.g. 2001:db8::12, and the port under `port:`" };
+  }
+  for (const label of address.split(".")) {
+    if (label === "") return { message: `\`${address}\` has an empty part between dots`, hint: "remove the extra dot" };
+    if (label.length > 63) return { message: `\`${address}\` has a part longer than 63 characters, which DNS does not allow`, hint: "check the name for a paste error" };
+    if (label.startsWith("-") || label.endsWith("-")) return { message: `\`${address}\` has a part that starts or ends with '-', which DNS does not allow`, hint: "check the name" };
+  }
+  return undefined;
+}
+
+function checkAddresses(hosts: Map<string, { raw: RawHost; origin: Origin; source: YamlSource }>, out: Diagnostic[]): void {
+  for (const [, { raw, origin, source }] of hosts) {
+    const problem = addressProblem(raw.address);
+    if (problem) out.push(diagnosticAt(source, `${origin.pointer}/address`, "inventory/bad-address", problem.message, { hint: problem.hint }));
+  }
+}
+
+/** A connect timeout of zero would be replaced by the default without a word; refuse it instead. */
+function checkTimeouts(files: YamlSource[], out: Diagnostic[]): void {
+  for (const source of files) {
+    const raw = (source.value ?? {}) as RawInventory;
+    const places: Array<[string, string | undefined]> = [["/defaults/connect_timeout", raw.defaults?.connect_timeout]];
+    for (const [name, h] of Object.entries(raw.hosts ?? {})) places.push([pointerOf(["hosts", name, "connect_timeout"]), h.connect_timeout]);
+    for (const [pointer, value] of places) {
+      if (value !== undefined && parseDuration(value) === 0) out.push(diagnosticAt(source, pointer, "inventory/zero-timeout", "a connect timeout of zero would let no connection succeed", { hint: "give a length like '10s', or remove it to use the default (10s)" }));
+    }
+  }
 }
 
 function checkGroupReferences(groups: Map<string, Group>, sources: Map<string, YamlSource>, out: Diagnostic[]): void {
@@ -261,16 +310,3 @@ function checkVia(hosts: Map<string, Host>, sources: Map<string, YamlSource>, ou
   }
 }
 
-function checkSecrets(files: YamlSource[], out: Diagnostic[]): void {
-  for (const source of files) {
-    const raw = (source.value ?? {}) as RawInventory;
-    const blocks: Array<[string, unknown]> = [["/defaults/vars", raw.defaults?.vars]];
-    for (const [name, g] of Object.entries(raw.groups ?? {})) blocks.push([pointerOf(["groups", name, "vars"]), g?.vars]);
-    for (const [name, h] of Object.entries(raw.hosts ?? {})) blocks.push([pointerOf(["hosts", name, "vars"]), h.vars]);
-    for (const [base, vars] of blocks) {
-      for (const found of findInlineSecrets(vars)) {
-        out.push(diagnosticAt(source, base + found.pointer, "secrets/inline", `a secret is written inline: ${found.reason}`, { hint: "reference it from the environment instead: `{ env: NAME }`, and set NAME from your CI secret store" }));
-      }
-    }
-  }
-}

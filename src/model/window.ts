@@ -76,8 +76,9 @@ function dateOnly(text: string, timeZone: string, endOfDay: boolean): number {
 }
 
 /**
- * The window's openings that start at or before `limit`, in order, beginning with the
- * one that may still be open at `from`. Bounded by `not_before`/`not_after`.
+ * The window's openings in order, beginning with the one that may still be open at
+ * `from` (or the first on or after `not_before`, when that is later), over `days` days
+ * from there. Bounded by `not_before`/`not_after`.
  */
 function* openings(window: Window, from: number, days: number): Generator<Opening> {
   const durationMs = parseDuration(window.duration) ?? 0;
@@ -85,9 +86,10 @@ function* openings(window: Window, from: number, days: number): Generator<Openin
   const [hour, minute] = window.start.split(":").map(Number) as [number, number];
   const notBefore = window.not_before ? dateOnly(window.not_before, window.timezone, false) : -Infinity;
   const notAfter = window.not_after ? dateOnly(window.not_after, window.timezone, true) : Infinity;
-  // Start far enough back to catch an opening that began before `from` and is still open.
+  // Start far enough back to catch an opening that began before `from` and is still open;
+  // openings before not_before do not count, so a far-off not_before is jumped to directly.
   const back = Math.ceil(durationMs / DAY_MS) + 1;
-  const first = localParts(window.timezone, from - back * DAY_MS);
+  const first = localParts(window.timezone, Math.max(from, notBefore) - back * DAY_MS);
   for (let i = 0; i <= days + back; i++) {
     const civil = new Date(Date.UTC(first.year, first.month - 1, first.day + i));
     const weekday = WEEKDAYS[civil.getUTCDay()]!;
@@ -107,9 +109,16 @@ export function openingAt(window: Window, at: Date): Opening | undefined {
   return undefined;
 }
 
-/** The current opening if the window is open at `from`, else the next one within about a year. */
+/**
+ * Days searched from the later of `from` and `not_before`: the week repeats, so if no
+ * listed day opens within a week (plus a day for the zone's offset and a start moved by
+ * a DST gap) before `not_after`, none ever will. The answer is exact, not a horizon.
+ */
+const SEARCH_DAYS = 9;
+
+/** The current opening if the window is open at `from`, else the next one; undefined when it never opens again. */
 export function nextOpening(window: Window, from: Date): Opening | undefined {
-  return openings(window, from.getTime(), 371).next().value ?? undefined;
+  return openings(window, from.getTime(), SEARCH_DAYS).next().value ?? undefined;
 }
 
 /** Why a window can never open from `from` on, and the setting that causes it; undefined when it can. */

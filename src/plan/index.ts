@@ -68,7 +68,7 @@ export async function planRepository(options: PlanRepositoryOptions): Promise<Pl
     });
   }
   const facts = await openFactsCache(options.factsDir);
-  const files = hashInputs(validation.texts, runbook.file);
+  const files = hashInputs(validation.hashes, runbook.file);
   const result = plan({ inventory: validation.inventory, runbook, facts, now: options.now, toolVersion: options.toolVersion, inputs: { files }, ...(options.limit ? { limit: options.limit } : {}) });
   const written = await writePlan(result, resolve(options.root, options.outDir), { root: options.root, redact: (text) => secrets.redact(text) });
   return { ok: true, plan: written.plan, written, ...(gathered ? { gathered } : {}) };

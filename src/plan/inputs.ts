@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -13,13 +12,14 @@ import type { FactsResult } from "../facts/types.ts";
 
 /**
  * The inputs a plan's fingerprint covers: every inventory file plus the runbook's own
- * file, as repository paths with the sha256 of the exact text that was validated and
- * planned (not of a second read, which could see a file changed in between).
+ * file, as repository paths with the sha256 of the exact bytes that were validated and
+ * planned (`ValidationResult.hashes`, not a second read, which could see a file changed
+ * in between; not the decoded text, which drops a BOM).
  */
-export function hashInputs(texts: ReadonlyMap<string, string>, runbookFile: string): Array<{ path: string; sha256: string }> {
-  return [...texts]
+export function hashInputs(hashes: ReadonlyMap<string, string>, runbookFile: string): Array<{ path: string; sha256: string }> {
+  return [...hashes]
     .filter(([path]) => path.startsWith("inventory/") || path === runbookFile)
-    .map(([path, text]) => ({ path, sha256: createHash("sha256").update(text, "utf8").digest("hex") }))
+    .map(([path, sha256]) => ({ path, sha256 }))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 

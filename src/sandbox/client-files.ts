@@ -67,7 +67,8 @@ export function inventoryText(state: FleetState): string {
     `  port: ${state.port}`,
     "  become: true",
     `  identity_file: ${state.identityFile}`,
-    `  known_hosts: ${state.knownHosts}`,
+    // Relative to the fleet folder, which is the repository root: steward reads no file outside it.
+    `  known_hosts: ${relative(dirname(dirname(state.inventory)), state.knownHosts)}`,
     "groups:",
     "  sandbox: {}",
     ...GROUPS.map((g) => `  ${g}: {}`),

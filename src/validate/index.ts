@@ -1,14 +1,14 @@
+import { createHash } from "node:crypto";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { sortDiagnostics } from "../core/diagnostic.ts";
-import { loadRepository } from "../load/repository.ts";
+import { loadRepository, readNamedFile } from "../load/repository.ts";
 import { diagnosticAt, type YamlSource } from "../load/yaml-source.ts";
 import { buildInventory } from "../model/inventory.ts";
 import { indexInventory } from "../model/selector.ts";
 import type { Inventory, Runbook } from "../model/types.ts";
-import { readFile } from "node:fs/promises";
-import { isAbsolute, join } from "node:path";
 import { checkHostKeys, knownHostsPath, type KnownHostsFile } from "./rules/host-keys.ts";
 import { checkRunbook } from "./rules/runbook.ts";
+import { checkSecrets } from "./rules/secrets.ts";
 import { checkLocalTransport } from "./rules/transport.ts";
 import { validateAgainstSchema } from "./schema.ts";
 
@@ -25,6 +25,11 @@ export interface ValidationResult {
    * Later stages hash and quote these exact bytes instead of reading the files again.
    */
   texts: Map<string, string>;
+  /**
+   * The sha256 (hex) of the exact bytes of every file read, by repository path: what a
+   * plan's fingerprint covers (the texts have a BOM dropped and are decoded).
+   */
+  hashes: Map<string, string>;
 }
 
 export interface ValidateOptions {
@@ -41,12 +46,13 @@ export interface ValidateOptions {
 export function validateSources(inventoryFiles: YamlSource[], runbookFiles: YamlSource[], options: ValidateOptions = {}, loadDiagnostics: Diagnostic[] = []): ValidationResult {
   const diagnostics = [...loadDiagnostics];
   const validInventory: YamlSource[] = [];
+  for (const source of [...inventoryFiles, ...runbookFiles]) diagnostics.push(...checkSecrets(source));
   for (const source of inventoryFiles) {
     const errors = validateAgainstSchema(source, "inventory");
     diagnostics.push(...errors);
     if (errors.length === 0) validInventory.push(source);
   }
-  const inventoryWhole = validInventory.length === inventoryFiles.length && !loadDiagnostics.some((d) => d.file.startsWith("inventory/"));
+  const inventoryWhole = validInventory.length === inventoryFiles.length && !loadDiagnostics.some((d) => d.file === "inventory" || d.file.startsWith("inventory/"));
   const built = buildInventory(validInventory);
   diagnostics.push(...built.diagnostics);
   if (validInventory.length > 0) diagnostics.push(...checkHostKeys(built.inventory, validInventory, options.knownHosts));
@@ -78,6 +84,10 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
   }
   const sorted = sortDiagnostics(diagnostics);
   const errors = sorted.filter((d) => d.severity === "error").length;
+  const texts = new Map([
+    ...[...inventoryFiles, ...runbookFiles].map((s): [string, string] => [s.file, s.text]),
+    ...(options.knownHosts && "text" in options.knownHosts ? [[options.knownHosts.file, options.knownHosts.text] as [string, string]] : []),
+  ]);
   return {
     inventory: built.inventory,
     runbooks,
@@ -85,10 +95,9 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
     errors,
     warnings: sorted.length - errors,
     files: inventoryFiles.length + runbookFiles.length,
-    texts: new Map([
-      ...[...inventoryFiles, ...runbookFiles].map((s): [string, string] => [s.file, s.text]),
-      ...(options.knownHosts && "text" in options.knownHosts ? [[options.knownHosts.file, options.knownHosts.text] as [string, string]] : []),
-    ]),
+    texts,
+    // Sources handed in as text have no other bytes; validateRepository replaces these with the bytes read.
+    hashes: new Map([...texts].map(([file, text]) => [file, createHash("sha256").update(text, "utf8").digest("hex")])),
   };
 }
 
@@ -98,11 +107,9 @@ export async function validateRepository(root: string, options: ValidateOptions 
   let knownHosts = options.knownHosts;
   const path = knownHostsPath(loaded.inventory);
   if (!knownHosts && path !== undefined) {
-    const text = await readFile(isAbsolute(path) ? path : join(root, path), "utf8").catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return undefined;
-      throw error;
-    });
-    knownHosts = text === undefined ? { file: path, missing: true } : { file: path, text };
+    const named = await readNamedFile(loaded, path);
+    if ("sha256" in named) loaded.hashes.set(named.file, named.sha256);
+    knownHosts = named;
   }
   if (loaded.inventory.length + loaded.runbooks.length + loaded.diagnostics.length === 0) {
     // Most likely the wrong folder: say so rather than report an empty repository as valid.
@@ -111,5 +118,6 @@ export async function validateRepository(root: string, options: ValidateOptions 
   const result = validateSources(loaded.inventory, loaded.runbooks, { ...options, ...(knownHosts ? { knownHosts } : {}) }, loaded.diagnostics);
   // Files that failed to parse are not sources, but their text is still what errors quote.
   for (const [file, text] of loaded.texts) if (!result.texts.has(file)) result.texts.set(file, text);
+  for (const [file, sha256] of loaded.hashes) result.hashes.set(file, sha256);
   return result;
 }

@@ -44,3 +44,20 @@ describe("maintenance windows", () => {
     expect(neverOpensReason(berlin, now)).toBeUndefined();
   });
 });
+
+describe("windows far in the future", () => {
+  // Saturday 2028-01-15 is the first day of the range; 22:00 CET is 21:00Z.
+  const later: Window = { timezone: "Europe/Berlin", days: ["sat"], start: "22:00", duration: "2h", not_before: "2028-01-15", not_after: "2028-02-15" };
+  const now = new Date("2026-11-22T12:00:00Z");
+
+  it("opens on the first listed day of a range more than a year ahead", () => {
+    expect(nextOpening(later, now)?.opens.toISOString()).toBe("2028-01-15T21:00:00.000Z");
+    expect(neverOpensReason(later, now)).toBeUndefined();
+  });
+
+  it("opens in a range decades ahead, and says never only when no listed day is in the range", () => {
+    expect(nextOpening({ ...later, not_before: "2090-06-01", not_after: "2090-06-30" }, now)?.opens.toISOString()).toBe("2090-06-03T20:00:00.000Z");
+    // 2028-01-17 (Mon) to 2028-01-21 (Fri) holds no Saturday.
+    expect(neverOpensReason({ ...later, not_before: "2028-01-17", not_after: "2028-01-21" }, now)).toContain("no sat between 2028-01-17 and 2028-01-21");
+  });
+});

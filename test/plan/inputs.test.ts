@@ -10,7 +10,7 @@ const base = new URL("../fixtures/base/", import.meta.url).pathname;
 describe("plan inputs", () => {
   it("hash the exact texts validation read: inventory files, known_hosts and the runbook", async () => {
     const validation = await validateRepository(base);
-    const inputs = hashInputs(validation.texts, "runbooks/base.yaml");
+    const inputs = hashInputs(validation.hashes, "runbooks/base.yaml");
     expect(inputs.map((i) => i.path)).toEqual(["inventory/base.yaml", "inventory/host-keys.yaml", "inventory/known_hosts", "runbooks/base.yaml"]);
     for (const input of inputs) {
       const onDisk = createHash("sha256").update(await readFile(join(base, input.path))).digest("hex");
@@ -19,14 +19,14 @@ describe("plan inputs", () => {
   });
 
   it("change when known_hosts changes, and leave out other runbooks", () => {
-    const texts = new Map([
-      ["inventory/known_hosts", "a"],
-      ["runbooks/other.yaml", "x"],
-      ["runbooks/base.yaml", "r"],
+    const hashes = new Map([
+      ["inventory/known_hosts", "a".repeat(64)],
+      ["runbooks/other.yaml", "c".repeat(64)],
+      ["runbooks/base.yaml", "d".repeat(64)],
     ]);
-    const before = hashInputs(texts, "runbooks/base.yaml");
-    texts.set("inventory/known_hosts", "b");
-    const after = hashInputs(texts, "runbooks/base.yaml");
+    const before = hashInputs(hashes, "runbooks/base.yaml");
+    hashes.set("inventory/known_hosts", "b".repeat(64));
+    const after = hashInputs(hashes, "runbooks/base.yaml");
     expect(before.map((i) => i.path)).toEqual(["inventory/known_hosts", "runbooks/base.yaml"]);
     expect(after[0]!.sha256).not.toBe(before[0]!.sha256);
     expect(after[1]).toEqual(before[1]);

@@ -105,6 +105,8 @@ describe("a secret through every output path", () => {
     await mkdir(join(repo, "inventory"), { recursive: true });
     await mkdir(join(repo, "runbooks"));
     await copyFile(state.inventory, join(repo, "inventory/sandbox.yaml"));
+    // The generated inventory names known_hosts relative to the fleet's folder, its repository root.
+    await copyFile(state.knownHosts, join(repo, "known_hosts"));
     await writeFile(join(repo, "inventory/secrets.yaml"), "groups:\n  sandbox:\n    vars:\n      registry_token: { env: REGISTRY_TOKEN }\n");
     await writeFile(join(repo, "runbooks/leaky.yaml"), RUNBOOK_LEAKY);
     await writeFile(join(repo, "runbooks/slow.yaml"), RUNBOOK_SLOW);

@@ -1,21 +1,23 @@
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { validateRepository } from "../../src/validate/index.ts";
+import { fixtureNames, materialize, readFixture } from "./corpus.ts";
 
 /**
  * Each file in test/fixtures/invalid/ is one mistake an engineer makes. Its header says
  * where it goes (`# target: inventory|runbook`) and what must be reported
  * (`# expect: LINE:COL RULE "message part" [hint "hint part"]`, one line each).
- * The file is dropped into a copy of test/fixtures/base/ and validated; every expected
- * diagnostic must appear at exactly that line and column.
+ * The file is dropped into a copy of test/fixtures/base/ (with the setup its header
+ * asks for, see corpus.ts) and validated; every expected diagnostic must appear at
+ * exactly that line and column. `# expect: FILE:LINE:COL …` expects it in another file.
  */
-const fixtures = new URL("../fixtures/", import.meta.url).pathname;
-const EXPECT = /^# expect: (\d+):(\d+) (\S+) "([^"]+)"(?: hint "([^"]+)")?$/;
+const EXPECT = /^# expect: (?:([^\s:]+):)?(\d+):(\d+) (\S+) "([^"]+)"(?: hint "([^"]+)")?\r?$/;
 const NOW = new Date("2026-11-22T12:00:00Z");
 
 interface Expectation {
+  file?: string;
   line: number;
   column: number;
   rule: string;
@@ -23,22 +25,20 @@ interface Expectation {
   hint?: string;
 }
 
-async function parseHeader(text: string, name: string): Promise<{ target: "inventory" | "runbook"; expectations: Expectation[] }> {
-  const target = /^# target: (inventory|runbook)$/m.exec(text)?.[1];
-  if (target !== "inventory" && target !== "runbook") throw new Error(`${name}: missing '# target: inventory|runbook'`);
+function parseExpectations(text: string, name: string): Expectation[] {
   const expectations = text
     .split("\n")
     .filter((l) => l.startsWith("# expect:"))
     .map((l) => {
       const m = EXPECT.exec(l);
       if (!m) throw new Error(`${name}: malformed expectation: ${l}`);
-      return { line: Number(m[1]), column: Number(m[2]), rule: m[3]!, message: m[4]!, ...(m[5] ? { hint: m[5] } : {}) };
+      return { ...(m[1] ? { file: m[1] } : {}), line: Number(m[2]), column: Number(m[3]), rule: m[4]!, message: m[5]!, ...(m[6] ? { hint: m[6] } : {}) };
     });
   if (expectations.length === 0) throw new Error(`${name}: no '# expect:' line`);
-  return { target, expectations };
+  return expectations;
 }
 
-const names = (await readdir(join(fixtures, "invalid"))).filter((n) => /\.ya?ml$/.test(n)).sort();
+const names = await fixtureNames("invalid");
 const work = await mkdtemp(join(tmpdir(), "steward-invalid-"));
 afterAll(() => rm(work, { recursive: true, force: true }));
 
@@ -48,17 +48,13 @@ describe("invalid fixture corpus", () => {
   });
 
   it.each(names)("%s is reported at the expected place", async (name) => {
-    const text = await readFile(join(fixtures, "invalid", name), "utf8");
-    const { target, expectations } = await parseHeader(text, name);
-    const repo = join(work, name);
-    await cp(join(fixtures, "base"), repo, { recursive: true });
-    const folder = target === "inventory" ? "inventory" : "runbooks";
-    const file = `${folder}/zz-fixture.yaml`;
-    await writeFile(join(repo, file), text);
+    const fixture = await readFixture("invalid", name);
+    const expectations = parseExpectations(fixture.header, name);
+    const { repo, file } = await materialize(work, fixture);
     const result = await validateRepository(repo, { now: NOW });
     for (const want of expectations) {
-      const found = result.diagnostics.find((d) => d.file === file && d.line === want.line && d.column === want.column && d.rule === want.rule && d.message.includes(want.message));
-      expect(found, `${name}: expected ${want.line}:${want.column} ${want.rule} "${want.message}"; got:\n${result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column} ${d.rule} ${d.message}`).join("\n")}`).toBeDefined();
+      const found = result.diagnostics.find((d) => d.file === (want.file ?? file) && d.line === want.line && d.column === want.column && d.rule === want.rule && d.message.includes(want.message));
+      expect(found, `${name}: expected ${want.file ?? file}:${want.line}:${want.column} ${want.rule} "${want.message}"; got:\n${result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column} ${d.rule} ${d.message}`).join("\n")}`).toBeDefined();
       if (want.hint) expect(found?.hint).toContain(want.hint);
     }
     expect(result.errors).toBeGreaterThan(0);

@@ -1,10 +1,12 @@
 import type { Diagnostic } from "../../core/diagnostic.ts";
+import type { ReadProblem } from "../../load/read-file.ts";
 import { diagnosticAt, type YamlSource } from "../../load/yaml-source.ts";
 import type { Inventory } from "../../model/types.ts";
+import { keyBlobProblem } from "./key-blob.ts";
 import { hostFieldMatches, knownHostsName, parseKnownHosts, parsePinnedKey } from "../../transport/ssh/known-hosts.ts";
 
-/** The known_hosts file the inventory names, as read from disk. */
-export type KnownHostsFile = { file: string; text: string } | { file: string; missing: true };
+/** The known_hosts file the inventory names, as read from disk (see readNamedFile). */
+export type KnownHostsFile = { file: string; text: string } | { file: string; missing: true } | { file: string; problem: ReadProblem };
 
 /** Past this many host × hashed-entry comparisons, coverage is not checked (each is an HMAC). */
 const MAX_HASH_CHECKS = 2_000_000;
@@ -33,11 +35,25 @@ export function checkHostKeys(inventory: Inventory, sources: YamlSource[], known
   const setting = sourceSetting(sources);
   let entries: ReturnType<typeof parseKnownHosts>["entries"] = [];
   if (knownHosts && setting) {
-    if ("missing" in knownHosts) {
+    if ("problem" in knownHosts) {
+      const p = knownHosts.problem;
+      // An encoding problem has a place in the file itself; any other is about the path the inventory gives.
+      if (p.line !== undefined) out.push({ severity: "error", rule: p.rule, file: knownHosts.file, line: p.line, column: p.column ?? 1, pointer: "", message: p.message, ...(p.hint === undefined ? {} : { hint: p.hint }) });
+      else out.push(diagnosticAt(setting.source, "/defaults/known_hosts", p.rule, `known_hosts: ${p.message}`, p.hint === undefined ? {} : { hint: p.hint }));
+    } else if ("missing" in knownHosts) {
       out.push(diagnosticAt(setting.source, "/defaults/known_hosts", "known-hosts/missing", `the known_hosts file \`${knownHosts.file}\` does not exist`, { hint: "create it with the fleet's host keys (ssh-keyscan, checked against fingerprints you trust), or fix the path; paths are relative to the repository root" }));
     } else {
       const parsed = parseKnownHosts(knownHosts.text, knownHosts.file);
-      entries = parsed.entries;
+      entries = [];
+      for (const entry of parsed.entries) {
+        const damage = keyBlobProblem(entry.keyType, entry.key.toString("base64"));
+        if (damage === undefined) {
+          entries.push(entry);
+          continue;
+        }
+        const line = Number(/:(\d+)$/.exec(entry.source)?.[1] ?? 1);
+        out.push({ severity: "error", rule: "known-hosts/malformed", file: knownHosts.file, line, column: 1, pointer: "", message: `known_hosts line cannot be used: ${damage}`, hint: "copy the key again from `ssh-keyscan`; OpenSSH would reject this key" });
+      }
       for (const problem of parsed.problems) {
         const line = Number(/:(\d+)$/.exec(problem.source)?.[1] ?? 1);
         out.push({ severity: "error", rule: "known-hosts/malformed", file: knownHosts.file, line, column: 1, pointer: "", message: `known_hosts line cannot be used: ${problem.message}`, hint: "OpenSSH would skip this line silently; fix or delete it" });
@@ -62,8 +78,11 @@ export function checkHostKeys(inventory: Inventory, sources: YamlSource[], known
     let pinnedOk = false;
     host.hostKeys.forEach((key, i) => {
       const parsed = parsePinnedKey(key, `${host.name}`);
-      if ("key" in parsed) pinnedOk = true;
-      else out.push(diagnosticAt(source, `${host.origin.pointer}/host_keys/${i}`, "host-keys/malformed", `pinned key of \`${host.name}\` cannot be used: ${parsed.message}`, { hint: "copy the key from `ssh-keyscan` output: 'ssh-ed25519 AAAA…'" }));
+      const [keyType = "", keyText = ""] = key.trim().split(/[ \t]+/);
+      const blob = "key" in parsed ? keyBlobProblem(keyType, keyText) : undefined;
+      if ("key" in parsed && blob === undefined) pinnedOk = true;
+      else if (blob !== undefined) out.push(diagnosticAt(source, `${host.origin.pointer}/host_keys/${i}`, "host-keys/malformed", `pinned key of \`${host.name}\` cannot be used: ${blob}`, { hint: "copy the whole key again from `ssh-keyscan` output; part of it is missing" }));
+      else if (!("key" in parsed)) out.push(diagnosticAt(source, `${host.origin.pointer}/host_keys/${i}`, "host-keys/malformed", `pinned key of \`${host.name}\` cannot be used: ${parsed.message}`, { hint: "copy the key from `ssh-keyscan` output: 'ssh-ed25519 AAAA…'" }));
     });
     if (pinnedOk || !coverageChecked) continue;
     const name = knownHostsName(host.address, host.port);

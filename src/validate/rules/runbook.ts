@@ -1,9 +1,9 @@
+import semver from "semver";
 import type { Diagnostic } from "../../core/diagnostic.ts";
 import { pointerOf } from "../../core/diagnostic.ts";
 import { parseDuration } from "../../core/duration.ts";
 import { didYouMean } from "../../core/suggest.ts";
 import { diagnosticAt, type YamlSource } from "../../load/yaml-source.ts";
-import { findInlineSecrets } from "../../model/secrets.ts";
 import { evaluateSelector, isGlob, parseSelector, SelectorSyntaxError, termsOf, type SelectorIndex } from "../../model/selector.ts";
 import type { CountOrPercent, Host, Inventory, Runbook } from "../../model/types.ts";
 import { isValidTimeZone, whyNeverOpens } from "../../model/window.ts";
@@ -72,6 +72,14 @@ function checkWaves(source: YamlSource, waves: CountOrPercent[], out: Diagnostic
   });
 }
 
+/** An app-upgrade range must be one semver can read, or every host would be "unknown" at plan time. */
+function checkRange(source: YamlSource, i: number, range: string, out: Diagnostic[]): void {
+  if (semver.validRange(range) !== null) return;
+  const spaced = range.replace(/\s*,\s*/g, " ");
+  const hint = spaced !== range && semver.validRange(spaced) !== null ? `semver joins conditions with a space, not a comma: \`${spaced}\`` : "write a semver range such as '^2.4', '~2.4.1' or '>=2.4 <3.0' (alternatives joined by '||')";
+  out.push(diagnosticAt(source, `/steps/${i}/version`, "steps/bad-version-range", `\`${range}\` is not a semver range`, { hint }));
+}
+
 /** Semantic checks of one runbook that passed its schema. */
 export function checkRunbook(source: YamlSource, runbook: Runbook, ctx: RunbookContext): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -111,6 +119,7 @@ export function checkRunbook(source: YamlSource, runbook: Runbook, ctx: RunbookC
     else names.set(step.name, i);
     if (step.hosts !== undefined) checkSelector(source, `/steps/${i}/hosts`, step.hosts, ctx, out, `step \`${step.name}\` hosts`);
     if (step.timeout !== undefined && parseDuration(step.timeout) === 0) out.push(diagnosticAt(source, `/steps/${i}/timeout`, "steps/zero-timeout", "a timeout of zero would stop the step at once"));
+    if (step.kind === "app-upgrade") checkRange(source, i, step.version, out);
     if (step.kind === "verify-backup") {
       const target = runbook.steps.findIndex((s) => s.kind === "backup" && s.name === step.backup);
       if (target < 0 || target > i) {
@@ -120,9 +129,6 @@ export function checkRunbook(source: YamlSource, runbook: Runbook, ctx: RunbookC
     }
   });
 
-  for (const found of findInlineSecrets(runbook.vars ?? {})) {
-    out.push(diagnosticAt(source, `/vars${found.pointer}`, "secrets/inline", `a secret is written inline: ${found.reason}`, { hint: "reference it from the environment instead: `{ env: NAME }`" }));
-  }
 
   // Without an inventory, templates are still parsed; only the per-host variable check is skipped.
   const hosts = ctx.inventory?.value.hosts;
