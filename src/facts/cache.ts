@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readFactsFile } from "./cache-read.ts";
 import type { FactsResult } from "./types.ts";
 
 /** Where a repository keeps cached facts: `.steward/facts/<host>.json`. */
@@ -20,12 +21,10 @@ export async function writeCachedFacts(dir: string, result: FactsResult): Promis
   return path;
 }
 
-/** Reads a cached result; undefined when none is cached. */
+/**
+ * Reads a cached result as untrusted input (see `readFactsFile`: no links, regular
+ * files only, bounded, schema-checked); undefined when none is cached.
+ */
 export async function readCachedFacts(dir: string, host: string): Promise<FactsResult | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, `${host}.json`), "utf8")) as FactsResult;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  return readFactsFile(join(dir, `${host}.json`), host);
 }

@@ -72,8 +72,12 @@ export interface AppFacts {
   error?: string;
 }
 
-/** The version probes of one app-upgrade, rendered for one host (or why they could not be). */
-export type AppProbe = { app: string; current: string; available?: string } | { app: string; error: string };
+/**
+ * The version probes of one app-upgrade, rendered for one host (or why they could not
+ * be). They run apart from the facts script, each in its own command, through the
+ * host's become only when `become` is true.
+ */
+export type AppProbe = { app: string; current: string; available?: string; become?: boolean } | { app: string; error: string };
 
 export interface HostFacts {
   os: { id: string; versionId: string; prettyName: string };
@@ -90,10 +94,16 @@ export interface HostFacts {
   services: Record<string, "active" | "inactive" | "failed" | "unknown">;
   /** Applications probed for a runbook's app-upgrade steps, by app name; present only when asked. */
   apps?: Record<string, AppFacts>;
+  /**
+   * What gathering read but could not use, one line each ("disks: skipped an
+   * unparsable df line (5 fields)"): an odd line costs that line, not the host, and is
+   * never dropped silently. Present only when there is something to say.
+   */
+  warnings?: string[];
 }
 
 /** Why gathering failed on a host; never thrown past the gatherer. */
-export type FactsErrorKind = "unreachable" | "timeout" | "auth-failed" | "host-key-unknown" | "host-key-mismatch" | "host-key-revoked" | "command-failed" | "unparsable";
+export type FactsErrorKind = "unreachable" | "timeout" | "auth-failed" | "host-key-unknown" | "host-key-mismatch" | "host-key-revoked" | "command-failed" | "unparsable" | "forged" | "output-too-large";
 
 /** One host's facts or the reason there are none: a value, not an exception. */
 export type FactsResult =

@@ -1,6 +1,7 @@
 import type { InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
 import { shellQuote } from "../../transport/shell.ts";
 import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
+import { compareApkVersions } from "./version.ts";
 
 /**
  * apk (Alpine). apk prints packages as `name-version` with no separator of its own;
@@ -9,6 +10,8 @@ import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts
  */
 
 export const manager: PackageDriver["manager"] = "apk";
+/** Version order of this manager, for comparing its own versions (kernels too). */
+export const compareVersions: PackageDriver["compareVersions"] = compareApkVersions;
 export const detect: PackageDriver["detect"] = "command -v apk >/dev/null 2>&1";
 
 export const listInstalled: PackageDriver["listInstalled"] = { command: "apk info -v", become: false, okExitCodes: [0] };

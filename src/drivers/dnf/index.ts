@@ -2,6 +2,7 @@ import type { InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
 import { shellQuote } from "../../transport/shell.ts";
 import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
 import { advisoryPackages, tableRows } from "./table.ts";
+import { compareRpmVersions } from "./version.ts";
 
 /**
  * dnf (Fedora, RHEL, CentOS Stream, Rocky, Alma), dnf 4 and dnf 5 output. Listings are
@@ -10,6 +11,8 @@ import { advisoryPackages, tableRows } from "./table.ts";
  */
 
 export const manager: PackageDriver["manager"] = "dnf";
+/** Version order of this manager, for comparing its own versions (kernels too). */
+export const compareVersions: PackageDriver["compareVersions"] = compareRpmVersions;
 export const detect: PackageDriver["detect"] = "command -v dnf >/dev/null 2>&1";
 
 const C = "LC_ALL=C";
