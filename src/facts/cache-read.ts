@@ -33,8 +33,8 @@ export function readFactsFile(path: string, host: string): FactsResult | undefin
   let bytes: Buffer;
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw bad("is not a regular file");
-    if (stat.size > MAX_FACTS_FILE_BYTES) throw bad(`is larger than ${MAX_FACTS_FILE_BYTES} bytes`);
+    if (!stat.isFile()) throw bad("not a regular file");
+    if (stat.size > MAX_FACTS_FILE_BYTES) throw bad(`larger than ${MAX_FACTS_FILE_BYTES} bytes`);
     bytes = Buffer.alloc(stat.size);
     let read = 0;
     while (read < bytes.length) {
@@ -50,16 +50,16 @@ export function readFactsFile(path: string, host: string): FactsResult | undefin
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw bad("is not UTF-8 text");
+    throw bad("not UTF-8 text");
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw bad(`is not JSON${jsonErrorPlace(error, text)}`);
+    throw bad(`not JSON${jsonErrorPlace(error, text)}`);
   }
   const problems = factsResultProblems(value);
-  if (problems.length > 0) throw bad(`is not a facts result: ${problems.join("; ")}`);
+  if (problems.length > 0) throw bad(`not a facts result: ${problems.join("; ")}`);
   const result = value as FactsResult;
   if (result.host !== host) throw bad(`holds the facts of another host, not '${host}'`, `gather facts again, or name the file after the host it holds`);
   return result;
