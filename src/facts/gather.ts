@@ -107,9 +107,37 @@ function stamp(options: GatherOptions): string {
   return (options.now?.() ?? new Date()).toISOString();
 }
 
+/** Control characters other than line breaks: never kept from a host's text. */
+const CONTROL = /[^\P{Cc}\n]/gu;
+
+/** A version as facts keep it: one word, no leading '-' (see the schema's token). */
+const VERSION_WORD = /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u;
+
+/**
+ * One app's facts from its probes' outputs. `current` keeps what was printed with
+ * whitespace runs (line breaks too) as one space, at most 1,024 characters; words of
+ * `available` that cannot be versions are dropped and said in `error`; output with
+ * control characters is refused. The schema then holds for whatever a probe printed.
+ */
+function probeFacts(current: { text: string; error?: string }, available: { text: string; error?: string } | undefined): AppFacts {
+  const errors = [current.error, available?.error].filter((e): e is string => e !== undefined).map((e) => e.replace(CONTROL, "?"));
+  let currentText = current.text.trim().replace(/\s+/g, " ").slice(0, 1024);
+  if (/\p{Cc}/u.test(currentText)) {
+    errors.push("current_version: printed control characters");
+    currentText = "";
+  }
+  let versions: string[] | undefined;
+  if (available !== undefined) {
+    const words = available.text.split(/\s+/).filter((v) => v !== "");
+    versions = words.filter((v) => VERSION_WORD.test(v));
+    if (versions.length < words.length) errors.push(`available_versions: ${words.length - versions.length} printed word(s) cannot be versions (control characters, a leading '-' or over 256 characters)`);
+  }
+  return { current: currentText, ...(versions !== undefined ? { available: versions } : {}), ...(errors.length > 0 ? { error: errors.join("; ") } : {}) };
+}
+
 /** A failed host; host text in the message loses its control characters (terminal escapes). */
 function failure(host: string, options: GatherOptions, kind: FactsErrorKind, message: string): FactsResult {
-  const clean = message.replace(/[^\P{Cc}\n]/gu, "?");
+  const clean = message.replace(CONTROL, "?");
   return { host, ok: false, gatheredAt: stamp(options), error: { kind, message: clean.length > 16_384 ? `${clean.slice(0, 16_383)}…` : clean } };
 }
 
@@ -210,15 +238,7 @@ async function appFacts(session: Session, probes: readonly AppProbe[], timeoutMs
         }
       };
       const [current, available] = await Promise.all([run("current_version", probe.current), probe.available === undefined ? undefined : run("available_versions", probe.available)]);
-      const errors = [current.error, available?.error].filter((e): e is string => e !== undefined);
-      return [
-        probe.app,
-        {
-          current: current.text.trim(),
-          ...(available !== undefined ? { available: available.text.split(/\s+/).filter((v) => v !== "") } : {}),
-          ...(errors.length > 0 ? { error: errors.join("; ") } : {}),
-        },
-      ];
+      return [probe.app, probeFacts(current, available)];
     }),
   );
   return Object.fromEntries(entries);
