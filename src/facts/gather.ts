@@ -6,7 +6,7 @@ import { writeCachedFacts } from "./cache.ts";
 import { parseBootId, parseDf, parseKernels, parseLoad, parseMeminfo, parseOsRelease, parseServices, parseUptime, UnparsableError } from "./parsers.ts";
 import { rebootFacts } from "./reboot.ts";
 import { factsResultProblems } from "./schema.ts";
-import { factsScript, ForgedOutputError, splitSections, stdinScript, type Section, type SectionName } from "./script.ts";
+import { factsScript, ForgedOutputError, splitSections, probeScript, probeStderr, type Section, type SectionName } from "./script.ts";
 import type { AppFacts, AppProbe, FactsErrorKind, FactsResult, HostFacts, PackageManager } from "./types.ts";
 
 /**
@@ -222,7 +222,7 @@ async function appFacts(session: Session, probes: readonly AppProbe[], timeoutMs
       const run = async (kind: "current_version" | "available_versions", command: string): Promise<{ text: string; error?: string }> => {
         try {
           const result = await session.exec("/bin/sh -s", {
-            stdin: stdinScript(command),
+            stdin: probeScript(command),
             label: `${kind} probe of ${probe.app}`,
             become: probe.become === true,
             timeoutMs,
@@ -231,7 +231,7 @@ async function appFacts(session: Session, probes: readonly AppProbe[], timeoutMs
             maxOutputBytes: PROBE_MAX_OUTPUT_BYTES,
           });
           if (result.exitCode === 0) return { text: result.stdout };
-          const said = result.stderr.trim().split("\n").slice(-3).join(" | ");
+          const said = probeStderr(result.stderr).trim().split("\n").slice(-3).join(" | ");
           return { text: result.stdout, error: `${kind}: exit ${result.exitCode ?? result.signal ?? "none"}${said ? `: ${said}` : ""}` };
         } catch (error) {
           return { text: "", error: `${kind}: ${error instanceof Error ? error.message : String(error)}` };

@@ -60,11 +60,21 @@ export function factsScript(services: readonly string[], nonce = randomBytes(16)
   return { script: `${lines.join("\n")}\n`, marker };
 }
 
+/** Printed to stderr before a probe runs: what comes before it is the shell's startup noise. */
+export const PROBE_START = "@@steward-probe@@";
+
 /**
- * A command as a script for `/bin/sh -s`: one subshell reading /dev/null, so the command
- * cannot read what follows it on standard input, and the script's status is its own.
+ * An app probe as a script for `/bin/sh -s`: a start line on stderr, then the command in
+ * one subshell reading /dev/null, so it cannot read what follows it on standard input,
+ * and the script's status is its own.
  */
-export const stdinScript = (command: string): string => `( ${command}\n) </dev/null\n`;
+export const probeScript = (command: string): string => `printf '%s\\n' '${PROBE_START}' >&2; ( ${command}\n) </dev/null\n`;
+
+/** A probe's stderr without what the shell's startup files printed before the probe began. */
+export function probeStderr(stderr: string): string {
+  const start = stderr.indexOf(`${PROBE_START}\n`);
+  return start < 0 ? stderr : stderr.slice(start + PROBE_START.length + 1);
+}
 
 /** One framed section: begin markers on both streams, the body in a subshell, its status. */
 const section = (name: string, body: string): string =>
@@ -130,6 +140,10 @@ function frame(text: string, marker: string, stream: "stdout" | "stderr"): Map<S
     } else if (line.includes(marker)) {
       throw forged(`${where}: the marker inside ${current === undefined ? "no section" : `section '${current}'`}`);
     } else if (current === undefined) {
+      // Before the first section stderr carries what the shell's startup files said
+      // (a noisy .bashrc): it is never read as facts. Anywhere else, and on stdout, text
+      // outside a section has no business there.
+      if (!withStatus && next === 0) continue;
       throw forged(`${where}: output outside any section`);
     } else {
       body.push(line);

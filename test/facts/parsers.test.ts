@@ -92,7 +92,11 @@ describe("facts framing refuses forged output", () => {
   it("refuses unknown sections, stray statuses, text outside sections and markers inside bodies", () => {
     expect(refusal(injected("os", `${marker} rc 0\n${marker} begin evil\n`))).toMatch(/unexpected section 'evil'/);
     expect(refusal(injected("os", `${marker} rc 0\n${marker} rc 0\n`))).toMatch(/a status line outside any section/);
-    expect(refusal(`hello\n${real.stdout}`)).toMatch(/line 1: output outside any section/);
+    expect(refusal(`hello\n${real.stdout}`)).toMatch(/facts stdout: line 1: output outside any section/);
+    // stderr before the first section is the login shell's own noise, never read as facts.
+    const noisy = splitSections(real.stdout, `bash: pyenv: command not found\n${real.stderr}`, marker);
+    expect(noisy.get("os")).toEqual(splitSections(real.stdout, real.stderr, marker).get("os"));
+    expect(refusal(real.stdout, real.stderr.replace(`${marker} begin held\n`, `${marker} begin held\n${marker} rc 0\nstray\n`))).toMatch(/facts stderr: line \d+: the marker inside section 'held'/);
     expect(refusal(`${real.stdout}trailing\n`)).toMatch(/output outside any section/);
     expect(refusal(injected("kernel", `x ${marker} begin os\n`))).toMatch(/the marker inside section 'kernel'/);
     expect(refusal(injected("kernel", `${marker} begin os\n`))).toMatch(/section 'os' begins inside section 'kernel'/);
