@@ -180,7 +180,7 @@ function interpret(sections: ReadonlyMap<string, Section>, services: readonly st
   const managerText = section(sections, "manager").trim();
   const manager = (DETECTION_ORDER as readonly string[]).includes(managerText) ? (managerText as PackageManager) : null;
   const release = section(sections, "kernel").trim();
-  const installedKernels = parseKernels(section(sections, "kernels"));
+  const { kernels: installedKernels, warnings: kernelWarnings } = parseKernels(section(sections, "kernels"));
   let installed: HostFacts["installed"] = [];
   let upgradable: HostFacts["upgradable"] = [];
   if (manager !== null) {
@@ -205,7 +205,8 @@ function interpret(sections: ReadonlyMap<string, Section>, services: readonly st
     bootId: parseBootId(section(sections, "boot-id")),
     services: parseServices(section(sections, "services"), services),
   };
-  if (disks.warnings.length > 0) facts.warnings = disks.warnings;
+  const warnings = [...kernelWarnings, ...disks.warnings];
+  if (warnings.length > 0) facts.warnings = warnings;
   return facts;
 }
 

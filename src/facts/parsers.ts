@@ -140,7 +140,15 @@ export function parseServices(text: string, services: readonly string[]): HostFa
   return result;
 }
 
-/** Kernel releases from /boot and /lib/modules, deduplicated and sorted. */
-export function parseKernels(text: string): string[] {
-  return [...new Set(text.split("\n").map((l) => l.trim()).filter((l) => l !== ""))].sort();
+/**
+ * Kernel releases from /boot and /lib/modules, deduplicated and sorted; names that
+ * cannot be releases (spaces, control characters, a leading '-') are skipped and said
+ * in `warnings`, so an odd file costs that name, not the host.
+ */
+export function parseKernels(text: string): { kernels: string[]; warnings: string[] } {
+  const names = [...new Set(text.split("\n").map((l) => l.trim()).filter((l) => l !== ""))].sort();
+  // A file name in /boot or /lib/modules can be anything; only a single word can be a release.
+  const kernels = names.filter((n) => /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u.test(n));
+  const skipped = names.length - kernels.length;
+  return { kernels, warnings: skipped > 0 ? [`kernels: skipped ${skipped} name(s) in /boot or /lib/modules that cannot be kernel releases`] : [] };
 }

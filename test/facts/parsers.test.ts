@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { errorKind } from "../../src/facts/gather.ts";
-import { parseDf, parseMeminfo, parseOsRelease, parseServices, UnparsableError } from "../../src/facts/parsers.ts";
+import { parseDf, parseKernels, parseMeminfo, parseOsRelease, parseServices, UnparsableError } from "../../src/facts/parsers.ts";
 import { factsScript, ForgedOutputError, splitSections } from "../../src/facts/script.ts";
 import { HostKeyMismatchError, HostUnreachableError, OutputTooLargeError } from "../../src/transport/errors.ts";
 
@@ -135,5 +135,14 @@ describe("df", () => {
     const text = "Filesystem 1024-blocks Used Available Capacity Mounted on\nproc - - - - /proc\ngarbage line\n/dev/sda1 10 5 5 50% /\n";
     expect(parseDf(text)).toEqual({ mounts: [{ mount: "/", filesystem: "/dev/sda1", sizeBytes: 10240, usedBytes: 5120, usedPercent: 50 }], warnings: ["disks: skipped df line 3: no sizes and mount point found in it"] });
     expect(() => parseDf("nonsense\n")).toThrow(UnparsableError);
+  });
+});
+
+describe("kernels", () => {
+  it("keeps releases and skips, saying so, names that cannot be one", () => {
+    expect(parseKernels("6.1.0-13-amd64\nlts\n6.1.0-13-amd64\nmy kernel\n-rf\n")).toEqual({
+      kernels: ["6.1.0-13-amd64", "lts"],
+      warnings: ["kernels: skipped 2 name(s) in /boot or /lib/modules that cannot be kernel releases"],
+    });
   });
 });
