@@ -74,7 +74,7 @@ export async function gatherHostFacts(target: HostTarget, options: GatherOptions
     try {
       if (options.refresh) {
         const refresh = DETECTION_ORDER.map((m, i) => `${i === 0 ? "if" : "elif"} ${drivers[m].detect}; then ${drivers[m].refresh.command}`).join("; ");
-        await session.exec(`${refresh}; fi`, { become: true, timeoutMs });
+        await session.exec(`${refresh}; fi`, { become: true, timeoutMs, label: "package list refresh" });
       }
       const { script, marker } = factsScript(services);
       // On standard input, so neither the script nor its marker is on a command line.

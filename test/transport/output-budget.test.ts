@@ -85,3 +85,34 @@ for (const kind of ["ssh", "local"] as const) {
     });
   });
 }
+
+describe("ssh transport before the PID line", () => {
+  let noisy: Sshd;
+  let transport: Transport;
+
+  beforeAll(async () => {
+    const dir = tempDir("budget-noisy");
+    // A host whose login prints without end and without a newline before any command runs.
+    const force = join(dir, "force.sh");
+    writeFileSync(force, "#!/bin/sh\nyes steward-noisy-login | tr -d '\\n'\n", { mode: 0o755 });
+    noisy = await startSshd({ authorizedKeys: [key.publicLine], extraConfig: [`ForceCommand ${force}`] });
+    const knownHosts = join(dir, "known_hosts");
+    writeFileSync(knownHosts, knownHostsLine(noisy) + "\n");
+    transport = createSsh({ knownHostsFiles: [knownHosts], env: {}, killTimeoutMs: 1000 });
+  });
+
+  afterAll(async () => {
+    await transport?.close();
+    await noisy?.stop();
+  });
+
+  it("does not buffer output without a newline as the PID line: the budget stops it", async () => {
+    const s = await transport.connect(targetFor(noisy, key));
+    const started = Date.now();
+    const error = await s.exec("echo hi", { maxOutputBytes: 256 * 1024, timeoutMs: 20_000, label: "noisy" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutputTooLargeError);
+    // No PID was read, so the kill cannot be confirmed; the channel is signalled and closed.
+    expect((error as OutputTooLargeError).killed).toBe(false);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
