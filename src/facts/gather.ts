@@ -120,7 +120,7 @@ const VERSION_WORD = /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u;
  * control characters is refused. The schema then holds for whatever a probe printed.
  */
 function probeFacts(current: { text: string; error?: string }, available: { text: string; error?: string } | undefined): AppFacts {
-  const errors = [current.error, available?.error].filter((e): e is string => e !== undefined).map((e) => e.replace(CONTROL, "?"));
+  const errors = [current.error, available?.error].filter((e): e is string => e !== undefined).map((e) => (e.length > 1000 ? `${e.slice(0, 999)}…` : e).replace(CONTROL, "?"));
   let currentText = current.text.trim().replace(/\s+/g, " ").slice(0, 1024);
   if (/\p{Cc}/u.test(currentText)) {
     errors.push("current_version: printed control characters");

@@ -45,7 +45,8 @@ export function rebootFacts(text: string, running: string, installed: readonly s
   const [flag, ...pkgs] = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
   if (flag === "required") {
     reasons.push("/var/run/reboot-required");
-    const names = [...new Set(pkgs)].sort();
+    // Only names that can be packages: the file is plain text any root process may write.
+    const names = [...new Set(pkgs)].filter((n) => /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u.test(n)).sort();
     if (names.length > 0) reasons.push(`packages: ${names.join(", ")}`);
   }
   if (manager !== null) {
