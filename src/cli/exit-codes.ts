@@ -46,6 +46,7 @@ export function exitCodeFor(error: unknown): ExitCode {
     case "become-failed":
     case "command-timeout":
     case "command-failed":
+    case "output-too-large":
       return ExitCode.hostsFailed;
   }
 }

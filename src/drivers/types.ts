@@ -81,6 +81,11 @@ export interface CommandOutput {
  */
 export interface PackageDriver extends PackageGrammar {
   readonly manager: PackageManager;
+  /**
+   * Orders two versions as this package manager does: negative, zero or positive as `a`
+   * is older than, equal to or newer than `b` (dpkg's, rpm's rpmvercmp, apk's version.c).
+   */
+  compareVersions(a: string, b: string): number;
   /** Shell condition true when this manager is the host's (`command -v apt-get`). */
   readonly detect: string;
   /** Lists installed packages; read-only. */

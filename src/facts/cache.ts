@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { writeFileAtomic } from "../core/fs.ts";
 import { redactStrings, type RedactText } from "../core/redact-value.ts";
+import { readFactsFile } from "./cache-read.ts";
 import type { FactsResult } from "./types.ts";
 
 /** Where a repository keeps cached facts: `.steward/facts/<host>.json`. */
@@ -36,12 +36,10 @@ function cacheRoot(dir: string): string {
   return basename(dir) === "facts" && basename(parent) === ".steward" ? dirname(parent) : parent;
 }
 
-/** Reads a cached result; undefined when none is cached. */
+/**
+ * Reads a cached result as untrusted input (see `readFactsFile`: no links, regular
+ * files only, bounded, schema-checked); undefined when none is cached.
+ */
 export async function readCachedFacts(dir: string, host: string): Promise<FactsResult | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, `${host}.json`), "utf8")) as FactsResult;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  return readFactsFile(join(dir, `${host}.json`), host);
 }

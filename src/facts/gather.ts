@@ -1,12 +1,24 @@
-import { compareDebianVersions } from "../drivers/apt/version.ts";
 import { DETECTION_ORDER, drivers } from "../drivers/registry.ts";
 import { TransportError } from "../transport/errors.ts";
 import { mapConcurrent } from "../transport/limiter.ts";
-import type { HostTarget, Transport } from "../transport/types.ts";
+import type { HostTarget, Session, Transport } from "../transport/types.ts";
+import { EnvironmentError } from "../core/errors.ts";
 import { writeCachedFacts } from "./cache.ts";
 import { parseBootId, parseDf, parseKernels, parseLoad, parseMeminfo, parseOsRelease, parseServices, parseUptime, UnparsableError } from "./parsers.ts";
-import { factsScript, probeSection, splitSections, type Section, type SectionName } from "./script.ts";
-import type { AppFacts, AppProbe, FactsErrorKind, FactsResult, HostFacts, PackageManager, RebootFacts } from "./types.ts";
+import { rebootFacts } from "./reboot.ts";
+import { factsResultProblems } from "./schema.ts";
+import { factsScript, ForgedOutputError, splitSections, probeScript, probeStderr, type Section, type SectionName } from "./script.ts";
+import type { AppFacts, AppProbe, FactsErrorKind, FactsResult, HostFacts, PackageManager } from "./types.ts";
+
+/**
+ * Output budget of the facts script: room for the package lists of a large host (a
+ * desktop with 6,000 packages prints about 1 MiB per list), far short of what would
+ * hurt the control machine. Past it the script is killed and the host fails.
+ */
+export const FACTS_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+
+/** Output budget of one app version probe: versions are short lines. */
+export const PROBE_MAX_OUTPUT_BYTES = 1024 * 1024;
 
 /** Options of `gatherFacts`. */
 export interface GatherOptions {
@@ -25,6 +37,8 @@ export interface GatherOptions {
   timeoutMs?: number;
   /** When set, each result is also written to `<cacheDir>/<host>.json`. */
   cacheDir?: string;
+  /** Applied to every string of a result before it is cached: the run's secrets (RunSecrets.redact). */
+  redact?: (text: string) => string;
   /** App-upgrade version probes for a host, rendered for it; their results land in `facts.apps`. */
   apps?: (target: HostTarget) => AppProbe[];
   /** Clock for `gatheredAt`. */
@@ -39,19 +53,26 @@ class CommandFailed extends Error {}
 export async function gatherFacts(targets: readonly HostTarget[], options: GatherOptions): Promise<FactsResult[]> {
   const settled = await mapConcurrent(targets, options.concurrency ?? 16, async (target) => {
     const result = await gatherHostFacts(target, options);
-    if (options.cacheDir !== undefined) await writeCachedFacts(options.cacheDir, result);
+    if (options.cacheDir !== undefined) await writeCachedFacts(options.cacheDir, result, options.redact ? { redact: options.redact } : {});
     options.onResult?.(result);
     return result;
   });
+  // Only the cache write can reject (gatherHostFacts returns failures as values). A full
+  // disk, a read-only or linked cache folder is the machine's problem, not the host's:
+  // it stops the command (exit 6) instead of passing for a failed host.
+  const environment = settled.find((o): o is PromiseRejectedResult => o.status === "rejected" && o.reason instanceof EnvironmentError);
+  if (environment) throw environment.reason;
   return settled.map((outcome, i) => {
     if (outcome.status === "fulfilled") return outcome.value;
-    // Only the cache write can get here (gatherHostFacts returns failures as values).
     const host = targets[i]?.name ?? "";
     return failure(host, options, "command-failed", String(outcome.reason instanceof Error ? outcome.reason.message : outcome.reason));
   });
 }
 
-/** One host: at most two commands over one connection (the refresh only when asked). */
+/**
+ * One host over one connection: the refresh (only when asked), the facts script, then
+ * the app probes (one command each, run together).
+ */
 export async function gatherHostFacts(target: HostTarget, options: GatherOptions): Promise<FactsResult> {
   const services = [...(options.services ?? [])].sort();
   const timeoutMs = options.timeoutMs ?? 120_000;
@@ -60,16 +81,27 @@ export async function gatherHostFacts(target: HostTarget, options: GatherOptions
     try {
       if (options.refresh) {
         const refresh = DETECTION_ORDER.map((m, i) => `${i === 0 ? "if" : "elif"} ${drivers[m].detect}; then ${drivers[m].refresh.command}`).join("; ");
-        await session.exec(`${refresh}; fi`, { become: true, timeoutMs });
+        await session.exec(`${refresh}; fi`, { become: true, timeoutMs, label: "package list refresh" });
       }
-      const probes = options.apps?.(target) ?? [];
-      const runnable = probes.filter((p): p is Extract<AppProbe, { current: string }> => !("error" in p));
-      const { script, marker } = factsScript(services, undefined, runnable);
-      const result = await session.exec(script, { timeoutMs, check: false, tailBytes: 64 * 1024 * 1024 });
-      const sections = splitSections(result.stdout, result.stderr, marker);
+      const { script, marker } = factsScript(services);
+      // On standard input, so neither the script nor its marker is on a command line.
+      const output = await session.exec("/bin/sh -s", {
+        stdin: script,
+        label: "facts script",
+        timeoutMs,
+        check: false,
+        tailBytes: FACTS_MAX_OUTPUT_BYTES,
+        maxOutputBytes: FACTS_MAX_OUTPUT_BYTES,
+      });
+      const sections = splitSections(output.stdout, output.stderr, marker);
       const facts = interpret(sections, services);
-      if (probes.length > 0) facts.apps = appFacts(probes, runnable, sections);
-      return { host: target.name, ok: true, gatheredAt: stamp(options), facts };
+      const probes = options.apps?.(target) ?? [];
+      if (probes.length > 0) facts.apps = await appFacts(session, probes, timeoutMs);
+      const result: FactsResult = { host: target.name, ok: true, gatheredAt: stamp(options), facts };
+      // Every value came from the host: nothing it sent is trusted before it passes the schema.
+      const problems = factsResultProblems(result);
+      if (problems.length > 0) return failure(target.name, options, "unparsable", `facts do not pass schemas/facts.schema.json: ${problems.join("; ")}`);
+      return result;
     } finally {
       await session.close();
     }
@@ -82,13 +114,44 @@ function stamp(options: GatherOptions): string {
   return (options.now?.() ?? new Date()).toISOString();
 }
 
+/** Control characters other than line breaks: never kept from a host's text. */
+const CONTROL = /[^\P{Cc}\n]/gu;
+
+/** A version as facts keep it: one word, no leading '-' (see the schema's token). */
+const VERSION_WORD = /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u;
+
+/**
+ * One app's facts from its probes' outputs. `current` keeps what was printed with
+ * whitespace runs (line breaks too) as one space, at most 1,024 characters; words of
+ * `available` that cannot be versions are dropped and said in `error`; output with
+ * control characters is refused. The schema then holds for whatever a probe printed.
+ */
+function probeFacts(current: { text: string; error?: string }, available: { text: string; error?: string } | undefined): AppFacts {
+  const errors = [current.error, available?.error].filter((e): e is string => e !== undefined).map((e) => (e.length > 1000 ? `${e.slice(0, 999)}…` : e).replace(CONTROL, "?"));
+  let currentText = current.text.trim().replace(/\s+/g, " ").slice(0, 1024);
+  if (/\p{Cc}/u.test(currentText)) {
+    errors.push("current_version: printed control characters");
+    currentText = "";
+  }
+  let versions: string[] | undefined;
+  if (available !== undefined) {
+    const words = available.text.split(/\s+/).filter((v) => v !== "");
+    versions = words.filter((v) => VERSION_WORD.test(v));
+    if (versions.length < words.length) errors.push(`available_versions: ${words.length - versions.length} printed word(s) cannot be versions (control characters, a leading '-' or over 256 characters)`);
+  }
+  return { current: currentText, ...(versions !== undefined ? { available: versions } : {}), ...(errors.length > 0 ? { error: errors.join("; ") } : {}) };
+}
+
+/** A failed host; host text in the message loses its control characters (terminal escapes). */
 function failure(host: string, options: GatherOptions, kind: FactsErrorKind, message: string): FactsResult {
-  return { host, ok: false, gatheredAt: stamp(options), error: { kind, message } };
+  const clean = message.replace(CONTROL, "?");
+  return { host, ok: false, gatheredAt: stamp(options), error: { kind, message: clean.length > 16_384 ? `${clean.slice(0, 16_383)}…` : clean } };
 }
 
 /** The transport's typed errors, as the kinds a facts result reports. */
 export function errorKind(error: unknown): FactsErrorKind {
   if (error instanceof UnparsableError) return "unparsable";
+  if (error instanceof ForgedOutputError) return "forged";
   if (!(error instanceof TransportError)) return "command-failed";
   switch (error.code) {
     case "unreachable":
@@ -105,6 +168,8 @@ export function errorKind(error: unknown): FactsErrorKind {
     case "become-failed":
     case "command-failed":
       return "command-failed";
+    case "output-too-large":
+      return "output-too-large";
   }
 }
 
@@ -122,7 +187,7 @@ function interpret(sections: ReadonlyMap<string, Section>, services: readonly st
   const managerText = section(sections, "manager").trim();
   const manager = (DETECTION_ORDER as readonly string[]).includes(managerText) ? (managerText as PackageManager) : null;
   const release = section(sections, "kernel").trim();
-  const installedKernels = parseKernels(section(sections, "kernels"));
+  const { kernels: installedKernels, warnings: kernelWarnings } = parseKernels(section(sections, "kernels"));
   let installed: HostFacts["installed"] = [];
   let upgradable: HostFacts["upgradable"] = [];
   if (manager !== null) {
@@ -132,67 +197,57 @@ function interpret(sections: ReadonlyMap<string, Section>, services: readonly st
     installed = installed.map((p) => (held.has(p.name) ? { ...p, held: true } : p));
     upgradable = driver.parseUpgradable(section(sections, "upgradable", driver.listUpgradable.okExitCodes), installed);
   }
-  return {
+  const disks = parseDf(section(sections, "disks"));
+  const facts: HostFacts = {
     os: parseOsRelease(section(sections, "os")),
     kernel: { release, installed: installedKernels },
     packageManager: manager,
     installed,
     upgradable,
-    reboot: rebootFacts(section(sections, "reboot"), release, installedKernels),
-    disks: parseDf(section(sections, "disks")),
+    reboot: rebootFacts(section(sections, "reboot"), release, installedKernels, manager, installed),
+    disks: disks.mounts,
     memory: parseMeminfo(section(sections, "memory")),
     load: parseLoad(section(sections, "load")),
     uptimeSeconds: parseUptime(section(sections, "uptime")),
     bootId: parseBootId(section(sections, "boot-id")),
     services: parseServices(section(sections, "services"), services),
   };
-}
-
-/** Each probed app's versions, or why they are unknown; a failed probe is a value, not a failed host. */
-function appFacts(probes: readonly AppProbe[], runnable: ReadonlyArray<Extract<AppProbe, { current: string }>>, sections: ReadonlyMap<string, Section>): Record<string, AppFacts> {
-  const out: Record<string, AppFacts> = {};
-  for (const probe of probes) {
-    if ("error" in probe) {
-      out[probe.app] = { current: "", error: probe.error };
-      continue;
-    }
-    const i = runnable.indexOf(probe);
-    const read = (kind: "current" | "available"): { text: string; error?: string } => {
-      const found = sections.get(probeSection(kind, i));
-      const command = kind === "current" ? "current_version" : "available_versions";
-      if (found === undefined) return { text: "", error: `${command}: no output (the script stopped early)` };
-      if (found.exitCode !== 0) {
-        const said = found.stderr.trim().split("\n").slice(-3).join(" | ");
-        return { text: found.stdout, error: `${command}: exit ${found.exitCode ?? "none"}${said ? `: ${said}` : ""}` };
-      }
-      return { text: found.stdout };
-    };
-    const current = read("current");
-    const available = probe.available !== undefined ? read("available") : undefined;
-    const errors = [current.error, available?.error].filter((e): e is string => e !== undefined);
-    out[probe.app] = {
-      current: current.text.trim(),
-      ...(available !== undefined ? { available: available.text.split(/\s+/).filter((v) => v !== "") } : {}),
-      ...(errors.length > 0 ? { error: errors.join("; ") } : {}),
-    };
-  }
-  return out;
+  const warnings = [...kernelWarnings, ...disks.warnings];
+  if (warnings.length > 0) facts.warnings = warnings;
+  return facts;
 }
 
 /**
- * A reboot is required when the system says so (Debian's /var/run/reboot-required,
- * written by packages' postinst) or when a newer kernel is installed than the one
- * running (dnf and apk systems write no flag).
+ * Each probed app's versions, or why they are unknown. Every probe is a command of its
+ * own, apart from the facts script (it never sees the facts marker, and its output
+ * cannot reach a facts section), through become only when the probe asks for it. A
+ * failed probe is a value, not a failed host.
  */
-export function rebootFacts(text: string, running: string, installed: readonly string[]): RebootFacts {
-  const reasons: string[] = [];
-  const [flag, ...pkgs] = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
-  if (flag === "required") {
-    reasons.push("/var/run/reboot-required");
-    const names = [...new Set(pkgs)].sort();
-    if (names.length > 0) reasons.push(`packages: ${names.join(", ")}`);
-  }
-  const newest = [...installed].sort(compareDebianVersions).pop();
-  if (newest !== undefined && compareDebianVersions(newest, running) > 0) reasons.push(`running kernel ${running} < installed ${newest}`);
-  return { required: reasons.length > 0, reasons };
+async function appFacts(session: Session, probes: readonly AppProbe[], timeoutMs: number): Promise<Record<string, AppFacts>> {
+  const entries = await Promise.all(
+    probes.map(async (probe): Promise<[string, AppFacts]> => {
+      if ("error" in probe) return [probe.app, { current: "", error: probe.error }];
+      const run = async (kind: "current_version" | "available_versions", command: string): Promise<{ text: string; error?: string }> => {
+        try {
+          const result = await session.exec("/bin/sh -s", {
+            stdin: probeScript(command),
+            label: `${kind} probe of ${probe.app}`,
+            become: probe.become === true,
+            timeoutMs,
+            check: false,
+            tailBytes: PROBE_MAX_OUTPUT_BYTES,
+            maxOutputBytes: PROBE_MAX_OUTPUT_BYTES,
+          });
+          if (result.exitCode === 0) return { text: result.stdout };
+          const said = probeStderr(result.stderr).trim().split("\n").slice(-3).join(" | ");
+          return { text: result.stdout, error: `${kind}: exit ${result.exitCode ?? result.signal ?? "none"}${said ? `: ${said}` : ""}` };
+        } catch (error) {
+          return { text: "", error: `${kind}: ${error instanceof Error ? error.message : String(error)}` };
+        }
+      };
+      const [current, available] = await Promise.all([run("current_version", probe.current), probe.available === undefined ? undefined : run("available_versions", probe.available)]);
+      return [probe.app, probeFacts(current, available)];
+    }),
+  );
+  return Object.fromEntries(entries);
 }

@@ -36,30 +36,56 @@ export function parseOsRelease(text: string): HostFacts["os"] {
   return { id, versionId: values.get("VERSION_ID") ?? "", prettyName: values.get("PRETTY_NAME") ?? values.get("NAME") ?? id };
 }
 
-/** `df -P` in bytes (`-B1`, header "1-blocks") or kibibytes (`-k`, "1024-blocks"). */
-export function parseDf(text: string): MountUsage[] {
+/** Mounts `df` reported, and a line per row that could not be read (see `HostFacts.warnings`). */
+export interface DfReading {
+  mounts: MountUsage[];
+  warnings: string[];
+}
+
+const SIZES = String.raw`\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)%\s+(\/.*)$`;
+/** The source taken as short as possible: the sizes are the first run that fits. */
+const FROM_LEFT = new RegExp(`^(.*?\\S)${SIZES}`);
+/** The source taken as long as possible: the sizes are the last run that fits. */
+const FROM_RIGHT = new RegExp(`^(.*\\S)${SIZES}`);
+
+/**
+ * `df -P` in bytes (`-B1`, header "1-blocks") or kibibytes (`-k`, "1024-blocks").
+ * Both the source (`//nas.example/Team Share/Ops`) and the mount point may contain
+ * spaces, so a row is read as source, four numbers, a percentage and a mount point
+ * starting with `/`. When the source or mount itself looks like such numbers and the
+ * row can be split two ways, or a row fits no split, the row is skipped and a warning
+ * names it: one odd mount never costs the host its facts. Only a missing header fails.
+ */
+export function parseDf(text: string): DfReading {
   const lines = text.split("\n").filter((line) => line.trim() !== "");
   const header = lines.shift();
   const blockMatch = header === undefined ? null : /\s(\d+)-blocks\s/.exec(header);
-  if (!blockMatch) throw new UnparsableError("disks", `unexpected df header: ${header ?? "(none)"}`);
+  if (!blockMatch) throw new UnparsableError("disks", `unexpected df header${header === undefined ? " (none)" : ""}`);
   const block = Number(blockMatch[1]);
   const mounts: MountUsage[] = [];
-  for (const line of lines) {
-    // The mount point is the rest of the line: it may contain spaces.
-    const match = /^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)%\s+(.+)$/.exec(line);
-    if (!match) {
-      if (/^\S+\s+-\s/.test(line)) continue; // file systems without sizes (some pseudo file systems)
-      throw new UnparsableError("disks", `unexpected df line: ${line}`);
+  const warnings: string[] = [];
+  for (const [index, line] of lines.entries()) {
+    const left = FROM_LEFT.exec(line);
+    const right = FROM_RIGHT.exec(line);
+    if (!left || !right) {
+      // File systems without sizes (some pseudo file systems) print dashes: nothing to read.
+      if (/\s-\s+-\s+-\s+-\s+\/.*$/.test(line)) continue;
+      warnings.push(`disks: skipped df line ${index + 2}: no sizes and mount point found in it`);
+      continue;
+    }
+    if (left[1] !== right[1]) {
+      warnings.push(`disks: skipped df line ${index + 2}: its source or mount point looks like sizes, so it splits two ways`);
+      continue;
     }
     mounts.push({
-      mount: match[6] ?? "",
-      filesystem: match[1] ?? "",
-      sizeBytes: Number(match[2]) * block,
-      usedBytes: Number(match[3]) * block,
-      usedPercent: Number(match[5]),
+      mount: left[6] ?? "",
+      filesystem: left[1] ?? "",
+      sizeBytes: Number(left[2]) * block,
+      usedBytes: Number(left[3]) * block,
+      usedPercent: Number(left[5]),
     });
   }
-  return mounts.sort((a, b) => a.mount.localeCompare(b.mount));
+  return { mounts: mounts.sort((a, b) => (a.mount < b.mount ? -1 : a.mount > b.mount ? 1 : 0)), warnings };
 }
 
 /** /proc/meminfo; MemAvailable exists since Linux 3.14, MemFree+Buffers+Cached approximates it before. */
@@ -114,7 +140,15 @@ export function parseServices(text: string, services: readonly string[]): HostFa
   return result;
 }
 
-/** Kernel releases from /boot and /lib/modules, deduplicated and sorted. */
-export function parseKernels(text: string): string[] {
-  return [...new Set(text.split("\n").map((l) => l.trim()).filter((l) => l !== ""))].sort();
+/**
+ * Kernel releases from /boot and /lib/modules, deduplicated and sorted; names that
+ * cannot be releases (spaces, control characters, a leading '-') are skipped and said
+ * in `warnings`, so an odd file costs that name, not the host.
+ */
+export function parseKernels(text: string): { kernels: string[]; warnings: string[] } {
+  const names = [...new Set(text.split("\n").map((l) => l.trim()).filter((l) => l !== ""))].sort();
+  // A file name in /boot or /lib/modules can be anything; only a single word can be a release.
+  const kernels = names.filter((n) => /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u.test(n));
+  const skipped = names.length - kernels.length;
+  return { kernels, warnings: skipped > 0 ? [`kernels: skipped ${skipped} name(s) in /boot or /lib/modules that cannot be kernel releases`] : [] };
 }

@@ -86,7 +86,7 @@ export async function gatherInventoryFacts(root: string, inventory: Inventory, n
       transport,
       refresh: options.refresh ?? false,
       ...(options.services ? { services: options.services } : {}),
-      ...(cacheDir !== undefined ? { cacheDir } : {}),
+      ...(cacheDir !== undefined ? { cacheDir, redact: (text: string) => secrets.redact(text) } : {}),
       ...(options.onResult ? { onResult: options.onResult } : {}),
       ...(options.apps ? { apps: (target: HostTarget) => options.apps!(target.name) } : {}),
     });

@@ -46,25 +46,34 @@ const BODIES: Readonly<Record<SectionName, (services: readonly string[]) => stri
     services.length === 0 ? "true" : `if [ -d /run/systemd/system ]; then systemctl is-active ${services.map(shellQuote).join(" ")}; true; else echo no-systemd; fi`,
 };
 
-/** Section names of the app probes: `app-current:<i>` and `app-available:<i>`, i indexing the probes. */
-export const probeSection = (kind: "current" | "available", index: number): string => `app-${kind}:${index}`;
-
 /**
- * The script and the marker its sections are framed with. `probes` are app-upgrade
- * version commands, already rendered for this host; each runs in a section of its own
- * after the fixed ones, so a failing probe fails alone.
+ * The facts script and the marker its sections are framed with. The caller sends the
+ * script on standard input (`/bin/sh -s`), so neither it nor the marker is on any
+ * command line: a program a section runs cannot read the nonce from /proc/<pid>/cmdline
+ * (the marker lives in an unexported shell variable and is printed by the `printf`
+ * builtin). Each section's body reads /dev/null, never the rest of the script.
  */
-export function factsScript(services: readonly string[], nonce = randomBytes(8).toString("hex"), probes: ReadonlyArray<{ current: string; available?: string }> = []): { script: string; marker: string } {
+export function factsScript(services: readonly string[], nonce = randomBytes(16).toString("hex")): { script: string; marker: string } {
   const marker = `@@steward-facts-${nonce}@@`;
   const detect = DETECTION_ORDER.map((m, i) => `${i === 0 ? "if" : "elif"} ${drivers[m].detect}; then pm=${m}`).join("; ");
-  const lines = [
-    "export LC_ALL=C",
-    `M=${marker}`,
-    `pm=; ${detect}; fi`,
-    ...SECTIONS.map((name) => section(name, BODIES[name](services))),
-    ...probes.flatMap((p, i) => [section(probeSection("current", i), p.current), ...(p.available !== undefined ? [section(probeSection("available", i), p.available)] : [])]),
-  ];
+  const lines = ["export LC_ALL=C", `M=${marker}`, `pm=; ${detect}; fi`, ...SECTIONS.map((name) => section(name, BODIES[name](services)))];
   return { script: `${lines.join("\n")}\n`, marker };
+}
+
+/** Printed to stderr before a probe runs: what comes before it is the shell's startup noise. */
+export const PROBE_START = "@@steward-probe@@";
+
+/**
+ * An app probe as a script for `/bin/sh -s`: a start line on stderr, then the command in
+ * one subshell reading /dev/null, so it cannot read what follows it on standard input,
+ * and the script's status is its own.
+ */
+export const probeScript = (command: string): string => `printf '%s\\n' '${PROBE_START}' >&2; ( ${command}\n) </dev/null\n`;
+
+/** A probe's stderr without what the shell's startup files printed before the probe began. */
+export function probeStderr(stderr: string): string {
+  const start = stderr.indexOf(`${PROBE_START}\n`);
+  return start < 0 ? stderr : stderr.slice(start + PROBE_START.length + 1);
 }
 
 /** One framed section: begin markers on both streams, the body in a subshell, its status. */
@@ -72,41 +81,93 @@ const section = (name: string, body: string): string =>
   `printf '%s begin %s\\n' "$M" '${name}'; printf '%s begin %s\\n' "$M" '${name}' >&2; ( ${body}
 ) </dev/null; printf '\\n%s rc %s\\n' "$M" "$?"`;
 
-function frame(text: string, marker: string, withStatus: boolean): Map<string, { body: string; exitCode: number | null }> {
-  const out = new Map<string, { body: string; exitCode: number | null }>();
+/**
+ * The facts output broke the script's framing: a section repeated, out of order or not
+ * the script's, a status outside a section, text outside every section, or a marker
+ * inside a body. Only a program that learned the nonce can do that, so the host's facts
+ * are refused whole rather than trusted in part.
+ */
+export class ForgedOutputError extends Error {
+  constructor(
+    readonly stream: "stdout" | "stderr",
+    message: string,
+  ) {
+    super(`facts ${stream}: ${message}; refusing the host's facts (a program on the host may be forging them)`);
+    this.name = "ForgedOutputError";
+  }
+}
+
+/** Splits one stream into its sections, enforcing the script's exact framing. */
+function frame(text: string, marker: string, stream: "stdout" | "stderr"): Map<SectionName, { body: string; exitCode: number | null }> {
+  const withStatus = stream === "stdout";
+  const out = new Map<SectionName, { body: string; exitCode: number | null }>();
   const begin = `${marker} begin `;
   const rc = `${marker} rc `;
-  let current: string | undefined;
+  const forged = (message: string): ForgedOutputError => new ForgedOutputError(stream, message);
+  let next = 0;
+  let current: SectionName | undefined;
   let body: string[] = [];
   const close = (exitCode: number | null): void => {
     if (current === undefined) return;
     // The script prints a newline before the status so it starts a line; drop it again.
-    if (withStatus && body[body.length - 1] === "") body.pop();
+    if (withStatus && exitCode !== null && body[body.length - 1] === "") body.pop();
     out.set(current, { body: body.length === 0 ? "" : `${body.join("\n")}\n`, exitCode });
     current = undefined;
     body = [];
   };
-  for (const line of text.split("\n")) {
+  const lines = text.split("\n");
+  // The stream's final newline ends its last line; it does not start another.
+  if (lines[lines.length - 1] === "") lines.pop();
+  for (const [index, line] of lines.entries()) {
+    const where = `line ${index + 1}`;
     if (line.startsWith(begin)) {
-      close(null);
-      current = line.slice(begin.length);
+      const name = line.slice(begin.length);
+      const expected = SECTIONS[next];
+      if (withStatus && current !== undefined) throw forged(`${where}: section '${printable(name)}' begins inside section '${current}'`);
+      if (name !== expected) {
+        if (out.has(name as SectionName) || name === current) throw forged(`${where}: section '${name}' repeated`);
+        if ((SECTIONS as readonly string[]).includes(name)) throw forged(`${where}: section '${name}' out of order (expected '${expected ?? "none"}')`);
+        throw forged(`${where}: unexpected section '${printable(name)}'`);
+      }
+      if (!withStatus) close(null);
+      current = expected;
+      next++;
     } else if (withStatus && line.startsWith(rc)) {
-      close(Number(line.slice(rc.length)));
-    } else if (current !== undefined) {
+      const status = line.slice(rc.length);
+      if (current === undefined) throw forged(`${where}: a status line outside any section`);
+      if (!/^\d{1,3}$/.test(status)) throw forged(`${where}: malformed status of section '${current}'`);
+      close(Number(status));
+    } else if (line.includes(marker)) {
+      throw forged(`${where}: the marker inside ${current === undefined ? "no section" : `section '${current}'`}`);
+    } else if (current === undefined) {
+      // Before the first section stderr carries what the shell's startup files said
+      // (a noisy .bashrc): it is never read as facts. Anywhere else, and on stdout, text
+      // outside a section has no business there.
+      if (!withStatus && next === 0) continue;
+      throw forged(`${where}: output outside any section`);
+    } else {
       body.push(line);
     }
   }
-  // stderr has no status line; its last section ends with the text's final newline.
-  if (!withStatus && body[body.length - 1] === "") body.pop();
   close(null);
   return out;
 }
 
-/** Splits the script's stdout and stderr into sections, the fixed ones and the probes'. */
-export function splitSections(stdout: string, stderr: string, marker: string): Map<string, Section> {
-  const out = frame(stdout, marker, true);
-  const err = frame(stderr, marker, false);
-  const sections = new Map<string, Section>();
+/** A name from the host, cut and stripped of control characters, fit for a message. */
+const printable = (text: string): string => {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+  return clean.length > 40 ? `${clean.slice(0, 40)}…` : clean;
+};
+
+/**
+ * Splits the script's stdout and stderr into sections. Throws `ForgedOutputError` when
+ * either stream breaks the framing (see there); a section with no status is one the
+ * script never finished (`exitCode` null), and sections after it are absent.
+ */
+export function splitSections(stdout: string, stderr: string, marker: string): Map<SectionName, Section> {
+  const out = frame(stdout, marker, "stdout");
+  const err = frame(stderr, marker, "stderr");
+  const sections = new Map<SectionName, Section>();
   for (const [name, o] of out) sections.set(name, { stdout: o.body, stderr: err.get(name)?.body ?? "", exitCode: o.exitCode });
   return sections;
 }

@@ -80,8 +80,9 @@ export interface AppFacts {
 
 /**
  * The version probes of one app-upgrade, rendered for one host (or why they could not
- * be). `become` is true only when the step says `become: true`: probes are read-only
- * and run as the login user otherwise.
+ * be). They run apart from the facts script, each in its own command, and through the
+ * host's become only when the step says `become: true`: probes are read-only and run
+ * as the login user otherwise.
  */
 export type AppProbe = { app: string; current: string; available?: string; become?: boolean } | { app: string; error: string };
 
@@ -100,10 +101,16 @@ export interface HostFacts {
   services: Record<string, "active" | "inactive" | "failed" | "unknown">;
   /** Applications probed for a runbook's app-upgrade steps, by app name; present only when asked. */
   apps?: Record<string, AppFacts>;
+  /**
+   * What gathering read but could not use, one line each ("disks: skipped an
+   * unparsable df line (5 fields)"): an odd line costs that line, not the host, and is
+   * never dropped silently. Present only when there is something to say.
+   */
+  warnings?: string[];
 }
 
 /** Why gathering failed on a host; never thrown past the gatherer. */
-export type FactsErrorKind = "unreachable" | "timeout" | "auth-failed" | "host-key-unknown" | "host-key-mismatch" | "host-key-revoked" | "command-failed" | "unparsable";
+export type FactsErrorKind = "unreachable" | "timeout" | "auth-failed" | "host-key-unknown" | "host-key-mismatch" | "host-key-revoked" | "command-failed" | "unparsable" | "forged" | "output-too-large";
 
 /** One host's facts or the reason there are none: a value, not an exception. */
 export type FactsResult =

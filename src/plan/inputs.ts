@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StewardError } from "../core/errors.ts";
 import { FactsChecker } from "../drivers/check-facts.ts";
+import { readFactsFile } from "../facts/cache-read.ts";
 import type { FactsResult } from "../facts/types.ts";
 
 /**
@@ -31,15 +31,17 @@ export interface FactsSource {
 /**
  * Cached facts: one `<host>.json` FactsResult per host in `dir`, read when the planner
  * asks for that host and not kept, so planning a large fleet holds one host's facts at
- * a time rather than all of them. A missing directory means no facts (every host is
- * then skipped with "no-facts"); a file that is not a FactsResult is an error naming
- * the file, never silently ignored. Package names and versions are checked against
- * their manager's grammar as the gatherer's parsers check them (a cache may predate
- * those checks): a host whose cached facts break it reads as failed, `unparsable`.
+ * a time rather than all of them. Each file is read as untrusted input (`readFactsFile`:
+ * no links, regular files only, bounded, schema-checked), and one that is not a
+ * FactsResult is an error naming the file and the problem, never its contents.
+ * A missing `dir` means no facts (every host is then skipped with "no-facts") when
+ * `mustExist` is false, as for the default cache; a folder the user named must exist.
  */
-export async function openFactsCache(dir: string): Promise<FactsSource> {
+export async function openFactsCache(dir: string, options: { mustExist?: boolean } = {}): Promise<FactsSource> {
   const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return [] as string[];
+    if (error.code === "ENOENT" && options.mustExist !== true) return [] as string[];
+    if (error.code === "ENOENT") throw new StewardError("invalid-input", `facts folder ${dir} does not exist`, "check the --facts path, or gather facts with `steward facts` / `steward plan --gather`");
+    if (error.code === "ENOTDIR") throw new StewardError("invalid-input", `facts folder ${dir} is not a folder`, "--facts names a folder of <host>.json files");
     throw error;
   });
   const files = new Set(names.filter((n) => n.endsWith(".json")));
@@ -48,24 +50,10 @@ export async function openFactsCache(dir: string): Promise<FactsSource> {
     get(host: string): FactsResult | undefined {
       const name = `${host}.json`;
       if (!files.has(name)) return undefined;
-      const result = readCachedResult(join(dir, name), host);
+      const result = readFactsFile(join(dir, name), host);
+      if (result === undefined) return undefined;
       const problem = result.ok ? checker.problem(result.facts) : undefined;
       return problem === undefined ? result : { host, ok: false, gatheredAt: result.gatheredAt, error: { kind: "unparsable", message: problem } };
     },
   };
-}
-
-function readCachedResult(path: string, host: string): FactsResult {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new StewardError("invalid-input", `${path}: not JSON (${error instanceof Error ? error.message : String(error)})`, "delete the file or gather facts again with `steward facts`");
-  }
-  const result = value as Partial<FactsResult>;
-  if (typeof result !== "object" || result === null || typeof result.ok !== "boolean" || typeof result.host !== "string" || (result.ok && typeof (result as { facts?: unknown }).facts !== "object")) {
-    throw new StewardError("invalid-input", `${path}: not a facts result (expected { host, ok, gatheredAt, facts | error })`, "gather facts again with `steward facts`");
-  }
-  if (result.host !== host) throw new StewardError("invalid-input", `${path}: holds facts for '${result.host}', not '${host}'`, `rename it to ${result.host}.json or gather facts again`);
-  return result as FactsResult;
 }

@@ -16,7 +16,8 @@ export type TransportErrorCode =
   | "host-key-revoked"
   | "become-failed"
   | "command-timeout"
-  | "command-failed";
+  | "command-failed"
+  | "output-too-large";
 
 /**
  * A StewardError, so a transport failure that escapes a command reaches the CLI's
@@ -179,6 +180,37 @@ export class CommandTimeoutError extends TransportError implements CommandOutcom
     this.stdoutTail = outcome.stdoutTail;
     this.stderrTail = outcome.stderrTail;
     this.timeoutMs = timeoutMs;
+    this.killed = killed;
+  }
+}
+
+/**
+ * A command printed more than its output budget (`ExecOptions.maxOutputBytes`, stdout
+ * and stderr together) and was killed, so a host that floods its output costs bounded
+ * memory and time. `killed` says whether its processes are known gone.
+ */
+export class OutputTooLargeError extends TransportError implements CommandOutcome {
+  readonly command: string;
+  readonly exitCode = null;
+  readonly signal: string | null;
+  readonly stdoutTail: string;
+  readonly stderrTail: string;
+  /** The budget that was exceeded, in bytes. */
+  readonly limitBytes: number;
+  readonly killed: boolean;
+
+  constructor(host: string, outcome: Omit<CommandOutcome, "exitCode">, limitBytes: number, killed: boolean) {
+    super(
+      "output-too-large",
+      host,
+      `${host}: output too large: ${outcome.command} printed more than ${limitBytes} bytes (its limit)${killed ? " and was killed" : "; killing it could not be confirmed"}`,
+      "find out why the host prints so much; the limit is ExecOptions.maxOutputBytes",
+    );
+    this.command = outcome.command;
+    this.signal = outcome.signal;
+    this.stdoutTail = outcome.stdoutTail;
+    this.stderrTail = outcome.stderrTail;
+    this.limitBytes = limitBytes;
     this.killed = killed;
   }
 }

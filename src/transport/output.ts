@@ -6,11 +6,44 @@ import type { ExecResult } from "./types.ts";
 /** Default bytes of each output stream kept in memory. */
 export const DEFAULT_TAIL_BYTES = 64 * 1024;
 
+/** Default output budget of one command, stdout and stderr together. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The bytes one command may print, shared by its two streams. The first chunk past the
+ * limit is refused and `onExceeded` runs once (the transport kills the command there),
+ * so a host printing without end is stopped early instead of read to its end.
+ */
+export class OutputBudget {
+  private used = 0;
+  private over = false;
+
+  constructor(
+    readonly limitBytes: number,
+    private readonly onExceeded: () => void,
+  ) {}
+
+  /** True once the command printed more than the limit. */
+  get exceeded(): boolean {
+    return this.over;
+  }
+
+  /** Counts `bytes`; false, and nothing more is taken, once the total is over the limit. */
+  take(bytes: number): boolean {
+    if (this.over) return false;
+    this.used += bytes;
+    if (this.used <= this.limitBytes) return true;
+    this.over = true;
+    this.onExceeded();
+    return false;
+  }
+}
+
 /**
  * One output stream of a command (stdout or stderr): decodes UTF-8 across chunk
  * boundaries, redacts secrets (holding back a possible split secret), forwards the
- * redacted text to the caller's listener and keeps only the last `tailBytes` bytes, so
- * a command that prints gigabytes costs bounded memory.
+ * redacted text to the caller's listener and keeps only the last `tailBytes` bytes;
+ * with an `OutputBudget`, it also stops taking output past the command's budget.
  */
 export class OutputCollector {
   private readonly decoder = new StringDecoder("utf8");
@@ -23,11 +56,14 @@ export class OutputCollector {
     private readonly tailBytes: number,
     redactor: Redactor | undefined,
     private readonly listener: ((chunk: string) => void) | undefined,
+    private readonly budget?: OutputBudget,
   ) {
     this.redacting = redactor?.stream();
   }
 
+  /** Takes one chunk; past the budget the chunk and all after it are dropped. */
   push(data: Buffer): void {
+    if (this.budget !== undefined && !this.budget.take(data.length)) return;
     this.emit(this.decoder.write(data));
   }
 

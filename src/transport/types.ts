@@ -61,6 +61,18 @@ export interface ExecOptions {
   /** Bytes of each stream kept in memory for the result. Default 64 KiB. */
   tailBytes?: number;
   /**
+   * Output budget: bytes of stdout and stderr together the command may print. Past it
+   * the command's process tree is killed (as on a timeout) and the exec rejects with
+   * `OutputTooLargeError`. Default `DEFAULT_MAX_OUTPUT_BYTES` (64 MiB).
+   */
+  maxOutputBytes?: number;
+  /**
+   * What results and errors call the command ("facts script", "current_version probe
+   * of app") instead of quoting its text: a script with values filled in may hold
+   * secrets, and a long one makes an unreadable message. Default: the command, redacted.
+   */
+  label?: string;
+  /**
    * When true (default) a non-zero exit or a signal rejects with `ExecError`; when
    * false the result is returned and the caller judges `exitCode` itself (checks whose
    * failure is an expected outcome, such as `test -f`).
@@ -71,7 +83,7 @@ export interface ExecOptions {
 /** The outcome of a command that ran to completion (or was killed by a signal). */
 export interface ExecResult {
   host: string;
-  /** The command as given (redacted), without the transport's wrapping. */
+  /** `ExecOptions.label`, else the command as given (redacted), without the transport's wrapping. */
   command: string;
   /** Exit status; null when the process was killed by a signal. */
   exitCode: number | null;

@@ -14,7 +14,7 @@ const transport = createTransport({ env: {}, allowLocal: true });
 afterAll(() => transport.close());
 
 describe("app version probes", () => {
-  it("run in the facts script, each failing on its own", async () => {
+  it("run apart from the facts script, each failing on its own", async () => {
     const probes: AppProbe[] = [
       { app: "shop", current: "echo 'shop 2.4.1'", available: "printf '2.4.0\\n2.5.0  v2.6.1\\n'" },
       { app: "gone", current: "echo oops >&2; exit 3" },

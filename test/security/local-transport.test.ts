@@ -46,7 +46,7 @@ steps:
     name: parent probe
     app: parent-probe
     version: "^1"
-    current_version: echo 1.0.0; tr '\\0' '\\n' < /proc/$PPID/environ
+    current_version: echo 1.0.0; tr '\\0' '\\n' < /proc/$PPID/environ | grep '^GITHUB_TOKEN='
     install: "true"
 `;
 
@@ -124,7 +124,8 @@ describe("transport: local from a pull request", () => {
     const cached = JSON.parse(await readFile(join(repo, ".steward/facts/controller.json"), "utf8")) as FactsResult;
     if (!cached.ok) throw new Error(JSON.stringify(cached));
     const seen = cached.facts.apps?.["env-probe"]?.current ?? "";
-    const names = seen.split("\n").slice(1).map((line) => line.split("=")[0]).filter((name) => name !== "" && name !== "_" && name !== "PWD" && name !== "SHLVL" && name !== "OLDPWD");
+    // A probe's output is kept as one line, whitespace runs as one space: the words after the version are NAME=value pairs.
+    const names = seen.split(" ").slice(1).map((line) => line.split("=")[0]).filter((name) => name !== "" && name !== "_" && name !== "PWD" && name !== "SHLVL" && name !== "OLDPWD");
     // bash sets PWD, SHLVL and _ itself; everything else came from steward, and only these may.
     expect(names.every((name) => ["PATH", "HOME", "LANG", "LC_ALL", "USER", "LOGNAME", "TMPDIR", "SHELL"].includes(name!)), seen).toBe(true);
     expect(names).toContain("PATH");

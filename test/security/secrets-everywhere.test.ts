@@ -17,8 +17,8 @@ import { validateRepository } from "../../src/validate/index.ts";
  * One secret, from the environment through `{ env: REGISTRY_TOKEN }` in the inventory,
  * pushed through every output path steward has: a host that prints it back in its facts,
  * probes that echo it plain and encoded, a probe that fails with it on stderr, a probe
- * that times out while printing it (its error carries the whole facts script, the secret
- * rendered in), and an error message that quotes it. Then every file steward wrote and
+ * that times out while printing it (its error once carried the whole facts script, the
+ * secret rendered in), and an error message that quotes it. Then every file steward wrote and
  * everything it printed is searched for every form of it.
  */
 
@@ -143,14 +143,14 @@ describe("a secret through every output path", () => {
     const echoer = cached.facts.apps?.["echoer"];
     // Each line proves its probe ran and printed its form, which arrived as ***.
     expect(echoer?.current).toContain("echoer 1.0.0 plain=***");
-    expect(echoer?.current).toMatch(/^b64=\*\*\*$/m);
-    expect(echoer?.current).toMatch(/^b64nl=\*\*\*[A-Za-z0-9+/=]{0,4}$/m);
-    expect(echoer?.current).toMatch(/^json=\*\*\*$/m);
-    expect(echoer?.current).toMatch(/^url=\*\*\*$/m);
+    expect(echoer?.current).toMatch(/(^| )b64=\*\*\*( |$)/);
+    expect(echoer?.current).toMatch(/(^| )b64nl=\*\*\*[A-Za-z0-9+/=]{0,4}( |$)/);
+    expect(echoer?.current).toMatch(/(^| )json=\*\*\*( |$)/);
+    expect(echoer?.current).toMatch(/(^| )url=\*\*\*( |$)/);
     expect(echoer?.error).toBe("available_versions: exit 3: registry refused token ***");
   });
 
-  it("a probe that times out: its error names the facts script with the secret redacted", async () => {
+  it("a probe that times out: its error names the probe, not its command", async () => {
     const { inventory, runbooks } = await validateRepository(repo);
     const secrets = new RunSecrets(env);
     secrets.registerRepository(inventory, runbooks);
@@ -164,8 +164,10 @@ describe("a secret through every output path", () => {
         cacheDir: join(repo, ".steward/facts"),
         apps: (target) => probes(target.name),
       });
-      if (result?.ok !== false) throw new Error(`expected a timeout, got ${JSON.stringify(result)}`);
-      expect(result.error.kind).toBe("timeout");
+      if (result?.ok !== true) throw new Error(`expected facts with a timed-out probe, got ${JSON.stringify(result)}`);
+      // The probe runs apart from the facts script: it times out alone, and its error
+      // names the probe, never its command text with the secret rendered in.
+      expect(result.facts.apps?.["slowpoke"]?.error).toBe("current_version: sandbox-02: command timed out after 3000 ms and was killed: current_version probe of slowpoke");
       printed["gatherFacts result"] = { code: 0, stdout: JSON.stringify(result), stderr: "" };
     } finally {
       await transport.close();
@@ -198,7 +200,8 @@ describe("a secret through every output path", () => {
       for (const [form, value] of Object.entries(FORMS)) expect(text.includes(value), `${form} form in ${where}: …${text.slice(text.indexOf(value) - 200, text.indexOf(value) + 100)}…`).toBe(false);
     }
     // The redaction marks are there: the paths really carried the secret.
-    expect(texts.get(join(repo, ".steward/facts/sandbox-02.json"))).toContain("***");
+    // (sandbox-02's cache was last written by the timed-out run, whose probe output was dropped.)
+    expect(texts.get(join(repo, ".steward/facts/sandbox-01.json"))).toContain("***");
     expect([...texts.values()].join("\n").split("***").length).toBeGreaterThan(10);
   });
 });

@@ -3,6 +3,7 @@ import { shellQuote } from "../../transport/shell.ts";
 import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
 import { checkRequests, hostLines, HostValues } from "../untrusted.ts";
 import { grammar } from "./grammar.ts";
+import { compareApkVersions } from "./version.ts";
 
 export { rules, validArch, validName, validSource, validVersion } from "./grammar.ts";
 
@@ -13,6 +14,8 @@ export { rules, validArch, validName, validSource, validVersion } from "./gramma
  */
 
 export const manager: PackageDriver["manager"] = "apk";
+/** Version order of this manager, for comparing its own versions (kernels too). */
+export const compareVersions: PackageDriver["compareVersions"] = compareApkVersions;
 export const detect: PackageDriver["detect"] = "command -v apk >/dev/null 2>&1";
 
 export const listInstalled: PackageDriver["listInstalled"] = { command: "apk info -v", become: false, okExitCodes: [0] };

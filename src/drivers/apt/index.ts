@@ -13,6 +13,8 @@ export { rules, validArch, validName, validSource, validVersion } from "./gramma
  */
 
 export const manager: PackageDriver["manager"] = "apt";
+/** Version order of this manager, for comparing its own versions (kernels too). */
+export const compareVersions: PackageDriver["compareVersions"] = compareDebianVersions;
 export const detect: PackageDriver["detect"] = "command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1";
 
 const C = "LC_ALL=C";

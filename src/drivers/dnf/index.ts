@@ -4,6 +4,7 @@ import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts
 import { checkRequests, hostLines, HostValues } from "../untrusted.ts";
 import { grammar } from "./grammar.ts";
 import { advisoryPackages, tableRows, type TableRow } from "./table.ts";
+import { compareRpmVersions } from "./version.ts";
 
 export { rules, validArch, validName, validSource, validVersion } from "./grammar.ts";
 
@@ -14,6 +15,8 @@ export { rules, validArch, validName, validSource, validVersion } from "./gramma
  */
 
 export const manager: PackageDriver["manager"] = "dnf";
+/** Version order of this manager, for comparing its own versions (kernels too). */
+export const compareVersions: PackageDriver["compareVersions"] = compareRpmVersions;
 export const detect: PackageDriver["detect"] = "command -v dnf >/dev/null 2>&1";
 
 const C = "LC_ALL=C";

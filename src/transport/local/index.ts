@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { becomeNotConfigured, becomeProbeFailure } from "../become.ts";
-import { AuthFailedError, CommandTimeoutError, ExecError } from "../errors.ts";
-import { DEFAULT_TAIL_BYTES, OutputCollector, settleExec } from "../output.ts";
+import { AuthFailedError, CommandTimeoutError, ExecError, OutputTooLargeError } from "../errors.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TAIL_BYTES, OutputBudget, OutputCollector, settleExec } from "../output.ts";
 import type { Become, ExecOptions, ExecResult, HostTarget, Session, TransportDriver, TransportOptions } from "../types.ts";
 
 /** Same default as the SSH transport, so a step behaves alike on either. */
@@ -93,10 +93,13 @@ function runLocal(
   running: Set<() => void>,
 ): Promise<ExecResult> {
   const redactor = transportOptions.redactor;
-  const shown = redactor?.redact(command) ?? command;
+  const shown = options.label ?? redactor?.redact(command) ?? command;
   const tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES;
-  const stdout = new OutputCollector(tailBytes, redactor, options.onStdout);
-  const stderr = new OutputCollector(tailBytes, redactor, options.onStderr);
+  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  let overflow = (): void => undefined;
+  const budget = new OutputBudget(maxOutputBytes, () => overflow());
+  const stdout = new OutputCollector(tailBytes, redactor, options.onStdout, budget);
+  const stderr = new OutputCollector(tailBytes, redactor, options.onStderr, budget);
   const started = Date.now();
   // --norc: bash reads ~/.bashrc when its stdin is a socket (libuv pipes are), as under rshd;
   // the command must see the environment chosen here, not what a profile adds.
@@ -125,6 +128,7 @@ function runLocal(
       }
     };
     running.add(kill);
+    overflow = kill;
     const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -140,6 +144,10 @@ function runLocal(
       running.delete(kill);
       const out = stdout.end();
       const err = stderr.end();
+      if (budget.exceeded) {
+        reject(new OutputTooLargeError(target.name, { command: shown, signal, stdoutTail: out.text, stderrTail: err.text }, maxOutputBytes, true));
+        return;
+      }
       if (timedOut) {
         reject(new CommandTimeoutError(target.name, { command: shown, signal, stdoutTail: out.text, stderrTail: err.text }, timeoutMs, true));
         return;

@@ -1,14 +1,20 @@
 import type { Readable } from "node:stream";
 import type { ClientChannel } from "ssh2";
 import { becomeNotConfigured, becomeProbeFailure } from "../become.ts";
-import { CommandTimeoutError, ConnectionLostError } from "../errors.ts";
-import { DEFAULT_TAIL_BYTES, OutputCollector, settleExec } from "../output.ts";
+import { CommandTimeoutError, ConnectionLostError, OutputTooLargeError } from "../errors.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TAIL_BYTES, OutputBudget, OutputCollector, settleExec } from "../output.ts";
 import { becomePrefix, killTreeScript, shellCommand } from "../shell.ts";
 import type { Become, ExecOptions, ExecResult, HostTarget } from "../types.ts";
 import type { SshConnection } from "./connection.ts";
 
 /** Default per-command limit: long enough for a package upgrade, short of forever. */
 export const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60 * 1000;
+
+/**
+ * Longest PID line the wrapper prints ("4194304\n" is 8 bytes). Anything longer without a
+ * newline is not the wrapper's: it is passed on as output rather than buffered forever.
+ */
+const MAX_HEADER_BYTES = 32;
 
 /**
  * Runs one command on a pooled connection. The command is wrapped so that its shell
@@ -40,7 +46,7 @@ async function runChannel(
   options: ExecOptions,
   killTimeoutMs: number,
 ): Promise<ExecResult> {
-  const shown = connection.redact(command);
+  const shown = options.label ?? connection.redact(command);
   const started = Date.now();
   // The limit starts before the channel is open: a hung host never answers the open,
   // and its command must still time out instead of waiting for keepalive to give up.
@@ -60,17 +66,31 @@ async function runChannel(
     throw new CommandTimeoutError(host, { command: shown, signal: null, stdoutTail: "", stderrTail: "" }, timeoutMs, false);
   }
   const tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES;
-  const stdout = new OutputCollector(tailBytes, connection.redactor, options.onStdout);
-  const stderr = new OutputCollector(tailBytes, connection.redactor, options.onStderr);
+  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  let overflowed = (): void => undefined;
+  const overflow = new Promise<"overflow">((resolve) => {
+    overflowed = () => resolve("overflow");
+  });
+  const budget = new OutputBudget(maxOutputBytes, () => overflowed());
+  const stdout = new OutputCollector(tailBytes, connection.redactor, options.onStdout, budget);
+  const stderr = new OutputCollector(tailBytes, connection.redactor, options.onStderr, budget);
 
   let pid: number | undefined;
+  let headerDone = false;
   let header = Buffer.alloc(0);
   channel.on("data", (data: Buffer) => {
-    if (pid !== undefined) return stdout.push(data);
+    if (headerDone) return stdout.push(data);
     header = Buffer.concat([header, data]);
     const newline = header.indexOf(0x0a);
-    if (newline < 0) return;
-    pid = Number(header.subarray(0, newline).toString("latin1"));
+    if (newline < 0 || newline > MAX_HEADER_BYTES) {
+      if (header.length <= MAX_HEADER_BYTES) return;
+      // Not the wrapper's PID line: without a PID only the channel signal can stop it.
+      headerDone = true;
+      return stdout.push(header);
+    }
+    headerDone = true;
+    const parsed = Number(header.subarray(0, newline).toString("latin1"));
+    pid = Number.isSafeInteger(parsed) && parsed > 1 ? parsed : undefined;
     const rest = header.subarray(newline + 1);
     if (rest.length > 0) stdout.push(rest);
   });
@@ -99,15 +119,17 @@ async function runChannel(
   );
   channel.end(options.stdin);
 
-  const first = await Promise.race([closed.then(() => "closed" as const), expired]);
+  const first = await Promise.race([closed.then(() => "closed" as const), expired, overflow]);
   clearTimeout(timer);
 
-  if (first === "timeout") {
-    const killed = pid !== undefined && (await killTree(connection, channel, pid, become, killTimeoutMs));
+  if (first !== "closed") {
+    const killed = pid !== undefined ? await killTree(connection, channel, pid, become, killTimeoutMs) : signalOnly(channel);
     await Promise.race([closed, delay(killTimeoutMs)]);
     const out = stdout.end();
     const err = stderr.end();
-    throw new CommandTimeoutError(host, { command: shown, signal, stdoutTail: out.text, stderrTail: err.text }, timeoutMs, killed);
+    const outcome = { command: shown, signal, stdoutTail: out.text, stderrTail: err.text };
+    if (first === "overflow") throw new OutputTooLargeError(host, outcome, maxOutputBytes, killed);
+    throw new CommandTimeoutError(host, outcome, timeoutMs, killed);
   }
 
   // "close" can overtake the last buffered "data" events; drain them before the tails are read.
@@ -156,6 +178,17 @@ async function killTree(
   const confirmed = await Promise.race([attempt, delay(killTimeoutMs).then(() => false)]);
   channel.close();
   return confirmed;
+}
+
+/** Without the wrapper's PID: signal the channel and close it; nothing confirms the kill. */
+function signalOnly(channel: ClientChannel): false {
+  try {
+    channel.signal("KILL");
+  } catch {
+    // The channel may already be closing.
+  }
+  channel.close();
+  return false;
 }
 
 /** Checks once per connection and user that sudo runs without a password. */
