@@ -1,4 +1,5 @@
 import Handlebars from "handlebars";
+import { markdownText } from "../core/text.ts";
 
 /**
  * The one place Handlebars is used. Templates are parsed when files are validated (a
@@ -22,14 +23,11 @@ export function shellQuote(value: unknown): string {
 }
 
 /**
- * Escapes the Markdown (GitHub-flavoured) characters that change meaning inside a line,
- * so values render as text. Values are always placed mid-line (table cells, list items),
- * so line-start syntax (`#`, `-`, `1.`) cannot trigger and is left alone: plans stay
- * readable as raw text in a pull request's diff.
+ * Escapes a value for GitHub-flavoured Markdown so it renders as the text it is, and
+ * neutralises mentions and issue references: see markdownText in src/core/text.ts.
  */
 export function markdownEscape(value: unknown): string {
-  const text = value === undefined || value === null ? "" : String(value);
-  return text.replace(/[\\`*_[\]|<>~&]/g, "\\$&").replace(/\r?\n/g, " ");
+  return markdownText(value);
 }
 
 /** Helpers available to every template, registered from this one record. */
