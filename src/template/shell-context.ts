@@ -82,6 +82,8 @@ interface State {
   heredocs: Array<{ delimiter: string; stripTabs: boolean }>;
 }
 
+/** `$$`, `$!`, `$#`, `$?`, `$-`, `$@`, `$*`, `$0`…`$9` (XCU 2.5.2): the character after `$` is taken with it. */
+const SPECIAL_PARAMETER = /^[$!#?\-@*0-9]$/;
 const HEREDOC = /^<<(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^\s;&|<>()'"`$\\]+))/;
 
 const top = (s: State): Frame => s.stack[s.stack.length - 1]!;
@@ -129,6 +131,7 @@ function feed(s: State, text: string): void {
       s.pending = "";
       const two = text.slice(i, i + 2);
       if (c === "'") s.stack.push({ k: "ansi" }), i++;
+      else if (SPECIAL_PARAMETER.test(c)) (s.word = s.word === null ? null : s.word + c), i++;
       else if (two === "((") s.stack.push({ k: "arith", parens: 0 }), (i += 2);
       else if (c === "(") s.stack.push({ k: "cmd", sub: true, parens: 0 }), (s.wordStart = true), (s.word = ""), i++;
       else if (c === "{") s.stack.push({ k: "param", braces: 0 }), i++;
@@ -155,7 +158,7 @@ function feed(s: State, text: string): void {
           if (two === "((") s.stack.push({ k: "arith", parens: 0 }), (i += 3);
           else if (text[i + 1] === "(") s.stack.push({ k: "cmd", sub: true, parens: 0 }), (s.wordStart = true), (s.word = ""), (i += 2);
           else if (text[i + 1] === "{") s.stack.push({ k: "param", braces: 0 }), (i += 2);
-          else i++;
+          else i += SPECIAL_PARAMETER.test(text[i + 1] ?? "") ? 2 : 1;
         } else {
           if (f.k === "dquote" && c === '"') s.stack.pop();
           else if (f.k === "param" && c === "{") f.braces++;

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { analyzeShellTemplate, analyzeTemplate, compileTemplate, TemplateRenderError, TemplateSyntaxError } from "../../src/template/index.ts";
 
 const sh = (command: string, cwd?: string): string => execFileSync("sh", ["-c", command], { encoding: "utf8", ...(cwd ? { cwd } : {}) });
@@ -68,6 +69,40 @@ describe("shell context of template values", () => {
     expect(a.unbalanced).toEqual([{ name: "if", line: 1, column: 6, inside: "ends inside double quotes" }]);
     expect(() => compileTemplate(`echo {{#if vars.q}}"{{/if}}{{vars.x}}`, "shell")).toThrow(/branch of \{\{#if\}\}/);
     expect(analyzeShellTemplate(`echo {{#if vars.q}}"a"{{else}}'b'{{/if}} {{x}}`).unbalanced).toEqual([]);
+  });
+});
+
+describe("what the lexer accepts never runs a value", () => {
+  // Templates built from shell fragments at random: whenever the template passes the
+  // lexer, rendering a hostile value and running it with sh must not run the value.
+  const FRAGMENTS = ["echo ", " ", "a", '"', "'", "$(", ")", "`", "#", "\n", "cat <<EOF\n", "\nEOF\n", "\\", "$", ";", "${", "}", "$((", "=", "-- ", "{{vars.x}}", "{{vars.x}}", "{{vars.x}}"];
+  const hostile = (dir: string): string => `x'"$(touch ${dir}/p1)\`touch ${dir}/p2\`;touch ${dir}/p3 #\ntouch ${dir}/p4\n'"\\`;
+
+  it("for 400 random templates", () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...FRAGMENTS), { minLength: 1, maxLength: 12 }), (parts) => {
+        const source = parts.join("");
+        let render;
+        try {
+          render = compileTemplate(source, "shell");
+          // {{{raw}}} inserts shell text on purpose; validate warns about it.
+          if (analyzeTemplate(source).raw.length > 0) return;
+        } catch {
+          return; // refused (or not a template): nothing runs
+        }
+        accepted++;
+        const dir = mkdtempSync(join(work, "run-"));
+        try {
+          execFileSync("sh", ["-c", render({ vars: { x: hostile(dir) } })], { cwd: dir, input: "", timeout: 5_000, stdio: ["pipe", "ignore", "ignore"] });
+        } catch {
+          // A template that is broken shell fails; what matters is what it ran.
+        }
+        expect(readdirSync(dir).filter((f) => /^p\d$/.test(f)), source).toEqual([]);
+      }),
+      { numRuns: 400, seed: 4242 },
+    );
+    expect(accepted).toBeGreaterThan(50);
   });
 });
 
