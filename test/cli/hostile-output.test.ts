@@ -42,4 +42,18 @@ describe("CLI error output", () => {
     await main([`x\x1b]0;t\x07\u202Ey`], { ...io, stderr: (t) => void (unknown.stderr += t) });
     expect(unknown.stderr).toContain("unknown command 'xy'");
   });
+
+  it.each([
+    ["web-0[12", "--limit: this '[' is never closed"],
+    ["(".repeat(10_000), "--limit: the selector nests '(' and '!' more than 64 deep"],
+  ])("reports a bad --limit %# as a usage error, not an internal one", async (limit, message) => {
+    const root = new URL("../fixtures/base/", import.meta.url).pathname;
+    let stderr = "";
+    const io: CliIO = { stdout: () => undefined, stderr: (t) => void (stderr += t), env: {}, cwd: root };
+    expect(await main(["facts", "--limit", limit], io)).toBe(ExitCode.usage);
+    expect(stderr).toContain(message);
+    stderr = "";
+    expect(await main(["plan", "runbooks/base.yaml", "--limit", limit], io)).toBe(ExitCode.usage);
+    expect(stderr).toContain(message);
+  });
 });
