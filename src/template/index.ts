@@ -10,8 +10,11 @@ export { TemplateSyntaxError } from "./parse.ts";
  * bad template is a validation error), rendered in strict mode (a missing variable is
  * an error, not an empty string), and escaped for where the text goes:
  *
- * - `shell`: every `{{value}}` is shell-quoted, so YAML values can never inject commands.
- *   `{{{raw}}}` opts out and is reported by `steward validate` as a warning.
+ * - `shell`: every `{{value}}` is shell-quoted as one word, and a template may place a
+ *   value only where the shell reads a plain word (not inside quotes, backticks, a
+ *   here-document, … — see shell-context.ts), so values can never inject commands. A
+ *   value at the start of a word with no `--` earlier in its command may not start
+ *   with `-`. `{{{raw}}}` opts out and is reported by `steward validate` as a warning.
  * - `markdown`: every `{{value}}` is Markdown-escaped, for reports and pull requests.
  * - `text`: no escaping.
  *
@@ -19,7 +22,11 @@ export { TemplateSyntaxError } from "./parse.ts";
  */
 export type TemplateMode = "shell" | "markdown" | "text";
 
-/** Quotes a value for POSIX sh: safe inside any command line. */
+/**
+ * Quotes a value for POSIX sh as one word: `'…'` with each `'` written `'\''`; words of
+ * only safe characters stay bare. Safe where the shell reads a plain word, which is
+ * what shell-context.ts checks a template for.
+ */
 export function shellQuote(value: unknown): string {
   const text = value === undefined || value === null ? "" : String(value);
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(text)) return text;
