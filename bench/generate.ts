@@ -69,7 +69,7 @@ steps:
     action: upgrade
   - kind: command
     name: ping app
-    command: 'curl -fsS http://127.0.0.1:{{vars.app_port}}/healthz --header "X-Rack: {{vars.rack}}"'
+    command: 'curl -fsS http://127.0.0.1:{{vars.app_port}}/healthz --header X-Rack:{{vars.rack}}'
   - kind: reboot
     name: reboot
 `,

@@ -3,6 +3,7 @@ import { processIO, type CliIO, type CommandIO } from "./io.ts";
 import { commands } from "./commands/index.ts";
 import { StewardError } from "../core/errors.ts";
 import { RunSecrets } from "../core/secrets.ts";
+import { terminalText } from "../core/text.ts";
 
 function help(): string {
   const names = Object.keys(commands).sort();
@@ -64,7 +65,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    io.stderr(`steward: unknown command '${name}'\n\n${help()}`);
+    io.stderr(`steward: unknown command '${terminalText(name)}'\n\n${help()}`);
     return ExitCode.usage;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -76,15 +77,16 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     // node:util parseArgs reports unknown or malformed flags with these codes.
     if (String((error as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS")) {
-      io.stderr(`steward ${name}: ${(error as Error).message}\n\n${command.usage}\n`);
+      io.stderr(`steward ${name}: ${terminalText((error as Error).message)}\n\n${command.usage}\n`);
       return ExitCode.usage;
     }
     const code = exitCodeFor(error);
+    // Messages quote hosts and YAML: printed through terminalText, never raw.
     if (error instanceof StewardError) {
-      io.stderr(`steward ${name}: ${error.message}\n`);
-      if (error.hint) io.stderr(`  hint: ${error.hint}\n`);
+      io.stderr(`steward ${name}: ${terminalText(error.message)}\n`);
+      if (error.hint) io.stderr(`  hint: ${terminalText(error.hint)}\n`);
     } else {
-      io.stderr(`steward ${name}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      io.stderr(`steward ${name}: internal error: ${terminalText(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
     }
     return code;
   }

@@ -1,5 +1,8 @@
 import { didYouMean } from "../core/suggest.ts";
+import { compileGlob, GlobSyntaxError, isGlob } from "./glob.ts";
 import { CRITICALITIES, type Inventory } from "./types.ts";
+
+export { isGlob } from "./glob.ts";
 
 /**
  * Host selectors, used by runbook `targets`, step `hosts` and `--limit`.
@@ -12,6 +15,11 @@ import { CRITICALITIES, type Inventory } from "./types.ts";
  *
  * A bare GLOB matches hosts by name and the members of groups by name. `!x` is every
  * host not matched by x. `&` binds tighter than `|`, and `!` tighter than both.
+ * GLOB is src/model/glob.ts: `*`, `?`, `[abc]`, `[a-z]`, `[!abc]`.
+ *
+ * Selectors come from YAML and from `--limit`, so their cost is bounded: `(` and `!`
+ * nest at most MAX_SELECTOR_DEPTH deep (the parser and evaluator recurse on them), and
+ * a selector has at most MAX_SELECTOR_TERMS terms.
  */
 export type Selector =
   | { op: "all" }
@@ -31,11 +39,25 @@ export class SelectorSyntaxError extends Error {
   }
 }
 
-const TERM_CHARS = /[A-Za-z0-9._\-*?:\[\]]/;
+const TERM_CHARS = /[A-Za-z0-9._\-*?:]/;
 const KINDS = ["group", "tag", "host", "criticality"] as const;
+/** Deepest nesting of `(` and `!`; far beyond any real selector, far below the stack's limit. */
+export const MAX_SELECTOR_DEPTH = 64;
+/** Most terms in one selector: a long `--limit` list of host names stays well inside it. */
+export const MAX_SELECTOR_TERMS = 10_000;
 
+/**
+ * Parses a selector. Throws SelectorSyntaxError with the index of the offending
+ * character: an operator with nothing after it, an unclosed `(` or `[`, an unknown kind,
+ * nesting deeper than MAX_SELECTOR_DEPTH, more than MAX_SELECTOR_TERMS terms.
+ */
 export function parseSelector(text: string): Selector {
   let i = 0;
+  let depth = 0;
+  let terms = 0;
+  const deeper = (at: number): void => {
+    if (++depth > MAX_SELECTOR_DEPTH) throw new SelectorSyntaxError(`the selector nests '(' and '!' more than ${MAX_SELECTOR_DEPTH} deep`, at, "flatten it: '!(a | b)' is '!a & !b', and '((x))' is 'x'");
+  };
   /** The last operator read, so a selector that ends after one can point at it. */
   let operator: { char: string; at: number } | undefined;
   const skip = (): void => {
@@ -46,33 +68,38 @@ export function parseSelector(text: string): Selector {
     return text[i];
   };
   const parseUnion = (): Selector => {
-    let left = parseInter();
+    const operands = [parseInter()];
     for (let c = peek(); c === "|" || c === ","; c = peek()) {
       operator = { char: c, at: i++ };
-      left = { op: "or", left, right: parseInter() };
+      operands.push(parseInter());
     }
-    return left;
+    return balanced("or", operands);
   };
   const parseInter = (): Selector => {
-    let left = parseUnary();
+    const operands = [parseUnary()];
     while (peek() === "&") {
       operator = { char: "&", at: i++ };
-      left = { op: "and", left, right: parseUnary() };
+      operands.push(parseUnary());
     }
-    return left;
+    return balanced("and", operands);
   };
   const parseUnary = (): Selector => {
     const c = peek();
     if (c === "!") {
+      deeper(i);
       operator = { char: "!", at: i++ };
-      return { op: "not", of: parseUnary() };
+      const of = parseUnary();
+      depth--;
+      return { op: "not", of };
     }
     if (c === "(") {
+      deeper(i);
       const open = i++;
       operator = { char: "(", at: open };
       const inner = parseUnion();
       if (peek() !== ")") throw new SelectorSyntaxError("this '(' is never closed", open);
       i++;
+      depth--;
       return inner;
     }
     if (c === undefined) {
@@ -80,18 +107,23 @@ export function parseSelector(text: string): Selector {
       throw new SelectorSyntaxError("the selector is empty; a host, group or tag was expected", 0);
     }
     const start = i;
-    while (i < text.length && TERM_CHARS.test(text[i]!)) i++;
-    if (i === start) throw new SelectorSyntaxError(`unexpected '${c}'; expected a host, group:NAME, tag:NAME, '!' or '('`, start);
+    i = scanWord(text, start);
+    if (i === start) throw new SelectorSyntaxError(`unexpected ${shown(c)}; expected a host, group:NAME, tag:NAME, '!' or '('`, start);
+    if (++terms > MAX_SELECTOR_TERMS) throw new SelectorSyntaxError(`the selector has more than ${MAX_SELECTOR_TERMS} terms`, start, "select by group or tag instead of listing hosts one by one");
     const word = text.slice(start, i);
     if (word === "all" || word === "*") return { op: "all" };
     const colon = word.indexOf(":");
-    if (colon < 0) return { op: "term", kind: "name", pattern: word, at: start, length: word.length };
+    if (colon < 0) {
+      checkGlob(word, start);
+      return { op: "term", kind: "name", pattern: word, at: start, length: word.length };
+    }
     const kind = word.slice(0, colon);
     const pattern = word.slice(colon + 1);
     if (!(KINDS as readonly string[]).includes(kind)) {
       throw new SelectorSyntaxError(`unknown selector kind '${kind}:'; use group:, tag:, host: or criticality:`, start, didYouMean(kind, KINDS));
     }
     if (pattern === "") throw new SelectorSyntaxError(`'${kind}:' needs a name after the colon`, start + colon + 1);
+    checkGlob(pattern, start + colon + 1);
     if (kind === "criticality" && !(CRITICALITIES as readonly string[]).includes(pattern)) {
       throw new SelectorSyntaxError(`unknown criticality '${pattern}'; use one of ${CRITICALITIES.join(", ")}`, start + colon + 1, didYouMean(pattern, CRITICALITIES));
     }
@@ -100,24 +132,59 @@ export function parseSelector(text: string): Selector {
   const result = parseUnion();
   const rest = peek();
   if (rest !== undefined) {
-    throw new SelectorSyntaxError(rest === ")" ? "this ')' has no matching '('" : `unexpected '${rest}'; join terms with '&', '|' or ','`, i);
+    throw new SelectorSyntaxError(rest === ")" ? "this ')' has no matching '('" : `unexpected ${shown(rest)}; join terms with '&', '|' or ','`, i);
   }
   return result;
 }
 
-const globCache = new Map<string, RegExp>();
-/** Shell-style glob: `*` any run of characters, `?` one, `[abc]` a class. */
-export function globToRegExp(glob: string): RegExp {
-  let re = globCache.get(glob);
-  if (!re) {
-    const body = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-    re = new RegExp(`^${body}$`);
-    globCache.set(glob, re);
-  }
-  return re;
+/** A character quoted for a message; invisible and control characters by their code point. */
+function shown(c: string): string {
+  return /^[\x21-\x7e]$/.test(c) ? `'${c}'` : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
-export const isGlob = (s: string): boolean => /[*?[]/.test(s);
+/**
+ * Joins operands of one associative operator into a balanced tree, so a `--limit` list
+ * of thousands of hosts is a tree of logarithmic depth for the recursive evaluator.
+ * Three operands give the left-leaning `(a | b) | c`.
+ */
+function balanced(op: "and" | "or", operands: Selector[]): Selector {
+  if (operands.length === 1) return operands[0]!;
+  const mid = Math.ceil(operands.length / 2);
+  return { op, left: balanced(op, operands.slice(0, mid)), right: balanced(op, operands.slice(mid)) };
+}
+
+/**
+ * The end of the term starting at `start`: term characters, and bracket classes whose
+ * `!` and `]` would otherwise end it. An unclosed `[` is reported at the bracket.
+ */
+function scanWord(text: string, start: number): number {
+  let i = start;
+  while (i < text.length) {
+    if (text[i] === "[") {
+      let j = i + 1;
+      if (text[j] === "!") j++;
+      if (text[j] === "]") j++;
+      while (j < text.length && text[j] !== "]" && TERM_CHARS.test(text[j]!)) j++;
+      if (text[j] !== "]") throw new SelectorSyntaxError("this '[' is never closed; add ']' after the characters it allows (e.g. web-0[12])", i);
+      i = j + 1;
+    } else if (TERM_CHARS.test(text[i]!)) {
+      i++;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+/** Compiles a term's glob now, so a bad one is a syntax error at its character. */
+function checkGlob(pattern: string, at: number): void {
+  try {
+    compileGlob(pattern);
+  } catch (error) {
+    if (error instanceof GlobSyntaxError) throw new SelectorSyntaxError(error.message, at + error.index);
+    throw error;
+  }
+}
 
 /** Lookups a selector evaluates against, built once per inventory. */
 export interface SelectorIndex {
@@ -147,9 +214,9 @@ export function indexInventory(inventory: Inventory): SelectorIndex {
 
 function unionOf(map: Map<string, Set<string>>, pattern: string): Set<string> {
   if (!isGlob(pattern)) return map.get(pattern) ?? new Set();
-  const re = globToRegExp(pattern);
+  const glob = compileGlob(pattern);
   const out = new Set<string>();
-  for (const [key, set] of map) if (re.test(key)) for (const h of set) out.add(h);
+  for (const [key, set] of map) if (glob.test(key)) for (const h of set) out.add(h);
   return out;
 }
 
@@ -184,8 +251,8 @@ function evaluateTerm(term: Extract<Selector, { op: "term" }>, index: SelectorIn
       return new Set(index.byCriticality.get(term.pattern) ?? []);
     case "host":
     case "name": {
-      const re = globToRegExp(term.pattern);
-      const hosts = isGlob(term.pattern) ? [...index.all].filter((h) => re.test(h)) : index.all.has(term.pattern) ? [term.pattern] : [];
+      const glob = compileGlob(term.pattern);
+      const hosts = isGlob(term.pattern) ? [...index.all].filter((h) => glob.test(h)) : index.all.has(term.pattern) ? [term.pattern] : [];
       return term.kind === "host" ? new Set(hosts) : new Set([...hosts, ...unionOf(index.byGroup, term.pattern)]);
     }
   }

@@ -1,5 +1,5 @@
 import type { HostFacts } from "../facts/types.ts";
-import { globToRegExp } from "../model/selector.ts";
+import { compileGlob, type Glob } from "../model/glob.ts";
 import type { PackageSpec, Step } from "../model/types.ts";
 import { decideApp } from "./apps.ts";
 import { orderByName, touchedPackages, type TouchedPackages } from "./digest.ts";
@@ -34,11 +34,11 @@ export const appActions = (actions: readonly PlannedAction[]): Array<Extract<Pla
 const specName = (spec: PackageSpec): string => (typeof spec === "string" ? spec : spec.name);
 
 /** A step's package patterns, compiled once per step rather than once per host. */
-const compiledFilters = new WeakMap<readonly PackageSpec[], RegExp[]>();
-function stepFilters(packages: readonly PackageSpec[] | undefined): RegExp[] | undefined {
+const compiledFilters = new WeakMap<readonly PackageSpec[], Glob[]>();
+function stepFilters(packages: readonly PackageSpec[] | undefined): Glob[] | undefined {
   if (packages === undefined) return undefined;
   let filters = compiledFilters.get(packages);
-  if (filters === undefined) compiledFilters.set(packages, (filters = packages.map((p) => globToRegExp(specName(p)))));
+  if (filters === undefined) compiledFilters.set(packages, (filters = packages.map((p) => compileGlob(specName(p)))));
   return filters;
 }
 

@@ -1,6 +1,6 @@
 import semver from "semver";
 import type { AvailableVersion, UpgradablePackage } from "../facts/types.ts";
-import { globToRegExp } from "../model/selector.ts";
+import { compileGlob, type Glob } from "../model/glob.ts";
 import type { Policy } from "../model/types.ts";
 import type { DigestMemo } from "./digest.ts";
 
@@ -119,9 +119,10 @@ export function approvalMatches(to: string, candidate: string): boolean {
   return next === "" || !/[0-9A-Za-z]/.test(next) || !/[0-9A-Za-z]$/.test(to);
 }
 
+/** A policy pattern; its glob matches host-provided package names in linear time (src/model/glob.ts). */
 interface Pattern {
   text: string;
-  re: RegExp;
+  re: Glob;
 }
 
 /** A runbook policy with its patterns compiled once per plan. */
@@ -158,7 +159,8 @@ export interface DecisionEntry {
   digest: DigestMemo | undefined;
 }
 
-const compilePattern = (text: string): Pattern => ({ text, re: globToRegExp(text) });
+/** Throws GlobSyntaxError for a malformed pattern; the runbook schema refuses those first. */
+const compilePattern = (text: string): Pattern => ({ text, re: compileGlob(text) });
 
 /** Compiles a policy; an absent policy allows everything except unapproved majors. */
 export function compilePolicy(policy: Policy | undefined): CompiledPolicy {

@@ -47,6 +47,27 @@ describe("selectors", () => {
     expect(select("group:e*")).toEqual(["lb-01", "web-02"]);
   });
 
+  it("globs with classes and negated classes", () => {
+    expect(select("web-0[12]")).toEqual(["web-01", "web-02"]);
+    expect(select("host:web-0[!1]")).toEqual(["web-02"]);
+    expect(select("[a-l]*-01")).toEqual(["db-01", "lb-01"]);
+  });
+
+  it("accepts 64 levels of nesting and long lists of hosts", () => {
+    expect(select(`${"(".repeat(64)}db-01${")".repeat(64)}`)).toEqual(["db-01"]);
+    expect(select(`${"!!".repeat(32)}db-01`)).toEqual(["db-01"]);
+    const many = Array.from({ length: 9_999 }, (_, i) => `web-${i}`).join(",");
+    expect(select(`${many},db-01`)).toEqual(["db-01"]);
+  });
+
+  it("matches a pathological glob against a long host name quickly", () => {
+    const long = parseYaml("inventory/b.yaml", `hosts:\n  ${"a".repeat(63)}: { address: 10.0.0.9 }\n`);
+    const idx = indexInventory(buildInventory([long.source!]).inventory);
+    const started = performance.now();
+    expect(evaluateSelector(parseSelector("a*a*a*a*a*a*a*a*a*b"), idx).size).toBe(0);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it("selects by criticality and all", () => {
     expect(select("criticality:critical")).toEqual(["db-01"]);
     expect(select("all & !group:prod")).toEqual(["lb-01"]);
@@ -61,6 +82,12 @@ describe("selectors", () => {
     ["criticality:urgent", 12, "unknown criticality"],
     ["group:", 6, "needs a name"],
     ["web db", 4, "join terms"],
+    ["web-0[12", 5, "'[' is never closed"],
+    ["web\u202Edb", 3, "unexpected U+202E"],
+    ["host:web-0[12 & group:db", 10, "'[' is never closed"],
+    ["group:w[z-a]", 8, "backwards"],
+    ["(".repeat(10_000), 64, "more than 64 deep"],
+    ["!".repeat(10_000) + "web-01", 64, "more than 64 deep"],
   ])("rejects %j at index %i", (text, index, message) => {
     let caught: unknown;
     try {

@@ -31,7 +31,7 @@ describe("shell templates", () => {
 describe("markdown templates", () => {
   it("escapes Markdown control characters", () => {
     const render = compileTemplate("host {{host.name}}", "markdown");
-    expect(render({ host: { name: "*web*_[x](y) a-b.c" } })).toBe("host \\*web\\*\\_\\[x\\](y) a-b.c");
+    expect(render({ host: { name: "*web*_[x](y) a-b.c" } })).toBe("host \\*web\\*\\_\\[x\\]\\(y) a-b.c");
     expect(markdownEscape("a|b")).toBe("a\\|b");
   });
 });

@@ -2,12 +2,18 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { factsForRepository } from "../../facts/run.ts";
 import type { FactsResult } from "../../facts/types.ts";
+import { terminalCell, terminalFirstLine } from "../../core/text.ts";
 import { localAllowedByEnvironment } from "../../transport/registry.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { Command } from "../io.ts";
 
+/** One host's cells; hosts report most of them, so every cell is made safe for a terminal. */
 function row(result: FactsResult): string[] {
-  if (!result.ok) return [result.host, `error: ${result.error.kind}`, result.error.message.split("\n")[0] ?? ""];
+  return rawRow(result).map(terminalCell);
+}
+
+function rawRow(result: FactsResult): string[] {
+  if (!result.ok) return [result.host, `error: ${result.error.kind}`, terminalFirstLine(result.error.message)];
   const f = result.facts;
   const security = f.upgradable.filter((p) => p.security).length;
   const broken = f.installed.filter((p) => p.status !== undefined).length;

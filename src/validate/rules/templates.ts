@@ -3,7 +3,7 @@ import { pointerOf } from "../../core/diagnostic.ts";
 import { closest, didYouMean } from "../../core/suggest.ts";
 import { locateInTemplate, type YamlSource } from "../../load/yaml-source.ts";
 import type { Host, Runbook } from "../../model/types.ts";
-import { analyzeTemplate, HELPER_NAMES, TemplateSyntaxError } from "../../template/index.ts";
+import { analyzeShellTemplate, analyzeTemplate, HELPER_NAMES, TemplateSyntaxError, unbalancedMessage, unsafePlacementMessage } from "../../template/index.ts";
 
 /**
  * What a template rendered on a host may read: `host.*`, `vars.*`, `run.*`; an
@@ -58,6 +58,18 @@ export function templatedFields(runbook: Runbook): Array<[string, string, Templa
 }
 
 /**
+ * The targeted hosts (or "the runbook") whose value of `vars.<field>` starts with `-`.
+ * A host's own value wins over the runbook's.
+ */
+function leadingDash(field: string, runbook: Runbook, targets: Host[]): string[] {
+  const dashed = (value: unknown): boolean => (typeof value === "string" || typeof value === "number") && String(value).startsWith("-");
+  const runbookValue = runbook.vars?.[field];
+  const hosts = targets.filter((h) => dashed(field in h.vars ? h.vars[field] : runbookValue)).map((h) => h.name);
+  if (hosts.length === 0 && targets.length === 0 && dashed(runbookValue)) return ["the runbook's vars"];
+  return hosts;
+}
+
+/**
  * Parses every template of a runbook and checks each variable it reads exists for
  * every targeted host, so a typo fails in the pull request, not at 3 a.m. on host 40.
  */
@@ -68,8 +80,10 @@ export function checkTemplates(source: YamlSource, runbook: Runbook, targets: Ho
     const roots = SCOPE_ROOTS[scope];
     const rootList = roots.map((r) => `${r}.*`).join(", ");
     let analysis;
+    let shell;
     try {
       analysis = analyzeTemplate(text);
+      shell = analyzeShellTemplate(text);
     } catch (error) {
       if (!(error instanceof TemplateSyntaxError)) throw error;
       const pos = locateInTemplate(source, pointer, error.line, error.column);
@@ -81,10 +95,22 @@ export function checkTemplates(source: YamlSource, runbook: Runbook, targets: Ho
       out.push({ severity, rule, file: source.file, line: pos.line, column: pos.column, pointer, message, ...(hint ? { hint } : {}) });
     };
     for (const h of analysis.unknownHelpers) at(h.line, h.column, "template/unknown-helper", `the template calls \`${h.name}\`, which is not a helper`, didYouMean(h.name, HELPER_NAMES) ?? `helpers: ${HELPER_NAMES.join(", ")}`);
+    for (const raw of analysis.raw) at(raw.line, raw.column, "template/unquoted", `\`{{{${raw.text}}}}\` reaches the shell without quoting`, `use {{${raw.text}}} so the value is shell-quoted, unless it is meant to be shell syntax`, "warning");
+    for (const u of shell.unsafe) {
+      const { message, hint } = unsafePlacementMessage(u);
+      at(u.line, u.column, "template/quoted-context", message, hint);
+    }
+    for (const b of shell.unbalanced) at(b.line, b.column, "template/quoted-context", unbalancedMessage(b));
+    for (const o of shell.optionPosition) {
+      const dashed = o.path?.[0] === "vars" && o.path.length === 2 ? leadingDash(o.path[1]!, runbook, targets) : [];
+      if (dashed.length > 0) {
+        const names = dashed.slice(0, 3).join(", ") + (dashed.length > 3 ? ` and ${dashed.length - 3} more` : "");
+        at(o.line, o.column, "template/leading-dash", `\`{{${o.text}}}\` starts with '-' on ${names}, where the command reads options`, `put \`--\` before it (end of options), attach it to its option (--opt={{${o.text}}}), or make it a path (./{{${o.text}}})`);
+      }
+    }
     for (const ref of analysis.references) {
       const [root, field] = ref.path;
       const shown = ref.path.join(".");
-      if (ref.raw) at(ref.line, ref.column, "template/unquoted", `\`{{{${shown}}}}\` reaches the shell without quoting`, "use {{" + shown + "}} so the value is shell-quoted, unless it is meant to be shell syntax", "warning");
       if (root === undefined || !roots.includes(root)) {
         const why = scope === "probe" && root === "run" ? "; version probes run when facts are gathered, before any run exists" : "";
         at(ref.line, ref.column, "template/unknown-variable", `the template reads \`${shown}\`; this template reads ${rootList}${why}`, why ? undefined : (didYouMean(root ?? "", roots) ?? (root ? `did you mean \`vars.${root}\`?` : undefined)));
