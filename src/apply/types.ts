@@ -1,0 +1,134 @@
+/**
+ * The apply stage's values: what happened to each host and step of a plan, as the
+ * engine records them in the journal and in runs/<run-id>/results.json. Expected
+ * outcomes are values, never exceptions; the engine, the step executors and the
+ * report agree on these types only.
+ */
+import type { Session, Transport, HostTarget } from "../transport/types.ts";
+import type { Step, StepKind } from "../model/types.ts";
+import type { Plan, PlannedAction, PlannedHost } from "../plan/types.ts";
+
+/**
+ * One host's outcome in a run (README, "Apply"):
+ * - `changed`: every step ran; at least one changed the host.
+ * - `unchanged`: every step ran; none changed anything.
+ * - `failed`: a step failed (and its `on_failure` was not `continue`), or a reboot never returned.
+ * - `unreachable`: steward could not connect (or lost the connection before any change).
+ * - `skipped:stale`: the host's facts moved since planning; nothing was changed.
+ * - `cancelled:precheck`: a check before the first changing step failed; nothing was changed.
+ * - `not-started:budget`: the failure budget (or a gate) halted the rollout before this host.
+ * - `not-started:window`: the maintenance window had closed when this host's turn came.
+ * - `interrupted`: a signal stopped the run while this host was in flight.
+ */
+export type HostOutcome =
+  | "changed"
+  | "unchanged"
+  | "failed"
+  | "unreachable"
+  | "skipped:stale"
+  | "cancelled:precheck"
+  | "not-started:budget"
+  | "not-started:window"
+  | "interrupted";
+
+/** Outcomes that count against the failure budget. */
+export const BUDGET_OUTCOMES: ReadonlySet<HostOutcome> = new Set<HostOutcome>(["failed", "unreachable", "cancelled:precheck"]);
+
+/**
+ * One step's outcome on one host. `unknown`: a step whose intent was journaled but
+ * whose outcome was not (the runner died), and whose effect cannot be judged from the
+ * host's state; it is left for a human (`--retry-unknown`).
+ */
+export type StepOutcome = "changed" | "unchanged" | "failed" | "skipped" | "unknown";
+
+/** One package as observed after a package step: versions read back from the host, not as intended. */
+export interface ObservedPackage {
+  name: string;
+  arch?: string;
+  /** Version before the step; null when it was not installed. */
+  from: string | null;
+  /** Version after the step; null when it is not installed (removed). */
+  to: string | null;
+}
+
+/** What one step did on one host. */
+export interface StepResult {
+  /** The step's name in the runbook. */
+  step: string;
+  kind: StepKind;
+  outcome: StepOutcome;
+  /** ISO 8601 UTC. */
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** One line for people: what was done or why it failed. Redacted. */
+  detail: string;
+  /** Exit status of the step's main command, when it has one; null when killed by a signal. */
+  exitCode?: number | null;
+  /** Last bytes of the main command's output, redacted and sanitised for display. */
+  stdoutTail?: string;
+  stderrTail?: string;
+  /** Package steps: each package as observed afterwards. */
+  packages?: ObservedPackage[];
+  /** Kind-specific evidence (boot ids before and after a reboot, check readings, needrestart's report). */
+  evidence?: Record<string, unknown>;
+}
+
+/** What an executor may use while it runs one step on one host. */
+export interface StepContext {
+  /** The plan being applied; read-only. */
+  plan: Plan;
+  /** The host as planned. */
+  host: PlannedHost;
+  /** The connection target of the host (for reconnecting after a reboot). */
+  target: HostTarget;
+  /** The run's transport: `connect(target)` again after a reboot. */
+  transport: Transport;
+  /** A session on the host; the executor may replace it after a reboot via `reconnect`. */
+  session: Session;
+  /** Closes the current session and opens a new one (after a reboot). */
+  reconnect(): Promise<Session>;
+  /** The step's full definition, templates unrendered. */
+  step: Step;
+  /** What the plan decided for this step on this host. */
+  action: PlannedAction;
+  /**
+   * Renders one of the step's templates for this host (shell mode: every value quoted),
+   * with `host.*`, `vars.*`, `run.*` and, for app-upgrade, `app.*`.
+   * @throws TemplateRenderError naming the variable.
+   */
+  render(template: string, extra?: Record<string, unknown>): string;
+  /** Aborted on the second SIGINT/SIGTERM: stop at once. */
+  signal: AbortSignal;
+  /** The step's time limit in ms (the step's `timeout`, else the kind's default). */
+  timeoutMs: number;
+}
+
+/**
+ * The executing half of a step kind: runs the step on one host and judges the result.
+ * Executors build commands and judge output the way drivers do (pure functions tested
+ * on captured output); `execute` only runs them through `ctx.session`.
+ */
+export interface StepExecutor {
+  kind: StepKind;
+  /** Runs the step; expected failures are a `failed` result, never a throw. */
+  execute(ctx: StepContext): Promise<StepResult>;
+  /**
+   * After a crash: judges from the host's state alone whether a step that was started
+   * but never recorded had taken effect (packages: versions now; reboot: boot id;
+   * command: its `creates`/`unless` guards). `unknown` when the state cannot tell.
+   */
+  rejudge(ctx: StepContext, intent: { startedAt: string; evidence?: Record<string, unknown> }): Promise<StepOutcome>;
+}
+
+/** One host's record in a run. */
+export interface HostResult {
+  host: string;
+  wave: number;
+  outcome: HostOutcome;
+  /** Why, in one line: the failing step and its detail, what moved, which signal. */
+  detail: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  steps: StepResult[];
+}
