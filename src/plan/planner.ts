@@ -230,7 +230,7 @@ function planWindow(runbook: Runbook, now: Date): PlanWindow | null {
   if (!w) return null;
   const base = { timezone: w.timezone, days: [...w.days], start: w.start, duration: w.duration };
   const opening = nextOpening(w, now);
-  if (!opening) return { ...base, opens: null, closes: null, openAtPlanTime: false, never: neverOpensReason(w, now) ?? "no opening within a year" };
+  if (!opening) return { ...base, opens: null, closes: null, openAtPlanTime: false, never: neverOpensReason(w, now) ?? "no listed day opens again after the plan's time" };
   return { ...base, opens: opening.opens.toISOString(), closes: opening.closes.toISOString(), openAtPlanTime: opening.opens.getTime() <= now.getTime() };
 }
 
