@@ -1,0 +1,38 @@
+import type { Step, StepKind } from "../model/types.ts";
+import type { PlannedAction } from "../plan/types.ts";
+import * as appUpgrade from "./app-upgrade/index.ts";
+import * as backup from "./backup/index.ts";
+import * as check from "./check/index.ts";
+import * as command from "./command/index.ts";
+import * as compliance from "./compliance/index.ts";
+import * as packages from "./packages/index.ts";
+import * as reboot from "./reboot/index.ts";
+import * as service from "./service/index.ts";
+import * as verifyBackup from "./verify-backup/index.ts";
+import type { StepKindModule } from "./types.ts";
+
+/**
+ * Every step kind of the runbook schema, by name. Adding a kind means a folder under
+ * src/steps/ and a line here; test/steps/registry.test.ts fails when a folder is not
+ * listed or a kind of the schema has no folder.
+ */
+export const stepKinds: { readonly [K in StepKind]: StepKindModule<K> } = {
+  "app-upgrade": appUpgrade,
+  backup,
+  check,
+  command,
+  compliance,
+  packages,
+  reboot,
+  service,
+  "verify-backup": verifyBackup,
+};
+
+/**
+ * The module of a step's kind, typed for that step. TypeScript cannot follow a kind
+ * from a value of the union to the record's entry, so the narrowing is done once here.
+ */
+export const kindOf = <S extends Step>(step: S): StepKindModule<S["kind"]> => stepKinds[step.kind] as unknown as StepKindModule<S["kind"]>;
+
+/** The module of an action's kind. */
+export const kindOfAction = <A extends PlannedAction>(action: A): StepKindModule<A["kind"]> => stepKinds[action.kind] as unknown as StepKindModule<A["kind"]>;
