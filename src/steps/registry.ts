@@ -1,3 +1,4 @@
+import { parseDuration } from "../core/duration.ts";
 import type { Step, StepKind } from "../model/types.ts";
 import type { PlannedAction } from "../plan/types.ts";
 import * as appUpgrade from "./app-upgrade/index.ts";
@@ -36,3 +37,9 @@ export const kindOf = <S extends Step>(step: S): StepKindModule<S["kind"]> => st
 
 /** The module of an action's kind. */
 export const kindOfAction = <A extends PlannedAction>(action: A): StepKindModule<A["kind"]> => stepKinds[action.kind] as unknown as StepKindModule<A["kind"]>;
+
+/**
+ * A step's time limit in milliseconds: its `timeout` (a duration validate has checked
+ * and found non-zero), else its kind's default.
+ */
+export const stepTimeoutMs = (step: Step): number => (step.timeout !== undefined ? parseDuration(step.timeout) : undefined) ?? kindOf(step).defaultTimeoutMs;
