@@ -8,7 +8,7 @@ import { redactStrings, type RedactText } from "../core/redact-value.ts";
 import { sortKeys } from "./digest.ts";
 import { checkFormat, fromDocument, planDigest, REPLAN_HINT, planId, sealPlan, toDocument, type PlanDocument } from "./document.ts";
 import { renderPlanMarkdown } from "./markdown.ts";
-import { PLAN_FORMAT, type Plan } from "./types.ts";
+import type { Plan } from "./types.ts";
 
 /**
  * The plan as files: plans/<id>.json (schemas/plan.schema.json; package decisions

@@ -384,7 +384,7 @@ function hostDetail(h: PlannedHost): Record<string, unknown> {
   const excluded: ExcludedPackage[] = [];
   const notes: string[] = [];
   for (const a of h.actions) {
-    const part = kindOfAction(a).render(a, h);
+    const part = kindOfAction(a).render(a);
     if (part.upgrades) upgrades.push(...part.upgrades);
     if (part.excluded) excluded.push(...part.excluded);
     notes.push(...part.notes);

@@ -12,7 +12,7 @@ import type { Diagnostic } from "../core/diagnostic.ts";
 import type { YamlSource } from "../load/yaml-source.ts";
 import type { Runbook, Step, StepKind } from "../model/types.ts";
 import type { ExcludedPackage, PlannedPackage } from "../plan/policy.ts";
-import type { PlannedAction, PlannedHost } from "../plan/types.ts";
+import type { PlannedAction } from "../plan/types.ts";
 import type { HostPlan } from "./host-plan.ts";
 import type { TemplateScope } from "./template-context.ts";
 
@@ -77,20 +77,21 @@ export interface StepKindModule<K extends StepKind = StepKind> {
    */
   validate(step: StepOf<K>, ctx: StepCheckContext): Diagnostic[];
   /**
-   * Decides the step on one host from its facts and the runbook's policy. Pure: reads
-   * `host` (the facts, the compiled policy, what earlier steps planned) and records
-   * through it what the action changes and which facts it depends on (`touch`,
-   * `dependOnApp`, `changes`, `rebootExpected`): the facts digest covers exactly the
-   * packages and apps recorded. Kinds that cannot be
-   * decided before they run plan as `{ step, index, kind }`: "will run".
+   * Decides the step on one host from its facts and the runbook's policy, without I/O
+   * or clock: reads `host` (the facts, the compiled policy, what earlier steps planned)
+   * and records on it what the action changes and which facts it depends on (`touch`,
+   * `dependOnApp`, `changes`, `rebootExpected`); the facts digest covers exactly the
+   * packages and apps recorded. `index` is the step's position in the runbook, which
+   * the action carries. Kinds that cannot be decided before they run plan as
+   * `{ step, index, kind }`: "will run".
    */
   plan(step: StepOf<K>, index: number, host: HostPlan): ActionOf<K>;
   /**
    * The facts a planned action depends on, read back from the action alone: what apply
    * recomputes the facts digest over before it touches the host. Agrees with what
-   * `plan` recorded (test/steps/registry.test.ts holds the two together).
+   * `plan` recorded (test/steps/plan-steps.test.ts holds the two together).
    */
   dependsOn(action: ActionOf<K>): FactsDependencies;
   /** The action's part of the host's detail in the plan Markdown. */
-  render(action: ActionOf<K>, host: PlannedHost): HostDetailPart;
+  render(action: ActionOf<K>): HostDetailPart;
 }
