@@ -43,3 +43,20 @@ export const kindOfAction = <A extends PlannedAction>(action: A): StepKindModule
  * and found non-zero), else its kind's default.
  */
 export const stepTimeoutMs = (step: Step): number => (step.timeout !== undefined ? parseDuration(step.timeout) : undefined) ?? kindOf(step).defaultTimeoutMs;
+
+/**
+ * The facts a host's planned actions depend on, from the actions alone: apply passes
+ * them to factsDigest (src/plan/digest.ts) over freshly gathered facts and compares
+ * the result with the host's `factsDigest` in the plan; a difference means the host
+ * moved since planning.
+ */
+export function hostFactsDependencies(actions: readonly PlannedAction[]): { packages: Set<string>; apps: string[] } {
+  const packages = new Set<string>();
+  const apps: string[] = [];
+  for (const a of actions) {
+    const deps = kindOfAction(a).dependsOn(a);
+    for (const name of deps.packages) packages.add(name);
+    apps.push(...deps.apps);
+  }
+  return { packages, apps };
+}

@@ -7,7 +7,7 @@ import { factsDigest } from "../../src/plan/digest.ts";
 import { fromDocument } from "../../src/plan/document.ts";
 import { plan } from "../../src/plan/planner.ts";
 import type { Plan } from "../../src/plan/types.ts";
-import { kindOfAction } from "../../src/steps/registry.ts";
+import { hostFactsDependencies } from "../../src/steps/registry.ts";
 import { validateRepository } from "../../src/validate/index.ts";
 import { ok, up, withUpgrades } from "../plan/fixtures.ts";
 
@@ -70,17 +70,11 @@ describe("the plan carries each step's full definition (format 4)", async () => 
     expect(text.split(name).length - 1).toBe(1 + actions);
   });
 
-  it("lets apply recompute each host's facts digest from the actions alone (dependsOn)", () => {
+  it("lets apply recompute each host's facts digest from the actions alone (hostFactsDependencies)", () => {
     let checked = 0;
     for (const [runbook, p] of plans) {
       for (const h of p.hosts) {
-        const packages = new Set<string>();
-        const apps: string[] = [];
-        for (const a of h.actions) {
-          const deps = kindOfAction(a).dependsOn(a);
-          for (const name of deps.packages) packages.add(name);
-          apps.push(...deps.apps);
-        }
+        const { packages, apps } = hostFactsDependencies(h.actions);
         expect(factsDigest(richFacts(runbook), packages, apps), `${p.runbook.name} ${h.name}`).toBe(h.factsDigest);
         checked++;
       }
