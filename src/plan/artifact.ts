@@ -6,9 +6,9 @@ import { StewardError } from "../core/errors.ts";
 import { writeFilesAtomic } from "../core/fs.ts";
 import { redactStrings, type RedactText } from "../core/redact-value.ts";
 import { sortKeys } from "./digest.ts";
-import { fromDocument, planDigest, planId, sealPlan, toDocument, type PlanDocument } from "./document.ts";
+import { checkFormat, fromDocument, planDigest, REPLAN_HINT, planId, sealPlan, toDocument, type PlanDocument } from "./document.ts";
 import { renderPlanMarkdown } from "./markdown.ts";
-import { PLAN_FORMAT, type Plan } from "./types.ts";
+import type { Plan } from "./types.ts";
 
 /**
  * The plan as files: plans/<id>.json (schemas/plan.schema.json; package decisions
@@ -35,7 +35,7 @@ export function planJson(plan: Plan): string {
  * @throws StewardError "stale-plan" (exit 5) for each of these.
  */
 export function parsePlan(text: string, file: string): Plan {
-  const replan = "re-plan with `steward plan <runbook>`, review the new plan, and apply that";
+  const replan = REPLAN_HINT;
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -43,11 +43,7 @@ export function parsePlan(text: string, file: string): Plan {
     throw new StewardError("stale-plan", `${file}: not JSON${jsonErrorPlace(text, error)}; the plan file is damaged`, replan);
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new StewardError("stale-plan", `${file}: not a steward plan`, replan);
-  const format = (doc as { format?: unknown }).format;
-  if (format !== PLAN_FORMAT) {
-    const shown = typeof format === "number" ? `plan format ${format}` : "a plan without a known format";
-    throw new StewardError("stale-plan", `${file}: ${shown} is not the format ${PLAN_FORMAT} this steward reads`, replan);
-  }
+  checkFormat((doc as { format?: unknown }).format, file);
   const validate = planValidator();
   if (!validate(doc)) {
     const problems = (validate.errors ?? []).slice(0, 5).map(describeError).join("; ");

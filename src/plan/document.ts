@@ -64,6 +64,25 @@ export function toDocument(plan: Plan | PlanBody): PlanDocument | PlanBodyDocume
   return { ...plan, packages: { planned: planned.items, excluded: excluded.items }, hosts, skipped };
 }
 
+/** How to fix a plan steward will not read. */
+export const REPLAN_HINT = "re-plan with `steward plan <runbook>`, review the new plan, and apply that";
+
+/**
+ * Refuses a plan of another format than PLAN_FORMAT, saying whether it is older
+ * (written before plans carried what apply needs) or newer than this steward.
+ * @throws StewardError "stale-plan" (exit 5).
+ */
+export function checkFormat(format: unknown, file: string): void {
+  if (format === PLAN_FORMAT) return;
+  if (typeof format === "number" && Number.isInteger(format) && format < PLAN_FORMAT) {
+    throw new StewardError("stale-plan", `${file}: plan format ${format} was written by an older steward; this steward reads format ${PLAN_FORMAT} only`, REPLAN_HINT);
+  }
+  if (typeof format === "number" && Number.isInteger(format)) {
+    throw new StewardError("stale-plan", `${file}: plan format ${format} was written by a newer steward; this steward reads format ${PLAN_FORMAT} only`, "apply it with the steward version that wrote it, or re-plan with this one (`steward plan <runbook>`)");
+  }
+  throw new StewardError("stale-plan", `${file}: a plan without a known format; this steward reads format ${PLAN_FORMAT} only`, REPLAN_HINT);
+}
+
 /**
  * A plan read back from its file: the format checked and every index resolved, so a
  * damaged or hand-edited file is an error naming what is wrong, not a plan with holes.
@@ -71,22 +90,26 @@ export function toDocument(plan: Plan | PlanBody): PlanDocument | PlanBodyDocume
 export function fromDocument(doc: PlanDocument, file?: string): Plan;
 export function fromDocument(doc: PlanBodyDocument, file?: string): PlanBody;
 export function fromDocument(doc: PlanDocument | PlanBodyDocument, file = "plan"): Plan | PlanBody {
-  if (doc.format !== PLAN_FORMAT) {
-    throw new StewardError("stale-plan", `${file}: plan format ${String(doc.format)} is not the format ${PLAN_FORMAT} this steward reads`, "re-plan with this version of steward (`steward plan <runbook>`)");
-  }
+  checkFormat(doc.format, file);
   const resolve = <T>(table: readonly T[], where: string) => (i: number): T => {
     const item = Number.isInteger(i) ? table[i] : undefined;
     if (item === undefined) throw new StewardError("stale-plan", `${file}: ${where} refers to package entry ${String(i)}, which does not exist`, "the file is damaged: plan again");
     return item;
   };
+  const steps = doc.runbook.steps;
+  const step = (a: ActionDocument, host: string): void => {
+    const s = Number.isInteger(a.index) ? steps[a.index] : undefined;
+    if (s === undefined || s.name !== a.step || s.kind !== a.kind) {
+      throw new StewardError("stale-plan", `${file}: host ${host} has an action for step ${String(a.index)} (\`${a.step}\`, ${a.kind}), which is not that step of the plan's runbook`, "the file is damaged: plan again");
+    }
+  };
   const hosts = doc.hosts.map(
     (h): PlannedHost => ({
       ...h,
-      actions: h.actions.map((a): PlannedAction =>
-        "upgrades" in a
-          ? { ...a, upgrades: a.upgrades.map(resolve(doc.packages.planned, `host ${h.name}`)), excluded: a.excluded.map(resolve(doc.packages.excluded, `host ${h.name}`)) }
-          : a,
-      ),
+      actions: h.actions.map((a): PlannedAction => {
+        step(a, h.name);
+        return "upgrades" in a ? { ...a, upgrades: a.upgrades.map(resolve(doc.packages.planned, `host ${h.name}`)), excluded: a.excluded.map(resolve(doc.packages.excluded, `host ${h.name}`)) } : a;
+      }),
     }),
   );
   const skipped = doc.skipped.map((s): SkippedHost => {

@@ -1,3 +1,4 @@
+import { kindOfAction } from "../steps/registry.ts";
 import { compileTemplate, type RenderFn } from "../template/index.ts";
 import type { ExcludedPackage, PlannedPackage } from "./policy.ts";
 import type { Plan, PlannedHost } from "./types.ts";
@@ -383,16 +384,10 @@ function hostDetail(h: PlannedHost): Record<string, unknown> {
   const excluded: ExcludedPackage[] = [];
   const notes: string[] = [];
   for (const a of h.actions) {
-    if (a.kind === "packages" && a.action === "upgrade") {
-      upgrades.push(...a.upgrades);
-      excluded.push(...a.excluded);
-    } else if (a.kind === "packages") {
-      notes.push(`${a.step}: ${a.action} ${a.packages.map((p) => p.name).join(", ") || "nothing"}`);
-    } else if (a.kind === "app-upgrade") {
-      notes.push(a.status === "upgrade" ? `${a.step}: ${a.app} ${a.current} → ${a.to} (${a.updateType}, in ${a.range}; ${a.detail})` : `${a.step}: ${a.app} ${a.status === "current" ? "stays" : "cannot be planned"}: ${a.detail}`);
-    } else if (a.kind === "reboot") {
-      notes.push(a.expected ? `${a.step}: reboot expected (${a.because.join("; ")})` : `${a.step}: no reboot expected`);
-    }
+    const part = kindOfAction(a).render(a);
+    if (part.upgrades) upgrades.push(...part.upgrades);
+    if (part.excluded) excluded.push(...part.excluded);
+    notes.push(...part.notes);
   }
   for (const u of upgrades) if (u.note) notes.push(`${qualified(u, h.arch)}: ${u.note}`);
   for (const u of upgrades) if (u.candidate) notes.push(`${qualified(u, h.arch)}: the candidate ${u.candidate.version} is left out (${u.candidate.reason}: ${u.candidate.detail}); ${u.to} is the newest version the policy allows`);

@@ -2,7 +2,7 @@ import type { HostFacts, PackageManager } from "../facts/types.ts";
 import { evaluateSelector, indexInventory, parseSelector, type Selector } from "../model/selector.ts";
 import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } from "../model/types.ts";
 import { neverOpensReason, nextOpening } from "../model/window.ts";
-import { appActions, hostActions } from "./actions.ts";
+import { hostActions } from "./actions.ts";
 import { canonicalJson, NameOrder, plannedFactsDigest, sha256 } from "./digest.ts";
 import { sealPlan } from "./document.ts";
 import type { FactsSource } from "./inputs.ts";
@@ -93,7 +93,7 @@ export function plan(input: PlanInput): Plan {
       skip(host.name, "broken-packages", `${list}; the package manager refuses changes until it is repaired: ${repair}, then gather facts again`);
       continue;
     }
-    const apps = appActions(work.actions);
+    const apps = work.actions.filter((a) => a.kind === "app-upgrade");
     const unknownApps = apps.filter((a) => a.status === "unknown");
     if (unknownApps.length > 0) {
       skip(host.name, "app-version-unknown", unknownApps.map((a) => `${a.app}: ${a.detail}`).join("; "));
@@ -108,7 +108,7 @@ export function plan(input: PlanInput): Plan {
     }
     // Keep what the plan needs of the facts, not the facts: a large fleet's facts need not all fit in memory.
     const f = result.facts;
-    const digest = plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder, apps.map((a) => a.app));
+    const digest = plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder, work.apps);
     ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, arch: nativeArch(f), gatheredAt: result.gatheredAt, digest, actions: work.actions, upgrades: work.upgrades, rebootExpected: work.rebootExpected, rank: 0, criticality: CRITICALITIES.indexOf(host.criticality) });
   }
 
@@ -162,7 +162,8 @@ export function plan(input: PlanInput): Plan {
       file: runbook.file,
       targets: runbook.targets,
       ...(runbook.description !== undefined ? { description: runbook.description.trim() } : {}),
-      steps: runbook.steps.map((s) => ({ name: s.name, kind: s.kind, ...(s.hosts !== undefined ? { hosts: s.hosts } : {}) })),
+      vars: runbook.vars ?? {},
+      steps: runbook.steps,
     },
     limit: limitText,
     window,
@@ -174,7 +175,7 @@ export function plan(input: PlanInput): Plan {
       failureBudget: failureBudget(rollout.failure_budget, n),
       concurrency: concurrency(rollout.concurrency, n),
       groupConcurrency: rollout.group_concurrency ?? {},
-      gate: { checks: rollout.gate?.checks?.length ?? 0, pause: rollout.gate?.pause ?? null },
+      gate: { checks: rollout.gate?.checks ?? [], pause: rollout.gate?.pause ?? null },
       waves,
     },
     hosts,

@@ -3,12 +3,16 @@
  * value with a JSON schema (schemas/plan.schema.json); apply reads nothing else.
  */
 import type { FactsErrorKind, PackageManager } from "../facts/types.ts";
-import type { CountOrPercent, Criticality, Policy, StepKind } from "../model/types.ts";
-import type { AppDecision } from "./apps.ts";
+import type { Check, CountOrPercent, Criticality, Policy, Step, StepKind } from "../model/types.ts";
+import type { AppDecision } from "../steps/app-upgrade/decide.ts";
 import type { ExcludedPackage, ExclusionReason, PlannedPackage } from "./policy.ts";
 
-/** Bumped when the plan's shape changes incompatibly; apply refuses formats it does not know. */
-export const PLAN_FORMAT = 3;
+/**
+ * Bumped when the plan's shape changes incompatibly; apply refuses formats it does not
+ * know. 4: the plan carries each step's full definition, the runbook's vars and the
+ * gate's checks, and actions name their step by index.
+ */
+export const PLAN_FORMAT = 4;
 
 /** A plan without the two members made from its content: what planDigest hashes. */
 export type PlanBody = Omit<Plan, "id" | "digest">;
@@ -60,13 +64,25 @@ export interface SkippedHost {
   excluded?: ExcludedPackage[];
 }
 
-/** One runbook step as it will run on one host. */
+/**
+ * Which runbook step an action is: `index` into `plan.runbook.steps`, where the step's
+ * full definition is, and its name for people (names are unique within a runbook).
+ */
+export interface ActionStep {
+  step: string;
+  index: number;
+}
+
+/** Kinds decided only when they run: the plan records that they will run. */
+export type WillRunKind = Exclude<StepKind, "packages" | "reboot" | "app-upgrade">;
+
+/** One runbook step as it will run on one host; each kind decides its own (src/steps/<kind>/). */
 export type PlannedAction =
-  | { step: string; kind: "packages"; action: "upgrade"; upgrades: PlannedPackage[]; excluded: ExcludedPackage[] }
-  | { step: string; kind: "packages"; action: "install" | "remove"; packages: Array<{ name: string; version?: string }> }
-  | { step: string; kind: "reboot"; when: "required" | "always"; expected: boolean; because: string[] }
-  | ({ step: string; kind: "app-upgrade" } & AppDecision)
-  | { step: string; kind: Exclude<StepKind, "packages" | "reboot" | "app-upgrade"> };
+  | (ActionStep & { kind: "packages"; action: "upgrade"; upgrades: PlannedPackage[]; excluded: ExcludedPackage[] })
+  | (ActionStep & { kind: "packages"; action: "install" | "remove"; packages: Array<{ name: string; version?: string }> })
+  | (ActionStep & { kind: "reboot"; when: "required" | "always"; expected: boolean; because: string[] })
+  | (ActionStep & { kind: "app-upgrade" } & AppDecision)
+  | { [K in WillRunKind]: ActionStep & { kind: K } }[WillRunKind];
 
 export interface PlannedHost {
   name: string;
@@ -131,8 +147,16 @@ export interface Plan {
   /** sha256 (hex) over input files, runbook, policy, tool version and limit. */
   fingerprint: string;
   inputs: { files: Array<{ path: string; sha256: string }> };
-  /** The runbook as far as a reader of the plan needs it; the full text is pinned by the fingerprint. */
-  runbook: { name: string; file: string; targets: string; description?: string; steps: Array<{ name: string; kind: StepKind; hosts?: string }> };
+  /**
+   * What apply needs of the runbook, so the plan is its one input: each step's full
+   * definition exactly as the runbook has it (templates unrendered; `hosts`, `become`,
+   * `timeout`, `on_failure` included), in runbook order, and the runbook's `vars` ({}
+   * when it has none), secrets still as `{ env: NAME }` references. Templates are
+   * rendered per host at apply time, with `host.*` and the host's vars from the
+   * inventory the plan's inputs pin. Steps are written once per plan; actions refer to
+   * them by index.
+   */
+  runbook: { name: string; file: string; targets: string; description?: string; vars: Record<string, unknown>; steps: Step[] };
   limit: string | null;
   /** Null when the runbook has no window: work may start at any time. */
   window: PlanWindow | null;
@@ -145,7 +169,8 @@ export interface Plan {
     failureBudget: { spec: CountOrPercent | null; allowed: number; haltsAt: number };
     concurrency: { spec: CountOrPercent | null; hosts: number | null };
     groupConcurrency: Record<string, number>;
-    gate: { checks: number; pause: string | null };
+    /** Between waves: the checks run on the hosts of the finished wave (full definitions, templates unrendered), then the pause. */
+    gate: { checks: Check[]; pause: string | null };
     waves: PlanWave[];
   };
   hosts: PlannedHost[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideApp } from "../../src/plan/apps.ts";
+import { decideApp } from "../../src/steps/app-upgrade/decide.ts";
 
 const decide = (current: string, available: string[] | undefined, range = "^2.4", error?: string) =>
   decideApp("shop-api", range, { current, ...(available ? { available } : {}), ...(error ? { error } : {}) }, "app-release");

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { drivers } from "../../src/drivers/registry.ts";
 import type { FactsResult } from "../../src/facts/types.ts";
-import { installRequests } from "../../src/plan/actions.ts";
+import { installRequests } from "../../src/steps/packages/index.ts";
 import { renderPlanMarkdown } from "../../src/plan/markdown.ts";
 import { plan } from "../../src/plan/planner.ts";
 import type { PlannedAction } from "../../src/plan/types.ts";

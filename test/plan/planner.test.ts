@@ -77,14 +77,14 @@ describe("plan", () => {
 
   it("expects a reboot when the host asks for one or a kernel is upgraded, with the cause", () => {
     const reboot = (name: string) => p.hosts.find((h) => h.name === name)?.actions.find((a) => a.kind === "reboot");
-    expect(reboot("web-01")).toEqual({ step: "reboot if required", kind: "reboot", when: "required", expected: true, because: ["host reports: /var/run/reboot-required"] });
+    expect(reboot("web-01")).toEqual({ step: "reboot if required", index: 2, kind: "reboot", when: "required", expected: true, because: ["host reports: /var/run/reboot-required"] });
     expect(reboot("app-01")).toMatchObject({ expected: true, because: ["upgrades linux-image-amd64"] });
     expect(reboot("db-02")).toMatchObject({ expected: false, because: [] });
     expect(p.summary.rebootsExpected).toBe(2);
   });
 
-  it("lists other steps as they are, by name and kind", () => {
-    expect(p.hosts[0]?.actions[0]).toEqual({ step: "pre-flight", kind: "check" });
+  it("lists other steps as they are, by name, index and kind", () => {
+    expect(p.hosts[0]?.actions[0]).toEqual({ step: "pre-flight", index: 0, kind: "check" });
   });
 
   it("classifies every planned upgrade and keeps its security flag", () => {
@@ -175,7 +175,7 @@ describe("plan", () => {
     const rb = runbook({ steps: [{ kind: "app-upgrade", name: "shop 2.x", app: "shop", version: "^2.4", current_version: "shop --version", available_versions: "ls /srv/releases", install: "install {{app.version}}" }] });
     const apps = (current: string, error?: string) => ({ shop: { current, available: ["2.4.0", "2.5.1"], ...(error ? { error } : {}) } });
     const q = plan({ inventory: inv1, runbook: rb, facts: new Map([["app-01", ok("app-01", hostFacts({ apps: apps("2.4.0") }))], ["app-02", ok("app-02", hostFacts({ apps: apps("", "current_version: exit 127") }))]]), now: NOW, toolVersion: "0.1.0", inputs: INPUTS });
-    expect(q.hosts.map((h) => h.actions)).toEqual([[{ step: "shop 2.x", kind: "app-upgrade", app: "shop", range: "^2.4", current: "2.4.0", to: "2.5.1", status: "upgrade", updateType: "minor", detail: "newest of 2 available in ^2.4" }]]);
+    expect(q.hosts.map((h) => h.actions)).toEqual([[{ step: "shop 2.x", index: 0, kind: "app-upgrade", app: "shop", range: "^2.4", current: "2.4.0", to: "2.5.1", status: "upgrade", updateType: "minor", detail: "newest of 2 available in ^2.4" }]]);
     expect(q.skipped).toEqual([{ host: "app-02", reason: "app-version-unknown", detail: "shop: current_version: exit 127" }]);
   });
 

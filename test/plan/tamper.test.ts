@@ -100,7 +100,7 @@ describe("parsePlan refuses a plan changed after it was written", () => {
       "an added host with a reboot",
       (doc) => {
         const first = doc.hosts[0]!;
-        doc.hosts.push({ ...first, name: "web-04", position: doc.hosts.length + 1, rebootExpected: true, actions: [...first.actions, { step: "reboot if required", kind: "reboot", when: "always", expected: true, because: ["added"] }] });
+        doc.hosts.push({ ...first, name: "web-04", position: doc.hosts.length + 1, rebootExpected: true, actions: [...first.actions, { step: "reboot if required", index: first.actions.length, kind: "reboot", when: "always", expected: true, because: ["added"] }] });
         doc.rollout.waves.at(-1)!.hosts.push("web-04");
       },
     ],
@@ -173,15 +173,17 @@ describe("parsePlan refuses a plan changed after it was written", () => {
   });
 
   it("says to re-plan for a format it does not know, or a plan without one", () => {
-    for (const [format, shown] of [
-      [2, "plan format 2"],
-      [99, "plan format 99"],
-      [undefined, "a plan without a known format"],
+    for (const [format, shown, hint] of [
+      [3, "plan format 3 was written by an older steward", /^re-plan/],
+      [2, "plan format 2 was written by an older steward", /^re-plan/],
+      [99, "plan format 99 was written by a newer steward", /or re-plan with this one/],
+      [undefined, "a plan without a known format", /^re-plan/],
+      ["4", "a plan without a known format", /^re-plan/],
     ] as const) {
       const error = refusal(edited(p, (doc) => void ((doc as { format?: unknown }).format = format)));
       expect(error?.code).toBe("stale-plan");
-      expect(error?.message).toBe(`${FILE}: ${shown} is not the format 3 this steward reads`);
-      expect(error?.hint).toMatch(/^re-plan/);
+      expect(error?.message).toBe(`${FILE}: ${shown}; this steward reads format 4 only`);
+      expect(error?.hint).toMatch(hint);
     }
   });
 

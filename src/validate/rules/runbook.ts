@@ -1,4 +1,3 @@
-import semver from "semver";
 import type { Diagnostic } from "../../core/diagnostic.ts";
 import { pointerOf } from "../../core/diagnostic.ts";
 import { parseDuration } from "../../core/duration.ts";
@@ -7,6 +6,7 @@ import { diagnosticAt, type YamlSource } from "../../load/yaml-source.ts";
 import { evaluateSelector, isGlob, parseSelector, SelectorSyntaxError, termsOf, type SelectorIndex } from "../../model/selector.ts";
 import type { CountOrPercent, Host, Inventory, Runbook } from "../../model/types.ts";
 import { isValidTimeZone, whyNeverOpens } from "../../model/window.ts";
+import { kindOf } from "../../steps/registry.ts";
 import { checkTemplates } from "./templates.ts";
 
 export interface RunbookContext {
@@ -72,14 +72,6 @@ function checkWaves(source: YamlSource, waves: CountOrPercent[], out: Diagnostic
   });
 }
 
-/** An app-upgrade range must be one semver can read, or every host would be "unknown" at plan time. */
-function checkRange(source: YamlSource, i: number, range: string, out: Diagnostic[]): void {
-  if (semver.validRange(range) !== null) return;
-  const spaced = range.replace(/\s*,\s*/g, " ");
-  const hint = spaced !== range && semver.validRange(spaced) !== null ? `semver joins conditions with a space, not a comma: \`${spaced}\`` : "write a semver range such as '^2.4', '~2.4.1' or '>=2.4 <3.0' (alternatives joined by '||')";
-  out.push(diagnosticAt(source, `/steps/${i}/version`, "steps/bad-version-range", `\`${range}\` is not a semver range`, { hint }));
-}
-
 /** Semantic checks of one runbook that passed its schema. */
 export function checkRunbook(source: YamlSource, runbook: Runbook, ctx: RunbookContext): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -119,14 +111,7 @@ export function checkRunbook(source: YamlSource, runbook: Runbook, ctx: RunbookC
     else names.set(step.name, i);
     if (step.hosts !== undefined) checkSelector(source, `/steps/${i}/hosts`, step.hosts, ctx, out, `step \`${step.name}\` hosts`);
     if (step.timeout !== undefined && parseDuration(step.timeout) === 0) out.push(diagnosticAt(source, `/steps/${i}/timeout`, "steps/zero-timeout", "a timeout of zero would stop the step at once"));
-    if (step.kind === "app-upgrade") checkRange(source, i, step.version, out);
-    if (step.kind === "verify-backup") {
-      const target = runbook.steps.findIndex((s) => s.kind === "backup" && s.name === step.backup);
-      if (target < 0 || target > i) {
-        const backups = runbook.steps.filter((s) => s.kind === "backup").map((s) => s.name);
-        out.push(diagnosticAt(source, `/steps/${i}/backup`, "steps/unknown-backup", `\`${step.backup}\` is not a backup step earlier in this runbook`, { hint: didYouMean(step.backup, backups) ?? (backups.length ? `backup steps: ${backups.join(", ")}` : "add a `kind: backup` step before this one") }));
-      }
-    }
+    out.push(...kindOf(step).validate(step, { source, runbook, index: i }));
   });
 
 

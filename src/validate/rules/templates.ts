@@ -3,22 +3,10 @@ import { pointerOf } from "../../core/diagnostic.ts";
 import { closest, didYouMean } from "../../core/suggest.ts";
 import { locateInTemplate, type YamlSource } from "../../load/yaml-source.ts";
 import type { Host, Runbook } from "../../model/types.ts";
+import { checksTemplatedFields } from "../../steps/check/index.ts";
+import { kindOf } from "../../steps/registry.ts";
+import { APP_FIELDS, HOST_FIELDS, PROBE_APP_FIELDS, RUN_FIELDS, SCOPE_ROOTS, type TemplateScope } from "../../steps/template-context.ts";
 import { analyzeShellTemplate, analyzeTemplate, HELPER_NAMES, TemplateSyntaxError, unbalancedMessage, unsafePlacementMessage } from "../../template/index.ts";
-
-/**
- * What a template rendered on a host may read: `host.*`, `vars.*`, `run.*`; an
- * app-upgrade's install command also `app.*`. An app-upgrade's version probes run when
- * facts are gathered, before any run exists: they read `host.*`, `vars.*`, `app.name`
- * and `app.range`.
- */
-export const HOST_FIELDS = ["name", "address", "port", "user", "criticality", "groups", "tags"] as const;
-export const RUN_FIELDS = ["id", "runbook", "plan_id", "started_at"] as const;
-export const APP_FIELDS = ["name", "range", "current", "version"] as const;
-const PROBE_APP_FIELDS = ["name", "range"] as const;
-
-/** When a template is rendered, which decides what it may read. */
-export type TemplateScope = "run" | "install" | "probe";
-const SCOPE_ROOTS: Readonly<Record<TemplateScope, readonly string[]>> = { run: ["host", "vars", "run"], install: ["host", "vars", "run", "app"], probe: ["host", "vars", "app"] };
 
 /** "did you mean `host.name`?" for a field of one root. */
 function fieldHint(root: string, field: string, fields: readonly string[]): string | undefined {
@@ -26,34 +14,16 @@ function fieldHint(root: string, field: string, fields: readonly string[]): stri
   return match === undefined ? undefined : `did you mean \`${root}.${match}\`?`;
 }
 
-/** Each templated field of a runbook, as [JSON pointer, text, scope]. All of them reach a shell. */
+/**
+ * Each templated field of a runbook, as [JSON pointer, text, scope], from the steps'
+ * kinds (src/steps/<kind>/) and the rollout's gate checks. All of them reach a shell.
+ */
 export function templatedFields(runbook: Runbook): Array<[string, string, TemplateScope]> {
   const out: Array<[string, string, TemplateScope]> = [];
   runbook.steps.forEach((step, i) => {
-    const at = (...rest: Array<string | number>): string => pointerOf(["steps", i, ...rest]);
-    switch (step.kind) {
-      case "command":
-        out.push([at("command"), step.command, "run"]);
-        break;
-      case "app-upgrade":
-        out.push([at("current_version"), step.current_version, "probe"], [at("install"), step.install, "install"]);
-        if (step.available_versions !== undefined) out.push([at("available_versions"), step.available_versions, "probe"]);
-        break;
-      case "backup":
-        out.push([at("repository"), step.repository, "run"]);
-        if (step.pre_command !== undefined) out.push([at("pre_command"), step.pre_command, "run"]);
-        break;
-      case "check":
-        step.checks.forEach((c, j) => c.type === "command" && out.push([at("checks", j, "command"), c.command, "run"]));
-        break;
-      case "compliance":
-        step.rules.forEach((r, j) => r.check.type === "command" && out.push([at("rules", j, "check", "command"), r.check.command, "run"]));
-        break;
-      default:
-        break;
-    }
+    for (const f of kindOf(step).templatedFields(step)) out.push([pointerOf(["steps", i, ...f.path]), f.text, f.scope]);
   });
-  (runbook.rollout?.gate?.checks ?? []).forEach((c, j) => c.type === "command" && out.push([pointerOf(["rollout", "gate", "checks", j, "command"]), c.command, "run"]));
+  for (const f of checksTemplatedFields(runbook.rollout?.gate?.checks ?? [], ["rollout", "gate", "checks"])) out.push([pointerOf(f.path), f.text, f.scope]);
   return out;
 }
 

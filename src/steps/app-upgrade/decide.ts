@@ -1,7 +1,9 @@
 import semver from "semver";
-import { shown } from "../drivers/untrusted.ts";
-import type { AppFacts } from "../facts/types.ts";
-import type { UpdateType } from "./policy.ts";
+import type { Diagnostic } from "../../core/diagnostic.ts";
+import { shown } from "../../drivers/untrusted.ts";
+import type { AppFacts } from "../../facts/types.ts";
+import { diagnosticAt, type YamlSource } from "../../load/yaml-source.ts";
+import type { UpdateType } from "../../plan/policy.ts";
 
 /**
  * An app-upgrade decided for one host: the newest available version inside the step's
@@ -82,4 +84,12 @@ export function decideApp(app: string, range: string, facts: AppFacts | undefine
   const updateType: UpdateType = diff === "major" || diff === "premajor" ? "major" : diff === "minor" || diff === "preminor" ? "minor" : "patch";
   const read = [token !== current ? `'${token}' as ${current}` : undefined, best.text !== best.version ? `'${best.text}' as ${best.version}` : undefined].filter((r) => r !== undefined);
   return { ...base, current, to: best.version, status: "upgrade", updateType, detail: `newest of ${facts.available.length} available in ${range}${read.length > 0 ? `; read ${read.join(", ")}` : ""}` };
+}
+
+/** An app-upgrade range must be one semver can read, or every host would be "unknown" at plan time. */
+export function checkRange(source: YamlSource, index: number, range: string): Diagnostic[] {
+  if (semver.validRange(range) !== null) return [];
+  const spaced = range.replace(/\s*,\s*/g, " ");
+  const hint = spaced !== range && semver.validRange(spaced) !== null ? `semver joins conditions with a space, not a comma: \`${spaced}\`` : "write a semver range such as '^2.4', '~2.4.1' or '>=2.4 <3.0' (alternatives joined by '||')";
+  return [diagnosticAt(source, `/steps/${index}/version`, "steps/bad-version-range", `\`${range}\` is not a semver range`, { hint })];
 }
