@@ -42,6 +42,10 @@ interface Pending {
 /** An open journal that appends durably; see the module comment. */
 export class Journal {
   readonly path: string;
+  /** ISO 8601 UTC time of the run-start record: when the run first started. */
+  startedAt = "";
+  /** The run's id, from the run-start record. */
+  runId = "";
   readonly #handle: FileHandle;
   readonly #clock: () => Date;
   #seq: number;
@@ -77,7 +81,9 @@ export class Journal {
     }
     await syncFolder(dirname(path));
     const journal = new Journal(path, handle, options.clock ?? (() => new Date()), 0, "");
-    await journal.append({ type: "run-start", runId: start.runId, planId: start.planId, planDigest: start.planDigest, pid: process.pid, machine: hostname() });
+    const record = await journal.append({ type: "run-start", runId: start.runId, planId: start.planId, planDigest: start.planDigest, pid: process.pid, machine: hostname() });
+    journal.startedAt = record.time;
+    journal.runId = start.runId;
     return journal;
   }
 
@@ -104,6 +110,8 @@ export class Journal {
     }
     const last = read.lines.at(-1);
     const journal = new Journal(path, handle, options.clock ?? (() => new Date()), read.records.length, last === undefined ? "" : lineHash(last));
+    journal.startedAt = state.startedAt;
+    journal.runId = state.runId;
     await journal.append({ type: "run-resume", pid: process.pid, machine: hostname(), tornBytes: read.tornBytes });
     return { journal, state };
   }
