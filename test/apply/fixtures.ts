@@ -83,6 +83,8 @@ export function rolloutPlan(spec: PlanSpec): Plan {
 export interface HostScript {
   outcome?: HostOutcome;
   stepMs?: number;
+  /** Per step name, overriding stepMs. */
+  stepMsBy?: Record<string, number>;
 }
 
 /**
@@ -100,6 +102,8 @@ export class FakeFleet {
   readonly ended: string[] = [];
   /** Every step actually run, as `host/step`. */
   readonly stepsRun: string[] = [];
+  /** Steps the journal handed over as started-but-unrecorded (a real runner re-judges them), as `host/step`. */
+  readonly pendingSeen: string[] = [];
   /** Called when a host starts (tests use it to move a clock or send a stop). */
   onStart: (host: PlannedHost) => void = () => undefined;
 
@@ -137,10 +141,11 @@ export class FakeFleet {
           detail = `stopped before ${action.step}`;
           break;
         }
+        if (journal.pending.has(action.step)) this.pendingSeen.push(`${host.name}/${action.step}`);
         await journal.intent({ step: action.step, kind: action.kind });
         this.stepsRun.push(`${host.name}/${action.step}`);
         const t0 = Date.now();
-        await delay(script.stepMs ?? this.defaultStepMs, abort);
+        await delay(script.stepMsBy?.[action.step] ?? script.stepMs ?? this.defaultStepMs, abort);
         if (abort.aborted) {
           outcome = "interrupted";
           detail = `stopped at once during ${action.step}`;
@@ -178,4 +183,9 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
 export async function newJournal(plan: Plan, runId = "run-1", dir?: string): Promise<Journal> {
   const root = dir ?? (await mkdtemp(join(tmpdir(), "steward-engine-")));
   return Journal.create(join(root, runId, "journal.jsonl"), { runId, planId: plan.id, planDigest: plan.digest });
+}
+
+/** The rollout the kill-and-resume test runs, in a child process and then in the test: both must build the same plan. */
+export function resumePlan(): Plan {
+  return rolloutPlan({ hosts: [0, 0, 1, 1, 1, 1].map((wave, i) => ({ name: `h0${i + 1}`, wave })), concurrency: 2, haltsAt: 2, steps: 3 });
 }
