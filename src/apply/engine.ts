@@ -27,12 +27,13 @@ import { parseDuration } from "../core/duration.ts";
 import { StewardError } from "../core/errors.ts";
 import { EventEmitter, type ApplyEvent, type HaltReason } from "../core/events.ts";
 import type { Plan, PlannedHost, PlanWave } from "../plan/types.ts";
+import { hostJournal, mergeSteps, sleep } from "./host-journal.ts";
 import type { Journal } from "./journal.ts";
 import type { JournalBody } from "./journal-records.ts";
 import type { ReplayState, ReplayedHost } from "./journal-replay.ts";
 import { countOutcomes, exitCodeFor, runStatus, writeResults, type RunResults } from "./results.ts";
 import { StopController } from "./stop.ts";
-import { BUDGET_OUTCOMES, type HostJournal, type HostOutcome, type HostResult, type RunHost, type StepResult } from "./types.ts";
+import { BUDGET_OUTCOMES, type HostOutcome, type HostResult, type RunHost } from "./types.ts";
 import { WindowGuard } from "./window-guard.ts";
 
 /** A gate's verdict on a finished wave. */
@@ -123,6 +124,15 @@ class Rollout {
   async run(): Promise<RunResults> {
     const { plan } = this.#o;
     const hosts = new Map(plan.hosts.map((h) => [h.name, h]));
+    // Checked before anything starts: a wave naming an unknown host is a damaged plan.
+    const waves = plan.rollout.waves.map((wave) => ({
+      wave,
+      members: wave.hosts.map((name) => {
+        const h = hosts.get(name);
+        if (h === undefined) throw new StewardError("stale-plan", `plan ${plan.id}: wave ${wave.index + 1} names host ${name}, which the plan does not list`, "re-plan");
+        return h;
+      }),
+    }));
     this.#emit({ type: "run-start", time: this.#now().toISOString(), runId: this.#journal.runId, planId: plan.id, hosts: plan.hosts.length, waves: plan.rollout.waves.length, resumed: this.#o.resume !== undefined, failuresCarried: this.#failures });
     const onStop = (mode: "graceful" | "hard") => () => this.#onStop(mode);
     const graceful = onStop("graceful");
@@ -133,14 +143,9 @@ class Rollout {
       if (this.#stop.stop.aborted) graceful();
       if (this.#stop.abort.aborted) hard();
       if (this.#failures >= plan.rollout.failureBudget.haltsAt) this.#haltFor("budget", this.#budgetDetail());
-      for (const [i, wave] of plan.rollout.waves.entries()) {
-        const members = wave.hosts.map((name) => {
-          const h = hosts.get(name);
-          if (h === undefined) throw new StewardError("stale-plan", `plan ${plan.id}: wave ${wave.index + 1} names host ${name}, which the plan does not list`, "re-plan");
-          return h;
-        });
+      for (const [i, { wave, members }] of waves.entries()) {
         await this.#runWave(wave, members);
-        if (i < plan.rollout.waves.length - 1) await this.#between(wave, members);
+        if (i < waves.length - 1) await this.#between(wave, members);
       }
     } catch (error) {
       this.#fatal ??= error;
@@ -149,9 +154,9 @@ class Rollout {
       this.#stop.abort.removeEventListener("abort", hard);
     }
     if (this.#fatal !== undefined) {
-      // The journal cannot be trusted to record more: stop the hosts, keep nothing half-said.
-      this.#stop.request("journal-failure");
-      this.#stop.request("journal-failure");
+      // The journal cannot be trusted to record more (or the engine failed): stop the hosts at once.
+      this.#stop.request("engine-failure");
+      this.#stop.request("engine-failure");
       await this.#settle(this.#o.hardStopGraceMs ?? DEFAULT_GRACE_MS);
       await this.#journal.close().catch(() => undefined);
       throw this.#fatal;
@@ -292,7 +297,7 @@ class Rollout {
     this.#emit({ type: "host-start", time: started.time, host: host.name, wave: host.wave, attempt });
     let result: HostResult;
     try {
-      result = await this.#o.runHost(host, this.#stop.stop, this.#hostJournal(host, previous), this.#stop.abort);
+      result = await this.#o.runHost(host, this.#stop.stop, hostJournal(host, previous, { append: (b) => this.#append(b), emit: (e) => this.#emit(e), ended: (name) => this.#results.has(name) }), this.#stop.abort);
       if (result.host !== host.name) throw new Error(`the host runner returned the result of ${result.host} for ${host.name}`);
     } catch (error) {
       if (this.#fatal !== undefined) throw this.#fatal;
@@ -302,24 +307,6 @@ class Rollout {
     // A hard stop may have recorded this host already, when it did not return in time.
     if (this.#results.has(host.name)) return;
     await this.#ended(host, result, previous);
-  }
-
-  #hostJournal(host: PlannedHost, previous: ReplayedHost | undefined): HostJournal {
-    const late = (what: string) => new StewardError("internal", `${host.name}: a step ${what} came after the host was recorded as ended`);
-    return {
-      completed: previous?.completed ?? new Map(),
-      pending: previous?.pending ?? new Map(),
-      intent: async (s) => {
-        if (this.#results.has(host.name)) throw late("intent");
-        const r = await this.#append({ type: "step-intent", host: host.name, step: s.step, kind: s.kind, ...(s.evidence === undefined ? {} : { evidence: s.evidence }) });
-        this.#emit({ type: "step-start", time: r.time, host: host.name, step: s.step, kind: s.kind });
-      },
-      outcome: async (result) => {
-        if (this.#results.has(host.name)) throw late("outcome");
-        const r = await this.#append({ type: "step-outcome", host: host.name, result });
-        this.#emit({ type: "step-end", time: r.time, host: host.name, result });
-      },
-    };
   }
 
   /** Records a host's end: steps of earlier attempts kept, the budget counted. */
@@ -418,25 +405,4 @@ class Rollout {
     if (wake === undefined || wake === null) this.#woken = true;
     else wake();
   }
-}
-
-/** Steps of earlier attempts (resume) then this attempt's, one per step name, in the runbook's order. */
-function mergeSteps(plan: Plan, earlier: ReadonlyMap<string, StepResult> | undefined, now: readonly StepResult[]): StepResult[] {
-  const byName = new Map(earlier ?? []);
-  for (const s of now) byName.set(s.step, s);
-  const order = new Map(plan.runbook.steps.map((s, i) => [s.name, i]));
-  return [...byName.values()].sort((a, b) => (order.get(a.step) ?? Infinity) - (order.get(b.step) ?? Infinity));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

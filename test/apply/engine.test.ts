@@ -226,3 +226,19 @@ describe("engine: stop requests", () => {
     expect(rs2.some((r) => r.type === "step-outcome" && r.host === "h03")).toBe(false);
   });
 });
+
+describe("engine: a journal that can no longer be written", () => {
+  it("stops the hosts at once and throws the journal's error instead of going on unrecorded", async () => {
+    const plan = rolloutPlan({ hosts: hosts(6, () => 0), concurrency: 2, steps: 3 });
+    const journal = await newJournal(plan);
+    const fleet = new FakeFleet(plan, { h02: { stepMs: 5000 } });
+    const stop = new StopController();
+    fleet.onStart = (h) => {
+      if (h.name === "h03") void journal.close();
+    };
+    const error = await runEngine({ plan, journal, stop, runHost: fleet.runHost, hardStopGraceMs: 200 }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/journal .* is closed/);
+    expect(stop.abort.aborted).toBe(true);
+    expect(fleet.started).not.toContain("h04");
+  });
+});
