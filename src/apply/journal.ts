@@ -79,7 +79,9 @@ export class Journal {
       }
       throw writeFailure(error, path, "creating the journal");
     }
+    // The run's folder and the journal's name in it must survive a crash as well.
     await syncFolder(dirname(path));
+    await syncFolder(dirname(dirname(path)));
     const journal = new Journal(path, handle, options.clock ?? (() => new Date()), 0, "");
     const record = await journal.append({ type: "run-start", runId: start.runId, planId: start.planId, planDigest: start.planDigest, pid: process.pid, machine: hostname() });
     journal.startedAt = record.time;
