@@ -75,7 +75,7 @@ describe("engine: the failure budget", () => {
   it("trips exactly at haltsAt: in-flight hosts finish, the rest are not-started:budget, exit 4", async () => {
     // Wave 0: h01 fails fast; wave 1: h02 fails fast, h03 and h04 are slow and in flight when it trips.
     const plan = rolloutPlan({ hosts: hosts(10, (i) => (i === 0 ? 0 : i < 6 ? 1 : 2)), haltsAt: 2, concurrency: 3 });
-    const fleet = new FakeFleet(plan, { h01: { outcome: "failed" }, h02: { outcome: "unreachable", stepMs: 2 }, h03: { stepMs: 40 }, h04: { stepMs: 40 } });
+    const fleet = new FakeFleet(plan, { h01: { outcome: "failed" }, h02: { outcome: "unreachable", stepMs: 2 }, h03: { stepMs: 150 }, h04: { stepMs: 150 } });
     const journal = await newJournal(plan);
     const results = await runEngine({ plan, journal, runHost: fleet.runHost });
     expect(results.status).toBe("halted:budget");
@@ -182,9 +182,10 @@ describe("engine: stop requests", () => {
   it("graceful: no new host, in-flight hosts finish their current step and are interrupted; hard: stops at once", async () => {
     const plan = rolloutPlan({ hosts: hosts(6, () => 0), concurrency: 2, steps: 3 });
     const stop = new StopController();
-    const fleet = new FakeFleet(plan, {}, 30);
+    // Steps of 300 ms, the stop 20 ms into the first: room for a loaded machine.
+    const fleet = new FakeFleet(plan, {}, 300);
     fleet.onStart = (h) => {
-      if (h.name === "h02") setTimeout(() => stop.request("SIGINT"), 10);
+      if (h.name === "h02") setTimeout(() => stop.request("SIGINT"), 20);
     };
     const journal = await newJournal(plan);
     const results = await runEngine({ plan, journal, stop, runHost: fleet.runHost });
