@@ -3,12 +3,19 @@
  * request is graceful: no host starts any more and each host in flight finishes its
  * current step. The second is hard: work stops at once. Both are recorded.
  */
+import { setMaxListeners } from "node:events";
+
 export type StopMode = "graceful" | "hard";
 
 export class StopController {
   readonly #graceful = new AbortController();
   readonly #hard = new AbortController();
   #reasons: string[] = [];
+
+  constructor() {
+    // Every host in flight listens to both signals: hundreds of listeners are expected, not a leak.
+    setMaxListeners(0, this.#graceful.signal, this.#hard.signal);
+  }
 
   /** Aborted on the first request: finish the current step, start nothing new. */
   get stop(): AbortSignal {
