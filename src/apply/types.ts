@@ -19,6 +19,7 @@ import type { Plan, PlannedAction, PlannedHost } from "../plan/types.ts";
  * - `not-started:budget`: the failure budget (or a gate) halted the rollout before this host.
  * - `not-started:window`: the maintenance window had closed when this host's turn came.
  * - `interrupted`: a signal stopped the run while this host was in flight.
+ * - `not-started:signal`: a stop was requested (SIGINT/SIGTERM) before this host's turn.
  */
 export type HostOutcome =
   | "changed"
@@ -29,7 +30,8 @@ export type HostOutcome =
   | "cancelled:precheck"
   | "not-started:budget"
   | "not-started:window"
-  | "interrupted";
+  | "interrupted"
+  | "not-started:signal";
 
 /** Outcomes that count against the failure budget. */
 export const BUDGET_OUTCOMES: ReadonlySet<HostOutcome> = new Set<HostOutcome>(["failed", "unreachable", "cancelled:precheck"]);
@@ -132,3 +134,59 @@ export interface HostResult {
   finishedAt: string | null;
   steps: StepResult[];
 }
+
+/** Every host outcome, in the order results and reports list them. */
+export const HOST_OUTCOMES: readonly HostOutcome[] = [
+  "changed",
+  "unchanged",
+  "failed",
+  "unreachable",
+  "skipped:stale",
+  "cancelled:precheck",
+  "not-started:budget",
+  "not-started:window",
+  "not-started:signal",
+  "interrupted",
+];
+
+/**
+ * A run's overall status (results.json `status`) and its exit code:
+ * `ok` 0; `hosts-failed` 1 (some hosts failed, were unreachable, cancelled, stale or
+ * left out by the window, within the budget); `halted:*` 4.
+ */
+export type RunStatus = "ok" | "hosts-failed" | "halted:budget" | "halted:gate" | "halted:signal";
+
+/** A step the journal shows as started: the intent record written before it ran. */
+export interface StepIntent {
+  step: string;
+  kind: StepKind;
+  /** ISO 8601 UTC: when the intent was recorded. */
+  startedAt: string;
+  /** What the executor saw before it started (a boot id, versions), for re-judging after a crash. */
+  evidence?: Record<string, unknown>;
+}
+
+/**
+ * The journal as one host's runner sees it. The runner calls `intent` before a step can
+ * change anything and `outcome` once it is judged; each resolves only when the record
+ * is on disk (fsync'd), so a crash leaves at most one step with an intent and no outcome.
+ */
+export interface HostJournal {
+  /** Steps an earlier attempt of this run completed (resume), by step name: never run again. */
+  readonly completed: ReadonlyMap<string, StepResult>;
+  /** Steps an earlier attempt started and never recorded: re-judge them (StepExecutor.rejudge). */
+  readonly pending: ReadonlyMap<string, StepIntent>;
+  /** Records that a step is about to run. @throws when the journal cannot be written (disk full). */
+  intent(step: { step: string; kind: StepKind; evidence?: Record<string, unknown> }): Promise<void>;
+  /** Records a step's result. @throws when the journal cannot be written. */
+  outcome(result: StepResult): Promise<void>;
+}
+
+/**
+ * Runs one host's steps (src/apply/host-runner.ts), injected into the engine.
+ * - `stop` is aborted on the first stop request: finish the current step, start no
+ *   other, and return `interrupted` (or the outcome so far, when the last step ran).
+ * - `abort` is aborted on the second: stop at once (it is StepContext.signal).
+ * Expected failures are a result, never a throw; a throw is recorded as `failed`.
+ */
+export type RunHost = (host: PlannedHost, stop: AbortSignal, journal: HostJournal, abort: AbortSignal) => Promise<HostResult>;

@@ -1,0 +1,56 @@
+/**
+ * The records of runs/<run-id>/journal.jsonl (format in journal.ts). Each line is one
+ * JSON object: the common members `seq` (1, 2, 3, … with no gap), `time` (ISO 8601
+ * UTC), `prev` (sha256 hex of the previous line's exact text, "" for the first) and
+ * `type`, then the members of its type below.
+ */
+import { createHash } from "node:crypto";
+import type { HaltReason } from "../core/events.ts";
+import type { StepKind } from "../model/types.ts";
+import type { HostOutcome, HostResult, RunStatus, StepResult } from "./types.ts";
+
+export type JournalBody =
+  /** The first record: which plan this run applies. No argv: it may hold secrets. */
+  | { type: "run-start"; runId: string; planId: string; planDigest: string; pid: number; machine: string }
+  /** A later process continues the run; `tornBytes`: a torn final line of the crashed one was dropped. */
+  | { type: "run-resume"; pid: number; machine: string; tornBytes: number }
+  | { type: "wave-start"; wave: number; hosts: string[] }
+  | { type: "wave-end"; wave: number; counts: Partial<Record<HostOutcome, number>> }
+  /** `attempt`: 1 for the first start of the host in this run, 2 after a resume, … */
+  | { type: "host-start"; host: string; wave: number; attempt: number }
+  /** Written (and fsync'd) before the step may change anything. */
+  | { type: "step-intent"; host: string; step: string; kind: StepKind; evidence?: Record<string, unknown> }
+  | { type: "step-outcome"; host: string; result: StepResult }
+  | { type: "host-end"; host: string; result: HostResult }
+  | { type: "gate"; wave: number; ok: boolean; detail: string }
+  | { type: "pause"; wave: number; ms: number; until: string }
+  | { type: "budget-trip"; failures: number; haltsAt: number; host: string }
+  | { type: "window-close"; closes: string; detail: string }
+  | { type: "signal"; mode: "graceful" | "hard"; reason: string }
+  | { type: "run-end"; status: RunStatus; exitCode: number; halt: HaltReason | null };
+
+export type JournalRecordType = JournalBody["type"];
+
+export type JournalRecord = { seq: number; time: string; prev: string } & JournalBody;
+
+export const JOURNAL_RECORD_TYPES: ReadonlySet<string> = new Set<JournalRecordType>([
+  "run-start",
+  "run-resume",
+  "wave-start",
+  "wave-end",
+  "host-start",
+  "step-intent",
+  "step-outcome",
+  "host-end",
+  "gate",
+  "pause",
+  "budget-trip",
+  "window-close",
+  "signal",
+  "run-end",
+]);
+
+/** sha256 (hex) of one journal line's UTF-8 bytes, without its "\n": the next record's `prev`. */
+export function lineHash(line: string): string {
+  return createHash("sha256").update(line, "utf8").digest("hex");
+}

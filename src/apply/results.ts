@@ -1,0 +1,87 @@
+/**
+ * runs/<run-id>/results.json: what a run did, per host and step, for people, the
+ * report and scripts. Its shape is schemas/results.schema.json; it is written
+ * atomically (core/fs.ts) at the end of each run and of each resume, so a reader
+ * never sees half a file.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+import type { HaltReason } from "../core/events.ts";
+import { writeFileAtomic } from "../core/fs.ts";
+import { BUDGET_OUTCOMES, HOST_OUTCOMES, type HostOutcome, type HostResult, type RunStatus } from "./types.ts";
+
+/** The file name of a run's results inside runs/<run-id>/. */
+export const RESULTS_FILE = "results.json";
+
+export const RESULTS_FORMAT = 1;
+
+export interface RunResults {
+  format: typeof RESULTS_FORMAT;
+  runId: string;
+  plan: { id: string; digest: string };
+  /** ISO 8601 UTC: the run's first start, and the end of its latest attempt. */
+  startedAt: string;
+  finishedAt: string;
+  status: RunStatus;
+  /** The exit code of the README table: 0 ok, 1 hosts failed, 4 halted. */
+  exitCode: 0 | 1 | 4;
+  /** Why the rollout stopped starting hosts, when it did. */
+  halt: { reason: HaltReason; detail: string } | null;
+  /** Failures counted against the budget (resumed ones included), and the count that halts. */
+  failureBudget: { failures: number; haltsAt: number };
+  /** How many times the run was resumed. */
+  resumes: number;
+  /** Hosts per outcome; every outcome is present. */
+  counts: Record<HostOutcome, number>;
+  /** Every host of the plan's waves, in rollout order. */
+  hosts: HostResult[];
+}
+
+/** Outcomes that make a run `hosts-failed` (exit 1) when nothing halted it: the host was not done as planned. */
+const NOT_DONE: ReadonlySet<HostOutcome> = new Set<HostOutcome>([...BUDGET_OUTCOMES, "skipped:stale", "not-started:window", "interrupted"]);
+
+/** The run's status from its hosts and halt. */
+export function runStatus(hosts: readonly HostResult[], halt: HaltReason | null): RunStatus {
+  if (halt !== null) return `halted:${halt}`;
+  return hosts.some((h) => NOT_DONE.has(h.outcome)) ? "hosts-failed" : "ok";
+}
+
+/** README, "Exit codes": 0 success, 1 some hosts failed, 4 halted. */
+export function exitCodeFor(status: RunStatus): 0 | 1 | 4 {
+  return status === "ok" ? 0 : status === "hosts-failed" ? 1 : 4;
+}
+
+/** Hosts per outcome, every outcome present (zero when none). */
+export function countOutcomes(hosts: readonly HostResult[]): Record<HostOutcome, number> {
+  const counts = Object.fromEntries(HOST_OUTCOMES.map((o) => [o, 0])) as Record<HostOutcome, number>;
+  for (const h of hosts) counts[h.outcome] += 1;
+  return counts;
+}
+
+/**
+ * Writes results.json into `runDir` atomically, after checking it against the schema
+ * (a mismatch is a bug in steward, and says so rather than writing a wrong file).
+ * @throws EnvironmentError when the folder cannot be written.
+ */
+export async function writeResults(runDir: string, results: RunResults): Promise<string> {
+  const problems = resultsProblems(results);
+  if (problems.length > 0) throw new Error(`results of run ${results.runId} do not match schemas/results.schema.json (a bug in steward): ${problems.join("; ")}`);
+  const path = join(runDir, RESULTS_FILE);
+  await writeFileAtomic(path, `${JSON.stringify(results, null, 2)}\n`);
+  return path;
+}
+
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+let compiled: ValidateFunction | undefined;
+
+/** Problems of `value` as results.json, one `<path>: <what>` line each; [] when it is valid. */
+export function resultsProblems(value: unknown): string[] {
+  if (compiled === undefined) {
+    const schema = JSON.parse(readFileSync(new URL("../../schemas/results.schema.json", import.meta.url), "utf8")) as object;
+    compiled = addFormats(new Ajv2020({ allErrors: true, strict: true })).compile(schema);
+  }
+  if (compiled(value)) return [];
+  return (compiled.errors ?? []).map((e) => `${e.instancePath === "" ? "(top)" : e.instancePath.slice(1)}: ${e.message ?? "is invalid"}`);
+}
