@@ -235,7 +235,7 @@ class Rollout {
   async #between(wave: PlanWave, members: readonly PlannedHost[]): Promise<void> {
     const { plan, runGate } = this.#o;
     if (this.#halt !== null || this.#window.closed !== null || this.#o.resume?.gatesPassed.has(wave.index)) return;
-    if (plan.rollout.gate.checks > 0) {
+    if (plan.rollout.gate.checks.length > 0) {
       let verdict: GateResult;
       try {
         verdict = runGate === undefined ? { ok: false, detail: "the plan has gate checks and no gate runner was given" } : await runGate(wave, members, members.map((h) => this.#results.get(h.name) as HostResult), this.#stop.abort);

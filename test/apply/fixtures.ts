@@ -28,7 +28,7 @@ export interface PlanSpec {
 export const DIGEST = "d".repeat(64);
 
 export function rolloutPlan(spec: PlanSpec): Plan {
-  const steps = Array.from({ length: spec.steps ?? 2 }, (_, i) => ({ name: `s${i + 1}`, kind: "command" as const }));
+  const steps = Array.from({ length: spec.steps ?? 2 }, (_, i) => ({ name: `s${i + 1}`, kind: "command" as const, command: "true" }));
   const waveCount = Math.max(...spec.hosts.map((h) => h.wave)) + 1;
   const hosts: PlannedHost[] = spec.hosts.map((h, i) => ({
     name: h.name,
@@ -40,7 +40,7 @@ export function rolloutPlan(spec: PlanSpec): Plan {
     packageManager: "apt",
     factsGatheredAt: "2026-11-24T01:00:00.000Z",
     factsDigest: "f".repeat(64),
-    actions: steps.map((s) => ({ step: s.name, kind: "command" as const })),
+    actions: steps.map((s, index) => ({ step: s.name, index, kind: "command" as const })),
     upgrades: 0,
     rebootExpected: false,
   }));
@@ -52,14 +52,14 @@ export function rolloutPlan(spec: PlanSpec): Plan {
   });
   const haltsAt = spec.haltsAt ?? 1;
   return {
-    format: 3,
+    format: 4,
     id: "patches-20261124T0100-dddddddddddd",
     digest: DIGEST,
     createdAt: "2026-11-24T01:00:00.000Z",
     toolVersion: "0.1.0",
     fingerprint: "e".repeat(64),
     inputs: { files: [] },
-    runbook: { name: "patches", file: "runbooks/patches.yaml", targets: "all", steps },
+    runbook: { name: "patches", file: "runbooks/patches.yaml", targets: "all", vars: {}, steps },
     limit: null,
     window: spec.window === undefined || spec.window === null ? null : { timezone: "UTC", days: ["tue"], start: "02:00", duration: "3h", opens: spec.window.opens, closes: spec.window.closes, openAtPlanTime: true },
     policy: {} as Plan["policy"],
@@ -70,7 +70,7 @@ export function rolloutPlan(spec: PlanSpec): Plan {
       failureBudget: { spec: haltsAt - 1, allowed: haltsAt - 1, haltsAt },
       concurrency: { spec: spec.concurrency ?? null, hosts: spec.concurrency ?? null },
       groupConcurrency: spec.groupConcurrency ?? {},
-      gate: { checks: spec.gateChecks ?? 0, pause: spec.pause ?? null },
+      gate: { checks: Array.from({ length: spec.gateChecks ?? 0 }, () => ({ type: "load" as const, max_per_cpu: 4 })), pause: spec.pause ?? null },
       waves,
     },
     hosts,
