@@ -14,9 +14,10 @@ import { JOURNAL_RECORD_TYPES, lineHash, type JournalRecord } from "./journal-re
 import { BUDGET_OUTCOMES, type HostOutcome, type HostResult, type RunStatus, type StepIntent, type StepResult } from "./types.ts";
 
 /** A journal that cannot be trusted: edited, reordered, or damaged other than a torn last line. */
+/** A run journal that was edited, cut in the middle or damaged: exit 5, like a tampered plan. */
 export class JournalError extends StewardError {
   constructor(message: string, hint?: string) {
-    super("invalid-input", message, hint);
+    super("stale-plan", message, hint);
   }
 }
 

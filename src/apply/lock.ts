@@ -35,7 +35,7 @@ export class PlanLockedError extends StewardError {
   constructor(planId: string, holder: LockHolder | null, staleMs: number) {
     const who = holder === null ? "another steward process (it has not said who yet)" : `run ${holder.runId} (pid ${holder.pid} on ${holder.machine}, since ${holder.startedAt})`;
     const stop = holder === null ? "" : `, or stop it (kill -INT ${holder.pid} on ${holder.machine}; a stopped run is continued with --resume ${holder.runId})`;
-    super("usage", `plan ${planId} is being applied by ${who}; one apply per plan at a time`, `wait for it to finish${stop}; if that process is gone, its lock goes stale after ${Math.round(staleMs / 1000)}s and the next apply takes it over`);
+    super("busy", `plan ${planId} is being applied by ${who}; one apply per plan at a time`, `wait for it to finish${stop}; if that process is gone, its lock goes stale after ${Math.round(staleMs / 1000)}s and the next apply takes it over`);
     this.holder = holder;
   }
 }

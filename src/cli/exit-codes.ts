@@ -19,6 +19,8 @@ export const ExitCode = {
   halted: 4,
   stalePlan: 5,
   environment: 6,
+  /** Another run holds the plan's lock: nothing was done; wait, or stop that run and resume it. */
+  busy: 7,
   internal: 70,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -28,6 +30,8 @@ export function exitCodeFor(error: unknown): ExitCode {
   switch (error.code) {
     case "usage":
       return ExitCode.usage;
+    case "busy":
+      return ExitCode.busy;
     case "invalid-input":
       return ExitCode.invalidInput;
     case "environment":

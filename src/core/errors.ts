@@ -8,6 +8,8 @@ import type { TransportErrorCode } from "../transport/errors.ts";
 
 export type StewardErrorCode =
   | "usage"
+  /** Another run holds the lock on what this command needs (one apply per plan). */
+  | "busy"
   | "invalid-input"
   | "environment"
   | "stale-plan"
