@@ -69,7 +69,7 @@ export async function planRepository(options: PlanRepositoryOptions): Promise<Pl
   }
   // The default cache may not exist yet (no host gathered); a folder the user named must.
   const facts = await openFactsCache(options.factsDir, { mustExist: resolve(options.factsDir) !== resolve(options.root, ".steward/facts") });
-  const files = hashInputs(validation.hashes, runbook.file);
+  const files = hashInputs(validation.hashes, runbook.file, validation.inventory.knownHosts);
   const result = plan({ inventory: validation.inventory, runbook, facts, now: options.now, toolVersion: options.toolVersion, inputs: { files }, ...(options.limit ? { limit: options.limit } : {}) });
   const written = await writePlan(result, resolve(options.root, options.outDir), { root: options.root, redact: (text) => secrets.redact(text) });
   return { ok: true, plan: written.plan, written, ...(gathered ? { gathered } : {}) };

@@ -11,14 +11,15 @@ import type { FactsResult } from "../facts/types.ts";
  */
 
 /**
- * The inputs a plan's fingerprint covers: every inventory file plus the runbook's own
- * file, as repository paths with the sha256 of the exact bytes that were validated and
+ * The inputs a plan's fingerprint covers: every inventory file, the runbook's own file and the
+ * known_hosts file the inventory names (wherever it lies in the repository), as
+ * repository paths with the sha256 of the exact bytes that were validated and
  * planned (`ValidationResult.hashes`, not a second read, which could see a file changed
  * in between; not the decoded text, which drops a BOM).
  */
-export function hashInputs(hashes: ReadonlyMap<string, string>, runbookFile: string): Array<{ path: string; sha256: string }> {
+export function hashInputs(hashes: ReadonlyMap<string, string>, runbookFile: string, knownHostsFile?: string): Array<{ path: string; sha256: string }> {
   return [...hashes]
-    .filter(([path]) => path.startsWith("inventory/") || path === runbookFile)
+    .filter(([path]) => path.startsWith("inventory/") || path === runbookFile || path === knownHostsFile)
     .map(([path, sha256]) => ({ path, sha256 }))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

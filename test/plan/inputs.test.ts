@@ -31,4 +31,15 @@ describe("plan inputs", () => {
     expect(after[0]!.sha256).not.toBe(before[0]!.sha256);
     expect(after[1]).toEqual(before[1]);
   });
+
+  it("cover a known_hosts file kept outside inventory/ when the inventory names it", () => {
+    const hashes = new Map([
+      ["known_hosts", "a".repeat(64)],
+      ["inventory/hosts.yaml", "b".repeat(64)],
+      ["runbooks/base.yaml", "d".repeat(64)],
+      ["notes/known_hosts", "e".repeat(64)],
+    ]);
+    expect(hashInputs(hashes, "runbooks/base.yaml", "known_hosts").map((i) => i.path)).toEqual(["inventory/hosts.yaml", "known_hosts", "runbooks/base.yaml"]);
+    expect(hashInputs(hashes, "runbooks/base.yaml").map((i) => i.path)).toEqual(["inventory/hosts.yaml", "runbooks/base.yaml"]);
+  });
 });
