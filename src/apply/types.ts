@@ -132,3 +132,32 @@ export interface HostResult {
   finishedAt: string | null;
   steps: StepResult[];
 }
+
+/**
+ * Optional half of an executor (added for the host runner): evidence read from the host
+ * just before the step runs, stored in the step's intent record so `rejudge` can
+ * compare against it after a crash (reboot: the boot id before).
+ */
+export interface IntentEvidence {
+  intentEvidence?(ctx: StepContext): Promise<Record<string, unknown>>;
+}
+
+/** What the host runner writes before a step runs: enough to rejudge it after a crash. */
+export interface StepIntent {
+  step: string;
+  kind: StepKind;
+  /** ISO 8601 UTC. */
+  startedAt: string;
+  evidence?: Record<string, unknown>;
+}
+
+/**
+ * The journal as one host's runner needs it (the engine's journal implements it):
+ * an intent before each step and an outcome after it, `stepIndex` being the step's
+ * 0-based position in the host's planned actions. Both must be durable (fsync'd)
+ * before they resolve: the runner starts a step only after its intent is on disk.
+ */
+export interface HostJournal {
+  intent(host: string, stepIndex: number, intent: StepIntent): Promise<void>;
+  outcome(host: string, stepIndex: number, result: StepResult): Promise<void>;
+}
