@@ -231,7 +231,7 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
     return clock.finish("failed", `the transaction left ${broken.join(", ")}; the host is left so: repair with \`sudo ${DPKG_REPAIR}\` (or set repair: true on the step)`, { ...outputOf(result), packages, evidence });
   }
   if (result.exitCode !== 0) {
-    const lock = aptLockMessage(result.stderr);
+    const lock = aptLockMessage(`${result.stdout}\n${result.stderr}`);
     if (lock !== undefined) {
       const holders = await ctx.session.exec(LOCK_HOLDER_SCRIPT, { check: false, become, label: "dpkg lock holder", timeoutMs: 30_000 });
       const named = parseLockHolders(holders.stdout);

@@ -1,0 +1,243 @@
+/**
+ * One host's part of a run: connect, prove the plan still holds for the host, run its
+ * steps in order, journal each step, and return the host's outcome as a value.
+ *
+ *   1. connect; a transport failure is `unreachable` with the transport's reason;
+ *   2. gather the facts again over the same connection and recompute the facts digest
+ *      over exactly what the plan depends on (factsDigest in src/plan/digest.ts); a
+ *      different digest, or packages now half-configured, is `skipped:stale` naming
+ *      what moved, and nothing is changed;
+ *   3. run the steps in plan order. Checks before the first changing step are
+ *      pre-checks: one failing is `cancelled:precheck`. A failing step stops the host
+ *      (`failed`) unless it says `on_failure: continue`. Between steps a stop request
+ *      ends the host as `interrupted` before the next step starts;
+ *   4. before a step its intent is journaled (with the executor's intent evidence),
+ *      after it the StepResult: a step is never started without a durable intent.
+ */
+import { drivers } from "../drivers/registry.ts";
+import { parseDuration } from "../core/duration.ts";
+import { gatherHostFacts } from "../facts/gather.ts";
+import type { AppProbe, HostFacts } from "../facts/types.ts";
+import type { Step, StepKind } from "../model/types.ts";
+import { factsDigest } from "../plan/digest.ts";
+import type { Plan, PlannedAction, PlannedHost } from "../plan/types.ts";
+import { connectionGone, errorDetail } from "../steps/execute-helpers.ts";
+import { executorFor, unsupportedSteps, type Executor } from "../steps/executors.ts";
+import { compileTemplate } from "../template/index.ts";
+import type { HostTarget, Session, Transport } from "../transport/types.ts";
+import type { HostJournal, HostOutcome, HostResult, StepContext, StepResult } from "./types.ts";
+
+/** Each kind's time limit when its step sets no `timeout`. */
+export const DEFAULT_STEP_TIMEOUT_MS: Readonly<Record<StepKind, number>> = {
+  check: 2 * 60_000,
+  packages: 30 * 60_000,
+  "app-upgrade": 30 * 60_000,
+  command: 10 * 60_000,
+  service: 5 * 60_000,
+  reboot: 15 * 60_000,
+  backup: 60 * 60_000,
+  "verify-backup": 60 * 60_000,
+  compliance: 10 * 60_000,
+};
+
+/** What runHost needs: the plan, the host, how to reach it, the runbook's steps, where to journal. */
+export interface RunHostOptions {
+  plan: Plan;
+  host: PlannedHost;
+  target: HostTarget;
+  /** The run's transport; runHost opens (and closes) its own sessions on it. */
+  transport: Transport;
+  /** The runbook's steps (full definitions, templates unrendered), looked up by the plan's step names. */
+  steps: readonly Step[];
+  journal: HostJournal;
+  /**
+   * What templates may read on this host: `host`, `vars`, `run` (secrets resolved by
+   * the caller, so their values are registered for redaction). `app` is added per step.
+   */
+  templateContext?: Record<string, unknown>;
+  /** The host's app-upgrade version probes, rendered, as facts gathering takes them (needed when the plan has app-upgrade steps). */
+  appProbes?: AppProbe[];
+  /** True once a graceful stop was asked for (first SIGINT/SIGTERM): no further step starts. */
+  stopRequested?: () => boolean;
+  /** Aborted on the second signal: executors stop at once. */
+  signal?: AbortSignal;
+  /** Limit of the facts re-read. Default 120 s. */
+  factsTimeoutMs?: number;
+}
+
+/** The packages the plan's actions touch (the facts digest covers these) and the apps its app-upgrades decide. */
+export function planDependencies(actions: readonly PlannedAction[]): { packages: Set<string>; apps: string[] } {
+  const packages = new Set<string>();
+  const apps: string[] = [];
+  for (const a of actions) {
+    if (a.kind === "packages" && "upgrades" in a) for (const u of a.upgrades) packages.add(u.name);
+    else if (a.kind === "packages" && "packages" in a) for (const p of a.packages) packages.add(p.name);
+    else if (a.kind === "app-upgrade") apps.push(a.app);
+  }
+  return { packages, apps };
+}
+
+/**
+ * What moved on a host since planning, from its fresh facts and the plan's actions, one
+ * phrase each: an installed version other than the planned `from`, another candidate,
+ * a new hold, a broken package, a changed reboot flag or app version. Empty when
+ * nothing the plan names moved (the digest may still differ, e.g. in the OS).
+ */
+export function whatMoved(host: PlannedHost, facts: HostFacts): string[] {
+  const moved: string[] = [];
+  const installed = new Map(facts.installed.map((p) => [`${p.name} ${p.arch ?? ""}`, p]));
+  const byName = new Map(facts.installed.map((p) => [p.name, p]));
+  const upgradable = new Map(facts.upgradable.map((p) => [p.name, p]));
+  for (const a of host.actions) {
+    if (a.kind === "packages" && "upgrades" in a) {
+      for (const u of a.upgrades) {
+        const now = installed.get(`${u.name} ${u.arch ?? ""}`) ?? byName.get(u.name);
+        if (now === undefined) moved.push(`${u.name} is no longer installed (planned ${u.from} → ${u.to})`);
+        else if (now.version !== u.from) moved.push(`${u.name} is now ${now.version}, not ${u.from}`);
+        if (now?.held === true) moved.push(`${u.name} is now held`);
+        const cand = upgradable.get(u.name);
+        if (now !== undefined && now.version === u.from && cand === undefined) moved.push(`${u.name} has no upgrade candidate any more (planned ${u.to})`);
+        else if (cand !== undefined && cand.to !== (u.candidate?.version ?? u.to)) moved.push(`${u.name}'s candidate is now ${cand.to}, not ${u.candidate?.version ?? u.to}`);
+      }
+    } else if (a.kind === "packages" && "packages" in a) {
+      for (const p of a.packages) {
+        const now = byName.get(p.name);
+        if (a.action === "remove" && now === undefined) moved.push(`${p.name} is no longer installed`);
+        if (a.action === "install" && now !== undefined && (p.version === undefined || now.version === p.version)) moved.push(`${p.name} is now installed (${now.version})`);
+        if (now?.held === true) moved.push(`${p.name} is now held`);
+      }
+    } else if (a.kind === "app-upgrade") {
+      const app = facts.apps?.[a.app];
+      if (app?.error !== undefined) moved.push(`${a.app}'s version probe now fails: ${app.error}`);
+      else if (app !== undefined && a.current !== null && !app.current.includes(a.current)) moved.push(`${a.app}'s current_version now prints ${JSON.stringify(app.current.slice(0, 60))}, not ${a.current}`);
+    }
+  }
+  for (const p of facts.installed) if (p.status !== undefined) moved.push(`${p.name} ${p.version} is now ${p.status}`);
+  return [...new Set(moved)];
+}
+
+/** The step's time limit: its `timeout`, else the kind's default. */
+export function stepTimeoutMs(step: Step): number {
+  const ms = step.timeout === undefined ? undefined : parseDuration(step.timeout);
+  return ms ?? DEFAULT_STEP_TIMEOUT_MS[step.kind];
+}
+
+const now = (): string => new Date().toISOString();
+
+/** A step changes the host unless it is a check (checks only read). */
+const changes = (kind: StepKind): boolean => kind !== "check";
+
+/**
+ * Runs one host of a plan. Never throws for what a host can do (unreachable, stale,
+ * failing steps, a lost connection): the outcome says it. Throws only when the journal
+ * cannot be written (the caller must stop the run: without a journal nothing is safe).
+ */
+export async function runHost(options: RunHostOptions): Promise<HostResult> {
+  const { host, target, transport } = options;
+  const startedAt = now();
+  const steps: StepResult[] = [];
+  const done = (outcome: HostOutcome, detail: string): HostResult => ({ host: host.name, wave: host.wave, outcome, detail, startedAt, finishedAt: now(), steps });
+
+  const byName = new Map(options.steps.map((s) => [s.name, s]));
+  const defs: Array<{ step: Step; action: PlannedAction; executor: Executor }> = [];
+  for (const action of host.actions) {
+    const step = byName.get(action.step);
+    if (step === undefined || step.kind !== action.kind) return done("failed", `the plan's step '${action.step}' (${action.kind}) is not in the runbook as given; plan again`);
+    const refused = unsupportedSteps([step]);
+    if (refused.length > 0) return done("failed", refused.join("; "));
+    defs.push({ step, action, executor: executorFor(step.kind) });
+  }
+
+  if (options.stopRequested?.() === true) return done("interrupted", "stopped before the host started");
+  let session: Session;
+  try {
+    session = await transport.connect(target);
+  } catch (error) {
+    return done("unreachable", errorDetail(error));
+  }
+  try {
+    const stale = await staleness(options);
+    if (stale !== undefined) return done(stale.outcome, stale.detail);
+
+    const firstChange = defs.findIndex((d) => changes(d.step.kind));
+    let changed = false;
+    const continued: string[] = [];
+    const signal = options.signal ?? new AbortController().signal;
+    const render = (template: string, extra?: Record<string, unknown>): string => compileTemplate(template, "shell")({ ...(options.templateContext ?? {}), ...(extra ?? {}) });
+    for (let i = 0; i < defs.length; i++) {
+      const { step, action, executor } = defs[i]!;
+      if (options.stopRequested?.() === true || signal.aborted) return done("interrupted", `stopped before step '${step.name}'${changed ? "; earlier steps changed the host" : ""}`);
+      const ctx: StepContext = {
+        plan: options.plan,
+        host,
+        target,
+        transport,
+        session,
+        reconnect: async () => {
+          await ctx.session.close().catch(() => undefined);
+          ctx.session = await transport.connect(target);
+          return ctx.session;
+        },
+        step,
+        action,
+        render,
+        signal,
+        timeoutMs: stepTimeoutMs(step),
+      };
+      const evidence = executor.intentEvidence === undefined ? undefined : await executor.intentEvidence(ctx);
+      await options.journal.intent(host.name, i, { step: step.name, kind: step.kind, startedAt: now(), ...(evidence !== undefined ? { evidence } : {}) });
+      let result: StepResult;
+      try {
+        result = await executor.execute(ctx);
+      } catch (error) {
+        if (!connectionGone(error)) throw error;
+        const lost: StepResult = { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `connection lost: ${errorDetail(error)}` };
+        await options.journal.outcome(host.name, i, lost);
+        steps.push(lost);
+        // Lost before anything changed: the host did not answer, like an unreachable one.
+        const untouched = firstChange < 0 || i < firstChange;
+        return done(untouched ? "unreachable" : "failed", `${step.name}: ${lost.detail}${untouched ? "; nothing was changed" : ""}`);
+      }
+      session = ctx.session;
+      await options.journal.outcome(host.name, i, result);
+      steps.push(result);
+      if (result.outcome === "changed") changed = true;
+      if (result.outcome !== "failed") continue;
+      if (step.kind === "check" && (firstChange < 0 || i < firstChange)) return done("cancelled:precheck", `pre-check '${step.name}' failed, nothing was changed: ${result.detail}`);
+      if (step.on_failure === "continue") {
+        continued.push(step.name);
+        continue;
+      }
+      return done("failed", `${step.name}: ${result.detail}`);
+    }
+    const note = continued.length > 0 ? `; failed but continued (on_failure: continue): ${continued.join(", ")}` : "";
+    return done(changed ? "changed" : "unchanged", `${steps.length} steps ${changed ? "ran, the host changed" : "ran, nothing changed"}${note}`);
+  } catch (error) {
+    if (connectionGone(error)) return done(steps.length === 0 ? "unreachable" : "failed", errorDetail(error));
+    throw error;
+  } finally {
+    await session.close().catch(() => undefined);
+  }
+}
+
+/** Re-reads the facts the plan depends on; a result when the host is stale or the read failed, undefined when the plan holds. */
+async function staleness(options: RunHostOptions): Promise<{ outcome: HostOutcome; detail: string } | undefined> {
+  const { host } = options;
+  const deps = planDependencies(host.actions);
+  const result = await gatherHostFacts(options.target, { transport: options.transport, timeoutMs: options.factsTimeoutMs ?? 120_000, apps: () => options.appProbes ?? [] });
+  if (!result.ok) {
+    const unreachable = result.error.kind === "unreachable" || result.error.kind === "timeout";
+    return { outcome: unreachable ? "unreachable" : "failed", detail: `cannot re-read the host's facts (${result.error.kind}): ${result.error.message}` };
+  }
+  const facts = result.facts;
+  const moved = whatMoved(host, facts);
+  const hasPackages = host.actions.some((a) => a.kind === "packages");
+  const broken = hasPackages ? facts.installed.filter((p) => p.status !== undefined) : [];
+  if (factsDigest(facts, deps.packages, deps.apps) === host.factsDigest && broken.length === 0) return undefined;
+  if (moved.length === 0) {
+    if (facts.os.id !== "" && host.packageManager !== facts.packageManager) moved.push(`the package manager is now ${facts.packageManager ?? "none"}, not ${host.packageManager ?? "none"}`);
+    if (host.rebootExpected !== facts.reboot.required && host.actions.some((a) => a.kind === "reboot")) moved.push(`the host's reboot flag is now ${facts.reboot.required ? "set" : "clear"}`);
+  }
+  const repair = broken.length > 0 && facts.packageManager !== null ? `; repair with \`${drivers[facts.packageManager].manager === "apt" ? "dpkg --configure -a" : "the package manager"}\`` : "";
+  return { outcome: "skipped:stale", detail: `the host changed since planning, nothing was done: ${moved.length > 0 ? moved.join("; ") : "facts the plan depends on (OS, reboot flag, package lists) differ"}${repair}; plan again` };
+}
