@@ -96,7 +96,8 @@ cat > /etc/init.d/steward-demo <<'SH'
 ### END INIT INFO
 PIDFILE=/run/steward-demo.pid
 DAEMON=/usr/sbin/steward-demo-daemon
-running() { start-stop-daemon --status --pidfile "$PIDFILE"; }
+# Read from /proc, so `status` answers unprivileged users too (signals to root's process would be refused).
+running() { pid=$(cat "$PIDFILE" 2> /dev/null) && [ -n "$pid" ] && tr '\000' ' ' < "/proc/$pid/cmdline" 2> /dev/null | grep -q steward-demo-daemon; }
 case "$1" in
   start) running || start-stop-daemon --start --background --make-pidfile --pidfile "$PIDFILE" --startas "$DAEMON" ;;
   stop) start-stop-daemon --stop --quiet --oknodo --retry TERM/5/KILL/2 --pidfile "$PIDFILE" && rm -f "$PIDFILE" ;;

@@ -63,7 +63,8 @@ export function checkBody(check: Check, command?: string): string {
     case "service": {
       if (!SERVICE_NAME.test(check.service) || check.service.startsWith("-")) throw new RangeError(`not a service name: ${JSON.stringify(check.service)}`);
       const n = shellQuote(check.service);
-      return `if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl is-active --quiet ${n}; else service ${n} status >/dev/null 2>&1; fi`;
+      // Debian gives unprivileged users no sbin in PATH, where `service` lives.
+      return `if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl is-active --quiet ${n}; else PATH="$PATH:/usr/sbin:/sbin" service ${n} status >/dev/null 2>&1; fi`;
     }
     case "endpoint": {
       const seconds = Math.max(1, Math.ceil((check.timeout === undefined ? 10_000 : parseDuration(check.timeout) ?? 10_000) / 1000));

@@ -35,6 +35,8 @@ export function serviceScript(name: string, action: ServiceAction): string {
   const n = shellQuote(name);
   const sysvAction = action === "enable" || action === "disable" ? `update-rc.d ${n} ${action}` : `service ${n} ${action}`;
   return [
+    // Debian gives unprivileged users no sbin in PATH, where `service` lives.
+    'PATH="$PATH:/usr/sbin:/sbin"',
     "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then m=systemd; elif command -v service >/dev/null 2>&1; then m=sysv; else m=none; fi",
     'echo "manager $m"',
     `st() { if [ "$m" = systemd ]; then systemctl is-active --quiet ${n}; else service ${n} status; fi >/dev/null 2>&1 </dev/null; }`,
