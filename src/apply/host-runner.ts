@@ -25,7 +25,7 @@ import { connectionGone, errorDetail } from "../steps/execute-helpers.ts";
 import { executorFor, unsupportedSteps, type Executor } from "../steps/executors.ts";
 import { compileTemplate } from "../template/index.ts";
 import type { HostTarget, Session, Transport } from "../transport/types.ts";
-import type { HostJournal, HostOutcome, HostResult, StepContext, StepResult } from "./types.ts";
+import type { HostJournal, HostOutcome, HostResult, StepContext, StepIntent, StepOutcome, StepResult } from "./types.ts";
 
 /** Each kind's time limit when its step sets no `timeout`. */
 export const DEFAULT_STEP_TIMEOUT_MS: Readonly<Record<StepKind, number>> = {
@@ -163,27 +163,10 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
     let changed = false;
     const continued: string[] = [];
     const signal = options.signal ?? new AbortController().signal;
-    const render = (template: string, extra?: Record<string, unknown>): string => compileTemplate(template, "shell")({ ...(options.templateContext ?? {}), ...(extra ?? {}) });
     for (let i = 0; i < defs.length; i++) {
       const { step, action, executor } = defs[i]!;
       if (options.stopRequested?.() === true || signal.aborted) return done("interrupted", `stopped before step '${step.name}'${changed ? "; earlier steps changed the host" : ""}`);
-      const ctx: StepContext = {
-        plan: options.plan,
-        host,
-        target,
-        transport,
-        session,
-        reconnect: async () => {
-          await ctx.session.close().catch(() => undefined);
-          ctx.session = await transport.connect(target);
-          return ctx.session;
-        },
-        step,
-        action,
-        render,
-        signal,
-        timeoutMs: stepTimeoutMs(step),
-      };
+      const ctx = stepContext(options, session, step, action, signal);
       const evidence = executor.intentEvidence === undefined ? undefined : await executor.intentEvidence(ctx);
       await options.journal.intent(host.name, i, { step: step.name, kind: step.kind, startedAt: now(), ...(evidence !== undefined ? { evidence } : {}) });
       let result: StepResult;
@@ -215,6 +198,49 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
   } catch (error) {
     if (connectionGone(error)) return done(steps.length === 0 ? "unreachable" : "failed", errorDetail(error));
     throw error;
+  } finally {
+    await session.close().catch(() => undefined);
+  }
+}
+
+/** The context an executor runs one step in; `reconnect` replaces the context's session. */
+function stepContext(options: RunHostOptions, session: Session, step: Step, action: PlannedAction, signal: AbortSignal): StepContext {
+  const { transport, target } = options;
+  const ctx: StepContext = {
+    plan: options.plan,
+    host: options.host,
+    target,
+    transport,
+    session,
+    reconnect: async () => {
+      await ctx.session.close().catch(() => undefined);
+      ctx.session = await transport.connect(target);
+      return ctx.session;
+    },
+    step,
+    action,
+    render: (template, extra) => compileTemplate(template, "shell")({ ...(options.templateContext ?? {}), ...(extra ?? {}) }),
+    signal,
+    timeoutMs: stepTimeoutMs(step),
+  };
+  return ctx;
+}
+
+/**
+ * After a crash: judges the host's step `stepIndex` (its intent journaled, its outcome
+ * not) from the host's state alone, through its executor's `rejudge`: `changed` (it
+ * took effect), `skipped` (it did not; running it again is safe) or `unknown` (leave
+ * it for a human). Connects on its own; the caller journals the verdict.
+ * @throws TransportError when the host cannot be reached (the caller reports it unreachable).
+ */
+export async function rejudgeStep(options: RunHostOptions, stepIndex: number, intent: StepIntent): Promise<StepOutcome> {
+  const action = options.host.actions[stepIndex];
+  const step = action === undefined ? undefined : options.steps.find((s) => s.name === action.step);
+  if (action === undefined || step === undefined) return "unknown";
+  const session = await options.transport.connect(options.target);
+  try {
+    const ctx = stepContext(options, session, step, action, options.signal ?? new AbortController().signal);
+    return await executorFor(step.kind).rejudge(ctx, intent);
   } finally {
     await session.close().catch(() => undefined);
   }

@@ -50,13 +50,12 @@ export async function planNow(transport: Transport, inventory: Inventory, runboo
   return { plan: made, facts };
 }
 
-/** Runs one planned host through the host runner. */
-export async function applyHost(transport: Transport, inventory: Inventory, runbook: Runbook, made: Plan, name: string, journal: HostJournal, extra: Partial<RunHostOptions> = {}): Promise<HostResult> {
+/** The host runner's options for one planned host of a plan made by planNow. */
+export function hostOptions(transport: Transport, inventory: Inventory, runbook: Runbook, made: Plan, name: string, journal: HostJournal, extra: Partial<RunHostOptions> = {}): RunHostOptions {
   const host = made.hosts.find((h) => h.name === name);
   if (host === undefined) throw new Error(`${name} is not planned: ${JSON.stringify(made.skipped.filter((s) => s.host === name))}`);
   const inv = inventory.hosts.get(name)!;
-  const probes = appProbes(runbook, inventory, new RunSecrets({}))(name);
-  return runHost({
+  return {
     plan: made,
     host,
     target: hostTarget(inventory, inv),
@@ -64,9 +63,14 @@ export async function applyHost(transport: Transport, inventory: Inventory, runb
     steps: runbook.steps,
     journal,
     templateContext: { host: { name: inv.name, address: inv.address }, vars: { ...(runbook.vars ?? {}), ...inv.vars } },
-    appProbes: probes,
+    appProbes: appProbes(runbook, inventory, new RunSecrets({}))(name),
     ...extra,
-  });
+  };
+}
+
+/** Runs one planned host through the host runner. */
+export async function applyHost(transport: Transport, inventory: Inventory, runbook: Runbook, made: Plan, name: string, journal: HostJournal, extra: Partial<RunHostOptions> = {}): Promise<HostResult> {
+  return runHost(hostOptions(transport, inventory, runbook, made, name, journal, extra));
 }
 
 /** `name version status` of packages on a host, read inside it (not through steward). */

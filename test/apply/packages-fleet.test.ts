@@ -6,7 +6,8 @@ import type { Inventory, Runbook } from "../../src/model/types.ts";
 import { downFleet, execInHost, healFault, injectFault, upFleet, type FleetState } from "../../src/sandbox/index.ts";
 import { createTransport } from "../../src/transport/registry.ts";
 import type { Transport } from "../../src/transport/types.ts";
-import { applyHost, planNow, RecordingJournal, repository, versionsOn } from "./fleet-helpers.ts";
+import { rejudgeStep } from "../../src/apply/host-runner.ts";
+import { applyHost, hostOptions, planNow, RecordingJournal, repository, versionsOn } from "./fleet-helpers.ts";
 
 /**
  * Package steps applied by the host runner to real sandbox hosts, from plans the real
@@ -49,6 +50,7 @@ describe("packages steps on the sandbox fleet", () => {
       "app-only": runbook("app-only", "sandbox-08", ["steward-demo-app"]),
       locked: runbook("locked", "sandbox-02", ["steward-broken"]),
       stale: runbook("stale", "sandbox-09|sandbox-06", ["steward-lib", "steward-broken"]),
+      repair: runbook("repair", "sandbox-03", ["steward-broken"]),
     }));
   });
 
@@ -75,6 +77,9 @@ describe("packages steps on the sandbox fleet", () => {
       { name: "steward-lib", arch: "all", from: "1.0.0", to: "1.1.0" },
     ]);
     expect(results[1]!.steps[0]!.packages?.map((p) => `${p.name} ${p.from} → ${p.to}`)).toEqual(["steward-demo-app 1.0.1 → 1.1.0", "steward-lib 1.0.1 → 1.1.0"]);
+    // After a crash the step is judged from the versions now: at the planned `to`, it took effect.
+    const intent = { step: "upgrade", kind: "packages" as const, startedAt: new Date().toISOString() };
+    expect(await rejudgeStep(hostOptions(transport, inventory, book("clean"), plan, "sandbox-01", journal), 0, intent)).toBe("changed");
   });
 
   it("a failing postinst fails the host with the repair command, and the host is left half-configured", async () => {
@@ -98,6 +103,20 @@ describe("packages steps on the sandbox fleet", () => {
     expect(result.outcome).toBe("failed");
     expect(result.detail).toContain("refused, nothing was changed: the transaction would upgrade steward-lib 1.0.1 → 2.0.0, which the plan does not name");
     expect(await versionsOn(state, "sandbox-08", LIB_AND_APP)).toEqual({ "steward-demo-app": "1.0.1 ii", "steward-lib": "1.0.1 ii" });
+    // Still at `from`: not applied, safe to run again.
+    const intent = { step: "upgrade", kind: "packages" as const, startedAt: new Date().toISOString() };
+    expect(await rejudgeStep(hostOptions(transport, inventory, book("app-only"), plan, "sandbox-08", new RecordingJournal()), 0, intent)).toBe("skipped");
+  });
+
+  it("with repair: true the repair runs after a failing postinst, and what it left is reported", async () => {
+    const { plan } = await planNow(transport, inventory, book("repair"));
+    (book("repair").steps[0] as Runbook["steps"][number] & { repair?: boolean }).repair = true;
+    const result = await applyHost(transport, inventory, book("repair"), plan, "sandbox-03", new RecordingJournal());
+    expect(result.outcome).toBe("failed");
+    // steward-broken's postinst fails every time, so the repair cannot configure it either.
+    expect(result.detail).toBe("upgrade: the transaction left packages half-done: steward-broken 1.0.1 is half-configured; `dpkg --configure -a` ran (repair: true) and left steward-broken 1.0.1 is half-configured");
+    expect(result.steps[0]!.evidence).toMatchObject({ repair: { command: "dpkg --configure -a", exitCode: 1 } });
+    expect(await versionsOn(state, "sandbox-03", ["steward-broken"])).toEqual({ "steward-broken": "1.0.1 iF" });
   });
 
   it("a dpkg lock held during apply fails the host after the bounded wait, naming the holder; the lock is left alone", async () => {

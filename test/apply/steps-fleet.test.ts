@@ -6,7 +6,8 @@ import type { Inventory, Runbook } from "../../src/model/types.ts";
 import { downFleet, execInHost, fleetStatus, healFault, injectFault, upFleet, type FleetState } from "../../src/sandbox/index.ts";
 import { createTransport } from "../../src/transport/registry.ts";
 import type { HostTarget, Session, Transport } from "../../src/transport/types.ts";
-import { applyHost, planNow, RecordingJournal, repository } from "./fleet-helpers.ts";
+import { rejudgeStep } from "../../src/apply/host-runner.ts";
+import { applyHost, hostOptions, planNow, RecordingJournal, repository } from "./fleet-helpers.ts";
 
 /**
  * Reboot, command, service, check and app-upgrade steps applied by the host runner to
@@ -133,6 +134,10 @@ describe("reboot, command, service, check and app-upgrade steps on the sandbox f
     expect(result.steps[0]!.evidence).toMatchObject({ bootIdBefore: before, bootIdAfter: after });
     const intent = journal.records[0];
     expect(intent?.type === "intent" && intent.intent.evidence).toEqual({ bootIdBefore: before });
+    // After a crash, the boot id tells: another one than the intent recorded → it rebooted.
+    const options = hostOptions(transport, inventory, book("reboot"), plan, "sandbox-01", journal);
+    expect(await rejudgeStep(options, 0, { step: "reboot", kind: "reboot", startedAt: "", evidence: { bootIdBefore: before } })).toBe("changed");
+    expect(await rejudgeStep(options, 0, { step: "reboot", kind: "reboot", startedAt: "", evidence: { bootIdBefore: after } })).toBe("skipped");
   });
 
   it("a host that does not come back within wait fails with a clear detail", async () => {
