@@ -167,11 +167,19 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
       const { step, action, executor } = defs[i]!;
       if (options.stopRequested?.() === true || signal.aborted) return done("interrupted", `stopped before step '${step.name}'${changed ? "; earlier steps changed the host" : ""}`);
       const ctx = stepContext(options, session, step, action, signal);
-      const evidence = executor.intentEvidence === undefined ? undefined : await executor.intentEvidence(ctx);
+      let evidence: Record<string, unknown> | undefined;
+      let unreadable: string | undefined;
+      try {
+        evidence = executor.intentEvidence === undefined ? undefined : await executor.intentEvidence(ctx);
+      } catch (error) {
+        if (connectionGone(error)) throw error;
+        unreadable = errorDetail(error);
+      }
       await options.journal.intent(host.name, i, { step: step.name, kind: step.kind, startedAt: now(), ...(evidence !== undefined ? { evidence } : {}) });
       let result: StepResult;
       try {
-        result = await executor.execute(ctx);
+        // Without its evidence a step could not be judged after a crash: it does not start.
+        result = unreadable !== undefined ? { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `not started: cannot read the host's state first: ${unreadable}` } : await executor.execute(ctx);
       } catch (error) {
         if (!connectionGone(error)) throw error;
         const lost: StepResult = { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `connection lost: ${errorDetail(error)}` };
@@ -186,7 +194,7 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
       steps.push(result);
       if (result.outcome === "changed") changed = true;
       if (result.outcome !== "failed") continue;
-      if (step.kind === "check" && (firstChange < 0 || i < firstChange)) return done("cancelled:precheck", `pre-check '${step.name}' failed, nothing was changed: ${result.detail}`);
+      if (step.kind === "check" && (firstChange < 0 || i < firstChange) && step.on_failure !== "continue") return done("cancelled:precheck", `pre-check '${step.name}' failed, nothing was changed: ${result.detail}`);
       if (step.on_failure === "continue") {
         continued.push(step.name);
         continue;
