@@ -97,6 +97,7 @@ describe("reboot, command, service, check and app-upgrade steps on the sandbox f
     await sh("sandbox-03", `cd /srv/steward-apt && setsid python3 -m http.server --bind 127.0.${SUBNET}.3 18${SUBNET} </dev/null >/dev/null 2>&1 &`);
     ({ inventory, runbooks } = await repository(state, {
       reboot: "name: reboot\ntargets: sandbox-01|sandbox-02\nsteps:\n  - kind: reboot\n    name: reboot\n    when: always\n    wait: 8s\n",
+      "reboot-if-required": "name: reboot-if-required\ntargets: sandbox-01\nsteps:\n  - kind: reboot\n    name: reboot\n    wait: 8s\n",
       ops: OPS,
       precheck: "name: precheck\ntargets: sandbox-04\nsteps:\n  - kind: check\n    name: demo must run\n    checks: [{ type: service, service: steward-demo }]\n  - kind: command\n    name: never\n    command: touch /tmp/never\n",
       stop: "name: stop\ntargets: sandbox-04\nsteps:\n  - kind: command\n    name: one\n    command: touch /tmp/one\n  - kind: command\n    name: two\n    command: touch /tmp/two\n",
@@ -138,6 +139,21 @@ describe("reboot, command, service, check and app-upgrade steps on the sandbox f
     const options = hostOptions(transport, inventory, book("reboot"), plan, "sandbox-01", journal);
     expect(await rejudgeStep(options, 0, { step: "reboot", kind: "reboot", startedAt: "", evidence: { bootIdBefore: before } })).toBe("changed");
     expect(await rejudgeStep(options, 0, { step: "reboot", kind: "reboot", startedAt: "", evidence: { bootIdBefore: after } })).toBe("skipped");
+  });
+
+  it("when: required reboots only a host that asks for it", async () => {
+    const { plan } = await planNow(transport, inventory, book("reboot-if-required"));
+    expect(plan.hosts[0]!.actions).toMatchObject([{ kind: "reboot", when: "required", expected: false }]);
+    const before = await bootId("sandbox-01");
+    const quiet = await applyHost(transport, inventory, book("reboot-if-required"), plan, "sandbox-01", new RecordingJournal());
+    expect(quiet.steps[0]).toMatchObject({ outcome: "unchanged", detail: "no reboot needed: the plan expected none and the host asks for none" });
+    expect(await bootId("sandbox-01")).toBe(before);
+    // The host asks now, after planning: the reboot flag is a fact the plan depends on, so the host is stale.
+    await sh("sandbox-01", "touch /var/run/reboot-required");
+    const asked = await applyHost(transport, inventory, book("reboot-if-required"), plan, "sandbox-01", new RecordingJournal());
+    expect(asked).toMatchObject({ outcome: "skipped:stale", detail: "the host changed since planning, nothing was done: the host's reboot flag is now set; plan again", steps: [] });
+    expect(await bootId("sandbox-01")).toBe(before);
+    await sh("sandbox-01", "rm /var/run/reboot-required");
   });
 
   it("a host that does not come back within wait fails with a clear detail", async () => {

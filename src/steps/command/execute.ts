@@ -12,6 +12,7 @@
  */
 import type { StepContext, StepExecutor, StepOutcome, StepResult } from "../../apply/types.ts";
 import type { Expectation, Step } from "../../model/types.ts";
+import { shellQuote } from "../../transport/shell.ts";
 import type { ExecResult } from "../../transport/types.ts";
 import { guarded, lastLine, outputOf, type StepClock } from "../execute-helpers.ts";
 
@@ -58,7 +59,8 @@ export function guardScript(creates: string | undefined, unless: string | undefi
 
 async function guard(ctx: StepContext, step: CommandStep): Promise<"creates" | "unless" | null> {
   if (step.creates === undefined && step.unless === undefined) return null;
-  const creates = step.creates === undefined ? undefined : ctx.render(step.creates);
+  // A literal path is quoted whole (spaces and all); a templated one is rendered, its values quoted.
+  const creates = step.creates === undefined ? undefined : step.creates.includes("{{") ? ctx.render(step.creates) : shellQuote(step.creates);
   const unless = step.unless === undefined ? undefined : ctx.render(step.unless);
   const result = await ctx.session.exec("/bin/sh -s", { stdin: guardScript(creates, unless), become: step.become === true, check: false, label: `guards of ${step.name}`, timeoutMs: ctx.timeoutMs });
   return parseGuard(result.stdout);
