@@ -250,4 +250,22 @@ describe("reboot, command, service, check and app-upgrade steps on the sandbox f
     expect(result.steps[0]!.detail).toBe("shop 2.4.1 → 2.5.0; current_version reports 2.5.0");
     expect(await sh("sandbox-04", "cat /var/lib/shop/VERSION")).toBe("2.5.0\n");
   });
+  it("a host that refuses connections is unreachable with the transport's reason, and nothing is journaled", async () => {
+    const { plan } = await planNow(transport, inventory, book("stop"));
+    await injectFault(state, "sandbox-04", "unreachable");
+    try {
+      const fresh = createTransport({ knownHostsFiles: [state.knownHosts], connectRetries: 0, connectTimeoutMs: 3_000 });
+      const journal = new RecordingJournal();
+      try {
+        const result = await applyHost(fresh, inventory, book("stop"), plan, "sandbox-04", journal);
+        expect(result.outcome).toBe("unreachable");
+        expect(result.detail).toMatch(/sandbox-04/);
+        expect(journal.records).toEqual([]);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      expect(await healFault(state, "sandbox-04", "unreachable")).toEqual([]);
+    }
+  });
 });
