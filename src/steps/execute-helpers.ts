@@ -7,7 +7,7 @@ import type { StepContext, StepOutcome, StepResult } from "../apply/types.ts";
 import { CommandTimeoutError, ExecError, OutputTooLargeError, TransportError } from "../transport/errors.ts";
 import type { ExecResult } from "../transport/types.ts";
 
-/** Bytes of each stream a StepResult keeps: the end of the output, where errors are. */
+/** Characters of each stream a StepResult keeps: the end of the output, where errors are. */
 export const RESULT_TAIL_CHARS = 2000;
 
 /** The last `RESULT_TAIL_CHARS` characters of a host's output, control characters but line breaks and tabs removed. */
