@@ -135,6 +135,15 @@ export interface HostResult {
   steps: StepResult[];
 }
 
+/**
+ * Optional half of an executor (added for the host runner): evidence read from the host
+ * just before the step runs, stored in the step's intent record so `rejudge` can
+ * compare against it after a crash (reboot: the boot id before).
+ */
+export interface IntentEvidence {
+  intentEvidence?(ctx: StepContext): Promise<Record<string, unknown>>;
+}
+
 /** Every host outcome, in the order results and reports list them. */
 export const HOST_OUTCOMES: readonly HostOutcome[] = [
   "changed",

@@ -35,6 +35,12 @@ export interface InstallOptions {
    * sorts below the installed one is refused, not installed.
    */
   allowDowngrades?: boolean;
+  /**
+   * Seconds to wait for the package manager's lock held by another process before
+   * giving up (apt's `-o DPkg::Lock::Timeout=N`); absent: the manager's default (apt
+   * fails at once). Managers without such an option ignore it.
+   */
+  lockTimeoutSeconds?: number;
 }
 
 /** A package at one exact version, as install and simulation take it. */

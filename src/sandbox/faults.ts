@@ -61,14 +61,16 @@ async function hostProcesses(host: SandboxHost): Promise<Array<{ pid: number; st
 
 async function freeze(host: SandboxHost): Promise<void> {
   // Init first, so nothing new is started; then repeat until no process still runs,
-  // catching any forked between two passes.
-  for (let pass = 0; pass < 20; pass++) {
-    const running = (await hostProcesses(host)).filter((p) => p.state !== "T");
+  // catching any forked between two passes. A process in uninterruptible sleep (D)
+  // stops only once it leaves it, which on a loaded machine takes a while: up to 3 s.
+  let running: Array<{ pid: number; state: string }> = [];
+  for (let pass = 0; pass < 300; pass++) {
+    running = (await hostProcesses(host)).filter((p) => p.state !== "T");
     if (running.length === 0) return;
     for (const p of running) signal(p.pid, "SIGSTOP");
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new EnvironmentError(`could not freeze sandbox host at ${host.address}`);
+  throw new EnvironmentError(`could not freeze sandbox host at ${host.address}: still running ${running.map((p) => `${p.pid} (${p.state})`).join(", ")}`);
 }
 
 async function holdDpkgLock(host: SandboxHost): Promise<void> {

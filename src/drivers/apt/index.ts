@@ -160,6 +160,14 @@ function pins(command: string, packages: readonly PackageRequest[]): string {
 
 const downgrades = (options: InstallOptions | undefined): string => (options?.allowDowngrades === true ? " --allow-downgrades" : "");
 
+/** apt's bounded wait for dpkg's lock (apt >= 1.9.11); a whole number of seconds, checked. */
+function lockWait(options: InstallOptions | undefined): string {
+  const seconds = options?.lockTimeoutSeconds;
+  if (seconds === undefined) return "";
+  if (!Number.isInteger(seconds) || seconds < 0) throw new RangeError(`lock timeout must be a whole number of seconds, not ${seconds}`);
+  return ` -o DPkg::Lock::Timeout=${seconds}`;
+}
+
 export const simulateInstall: PackageDriver["simulateInstall"] = (packages, options) => ({
   // -s needs no root and takes no lock, so it can run while facts are read.
   // apt's command line parser ends options at `--`: packages after it are never options.
@@ -217,7 +225,7 @@ const INSTALL = "apt-get install";
 
 export const install: PackageDriver["install"] = (packages, options) => ({
   // Keep changed config files and never prompt: there is nobody to answer on a remote host.
-  command: `${C} DEBIAN_FRONTEND=noninteractive apt-get install -y -q${downgrades(options)} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- ${pins(INSTALL, packages)}`,
+  command: `${C} DEBIAN_FRONTEND=noninteractive apt-get install -y -q${downgrades(options)}${lockWait(options)} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- ${pins(INSTALL, packages)}`,
   become: true,
   okExitCodes: [0],
 });

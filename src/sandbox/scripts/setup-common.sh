@@ -72,6 +72,43 @@ sleep 30
 SH
 chmod 755 /usr/sbin/reboot
 
+# A SysV service, so `service steward-demo start|stop|restart|reload|status` really
+# starts and stops a process on hosts without systemd (the sandbox has no init system
+# but its own PID 1). The daemon only sleeps; its pid file lives on the host's /run,
+# which a reboot renews, so a reboot leaves it stopped as a real one would.
+cat > /usr/sbin/steward-demo-daemon <<'SH'
+#!/bin/sh
+trap 'exit 0' TERM
+trap 'echo reloaded >> /run/steward-demo.log' HUP
+echo started >> /run/steward-demo.log
+while :; do sleep 1; done
+SH
+chmod 755 /usr/sbin/steward-demo-daemon
+cat > /etc/init.d/steward-demo <<'SH'
+#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          steward-demo
+# Required-Start:
+# Required-Stop:
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: steward sandbox demo service
+### END INIT INFO
+PIDFILE=/run/steward-demo.pid
+DAEMON=/usr/sbin/steward-demo-daemon
+# Read from /proc, so `status` answers unprivileged users too (signals to root's process would be refused).
+running() { pid=$(cat "$PIDFILE" 2> /dev/null) && [ -n "$pid" ] && tr '\000' ' ' < "/proc/$pid/cmdline" 2> /dev/null | grep -q steward-demo-daemon; }
+case "$1" in
+  start) running || start-stop-daemon --start --background --make-pidfile --pidfile "$PIDFILE" --startas "$DAEMON" ;;
+  stop) start-stop-daemon --stop --quiet --oknodo --retry TERM/5/KILL/2 --pidfile "$PIDFILE" && rm -f "$PIDFILE" ;;
+  restart) "$0" stop && "$0" start ;;
+  reload) running && start-stop-daemon --stop --signal HUP --pidfile "$PIDFILE" ;;
+  status) if running; then echo "steward-demo is running"; else echo "steward-demo is not running"; exit 3; fi ;;
+  *) echo "usage: $0 start|stop|restart|reload|status" >&2; exit 2 ;;
+esac
+SH
+chmod 755 /etc/init.d/steward-demo
+
 mkdir -p /srv/steward-apt /.oldroot
 # No machine identity may be inherited: each host writes its own at start.
 rm -f /etc/machine-id /var/lib/dbus/machine-id

@@ -1,0 +1,277 @@
+/**
+ * One host's part of a run: connect, prove the plan still holds for the host, run its
+ * steps in order, journal each step, and return the host's outcome as a value.
+ *
+ *   1. connect; a transport failure is `unreachable` with the transport's reason;
+ *   2. gather the facts again over the same connection and recompute the facts digest
+ *      over exactly what the plan depends on (factsDigest in src/plan/digest.ts); a
+ *      different digest, or packages now half-configured, is `skipped:stale` naming
+ *      what moved, and nothing is changed;
+ *   3. run the steps in plan order. Checks before the first changing step are
+ *      pre-checks: one failing is `cancelled:precheck`. A failing step stops the host
+ *      (`failed`) unless it says `on_failure: continue`. Between steps a stop request
+ *      ends the host as `interrupted` before the next step starts;
+ *   4. before a step its intent is journaled (with the executor's intent evidence),
+ *      after it the StepResult: a step is never started without a durable intent.
+ */
+import { drivers } from "../drivers/registry.ts";
+import { gatherHostFacts } from "../facts/gather.ts";
+import type { AppProbe, HostFacts } from "../facts/types.ts";
+import type { Step, StepKind } from "../model/types.ts";
+import { hostFactsDependencies, stepTimeoutMs } from "../steps/registry.ts";
+import { factsDigest } from "../plan/digest.ts";
+import type { Plan, PlannedAction, PlannedHost } from "../plan/types.ts";
+import { connectionGone, errorDetail } from "../steps/execute-helpers.ts";
+import { executorFor, unsupportedSteps, type Executor } from "../steps/executors.ts";
+import { compileTemplate } from "../template/index.ts";
+import type { HostTarget, Session, Transport } from "../transport/types.ts";
+import type { HostJournal, HostOutcome, HostResult, StepContext, StepIntent, StepOutcome, StepResult } from "./types.ts";
+
+/** What runHost needs: the plan, the host, how to reach it, the runbook's steps, where to journal. */
+export interface RunHostOptions {
+  plan: Plan;
+  host: PlannedHost;
+  target: HostTarget;
+  /** The run's transport; runHost opens (and closes) its own sessions on it. */
+  transport: Transport;
+  /** Retry steps a crashed attempt left `unknown` (`--retry-unknown`) instead of leaving them for a human. */
+  retryUnknown?: boolean;
+  journal: HostJournal;
+  /**
+   * What templates may read on this host: `host`, `vars`, `run` (secrets resolved by
+   * the caller, so their values are registered for redaction). `app` is added per step.
+   */
+  templateContext?: Record<string, unknown>;
+  /** The host's app-upgrade version probes, rendered, as facts gathering takes them (needed when the plan has app-upgrade steps). */
+  appProbes?: AppProbe[];
+  /** True once a graceful stop was asked for (first SIGINT/SIGTERM): no further step starts. */
+  stopRequested?: () => boolean;
+  /** Aborted on the second signal: executors stop at once. */
+  signal?: AbortSignal;
+  /** Limit of the facts re-read. Default 120 s. */
+  factsTimeoutMs?: number;
+}
+
+/**
+ * What moved on a host since planning, from its fresh facts and the plan's actions, one
+ * phrase each: an installed version other than the planned `from`, another candidate,
+ * a new hold, a broken package, a changed reboot flag or app version. Empty when
+ * nothing the plan names moved (the digest may still differ, e.g. in the OS).
+ */
+export function whatMoved(host: PlannedHost, facts: HostFacts): string[] {
+  const moved: string[] = [];
+  const installed = new Map(facts.installed.map((p) => [`${p.name} ${p.arch ?? ""}`, p]));
+  const byName = new Map(facts.installed.map((p) => [p.name, p]));
+  const upgradable = new Map(facts.upgradable.map((p) => [p.name, p]));
+  for (const a of host.actions) {
+    if (a.kind === "packages" && "upgrades" in a) {
+      for (const u of a.upgrades) {
+        const now = installed.get(`${u.name} ${u.arch ?? ""}`) ?? byName.get(u.name);
+        if (now === undefined) moved.push(`${u.name} is no longer installed (planned ${u.from} → ${u.to})`);
+        else if (now.version !== u.from) moved.push(`${u.name} is now ${now.version}, not ${u.from}`);
+        if (now?.held === true) moved.push(`${u.name} is now held`);
+        const cand = upgradable.get(u.name);
+        if (now !== undefined && now.version === u.from && cand === undefined) moved.push(`${u.name} has no upgrade candidate any more (planned ${u.to})`);
+        else if (cand !== undefined && cand.to !== (u.candidate?.version ?? u.to)) moved.push(`${u.name}'s candidate is now ${cand.to}, not ${u.candidate?.version ?? u.to}`);
+      }
+    } else if (a.kind === "packages" && "packages" in a) {
+      for (const p of a.packages) {
+        const now = byName.get(p.name);
+        if (a.action === "remove" && now === undefined) moved.push(`${p.name} is no longer installed`);
+        if (a.action === "install" && now !== undefined && (p.version === undefined || now.version === p.version)) moved.push(`${p.name} is now installed (${now.version})`);
+        if (now?.held === true) moved.push(`${p.name} is now held`);
+      }
+    } else if (a.kind === "app-upgrade") {
+      const app = facts.apps?.[a.app];
+      if (app?.error !== undefined) moved.push(`${a.app}'s version probe now fails: ${app.error}`);
+      else if (app !== undefined && a.current !== null && !app.current.includes(a.current)) moved.push(`${a.app}'s current_version now prints ${JSON.stringify(app.current.slice(0, 60))}, not ${a.current}`);
+    }
+  }
+  for (const p of facts.installed) if (p.status !== undefined) moved.push(`${p.name} ${p.version} is now ${p.status}`);
+  return [...new Set(moved)];
+}
+
+const now = (): string => new Date().toISOString();
+
+/** A step changes the host unless it is a check (checks only read). */
+const changes = (kind: StepKind): boolean => kind !== "check";
+
+/**
+ * Runs one host of a plan. Never throws for what a host can do (unreachable, stale,
+ * failing steps, a lost connection): the outcome says it. Throws only when the journal
+ * cannot be written (the caller must stop the run: without a journal nothing is safe).
+ */
+export async function runHost(options: RunHostOptions): Promise<HostResult> {
+  const { host, target, transport } = options;
+  const startedAt = now();
+  const steps: StepResult[] = [];
+  const done = (outcome: HostOutcome, detail: string): HostResult => ({ host: host.name, wave: host.wave, outcome, detail, startedAt, finishedAt: now(), steps });
+
+  const defs: Array<{ step: Step; action: PlannedAction; executor: Executor }> = [];
+  for (const action of host.actions) {
+    // The plan carries every step's definition; parsePlan checked each index points at its step.
+    const step = options.plan.runbook.steps[action.index];
+    if (step === undefined || step.kind !== action.kind || step.name !== action.step) return done("failed", `the plan's step '${action.step}' (${action.kind}) is not among its step definitions; plan again`);
+    const refused = unsupportedSteps([step]);
+    if (refused.length > 0) return done("failed", refused.join("; "));
+    defs.push({ step, action, executor: executorFor(step.kind) });
+  }
+
+  if (options.stopRequested?.() === true) return done("interrupted", "stopped before the host started");
+  let session: Session;
+  try {
+    session = await transport.connect(target);
+  } catch (error) {
+    return done("unreachable", errorDetail(error));
+  }
+  try {
+    const stale = await staleness(options);
+    if (stale !== undefined) return done(stale.outcome, stale.detail);
+
+    const firstChange = defs.findIndex((d) => changes(d.step.kind));
+    let changed = false;
+    const continued: string[] = [];
+    const signal = options.signal ?? new AbortController().signal;
+    for (let i = 0; i < defs.length; i++) {
+      const { step, action, executor } = defs[i]!;
+      // A resumed run: a step an earlier attempt completed is never run again.
+      const completed = options.journal.completed.get(step.name);
+      if (completed !== undefined) {
+        steps.push(completed);
+        if (completed.outcome === "changed") changed = true;
+        if (completed.outcome === "failed" && step.on_failure === "continue") continued.push(step.name);
+        continue;
+      }
+      if (options.stopRequested?.() === true || signal.aborted) return done("interrupted", `stopped before step '${step.name}'${changed ? "; earlier steps changed the host" : ""}`);
+      const ctx = stepContext(options, session, step, action, signal);
+      // A step an earlier attempt started and never recorded: judged from the host's state.
+      const pending = options.journal.pending.get(step.name);
+      if (pending !== undefined) {
+        const verdict = await executor.rejudge(ctx, pending);
+        if (verdict === "changed" || verdict === "unchanged" || (verdict === "unknown" && options.retryUnknown !== true)) {
+          const t = now();
+          const judged: StepResult = {
+            step: step.name,
+            kind: step.kind,
+            outcome: verdict,
+            startedAt: pending.startedAt,
+            finishedAt: t,
+            durationMs: Math.max(0, Date.parse(t) - Date.parse(pending.startedAt)),
+            detail: verdict === "unknown" ? "started before a crash; its effect cannot be judged from the host: check it by hand, then resume with --retry-unknown to run it again" : "started before a crash; the host shows it took effect, so it is not run again",
+          };
+          await options.journal.outcome(judged);
+          steps.push(judged);
+          if (verdict === "changed") changed = true;
+          if (verdict === "unknown") return done("interrupted", `${step.name}: outcome unknown after a crash; check the host, then resume with --retry-unknown`);
+          continue;
+        }
+        // "skipped" (it did not take effect) or --retry-unknown: it runs again below.
+      }
+      let evidence: Record<string, unknown> | undefined;
+      let unreadable: string | undefined;
+      try {
+        evidence = executor.intentEvidence === undefined ? undefined : await executor.intentEvidence(ctx);
+      } catch (error) {
+        if (connectionGone(error)) throw error;
+        unreadable = errorDetail(error);
+      }
+      await options.journal.intent({ step: step.name, kind: step.kind, ...(evidence !== undefined ? { evidence } : {}) });
+      let result: StepResult;
+      try {
+        // Without its evidence a step could not be judged after a crash: it does not start.
+        result = unreadable !== undefined ? { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `not started: cannot read the host's state first: ${unreadable}` } : await executor.execute(ctx);
+      } catch (error) {
+        if (!connectionGone(error)) throw error;
+        const lost: StepResult = { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `connection lost: ${errorDetail(error)}` };
+        await options.journal.outcome(lost);
+        steps.push(lost);
+        // Lost before anything changed: the host did not answer, like an unreachable one.
+        const untouched = firstChange < 0 || i < firstChange;
+        return done(untouched ? "unreachable" : "failed", `${step.name}: ${lost.detail}${untouched ? "; nothing was changed" : ""}`);
+      }
+      session = ctx.session;
+      await options.journal.outcome(result);
+      steps.push(result);
+      if (result.outcome === "changed") changed = true;
+      if (result.outcome !== "failed") continue;
+      if (step.kind === "check" && (firstChange < 0 || i < firstChange) && step.on_failure !== "continue") return done("cancelled:precheck", `pre-check '${step.name}' failed, nothing was changed: ${result.detail}`);
+      if (step.on_failure === "continue") {
+        continued.push(step.name);
+        continue;
+      }
+      return done("failed", `${step.name}: ${result.detail}`);
+    }
+    const note = continued.length > 0 ? `; failed but continued (on_failure: continue): ${continued.join(", ")}` : "";
+    return done(changed ? "changed" : "unchanged", `${steps.length} steps ${changed ? "ran, the host changed" : "ran, nothing changed"}${note}`);
+  } catch (error) {
+    if (connectionGone(error)) return done(steps.length === 0 ? "unreachable" : "failed", errorDetail(error));
+    throw error;
+  } finally {
+    await session.close().catch(() => undefined);
+  }
+}
+
+/** The context an executor runs one step in; `reconnect` replaces the context's session. */
+function stepContext(options: RunHostOptions, session: Session, step: Step, action: PlannedAction, signal: AbortSignal): StepContext {
+  const { transport, target } = options;
+  const ctx: StepContext = {
+    plan: options.plan,
+    host: options.host,
+    target,
+    transport,
+    session,
+    reconnect: async () => {
+      await ctx.session.close().catch(() => undefined);
+      ctx.session = await transport.connect(target);
+      return ctx.session;
+    },
+    step,
+    action,
+    render: (template, extra) => compileTemplate(template, "shell")({ ...(options.templateContext ?? {}), ...(extra ?? {}) }),
+    signal,
+    timeoutMs: stepTimeoutMs(step),
+  };
+  return ctx;
+}
+
+/**
+ * After a crash: judges the host's step `stepIndex` (its intent journaled, its outcome
+ * not) from the host's state alone, through its executor's `rejudge`: `changed` (it
+ * took effect), `skipped` (it did not; running it again is safe) or `unknown` (leave
+ * it for a human). Connects on its own; the caller journals the verdict.
+ * @throws TransportError when the host cannot be reached (the caller reports it unreachable).
+ */
+export async function rejudgeStep(options: RunHostOptions, stepIndex: number, intent: StepIntent): Promise<StepOutcome> {
+  const action = options.host.actions[stepIndex];
+  const step = action === undefined ? undefined : options.plan.runbook.steps[action.index];
+  if (action === undefined || step === undefined) return "unknown";
+  const session = await options.transport.connect(options.target);
+  try {
+    const ctx = stepContext(options, session, step, action, options.signal ?? new AbortController().signal);
+    return await executorFor(step.kind).rejudge(ctx, intent);
+  } finally {
+    await session.close().catch(() => undefined);
+  }
+}
+
+/** Re-reads the facts the plan depends on; a result when the host is stale or the read failed, undefined when the plan holds. */
+async function staleness(options: RunHostOptions): Promise<{ outcome: HostOutcome; detail: string } | undefined> {
+  const { host } = options;
+  const deps = hostFactsDependencies(host.actions);
+  const result = await gatherHostFacts(options.target, { transport: options.transport, timeoutMs: options.factsTimeoutMs ?? 120_000, apps: () => options.appProbes ?? [] });
+  if (!result.ok) {
+    const unreachable = result.error.kind === "unreachable" || result.error.kind === "timeout";
+    return { outcome: unreachable ? "unreachable" : "failed", detail: `cannot re-read the host's facts (${result.error.kind}): ${result.error.message}` };
+  }
+  const facts = result.facts;
+  const moved = whatMoved(host, facts);
+  const hasPackages = host.actions.some((a) => a.kind === "packages");
+  const broken = hasPackages ? facts.installed.filter((p) => p.status !== undefined) : [];
+  if (factsDigest(facts, deps.packages, deps.apps) === host.factsDigest && broken.length === 0) return undefined;
+  if (moved.length === 0) {
+    if (facts.os.id !== "" && host.packageManager !== facts.packageManager) moved.push(`the package manager is now ${facts.packageManager ?? "none"}, not ${host.packageManager ?? "none"}`);
+    if (host.rebootExpected !== facts.reboot.required && host.actions.some((a) => a.kind === "reboot")) moved.push(`the host's reboot flag is now ${facts.reboot.required ? "set" : "clear"}`);
+  }
+  const repair = broken.length > 0 && facts.packageManager !== null ? `; repair with \`${drivers[facts.packageManager].manager === "apt" ? "dpkg --configure -a" : "the package manager"}\`` : "";
+  return { outcome: "skipped:stale", detail: `the host changed since planning, nothing was done: ${moved.length > 0 ? moved.join("; ") : "facts the plan depends on (OS, reboot flag, package lists) differ"}${repair}; plan again` };
+}

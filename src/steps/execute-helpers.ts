@@ -1,0 +1,82 @@
+/**
+ * What every step executor shares: the StepResult it returns, output tails fit for a
+ * result, and the one-line reason of a transport failure. Kept apart from the kinds'
+ * planning half (src/steps/<kind>/index.ts) so executing needs nothing of planning.
+ */
+import type { StepContext, StepOutcome, StepResult } from "../apply/types.ts";
+import { CommandTimeoutError, ExecError, OutputTooLargeError, TransportError } from "../transport/errors.ts";
+import type { ExecResult } from "../transport/types.ts";
+
+/** Characters of each stream a StepResult keeps: the end of the output, where errors are. */
+export const RESULT_TAIL_CHARS = 2000;
+
+/** The last `RESULT_TAIL_CHARS` characters of a host's output, control characters but line breaks and tabs removed. */
+export function tail(text: string): string {
+  const clean = text.replace(/[^\P{Cc}\n\t]/gu, "");
+  return clean.length <= RESULT_TAIL_CHARS ? clean : clean.slice(clean.length - RESULT_TAIL_CHARS);
+}
+
+/** Extra members of a StepResult beside those every result has. */
+export type ResultExtras = Partial<Pick<StepResult, "exitCode" | "stdoutTail" | "stderrTail" | "packages" | "evidence">>;
+
+/** A running step's clock: `finish` makes its StepResult. */
+export class StepClock {
+  private readonly started = new Date();
+
+  constructor(private readonly ctx: Pick<StepContext, "step">) {}
+
+  finish(outcome: StepOutcome, detail: string, extras: ResultExtras = {}): StepResult {
+    const finished = new Date();
+    const result: StepResult = {
+      step: this.ctx.step.name,
+      kind: this.ctx.step.kind,
+      outcome,
+      startedAt: this.started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - this.started.getTime(),
+      detail,
+    };
+    for (const [key, value] of Object.entries(extras)) if (value !== undefined) (result as unknown as Record<string, unknown>)[key] = value;
+    return result;
+  }
+}
+
+/** The exit code and output tails of a finished command, for a StepResult. */
+export function outputOf(result: Pick<ExecResult, "exitCode" | "stdout" | "stderr">): ResultExtras {
+  return { exitCode: result.exitCode, stdoutTail: tail(result.stdout), stderrTail: tail(result.stderr) };
+}
+
+/** The last non-empty line of a text, trimmed; "" when there is none. */
+export function lastLine(text: string): string {
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return lines[lines.length - 1] ?? "";
+}
+
+/**
+ * A one-line reason for an error thrown while running a step: the transport's typed
+ * errors carry their own wording (host, command, exit code); anything else is a bug
+ * in steward and says so.
+ */
+export function errorDetail(error: unknown): string {
+  if (error instanceof CommandTimeoutError || error instanceof OutputTooLargeError || error instanceof ExecError) return error.message.split("\n").join(" — ");
+  if (error instanceof TransportError) return error.message;
+  if (error instanceof Error) return `internal error: ${error.message}`;
+  return `internal error: ${String(error)}`;
+}
+
+/** True for the transport errors that mean the connection is gone (not that a command failed). */
+export function connectionGone(error: unknown): boolean {
+  return error instanceof TransportError && !(error instanceof ExecError) && !(error instanceof CommandTimeoutError) && !(error instanceof OutputTooLargeError);
+}
+
+/** Runs `fn`, turning a thrown error into a failed result: executors never throw for an expected failure. */
+export async function guarded(ctx: StepContext, fn: (clock: StepClock) => Promise<StepResult>): Promise<StepResult> {
+  const clock = new StepClock(ctx);
+  try {
+    return await fn(clock);
+  } catch (error) {
+    if (connectionGone(error)) throw error;
+    const extras: ResultExtras = error instanceof ExecError || error instanceof CommandTimeoutError ? { exitCode: error.exitCode, stdoutTail: tail(error.stdoutTail), stderrTail: tail(error.stderrTail) } : {};
+    return clock.finish("failed", errorDetail(error), extras);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The executing half of every step kind, keyed by kind: the host runner looks up each
+ * step's executor here. Kinds whose executors are not built yet (backup,
+ * verify-backup, compliance) are refused with a message, never skipped silently:
+ * `unsupportedSteps` lets apply refuse a plan holding them before any host is touched.
+ */
+import type { IntentEvidence, StepExecutor } from "../apply/types.ts";
+import { StewardError } from "../core/errors.ts";
+import type { StepKind } from "../model/types.ts";
+import { appUpgradeExecutor } from "./app-upgrade/execute.ts";
+import { checkExecutor } from "./check/execute.ts";
+import { commandExecutor } from "./command/execute.ts";
+import { packagesExecutor } from "./packages/execute.ts";
+import { rebootExecutor } from "./reboot/execute.ts";
+import { serviceExecutor } from "./service/execute.ts";
+
+/** An executor, with the optional intent evidence some kinds record. */
+export type Executor = StepExecutor & IntentEvidence;
+
+/** Every kind that can execute. */
+export const executors: Readonly<Partial<Record<StepKind, Executor>>> = {
+  "app-upgrade": appUpgradeExecutor,
+  check: checkExecutor,
+  command: commandExecutor,
+  packages: packagesExecutor,
+  reboot: rebootExecutor,
+  service: serviceExecutor,
+};
+
+/** Kinds that exist in runbooks but cannot be applied yet, with why. */
+export const NOT_EXECUTABLE: Readonly<Partial<Record<StepKind, string>>> = {
+  backup: "backup steps cannot be applied yet",
+  "verify-backup": "verify-backup steps cannot be applied yet",
+  compliance: "compliance steps cannot be applied yet",
+};
+
+/** The steps (name and kind) of a runbook or plan whose kind cannot be applied, with a message each. */
+export function unsupportedSteps(steps: ReadonlyArray<{ name: string; kind: StepKind }>): string[] {
+  return steps.filter((s) => executors[s.kind] === undefined).map((s) => `step '${s.name}': ${NOT_EXECUTABLE[s.kind] ?? `no executor for kind '${s.kind}'`}; remove it from the runbook (or use \`steward plan\` alone for it) and plan again`);
+}
+
+/**
+ * The executor of a kind.
+ * @throws StewardError "invalid-input" for a kind that cannot be applied (see NOT_EXECUTABLE).
+ */
+export function executorFor(kind: StepKind): Executor {
+  const executor = executors[kind];
+  if (executor === undefined) throw new StewardError("invalid-input", `${NOT_EXECUTABLE[kind] ?? `no executor for kind '${kind}'`}`, "remove the step from the runbook and plan again");
+  return executor;
+}
