@@ -17,7 +17,7 @@
 import { drivers } from "../drivers/registry.ts";
 import { gatherHostFacts } from "../facts/gather.ts";
 import type { AppProbe, HostFacts } from "../facts/types.ts";
-import type { Step, StepKind } from "../model/types.ts";
+import type { Check, Step, StepKind } from "../model/types.ts";
 import { hostFactsDependencies, stepTimeoutMs } from "../steps/registry.ts";
 import { factsDigest } from "../plan/digest.ts";
 import type { Plan, PlannedAction, PlannedHost } from "../plan/types.ts";
@@ -212,7 +212,7 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
 }
 
 /** The context an executor runs one step in; `reconnect` replaces the context's session. */
-function stepContext(options: RunHostOptions, session: Session, step: Step, action: PlannedAction, signal: AbortSignal): StepContext {
+function stepContext(options: Omit<RunHostOptions, "journal">, session: Session, step: Step, action: PlannedAction, signal: AbortSignal): StepContext {
   const { transport, target } = options;
   const ctx: StepContext = {
     plan: options.plan,
@@ -274,4 +274,28 @@ async function staleness(options: RunHostOptions): Promise<{ outcome: HostOutcom
   }
   const repair = broken.length > 0 && facts.packageManager !== null ? `; repair with \`${drivers[facts.packageManager].manager === "apt" ? "dpkg --configure -a" : "the package manager"}\`` : "";
   return { outcome: "skipped:stale", detail: `the host changed since planning, nothing was done: ${moved.length > 0 ? moved.join("; ") : "facts the plan depends on (OS, reboot flag, package lists) differ"}${repair}; plan again` };
+}
+
+/**
+ * A rollout gate on one host: the gate's checks as one check step ("gate"), in one
+ * round trip, judged like any check step. Read-only, so nothing is journaled.
+ * @returns the check step's result; a host that cannot be reached is a failed result.
+ */
+export async function runGateChecks(options: Omit<RunHostOptions, "journal">, checks: readonly Check[]): Promise<StepResult> {
+  const step: Step = { name: "gate", kind: "check", checks: [...checks] };
+  const action: PlannedAction = { step: "gate", index: -1, kind: "check" };
+  const startedAt = now();
+  let session: Session;
+  try {
+    session = await options.transport.connect(options.target);
+  } catch (error) {
+    return { step: "gate", kind: "check", outcome: "failed", startedAt, finishedAt: now(), durationMs: 0, detail: `unreachable: ${errorDetail(error)}` };
+  }
+  try {
+    return await executorFor("check").execute(stepContext(options, session, step, action, options.signal ?? new AbortController().signal));
+  } catch (error) {
+    return { step: "gate", kind: "check", outcome: "failed", startedAt, finishedAt: now(), durationMs: 0, detail: errorDetail(error) };
+  } finally {
+    await session.close().catch(() => undefined);
+  }
 }

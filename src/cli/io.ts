@@ -6,6 +6,13 @@ export interface CliIO {
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** True when stdout is a terminal (live progress views); false or absent otherwise. */
+  isTTY?: boolean;
+  /**
+   * Calls `handler` on SIGINT and SIGTERM until the returned function is called; absent
+   * where nothing sends signals (tests that inject IO).
+   */
+  onSignal?: (handler: (signal: string) => void) => () => void;
 }
 
 export function processIO(): CliIO {
@@ -14,6 +21,16 @@ export function processIO(): CliIO {
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     cwd: process.cwd(),
+    isTTY: process.stdout.isTTY === true,
+    onSignal: (handler) => {
+      const listener = (signal: NodeJS.Signals): void => handler(signal);
+      process.on("SIGINT", listener);
+      process.on("SIGTERM", listener);
+      return () => {
+        process.off("SIGINT", listener);
+        process.off("SIGTERM", listener);
+      };
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { exitCodeFor, ExitCode } from "./exit-codes.ts";
 import { processIO, type CliIO, type CommandIO } from "./io.ts";
 import { commands } from "./commands/index.ts";
+import { toolVersion } from "./version.ts";
 import { StewardError } from "../core/errors.ts";
 import { RunSecrets } from "../core/secrets.ts";
 import { terminalText } from "../core/text.ts";
@@ -26,6 +27,8 @@ function secureIO(io: CliIO, secrets: RunSecrets): CommandIO {
   return {
     env: io.env,
     cwd: io.cwd,
+    ...(io.isTTY !== undefined ? { isTTY: io.isTTY } : {}),
+    ...(io.onSignal ? { onSignal: io.onSignal } : {}),
     secrets,
     stdout: (text) => {
       masks();
@@ -92,8 +95,4 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   }
 }
 
-export async function toolVersion(): Promise<string> {
-  const { readFile } = await import("node:fs/promises");
-  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
+export { toolVersion };

@@ -1,6 +1,8 @@
 import type { Command } from "../io.ts";
+import { apply } from "./apply.ts";
 import { facts } from "./facts.ts";
 import { plan } from "./plan.ts";
+import { run } from "./run.ts";
 import { sandbox } from "./sandbox.ts";
 import { validate } from "./validate.ts";
 
@@ -9,8 +11,10 @@ import { validate } from "./validate.ts";
  * every file in this folder is registered here.
  */
 export const commands: Record<string, Command> = {
+  apply,
   facts,
   plan,
+  run,
   sandbox,
   validate,
 };

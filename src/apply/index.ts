@@ -1,0 +1,179 @@
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import { StewardError } from "../core/errors.ts";
+import type { EventEmitter, ApplyEvent } from "../core/events.ts";
+import { writeFileAtomic } from "../core/fs.ts";
+import type { RunSecrets } from "../core/secrets.ts";
+import { appProbes } from "../facts/apps.ts";
+import { hostTarget } from "../facts/target.ts";
+import type { Runbook } from "../model/types.ts";
+import { parsePlan } from "../plan/artifact.ts";
+import type { Plan, PlannedHost } from "../plan/types.ts";
+import { renderRunReport } from "../report/run-report.ts";
+import { unsupportedSteps } from "../steps/executors.ts";
+import { hostTemplateFields } from "../steps/template-context.ts";
+import { createTransport } from "../transport/registry.ts";
+import { validateRepository } from "../validate/index.ts";
+import { runEngine } from "./engine.ts";
+import { changedInputs, StalePlanError } from "./inputs.ts";
+import { Journal, JOURNAL_FILE } from "./journal.ts";
+import { readJournal } from "./journal-replay.ts";
+import { lockPlan } from "./lock.ts";
+import { runGateChecks, runHost, type RunHostOptions } from "./host-runner.ts";
+import type { RunResults } from "./results.ts";
+import type { StopController } from "./stop.ts";
+import type { HostResult, RunHost } from "./types.ts";
+
+/**
+ * `steward apply <plan>`: applies exactly a saved plan. In order, before any host is
+ * touched: the plan file is checked (schema, digest, format: exit 5 when it was
+ * changed), the repository validated (exit 3), the plan's inputs re-hashed and the
+ * steward version compared (exit 5 naming every change), step kinds that cannot run
+ * yet refused, and the plan's lock taken (exit 7 naming the holder). Then the engine
+ * runs the waves (src/apply/engine.ts) with the host runner, journaling every step,
+ * and runs/<run-id>/results.json and report.md are written.
+ */
+
+/** Largest plan file read: a 10,000-host plan is about 20 MiB. */
+const MAX_PLAN_BYTES = 256 * 1024 * 1024;
+
+export interface ApplyOptions {
+  /** Repository root: the inventory, known_hosts and runs/ live here. */
+  root: string;
+  /** The plan file (plans/<id>.json), as the user named it. */
+  planFile: string;
+  /** Continue this run (runs/<run-id>/journal.jsonl) instead of starting a new one. */
+  resume?: string;
+  /** Run again the steps a crashed attempt left `unknown`. */
+  retryUnknown?: boolean;
+  /** The run's secrets (the CLI's), registered with every `{ env: … }` the plan's runbook and inventory name. */
+  secrets: RunSecrets;
+  env: NodeJS.ProcessEnv;
+  toolVersion: string;
+  /** Clock for the maintenance window (`--now`); the system clock when absent. */
+  now?: () => Date;
+  events?: EventEmitter<ApplyEvent>;
+  stop?: StopController;
+  /** Hosts with `transport: local` may run (enabled from outside the repository). */
+  allowLocal?: boolean;
+}
+
+export interface ApplyOutcome {
+  results: RunResults;
+  runDir: string;
+  report: string;
+  /** Set when this run took over the lock of a run whose process is gone. */
+  tookOver?: string;
+}
+
+/** A run's id: the runbook, the UTC start to the second, and 4 random hex digits (two runs in one second). */
+function newRunId(plan: Plan, now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `${plan.runbook.name}-${stamp}-${randomBytes(2).toString("hex")}`;
+}
+
+/** Reads and verifies the plan file; every refusal is exit 5 (or 2 for a file that cannot be read). */
+export async function readPlanFile(path: string, shown: string): Promise<Plan> {
+  let text: string;
+  try {
+    const bytes = await readFile(path);
+    if (bytes.length > MAX_PLAN_BYTES) throw new StewardError("stale-plan", `${shown}: larger than ${MAX_PLAN_BYTES} bytes; not a plan steward writes`, "re-plan with `steward plan <runbook>`");
+    text = bytes.toString("utf8");
+  } catch (error) {
+    if (error instanceof StewardError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StewardError("usage", `cannot read the plan ${shown} (${code ?? String(error)})`, "name a plan file steward plan wrote, e.g. plans/<id>.json");
+  }
+  return parsePlan(text, shown);
+}
+
+/** Applies a plan; see the module comment for the order of refusals. */
+export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
+  const plan = await readPlanFile(isAbsolute(options.planFile) ? options.planFile : join(options.root, options.planFile), options.planFile);
+  const validation = await validateRepository(options.root);
+  if (validation.errors > 0) {
+    const first = validation.diagnostics.find((d) => d.severity === "error");
+    throw new StewardError("invalid-input", `the repository has ${validation.errors} validation error(s), first: ${first?.file}:${first?.line}:${first?.column} ${first?.message}`, "run 'steward validate' for the full list; nothing was applied");
+  }
+  const changes = changedInputs(plan, validation.hashes, validation.inventory.knownHosts, options.toolVersion);
+  if (changes.length > 0) throw new StalePlanError(plan.id, changes, plan.runbook.name);
+  const refused = unsupportedSteps(plan.runbook.steps);
+  if (refused.length > 0) throw new StewardError("invalid-input", refused.join("; "), "nothing was applied");
+  const { inventory } = validation;
+  const runbook: Runbook = { name: plan.runbook.name, targets: plan.runbook.targets, steps: plan.runbook.steps, vars: plan.runbook.vars, file: plan.runbook.file };
+  options.secrets.registerRepository(inventory, [runbook]);
+
+  const runsDir = join(options.root, "runs");
+  const clock = options.now ?? (() => new Date());
+  const runId = options.resume ?? newRunId(plan, clock());
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/.test(runId)) throw new StewardError("usage", `--resume ${JSON.stringify(runId)} is not a run id`, "use the run id steward apply printed, e.g. security-patches-20261124T020000Z-1a2b");
+  const runDir = join(runsDir, runId);
+  const lock = await lockPlan(runsDir, plan.id, { runId });
+  const knownHosts = inventory.knownHosts === undefined ? [] : [join(options.root, inventory.knownHosts)];
+  const transport = createTransport({ knownHostsFiles: knownHosts, redactor: options.secrets.redactor, allowLocal: options.allowLocal === true, env: options.env });
+  try {
+    const journalPath = join(runDir, JOURNAL_FILE);
+    let opened: Awaited<ReturnType<typeof Journal.resume>> | undefined;
+    if (options.resume !== undefined) {
+      try {
+        opened = await Journal.resume(journalPath, { root: options.root });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new StewardError("usage", `there is no run ${runId} to resume (${journalPath} does not exist)`, "use the run id steward apply printed");
+        throw error;
+      }
+    }
+    const journal = opened?.journal ?? (await Journal.create(journalPath, { runId, planId: plan.id, planDigest: plan.digest }, { root: options.root }));
+    const probes = appProbes(runbook, inventory, options.secrets);
+    const startedAt = journal.startedAt;
+    const hostOptions = (host: PlannedHost): Omit<RunHostOptions, "journal"> | undefined => {
+      const inv = inventory.hosts.get(host.name);
+      if (inv === undefined) return undefined;
+      const { vars } = options.secrets.resolveVars({ ...plan.runbook.vars, ...inv.vars });
+      return {
+        plan,
+        host,
+        target: hostTarget(inventory, inv),
+        transport,
+        templateContext: { host: hostTemplateFields(inv), vars, run: { id: runId, runbook: plan.runbook.name, plan_id: plan.id, started_at: startedAt } },
+        appProbes: probes(host.name),
+        ...(options.retryUnknown ? { retryUnknown: true } : {}),
+      };
+    };
+    const notInInventory = (host: PlannedHost): HostResult => ({ host: host.name, wave: host.wave, outcome: "failed", detail: "the host is no longer in the inventory; re-plan", startedAt: null, finishedAt: null, steps: [] });
+    const run: RunHost = (host, stop, hostJournal, abort) => {
+      const o = hostOptions(host);
+      if (o === undefined) return Promise.resolve(notInInventory(host));
+      return runHost({ ...o, journal: hostJournal, stopRequested: () => stop.aborted, signal: abort });
+    };
+    const results = await runEngine({
+      plan,
+      journal,
+      runHost: run,
+      runGate: async (_wave, hosts, done, signal) => {
+        const failures: string[] = [];
+        for (const [i, host] of hosts.entries()) {
+          // Hosts the wave did not change are not the gate's business; a failed host already counted.
+          if (!["changed", "unchanged"].includes(done[i]?.outcome ?? "")) continue;
+          const o = hostOptions(host);
+          if (o === undefined) continue;
+          const result = await runGateChecks({ ...o, signal }, plan.rollout.gate.checks);
+          if (result.outcome === "failed") failures.push(`${host.name}: ${result.detail}`);
+        }
+        return failures.length === 0 ? { ok: true, detail: `gate checks passed on ${hosts.length} host(s)` } : { ok: false, detail: failures.join("; ") };
+      },
+      ...(opened ? { resume: opened.state } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.events ? { events: options.events } : {}),
+      ...(options.stop ? { stop: options.stop } : {}),
+    });
+    const { records } = await readJournal(journalPath);
+    const criticality = new Map(plan.hosts.map((h) => [h.name, h.criticality]));
+    const report = join(runDir, "report.md");
+    await writeFileAtomic(report, options.secrets.redact(renderRunReport({ plan, results, journal: records, criticality, planFile: options.planFile })), { root: options.root });
+    return { results, runDir, report, ...(lock.takenOver ? { tookOver: lock.takenOver.message } : {}) };
+  } finally {
+    await transport.close();
+    await lock.release();
+  }
+}

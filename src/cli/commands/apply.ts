@@ -1,0 +1,115 @@
+import { relative, resolve, sep } from "node:path";
+import { parseArgs } from "node:util";
+import { applyPlan, type ApplyOutcome } from "../../apply/index.ts";
+import { StopController } from "../../apply/stop.ts";
+import { UsageError } from "../../core/errors.ts";
+import { EventEmitter, type ApplyEvent } from "../../core/events.ts";
+import { localAllowedByEnvironment } from "../../transport/registry.ts";
+import type { CommandIO, Command } from "../io.ts";
+import { toolVersion } from "../version.ts";
+import { createProgress, type ProgressMode } from "../progress.ts";
+
+export const APPLY_OPTIONS = {
+  root: { type: "string" },
+  resume: { type: "string" },
+  "retry-unknown": { type: "boolean" },
+  json: { type: "boolean" },
+  now: { type: "string" },
+  "allow-local": { type: "boolean" },
+} as const;
+
+/** A path as the user can use it: relative to cwd when inside it, else absolute. */
+export function shownPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." ? rel : path;
+}
+
+/** `--now ISO`, for tests and reproducible demos: the clock the maintenance window is checked against. */
+export function parseNow(value: string | undefined): (() => Date) | undefined {
+  if (value === undefined) return undefined;
+  const at = new Date(value);
+  if (!/^\d{4}-\d\d-\d\dT/.test(value) || Number.isNaN(at.getTime())) throw new UsageError(`--now '${value}' is not a date`, "use ISO 8601, e.g. 2026-11-24T01:30:00Z");
+  // The clock moves from the given instant, so a long run still sees its window close.
+  const offset = at.getTime() - Date.now();
+  return () => new Date(Date.now() + offset);
+}
+
+/**
+ * Runs a plan with progress on the CLI: signals become stop requests (the first is
+ * graceful, the second immediate), events are rendered, and the outcome printed.
+ */
+export async function runApply(io: CommandIO, planFile: string, values: { root?: string; resume?: string; "retry-unknown"?: boolean; json?: boolean; now?: string; "allow-local"?: boolean }): Promise<number> {
+  const root = resolve(io.cwd, values.root ?? ".");
+  const events = new EventEmitter<ApplyEvent>();
+  const mode: ProgressMode = values.json ? "json" : io.isTTY === true && io.env["CI"] === undefined ? "live" : "lines";
+  const progress = createProgress(mode, (text) => io.stdout(text));
+  events.on((e) => progress.on(e));
+  const stop = new StopController();
+  const unsubscribe = io.onSignal?.((signal) => void stop.request(signal));
+  const now = parseNow(values.now);
+  let outcome: ApplyOutcome;
+  try {
+    outcome = await applyPlan({
+      root,
+      planFile: resolve(io.cwd, planFile),
+      secrets: io.secrets,
+      env: io.env,
+      toolVersion: await toolVersion(),
+      events,
+      stop,
+      allowLocal: values["allow-local"] === true || localAllowedByEnvironment(io.env),
+      ...(values.resume !== undefined ? { resume: values.resume } : {}),
+      ...(values["retry-unknown"] ? { retryUnknown: true } : {}),
+      ...(now ? { now } : {}),
+    });
+  } finally {
+    progress.done();
+    unsubscribe?.();
+  }
+  const { results, runDir, report } = outcome;
+  if (!values.json) {
+    const counts = Object.entries(results.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`).join(", ");
+    const lines = [
+      ...(outcome.tookOver ? [outcome.tookOver] : []),
+      `run ${results.runId}: ${results.status}${results.halt ? ` (${results.halt.detail})` : ""}`,
+      `  hosts: ${counts || "none"}`,
+      `wrote ${shownPath(io.cwd, resolve(runDir, "results.json"))}`,
+      `wrote ${shownPath(io.cwd, report)}`,
+    ];
+    if (results.exitCode !== 0 && results.hosts.some((h) => h.outcome.startsWith("not-started") || h.outcome === "interrupted")) {
+      lines.push(`continue with: steward apply ${planFile} --resume ${results.runId}`);
+    }
+    io.stdout(`${lines.join("\n")}\n`);
+  }
+  return results.exitCode;
+}
+
+export const apply: Command = {
+  summary: "apply a saved plan to its hosts in waves, with a journal (runs/<run-id>/) and a report",
+  usage: `usage: steward apply <plan.json> [--root DIR] [--resume RUN_ID [--retry-unknown]] [--json] [--now ISO] [--allow-local]
+
+  <plan.json>        the plan file steward plan wrote (plans/<id>.json), applied exactly
+  --root DIR         repository root (default: the current directory)
+  --resume RUN_ID    continue a run that was stopped or crashed: completed steps are never
+                     run again, a step that was started is judged from the host's state
+  --retry-unknown    with --resume: run again steps whose effect could not be judged
+  --json             print progress as one JSON event per line
+  --now ISO          the clock the maintenance window is checked against (tests, demos)
+  --allow-local      allow hosts with transport: local (or STEWARD_ALLOW_LOCAL=1)
+
+Before any host is touched the plan is verified: its digest and schema (exit 5 when it
+was changed), the repository (exit 3), every input file and the steward version (exit 5
+naming each change), and the plan's lock (exit 7 when another run holds it).
+First SIGINT/SIGTERM: no new host starts, hosts in flight finish their current step
+(exit 4; continue with --resume). A second signal stops at once.
+Exit codes: 0 all hosts ok, 1 some hosts failed within the failure budget, 2 usage,
+3 invalid input, 4 halted (failure budget, gate or signal), 5 stale or tampered plan,
+6 environment, 7 plan locked by another run.`,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({ args: argv, options: APPLY_OPTIONS, strict: true, allowPositionals: true });
+    const [planFile, ...extra] = positionals;
+    if (planFile === undefined || extra.length > 0) throw new UsageError(planFile === undefined ? "name the plan to apply" : `one plan at a time (got ${positionals.join(", ")})`, "steward apply plans/<id>.json");
+    if (values["retry-unknown"] && values.resume === undefined) throw new UsageError("--retry-unknown works only with --resume", "steward apply <plan> --resume <run-id> --retry-unknown");
+    return runApply(io, planFile, values);
+  },
+};

@@ -1,0 +1,164 @@
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readJournal } from "../../src/apply/journal-replay.ts";
+import type { RunResults } from "../../src/apply/results.ts";
+import { main } from "../../src/cli/main.ts";
+import type { CliIO } from "../../src/cli/io.ts";
+import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandbox/index.ts";
+
+/**
+ * `steward plan --gather` then `steward apply` through the CLI entry, on six real
+ * sandbox hosts: what an engineer runs. Profiles (src/sandbox/packages.ts): sandbox-01
+ * and -05 start with steward-lib 1.0.0, -04 with 1.0.1 (all three go to 1.1.0 with
+ * patch and minor updates), -02 and -06 with 1.1.0 and -03 with 2.0.0 (nothing to do).
+ * Every host has steward-broken 1.0.0, whose 1.0.1 fails in its postinst.
+ */
+
+// Own subnet: test files run in parallel and every fleet needs its own addresses.
+const SUBNET = 229;
+const PROJECT = resolve(import.meta.dirname, "../..");
+
+const LIB = `name: lib
+targets: all
+rollout:
+  waves: [1, "100%"]
+  failure_budget: 1
+policy:
+  update_types: [patch, minor]
+steps:
+  - kind: check
+    name: pre-flight
+    checks:
+      - type: disk
+        mount: /
+        max_used: "99%"
+  - kind: packages
+    name: upgrade
+    action: upgrade
+    packages: [steward-lib]
+`;
+
+const BROKEN = `name: broken
+targets: all
+rollout:
+  waves: [1, "100%"]
+  failure_budget: 0
+policy:
+  update_types: [patch, minor]
+steps:
+  - kind: packages
+    name: upgrade
+    action: upgrade
+    packages: [steward-broken]
+`;
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe("steward plan, then steward apply, on the sandbox fleet", () => {
+  let dir: string;
+  let state: FleetState;
+
+  async function steward(...args: string[]): Promise<Ran> {
+    let stdout = "";
+    let stderr = "";
+    const io: CliIO = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { PATH: process.env["PATH"] ?? "" }, cwd: state.dir };
+    const code = await main(args, io);
+    return { code, stdout, stderr };
+  }
+
+  async function planned(runbook: string): Promise<string> {
+    const r = await steward("plan", runbook, "--gather");
+    expect(r.code, r.stderr).toBe(0);
+    return /^wrote (\S+\.json)$/m.exec(r.stdout)![1]!;
+  }
+
+  const results = async (stdout: string): Promise<RunResults> => JSON.parse(await readFile(join(state.dir, /^wrote (\S+results\.json)$/m.exec(stdout)![1]!), "utf8")) as RunResults;
+  const version = async (host: string, pkg: string): Promise<string> => (await execInHost(state, host, ["dpkg-query", "-W", "-f=${Version}", pkg])).stdout;
+
+  beforeAll(async () => {
+    dir = join(await mkdtemp(join(tmpdir(), "steward-apply-cli-")), "fleet");
+    state = await upFleet({ dir, count: 6, subnet: SUBNET, hide: [PROJECT] });
+    await mkdir(join(state.dir, "runbooks"), { recursive: true });
+    await writeFile(join(state.dir, "runbooks", "lib.yaml"), LIB);
+    await writeFile(join(state.dir, "runbooks", "broken.yaml"), BROKEN);
+  });
+
+  afterAll(async () => {
+    if (!dir) return;
+    await downFleet(dir);
+    await rm(dirname(dir), { recursive: true, force: true });
+  });
+
+  it("refuses a hand-edited plan and a runbook edited after planning, before touching a host", async () => {
+    const file = await planned("lib");
+    const text = await readFile(join(state.dir, file), "utf8");
+    await writeFile(join(state.dir, "edited.json"), text.replace(/"to": "1\.1\.0"/, '"to": "2.0.0"'));
+    const edited = await steward("apply", "edited.json");
+    expect(edited.code).toBe(5);
+    expect(edited.stderr).toMatch(/changed after it was written/);
+
+    const original = await readFile(join(state.dir, "runbooks", "lib.yaml"), "utf8");
+    await writeFile(join(state.dir, "runbooks", "lib.yaml"), original.replace('max_used: "99%"', 'max_used: "98%"'));
+    try {
+      const stale = await steward("apply", file);
+      expect(stale.code).toBe(5);
+      expect(stale.stderr).toContain("is stale: runbooks/lib.yaml changed");
+    } finally {
+      await writeFile(join(state.dir, "runbooks", "lib.yaml"), original);
+    }
+    expect(await version("sandbox-01", "steward-lib")).toBe("1.0.0");
+    expect(await readdir(join(state.dir, "runs")).catch(() => [])).not.toContainEqual(expect.stringMatching(/^lib-/));
+  });
+
+  it("applies a clean upgrade in waves: versions on the hosts, a complete journal, results and report", async () => {
+    const file = await planned("lib");
+    const r = await steward("apply", file);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/wave 1: 1 host\(s\)/);
+    expect(r.stdout).toMatch(/wave 2: 2 host\(s\)/);
+    for (const host of ["sandbox-01", "sandbox-04", "sandbox-05"]) expect(await version(host, "steward-lib")).toBe("1.1.0");
+    expect(await version("sandbox-03", "steward-lib")).toBe("2.0.0");
+
+    const res = await results(r.stdout);
+    expect(res.status).toBe("ok");
+    expect(res.counts.changed).toBe(3);
+    const upgrade = res.hosts.find((h) => h.host === "sandbox-04")!.steps.find((s) => s.kind === "packages")!;
+    expect(upgrade.packages).toEqual([expect.objectContaining({ name: "steward-lib", from: "1.0.1", to: "1.1.0" })]);
+
+    const runDir = join(state.dir, "runs", res.runId);
+    const { records, tornBytes } = await readJournal(join(runDir, "journal.jsonl"));
+    expect(tornBytes).toBe(0);
+    const types = records.map((rec) => rec.type);
+    expect(types[0]).toBe("run-start");
+    expect(types.at(-1)).toBe("run-end");
+    // An intent before every outcome, one of each per host and step.
+    expect(types.filter((t) => t === "step-intent")).toHaveLength(6);
+    expect(types.filter((t) => t === "step-outcome")).toHaveLength(6);
+    const report = await readFile(join(runDir, "report.md"), "utf8");
+    expect(report).toContain("| Status | ok (exit 0) |");
+    expect(report).not.toContain("Post-incident");
+  });
+
+  it("halts when the failure budget is spent: later waves untouched, a post-incident report", async () => {
+    const file = await planned("broken");
+    const r = await steward("apply", file);
+    expect(r.code, r.stdout + r.stderr).toBe(4);
+    const res = await results(r.stdout);
+    expect(res.status).toBe("halted:budget");
+    expect(res.counts.failed).toBe(1);
+    expect(res.counts["not-started:budget"]).toBe(5);
+    const failed = res.hosts.find((h) => h.outcome === "failed")!;
+    expect(failed.detail).toMatch(/dpkg --configure -a/);
+    for (const h of res.hosts.filter((x) => x.outcome === "not-started:budget")) expect(await version(h.host, "steward-broken")).toBe("1.0.0");
+    const report = await readFile(join(state.dir, "runs", res.runId, "report.md"), "utf8");
+    expect(report).toContain("## Post-incident");
+    expect(report).toMatch(/failure budget tripped at sandbox-0\d/);
+    expect(report).toContain(`--resume ${res.runId}`);
+  });
+});
