@@ -27,7 +27,8 @@ function inside(root: string, path: string): string | undefined {
  * The runbook `steward plan <runbook>` names: by its name, by its repository-relative
  * file (`runbooks/x.yaml`), or by any path to that file — relative to `cwd` (tried
  * first) or to `root`, or absolute, links resolved. A path must lead to a file inside
- * the repository.
+ * the repository. An argument that is neither a runbook name, an existing file, nor a
+ * `.yaml`/`.yml` name is reported as an unknown runbook name.
  * @throws UsageError (exit 2): no runbook of that name (with a did-you-mean), no such
  * file, a file outside the repository, or a file that is not one of its runbooks.
  */
@@ -36,12 +37,15 @@ export async function findRunbook(runbooks: readonly Runbook[], wanted: string, 
   if (direct) return direct;
   const names = runbooks.map((r) => r.name).sort();
   const files = runbooks.map((r) => r.file).sort();
-  if (RUNBOOK_NAME.test(wanted)) throw new UsageError(`no runbook is named '${wanted}'`, didYouMean(wanted, names) ?? `runbooks: ${names.join(", ") || "none"}`);
+  const noName = (): UsageError => new UsageError(`no runbook is named '${wanted}'`, didYouMean(wanted, names) ?? `runbooks: ${names.join(", ") || "none"}`);
+  if (RUNBOOK_NAME.test(wanted)) throw noName();
   const candidates = isAbsolute(wanted) ? [wanted] : [resolve(cwd, wanted), resolve(root, wanted)];
   let file: string | undefined;
   for (const candidate of candidates) if ((file = await existingFile(candidate)) !== undefined) break;
   const realRoot = (await realpath(root).catch(() => undefined)) ?? resolve(root);
   if (file === undefined) {
+    // Neither a name nor an existing file: only a YAML file name reads as a path meant.
+    if (!/\.ya?ml$/i.test(wanted)) throw noName();
     const outside = candidates.every((c) => inside(resolve(root), c) === undefined && inside(realRoot, c) === undefined);
     if (outside) throw new UsageError(`runbook file '${wanted}' is outside the repository ${root}`, `plan a runbook of this repository (${files.join(", ") || "none"}), or name its repository with --root`);
     throw new UsageError(`no runbook file '${wanted}': no such file${isAbsolute(wanted) ? "" : ` in ${cwd} or in the repository ${root}`}`, `runbooks: ${files.join(", ") || "none"}`);
