@@ -70,6 +70,15 @@ describe("steward plan --limit", () => {
     expect(await written(join(repo, "none-4"))).toEqual([]);
   });
 
+  it("refuses before gathering: no host is contacted and no facts are written", async () => {
+    const cache = join(repo, "facts-untouched");
+    const r = await run(["plan", "patches", "--now", NOW, "--gather", "--limit", "tag:canry", "--facts", cache, "--out", "none-5"], repo);
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.stderr).toContain("no host has the tag `canry` (did you mean `canary`?)");
+    expect(r.stdout).toBe("");
+    expect(await written(cache)).toEqual([]);
+  });
+
   it("plans a limit that selects some targeted host, listing the others as skipped", async () => {
     const r = await run(["plan", "patches", "--now", NOW, "--limit", "db-01 | bastion-01", "--out", "some"], repo);
     expect(r.stderr).toBe("");
