@@ -156,6 +156,7 @@ describe("steward plan output", () => {
       const validate = await run(["validate"], repo);
       expect(validate.code).toBe(ExitCode.invalidInput);
       expect(validate.stdout + validate.stderr).toMatch(/runbooks\/late\.yaml:\d+:\d+.*the window can never open: it would first open after 9999-12-31 \(UTC\), the last day a plan can name/);
+      expect(validate.stdout + validate.stderr).toContain("hint: use a not_before on or before 9999-12-31, with a listed day that opens by then");
       await rm(join(repo, "runbooks/late.yaml"));
       const long = await run(["plan", "long", "--now", NOW, "--out", "long"], repo);
       expect(long.stderr).toBe("");
