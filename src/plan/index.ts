@@ -1,15 +1,15 @@
 import { resolve } from "node:path";
-import { StewardError } from "../core/errors.ts";
 import { RunSecrets } from "../core/secrets.ts";
-import { didYouMean } from "../core/suggest.ts";
 import { appProbes } from "../facts/apps.ts";
 import { gatherInventoryFacts } from "../facts/run.ts";
 import type { FactsResult } from "../facts/types.ts";
-import type { Selector } from "../model/selector.ts";
+import { indexInventory, type Selector } from "../model/selector.ts";
 import { validateRepository, type ValidationResult } from "../validate/index.ts";
 import { writePlan, type WrittenPlan } from "./artifact.ts";
+import { checkPlanTime } from "./clock.ts";
 import { hashInputs, openFactsCache } from "./inputs.ts";
-import { plan, selectedHostNames } from "./planner.ts";
+import { formatSelector, plan, selectedHostNames } from "./planner.ts";
+import { checkPlanLimit, findRunbook } from "./selection.ts";
 import type { Plan } from "./types.ts";
 
 export { plan, type PlanInput } from "./planner.ts";
@@ -17,9 +17,13 @@ export type { Plan } from "./types.ts";
 
 export interface PlanRepositoryOptions {
   root: string;
-  /** Runbook name, or its repository-relative file. */
+  /** Runbook name, or a path to its file: repository-relative, relative to `cwd`, or absolute (see findRunbook). */
   runbook: string;
+  /** Where a relative runbook path is looked up first (then the root). Default: the root. */
+  cwd?: string;
   limit?: Selector;
+  /** `--limit` as the user wrote it, for messages. Default: the selector written back. */
+  limitText?: string;
   factsDir: string;
   outDir: string;
   now: Date;
@@ -42,15 +46,15 @@ export type PlanRepositoryResult = { ok: true; plan: Plan; written: WrittenPlan;
  * `steward plan`: validates the repository, gathers facts if asked, plans one runbook
  * from the facts cache and writes plans/<id>.json and .md. An invalid repository is a result, not a throw, so
  * the caller can show its diagnostics.
+ * @throws UsageError (exit 2) for a clock outside 2000–9999, an unknown runbook, or a
+ * limit that names unknown hosts, selects none, or none the runbook targets.
  */
 export async function planRepository(options: PlanRepositoryOptions): Promise<PlanRepositoryResult> {
+  checkPlanTime(options.now);
   const validation = await validateRepository(options.root, { now: options.now });
   if (validation.errors > 0) return { ok: false, validation };
-  const runbook = validation.runbooks.find((r) => r.name === options.runbook || r.file === options.runbook);
-  if (!runbook) {
-    const names = validation.runbooks.map((r) => r.name).sort();
-    throw new StewardError("usage", `no runbook is named '${options.runbook}'`, didYouMean(options.runbook, names) ?? `runbooks: ${names.join(", ") || "none"}`);
-  }
+  const runbook = await findRunbook(validation.runbooks, options.runbook, options.root, options.cwd ?? options.root);
+  if (options.limit) checkPlanLimit(options.limit, options.limitText ?? formatSelector(options.limit), indexInventory(validation.inventory), runbook);
   const secrets = options.secrets ?? new RunSecrets(options.gather?.env ?? {});
   secrets.registerRepository(validation.inventory, validation.runbooks);
   let gathered: FactsResult[] | undefined;

@@ -4,6 +4,7 @@ import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } fro
 import { neverOpensReason, nextOpening } from "../model/window.ts";
 import { hostActions } from "./actions.ts";
 import { canonicalJson, NameOrder, plannedFactsDigest, sha256 } from "./digest.ts";
+import { checkPlanTime } from "./clock.ts";
 import { sealPlan } from "./document.ts";
 import type { FactsSource } from "./inputs.ts";
 import { compilePolicy, type ExcludedPackage, type ExclusionReason } from "./policy.ts";
@@ -36,9 +37,11 @@ export interface PlanInput {
  * rank a before b, wave(a) ≤ wave(b): no host of a later group starts in an earlier
  * wave than a host of an earlier group. A wave may hold the tail of one group and the
  * head of the next.
+ * @throws UsageError when `now` is outside 2000–9999 (UTC): its plan could not be written.
  */
 export function plan(input: PlanInput): Plan {
   const { inventory, runbook, now } = input;
+  checkPlanTime(now);
   const index = indexInventory(inventory);
   const { targeted, limited } = selection(index, runbook, input.limit);
   const skipped: SkippedHost[] = [];

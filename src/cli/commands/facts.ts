@@ -49,7 +49,14 @@ export const facts: Command = {
   --allow-local      allow hosts with transport: local, whose commands run on this machine
                      (also STEWARD_ALLOW_LOCAL=1); only for repositories whose YAML you trust
 
-Exit codes: 0 every host answered, 1 some hosts failed (see README, Exit codes).`,
+Exit codes (see README, Exit codes):
+  0  every host answered
+  1  some hosts failed (unreachable, host key, authentication, become, timeout); each is a
+     row with its reason
+  2  usage: bad flag, or a --limit that is malformed or selects no host
+  3  invalid input: the inventory has validation errors (run 'steward validate')
+  6  environment: the facts cache could not be written (read-only, full, a symbolic link),
+     or a secret is shorter than 8 characters`,
   async run(argv, io) {
     const { values } = parseArgs({
       args: argv,

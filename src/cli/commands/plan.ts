@@ -1,10 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError } from "../../core/errors.ts";
 import { parseSelector, SelectorSyntaxError, type Selector } from "../../model/selector.ts";
+import { parsePlanTime } from "../../plan/clock.ts";
 import { planRepository } from "../../plan/index.ts";
 import { localAllowedByEnvironment } from "../../transport/registry.ts";
+import { displayPath } from "../display-path.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { Command } from "../io.ts";
 
@@ -12,9 +14,11 @@ export const plan: Command = {
   summary: "plan a runbook: hosts, waves, per-host actions and skip reasons (plans/<id>.json and .md)",
   usage: `usage: steward plan <runbook> [--root DIR] [--limit SELECTOR] [--gather [--refresh] [--allow-local]] [--facts DIR] [--out DIR] [--now ISO]
 
-  <runbook>         runbook name (or its file, e.g. runbooks/security-patches.yaml)
+  <runbook>         runbook name, or its file inside the repository: runbooks/security-patches.yaml,
+                    ./runbooks/x.yaml (relative to this folder, then to the root) or an absolute path
   --root DIR        repository root (default: the current directory)
-  --limit SEL       plan only targeted hosts this selector matches, e.g. 'group:web & !web-01'
+  --limit SEL       plan only targeted hosts this selector matches, e.g. 'group:web & !web-01';
+                    refused when it names an unknown group, tag or host, or selects no targeted host
   --gather          gather facts over SSH first, for exactly the hosts this plan selects, into
                     the facts cache (a host that fails is skipped with its reason)
   --refresh         with --gather: refresh package lists first (apt-get update, through become)
@@ -23,10 +27,17 @@ export const plan: Command = {
   --facts DIR       cached facts, one <host>.json per host (default: <root>/.steward/facts);
                     hosts without facts are skipped with the reason "no-facts"
   --out DIR         where the plan is written (default: <root>/plans)
-  --now ISO         the plan's clock, for reproducible plans (default: now)
+  --now ISO         the plan's clock, for reproducible plans (default: now): an ISO 8601 date-time
+                    with a zone, years 2000–9999, e.g. 2026-11-24T01:30:00Z
 
 The same inputs and --now give byte-identical files.
-Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for details).`,
+Exit codes (see README, Exit codes):
+  0  planned (with --gather, hosts whose facts failed are in the plan as skipped, with the reason)
+  2  usage: bad flag or --now, unknown runbook, a --limit that selects no targeted host
+  3  invalid input: the repository has validation errors (run 'steward validate'), or the facts
+     folder or a facts file is unreadable
+  6  environment: the plan or facts could not be written (read-only, full, a symbolic link),
+     or a secret is shorter than 8 characters`,
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -48,8 +59,7 @@ Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for deta
     const root = resolve(io.cwd, values.root ?? ".");
     if (values.refresh && !values.gather) throw new UsageError("--refresh works only with --gather", "steward plan <runbook> --gather --refresh");
     if (values["allow-local"] && !values.gather) throw new UsageError("--allow-local works only with --gather", "steward plan <runbook> --gather --allow-local");
-    const now = values.now === undefined ? new Date() : new Date(values.now);
-    if (Number.isNaN(now.getTime())) throw new UsageError(`--now '${values.now}' is not a date`, "use ISO 8601, e.g. 2026-11-24T01:30:00Z");
+    const now = values.now === undefined ? new Date() : parsePlanTime(values.now);
     let limit: Selector | undefined;
     if (values.limit !== undefined) {
       try {
@@ -62,11 +72,12 @@ Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for deta
     const result = await planRepository({
       root,
       runbook,
+      cwd: io.cwd,
       factsDir: values.facts !== undefined ? resolve(io.cwd, values.facts) : resolve(root, ".steward/facts"),
       outDir: values.out !== undefined ? resolve(io.cwd, values.out) : resolve(root, "plans"),
       now,
       toolVersion: await packageVersion(),
-      ...(limit ? { limit } : {}),
+      ...(limit && values.limit !== undefined ? { limit, limitText: values.limit } : {}),
       secrets: io.secrets,
       ...(values.gather ? { gather: { refresh: values.refresh ?? false, env: io.env, allowLocal: values["allow-local"] === true || localAllowedByEnvironment(io.env) } } : {}),
     });
@@ -85,8 +96,8 @@ Exit codes: 0 planned, 2 usage, 3 invalid input (run 'steward validate' for deta
         `  waves: ${p.summary.waves.join(" → ") || "none"}`,
         `  package upgrades: ${p.summary.upgrades}; reboots expected: ${p.summary.rebootsExpected}`,
         p.window ? `  window: ${p.window.opens ? `${p.window.opens} – ${p.window.closes}` : `never opens (${p.window.never})`}` : "  window: none",
-        `wrote ${relative(io.cwd, written.json) || written.json}`,
-        `wrote ${relative(io.cwd, written.markdown) || written.markdown}`,
+        `wrote ${displayPath(io.cwd, written.json)}`,
+        `wrote ${displayPath(io.cwd, written.markdown)}`,
         "",
       ].join("\n"),
     );

@@ -83,7 +83,7 @@ export function checkRunbook(source: YamlSource, runbook: Runbook, ctx: RunbookC
       out.push(diagnosticAt(source, "/window/timezone", "window/unknown-timezone", `\`${window.timezone}\` is not an IANA time zone`, { hint: didYouMean(window.timezone, Intl.supportedValuesOf("timeZone")) ?? "use a name like Europe/Berlin or America/New_York" }));
     } else {
       const never = whyNeverOpens(window, ctx.now);
-      if (never) out.push(diagnosticAt(source, `/window/${never.field}`, "window/never-opens", `the window can never open: ${never.reason}`, { hint: never.field === "days" ? "list a day that falls between not_before and not_after, or widen the dates" : never.field === "not_after" ? "not_after must be on or after not_before; are the two dates swapped?" : "give the window a length, e.g. '2h'" }));
+      if (never) out.push(diagnosticAt(source, `/window/${never.field}`, "window/never-opens", `the window can never open: ${never.reason}`, { hint: never.hint }));
       else if (window.not_after && window.not_after < ctx.now.toISOString().slice(0, 10)) {
         out.push(diagnosticAt(source, "/window/not_after", "window/expired", `the window closed for good on ${window.not_after}`, { severity: "warning", hint: "move not_after forward or remove the runbook" }));
       }
