@@ -1,8 +1,10 @@
-import { relative, resolve, sep } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { applyPlan, type ApplyOutcome } from "../../apply/index.ts";
 import { StopController } from "../../apply/stop.ts";
 import { UsageError } from "../../core/errors.ts";
+import { parsePlanTime } from "../../plan/clock.ts";
+import { displayPath as shownPath } from "../display-path.ts";
 import { EventEmitter, type ApplyEvent } from "../../core/events.ts";
 import { localAllowedByEnvironment } from "../../transport/registry.ts";
 import type { CommandIO, Command } from "../io.ts";
@@ -18,17 +20,10 @@ export const APPLY_OPTIONS = {
   "allow-local": { type: "boolean" },
 } as const;
 
-/** A path as the user can use it: relative to cwd when inside it, else absolute. */
-export function shownPath(cwd: string, path: string): string {
-  const rel = relative(cwd, path);
-  return rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." ? rel : path;
-}
-
 /** `--now ISO`, for tests and reproducible demos: the clock the maintenance window is checked against. */
 export function parseNow(value: string | undefined): (() => Date) | undefined {
   if (value === undefined) return undefined;
-  const at = new Date(value);
-  if (!/^\d{4}-\d\d-\d\dT/.test(value) || Number.isNaN(at.getTime())) throw new UsageError(`--now '${value}' is not a date`, "use ISO 8601, e.g. 2026-11-24T01:30:00Z");
+  const at = parsePlanTime(value);
   // The clock moves from the given instant, so a long run still sees its window close.
   const offset = at.getTime() - Date.now();
   return () => new Date(Date.now() + offset);

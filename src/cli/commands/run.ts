@@ -7,7 +7,8 @@ import { localAllowedByEnvironment } from "../../transport/registry.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { Command } from "../io.ts";
 import { toolVersion } from "../version.ts";
-import { parseNow, runApply, shownPath } from "./apply.ts";
+import { displayPath as shownPath } from "../display-path.ts";
+import { parseNow, runApply } from "./apply.ts";
 
 /**
  * `steward run <runbook>`: plan and apply in one go, for read-only and unattended
