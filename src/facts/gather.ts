@@ -114,11 +114,15 @@ function stamp(options: GatherOptions): string {
   return (options.now?.() ?? new Date()).toISOString();
 }
 
-/** Control characters other than line breaks: never kept from a host's text. */
-const CONTROL = /[^\P{Cc}\n]/gu;
+/**
+ * Control characters other than line breaks, and format characters (Unicode Cf: bidi
+ * controls such as U+202E, zero-width characters): never kept from a host's text, as
+ * schemas/facts.schema.json says.
+ */
+const CONTROL = /[^\P{Cc}\n]|\p{Cf}/gu;
 
 /** A version as facts keep it: one word, no leading '-' (see the schema's token). */
-const VERSION_WORD = /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u;
+const VERSION_WORD = /^[^\s\p{Cc}\p{Cf}-][^\s\p{Cc}\p{Cf}]{0,255}$/u;
 
 /**
  * One app's facts from its probes' outputs. `current` keeps what was printed with
@@ -129,15 +133,15 @@ const VERSION_WORD = /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u;
 function probeFacts(current: { text: string; error?: string }, available: { text: string; error?: string } | undefined): AppFacts {
   const errors = [current.error, available?.error].filter((e): e is string => e !== undefined).map((e) => (e.length > 1000 ? `${e.slice(0, 999)}…` : e).replace(CONTROL, "?"));
   let currentText = current.text.trim().replace(/\s+/g, " ").slice(0, 1024);
-  if (/\p{Cc}/u.test(currentText)) {
-    errors.push("current_version: printed control characters");
+  if (/\p{Cc}|\p{Cf}/u.test(currentText)) {
+    errors.push("current_version: printed control or format characters");
     currentText = "";
   }
   let versions: string[] | undefined;
   if (available !== undefined) {
     const words = available.text.split(/\s+/).filter((v) => v !== "");
     versions = words.filter((v) => VERSION_WORD.test(v));
-    if (versions.length < words.length) errors.push(`available_versions: ${words.length - versions.length} printed word(s) cannot be versions (control characters, a leading '-' or over 256 characters)`);
+    if (versions.length < words.length) errors.push(`available_versions: ${words.length - versions.length} printed word(s) cannot be versions (control or format characters, a leading '-' or over 256 characters)`);
   }
   return { current: currentText, ...(versions !== undefined ? { available: versions } : {}), ...(errors.length > 0 ? { error: errors.join("; ") } : {}) };
 }

@@ -24,10 +24,10 @@ function validator(): ValidateFunction {
 
 /** Refs whose pattern is best named by what it means rather than by the regex. */
 const PATTERN_NAMES: ReadonlyArray<[string, string]> = [
-  ["#/$defs/token", "must be a single word: no leading '-', whitespace or control characters"],
-  ["#/$defs/text", "must not contain control characters"],
-  ["#/$defs/message", "must not contain control characters other than line breaks"],
-  ["#/$defs/hostName", "must be a host name: no whitespace, '/' or control characters"],
+  ["#/$defs/token", "must be a single word: no leading '-', whitespace, control or format characters"],
+  ["#/$defs/text", "must not contain control or format characters (such as bidi controls)"],
+  ["#/$defs/message", "must not contain control characters other than line breaks, or format characters (such as bidi controls)"],
+  ["#/$defs/hostName", "must be a host name: no whitespace, '/', control or format characters"],
 ];
 
 /**

@@ -88,7 +88,7 @@ describe("cached facts are read as untrusted input", () => {
     result.facts.installed = [{ name: "-oAPT::Update::Pre-Invoke::=evil", version: "1" }, { name: "ok", version: "1\u001b[2J" }];
     const message = await refusal(cache({ "db-01.json": JSON.stringify(result) }));
     // Validation stops at the first error, so a million bad entries cost one message.
-    expect(message).toMatch(/: not a facts result: facts\/installed\/0\/name: must be a single word: no leading '-', whitespace or control characters$/);
+    expect(message).toMatch(/: not a facts result: facts\/installed\/0\/name: must be a single word: no leading '-', whitespace, control or format characters$/);
     expect(message).not.toContain("evil");
     expect(message).not.toContain("\u001b");
   });
@@ -132,6 +132,14 @@ describe("cached facts are read as untrusted input", () => {
     await writeCachedFacts(folder, big, { root: dir });
     const back = await readCachedFacts(folder, "db-01");
     expect(back).toEqual({ host: "db-01", ok: false, gatheredAt: big.gatheredAt, error: { kind: "output-too-large", message: expect.stringMatching(/^the facts are \d+ bytes as JSON, more than the 67108864 a cached facts file may hold$/) } });
+  });
+
+  it("refuses bidi and other format characters in host text, like control characters", async () => {
+    const result = JSON.parse(good) as { facts: { os: { prettyName: string } } };
+    result.facts.os.prettyName = "Debian \u202eGNU/Linux";
+    expect(await refusal(cache({ "db-01.json": JSON.stringify(result) }))).toMatch(/not a facts result: facts\/os\/prettyName: must not contain control or format characters \(such as bidi controls\)$/);
+    const message = "boom \u202e | @admin\n\n# Approved\n";
+    expect(await refusal(cache({ "db-01.json": JSON.stringify({ host: "db-01", ok: false, gatheredAt: "2026-11-22T00:00:00.000Z", error: { kind: "command-failed", message } }) }))).toMatch(/error\/message: must not contain control characters other than line breaks, or format characters/);
   });
 
   it("refuses a file holding another host's facts", async () => {
