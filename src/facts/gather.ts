@@ -7,7 +7,7 @@ import { writeCachedFacts } from "./cache.ts";
 import { parseBootId, parseDf, parseKernels, parseLoad, parseMeminfo, parseOsRelease, parseServices, parseUptime, UnparsableError } from "./parsers.ts";
 import { rebootFacts } from "./reboot.ts";
 import { factsResultProblems } from "./schema.ts";
-import { factsScript, ForgedOutputError, splitSections, probeScript, probeStderr, type Section, type SectionName } from "./script.ts";
+import { factsScript, ForgedOutputError, splitSections, probeOutput, probeScript, startupOutput, type Section, type SectionName } from "./script.ts";
 import type { AppFacts, AppProbe, FactsErrorKind, FactsResult, HostFacts, PackageManager } from "./types.ts";
 
 /**
@@ -95,6 +95,8 @@ export async function gatherHostFacts(target: HostTarget, options: GatherOptions
       });
       const sections = splitSections(output.stdout, output.stderr, marker);
       const facts = interpret(sections, services);
+      const startup = Buffer.byteLength(startupOutput(output.stdout, marker), "utf8");
+      if (startup > 0) facts.warnings = [...(facts.warnings ?? []), `the login shell printed ${startup} bytes before the facts script started (e.g. from ~/.bashrc); they were not read as facts`];
       const probes = options.apps?.(target) ?? [];
       if (probes.length > 0) facts.apps = await appFacts(session, probes, timeoutMs);
       const result: FactsResult = { host: target.name, ok: true, gatheredAt: stamp(options), facts };
@@ -242,9 +244,10 @@ async function appFacts(session: Session, probes: readonly AppProbe[], timeoutMs
             tailBytes: PROBE_MAX_OUTPUT_BYTES,
             maxOutputBytes: PROBE_MAX_OUTPUT_BYTES,
           });
-          if (result.exitCode === 0) return { text: result.stdout };
-          const said = probeStderr(result.stderr).trim().split("\n").slice(-3).join(" | ");
-          return { text: result.stdout, error: `${kind}: exit ${result.exitCode ?? result.signal ?? "none"}${said ? `: ${said}` : ""}` };
+          const stdout = probeOutput(result.stdout);
+          if (result.exitCode === 0) return { text: stdout };
+          const said = probeOutput(result.stderr).trim().split("\n").slice(-3).join(" | ");
+          return { text: stdout, error: `${kind}: exit ${result.exitCode ?? result.signal ?? "none"}${said ? `: ${said}` : ""}` };
         } catch (error) {
           return { text: "", error: `${kind}: ${error instanceof Error ? error.message : String(error)}` };
         }
