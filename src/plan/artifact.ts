@@ -146,7 +146,7 @@ export async function writePlan(plan: Plan, dir: string, options: WritePlanOptio
       { path: json, text: planJson(written) },
       { path: markdown, text: markdownText(written) },
     ],
-    options.root === undefined ? {} : { root: options.root },
+    { ...(options.root === undefined ? {} : { root: options.root }), elsewhere: "write the plan elsewhere with --out DIR" },
   );
   return { json, markdown, plan: written };
 }
