@@ -40,6 +40,12 @@ export interface SafeWriteOptions {
    * target's folder and the file itself are checked.
    */
   root?: string;
+  /**
+   * How the user of the command at hand can write somewhere else, added to the hints
+   * of links, read-only and forbidden folders ("write the plan elsewhere with --out
+   * DIR"). Absent when the command has no such option, so no hint names one.
+   */
+  elsewhere?: string;
 }
 
 /**
@@ -48,7 +54,7 @@ export interface SafeWriteOptions {
  * @throws EnvironmentError for a link, a component that is not a folder, or a
  *   folder that cannot be created (read-only, permission, disk full).
  */
-export async function ensureDirectory(dir: string, root?: string): Promise<void> {
+export async function ensureDirectory(dir: string, root?: string, elsewhere?: string): Promise<void> {
   const target = resolve(dir);
   const base = root === undefined ? undefined : resolve(root);
   const inside = base !== undefined && (target === base || isInside(base, target));
@@ -59,18 +65,18 @@ export async function ensureDirectory(dir: string, root?: string): Promise<void>
   try {
     await mkdir(above, { recursive: true });
   } catch (error) {
-    throw writeFailure(error, above, "creating the folder");
+    throw writeFailure(error, above, "creating the folder", elsewhere);
   }
   for (const path of chain) {
-    const kind = await entryKind(path, path);
+    const kind = await entryKind(path, path, elsewhere);
     if (kind === "missing") {
       try {
         await mkdir(path);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw writeFailure(error, path, "creating the folder");
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw writeFailure(error, path, "creating the folder", elsewhere);
       }
       // Created, or created by someone else meanwhile: check what is there now.
-      if ((await entryKind(path, path)) !== "directory") throw notADirectory(path);
+      if ((await entryKind(path, path, elsewhere)) !== "directory") throw notADirectory(path);
     } else if (kind !== "directory") {
       throw notADirectory(path);
     }
@@ -95,14 +101,14 @@ export async function writeFileAtomic(path: string, text: string, options: SafeW
 export async function writeFilesAtomic(files: readonly FileWrite[], options: SafeWriteOptions = {}): Promise<void> {
   const targets = files.map((f) => ({ path: resolve(f.path), text: f.text, temp: "", backup: undefined as string | undefined, existed: false }));
   for (const t of targets) {
-    await ensureDirectory(dirname(t.path), options.root);
-    const kind = await entryKind(t.path, t.path);
+    await ensureDirectory(dirname(t.path), options.root, options.elsewhere);
+    const kind = await entryKind(t.path, t.path, options.elsewhere);
     t.existed = kind !== "missing";
   }
   try {
     for (const t of targets) {
       t.temp = join(dirname(t.path), `.${basename(t.path)}.${randomBytes(6).toString("hex")}.tmp`);
-      await writeDurably(t.temp, t.text, t.path);
+      await writeDurably(t.temp, t.text, t.path, options.elsewhere);
     }
   } catch (error) {
     await removeAll(targets.map((t) => t.temp));
@@ -116,11 +122,11 @@ export async function writeFilesAtomic(files: readonly FileWrite[], options: Saf
         t.backup = join(dirname(t.path), `.${basename(t.path)}.${randomBytes(6).toString("hex")}.bak`);
         await link(t.path, t.backup).catch((error: unknown) => {
           t.backup = undefined;
-          throw writeFailure(error, t.path, "keeping the previous version");
+          throw writeFailure(error, t.path, "keeping the previous version", options.elsewhere);
         });
       }
       await rename(t.temp, t.path).catch((error: unknown) => {
-        throw writeFailure(error, t.path, "replacing the file");
+        throw writeFailure(error, t.path, "replacing the file", options.elsewhere);
       });
       renamed.push(t);
     }
@@ -149,14 +155,14 @@ export async function writeFilesAtomic(files: readonly FileWrite[], options: Saf
 }
 
 /** Writes `text` to a new file and fsyncs it; FileHandle.writeFile loops until every byte is written or the write fails. */
-async function writeDurably(temp: string, text: string, target: string): Promise<void> {
+async function writeDurably(temp: string, text: string, target: string, elsewhere: string | undefined): Promise<void> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(temp, "wx", 0o666);
     await handle.writeFile(text, "utf8");
     await handle.sync();
   } catch (error) {
-    throw writeFailure(error, target, "writing the file");
+    throw writeFailure(error, target, "writing the file", elsewhere);
   } finally {
     await handle?.close().catch(() => undefined);
   }
@@ -185,15 +191,15 @@ type EntryKind = "missing" | "directory" | "file" | "other";
 
 /** What is at `path`, without following a link: a link is refused here, by name. */
 
-async function entryKind(path: string, target: string): Promise<EntryKind> {
+async function entryKind(path: string, target: string, elsewhere: string | undefined): Promise<EntryKind> {
   try {
     const stat = await lstat(path);
-    if (stat.isSymbolicLink()) throw symlinkRefused(path, await readlink(path).catch(() => undefined));
+    if (stat.isSymbolicLink()) throw symlinkRefused(path, await readlink(path).catch(() => undefined), elsewhere);
     return stat.isDirectory() ? "directory" : stat.isFile() ? "file" : "other";
   } catch (error) {
     if (error instanceof EnvironmentError) throw error;
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return "missing";
-    throw writeFailure(error, target, "checking the path");
+    throw writeFailure(error, target, "checking the path", elsewhere);
   }
 }
 
@@ -214,10 +220,13 @@ function components(base: string, target: string): string[] {
   return out;
 }
 
-function symlinkRefused(path: string, to: string | undefined): EnvironmentError {
+function symlinkRefused(path: string, to: string | undefined, elsewhere: string | undefined): EnvironmentError {
   const shown = to === undefined ? "" : ` (to ${to})`;
-  return new EnvironmentError(`${path} is a symbolic link${shown}; steward does not write through links`, `replace ${path} with a real folder or file (or write elsewhere with --out)`);
+  return new EnvironmentError(`${path} is a symbolic link${shown}; steward does not write through links`, `replace ${path} with a real folder or file${or(elsewhere)}`);
 }
+
+/** ", or <how to write elsewhere>" when the command has a way; else nothing. */
+const or = (elsewhere: string | undefined): string => (elsewhere === undefined ? "" : `, or ${elsewhere}`);
 
 function notADirectory(path: string): EnvironmentError {
   return new EnvironmentError(`${path} is not a folder, so nothing can be written below it`, `move ${path} out of the way`);
@@ -225,18 +234,19 @@ function notADirectory(path: string): EnvironmentError {
 
 /**
  * An errno from a write, as an EnvironmentError naming the file, the condition and
- * the fix; any other error is returned unchanged (it is a bug, and shows as one).
+ * the fix (with `elsewhere`, see SafeWriteOptions, where the command can write
+ * elsewhere); any other error is returned unchanged (it is a bug, and shows as one).
  */
-export function writeFailure(error: unknown, path: string, doing: string): unknown {
+export function writeFailure(error: unknown, path: string, doing: string, elsewhere?: string): unknown {
   if (error instanceof EnvironmentError) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const where = dirname(path);
   const known: Record<string, [string, string]> = {
     ENOSPC: [`no space left on the device holding ${where}`, `free space on that filesystem and run the command again`],
     EDQUOT: [`the disk quota for ${where} is used up`, `free space within the quota and run the command again`],
-    EROFS: [`${where} is on a read-only filesystem`, `remount it read-write, or write elsewhere (--out for plans)`],
-    EACCES: [`permission denied in ${where}`, `let this user write to ${where}, or write elsewhere (--out for plans)`],
-    EPERM: [`the operation is not permitted in ${where}`, `let this user write to ${where}, or write elsewhere (--out for plans)`],
+    EROFS: [`${where} is on a read-only filesystem`, `remount it read-write${or(elsewhere)}`],
+    EACCES: [`permission denied in ${where}`, `let this user write to ${where}${or(elsewhere)}`],
+    EPERM: [`the operation is not permitted in ${where}`, `let this user write to ${where}${or(elsewhere)}`],
     EIO: [`an I/O error occurred on the device holding ${where}`, `check the disk (dmesg), then run the command again`],
     ENOTDIR: [`a part of ${where} is not a folder`, `move the file that is in the way`],
     EISDIR: [`${path} is a folder`, `move ${path} out of the way`],

@@ -12,7 +12,10 @@ export const REDACTED = "***";
 /**
  * The forms in which a secret reappears in output, the value itself first:
  * - JSON-escaped (`JSON.stringify` without the quotes): facts, plans and `--json` output;
- * - percent-encoded (`encodeURIComponent`): URLs and form bodies;
+ * - percent-encoded as URLs and form bodies carry it (see {@link percentForms}):
+ *   `encodeURIComponent`, strict RFC 3986 (Python's `quote(s, safe="")`, curl
+ *   --data-urlencode), the WHATWG form encoding (URLSearchParams), each with upper-
+ *   and lower-case hex and with a space as `%20` or `+`;
  * - base64 with and without padding, as in HTTP basic auth or Kubernetes secrets, plus
  *   the part that stays the same wherever the value sits inside a longer base64 text
  *   (`base64("user:" + secret)`, `echo "$secret" | base64` with its newline): base64
@@ -26,10 +29,38 @@ export function secretForms(secret: string): string[] {
   if (secret.length === 0) return [];
   const bytes = Buffer.from(secret, "utf8");
   const base64 = bytes.toString("base64");
-  const forms = [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), base64, base64.replace(/=+$/, "")];
+  const forms = [secret, JSON.stringify(secret).slice(1, -1), ...percentForms(secret), base64, base64.replace(/=+$/, "")];
   for (const offset of [0, 1, 2]) forms.push(base64Core(bytes, offset));
   forms.push(shellQuote(secret), markdownEscape(secret));
   return [...new Set(forms.filter((form) => form.length > 0))];
+}
+
+/**
+ * Characters each percent-encoding leaves as they are; every other UTF-8 byte is `%XX`:
+ * - encodeURIComponent (ECMA-262): letters, digits and `-_.!~*'()`;
+ * - RFC 3986 §2.3 unreserved, everything else encoded: letters, digits and `-._~`;
+ * - application/x-www-form-urlencoded (WHATWG URL §5.2, URLSearchParams): letters,
+ *   digits and `*-._`.
+ */
+const PERCENT_KEPT = [/[A-Za-z0-9\-_.!~*'()]/, /[A-Za-z0-9\-._~]/, /[A-Za-z0-9*\-._]/];
+
+/**
+ * The percent-encoded forms of `secret`: each encoding of {@link PERCENT_KEPT}, with
+ * hex digits upper-case (RFC 3986 §2.1 recommends it) and lower-case (both are
+ * equivalent by that section), and each with a space as `%20` and as `+` (form bodies,
+ * Python's `quote_plus`).
+ */
+function percentForms(secret: string): string[] {
+  const forms: string[] = [];
+  for (const kept of PERCENT_KEPT) {
+    let upper = "";
+    for (const char of secret) {
+      upper += kept.test(char) ? char : [...Buffer.from(char, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join("");
+    }
+    const lower = upper.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
+    forms.push(upper, lower, upper.replaceAll("%20", "+"), lower.replaceAll("%20", "+"));
+  }
+  return forms;
 }
 
 /**

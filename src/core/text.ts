@@ -97,6 +97,19 @@ export function terminalFirstLine(value: unknown): string {
   return terminalText(value).split("\n")[0] ?? "";
 }
 
+/** Unicode format characters (Cf): the bidi controls above, zero-width characters, U+FEFF, soft hyphens. */
+const FORMAT = /\p{Cf}/gu;
+
+/**
+ * A value as one plain line for a data file a human may read (a plan's skip detail):
+ * escape sequences and other controls removed, every format character (Unicode Cf,
+ * the bidi controls included) removed, line breaks and tabs become spaces. Text from
+ * a host or a cache file then cannot start a line of its own or read backwards.
+ */
+export function plainLine(value: unknown): string {
+  return stripControls(asText(value).replace(LINE_BREAKS, " ")).replace(FORMAT, "").replace(/[\n\t]/g, " ");
+}
+
 /** U+2060 WORD JOINER: invisible, and it breaks GitHub's autolinking of what follows. */
 const JOINER = "\u2060";
 

@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { StewardError } from "../core/errors.ts";
+import { scanJsonShape } from "../core/json-shape.ts";
 import { factsResultProblems } from "./schema.ts";
 import type { FactsResult } from "./types.ts";
 
@@ -7,13 +8,25 @@ import type { FactsResult } from "./types.ts";
  * Reading one cached facts file as untrusted input: anyone with write access to the
  * cache folder (or a bad checkout) may have put anything there. The file is opened
  * without following a symbolic link, must be a regular file of bounded size, UTF-8,
- * JSON, and a FactsResult by schemas/facts.schema.json for the host it is named after.
+ * JSON nested at most {@link MAX_FACTS_DEPTH} deep without a repeated key, and a
+ * FactsResult by schemas/facts.schema.json for the host it is named after.
  * Errors name the file and what is wrong with it, and never quote its contents: a link
  * to /etc/shadow must not print a password hash.
  */
 
-/** Largest cached facts file read: the facts script's own output budget. */
-export const MAX_FACTS_FILE_BYTES = 32 * 1024 * 1024;
+/**
+ * Largest cached facts file read, and written (src/facts/cache.ts writes a failure in
+ * place of facts whose JSON is larger, so steward never writes a file it would then
+ * refuse). Compact JSON of what fits the facts script's 32 MiB output budget is at most
+ * about twice its size: each package line gains its member names.
+ */
+export const MAX_FACTS_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Deepest nesting of a cached facts file: facts are about 6 levels deep. The bound is
+ * checked by a scan before JSON.parse, whose time and memory grow with the depth.
+ */
+export const MAX_FACTS_DEPTH = 32;
 
 const HINT = "delete the file or gather facts again with `steward facts`";
 
@@ -52,12 +65,15 @@ export function readFactsFile(path: string, host: string): FactsResult | undefin
   } catch {
     throw bad("not UTF-8 text");
   }
+  const shape = scanJsonShape(text, MAX_FACTS_DEPTH);
+  if (shape.tooDeep) throw bad(`nested more than ${MAX_FACTS_DEPTH} levels deep, so not a facts result`);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     throw bad(`not JSON${jsonErrorPlace(error, text)}`);
   }
+  if (shape.duplicate !== undefined) throw bad(`has the key ${shape.duplicate} twice; a reader could see one value and steward the other`);
   const problems = factsResultProblems(value);
   if (problems.length > 0) throw bad(`not a facts result: ${problems.join("; ")}`);
   const result = value as FactsResult;

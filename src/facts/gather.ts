@@ -7,7 +7,7 @@ import { writeCachedFacts } from "./cache.ts";
 import { parseBootId, parseDf, parseKernels, parseLoad, parseMeminfo, parseOsRelease, parseServices, parseUptime, UnparsableError } from "./parsers.ts";
 import { rebootFacts } from "./reboot.ts";
 import { factsResultProblems } from "./schema.ts";
-import { factsScript, ForgedOutputError, splitSections, probeScript, probeStderr, type Section, type SectionName } from "./script.ts";
+import { factsScript, ForgedOutputError, splitSections, probeOutput, probeScript, startupOutput, type Section, type SectionName } from "./script.ts";
 import type { AppFacts, AppProbe, FactsErrorKind, FactsResult, HostFacts, PackageManager } from "./types.ts";
 
 /**
@@ -95,6 +95,8 @@ export async function gatherHostFacts(target: HostTarget, options: GatherOptions
       });
       const sections = splitSections(output.stdout, output.stderr, marker);
       const facts = interpret(sections, services);
+      const startup = Buffer.byteLength(startupOutput(output.stdout, marker), "utf8");
+      if (startup > 0) facts.warnings = [...(facts.warnings ?? []), `the login shell printed ${startup} bytes before the facts script started (e.g. from ~/.bashrc); they were not read as facts`];
       const probes = options.apps?.(target) ?? [];
       if (probes.length > 0) facts.apps = await appFacts(session, probes, timeoutMs);
       const result: FactsResult = { host: target.name, ok: true, gatheredAt: stamp(options), facts };
@@ -114,11 +116,15 @@ function stamp(options: GatherOptions): string {
   return (options.now?.() ?? new Date()).toISOString();
 }
 
-/** Control characters other than line breaks: never kept from a host's text. */
-const CONTROL = /[^\P{Cc}\n]/gu;
+/**
+ * Control characters other than line breaks, and format characters (Unicode Cf: bidi
+ * controls such as U+202E, zero-width characters): never kept from a host's text, as
+ * schemas/facts.schema.json says.
+ */
+const CONTROL = /[^\P{Cc}\n]|\p{Cf}/gu;
 
 /** A version as facts keep it: one word, no leading '-' (see the schema's token). */
-const VERSION_WORD = /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u;
+const VERSION_WORD = /^[^\s\p{Cc}\p{Cf}-][^\s\p{Cc}\p{Cf}]{0,255}$/u;
 
 /**
  * One app's facts from its probes' outputs. `current` keeps what was printed with
@@ -129,15 +135,15 @@ const VERSION_WORD = /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u;
 function probeFacts(current: { text: string; error?: string }, available: { text: string; error?: string } | undefined): AppFacts {
   const errors = [current.error, available?.error].filter((e): e is string => e !== undefined).map((e) => (e.length > 1000 ? `${e.slice(0, 999)}…` : e).replace(CONTROL, "?"));
   let currentText = current.text.trim().replace(/\s+/g, " ").slice(0, 1024);
-  if (/\p{Cc}/u.test(currentText)) {
-    errors.push("current_version: printed control characters");
+  if (/\p{Cc}|\p{Cf}/u.test(currentText)) {
+    errors.push("current_version: printed control or format characters");
     currentText = "";
   }
   let versions: string[] | undefined;
   if (available !== undefined) {
     const words = available.text.split(/\s+/).filter((v) => v !== "");
     versions = words.filter((v) => VERSION_WORD.test(v));
-    if (versions.length < words.length) errors.push(`available_versions: ${words.length - versions.length} printed word(s) cannot be versions (control characters, a leading '-' or over 256 characters)`);
+    if (versions.length < words.length) errors.push(`available_versions: ${words.length - versions.length} printed word(s) cannot be versions (control or format characters, a leading '-' or over 256 characters)`);
   }
   return { current: currentText, ...(versions !== undefined ? { available: versions } : {}), ...(errors.length > 0 ? { error: errors.join("; ") } : {}) };
 }
@@ -238,9 +244,10 @@ async function appFacts(session: Session, probes: readonly AppProbe[], timeoutMs
             tailBytes: PROBE_MAX_OUTPUT_BYTES,
             maxOutputBytes: PROBE_MAX_OUTPUT_BYTES,
           });
-          if (result.exitCode === 0) return { text: result.stdout };
-          const said = probeStderr(result.stderr).trim().split("\n").slice(-3).join(" | ");
-          return { text: result.stdout, error: `${kind}: exit ${result.exitCode ?? result.signal ?? "none"}${said ? `: ${said}` : ""}` };
+          const stdout = probeOutput(result.stdout);
+          if (result.exitCode === 0) return { text: stdout };
+          const said = probeOutput(result.stderr).trim().split("\n").slice(-3).join(" | ");
+          return { text: stdout, error: `${kind}: exit ${result.exitCode ?? result.signal ?? "none"}${said ? `: ${said}` : ""}` };
         } catch (error) {
           return { text: "", error: `${kind}: ${error instanceof Error ? error.message : String(error)}` };
         }

@@ -148,7 +148,7 @@ export function parseServices(text: string, services: readonly string[]): HostFa
 export function parseKernels(text: string): { kernels: string[]; warnings: string[] } {
   const names = [...new Set(text.split("\n").map((l) => l.trim()).filter((l) => l !== ""))].sort();
   // A file name in /boot or /lib/modules can be anything; only a single word can be a release.
-  const kernels = names.filter((n) => /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u.test(n));
+  const kernels = names.filter((n) => /^[^\s\p{Cc}\p{Cf}-][^\s\p{Cc}\p{Cf}]{0,255}$/u.test(n));
   const skipped = names.length - kernels.length;
   return { kernels, warnings: skipped > 0 ? [`kernels: skipped ${skipped} name(s) in /boot or /lib/modules that cannot be kernel releases`] : [] };
 }

@@ -46,7 +46,7 @@ export function rebootFacts(text: string, running: string, installed: readonly s
   if (flag === "required") {
     reasons.push("/var/run/reboot-required");
     // Only names that can be packages: the file is plain text any root process may write.
-    const names = [...new Set(pkgs)].filter((n) => /^[^\s\p{Cc}-][^\s\p{Cc}]{0,255}$/u.test(n)).sort();
+    const names = [...new Set(pkgs)].filter((n) => /^[^\s\p{Cc}\p{Cf}-][^\s\p{Cc}\p{Cf}]{0,255}$/u.test(n)).sort();
     if (names.length > 0) reasons.push(`packages: ${names.join(", ")}`);
   }
   if (manager !== null) {

@@ -5,7 +5,8 @@ import addFormatsModule from "ajv-formats";
 /**
  * schemas/facts.schema.json as a check, compiled once per process. Facts come from
  * hosts and from cache files anyone may have edited: both are checked before the
- * planner trusts them. Messages name where and what (`facts/installed/3/version: must
+ * planner trusts them. Validation stops at the first error (allErrors off): a file of a
+ * million bad entries must not cost a million error objects. Messages name where and what (`facts/installed/3/version: must
  * match the token pattern`), never the offending value, which may be anything.
  */
 
@@ -16,17 +17,17 @@ let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
   if (compiled === undefined) {
     const schema = JSON.parse(readFileSync(new URL("../../schemas/facts.schema.json", import.meta.url), "utf8")) as object;
-    compiled = addFormats(new Ajv2020({ allErrors: true, strict: true })).compile(schema);
+    compiled = addFormats(new Ajv2020({ allErrors: false, strict: true })).compile(schema);
   }
   return compiled;
 }
 
 /** Refs whose pattern is best named by what it means rather than by the regex. */
 const PATTERN_NAMES: ReadonlyArray<[string, string]> = [
-  ["#/$defs/token", "must be a single word: no leading '-', whitespace or control characters"],
-  ["#/$defs/text", "must not contain control characters"],
-  ["#/$defs/message", "must not contain control characters other than line breaks"],
-  ["#/$defs/hostName", "must be a host name: no whitespace, '/' or control characters"],
+  ["#/$defs/token", "must be a single word: no leading '-', whitespace, control or format characters"],
+  ["#/$defs/text", "must not contain control or format characters (such as bidi controls)"],
+  ["#/$defs/message", "must not contain control characters other than line breaks, or format characters (such as bidi controls)"],
+  ["#/$defs/hostName", "must be a host name: no whitespace, '/', control or format characters"],
 ];
 
 /**

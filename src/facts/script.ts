@@ -60,20 +60,23 @@ export function factsScript(services: readonly string[], nonce = randomBytes(16)
   return { script: `${lines.join("\n")}\n`, marker };
 }
 
-/** Printed to stderr before a probe runs: what comes before it is the shell's startup noise. */
+/** Printed on stdout and stderr before a probe runs: what comes before it is the shell's startup output. */
 export const PROBE_START = "@@steward-probe@@";
 
 /**
- * An app probe as a script for `/bin/sh -s`: a start line on stderr, then the command in
- * one subshell reading /dev/null, so it cannot read what follows it on standard input,
- * and the script's status is its own.
+ * An app probe as a script for `/bin/sh -s`: a start line on both streams, then the
+ * command in one subshell reading /dev/null, so it cannot read what follows it on
+ * standard input, and the script's status is its own.
  */
-export const probeScript = (command: string): string => `printf '%s\\n' '${PROBE_START}' >&2; ( ${command}\n) </dev/null\n`;
+export const probeScript = (command: string): string => `printf '%s\\n' '${PROBE_START}'; printf '%s\\n' '${PROBE_START}' >&2; ( ${command}\n) </dev/null\n`;
 
-/** A probe's stderr without what the shell's startup files printed before the probe began. */
-export function probeStderr(stderr: string): string {
-  const start = stderr.indexOf(`${PROBE_START}\n`);
-  return start < 0 ? stderr : stderr.slice(start + PROBE_START.length + 1);
+/**
+ * A probe's stdout or stderr without what the shell's startup files printed before the
+ * probe began (a `~/.bashrc` banner is not part of a version).
+ */
+export function probeOutput(text: string): string {
+  const start = text.indexOf(`${PROBE_START}\n`);
+  return start < 0 ? text : text.slice(start + PROBE_START.length + 1);
 }
 
 /** One framed section: begin markers on both streams, the body in a subshell, its status. */
@@ -83,8 +86,8 @@ const section = (name: string, body: string): string =>
 
 /**
  * The facts output broke the script's framing: a section repeated, out of order or not
- * the script's, a status outside a section, text outside every section, or a marker
- * inside a body. Only a program that learned the nonce can do that, so the host's facts
+ * the script's, a status outside a section, text between or after the sections, or a
+ * marker inside a body. Only a program that learned the nonce can do that, so the host's facts
  * are refused whole rather than trusted in part.
  */
 export class ForgedOutputError extends Error {
@@ -97,8 +100,27 @@ export class ForgedOutputError extends Error {
   }
 }
 
-/** Splits one stream into its sections, enforcing the script's exact framing. */
-function frame(text: string, marker: string, stream: "stdout" | "stderr"): Map<SectionName, { body: string; exitCode: number | null }> {
+/**
+ * What a stream carried before the script's first begin marker: the login shell's own
+ * output (a `~/.bashrc` that echoes a banner, `mesg: ttyname failed`). It cannot forge a
+ * section, since it was printed before the script ran and never knew the nonce; it is
+ * never read as facts. The whole stream when no section began.
+ */
+export function startupOutput(text: string, marker: string): string {
+  const start = text.indexOf(`${marker} begin `);
+  return start < 0 ? text : text.slice(0, start);
+}
+
+/**
+ * Splits one stream into its sections, enforcing the script's exact framing from the
+ * first begin marker on (what comes before it is `startupOutput`).
+ */
+function frame(all: string, marker: string, stream: "stdout" | "stderr"): Map<SectionName, { body: string; exitCode: number | null }> {
+  const startup = startupOutput(all, marker);
+  const text = all.slice(startup.length);
+  // Lines are counted in the whole stream, so messages point at the line as received.
+  let skipped = 0;
+  for (let i = startup.indexOf("\n"); i >= 0; i = startup.indexOf("\n", i + 1)) skipped++;
   const withStatus = stream === "stdout";
   const out = new Map<SectionName, { body: string; exitCode: number | null }>();
   const begin = `${marker} begin `;
@@ -119,7 +141,7 @@ function frame(text: string, marker: string, stream: "stdout" | "stderr"): Map<S
   // The stream's final newline ends its last line; it does not start another.
   if (lines[lines.length - 1] === "") lines.pop();
   for (const [index, line] of lines.entries()) {
-    const where = `line ${index + 1}`;
+    const where = `line ${skipped + index + 1}`;
     if (line.startsWith(begin)) {
       const name = line.slice(begin.length);
       const expected = SECTIONS[next];
@@ -140,10 +162,8 @@ function frame(text: string, marker: string, stream: "stdout" | "stderr"): Map<S
     } else if (line.includes(marker)) {
       throw forged(`${where}: the marker inside ${current === undefined ? "no section" : `section '${current}'`}`);
     } else if (current === undefined) {
-      // Before the first section stderr carries what the shell's startup files said
-      // (a noisy .bashrc): it is never read as facts. Anywhere else, and on stdout, text
-      // outside a section has no business there.
-      if (!withStatus && next === 0) continue;
+      // Between sections (and after the last) the script prints nothing on stdout; on
+      // stderr a section's end is the next section's begin.
       throw forged(`${where}: output outside any section`);
     } else {
       body.push(line);

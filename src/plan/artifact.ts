@@ -4,6 +4,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import addFormatsModule from "ajv-formats";
 import { StewardError } from "../core/errors.ts";
 import { writeFilesAtomic } from "../core/fs.ts";
+import { scanJsonShape } from "../core/json-shape.ts";
 import { redactStrings, type RedactText } from "../core/redact-value.ts";
 import { sortKeys } from "./digest.ts";
 import { checkFormat, fromDocument, planDigest, REPLAN_HINT, planId, sealPlan, toDocument, type PlanDocument } from "./document.ts";
@@ -28,7 +29,9 @@ export function planJson(plan: Plan): string {
 
 /**
  * Reads a plan file's text back into a plan, refusing anything but a plan exactly as
- * steward wrote it. In order: JSON, the format (an unknown one says to re-plan), the
+ * steward wrote it. In order: JSON without a repeated key (JSON.parse keeps the last,
+ * so a decoy `createdAt` put before the real one would show readers another value than
+ * apply uses; the duplicate is named by its JSON pointer), the format (an unknown one says to re-plan), the
  * schema (schemas/plan.schema.json), the digest over the content, the id made from
  * the digest, and the package indices. `file` names the file in errors; the file's
  * content is never quoted in them.
@@ -41,6 +44,11 @@ export function parsePlan(text: string, file: string): Plan {
     doc = JSON.parse(text);
   } catch (error) {
     throw new StewardError("stale-plan", `${file}: not JSON${jsonErrorPlace(text, error)}; the plan file is damaged`, replan);
+  }
+  // Plans nest as deep as the runbook's variables, which no rule bounds: only repeated keys are looked for.
+  const duplicate = scanJsonShape(text, Number.POSITIVE_INFINITY).duplicate;
+  if (duplicate !== undefined) {
+    throw new StewardError("stale-plan", `${file}: the key ${duplicate} appears twice; steward never writes that, so the plan was changed after it was written`, replan);
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new StewardError("stale-plan", `${file}: not a steward plan`, replan);
   checkFormat((doc as { format?: unknown }).format, file);
@@ -138,7 +146,7 @@ export async function writePlan(plan: Plan, dir: string, options: WritePlanOptio
       { path: json, text: planJson(written) },
       { path: markdown, text: markdownText(written) },
     ],
-    options.root === undefined ? {} : { root: options.root },
+    { ...(options.root === undefined ? {} : { root: options.root }), elsewhere: "write the plan elsewhere with --out DIR" },
   );
   return { json, markdown, plan: written };
 }

@@ -1,3 +1,4 @@
+import { lstatSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StewardError } from "../core/errors.ts";
@@ -33,8 +34,10 @@ export interface FactsSource {
  * Cached facts: one `<host>.json` FactsResult per host in `dir`, read when the planner
  * asks for that host and not kept, so planning a large fleet holds one host's facts at
  * a time rather than all of them. Each file is read as untrusted input (`readFactsFile`:
- * no links, regular files only, bounded, schema-checked), and one that is not a
- * FactsResult is an error naming the file and the problem, never its contents.
+ * no links, regular files only, bounded, schema-checked). A file that cannot be used
+ * fails that host only: it is returned as a failed result of kind "unparsable" whose
+ * message names the file and the problem (never its contents), so the plan lists the
+ * host as skipped with reason facts-failed while the other hosts are planned.
  * A missing `dir` means no facts (every host is then skipped with "no-facts") when
  * `mustExist` is false, as for the default cache; a folder the user named must exist.
  */
@@ -51,10 +54,26 @@ export async function openFactsCache(dir: string, options: { mustExist?: boolean
     get(host: string): FactsResult | undefined {
       const name = `${host}.json`;
       if (!files.has(name)) return undefined;
-      const result = readFactsFile(join(dir, name), host);
+      const path = join(dir, name);
+      let result: FactsResult | undefined;
+      try {
+        result = readFactsFile(path, host);
+      } catch (error) {
+        if (!(error instanceof StewardError)) throw error;
+        return { host, ok: false, gatheredAt: writtenAt(path), error: { kind: "unparsable", message: `cached facts ${error.message} (${error.hint ?? "gather facts again"})` } };
+      }
       if (result === undefined) return undefined;
       const problem = result.ok ? checker.problem(result.facts) : undefined;
       return problem === undefined ? result : { host, ok: false, gatheredAt: result.gatheredAt, error: { kind: "unparsable", message: problem } };
     },
   };
+}
+
+/** When the file at `path` was last changed (the link itself, for a link), as the time of a failed result; the epoch when it is gone. */
+function writtenAt(path: string): string {
+  try {
+    return lstatSync(path).mtime.toISOString();
+  } catch {
+    return new Date(0).toISOString();
+  }
 }

@@ -4,6 +4,7 @@ import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } fro
 import { neverOpensReason, nextOpening } from "../model/window.ts";
 import { hostActions } from "./actions.ts";
 import { canonicalJson, NameOrder, plannedFactsDigest, sha256 } from "./digest.ts";
+import { plainLine } from "../core/text.ts";
 import { checkPlanTime } from "./clock.ts";
 import { sealPlan } from "./document.ts";
 import type { FactsSource } from "./inputs.ts";
@@ -45,7 +46,8 @@ export function plan(input: PlanInput): Plan {
   const index = indexInventory(inventory);
   const { targeted, limited } = selection(index, runbook, input.limit);
   const skipped: SkippedHost[] = [];
-  const skip = (host: string, reason: HostSkipReason, detail: string, extra: Partial<SkippedHost> = {}): void => void skipped.push({ host, reason, detail, ...extra });
+  // Details quote hosts and cache files (error messages, OS names, app output): one plain line each, no controls or bidi.
+  const skip = (host: string, reason: HostSkipReason, detail: string, extra: Partial<SkippedHost> = {}): void => void skipped.push({ host, reason, detail: plainLine(detail), ...extra });
 
   const selected: Host[] = [];
   for (const name of [...new Set([...targeted, ...(limited ?? [])])].sort()) {

@@ -133,6 +133,7 @@ describe("links are refused, never followed", () => {
     await symlink(elsewhere, join(repo, "plans"));
     const error = await rejection(writePlan(bigPlan(2), join(repo, "plans"), { root: repo }));
     expect(error.message).toBe(`${join(repo, "plans")} is a symbolic link (to ${elsewhere}); steward does not write through links`);
+    expect(error.hint).toBe(`replace ${join(repo, "plans")} with a real folder or file, or write the plan elsewhere with --out DIR`);
     expect(await readdir(elsewhere)).toEqual([]);
   });
 
@@ -144,6 +145,8 @@ describe("links are refused, never followed", () => {
     await symlink(elsewhere, join(repo, ".steward"));
     const error = await rejection(writeCachedFacts(join(repo, ".steward", "facts"), failed("web-01")));
     expect(error.message).toContain(`${join(repo, ".steward")} is a symbolic link`);
+    // `steward facts` has no --out: the hint names no option it does not have.
+    expect(error.hint).toBe(`replace ${join(repo, ".steward")} with a real folder or file`);
     expect(await readdir(elsewhere)).toEqual([]);
   });
 
@@ -213,7 +216,7 @@ describe("steward plan on a hostile filesystem", () => {
     const ro = await tmpfs("cli-ro", "ro,size=64k");
     const r = await run(["plan", "patches", "--now", "2026-11-24T01:30:00Z", "--out", ro]);
     expect(r.code).toBe(6);
-    expect(r.stderr).toMatch(new RegExp(`^steward plan: cannot write ${ro}/patches-20261124T0130-[0-9a-f]{12}\\.json: ${ro} is on a read-only filesystem \\(EROFS while writing the file\\)\\n  hint: remount it read-write`));
+    expect(r.stderr).toMatch(new RegExp(`^steward plan: cannot write ${ro}/patches-20261124T0130-[0-9a-f]{12}\\.json: ${ro} is on a read-only filesystem \\(EROFS while writing the file\\)\\n  hint: remount it read-write, or write the plan elsewhere with --out DIR\\n`));
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 

@@ -65,6 +65,52 @@ describe("secretForms and the Redactor", () => {
   });
 });
 
+describe("URL-encoded secrets", () => {
+  // A password with characters each URL encoding treats its own way: `*` (kept by
+  // encodeURIComponent and forms, %2A in strict RFC 3986), `"`, `\`, `@`, space, `|`, `` ` ``.
+  const PASSWORD = 'Pa_ss*w0rd"x\\y@z |`1';
+  // Written out by hand: Python's quote(s, safe=""), curl --data-urlencode, quote_plus, URLSearchParams, lower-case hex.
+  const URL_FORMS = {
+    encodeURIComponent: "Pa_ss*w0rd%22x%5Cy%40z%20%7C%601",
+    rfc3986: "Pa_ss%2Aw0rd%22x%5Cy%40z%20%7C%601",
+    rfc3986Lower: "Pa_ss%2aw0rd%22x%5cy%40z%20%7c%601",
+    rfc3986Plus: "Pa_ss%2Aw0rd%22x%5Cy%40z+%7C%601",
+    quotePlusLower: "Pa_ss%2aw0rd%22x%5cy%40z+%7c%601",
+    form: "Pa_ss*w0rd%22x%5Cy%40z+%7C%601",
+    formLower: "Pa_ss*w0rd%22x%5cy%40z+%7c%601",
+    componentPlus: "Pa_ss*w0rd%22x%5Cy%40z+%7C%601",
+  };
+
+  it("registers the RFC 3986, form and lower-case hex forms, with '+' for a space", () => {
+    const forms = secretForms(PASSWORD);
+    for (const [name, form] of Object.entries(URL_FORMS)) expect(forms, name).toContain(form);
+    expect(new URLSearchParams({ p: PASSWORD }).toString()).toBe(`p=${URL_FORMS.form}`);
+    expect(forms).toContain(encodeURIComponent(PASSWORD));
+  });
+
+  it("redacts each form in text, and streamed across every chunk boundary", () => {
+    const redactor = new Redactor();
+    redactor.add(PASSWORD);
+    for (const [name, form] of Object.entries(URL_FORMS)) expect(redactor.redact(`https://u:${form}@h/?a=${form}&b=1`), name).toBe("https://u:***@h/?a=***&b=1");
+    expect(redactor.maxLength).toBeGreaterThanOrEqual(URL_FORMS.rfc3986.length);
+    const text = Object.values(URL_FORMS).join("|");
+    for (let cut = 0; cut <= text.length; cut++) {
+      const stream = redactor.stream();
+      const out = stream.push(text.slice(0, cut)) + stream.push(text.slice(cut)) + stream.end();
+      expect(out, String(cut)).toBe(Object.values(URL_FORMS).map(() => "***").join("|"));
+    }
+  });
+
+  it("keeps redaction fast with many secrets of many forms", () => {
+    const redactor = new Redactor();
+    for (let i = 0; i < 200; i++) redactor.add(`${PASSWORD}-${i}`);
+    const text = "ordinary log line with nothing secret in it\n".repeat(20_000);
+    const started = performance.now();
+    expect(redactor.redact(text)).toBe(text);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
 describe("RunSecrets", () => {
   const runbook = (over: Partial<Runbook>): Runbook => ({ name: "r", targets: "all", file: "runbooks/r.yaml", steps: [], ...over });
 

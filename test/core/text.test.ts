@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { markdownText, terminalCell, terminalText } from "../../src/core/text.ts";
+import { markdownText, plainLine, terminalCell, terminalText } from "../../src/core/text.ts";
 import { HOSTILE } from "./hostile-text.ts";
 
 
@@ -26,6 +26,15 @@ describe("terminal text", () => {
     expect(terminalText(HOSTILE.nul)).toBe("abcd");
     expect(terminalText("Débian ✓ 12\tx")).toBe("Débian ✓ 12\tx");
     expect(terminalText(undefined)).toBe("");
+  });
+});
+
+describe("plain line", () => {
+  it("keeps one line: breaks and tabs as spaces, controls, escapes and every format character removed", () => {
+    expect(plainLine("a\nb\r\nc\rd\te\u2028f")).toBe("a b c d e f");
+    expect(plainLine("x\u202ey\u2066z\u2069\u200e\u200f\u061c\u200b\ufeff\u00ad.")).toBe("xyz.");
+    expect(plainLine("pkg\x1b[2Jname\x1b]0;title\x07!")).toBe("pkgname!");
+    expect(plainLine(undefined)).toBe("");
   });
 });
 

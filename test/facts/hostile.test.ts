@@ -109,7 +109,7 @@ exec /usr/bin/dpkg-query "$@"`,
     expect(facts.apps?.["escapes"]).toEqual({
       current: "",
       available: ["1.1", "1.2"],
-      error: "current_version: printed control characters; available_versions: 1 printed word(s) cannot be versions (control characters, a leading '-' or over 256 characters)",
+      error: "current_version: printed control or format characters; available_versions: 1 printed word(s) cannot be versions (control or format characters, a leading '-' or over 256 characters)",
     });
     expect(facts.upgradable.map((p) => p.name)).not.toContain("evil");
   });

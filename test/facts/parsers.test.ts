@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { errorKind } from "../../src/facts/gather.ts";
 import { parseDf, parseKernels, parseMeminfo, parseOsRelease, parseServices, UnparsableError } from "../../src/facts/parsers.ts";
-import { factsScript, ForgedOutputError, splitSections } from "../../src/facts/script.ts";
+import { factsScript, ForgedOutputError, splitSections, startupOutput } from "../../src/facts/script.ts";
 import { HostKeyMismatchError, HostUnreachableError, OutputTooLargeError } from "../../src/transport/errors.ts";
 
 describe("facts script", () => {
@@ -92,10 +92,18 @@ describe("facts framing refuses forged output", () => {
   it("refuses unknown sections, stray statuses, text outside sections and markers inside bodies", () => {
     expect(refusal(injected("os", `${marker} rc 0\n${marker} begin evil\n`))).toMatch(/unexpected section 'evil'/);
     expect(refusal(injected("os", `${marker} rc 0\n${marker} rc 0\n`))).toMatch(/a status line outside any section/);
-    expect(refusal(`hello\n${real.stdout}`)).toMatch(/facts stdout: line 1: output outside any section/);
-    // stderr before the first section is the login shell's own noise, never read as facts.
-    const noisy = splitSections(real.stdout, `bash: pyenv: command not found\n${real.stderr}`, marker);
-    expect(noisy.get("os")).toEqual(splitSections(real.stdout, real.stderr, marker).get("os"));
+    // Output before the first section is the login shell's own (a .bashrc banner, with or
+    // without a final newline, on either stream): it never knew the nonce, and is never read as facts.
+    const clean = splitSections(real.stdout, real.stderr, marker);
+    for (const banner of ["Welcome to prod!\n", "no newline ", `hello\n${marker.slice(0, -2)} begin os\n`]) {
+      const noisy = splitSections(`${banner}${real.stdout}`, `bash: pyenv: command not found\n${banner}${real.stderr}`, marker);
+      expect(noisy, banner).toEqual(clean);
+      expect(startupOutput(`${banner}${real.stdout}`, marker)).toBe(banner);
+    }
+    expect(startupOutput(real.stdout, marker)).toBe("");
+    // From the first marker on, the framing is strict, and lines are counted in the whole stream.
+    const stray = `banner\n${real.stdout.replace(`${marker} begin kernel\n`, `stray\n${marker} begin kernel\n`)}`;
+    expect(refusal(stray)).toContain(`facts stdout: line ${stray.split("\n").indexOf("stray") + 1}: output outside any section`);
     expect(refusal(real.stdout, real.stderr.replace(`${marker} begin held\n`, `${marker} begin held\n${marker} rc 0\nstray\n`))).toMatch(/facts stderr: line \d+: the marker inside section 'held'/);
     expect(refusal(`${real.stdout}trailing\n`)).toMatch(/output outside any section/);
     expect(refusal(injected("kernel", `x ${marker} begin os\n`))).toMatch(/the marker inside section 'kernel'/);

@@ -94,12 +94,15 @@ describe("steward plan", () => {
     expect((await run(["plan", "patches", "--limit", "group:web &"], repo)).code).toBe(2);
   });
 
-  it("rejects a facts file that is not a facts result", async () => {
+  it("skips the host whose facts file is not a facts result, saying why", async () => {
     const dir = join(repo, "bad-facts");
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "db-01.json"), "{ not json");
     const r = await run(["plan", "patches", "--facts", "bad-facts"], repo);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain("db-01.json: not JSON");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const written = /wrote (\S+\.json)/.exec(r.stdout)?.[1];
+    const plan = JSON.parse(await readFile(join(repo, written!), "utf8")) as { skipped: Array<{ host: string; reason: string; detail: string }> };
+    expect(plan.skipped.find((s) => s.host === "db-01")).toMatchObject({ reason: "facts-failed", detail: expect.stringContaining("db-01.json: not JSON") });
   });
 });

@@ -56,3 +56,20 @@ describe("plan Markdown with hostile host values", () => {
     expect(lines.filter((l) => /^\s*([-+*]|\d+[.)])\s/.test(l)).every((l) => /^- ((p|q)\d|reboot if required:)/.test(l) || /^\d+\. /.test(l))).toBe(true);
   });
 });
+
+/**
+ * A skip's detail quotes what a host or a cache file said (an error message, an app's
+ * output). In the plan JSON it is one plain line: no line break to forge a heading in
+ * whatever shows it, no control or bidi character to make it read other than it is.
+ */
+describe("plan JSON skip details from hostile hosts", () => {
+  const message = "boom \u202e | @admin \u2066x\u2069 \n\n# Approved\n\r\x1b[2J\u200bdone";
+  const facts = new Map<string, FactsResult>([["web-01", { host: "web-01", ok: false, gatheredAt: "2026-11-22T00:00:00.000Z", error: { kind: "command-failed", message } }]]);
+  const p = plan({ inventory: inventory([host("web-01", ["web"])]), runbook: runbook(), facts, now: NOW, toolVersion: "0.1.0", inputs: INPUTS });
+
+  it("are one line without control or format characters, the words kept", () => {
+    const detail = p.skipped[0]?.detail ?? "";
+    expect(detail).toBe("command-failed at 2026-11-22T00:00:00.000Z: boom  | @admin x   # Approved  done");
+    expect(JSON.stringify(p)).not.toMatch(/[\u202e\u2066\u2069\u200b]|\\n|\\r|\\u001b/);
+  });
+});

@@ -198,6 +198,20 @@ describe("parsePlan refuses a plan changed after it was written", () => {
     expect(noDigest?.message).toContain("must have required property 'digest'");
   });
 
+  it("refuses a repeated key, a decoy a reader would see first, naming its JSON pointer and not its value", () => {
+    const decoy = text.replace('  "createdAt":', '  "createdAt": "2099-01-01T00:00:00.000Z",\n  "createdAt":');
+    expect(decoy).not.toBe(text);
+    const error = refusal(decoy);
+    expect(error?.code).toBe("stale-plan");
+    expect(exitCodeFor(error!)).toBe(5);
+    expect(error?.message).toBe(`${FILE}: the key /createdAt appears twice; steward never writes that, so the plan was changed after it was written`);
+    const nested = refusal(text.replace('"wave":', '"wave": 99, "wave":'));
+    expect(nested?.message).toMatch(/the key \/hosts\/0\/wave appears twice/);
+    expect(nested?.message).not.toContain("99");
+    // A key spelled with an escape is the same key.
+    expect(refusal(text.replace('  "createdAt":', '  "create\\u0064At": "2099-01-01T00:00:00.000Z",\n  "createdAt":'))?.message).toMatch(/the key \/createdAt appears twice/);
+  });
+
   it("refuses a damaged file, saying where but quoting nothing", () => {
     const error = refusal(text.slice(0, text.length / 2));
     expect(error?.code).toBe("stale-plan");

@@ -40,9 +40,15 @@ describe("a facts cache written before package values were checked", () => {
     expect(JSON.stringify(p)).not.toContain("/tmp/evil");
   });
 
-  it("refuses a cached file whose package name reads as an option, naming the file and the rule, not the value", async () => {
+  it("fails only the host whose cached file breaks the schema, naming the file and the rule, not the value", async () => {
     const cache = await openFactsCache(dir);
-    expect(() => cache.get("option-01")).toThrow(/option-01\.json: not a facts result: facts\/upgradable\/0\/name: must be a single word: no leading '-'/);
-    expect(() => cache.get("option-01")).not.toThrow(/config-file/);
+    const option = cache.get("option-01");
+    expect(option).toMatchObject({ host: "option-01", ok: false, error: { kind: "unparsable" } });
+    const message = option?.ok === false ? option.error.message : "";
+    expect(message).toMatch(/^cached facts .*option-01\.json: not a facts result: facts\/upgradable\/0\/name: must be a single word: no leading '-'/);
+    expect(message).not.toContain("config-file");
+    const p = plan({ inventory: inventory([host("option-01", ["web"]), host("good-01", ["web"])]), runbook: runbook(), facts: cache, now: NOW, toolVersion: "0.1.0", inputs: INPUTS });
+    expect(p.hosts.map((h) => h.name)).toEqual(["good-01"]);
+    expect(p.skipped).toEqual([{ host: "option-01", reason: "facts-failed", factsError: "unparsable", detail: expect.stringContaining("option-01.json: not a facts result") }]);
   });
 });

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -9,6 +9,7 @@ import {
   ConnectionLostError,
   HostUnreachableError,
 } from "../../src/transport/errors.ts";
+import { MAX_IDENTITY_FILE_BYTES } from "../../src/transport/ssh/auth.ts";
 import { create } from "../../src/transport/ssh/index.ts";
 import type { TransportOptions } from "../../src/transport/types.ts";
 import {
@@ -153,6 +154,40 @@ describe("ssh failures", () => {
     const error = await transport.connect(targetFor(server, stranger)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthFailedError);
     expect((error as Error).message).toContain(`key ${stranger.file}`);
+    await transport.close();
+  });
+
+  it("refuses an identity file that is a device, a FIFO, a folder or too large, at once and without reading it", async () => {
+    const fifo = join(dir, "key-fifo");
+    await run("mkfifo", [fifo]);
+    const folder = join(dir, "key-folder");
+    mkdirSync(folder);
+    const huge = join(dir, "key-huge");
+    writeFileSync(huge, Buffer.alloc(MAX_IDENTITY_FILE_BYTES + 1, 0x41));
+    const transport = create(base);
+    const cases: Array<[string, string]> = [
+      ["/dev/zero", "not a regular file (a device)"],
+      [fifo, "not a regular file (a FIFO)"],
+      [folder, "not a regular file (a folder)"],
+      [huge, `larger than ${MAX_IDENTITY_FILE_BYTES} bytes, so not a private key`],
+      [join(dir, "no-such-key"), "cannot be opened (ENOENT)"],
+    ];
+    const started = Date.now();
+    for (const [file, why] of cases) {
+      const error = await transport.connect(targetFor(server, { ...key, file })).catch((e: unknown) => e);
+      expect(error, file).toBeInstanceOf(AuthFailedError);
+      expect((error as Error).message).toBe(`sshd-${server.port}: cannot use identity file ${file}: ${why}`);
+    }
+    // A FIFO with no writer and /dev/zero would each block or read forever.
+    expect(Date.now() - started).toBeLessThan(base.connectTimeoutMs!);
+    await transport.close();
+  });
+
+  it("follows a link to the key file, as ~/.ssh often holds", async () => {
+    const link = join(dir, "key-link");
+    symlinkSync(key.file, link);
+    const transport = create(base);
+    expect((await (await transport.connect(targetFor(server, { ...key, file: link }))).exec("echo linked")).stdout).toBe("linked\n");
     await transport.close();
   });
 

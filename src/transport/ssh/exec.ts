@@ -6,19 +6,15 @@ import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TAIL_BYTES, OutputBudget, OutputColle
 import { becomePrefix, killTreeScript, shellCommand } from "../shell.ts";
 import type { Become, ExecOptions, ExecResult, HostTarget } from "../types.ts";
 import type { SshConnection } from "./connection.ts";
+import { PidHeader } from "./pid-header.ts";
 
 /** Default per-command limit: long enough for a package upgrade, short of forever. */
 export const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60 * 1000;
 
 /**
- * Longest PID line the wrapper prints ("4194304\n" is 8 bytes). Anything longer without a
- * newline is not the wrapper's: it is passed on as output rather than buffered forever.
- */
-const MAX_HEADER_BYTES = 32;
-
-/**
  * Runs one command on a pooled connection. The command is wrapped so that its shell
- * first prints its PID on a line of its own: sshd makes that shell a session and
+ * first prints its PID on a tagged line of its own (PidHeader: the login shell's startup
+ * files may print before it): sshd makes that shell a session and
  * process-group leader, so on timeout a second channel can kill the whole tree —
  * signalling the channel alone leaves children such as `sleep` or `apt` running.
  */
@@ -55,7 +51,8 @@ async function runChannel(
   const expired = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), timeoutMs);
   });
-  const opening = connection.openExec(`printf '%s\\n' "$$"; exec ${shellCommand(command, become)}`);
+  const header = new PidHeader();
+  const opening = connection.openExec(`${header.command}; exec ${shellCommand(command, become)}`);
   const channel = await Promise.race([opening, expired]).catch((error: unknown) => {
     clearTimeout(timer);
     throw error;
@@ -75,24 +72,9 @@ async function runChannel(
   const stdout = new OutputCollector(tailBytes, connection.redactor, options.onStdout, budget);
   const stderr = new OutputCollector(tailBytes, connection.redactor, options.onStderr, budget);
 
-  let pid: number | undefined;
-  let headerDone = false;
-  let header = Buffer.alloc(0);
   channel.on("data", (data: Buffer) => {
-    if (headerDone) return stdout.push(data);
-    header = Buffer.concat([header, data]);
-    const newline = header.indexOf(0x0a);
-    if (newline < 0 || newline > MAX_HEADER_BYTES) {
-      if (header.length <= MAX_HEADER_BYTES) return;
-      // Not the wrapper's PID line: without a PID only the channel signal can stop it.
-      headerDone = true;
-      return stdout.push(header);
-    }
-    headerDone = true;
-    const parsed = Number(header.subarray(0, newline).toString("latin1"));
-    pid = Number.isSafeInteger(parsed) && parsed > 1 ? parsed : undefined;
-    const rest = header.subarray(newline + 1);
-    if (rest.length > 0) stdout.push(rest);
+    const out = header.push(data);
+    if (out.length > 0) stdout.push(out);
   });
   channel.stderr.on("data", (data: Buffer) => stderr.push(data));
 
@@ -106,6 +88,9 @@ async function runChannel(
   });
   const closed = new Promise<void>((resolve) =>
     channel.once("close", (code?: number | null, signalName?: string) => {
+      // Output that never reached a PID line (the wrapper did not run) is still output.
+      const held = header.end();
+      if (held.length > 0) stdout.push(held);
       // ssh2 repeats the exit status on "close". The "exit" event alone can be missed:
       // when sshd's exec reply and exit status arrive in one read, ssh2 emits "exit"
       // before the code awaiting openExec has attached its listener.
@@ -123,6 +108,8 @@ async function runChannel(
   clearTimeout(timer);
 
   if (first !== "closed") {
+    const pid = header.pid;
+    // Without a PID only the channel signal can stop the command.
     const killed = pid !== undefined ? await killTree(connection, channel, pid, become, killTimeoutMs) : signalOnly(channel);
     await Promise.race([closed, delay(killTimeoutMs)]);
     const out = stdout.end();
