@@ -1,5 +1,5 @@
 import jsYaml from "js-yaml";
-import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, visit, type Alias, type Document, type Node, type YAMLError } from "yaml";
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, visit, YAMLParseError, type Alias, type Document, type Node, type Pair, type YAMLError, type YAMLMap } from "yaml";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { segmentsOf } from "../core/diagnostic.ts";
 import { LineIndex, valueOffsets } from "./yaml-positions.ts";
@@ -60,7 +60,8 @@ function positionsOf(text: string): () => { doc: Document.Parsed; lines: LineInd
   let cached: { doc: Document.Parsed; lines: LineIndex } | undefined;
   return () => {
     if (!cached) {
-      const doc = parseAllDocuments(text, { uniqueKeys: true, version: "1.2", logLevel: "silent" });
+      // js-yaml has already refused duplicate keys; the yaml library's own check is quadratic.
+      const doc = parseAllDocuments(text, { uniqueKeys: false, version: "1.2", logLevel: "silent" });
       // An empty file (or one of only comments) holds no document; an empty one puts positions at 1:1.
       cached = { doc: (Array.isArray(doc) ? doc[0] : undefined) ?? parseDocument(""), lines: new LineIndex(text) };
     }
@@ -200,8 +201,10 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   }
   const lines = new LineIndex(text);
   // YAML 1.2 core schema: `no`, `on` and `yes` stay strings (no "Norway problem").
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, version: "1.2", logLevel: "silent" });
+  // Duplicate keys are found by duplicateKeys (linear); the parser's check compares each key with all before it.
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: false, version: "1.2", logLevel: "silent" });
   const list = Array.isArray(docs) ? docs : [];
+  for (const doc of list) doc.errors.push(...duplicateKeys(doc));
   const diagnostics: Diagnostic[] = [];
   const textLines = text.split("\n");
   const hintedLines = new Set<number>();
@@ -272,6 +275,42 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   return { source: { file, text, value, positions: () => ({ doc, lines }) }, diagnostics };
 }
 
+/**
+ * The error the parser's `uniqueKeys` check would give for each repeated scalar key,
+ * found in one pass per mapping (the parser's check is quadratic in the number of keys).
+ */
+function duplicateKeys(doc: Document.Parsed): YAMLParseError[] {
+  const out: YAMLParseError[] = [];
+  visit(doc, {
+    Map: (_key, node) => {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = pair.key.value;
+        if (seen.has(key)) {
+          const at = pair.key.range?.[0] ?? 0;
+          out.push(new YAMLParseError([at, at + 1], "DUPLICATE_KEY", "Map keys must be unique"));
+        }
+        seen.add(key);
+      }
+    },
+  });
+  return out;
+}
+
+/** Each mapping's pairs by key text, built on first lookup: locating N keys stays linear. */
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+function pairOf(map: YAMLMap, key: string): Pair | undefined {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p);
+    pairIndex.set(map, index);
+  }
+  return index.get(key);
+}
+
 /** The YAML node at a JSON pointer, or the deepest ancestor that exists. */
 function walk(source: YamlSource, pointer: string, wantKey: boolean): Node | null {
   let node: unknown = source.positions().doc.contents;
@@ -280,7 +319,7 @@ function walk(source: YamlSource, pointer: string, wantKey: boolean): Node | nul
     const segment = segments[i]!;
     const last = i === segments.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === segment);
+      const pair = pairOf(node, segment);
       if (!pair) return node;
       if (last && wantKey) return pair.key as Node;
       node = pair.value ?? pair.key;

@@ -39,6 +39,47 @@ export interface ValidateOptions {
   knownHosts?: KnownHostsFile;
 }
 
+/** Problems reported per file; the rest are counted in one last diagnostic of that file. */
+export const DIAGNOSTICS_PER_FILE = 100;
+
+/**
+ * The first DIAGNOSTICS_PER_FILE problems of each file (in sorted order), then one that
+ * says how many more there are. A file with 80,000 unknown keys has one mistake made
+ * 80,000 times; printing all of them helps nobody and costs megabytes of output.
+ */
+function capPerFile(sorted: Diagnostic[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const hidden = new Map<string, { errors: number; warnings: number; last: Diagnostic }>();
+  const shown = new Map<string, number>();
+  for (const d of sorted) {
+    const n = shown.get(d.file) ?? 0;
+    if (n < DIAGNOSTICS_PER_FILE) {
+      shown.set(d.file, n + 1);
+      out.push(d);
+      continue;
+    }
+    const h = hidden.get(d.file) ?? { errors: 0, warnings: 0, last: d };
+    if (d.severity === "error") h.errors++;
+    else h.warnings++;
+    h.last = d;
+    hidden.set(d.file, h);
+  }
+  for (const [file, h] of hidden) {
+    const parts = [h.errors ? `${h.errors} more error${h.errors === 1 ? "" : "s"}` : "", h.warnings ? `${h.warnings} more warning${h.warnings === 1 ? "" : "s"}` : ""].filter(Boolean);
+    out.push({
+      severity: h.errors ? "error" : "warning",
+      rule: "validate/too-many",
+      file,
+      line: h.last.line,
+      column: h.last.column,
+      pointer: "",
+      message: `… and ${parts.join(" and ")} in this file, up to line ${h.last.line}`,
+      hint: `only the first ${DIAGNOSTICS_PER_FILE} problems of a file are shown; fix these (often one mistake repeated) and validate again; the totals count every problem`,
+    });
+  }
+  return sortDiagnostics(out);
+}
+
 /**
  * Validates parsed files in stages: schema, then the merged model, then semantic rules
  * across files. Collects every problem; never stops at the first.
@@ -82,8 +123,10 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
     diagnostics.push(...checkRunbook(source, runbook, ctx));
     runbooks.push(runbook);
   }
-  const sorted = sortDiagnostics(diagnostics);
-  const errors = sorted.filter((d) => d.severity === "error").length;
+  const all = sortDiagnostics(diagnostics);
+  const errors = all.filter((d) => d.severity === "error").length;
+  const warnings = all.length - errors;
+  const sorted = capPerFile(all);
   const texts = new Map([
     ...[...inventoryFiles, ...runbookFiles].map((s): [string, string] => [s.file, s.text]),
     ...(options.knownHosts && "text" in options.knownHosts ? [[options.knownHosts.file, options.knownHosts.text] as [string, string]] : []),
@@ -93,7 +136,7 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
     runbooks,
     diagnostics: sorted,
     errors,
-    warnings: sorted.length - errors,
+    warnings,
     files: inventoryFiles.length + runbookFiles.length,
     texts,
     // Sources handed in as text have no other bytes; validateRepository replaces these with the bytes read.

@@ -5,6 +5,7 @@ import type { Diagnostic } from "../core/diagnostic.ts";
 import { pointerOf, segmentsOf } from "../core/diagnostic.ts";
 import { durationHint } from "../core/duration.ts";
 import { didYouMean } from "../core/suggest.ts";
+import { clip } from "../core/visible.ts";
 import { locate, type YamlSource } from "../load/yaml-source.ts";
 
 type SchemaNode = Record<string, unknown>;
@@ -61,7 +62,7 @@ function label(pointer: string): string {
   const last = segments.at(-1);
   if (last === undefined) return "the file";
   if (/^\d+$/.test(last)) return `item ${Number(last) + 1} of \`${segments.at(-2) ?? ""}\``;
-  return `\`${last}\``;
+  return `\`${clip(last)}\``;
 }
 
 /** The lower-case spelling of a name refused only for its capitals. */
@@ -115,7 +116,7 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
       pointer: `${pointer}${pointerOf([propertyName])}`,
       key: true,
       rule: "schema/invalid-name",
-      message: `the name \`${propertyName}\` is not valid: ${custom ?? error.message ?? "wrong form"}`,
+      message: `the name \`${clip(propertyName)}\` is not valid: ${custom ?? error.message ?? "wrong form"}`,
       hint: lowerCaseHint(propertyName, parent),
     };
   }
@@ -128,7 +129,7 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
         pointer: `${pointer}${pointerOf([key])}`,
         key: true,
         rule: "schema/unknown-key",
-        message: `unknown key \`${key}\`${pointer ? ` in ${label(pointer)}` : ""}`,
+        message: `unknown key \`${clip(key)}\`${pointer ? ` in ${label(pointer)}` : ""}`,
         hint: didYouMean(key, allowed) ?? (allowed.length ? `allowed keys: ${allowed.join(", ")}` : undefined),
       };
     }
