@@ -3,10 +3,11 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import addFormatsModule from "ajv-formats";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { pointerOf, segmentsOf } from "../core/diagnostic.ts";
-import { durationHint } from "../core/duration.ts";
+import { durationHint, parseDuration } from "../core/duration.ts";
 import { didYouMean } from "../core/suggest.ts";
 import { clip } from "../core/visible.ts";
 import { locate, type YamlSource } from "../load/yaml-source.ts";
+import { cronError } from "./cron.ts";
 
 type SchemaNode = Record<string, unknown>;
 export type SchemaName = "inventory" | "runbook" | "plan";
@@ -26,8 +27,20 @@ function compile(): Map<SchemaName, { validate: ValidateFunction; root: SchemaNo
   addFormats(ajv);
   // Human wording for a pattern or a oneOf, shown instead of ajv's generic text.
   ajv.addVocabulary(["x-message"]);
-  // Marks values with a dedicated hint, e.g. "duration" suggests `3h` for `3 hours`.
-  ajv.addVocabulary(["x-format"]);
+  // Checks the schema's pattern cannot: a duration's size, a cron field's range. Also marks
+  // values with a dedicated hint, e.g. "duration" suggests `3h` for `3 hours`.
+  ajv.addKeyword({
+    keyword: "x-format",
+    type: "string",
+    schemaType: "string",
+    errors: true,
+    validate: function check(format: string, data: string): boolean {
+      const message = formatError(format, data);
+      if (message === undefined) return true;
+      (check as { errors?: Partial<ErrorObject>[] }).errors = [{ keyword: "x-format", message, params: { format } }];
+      return false;
+    },
+  });
   const inventory = readSchema("inventory");
   const runbook = readSchema("runbook");
   ajv.addSchema(inventory, "inventory.schema.json");
@@ -37,6 +50,19 @@ function compile(): Map<SchemaName, { validate: ValidateFunction; root: SchemaNo
     ["runbook", { validate: ajv.getSchema("runbook.schema.json")!, root: runbook }],
   ]);
   return compiled;
+}
+
+/** Longest duration accepted anywhere: a year and a day. Longer ones are typos, and overflow date arithmetic. */
+export const MAX_DURATION_MS = 366 * 86_400_000;
+
+/** Why a string of an `x-format` can never work; undefined when it can (or when the pattern already refuses it). */
+function formatError(format: string, data: string): string | undefined {
+  if (format === "duration") {
+    const ms = parseDuration(data);
+    return ms !== undefined && ms > MAX_DURATION_MS ? "is longer than 366 days; durations are capped there" : undefined;
+  }
+  if (format === "cron") return /^([^\s]+\s+){4}[^\s]+$|^@/.test(data) ? cronError(data) : undefined;
+  return undefined;
 }
 
 function typeName(value: unknown): string {
@@ -174,6 +200,8 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
     case "oneOf":
     case "anyOf":
       return { pointer, key: false, rule: "schema/wrong-shape", message: `${label(pointer)} is ${typeName(error.data)}: ${custom ?? "it matches none of the allowed forms"}`, hint: valueHint(error.data, parent) };
+    case "x-format":
+      return { pointer, key: false, rule: params.format === "cron" ? "schema/bad-cron" : "schema/out-of-range", message: `${label(pointer)} is ${typeName(error.data)}: ${params.format === "cron" ? "" : "it "}${error.message ?? "is invalid"}` };
     case "discriminator":
     case "propertyNames":
       // Restate errors already reported precisely (the bad tag value, the bad name).
