@@ -19,6 +19,7 @@ export interface ValidationResult {
   diagnostics: Diagnostic[];
   errors: number;
   warnings: number;
+  /** YAML files validated: every one found, including those that could not be read or parsed. */
   files: number;
   /**
    * The text of every file validated, by repository path (YAML and the known_hosts file).
@@ -162,5 +163,7 @@ export async function validateRepository(root: string, options: ValidateOptions 
   // Files that failed to parse are not sources, but their text is still what errors quote.
   for (const [file, text] of loaded.texts) if (!result.texts.has(file)) result.texts.set(file, text);
   for (const [file, sha256] of loaded.hashes) result.hashes.set(file, sha256);
+  // Count every file found, also those that could not be read or parsed: they were validated too.
+  result.files = Math.max(result.files, loaded.files.length);
   return result;
 }

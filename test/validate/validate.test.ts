@@ -93,6 +93,8 @@ describe("validateRepository", () => {
     expect(rules, show(result.diagnostics)).toEqual(
       expect.arrayContaining(["inventory/zz-broken.yaml yaml/missing-char", "runbooks/zz-bad-schema.yaml schema/too-few", "runbooks/zz-bad-selector.yaml selector/syntax"]),
     );
+    // base has three YAML files; the broken one counts although it never parsed.
+    expect(result.files).toBe(6);
   });
 
   it("sorts diagnostics by file and position, and returns the same list on every run", async () => {
