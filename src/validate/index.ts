@@ -10,6 +10,7 @@ import { checkHostKeys, knownHostsPath, type KnownHostsFile } from "./rules/host
 import { checkRunbook } from "./rules/runbook.ts";
 import { checkSecrets } from "./rules/secrets.ts";
 import { checkLocalTransport } from "./rules/transport.ts";
+import { pruneBySchemaErrors } from "./prune.ts";
 import { validateAgainstSchema } from "./schema.ts";
 
 export interface ValidationResult {
@@ -87,15 +88,23 @@ function capPerFile(sorted: Diagnostic[]): Diagnostic[] {
  */
 export function validateSources(inventoryFiles: YamlSource[], runbookFiles: YamlSource[], options: ValidateOptions = {}, loadDiagnostics: Diagnostic[] = []): ValidationResult {
   const diagnostics = [...loadDiagnostics];
+  // Each file's entries that failed their schema are cut out; the rest is checked (see prune.ts).
   const validInventory: YamlSource[] = [];
+  const cut = { hosts: new Set<string>(), groups: new Set<string>() };
+  let inventoryCut = false;
   for (const source of [...inventoryFiles, ...runbookFiles]) diagnostics.push(...checkSecrets(source));
   for (const source of inventoryFiles) {
     const errors = validateAgainstSchema(source, "inventory");
     diagnostics.push(...errors);
-    if (errors.length === 0) validInventory.push(source);
+    const pruned = pruneBySchemaErrors(source, "inventory", errors);
+    inventoryCut ||= errors.length > 0;
+    for (const h of pruned.cutHosts) cut.hosts.add(h);
+    for (const g of pruned.cutGroups) cut.groups.add(g);
+    if (pruned.source) validInventory.push(pruned.source);
   }
-  const inventoryWhole = validInventory.length === inventoryFiles.length && !loadDiagnostics.some((d) => d.file === "inventory" || d.file.startsWith("inventory/"));
-  const built = buildInventory(validInventory);
+  // Checks across files (selectors, variables per host) need every host as written.
+  const inventoryWhole = !inventoryCut && !loadDiagnostics.some((d) => d.file === "inventory" || d.file.startsWith("inventory/"));
+  const built = buildInventory(validInventory, cut);
   diagnostics.push(...built.diagnostics);
   if (validInventory.length > 0) diagnostics.push(...checkHostKeys(built.inventory, validInventory, options.knownHosts));
   diagnostics.push(...checkLocalTransport(validInventory));
@@ -113,16 +122,18 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
     }
     const errors = validateAgainstSchema(source, "runbook");
     diagnostics.push(...errors);
-    if (errors.length > 0) continue;
-    const runbook = { ...(source.value as Omit<Runbook, "file">), file: source.file } as Runbook;
+    const checked = pruneBySchemaErrors(source, "runbook", errors).source;
+    if (!checked) continue;
+    const runbook = { ...(checked.value as Omit<Runbook, "file">), file: source.file } as Runbook;
     const twin = byName.get(runbook.name);
     if (twin) {
       diagnostics.push(diagnosticAt(source, "/name", "runbook/duplicate-name", `the runbook name \`${runbook.name}\` is already used by ${twin.file}`, { hint: "runbook names identify plans and runs; make them unique" }));
     } else {
       byName.set(runbook.name, runbook);
     }
-    diagnostics.push(...checkRunbook(source, runbook, ctx));
-    runbooks.push(runbook);
+    diagnostics.push(...checkRunbook(checked, runbook, ctx));
+    // Only a runbook that passed whole is handed on to planning.
+    if (errors.length === 0) runbooks.push(runbook);
   }
   const all = sortDiagnostics(diagnostics);
   const errors = all.filter((d) => d.severity === "error").length;
