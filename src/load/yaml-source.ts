@@ -2,8 +2,9 @@ import jsYaml from "js-yaml";
 import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, visit, YAMLParseError, type Alias, type Document, type Node, type Pair, type YAMLError, type YAMLMap } from "yaml";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { segmentsOf } from "../core/diagnostic.ts";
+import { invisibleCharacters } from "./invisible.ts";
 import { LineIndex, valueOffsets } from "./yaml-positions.ts";
-import { aliasHint, noBreakSpaces, reservedHint, tagHint, templateMappings, type YamlHint } from "./yaml-hints.ts";
+import { aliasHint, explicitTags, noBreakSpaces, reservedHint, tagHint, templateMappings, tooDeep, type YamlHint } from "./yaml-hints.ts";
 
 /** Files larger than this are refused before parsing: no inventory needs more, and it bounds memory. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -45,10 +46,20 @@ function sharesCollections(value: unknown): boolean {
   return false;
 }
 
+/**
+ * YAML 1.2's core schema plus merge keys (`<<: *defaults`, from YAML 1.1): common in
+ * hand-written YAML to share settings between hosts or steps, and read the same way by
+ * both parsers (js-yaml's merge type, the yaml library's `merge: true`).
+ */
+const SCHEMA = jsYaml.CORE_SCHEMA.extend({
+  // js-yaml's own merge type (lib/type/merge.js), which its typings do not export.
+  implicit: [new jsYaml.Type("tag:yaml.org,2002:merge", { kind: "scalar", resolve: (data: unknown) => data === "<<" || data === null })],
+});
+
 function fastValue(text: string): { ok: true; value: unknown } | { ok: false } {
   let value: unknown;
   try {
-    value = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }) ?? null;
+    value = jsYaml.load(text, { schema: SCHEMA }) ?? null;
   } catch {
     return { ok: false };
   }
@@ -61,7 +72,7 @@ function positionsOf(text: string): () => { doc: Document.Parsed; lines: LineInd
   return () => {
     if (!cached) {
       // js-yaml has already refused duplicate keys; the yaml library's own check is quadratic.
-      const doc = parseAllDocuments(text, { uniqueKeys: false, version: "1.2", logLevel: "silent" });
+      const doc = parseAllDocuments(text, { uniqueKeys: false, merge: true, version: "1.2", logLevel: "silent" });
       // An empty file (or one of only comments) holds no document; an empty one puts positions at 1:1.
       cached = { doc: (Array.isArray(doc) ? doc[0] : undefined) ?? parseDocument(""), lines: new LineIndex(text) };
     }
@@ -161,6 +172,24 @@ function errorPosition(error: YAMLError, doc: Document.Parsed, text: string, lin
   return pos;
 }
 
+/**
+ * For the parser's "Flow sequence … must end with a ]" (or mapping, `}`): the bracket
+ * that is never closed, the last one before the error left open. Undefined for other
+ * errors, or when no open bracket is found.
+ */
+function unclosedFlow(error: YAMLError, text: string, lines: LineIndex): { line: number; col: number; bracket: "[" | "{" } | undefined {
+  const m = /end with an? ([\]}])/.exec(error.message);
+  if (!m) return undefined;
+  const open = m[1] === "]" ? "[" : "{";
+  const close = m[1]!;
+  let depth = 0;
+  for (let i = Math.min(error.pos[0], text.length) - 1; i >= 0; i--) {
+    if (text[i] === close) depth++;
+    else if (text[i] === open && depth-- === 0) return { ...lines.linePos(i), bracket: open };
+  }
+  return undefined;
+}
+
 function firstLine(message: string): string {
   return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
 }
@@ -192,25 +221,43 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   const hinted = (list: YamlHint[]): Diagnostic[] => list.map((h) => at(h.line, h.column, h.rule, h.message, h.hint));
   const nbsp = noBreakSpaces(text);
   if (nbsp.length > 0) return { diagnostics: hinted(nbsp) };
+  const invisible = invisibleCharacters(text);
+  if (invisible.length > 0) return { diagnostics: hinted(invisible) };
+  const deep = tooDeep(text);
+  if (deep) return { diagnostics: hinted([deep]) };
   const fast = fastValue(text);
   if (fast.ok) {
     const positions = positionsOf(text);
     const templates = /\{\{/.test(text) ? templateMappings(text, positions().doc, positions().lines) : [];
     if (templates.length > 0) return { diagnostics: hinted(templates) };
+    const tags = text.includes("!") ? explicitTags(text, positions().doc, positions().lines) : [];
+    if (tags.length > 0) return { diagnostics: hinted(tags) };
     return { source: { file, text, value: fast.value, positions }, diagnostics: [] };
   }
   const lines = new LineIndex(text);
   // YAML 1.2 core schema: `no`, `on` and `yes` stay strings (no "Norway problem").
   // Duplicate keys are found by duplicateKeys (linear); the parser's check compares each key with all before it.
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: false, version: "1.2", logLevel: "silent" });
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: false, merge: true, version: "1.2", logLevel: "silent" });
   const list = Array.isArray(docs) ? docs : [];
   for (const doc of list) doc.errors.push(...duplicateKeys(doc));
   const diagnostics: Diagnostic[] = [];
   const textLines = text.split("\n");
   const hintedLines = new Set<number>();
+  const reportedLines = new Set<number>();
   for (const doc of list) {
+    // A tab or a bad indent moves keys into the wrong mapping: "duplicate" keys then are its echo.
+    const structural = doc.errors.some((e) => e.code === "TAB_AS_INDENT" || e.code === "BAD_INDENT");
     for (const error of doc.errors) {
+      if (structural && error.code === "DUPLICATE_KEY") continue;
       const pos = errorPosition(error, doc, text, lines);
+      // The first error of a line is the cause; the parser's later ones on that line restate it.
+      if (reportedLines.has(pos.line)) continue;
+      reportedLines.add(pos.line);
+      const unclosed = unclosedFlow(error, text, lines);
+      if (unclosed) {
+        diagnostics.push(at(unclosed.line, unclosed.col, "yaml/unclosed-bracket", `this ${unclosed.bracket} is never closed`, `add the closing ${unclosed.bracket === "[" ? "]" : "}"} where the list ends (on one line, or indented under its key)`));
+        continue;
+      }
       const lineText = textLines[pos.line - 1] ?? "";
       // A value starting with '*' gives one cryptic error per '*'; say once, plainly, what happened.
       const alias = error.code === "BAD_ALIAS" || (error.code === "UNEXPECTED_TOKEN" && /alias/i.test(error.message)) ? aliasHint(lineText) : undefined;
@@ -272,6 +319,8 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   }
   const templates = templateMappings(text, doc, lines);
   if (templates.length > 0) return { diagnostics: hinted(templates) };
+  const tags = explicitTags(text, doc, lines);
+  if (tags.length > 0) return { diagnostics: hinted(tags) };
   return { source: { file, text, value, positions: () => ({ doc, lines }) }, diagnostics };
 }
 

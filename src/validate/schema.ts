@@ -65,6 +65,17 @@ function formatError(format: string, data: string): string | undefined {
   return undefined;
 }
 
+/** Keys of an Ansible play (docs.ansible.com, "Playbook Keywords"), none of which a steward file has. */
+const ANSIBLE_PLAY = new Set(["hosts", "tasks", "roles", "pre_tasks", "post_tasks", "handlers", "gather_facts", "become", "vars_files", "import_playbook"]);
+
+/** What to write instead of a list at the top of a file; an Ansible playbook is named as such. */
+function listHint(items: unknown[], root: SchemaNode): string {
+  const runbook = root === compile().get("runbook")?.root;
+  const play = items.some((item) => typeof item === "object" && item !== null && Object.keys(item).some((k) => ANSIBLE_PLAY.has(k)));
+  const shape = runbook ? "a steward runbook is one mapping: `name:`, `targets:` (a selector such as group:web) and `steps:` (a list of `{ kind, name, … }`, e.g. kind: command, kind: packages)" : "an inventory file is one mapping: `hosts:` (NAME: { address, groups }), `groups:` and `defaults:`";
+  return play ? `this looks like an Ansible playbook (a list of plays with hosts: and tasks:); ${shape}` : shape;
+}
+
 function typeName(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
@@ -165,6 +176,7 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
       if (pointer === "" && error.data === null) {
         return { pointer, key: false, rule: "schema/wrong-type", message: "the file is empty; it must be a mapping", hint: "delete the file if it has nothing to declare" };
       }
+      if (pointer === "" && Array.isArray(error.data)) return { pointer, key: false, rule: "schema/wrong-type", message: "the file must be a mapping, not a list", hint: listHint(error.data, root) };
       const want = String(params.type).split(",").map((t) => article[t] ?? t).join(" or ");
       return { pointer, key: false, rule: "schema/wrong-type", message: `${label(pointer)} must be ${want}, not ${typeName(error.data)}${custom ? ` (${custom})` : ""}`, hint: valueHint(error.data, parent) };
     }
