@@ -1,5 +1,6 @@
 import Handlebars from "handlebars";
 import { templateSpelling } from "../load/yaml-hints.ts";
+import { ansibleEquivalent } from "./jinja.ts";
 
 /** A template that cannot be parsed, with the position of the mistake. */
 export class TemplateSyntaxError extends Error {
@@ -66,13 +67,19 @@ function findUnclosed(source: string): TemplateSyntaxError | undefined {
 }
 
 /**
- * A `{{ x | filter(…) }}` expression (Jinja's filter syntax), which Handlebars cannot
- * parse: its own error ("Expecting 'CLOSE_RAW_BLOCK'…") says nothing useful. Block
+ * A `{{ x | filter(…) }}` expression (Jinja's filter syntax) or Ansible's
+ * `{{hostvars[…]}}` / `{{groups[…]}}`, which Handlebars cannot parse: its own error ("Expecting 'CLOSE_RAW_BLOCK'…") says nothing useful. Block
  * parameters (`{{#each list as |item|}}`) are Handlebars' own use of `|` and are skipped.
  */
 function findJinjaFilter(source: string): TemplateSyntaxError | undefined {
   for (const m of source.matchAll(/\{\{(?!!)([^{}]*)\}\}/g)) {
     const inner = m[1]!;
+    // Ansible's hostvars[…] and groups[…] index with brackets, which Handlebars cannot parse either.
+    const indexed = /^\s*(hostvars|groups)\s*\[/.exec(inner);
+    if (indexed) {
+      const { line, column } = positionOf(source, m.index);
+      return new TemplateSyntaxError(`\`${m[0]}\` is Ansible's syntax; ${ansibleEquivalent([indexed[1]!])}`, line, column);
+    }
     if (!inner.includes("|") || /\bas\s+\|/.test(inner)) continue;
     const { line, column } = positionOf(source, m.index);
     return new TemplateSyntaxError(`\`${m[0]}\` uses a Jinja filter; ${templateSpelling(inner)}`, line, column);

@@ -51,3 +51,12 @@ describe("parse on a Jinja filter", () => {
     expect(() => parse("{{#each vars.list as |item|}}{{item}}{{/each}}")).not.toThrow();
   });
 });
+
+describe("parse on Ansible's hostvars[…] and groups[…]", () => {
+  it.each([
+    ["echo {{hostvars['web-01'].x}}", "sees only the host it runs for"],
+    ["echo {{ groups['web'][0] }}", "{{host.groups}}"],
+  ])("%s says what steward has instead", (template, expected) => {
+    expect(() => parse(template)).toThrow(expect.objectContaining({ line: 1, column: 6, message: expect.stringContaining(expected) }));
+  });
+});
