@@ -14,7 +14,7 @@ import { pruneBySchemaErrors } from "./prune.ts";
 import { validateAgainstSchema } from "./schema.ts";
 
 export interface ValidationResult {
-  /** The merged inventory; complete only when no inventory file had schema errors. */
+  /** The merged inventory: complete when no inventory file had schema errors, else only the entries that passed (see prune.ts). */
   inventory: Inventory;
   runbooks: Runbook[];
   diagnostics: Diagnostic[];
