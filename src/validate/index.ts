@@ -91,6 +91,7 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
   // Each file's entries that failed their schema are cut out; the rest is checked (see prune.ts).
   const validInventory: YamlSource[] = [];
   const cut = { hosts: new Set<string>(), groups: new Set<string>() };
+  const faulty = new Set<string>();
   let inventoryCut = false;
   for (const source of [...inventoryFiles, ...runbookFiles]) diagnostics.push(...checkSecrets(source));
   for (const source of inventoryFiles) {
@@ -99,6 +100,7 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
     const pruned = pruneBySchemaErrors(source, "inventory", errors);
     inventoryCut ||= errors.length > 0;
     for (const h of pruned.cutHosts) cut.hosts.add(h);
+    for (const h of pruned.faultyHosts) faulty.add(h);
     for (const g of pruned.cutGroups) cut.groups.add(g);
     if (pruned.source) validInventory.push(pruned.source);
   }
@@ -106,7 +108,9 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
   const inventoryWhole = !inventoryCut && !loadDiagnostics.some((d) => d.file === "inventory" || d.file.startsWith("inventory/"));
   const built = buildInventory(validInventory, cut);
   diagnostics.push(...built.diagnostics);
-  if (validInventory.length > 0) diagnostics.push(...checkHostKeys(built.inventory, validInventory, options.knownHosts));
+  // A host whose host_keys (or any part) failed its schema would only be told it has no keys on record.
+  const sound = faulty.size === 0 ? built.inventory : { ...built.inventory, hosts: new Map([...built.inventory.hosts].filter(([name]) => !faulty.has(name))) };
+  if (validInventory.length > 0) diagnostics.push(...checkHostKeys(sound, validInventory, options.knownHosts));
   diagnostics.push(...checkLocalTransport(validInventory));
   if (built.inventory.hosts.size === 0 && inventoryWhole && runbookFiles.length > 0) {
     diagnostics.push({ severity: "error", rule: "inventory/empty", file: "inventory", line: 1, column: 1, pointer: "", message: "the inventory has no hosts", hint: "add hosts in inventory/*.yaml" });

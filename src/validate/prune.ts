@@ -23,6 +23,8 @@ export interface Pruned {
   /** Hosts and groups cut whole: they exist, so references to them are no mistake of their own. */
   cutHosts: Set<string>;
   cutGroups: Set<string>;
+  /** Hosts with a schema error anywhere in them: checks of the host as a whole (its keys on record) would only echo it. */
+  faultyHosts: Set<string>;
 }
 
 /** How many leading segments of an error's pointer name the entry to cut. */
@@ -49,7 +51,7 @@ function cut(root: unknown, path: string[]): void {
 
 /** The source without the entries its schema errors name (see Pruned). */
 export function pruneBySchemaErrors(source: YamlSource, kind: "inventory" | "runbook", errors: Diagnostic[]): Pruned {
-  const pruned: Pruned = { cutHosts: new Set(), cutGroups: new Set() };
+  const pruned: Pruned = { cutHosts: new Set(), cutGroups: new Set(), faultyHosts: new Set() };
   if (errors.length === 0) return { ...pruned, source };
   if (typeof source.value !== "object" || source.value === null || Array.isArray(source.value)) return pruned;
   const value = structuredClone(source.value);
@@ -57,6 +59,7 @@ export function pruneBySchemaErrors(source: YamlSource, kind: "inventory" | "run
     const segments = segmentsOf(error.pointer);
     if (segments.length === 0) return pruned;
     const path = segments.slice(0, entryDepth(kind, segments));
+    if (kind === "inventory" && path.length >= 2 && path[0] === "hosts") pruned.faultyHosts.add(path[1]!);
     if (kind === "inventory" && path.length === 2 && path[0] === "hosts") pruned.cutHosts.add(path[1]!);
     if (kind === "inventory" && path.length === 2 && path[0] === "groups") pruned.cutGroups.add(path[1]!);
     cut(value, path);
