@@ -43,19 +43,13 @@ export function characterName(c: string): string {
   return name ? `${codePoint(c)} ${name}` : codePoint(c);
 }
 
-/** True when the text holds a character visibleText would spell out. */
-export function hasInvisible(text: string): boolean {
-  INVISIBLE.lastIndex = 0;
-  return INVISIBLE.test(text);
-}
-
 /** The text with every control, bidi and invisible character written as `<U+XXXX>`; tabs kept. */
 export function visibleText(value: unknown): string {
   const text = value === undefined || value === null ? "" : String(value);
   return text.replace(INVISIBLE, (c) => `<${codePoint(c)}>`);
 }
 
-/** Longest value quoted in a message; longer ones are cut in the middle of nowhere useful anyway. */
+/** Longest value quoted in a message; a longer one is cut, saying how much was left out. */
 export const QUOTE_LIMIT = 80;
 
 /**
