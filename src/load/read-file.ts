@@ -50,7 +50,7 @@ function errnoProblem(error: unknown, shown: string): ReadProblem {
  * or of a folder on the way), it must still be inside the repository. Otherwise a
  * problem naming the link and its target.
  */
-async function resolveInside(root: string, path: string, shown: string): Promise<{ path: string } | { problem: ReadProblem }> {
+async function resolveInside(root: string, path: string, shown: string): Promise<{ path: string; link?: string } | { problem: ReadProblem }> {
   let isLink = false;
   try {
     isLink = (await lstat(path)).isSymbolicLink();
@@ -70,7 +70,7 @@ async function resolveInside(root: string, path: string, shown: string): Promise
     const message = isLink ? `\`${shown}\` is a symbolic link to \`${target}\`, which is outside the repository` : `\`${shown}\` leads outside the repository through a linked folder (to \`${real}\`)`;
     return { problem: { rule: "load/symlink", message, hint: "steward reads only files inside the repository (what a review sees); copy it in instead of linking" } };
   }
-  return { path: real };
+  return { path: real, ...(isLink && target !== undefined ? { link: target } : {}) };
 }
 
 /**
@@ -88,7 +88,11 @@ export async function readRepositoryFile(root: string, path: string, shown: stri
   try {
     // Checked before opening too: opening a socket fails with a bare ENXIO.
     const kind = await stat(real);
-    if (!kind.isFile()) return { ok: false, problem: { rule: "load/not-a-file", message: `\`${shown}\` is ${describeKind(kind)}, not a regular file`, hint: "replace it with a regular file, or remove it" } };
+    if (!kind.isFile()) {
+      // Through a link, name where it leads: the link itself looks like a file in a listing.
+      const through = resolved.link === undefined ? "" : `a symbolic link to \`${resolved.link}\`, which is `;
+      return { ok: false, problem: { rule: "load/not-a-file", message: `\`${shown}\` is ${through}${describeKind(kind)}, not a regular file`, hint: resolved.link === undefined ? "replace it with a regular file, or remove it" : "point the link at a file, or remove it" } };
+    }
   } catch (error) {
     return { ok: false, problem: errnoProblem(error, shown) };
   }

@@ -12,13 +12,20 @@ export interface LoadedRepository {
   inventory: YamlSource[];
   runbooks: YamlSource[];
   diagnostics: Diagnostic[];
+  /** Every YAML file found under inventory/ and runbooks/, by repository path, whether or not it could be read. */
+  files: string[];
   /** The text of every file read, by repository path, whether or not it parsed. */
   texts: Map<string, string>;
   /** The sha256 (hex) of the exact bytes of every file read, by repository path. */
   hashes: Map<string, string>;
 }
 
-const YAML_FILE = /\.ya?ml$/;
+/**
+ * YAML files by extension, in any case: `hosts.YAML` made on a case-insensitive file
+ * system is as much a YAML file as `hosts.yaml`, and skipping it would lose what it
+ * declares without a word. Folders are read recursively (`runbooks/db/backup.yaml`).
+ */
+const YAML_FILE = /\.ya?ml$/i;
 
 export function toRepoPath(root: string, path: string): string {
   return relative(root, path).split(sep).join("/");
@@ -96,6 +103,7 @@ async function loadFolder(root: string, real: string, folder: string, loaded: Lo
   const sources: YamlSource[] = [];
   for (const path of await yamlEntries(root, real, folder, loaded.diagnostics)) {
     const file = toRepoPath(root, path);
+    loaded.files.push(file);
     const read = await readRepositoryFile(real, path, file);
     if (!read.ok) {
       loaded.diagnostics.push(fileProblem(file, read.problem));
@@ -110,10 +118,10 @@ async function loadFolder(root: string, real: string, folder: string, loaded: Lo
   return sources;
 }
 
-/** Reads every `*.yaml`/`*.yml` file under `inventory/` and `runbooks/` of a repository; never throws on what it finds. */
+/** Reads every `*.yaml`/`*.yml` file (any case, any depth) under `inventory/` and `runbooks/` of a repository; never throws on what it finds. */
 export async function loadRepository(root: string): Promise<LoadedRepository> {
   const real = await realRoot(root);
-  const loaded: LoadedRepository = { root, realRoot: real, inventory: [], runbooks: [], diagnostics: [], texts: new Map(), hashes: new Map() };
+  const loaded: LoadedRepository = { root, realRoot: real, inventory: [], runbooks: [], diagnostics: [], files: [], texts: new Map(), hashes: new Map() };
   const kind = await stat(root).catch(() => undefined);
   if (kind && !kind.isDirectory()) {
     loaded.diagnostics.push(fileProblem(".", { rule: "load/not-a-folder", message: `the repository root \`${root}\` is not a folder`, hint: "pass the folder that holds inventory/ and runbooks/ with --root" }));

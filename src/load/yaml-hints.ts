@@ -96,3 +96,72 @@ export function templateMappings(text: string, doc: Document.Parsed, lines: { li
   });
   return out;
 }
+
+/** Deepest nesting of mappings and lists read; no steward file needs more, and deeper input exhausts the parser's stack. */
+export const MAX_NESTING = 64;
+
+/**
+ * Where a text nests deeper than MAX_NESTING levels, counting block levels by
+ * indentation (and `- ` item markers) and flow levels by `[`/`{` outside quotes. An
+ * estimate made before parsing, so that a 790-level document gets one plain error
+ * instead of "Maximum call stack size exceeded" at every level.
+ */
+export function tooDeep(text: string): YamlHint | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  const lines = text.split("\n");
+  for (let l = 0; l < lines.length; l++) {
+    const line = lines[l]!;
+    const content = /^([ ]*)((?:-[ ]+)*)(\S)?/.exec(line)!;
+    if (flow === 0 && content[3] !== undefined && content[3] !== "#") {
+      const indent = content[1]!.length;
+      while (indents.length > 0 && indents.at(-1)! >= indent) indents.pop();
+      indents.push(indent);
+      // Each `- ` opens a list level of its own.
+      for (let i = 0; i < content[2]!.length; i += 2) indents.push(indent + i + 1);
+    }
+    let quote: string | undefined;
+    for (let c = 0; c < line.length; c++) {
+      const ch = line[c]!;
+      if (quote) {
+        if (ch === quote) quote = undefined;
+      } else if (ch === "'" || ch === '"') quote = ch;
+      else if (ch === "#" && (c === 0 || line[c - 1] === " ")) break;
+      else if (ch === "[" || ch === "{") {
+        flow++;
+        if (indents.length + flow > MAX_NESTING) return nestingHint(l + 1, c + 1);
+      } else if ((ch === "]" || ch === "}") && flow > 0) flow--;
+    }
+    if (indents.length + flow > MAX_NESTING) return nestingHint(l + 1, (content[1]?.length ?? 0) + 1);
+  }
+  return undefined;
+}
+
+function nestingHint(line: number, column: number): YamlHint {
+  return { line, column, rule: "yaml/too-deep", message: `the file nests mappings and lists deeper than ${MAX_NESTING} levels`, hint: "steward files need only a few levels; flatten the structure (this is usually generated or damaged input)" };
+}
+
+/**
+ * Values with an explicit YAML tag (`!!binary aGk=`, `!!str 12`, `!custom x`). Steward
+ * reads plain YAML values only: a tag changes what a value is (a `!!binary` value is
+ * bytes, not text) in ways the schema then reports as a wrong type, far from the cause.
+ */
+export function explicitTags(text: string, doc: Document.Parsed, lines: { linePos(offset: number): { line: number; col: number } }): YamlHint[] {
+  if (!text.includes("!")) return [];
+  const out: YamlHint[] = [];
+  visit(doc, {
+    Node: (_key, node) => {
+      const start = node.range?.[0];
+      if (node.tag === undefined || start === undefined) return;
+      // The tag is written before the value's range: find its '!' and the token it begins.
+      const bang = text.lastIndexOf("!", start);
+      if (bang < 0) return;
+      let from = bang;
+      while (from > 0 && text[from - 1] === "!") from--;
+      const written = /^\S+/.exec(text.slice(from))?.[0] ?? "!";
+      const pos = lines.linePos(from);
+      out.push({ line: pos.line, column: pos.col, rule: "yaml/tag", message: `\`${written}\` is a YAML tag; steward files use no tags`, hint: "remove the tag and write the value as plain text (quote a value that starts with '!')" });
+    },
+  });
+  return out;
+}

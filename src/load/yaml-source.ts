@@ -1,14 +1,15 @@
 import jsYaml from "js-yaml";
-import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, visit, type Alias, type Document, type Node, type YAMLError } from "yaml";
+import { isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, visit, type Document, type Node, type Pair, type YAMLMap } from "yaml";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { segmentsOf } from "../core/diagnostic.ts";
+import { invisibleCharacters } from "./invisible.ts";
+import { checkAliases, duplicateKeys, errorPosition, firstLine, friendly, MAX_ALIAS_COUNT, unclosedFlow } from "./yaml-errors.ts";
 import { LineIndex, valueOffsets } from "./yaml-positions.ts";
-import { aliasHint, noBreakSpaces, reservedHint, tagHint, templateMappings, type YamlHint } from "./yaml-hints.ts";
+import { aliasHint, explicitTags, noBreakSpaces, reservedHint, tagHint, templateMappings, tooDeep, type YamlHint } from "./yaml-hints.ts";
 
 /** Files larger than this are refused before parsing: no inventory needs more, and it bounds memory. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
-/** Alias expansions allowed per document; stops billion-laughs documents before they expand. */
-export const MAX_ALIAS_COUNT = 1000;
+export { MAX_ALIAS_COUNT } from "./yaml-errors.ts";
 
 /** A parsed YAML file; source positions are worked out when a diagnostic needs one. */
 export interface YamlSource {
@@ -45,10 +46,20 @@ function sharesCollections(value: unknown): boolean {
   return false;
 }
 
+/**
+ * YAML 1.2's core schema plus merge keys (`<<: *defaults`, from YAML 1.1): common in
+ * hand-written YAML to share settings between hosts or steps, and read the same way by
+ * both parsers (js-yaml's merge type, the yaml library's `merge: true`).
+ */
+const SCHEMA = jsYaml.CORE_SCHEMA.extend({
+  // js-yaml's own merge type (lib/type/merge.js), which its typings do not export.
+  implicit: [new jsYaml.Type("tag:yaml.org,2002:merge", { kind: "scalar", resolve: (data: unknown) => data === "<<" || data === null })],
+});
+
 function fastValue(text: string): { ok: true; value: unknown } | { ok: false } {
   let value: unknown;
   try {
-    value = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }) ?? null;
+    value = jsYaml.load(text, { schema: SCHEMA }) ?? null;
   } catch {
     return { ok: false };
   }
@@ -60,7 +71,8 @@ function positionsOf(text: string): () => { doc: Document.Parsed; lines: LineInd
   let cached: { doc: Document.Parsed; lines: LineIndex } | undefined;
   return () => {
     if (!cached) {
-      const doc = parseAllDocuments(text, { uniqueKeys: true, version: "1.2", logLevel: "silent" });
+      // js-yaml has already refused duplicate keys; the yaml library's own check is quadratic.
+      const doc = parseAllDocuments(text, { uniqueKeys: false, merge: true, version: "1.2", logLevel: "silent" });
       // An empty file (or one of only comments) holds no document; an empty one puts positions at 1:1.
       cached = { doc: (Array.isArray(doc) ? doc[0] : undefined) ?? parseDocument(""), lines: new LineIndex(text) };
     }
@@ -74,95 +86,6 @@ export interface Position {
 }
 
 
-
-const friendly: Record<string, (raw: string) => { message: string; hint?: string }> = {
-  DUPLICATE_KEY: () => ({
-    message: "the same key appears twice in one mapping",
-    hint: "YAML keeps only one of them; delete or rename the duplicate",
-  }),
-  TAB_AS_INDENT: () => ({
-    message: "a tab is used for indentation; YAML allows only spaces",
-    hint: "replace the tab with spaces (configure your editor to insert spaces in YAML files)",
-  }),
-  BAD_INDENT: (raw) => ({ message: raw, hint: "align the key with its siblings, using spaces" }),
-  MISSING_CHAR: (raw) => (/quote/.test(raw) ? { message: "this quote is never closed", hint: "add the matching quote where the value ends" } : { message: raw, hint: "a quote, bracket or brace is not closed" }),
-  BLOCK_AS_IMPLICIT_KEY: (raw) => ({ message: raw, hint: "a ':' after a value starts a new key; quote the value if the ':' belongs to it" }),
-  MULTILINE_IMPLICIT_KEY: (raw) => ({ message: raw, hint: "check for a missing ':' after the key on the line above, or an unclosed quote" }),
-};
-
-/**
- * An alias that refers to no anchor before it, or the alias at which alias expansions
- * pass MAX_ALIAS_COUNT. Each alias counts once plus
- * the aliases inside what it copies, so nested aliases (`b: [*a, *a]`, `c: [*b, *b]`)
- * count the way they multiply.
- */
-export function checkAliases(doc: Document.Parsed): { unresolved?: Alias; overflow?: Alias } {
-  const anchors = new Map<string, Node>();
-  const targets = new Map<Alias, Node | undefined>();
-  const ordered: Alias[] = [];
-  visit(doc, {
-    Node: (_key, node) => {
-      if (isAlias(node)) {
-        targets.set(node, anchors.get(node.source));
-        ordered.push(node);
-      } else if (node.anchor) {
-        anchors.set(node.anchor, node);
-      }
-    },
-  });
-  if (ordered.length === 0) return {};
-  const unresolved = ordered.find((a) => targets.get(a) === undefined);
-  if (unresolved) return { unresolved };
-  const weights = new Map<unknown, number>();
-  const inProgress = new Set<unknown>();
-  const weight = (node: unknown): number => {
-    const known = weights.get(node);
-    if (known !== undefined) return known;
-    // An alias inside the node it refers to would expand forever.
-    if (inProgress.has(node)) return MAX_ALIAS_COUNT + 1;
-    inProgress.add(node);
-    let w = 0;
-    if (isAlias(node)) w = 1 + weight(targets.get(node));
-    else if (isPair(node)) w = weight(node.key) + weight(node.value);
-    else if (isCollection(node)) for (const item of node.items) w = Math.min(MAX_ALIAS_COUNT + 1, w + weight(item));
-    inProgress.delete(node);
-    weights.set(node, w);
-    return w;
-  };
-  let total = 0;
-  for (const alias of ordered) {
-    total += weight(alias);
-    if (total > MAX_ALIAS_COUNT) return { overflow: alias };
-  }
-  return {};
-}
-
-/** Where a YAML error is best shown, when the parser's own position is not the place to fix. */
-function errorPosition(error: YAMLError, doc: Document.Parsed, text: string, lines: LineIndex): { line: number; col: number } {
-  const pos = lines.linePos(error.pos[0]);
-  if (error.code === "MISSING_CHAR" && /quote/.test(error.message)) {
-    // The parser stops where the text runs out; the opening quote is what needs a partner.
-    let start: number | undefined;
-    visit(doc, {
-      Scalar: (_key, node) => {
-        const range = node.range;
-        if ((node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE") && range && range[0] < error.pos[0] && range[1] >= error.pos[0] && (start === undefined || range[0] > start)) start = range[0];
-      },
-    });
-    if (start !== undefined) return lines.linePos(start);
-  }
-  if (error.code === "BAD_INDENT") {
-    // Point at the misplaced key, not at the start of its line.
-    const lineText = text.split("\n", pos.line)[pos.line - 1] ?? "";
-    const indent = /^ */.exec(lineText)?.[0].length ?? 0;
-    if (pos.col <= indent && indent < lineText.length) return { line: pos.line, col: indent + 1 };
-  }
-  return pos;
-}
-
-function firstLine(message: string): string {
-  return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
-}
 
 /**
  * Parses one YAML file. Never throws on bad input: syntax errors, duplicate keys, tabs,
@@ -191,23 +114,43 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   const hinted = (list: YamlHint[]): Diagnostic[] => list.map((h) => at(h.line, h.column, h.rule, h.message, h.hint));
   const nbsp = noBreakSpaces(text);
   if (nbsp.length > 0) return { diagnostics: hinted(nbsp) };
+  const invisible = invisibleCharacters(text);
+  if (invisible.length > 0) return { diagnostics: hinted(invisible) };
+  const deep = tooDeep(text);
+  if (deep) return { diagnostics: hinted([deep]) };
   const fast = fastValue(text);
   if (fast.ok) {
     const positions = positionsOf(text);
     const templates = /\{\{/.test(text) ? templateMappings(text, positions().doc, positions().lines) : [];
     if (templates.length > 0) return { diagnostics: hinted(templates) };
+    const tags = text.includes("!") ? explicitTags(text, positions().doc, positions().lines) : [];
+    if (tags.length > 0) return { diagnostics: hinted(tags) };
     return { source: { file, text, value: fast.value, positions }, diagnostics: [] };
   }
   const lines = new LineIndex(text);
   // YAML 1.2 core schema: `no`, `on` and `yes` stay strings (no "Norway problem").
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, version: "1.2", logLevel: "silent" });
+  // Duplicate keys are found by duplicateKeys (linear); the parser's check compares each key with all before it.
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: false, merge: true, version: "1.2", logLevel: "silent" });
   const list = Array.isArray(docs) ? docs : [];
+  for (const doc of list) doc.errors.push(...duplicateKeys(doc));
   const diagnostics: Diagnostic[] = [];
   const textLines = text.split("\n");
   const hintedLines = new Set<number>();
+  const reportedLines = new Set<number>();
   for (const doc of list) {
+    // A tab or a bad indent moves keys into the wrong mapping: "duplicate" keys then are its echo.
+    const structural = doc.errors.some((e) => e.code === "TAB_AS_INDENT" || e.code === "BAD_INDENT");
     for (const error of doc.errors) {
+      if (structural && error.code === "DUPLICATE_KEY") continue;
       const pos = errorPosition(error, doc, text, lines);
+      // The first error of a line is the cause; the parser's later ones on that line restate it.
+      if (reportedLines.has(pos.line)) continue;
+      reportedLines.add(pos.line);
+      const unclosed = unclosedFlow(error, text, lines);
+      if (unclosed) {
+        diagnostics.push(at(unclosed.line, unclosed.col, "yaml/unclosed-bracket", `this ${unclosed.bracket} is never closed`, `add the closing ${unclosed.bracket === "[" ? "]" : "}"} where the list ends (on one line, or indented under its key)`));
+        continue;
+      }
       const lineText = textLines[pos.line - 1] ?? "";
       // A value starting with '*' gives one cryptic error per '*'; say once, plainly, what happened.
       const alias = error.code === "BAD_ALIAS" || (error.code === "UNEXPECTED_TOKEN" && /alias/i.test(error.message)) ? aliasHint(lineText) : undefined;
@@ -269,7 +212,22 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
   }
   const templates = templateMappings(text, doc, lines);
   if (templates.length > 0) return { diagnostics: hinted(templates) };
+  const tags = explicitTags(text, doc, lines);
+  if (tags.length > 0) return { diagnostics: hinted(tags) };
   return { source: { file, text, value, positions: () => ({ doc, lines }) }, diagnostics };
+}
+
+/** Each mapping's pairs by key text, built on first lookup: locating N keys stays linear. */
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+function pairOf(map: YAMLMap, key: string): Pair | undefined {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p);
+    pairIndex.set(map, index);
+  }
+  return index.get(key);
 }
 
 /** The YAML node at a JSON pointer, or the deepest ancestor that exists. */
@@ -280,7 +238,7 @@ function walk(source: YamlSource, pointer: string, wantKey: boolean): Node | nul
     const segment = segments[i]!;
     const last = i === segments.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === segment);
+      const pair = pairOf(node, segment);
       if (!pair) return node;
       if (last && wantKey) return pair.key as Node;
       node = pair.value ?? pair.key;

@@ -60,9 +60,11 @@ const where = (o: Origin, sources: Map<string, YamlSource>): string => {
 /**
  * Merges every inventory file into one inventory and checks what no schema can:
  * duplicates across files, references to unknown groups and hosts, cycles, addresses
- * and timeouts that can never work. Files must already have passed schema validation.
+ * and timeouts that can never work. Files must already have passed schema validation,
+ * or have had the entries that failed cut out: `left` names the hosts and groups cut
+ * that way, which exist, so a reference to one is not reported as unknown.
  */
-export function buildInventory(files: YamlSource[]): { inventory: Inventory; diagnostics: Diagnostic[] } {
+export function buildInventory(files: YamlSource[], left: { hosts: ReadonlySet<string>; groups: ReadonlySet<string> } = { hosts: new Set(), groups: new Set() }): { inventory: Inventory; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const sources = new Map(files.map((f) => [f.file, f]));
   const defaults: RawDefaults = {};
@@ -108,7 +110,7 @@ export function buildInventory(files: YamlSource[]): { inventory: Inventory; dia
     }
   }
 
-  checkGroupReferences(groups, sources, diagnostics);
+  checkGroupReferences(groups, left.groups, sources, diagnostics);
   const depth = groupDepths(groups, sources, diagnostics);
   const ancestors = ancestorIndex(groups);
   const connectTimeoutMs = (defaults.connect_timeout && parseDuration(defaults.connect_timeout)) || BUILTIN_DEFAULTS.connectTimeoutMs;
@@ -125,7 +127,7 @@ export function buildInventory(files: YamlSource[]): { inventory: Inventory; dia
     }
     const direct = raw.groups ?? [];
     direct.forEach((g, i) => {
-      if (!groups.has(g)) {
+      if (!groups.has(g) && !left.groups.has(g)) {
         diagnostics.push(diagnosticAt(source, `${origin.pointer}/groups/${i}`, "inventory/unknown-group", `host \`${name}\` names the group \`${g}\`, which no inventory file declares`, { hint: didYouMean(g, groups.keys()) ?? `declare it under \`groups:\`` }));
       }
     });
@@ -164,7 +166,7 @@ export function buildInventory(files: YamlSource[]): { inventory: Inventory; dia
     hosts.set(name, host);
   }
 
-  checkVia(hosts, sources, diagnostics);
+  checkVia(hosts, left.hosts, sources, diagnostics);
   checkAddresses(rawHosts, diagnostics);
   checkTimeouts(files, diagnostics);
   const inventory: Inventory = { hosts, groups };
@@ -220,7 +222,7 @@ function checkTimeouts(files: YamlSource[], out: Diagnostic[]): void {
   }
 }
 
-function checkGroupReferences(groups: Map<string, Group>, sources: Map<string, YamlSource>, out: Diagnostic[]): void {
+function checkGroupReferences(groups: Map<string, Group>, leftGroups: ReadonlySet<string>, sources: Map<string, YamlSource>, out: Diagnostic[]): void {
   for (const group of groups.values()) {
     for (const origin of group.origins) {
       const source = sources.get(origin.file)!;
@@ -228,7 +230,7 @@ function checkGroupReferences(groups: Map<string, Group>, sources: Map<string, Y
       (raw?.children ?? []).forEach((child, i) => {
         const pointer = `${origin.pointer}/children/${i}`;
         if (child === group.name) out.push(diagnosticAt(source, pointer, "inventory/group-cycle", `group \`${group.name}\` lists itself as a child`));
-        else if (!groups.has(child)) out.push(diagnosticAt(source, pointer, "inventory/unknown-group", `group \`${group.name}\` lists the child group \`${child}\`, which no inventory file declares`, { hint: didYouMean(child, groups.keys()) ?? "declare it under `groups:`" }));
+        else if (!groups.has(child) && !leftGroups.has(child)) out.push(diagnosticAt(source, pointer, "inventory/unknown-group", `group \`${group.name}\` lists the child group \`${child}\`, which no inventory file declares`, { hint: didYouMean(child, groups.keys()) ?? "declare it under `groups:`" }));
       });
     }
   }
@@ -288,9 +290,9 @@ function ancestorIndex(groups: Map<string, Group>): Map<string, Set<string>> {
   return index;
 }
 
-function checkVia(hosts: Map<string, Host>, sources: Map<string, YamlSource>, out: Diagnostic[]): void {
+function checkVia(hosts: Map<string, Host>, leftHosts: ReadonlySet<string>, sources: Map<string, YamlSource>, out: Diagnostic[]): void {
   for (const host of hosts.values()) {
-    if (host.via === undefined) continue;
+    if (host.via === undefined || leftHosts.has(host.via)) continue;
     const source = sources.get(host.origin.file)!;
     const pointer = `${host.origin.pointer}/via`;
     if (!hosts.has(host.via)) {

@@ -70,7 +70,10 @@ function envRefProblem(ref: Record<string, unknown>): { reason: string; hint: st
   const extra = Object.keys(ref).filter((k) => k !== "env");
   if (extra.includes("default")) return { reason: "`{ env: … }` has a `default:`, which writes the secret into YAML after all", hint: "remove `default:` and set the variable wherever steward runs (CI secret store, shell)", field: "default" };
   if (extra.length > 0) return { reason: `\`{ env: … }\` has other keys (${extra.join(", ")})`, hint: "a secret reference is exactly `{ env: NAME }`" };
-  if (typeof name !== "string") return { reason: "`env:` must name an environment variable", hint: "write `{ env: NAME }`, e.g. `{ env: DB_PASSWORD }`" };
+  if (typeof name !== "string") {
+    const shape = Array.isArray(name) ? "a list" : name === null ? "empty" : typeof name === "object" ? "a mapping" : `${typeof name} ${String(name)}`;
+    return { reason: `\`env:\` is ${shape}; it must be the name of one environment variable`, hint: "write `{ env: NAME }`, e.g. `{ env: DB_PASSWORD }`; one reference per variable" };
+  }
   if (name === "") return { reason: "`env:` is empty", hint: "write `{ env: NAME }`, e.g. `{ env: DB_PASSWORD }`" };
   if (ENV_NAME.test(name)) return undefined;
   const fixed = name.replace(/^\$\{?|\}$/g, "").toUpperCase().replace(/[^A-Z0-9_]/g, "_");
@@ -107,7 +110,10 @@ export function findInlineSecrets(value: unknown, path: Array<string | number> =
   if (Array.isArray(value)) return value.flatMap((item, i) => findInlineSecrets(item, [...path, i]));
   if (typeof value === "object" && value !== null) {
     const record = value as Record<string, unknown>;
-    if ("env" in record && (typeof record.env !== "object" || record.env === null)) {
+    // Any mapping with an `env` key is meant as a secret reference: one of another shape
+    // (`env: [A]`, `env: { name: A }`) would otherwise pass as a plain variable and
+    // reach a template as an object.
+    if ("env" in record) {
       const problem = envRefProblem(record);
       if (problem) return [{ pointer: pointerOf([...path, problem.field ?? "env"]), reason: problem.reason, rule: "secrets/env-ref", hint: problem.hint }];
       return [];

@@ -57,9 +57,16 @@ interface LocalTime {
   minute: number;
 }
 
+/** The range of a JavaScript Date (ECMA-262 §21.4.1.1): ±8.64e15 ms around 1970. */
+const DATE_LIMIT_MS = 8.64e15;
+/** Longest opening computed; validation refuses longer durations, this keeps every date in range regardless. */
+const MAX_OPENING_MS = 366 * DAY_MS;
+
 function localParts(timeZone: string, instant: number): LocalTime & { second: number } {
   const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(instant))) if (p.type !== "literal") parts[p.type] = Number(p.value);
+  // An instant outside a Date's range would throw RangeError from the formatter; clamp so no input can.
+  const inRange = Math.max(-DATE_LIMIT_MS, Math.min(DATE_LIMIT_MS, Number.isNaN(instant) ? 0 : instant));
+  for (const p of formatter(timeZone).formatToParts(new Date(inRange))) if (p.type !== "literal") parts[p.type] = Number(p.value);
   return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! };
 }
 
@@ -123,7 +130,7 @@ const MAX_BACK_DAYS = 366;
  * that would last past it is cut there. Any duration and any `from` are safe.
  */
 function* openings(window: Window, from: number, days: number): Generator<Opening, OpeningsEnd> {
-  const durationMs = parseDuration(window.duration) ?? 0;
+  const durationMs = Math.min(parseDuration(window.duration) ?? 0, MAX_OPENING_MS);
   if (durationMs <= 0 || !Number.isFinite(from)) return "searched";
   const [hour, minute] = window.start.split(":").map(Number) as [number, number];
   const notBefore = window.not_before ? dateOnly(window.not_before, window.timezone, false) : -Infinity;

@@ -1,4 +1,6 @@
 import Handlebars from "handlebars";
+import { templateSpelling } from "../load/yaml-hints.ts";
+import { ansibleEquivalent } from "./jinja.ts";
 
 /** A template that cannot be parsed, with the position of the mistake. */
 export class TemplateSyntaxError extends Error {
@@ -65,6 +67,27 @@ function findUnclosed(source: string): TemplateSyntaxError | undefined {
 }
 
 /**
+ * A `{{ x | filter(…) }}` expression (Jinja's filter syntax) or Ansible's
+ * `{{hostvars[…]}}` / `{{groups[…]}}`, which Handlebars cannot parse: its own error ("Expecting 'CLOSE_RAW_BLOCK'…") says nothing useful. Block
+ * parameters (`{{#each list as |item|}}`) are Handlebars' own use of `|` and are skipped.
+ */
+function findJinjaFilter(source: string): TemplateSyntaxError | undefined {
+  for (const m of source.matchAll(/\{\{(?!!)([^{}]*)\}\}/g)) {
+    const inner = m[1]!;
+    // Ansible's hostvars[…] and groups[…] index with brackets, which Handlebars cannot parse either.
+    const indexed = /^\s*(hostvars|groups)\s*\[/.exec(inner);
+    if (indexed) {
+      const { line, column } = positionOf(source, m.index);
+      return new TemplateSyntaxError(`\`${m[0]}\` is Ansible's syntax; ${ansibleEquivalent([indexed[1]!])}`, line, column);
+    }
+    if (!inner.includes("|") || /\bas\s+\|/.test(inner)) continue;
+    const { line, column } = positionOf(source, m.index);
+    return new TemplateSyntaxError(`\`${m[0]}\` uses a Jinja filter; ${templateSpelling(inner)}`, line, column);
+  }
+  return undefined;
+}
+
+/**
  * Parses a template; throws TemplateSyntaxError placed at the mistake (an unclosed
  * `{{`, the closing tag that does not match, the token the parser choked on).
  */
@@ -73,6 +96,8 @@ export function parse(source: string): hbs.AST.Program {
     return Handlebars.parse(source);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    const jinja = findJinjaFilter(source);
+    if (jinja) throw jinja;
     const e = error as { lineNumber?: number; column?: number };
     if (e.lineNumber !== undefined) {
       const closes = /^(\S+) doesn't match (\S+)/.exec(message);

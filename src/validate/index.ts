@@ -10,15 +10,17 @@ import { checkHostKeys, knownHostsPath, type KnownHostsFile } from "./rules/host
 import { checkRunbook } from "./rules/runbook.ts";
 import { checkSecrets } from "./rules/secrets.ts";
 import { checkLocalTransport } from "./rules/transport.ts";
+import { pruneBySchemaErrors } from "./prune.ts";
 import { validateAgainstSchema } from "./schema.ts";
 
 export interface ValidationResult {
-  /** The merged inventory; complete only when no inventory file had schema errors. */
+  /** The merged inventory: complete when no inventory file had schema errors, else only the entries that passed (see prune.ts). */
   inventory: Inventory;
   runbooks: Runbook[];
   diagnostics: Diagnostic[];
   errors: number;
   warnings: number;
+  /** YAML files validated: every one found, including those that could not be read or parsed. */
   files: number;
   /**
    * The text of every file validated, by repository path (YAML and the known_hosts file).
@@ -39,23 +41,76 @@ export interface ValidateOptions {
   knownHosts?: KnownHostsFile;
 }
 
+/** Problems reported per file; the rest are counted in one last diagnostic of that file. */
+export const DIAGNOSTICS_PER_FILE = 100;
+
+/**
+ * The first DIAGNOSTICS_PER_FILE problems of each file (in sorted order), then one that
+ * says how many more there are. A file with 80,000 unknown keys has one mistake made
+ * 80,000 times; printing all of them helps nobody and costs megabytes of output.
+ */
+function capPerFile(sorted: Diagnostic[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const hidden = new Map<string, { errors: number; warnings: number; last: Diagnostic }>();
+  const shown = new Map<string, number>();
+  for (const d of sorted) {
+    const n = shown.get(d.file) ?? 0;
+    if (n < DIAGNOSTICS_PER_FILE) {
+      shown.set(d.file, n + 1);
+      out.push(d);
+      continue;
+    }
+    const h = hidden.get(d.file) ?? { errors: 0, warnings: 0, last: d };
+    if (d.severity === "error") h.errors++;
+    else h.warnings++;
+    h.last = d;
+    hidden.set(d.file, h);
+  }
+  for (const [file, h] of hidden) {
+    const parts = [h.errors ? `${h.errors} more error${h.errors === 1 ? "" : "s"}` : "", h.warnings ? `${h.warnings} more warning${h.warnings === 1 ? "" : "s"}` : ""].filter(Boolean);
+    out.push({
+      severity: h.errors ? "error" : "warning",
+      rule: "validate/too-many",
+      file,
+      line: h.last.line,
+      column: h.last.column,
+      pointer: "",
+      message: `… and ${parts.join(" and ")} in this file, up to line ${h.last.line}`,
+      hint: `only the first ${DIAGNOSTICS_PER_FILE} problems of a file are shown; fix these (often one mistake repeated) and validate again; the totals count every problem`,
+    });
+  }
+  return sortDiagnostics(out);
+}
+
 /**
  * Validates parsed files in stages: schema, then the merged model, then semantic rules
  * across files. Collects every problem; never stops at the first.
  */
 export function validateSources(inventoryFiles: YamlSource[], runbookFiles: YamlSource[], options: ValidateOptions = {}, loadDiagnostics: Diagnostic[] = []): ValidationResult {
   const diagnostics = [...loadDiagnostics];
+  // Each file's entries that failed their schema are cut out; the rest is checked (see prune.ts).
   const validInventory: YamlSource[] = [];
+  const cut = { hosts: new Set<string>(), groups: new Set<string>() };
+  const faulty = new Set<string>();
+  let inventoryCut = false;
   for (const source of [...inventoryFiles, ...runbookFiles]) diagnostics.push(...checkSecrets(source));
   for (const source of inventoryFiles) {
     const errors = validateAgainstSchema(source, "inventory");
     diagnostics.push(...errors);
-    if (errors.length === 0) validInventory.push(source);
+    const pruned = pruneBySchemaErrors(source, "inventory", errors);
+    inventoryCut ||= errors.length > 0;
+    for (const h of pruned.cutHosts) cut.hosts.add(h);
+    for (const h of pruned.faultyHosts) faulty.add(h);
+    for (const g of pruned.cutGroups) cut.groups.add(g);
+    if (pruned.source) validInventory.push(pruned.source);
   }
-  const inventoryWhole = validInventory.length === inventoryFiles.length && !loadDiagnostics.some((d) => d.file === "inventory" || d.file.startsWith("inventory/"));
-  const built = buildInventory(validInventory);
+  // Checks across files (selectors, variables per host) need every host as written.
+  const inventoryWhole = !inventoryCut && !loadDiagnostics.some((d) => d.file === "inventory" || d.file.startsWith("inventory/"));
+  const built = buildInventory(validInventory, cut);
   diagnostics.push(...built.diagnostics);
-  if (validInventory.length > 0) diagnostics.push(...checkHostKeys(built.inventory, validInventory, options.knownHosts));
+  // A host whose host_keys (or any part) failed its schema would only be told it has no keys on record.
+  const sound = faulty.size === 0 ? built.inventory : { ...built.inventory, hosts: new Map([...built.inventory.hosts].filter(([name]) => !faulty.has(name))) };
+  if (validInventory.length > 0) diagnostics.push(...checkHostKeys(sound, validInventory, options.knownHosts));
   diagnostics.push(...checkLocalTransport(validInventory));
   if (built.inventory.hosts.size === 0 && inventoryWhole && runbookFiles.length > 0) {
     diagnostics.push({ severity: "error", rule: "inventory/empty", file: "inventory", line: 1, column: 1, pointer: "", message: "the inventory has no hosts", hint: "add hosts in inventory/*.yaml" });
@@ -71,19 +126,23 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
     }
     const errors = validateAgainstSchema(source, "runbook");
     diagnostics.push(...errors);
-    if (errors.length > 0) continue;
-    const runbook = { ...(source.value as Omit<Runbook, "file">), file: source.file } as Runbook;
+    const checked = pruneBySchemaErrors(source, "runbook", errors).source;
+    if (!checked) continue;
+    const runbook = { ...(checked.value as Omit<Runbook, "file">), file: source.file } as Runbook;
     const twin = byName.get(runbook.name);
     if (twin) {
       diagnostics.push(diagnosticAt(source, "/name", "runbook/duplicate-name", `the runbook name \`${runbook.name}\` is already used by ${twin.file}`, { hint: "runbook names identify plans and runs; make them unique" }));
     } else {
       byName.set(runbook.name, runbook);
     }
-    diagnostics.push(...checkRunbook(source, runbook, ctx));
-    runbooks.push(runbook);
+    diagnostics.push(...checkRunbook(checked, runbook, ctx));
+    // Only a runbook that passed whole is handed on to planning.
+    if (errors.length === 0) runbooks.push(runbook);
   }
-  const sorted = sortDiagnostics(diagnostics);
-  const errors = sorted.filter((d) => d.severity === "error").length;
+  const all = sortDiagnostics(diagnostics);
+  const errors = all.filter((d) => d.severity === "error").length;
+  const warnings = all.length - errors;
+  const sorted = capPerFile(all);
   const texts = new Map([
     ...[...inventoryFiles, ...runbookFiles].map((s): [string, string] => [s.file, s.text]),
     ...(options.knownHosts && "text" in options.knownHosts ? [[options.knownHosts.file, options.knownHosts.text] as [string, string]] : []),
@@ -93,7 +152,7 @@ export function validateSources(inventoryFiles: YamlSource[], runbookFiles: Yaml
     runbooks,
     diagnostics: sorted,
     errors,
-    warnings: sorted.length - errors,
+    warnings,
     files: inventoryFiles.length + runbookFiles.length,
     texts,
     // Sources handed in as text have no other bytes; validateRepository replaces these with the bytes read.
@@ -119,5 +178,7 @@ export async function validateRepository(root: string, options: ValidateOptions 
   // Files that failed to parse are not sources, but their text is still what errors quote.
   for (const [file, text] of loaded.texts) if (!result.texts.has(file)) result.texts.set(file, text);
   for (const [file, sha256] of loaded.hashes) result.hashes.set(file, sha256);
+  // Count every file found, also those that could not be read or parsed: they were validated too.
+  result.files = Math.max(result.files, loaded.files.length);
   return result;
 }

@@ -3,9 +3,11 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import addFormatsModule from "ajv-formats";
 import type { Diagnostic } from "../core/diagnostic.ts";
 import { pointerOf, segmentsOf } from "../core/diagnostic.ts";
-import { durationHint } from "../core/duration.ts";
+import { durationHint, parseDuration } from "../core/duration.ts";
 import { didYouMean } from "../core/suggest.ts";
+import { clip } from "../core/visible.ts";
 import { locate, type YamlSource } from "../load/yaml-source.ts";
+import { cronError } from "./cron.ts";
 
 type SchemaNode = Record<string, unknown>;
 export type SchemaName = "inventory" | "runbook" | "plan";
@@ -25,8 +27,20 @@ function compile(): Map<SchemaName, { validate: ValidateFunction; root: SchemaNo
   addFormats(ajv);
   // Human wording for a pattern or a oneOf, shown instead of ajv's generic text.
   ajv.addVocabulary(["x-message"]);
-  // Marks values with a dedicated hint, e.g. "duration" suggests `3h` for `3 hours`.
-  ajv.addVocabulary(["x-format"]);
+  // Checks the schema's pattern cannot: a duration's size, a cron field's range. Also marks
+  // values with a dedicated hint, e.g. "duration" suggests `3h` for `3 hours`.
+  ajv.addKeyword({
+    keyword: "x-format",
+    type: "string",
+    schemaType: "string",
+    errors: true,
+    validate: function check(format: string, data: string): boolean {
+      const message = formatError(format, data);
+      if (message === undefined) return true;
+      (check as { errors?: Partial<ErrorObject>[] }).errors = [{ keyword: "x-format", message, params: { format } }];
+      return false;
+    },
+  });
   const inventory = readSchema("inventory");
   const runbook = readSchema("runbook");
   ajv.addSchema(inventory, "inventory.schema.json");
@@ -36,6 +50,30 @@ function compile(): Map<SchemaName, { validate: ValidateFunction; root: SchemaNo
     ["runbook", { validate: ajv.getSchema("runbook.schema.json")!, root: runbook }],
   ]);
   return compiled;
+}
+
+/** Longest duration accepted anywhere: a year and a day. Longer ones are typos, and overflow date arithmetic. */
+export const MAX_DURATION_MS = 366 * 86_400_000;
+
+/** Why a string of an `x-format` can never work; undefined when it can (or when the pattern already refuses it). */
+function formatError(format: string, data: string): string | undefined {
+  if (format === "duration") {
+    const ms = parseDuration(data);
+    return ms !== undefined && ms > MAX_DURATION_MS ? "is longer than 366 days; durations are capped there" : undefined;
+  }
+  if (format === "cron") return /^([^\s]+\s+){4}[^\s]+$|^@/.test(data) ? cronError(data) : undefined;
+  return undefined;
+}
+
+/** Keys of an Ansible play (docs.ansible.com, "Playbook Keywords"), none of which a steward file has. */
+const ANSIBLE_PLAY = new Set(["hosts", "tasks", "roles", "pre_tasks", "post_tasks", "handlers", "gather_facts", "become", "vars_files", "import_playbook"]);
+
+/** What to write instead of a list at the top of a file; an Ansible playbook is named as such. */
+function listHint(items: unknown[], root: SchemaNode): string {
+  const runbook = root === compile().get("runbook")?.root;
+  const play = items.some((item) => typeof item === "object" && item !== null && Object.keys(item).some((k) => ANSIBLE_PLAY.has(k)));
+  const shape = runbook ? "a steward runbook is one mapping: `name:`, `targets:` (a selector such as group:web) and `steps:` (a list of `{ kind, name, … }`, e.g. kind: command, kind: packages)" : "an inventory file is one mapping: `hosts:` (NAME: { address, groups }), `groups:` and `defaults:`";
+  return play ? `this looks like an Ansible playbook (a list of plays with hosts: and tasks:); ${shape}` : shape;
 }
 
 function typeName(value: unknown): string {
@@ -61,7 +99,7 @@ function label(pointer: string): string {
   const last = segments.at(-1);
   if (last === undefined) return "the file";
   if (/^\d+$/.test(last)) return `item ${Number(last) + 1} of \`${segments.at(-2) ?? ""}\``;
-  return `\`${last}\``;
+  return `\`${clip(last)}\``;
 }
 
 /** The lower-case spelling of a name refused only for its capitals. */
@@ -115,7 +153,7 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
       pointer: `${pointer}${pointerOf([propertyName])}`,
       key: true,
       rule: "schema/invalid-name",
-      message: `the name \`${propertyName}\` is not valid: ${custom ?? error.message ?? "wrong form"}`,
+      message: `the name \`${clip(propertyName)}\` is not valid: ${custom ?? error.message ?? "wrong form"}`,
       hint: lowerCaseHint(propertyName, parent),
     };
   }
@@ -128,7 +166,7 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
         pointer: `${pointer}${pointerOf([key])}`,
         key: true,
         rule: "schema/unknown-key",
-        message: `unknown key \`${key}\`${pointer ? ` in ${label(pointer)}` : ""}`,
+        message: `unknown key \`${clip(key)}\`${pointer ? ` in ${label(pointer)}` : ""}`,
         hint: didYouMean(key, allowed) ?? (allowed.length ? `allowed keys: ${allowed.join(", ")}` : undefined),
       };
     }
@@ -138,6 +176,7 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
       if (pointer === "" && error.data === null) {
         return { pointer, key: false, rule: "schema/wrong-type", message: "the file is empty; it must be a mapping", hint: "delete the file if it has nothing to declare" };
       }
+      if (pointer === "" && Array.isArray(error.data)) return { pointer, key: false, rule: "schema/wrong-type", message: "the file must be a mapping, not a list", hint: listHint(error.data, root) };
       const want = String(params.type).split(",").map((t) => article[t] ?? t).join(" or ");
       return { pointer, key: false, rule: "schema/wrong-type", message: `${label(pointer)} must be ${want}, not ${typeName(error.data)}${custom ? ` (${custom})` : ""}`, hint: valueHint(error.data, parent) };
     }
@@ -173,6 +212,8 @@ function describe(error: ErrorObject, root: SchemaNode): { pointer: string; key:
     case "oneOf":
     case "anyOf":
       return { pointer, key: false, rule: "schema/wrong-shape", message: `${label(pointer)} is ${typeName(error.data)}: ${custom ?? "it matches none of the allowed forms"}`, hint: valueHint(error.data, parent) };
+    case "x-format":
+      return { pointer, key: false, rule: params.format === "cron" ? "schema/bad-cron" : "schema/out-of-range", message: `${label(pointer)} is ${typeName(error.data)}: ${params.format === "cron" ? "" : "it "}${error.message ?? "is invalid"}` };
     case "discriminator":
     case "propertyNames":
       // Restate errors already reported precisely (the bad tag value, the bad name).

@@ -64,7 +64,7 @@ describe("steward validate", () => {
     expect(r.stdout).toContain("::error file=inventory/extra.yaml,line=3,col=5,title=schema/unknown-key::unknown key `adress` in `web-09`%0Adid you mean `address`?");
     const text = await readFile(summary, "utf8");
     expect(text).toContain("## steward validate");
-    expect(text).toContain("`inventory/extra.yaml:3:5`");
+    expect(text).toContain("| inventory/extra.yaml:3:5 |");
   });
 
   it("limits annotations to ten per severity and says where the rest are", async () => {

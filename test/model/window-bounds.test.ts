@@ -21,9 +21,11 @@ describe("windows with durations of any length", () => {
     });
   }
 
-  it("keeps a bounded duration's opening exact", () => {
+  it("caps an opening at 366 days (validate refuses longer ones) and keeps it inside not_after", () => {
     const o = nextOpening({ ...daily, duration: "3000000000h", not_after: "2026-11-30" }, now)!;
-    expect(o.closes.toISOString()).toBe("2026-11-30T23:00:00.000Z");
+    expect(o.closes.getTime()).toBeLessThanOrEqual(Date.parse("2026-11-30T23:00:00.000Z"));
+    expect(o.closes.getTime() - o.opens.getTime()).toBeLessThanOrEqual(366 * 86_400_000);
+    expect(o.opens.getTime()).toBeLessThanOrEqual(now.getTime());
   });
 });
 

@@ -149,7 +149,7 @@ describe("steward plan output", () => {
     expect(parsePlan(await readFile(join(repo, "last", json!), "utf8"), json!).createdAt).toBe("9999-12-31T23:59:59.999Z");
   });
 
-  it("plans and validates a runbook whose window lasts billions of hours, or opens only after 9999", async () => {
+  it("refuses, located, a runbook whose window lasts billions of hours or opens only after 9999", async () => {
     await writeFile(join(repo, "runbooks/long.yaml"), "name: long\ntargets: group:prod\nwindow:\n  timezone: Europe/Berlin\n  days: [mon, tue, wed, thu, fri, sat, sun]\n  start: \"02:00\"\n  duration: 3000000000h\nsteps:\n  - kind: packages\n    name: updates\n    action: upgrade\n");
     await writeFile(join(repo, "runbooks/late.yaml"), "name: late\ntargets: group:prod\nwindow:\n  timezone: Europe/Berlin\n  days: [mon]\n  start: \"02:00\"\n  duration: 2h\n  not_before: 9999-12-31\nsteps:\n  - kind: packages\n    name: updates\n    action: upgrade\n");
     try {
@@ -158,10 +158,12 @@ describe("steward plan output", () => {
       expect(validate.stdout + validate.stderr).toMatch(/runbooks\/late\.yaml:\d+:\d+.*the window can never open: it would first open after 9999-12-31 \(UTC\), the last day a plan can name/);
       expect(validate.stdout + validate.stderr).toContain("hint: use a not_before on or before 9999-12-31, with a listed day that opens by then");
       await rm(join(repo, "runbooks/late.yaml"));
-      const long = await run(["plan", "long", "--now", NOW, "--out", "long"], repo);
-      expect(long.stderr).toBe("");
-      expect(long.code).toBe(ExitCode.ok);
-      expect(long.stdout).toMatch(/window: 20\d\d-\d\d-\d\dT\d\d:00:00\.000Z – 9999-12-31T23:59:59\.999Z\n/);
+      // Durations longer than 366 days are refused where they are written, never a crash.
+      const long = await run(["validate"], repo);
+      expect(long.code).toBe(ExitCode.invalidInput);
+      expect(long.stdout + long.stderr).toMatch(/runbooks\/long\.yaml:7:\d+: error: .*366 days/);
+      const plan = await run(["plan", "long", "--now", NOW, "--out", "long"], repo);
+      expect(plan.code).toBe(ExitCode.invalidInput);
     } finally {
       await rm(join(repo, "runbooks/long.yaml"));
       await rm(join(repo, "runbooks/late.yaml"), { force: true });

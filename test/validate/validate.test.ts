@@ -93,6 +93,18 @@ describe("validateRepository", () => {
     expect(rules, show(result.diagnostics)).toEqual(
       expect.arrayContaining(["inventory/zz-broken.yaml yaml/missing-char", "runbooks/zz-bad-schema.yaml schema/too-few", "runbooks/zz-bad-selector.yaml selector/syntax"]),
     );
+    // base has three YAML files; the broken one counts although it never parsed.
+    expect(result.files).toBe(6);
+  });
+
+  it("reports a host's schema error without echoes from the checks of the whole host", async () => {
+    const repo = await repoWith("no-echo", {
+      "inventory/zz.yaml": 'hosts:\n  web-09:\n    address: 10.0.1.9\n    host_keys: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAUqZXZTPdUyhWeyIsDUlsE/kRSMMZLgqRNq8KxNmoRg"\n  web-10:\n    address: 10.0.1.10\n    via: web-09\n',
+    });
+    const result = await validateRepository(repo, { now: NOW });
+    const inFile = result.diagnostics.filter((d) => d.file === "inventory/zz.yaml").map((d) => `${d.line}:${d.column} ${d.rule}`);
+    // web-09 is cut for its host_keys but still exists: web-10's via is no unknown host; web-10 itself has no key on record.
+    expect(inFile, show(result.diagnostics)).toEqual(["4:16 schema/wrong-type", "5:3 host-keys/none"]);
   });
 
   it("sorts diagnostics by file and position, and returns the same list on every run", async () => {

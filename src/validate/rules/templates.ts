@@ -2,10 +2,12 @@ import type { Diagnostic } from "../../core/diagnostic.ts";
 import { pointerOf } from "../../core/diagnostic.ts";
 import { closest, didYouMean } from "../../core/suggest.ts";
 import { locateInTemplate, type YamlSource } from "../../load/yaml-source.ts";
-import type { Host, Runbook } from "../../model/types.ts";
+import type { Host, Runbook, SecretRef } from "../../model/types.ts";
 import { checksTemplatedFields } from "../../steps/check/index.ts";
 import { kindOf } from "../../steps/registry.ts";
 import { APP_FIELDS, HOST_FIELDS, PROBE_APP_FIELDS, RUN_FIELDS, SCOPE_ROOTS, type TemplateScope } from "../../steps/template-context.ts";
+import { isSecretRef } from "../../model/secrets.ts";
+import { ansibleEquivalent, jinjaTags } from "../../template/jinja.ts";
 import { analyzeShellTemplate, analyzeTemplate, HELPER_NAMES, TemplateSyntaxError, unbalancedMessage, unsafePlacementMessage } from "../../template/index.ts";
 
 /** "did you mean `host.name`?" for a field of one root. */
@@ -39,6 +41,11 @@ function leadingDash(field: string, runbook: Runbook, targets: Host[]): string[]
   return hosts;
 }
 
+/** The secret reference `{ env: NAME }` that `vars.<field>` is, in the runbook's vars or on a targeted host. */
+function secretOf(field: string, runbook: Runbook, targets: Host[]): SecretRef | undefined {
+  return [runbook.vars?.[field], ...targets.map((h) => h.vars[field])].find(isSecretRef);
+}
+
 /**
  * Parses every template of a runbook and checks each variable it reads exists for
  * every targeted host, so a typo fails in the pull request, not at 3 a.m. on host 40.
@@ -64,6 +71,8 @@ export function checkTemplates(source: YamlSource, runbook: Runbook, targets: Ho
       const pos = locateInTemplate(source, pointer, line, column);
       out.push({ severity, rule, file: source.file, line: pos.line, column: pos.column, pointer, message, ...(hint ? { hint } : {}) });
     };
+    // Handlebars passes Jinja's {% … %} and {# … #} through as text: they would reach the shell.
+    for (const j of jinjaTags(text)) at(j.line, j.column, "template/jinja", `\`${j.text}\` is Jinja syntax; steward would pass it to the shell as text`, j.hint);
     for (const h of analysis.unknownHelpers) at(h.line, h.column, "template/unknown-helper", `the template calls \`${h.name}\`, which is not a helper`, didYouMean(h.name, HELPER_NAMES) ?? `helpers: ${HELPER_NAMES.join(", ")}`);
     for (const raw of analysis.raw) at(raw.line, raw.column, "template/unquoted", `\`{{{${raw.text}}}}\` reaches the shell without quoting`, `use {{${raw.text}}} so the value is shell-quoted, unless it is meant to be shell syntax`, "warning");
     for (const u of shell.unsafe) {
@@ -83,7 +92,7 @@ export function checkTemplates(source: YamlSource, runbook: Runbook, targets: Ho
       const shown = ref.path.join(".");
       if (root === undefined || !roots.includes(root)) {
         const why = scope === "probe" && root === "run" ? "; version probes run when facts are gathered, before any run exists" : "";
-        at(ref.line, ref.column, "template/unknown-variable", `the template reads \`${shown}\`; this template reads ${rootList}${why}`, why ? undefined : (didYouMean(root ?? "", roots) ?? (root ? `did you mean \`vars.${root}\`?` : undefined)));
+        at(ref.line, ref.column, "template/unknown-variable", `the template reads \`${shown}\`; this template reads ${rootList}${why}`, why ? undefined : (ansibleEquivalent(ref.path) ?? didYouMean(root ?? "", roots) ?? (root ? `did you mean \`vars.${root}\`?` : undefined)));
         continue;
       }
       if (field === undefined) continue;
@@ -97,6 +106,10 @@ export function checkTemplates(source: YamlSource, runbook: Runbook, targets: Ho
         at(ref.line, ref.column, "template/unknown-variable", `\`host.${field}\` is not a host field (${HOST_FIELDS.join(", ")})`, fieldHint("host", field, HOST_FIELDS));
       } else if (root === "run" && !(RUN_FIELDS as readonly string[]).includes(field)) {
         at(ref.line, ref.column, "template/unknown-variable", `\`run.${field}\` is not a run field (${RUN_FIELDS.join(", ")})`, fieldHint("run", field, RUN_FIELDS));
+      } else if (root === "vars" && ref.path.length > 2 && secretOf(field, runbook, targets)) {
+        // A secret's value is the string read from the environment; nothing lies below it.
+        const env = secretOf(field, runbook, targets)?.env;
+        at(ref.line, ref.column, "template/secret-path", `\`vars.${field}\` is a secret (\`{ env: ${env} }\`) whose value is a string, so \`${shown}\` is never set`, `write {{vars.${field}}} for the secret's value`);
       } else if (root === "vars" && !ref.optional && !runbookVars.includes(field)) {
         const missing = targets.filter((h) => !(field in h.vars));
         if (missing.length > 0) {
