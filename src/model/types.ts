@@ -119,9 +119,9 @@ interface StepBase {
 export type Step = StepBase &
   (
     | { kind: "check"; checks: Check[] }
-    | { kind: "packages"; action: "upgrade" | "install" | "remove"; packages?: PackageSpec[]; autoremove?: boolean }
+    | { kind: "packages"; action: "upgrade" | "install" | "remove"; packages?: PackageSpec[]; autoremove?: boolean; repair?: boolean; lock_timeout?: number }
     | { kind: "app-upgrade"; app: string; version: string; current_version: string; available_versions?: string; install: string }
-    | { kind: "command"; command: string; stdin?: string; creates?: string; expect?: Expectation }
+    | { kind: "command"; command: string; stdin?: string; creates?: string; unless?: string; expect?: Expectation }
     | { kind: "service"; service: string; action: "start" | "stop" | "restart" | "reload" | "enable" | "disable" }
     | { kind: "reboot"; when?: "required" | "always"; reason?: string; wait?: string }
     | {

@@ -189,7 +189,6 @@ describe("reboot, command, service, check and app-upgrade steps on the sandbox f
   it("runs commands with creates, unless, stdin, become and expect, and the service fallback really starts and stops", async () => {
     const ops = book("ops");
     (ops.steps[2] as Runbook["steps"][number] & { unless?: string }).unless = "test -f /tmp/marker";
-    // tcp:// endpoints are not in the runbook schema yet; the executor supports them.
     const pre = ops.steps[0] as Extract<Runbook["steps"][number], { kind: "check" }>;
     pre.checks.push({ type: "endpoint", url: `tcp://127.0.${SUBNET}.3:2222` });
     const { plan } = await planNow(transport, inventory, ops);

@@ -25,6 +25,19 @@ describe("runbook field grammar", () => {
     expect(errorsFor(`  - { kind: check, name: c, checks: [{ type: endpoint, url: ${JSON.stringify(url)} }] }\n`)).toEqual([]);
   });
 
+  it.each(["tcp://127.0.0.1:5432", "tcp://[::1]:22", "tcp://db-01.internal:6379"])("accepts the TCP endpoint %j", (url) => {
+    expect(errorsFor(`  - { kind: check, name: c, checks: [{ type: endpoint, url: ${JSON.stringify(url)} }] }\n`)).toEqual([]);
+  });
+
+  it.each(["tcp://host", "tcp://host:22/path", "tcp://-host:22", "udp://host:53"])("refuses the endpoint %j", (url) => {
+    expect(errorsFor(`  - { kind: check, name: c, checks: [{ type: endpoint, url: ${JSON.stringify(url)} }] }\n`)).toHaveLength(1);
+  });
+
+  it("accepts a packages step's repair and lock_timeout, and a command's unless guard; refuses a lock_timeout of 0", () => {
+    expect(errorsFor("  - { kind: packages, name: p, action: upgrade, repair: true, lock_timeout: 120 }\n  - { kind: command, name: c, command: make install, creates: /opt/app/bin/app, unless: test -x /opt/app/bin/app }\n")).toEqual([]);
+    expect(errorsFor("  - { kind: packages, name: p, action: upgrade, lock_timeout: 0 }\n")).toHaveLength(1);
+  });
+
   it.each(["ftp://x", "http://a b", "https://u:p@host/", "http://host/\"x\"", "http://-host/", "http://host/`id`"])("refuses the URL %j", (url) => {
     expect(errorsFor(`  - { kind: check, name: c, checks: [{ type: endpoint, url: ${JSON.stringify(url)} }] }\n`)).toHaveLength(1);
   });

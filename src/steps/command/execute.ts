@@ -16,12 +16,7 @@ import { shellQuote } from "../../transport/shell.ts";
 import type { ExecResult } from "../../transport/types.ts";
 import { guarded, lastLine, outputOf, type StepClock } from "../execute-helpers.ts";
 
-/** Fields of a command step read beyond schemas/runbook.schema.json: the `unless` guard. */
-export interface CommandStepExtras {
-  unless?: string;
-}
-
-type CommandStep = Extract<Step, { kind: "command" }> & CommandStepExtras;
+type CommandStep = Extract<Step, { kind: "command" }>;
 
 /**
  * Why a command's result misses its expectation, one phrase each; empty when it meets

@@ -8,7 +8,10 @@ import { noDependencies, noDetail, noRules, willRun } from "../will-run.ts";
  */
 export const kind: StepKindModule<"command">["kind"] = "command";
 export const defaultTimeoutMs: StepKindModule<"command">["defaultTimeoutMs"] = 10 * 60_000;
-export const templatedFields: StepKindModule<"command">["templatedFields"] = (step) => [{ path: ["command"], text: step.command, scope: "run" }];
+export const templatedFields: StepKindModule<"command">["templatedFields"] = (step) => [
+  { path: ["command"], text: step.command, scope: "run" },
+  ...(step.unless !== undefined ? [{ path: ["unless"], text: step.unless, scope: "run" as const }] : []),
+];
 export const validate: StepKindModule<"command">["validate"] = noRules;
 export const plan: StepKindModule<"command">["plan"] = (step, index) => willRun("command", step, index);
 export const dependsOn: StepKindModule<"command">["dependsOn"] = noDependencies;

@@ -33,16 +33,11 @@ export const LOCK_TIMEOUT_SECONDS = 60;
 export const DPKG_REPAIR = "dpkg --configure -a";
 
 /**
- * Fields of a packages step this executor reads beyond schemas/runbook.schema.json:
- * `repair: true` lets it run `dpkg --configure -a` after a transaction that left
- * packages half-configured; `lock_timeout` (seconds) overrides LOCK_TIMEOUT_SECONDS.
+ * The packages step as the runbook schema has it: `repair: true` lets the executor run
+ * `dpkg --configure -a` after a transaction that left packages half-configured;
+ * `lock_timeout` (seconds) overrides LOCK_TIMEOUT_SECONDS.
  */
-export interface PackagesStepExtras {
-  repair?: boolean;
-  lock_timeout?: number;
-}
-
-type PackagesStep = Extract<Step, { kind: "packages" }> & PackagesStepExtras;
+type PackagesStep = Extract<Step, { kind: "packages" }>;
 type PackagesAction = Extract<PlannedAction, { kind: "packages" }>;
 
 // dpkg-query expands \t and \n itself; the quotes keep the shell out.
