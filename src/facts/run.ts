@@ -1,7 +1,9 @@
 import { isAbsolute, join } from "node:path";
 import { StewardError, UsageError } from "../core/errors.ts";
+import { terminalText } from "../core/text.ts";
+import { limitedHosts } from "../model/limit.ts";
 import { RunSecrets } from "../core/secrets.ts";
-import { evaluateSelector, indexInventory, parseSelector, SelectorSyntaxError } from "../model/selector.ts";
+import { indexInventory, parseSelector, SelectorSyntaxError } from "../model/selector.ts";
 import { createTransport } from "../transport/registry.ts";
 import { validateRepository } from "../validate/index.ts";
 import { factsCacheDir } from "./cache.ts";
@@ -43,7 +45,7 @@ export async function factsForRepository(options: FactsRunOptions): Promise<Fact
   const inventoryErrors = validation.diagnostics.filter((d) => d.severity === "error" && d.file.startsWith("inventory"));
   if (inventoryErrors.length > 0) {
     const first = inventoryErrors[0];
-    throw new StewardError("invalid-input", `the inventory has ${inventoryErrors.length} error(s), first: ${first?.file}:${first?.line}:${first?.column} ${first?.message}`, "run 'steward validate' for the full list");
+    throw new StewardError("invalid-input", `the inventory has ${inventoryErrors.length} error(s), first: ${terminalText(`${first?.file}:${first?.line}:${first?.column} ${first?.message}`)}`, "run 'steward validate' for the full list");
   }
   const { inventory } = validation;
   const secrets = options.secrets ?? new RunSecrets(options.env ?? {});
@@ -57,9 +59,9 @@ export async function factsForRepository(options: FactsRunOptions): Promise<Fact
       if (error instanceof SelectorSyntaxError) throw new UsageError(`--limit: ${error.message}`);
       throw error;
     }
-    const selected = evaluateSelector(selector, indexInventory(inventory));
+    // Unknown names are refused with a did-you-mean, like plan's --limit: a typo must not narrow silently.
+    const selected = limitedHosts(selector, options.limit, indexInventory(inventory));
     names = names.filter((name) => selected.has(name));
-    if (names.length === 0) throw new UsageError(`--limit '${options.limit}' selects no host`, "check the group, tag and host names in inventory/");
   }
   names.sort();
   return gatherInventoryFacts(options.root, inventory, names, { ...options, secrets });
