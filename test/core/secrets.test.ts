@@ -205,7 +205,7 @@ describe("the CLI as last line of defence", () => {
     const token = "rEgistry-t0ken-2026";
     const r = await steward(["facts", "--limit", `host:${token}`], dir, { REGISTRY_TOKEN: token, GITHUB_ACTIONS: "true" });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("--limit 'host:***' selects no host");
+    expect(r.stderr).toContain("--limit 'host:***': no host is named `***`");
     expect(r.stderr).not.toContain(token);
     // The masks come before anything else, on stdout.
     expect(r.order[0]).toMatch(/^out:::add-mask::/);
