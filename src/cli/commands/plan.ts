@@ -2,12 +2,12 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError } from "../../core/errors.ts";
-import { parseSelector, SelectorSyntaxError, type Selector } from "../../model/selector.ts";
 import { parsePlanTime } from "../../plan/clock.ts";
 import { planRepository } from "../../plan/index.ts";
 import { localAllowedByEnvironment } from "../../transport/registry.ts";
 import { displayPath } from "../display-path.ts";
 import { ExitCode } from "../exit-codes.ts";
+import { limitArg } from "../limit-arg.ts";
 import type { Command } from "../io.ts";
 
 export const plan: Command = {
@@ -60,15 +60,7 @@ Exit codes (see README, Exit codes):
     if (values.refresh && !values.gather) throw new UsageError("--refresh works only with --gather", "steward plan <runbook> --gather --refresh");
     if (values["allow-local"] && !values.gather) throw new UsageError("--allow-local works only with --gather", "steward plan <runbook> --gather --allow-local");
     const now = values.now === undefined ? new Date() : parsePlanTime(values.now);
-    let limit: Selector | undefined;
-    if (values.limit !== undefined) {
-      try {
-        limit = parseSelector(values.limit);
-      } catch (error) {
-        if (error instanceof SelectorSyntaxError) throw new UsageError(`--limit: ${error.message} (at character ${error.index + 1})`);
-        throw error;
-      }
-    }
+    const limit = limitArg(values.limit);
     const result = await planRepository({
       root,
       runbook,

@@ -1,10 +1,10 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError } from "../../core/errors.ts";
-import { parseSelector, SelectorSyntaxError, type Selector } from "../../model/selector.ts";
 import { planRepository } from "../../plan/index.ts";
 import { localAllowedByEnvironment } from "../../transport/registry.ts";
 import { ExitCode } from "../exit-codes.ts";
+import { limitArg } from "../limit-arg.ts";
 import type { Command } from "../io.ts";
 import { toolVersion } from "../version.ts";
 import { displayPath as shownPath } from "../display-path.ts";
@@ -41,15 +41,7 @@ Exit codes: as steward apply; 3 when the repository is invalid.`,
     const [runbook, ...extra] = positionals;
     if (runbook === undefined || extra.length > 0) throw new UsageError(runbook === undefined ? "name the runbook to run" : `one runbook at a time (got ${positionals.join(", ")})`, "steward run health-checks");
     const root = resolve(io.cwd, values.root ?? ".");
-    let limit: Selector | undefined;
-    if (values.limit !== undefined) {
-      try {
-        limit = parseSelector(values.limit);
-      } catch (error) {
-        if (error instanceof SelectorSyntaxError) throw new UsageError(`--limit: ${error.message} (at character ${error.index + 1})`);
-        throw error;
-      }
-    }
+    const limit = limitArg(values.limit);
     const clock = parseNow(values.now);
     const allowLocal = values["allow-local"] === true || localAllowedByEnvironment(io.env);
     const planned = await planRepository({
