@@ -6,13 +6,19 @@
 import type { StepContext, StepOutcome, StepResult } from "../apply/types.ts";
 import { CommandTimeoutError, ExecError, OutputTooLargeError, TransportError } from "../transport/errors.ts";
 import type { ExecResult } from "../transport/types.ts";
+import { plainLine } from "../core/text.ts";
+import { TemplateRenderError } from "../template/index.ts";
 
 /** Characters of each stream a StepResult keeps: the end of the output, where errors are. */
 export const RESULT_TAIL_CHARS = 2000;
 
-/** The last `RESULT_TAIL_CHARS` characters of a host's output, control characters but line breaks and tabs removed. */
+/**
+ * The last `RESULT_TAIL_CHARS` characters of a host's output, with control characters
+ * (but line breaks and tabs) and format characters (bidi controls such as U+202E,
+ * zero-width characters) removed: tails reach journals, results, reports and terminals.
+ */
 export function tail(text: string): string {
-  const clean = text.replace(/[^\P{Cc}\n\t]/gu, "");
+  const clean = text.replace(/[^\P{Cc}\n\t]|\p{Cf}/gu, "");
   return clean.length <= RESULT_TAIL_CHARS ? clean : clean.slice(clean.length - RESULT_TAIL_CHARS);
 }
 
@@ -34,7 +40,8 @@ export class StepClock {
       startedAt: this.started.toISOString(),
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - this.started.getTime(),
-      detail,
+      // Details quote host output (a last line, a version): one plain line, nothing a terminal would act on.
+      detail: plainLine(detail),
     };
     for (const [key, value] of Object.entries(extras)) if (value !== undefined) (result as unknown as Record<string, unknown>)[key] = value;
     return result;
@@ -54,12 +61,14 @@ export function lastLine(text: string): string {
 
 /**
  * A one-line reason for an error thrown while running a step: the transport's typed
- * errors carry their own wording (host, command, exit code); anything else is a bug
- * in steward and says so.
+ * errors carry their own wording (host, command, exit code), a template that cannot be
+ * rendered says which value it lacks; anything else is a bug in steward and says so.
  */
 export function errorDetail(error: unknown): string {
   if (error instanceof CommandTimeoutError || error instanceof OutputTooLargeError || error instanceof ExecError) return error.message.split("\n").join(" — ");
   if (error instanceof TransportError) return error.message;
+  // A template that needs a value the host or the environment lacks: the step cannot be rendered.
+  if (error instanceof TemplateRenderError) return `cannot render the step: ${error.message}`;
   if (error instanceof Error) return `internal error: ${error.message}`;
   return `internal error: ${String(error)}`;
 }

@@ -60,11 +60,12 @@ const EXPECTED: Array<[string, number, number, string]> = [
 ];
 
 describe("validateRepository", () => {
-  it("accepts the repository's own inventory and runbooks without errors or warnings", async () => {
+  it("accepts the repository's own inventory and runbooks without errors; warns only of steps apply cannot run yet", async () => {
     const result = await validateRepository(root, { now: NOW });
-    expect(result.diagnostics, show(result.diagnostics)).toEqual([]);
+    const other = result.diagnostics.filter((d) => d.rule !== "steps/not-applicable-yet");
+    expect(other, show(other)).toEqual([]);
     expect(result.errors).toBe(0);
-    expect(result.warnings).toBe(0);
+    expect(result.diagnostics.map((d) => d.severity)).not.toContain("error");
     expect(result.files).toBeGreaterThan(0);
   });
 

@@ -1,5 +1,5 @@
 import type { StepKindModule } from "../types.ts";
-import { noDependencies, noDetail, noRules, willRun } from "../will-run.ts";
+import { noDependencies, noDetail, notYetApplied, willRun } from "../will-run.ts";
 
 /**
  * `backup`: a restic or tar backup of the step's paths to its repository, after an
@@ -11,7 +11,7 @@ export const templatedFields: StepKindModule<"backup">["templatedFields"] = (ste
   { path: ["repository"], text: step.repository, scope: "run" },
   ...(step.pre_command !== undefined ? [{ path: ["pre_command"], text: step.pre_command, scope: "run" as const }] : []),
 ];
-export const validate: StepKindModule<"backup">["validate"] = noRules;
+export const validate: StepKindModule<"backup">["validate"] = (_step, ctx) => [notYetApplied("backup", ctx)];
 export const plan: StepKindModule<"backup">["plan"] = (step, index) => willRun("backup", step, index);
 export const dependsOn: StepKindModule<"backup">["dependsOn"] = noDependencies;
 export const render: StepKindModule<"backup">["render"] = noDetail;

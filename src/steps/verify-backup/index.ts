@@ -1,7 +1,7 @@
 import { didYouMean } from "../../core/suggest.ts";
 import { diagnosticAt } from "../../load/yaml-source.ts";
 import type { StepKindModule } from "../types.ts";
-import { noDependencies, noDetail, willRun } from "../will-run.ts";
+import { noDependencies, noDetail, notYetApplied, willRun } from "../will-run.ts";
 
 /**
  * `verify-backup`: checks the snapshot an earlier `backup` step of the same runbook
@@ -14,11 +14,12 @@ export const templatedFields: StepKindModule<"verify-backup">["templatedFields"]
 
 /** `backup` must name a backup step earlier in the runbook: a later one has made nothing to verify yet. */
 export const validate: StepKindModule<"verify-backup">["validate"] = (step, { source, runbook, index }) => {
+  const warning = notYetApplied("verify-backup", { source, index });
   const target = runbook.steps.findIndex((s) => s.kind === "backup" && s.name === step.backup);
-  if (target >= 0 && target < index) return [];
+  if (target >= 0 && target < index) return [warning];
   const backups = runbook.steps.filter((s) => s.kind === "backup").map((s) => s.name);
   const hint = didYouMean(step.backup, backups) ?? (backups.length ? `backup steps: ${backups.join(", ")}` : "add a `kind: backup` step before this one");
-  return [diagnosticAt(source, `/steps/${index}/backup`, "steps/unknown-backup", `\`${step.backup}\` is not a backup step earlier in this runbook`, { hint })];
+  return [warning, diagnosticAt(source, `/steps/${index}/backup`, "steps/unknown-backup", `\`${step.backup}\` is not a backup step earlier in this runbook`, { hint })];
 };
 
 export const plan: StepKindModule<"verify-backup">["plan"] = (step, index) => willRun("verify-backup", step, index);
