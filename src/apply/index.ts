@@ -1,13 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { StewardError } from "../core/errors.ts";
+import { EnvironmentError, StewardError } from "../core/errors.ts";
 import type { EventEmitter, ApplyEvent } from "../core/events.ts";
 import { writeFileAtomic } from "../core/fs.ts";
-import type { RunSecrets } from "../core/secrets.ts";
+import { missingSecretMessage, type RunSecrets } from "../core/secrets.ts";
 import { appProbes } from "../facts/apps.ts";
 import { hostTarget } from "../facts/target.ts";
-import type { Runbook } from "../model/types.ts";
+import type { Inventory, Runbook } from "../model/types.ts";
+import { kindOf } from "../steps/registry.ts";
+import { analyzeTemplate } from "../template/index.ts";
 import { parsePlan } from "../plan/artifact.ts";
 import type { Plan, PlannedHost } from "../plan/types.ts";
 import { renderRunReport } from "../report/run-report.ts";
@@ -103,6 +105,8 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
   const { inventory } = validation;
   const runbook: Runbook = { name: plan.runbook.name, targets: plan.runbook.targets, steps: plan.runbook.steps, vars: plan.runbook.vars, file: plan.runbook.file };
   options.secrets.registerRepository(inventory, [runbook]);
+  const unset = unsetSecrets(plan, validation.inventory, options.secrets);
+  if (unset.length > 0) throw new EnvironmentError(`${unset.slice(0, 3).join("; ")}${unset.length > 3 ? `; and ${unset.length - 3} more` : ""}; nothing was applied`, "set the variable in the environment (your CI's secret store) and apply again");
 
   const runsDir = join(options.root, "runs");
   const clock = options.now ?? (() => new Date());
@@ -176,4 +180,35 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
     await transport.close();
     await lock.release();
   }
+}
+
+/**
+ * Secrets the plan's steps will read on some planned host but the environment does not
+ * hold, one message each naming the step, the variable and the environment variable:
+ * found before any host is touched, so no host runs half its steps and stops at the one
+ * that needs the secret.
+ */
+function unsetSecrets(plan: Plan, inventory: Inventory, secrets: RunSecrets): string[] {
+  const reads = new Map<string, string>();
+  for (const step of plan.runbook.steps) {
+    for (const field of kindOf(step).templatedFields(step)) {
+      let refs: ReturnType<typeof analyzeTemplate>["references"] = [];
+      try {
+        refs = analyzeTemplate(field.text).references;
+      } catch {
+        continue;
+      }
+      for (const ref of refs) if (ref.path[0] === "vars" && ref.path[1] !== undefined && !reads.has(ref.path[1])) reads.set(ref.path[1], step.name);
+    }
+  }
+  const out = new Set<string>();
+  for (const host of plan.hosts) {
+    const inv = inventory.hosts.get(host.name);
+    if (inv === undefined) continue;
+    for (const missing of secrets.resolveVars({ ...plan.runbook.vars, ...inv.vars }).missing) {
+      const step = reads.get(missing.key);
+      if (step !== undefined) out.add(missingSecretMessage(missing, `step '${step}'`));
+    }
+  }
+  return [...out].sort();
 }

@@ -54,6 +54,19 @@ steps:
     packages: [steward-broken]
 `;
 
+const SECRET_RUNBOOK = `name: secret
+targets: host:sandbox-01
+vars:
+  db_password: { env: DB_PASSWORD }
+steps:
+  - kind: command
+    name: first
+    command: touch /tmp/first-ran
+  - kind: command
+    name: uses the secret
+    command: test -n {{vars.db_password}}
+`;
+
 interface Ran {
   code: number;
   stdout: string;
@@ -65,9 +78,13 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
   let state: FleetState;
 
   async function steward(...args: string[]): Promise<Ran> {
+    return stewardWith({}, ...args);
+  }
+
+  async function stewardWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Ran> {
     let stdout = "";
     let stderr = "";
-    const io: CliIO = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { PATH: process.env["PATH"] ?? "" }, cwd: state.dir };
+    const io: CliIO = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { PATH: process.env["PATH"] ?? "", ...env }, cwd: state.dir };
     const code = await main(args, io);
     return { code, stdout, stderr };
   }
@@ -87,6 +104,7 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     await mkdir(join(state.dir, "runbooks"), { recursive: true });
     await writeFile(join(state.dir, "runbooks", "lib.yaml"), LIB);
     await writeFile(join(state.dir, "runbooks", "broken.yaml"), BROKEN);
+    await writeFile(join(state.dir, "runbooks", "secret.yaml"), SECRET_RUNBOOK);
   });
 
   afterAll(async () => {
@@ -160,5 +178,15 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     expect(report).toContain("## Post-incident");
     expect(report).toMatch(/failure budget tripped at sandbox-0\d/);
     expect(report).toContain(`--resume ${res.runId}`);
+  });
+
+  it("refuses before touching any host when a secret a step reads is not set, naming it", async () => {
+    const r0 = await stewardWith({ DB_PASSWORD: "correct horse battery" }, "plan", "secret", "--gather");
+    expect(r0.code, r0.stderr).toBe(0);
+    const file = /^wrote (\S+\.json)$/m.exec(r0.stdout)![1]!;
+    const r = await steward("apply", file);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain("step 'uses the secret' reads `vars.db_password`, which is { env: DB_PASSWORD }, but DB_PASSWORD is not set in the environment; nothing was applied");
+    expect((await execInHost(state, "sandbox-01", ["test", "-e", "/tmp/first-ran"])).code).not.toBe(0);
   });
 });
