@@ -138,6 +138,8 @@ describe("steward apply in a child process: signals, kill -9, the lock and the w
       twice: guarded("twice", "", 30),
       kill: guarded("kill", "", 3),
       locked: guarded("locked"),
+      // `extra` lands right after the rollout's last key: indented, it belongs to the rollout.
+      paused: guarded("paused", "  gate:\n    pause: 60s\n", 0),
       window: guarded("window", window, 3),
       unguarded: UNGUARDED,
       faults: FAULTS,
@@ -280,6 +282,23 @@ describe("steward apply in a child process: signals, kill -9, the lock and the w
     // The lock went with the first run: the plan can be applied again (nothing left to do).
     const third = await steward("apply", plan);
     expect(third.code, third.stdout + third.stderr).toBe(0);
+  }, 120_000);
+
+  it("SIGINT during the pause between waves ends the pause at once: later waves not started, exit 4", async () => {
+    const plan = await planned("paused");
+    const running = start("apply", plan);
+    const runId = await waitJournal("paused", running, (records) => records.some((r) => r.type === "pause"));
+    const t0 = Date.now();
+    running.child.kill("SIGINT");
+    const stopped = await running.exited;
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(stopped.code, stopped.stdout + stopped.stderr).toBe(4);
+    expect(stopped.stdout).toContain(`--resume ${runId}`);
+    const res = await results(runId);
+    expect(res.status).toBe("halted:signal");
+    const [first, ...rest] = res.hosts;
+    expect(first!.outcome).toBe("changed");
+    expect(rest.map((h) => h.outcome)).toEqual(rest.map(() => "not-started:signal"));
   }, 120_000);
 
   it("a window that closes during wave 1: the hosts after it are not-started:window", async () => {
