@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { benchApply } from "./apply.ts";
 import { benchFacts } from "./facts.ts";
 import { benchPlan } from "./plan.ts";
 import { benchTransport } from "./transport.ts";
@@ -16,6 +17,7 @@ const suites: Record<string, (work: string) => Promise<void>> = {
   transport: benchTransport,
   facts: benchFacts,
   plan: benchPlan,
+  apply: benchApply,
 };
 
 const work = await mkdtemp(join(tmpdir(), "steward-bench-"));

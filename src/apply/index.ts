@@ -177,8 +177,11 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
     await writeFileAtomic(report, options.secrets.redact(renderRunReport({ plan, results, journal: records, criticality, planFile: options.planFile })), { root: options.root });
     return { results, runDir, report, ...(lock.takenOver ? { tookOver: lock.takenOver.message } : {}) };
   } finally {
-    await transport.close();
-    await lock.release();
+    try {
+      await closeWithin(transport, CLOSE_GRACE_MS);
+    } finally {
+      await lock.release();
+    }
   }
 }
 
@@ -211,4 +214,20 @@ function unsetSecrets(plan: Plan, inventory: Inventory, secrets: RunSecrets): st
     }
   }
   return [...out].sort();
+}
+
+/** How long the transport gets to close its connections once the run's files are written. */
+const CLOSE_GRACE_MS = 3000;
+
+/**
+ * Closes the transport, waiting at most `ms`: a frozen host can hold a connection (or a
+ * dial) open until its own deadline, and the run must not keep its plan locked, nor its
+ * summary unprinted, for that. The close goes on in the background; its errors are
+ * the connections', not the run's.
+ */
+async function closeWithin(transport: { close(): Promise<void> }, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closing = transport.close().catch(() => undefined);
+  await Promise.race([closing, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

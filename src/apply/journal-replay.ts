@@ -161,6 +161,9 @@ export function replayJournal(read: Pick<JournalRead, "records" | "tornBytes">):
         break;
       case "step-outcome": {
         const h = host(r.host);
+        // An `unknown` verdict completes nothing: the step stays pending, judged again by
+        // the next resume and run only with --retry-unknown.
+        if (r.result.outcome === "unknown") break;
         h.pending.delete(r.result.step);
         h.completed.set(r.result.step, r.result);
         break;

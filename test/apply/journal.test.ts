@@ -69,6 +69,22 @@ describe("journal", () => {
     expect(state.tornBytes).toBe(0);
   });
 
+  it("keeps a step judged unknown pending, so the next resume judges it again and only --retry-unknown runs it", async () => {
+    const path = await tempJournal();
+    const j = await Journal.create(path, START);
+    await j.append({ type: "host-start", host: "a", wave: 0, attempt: 1 });
+    await j.append({ type: "step-intent", host: "a", step: "one", kind: "command" });
+    await j.append({ type: "run-resume", pid: 1, machine: "m", tornBytes: 0 });
+    await j.append({ type: "host-start", host: "a", wave: 0, attempt: 2 });
+    await j.append({ type: "step-outcome", host: "a", result: step("one", "unknown") });
+    await j.append({ type: "host-end", host: "a", result: { host: "a", wave: 0, outcome: "interrupted", detail: "unknown", startedAt: null, finishedAt: null, steps: [step("one", "unknown")] } });
+    await j.close();
+    const state = replayJournal(await readJournal(path));
+    expect(state.finished.has("a")).toBe(false);
+    expect([...(state.hosts.get("a")?.completed.keys() ?? [])]).toEqual([]);
+    expect(state.hosts.get("a")?.pending.get("one")).toMatchObject({ step: "one", kind: "command" });
+  });
+
   it("refuses an edited, a removed and a reordered line, naming the line", async () => {
     const path = await tempJournal();
     const j = await Journal.create(path, START);
