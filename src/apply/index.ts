@@ -113,7 +113,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
   const runId = options.resume ?? newRunId(plan, clock());
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/.test(runId)) throw new StewardError("usage", `--resume ${JSON.stringify(runId)} is not a run id`, "use the run id steward apply printed, e.g. security-patches-20261124T020000Z-1a2b");
   const runDir = join(runsDir, runId);
-  const lock = await lockPlan(runsDir, plan.id, { runId });
+  const lock = await lockPlan(runsDir, plan.id, { runId, root: options.root });
   const knownHosts = inventory.knownHosts === undefined ? [] : [join(options.root, inventory.knownHosts)];
   const transport = createTransport({ knownHostsFiles: knownHosts, redactor: options.secrets.redactor, allowLocal: options.allowLocal === true, env: options.env });
   try {

@@ -51,6 +51,8 @@ export interface PlanLock {
 
 export interface LockOptions {
   runId: string;
+  /** The repository root: no folder between it and the lock may be a symbolic link (src/core/fs.ts). */
+  root?: string;
   /** A lock not refreshed for this long is stale; at least 2000 (proper-lockfile's floor). Default 20 s. */
   staleMs?: number;
   /** Called when the held lock is lost; the caller should stop the run gracefully. */
@@ -76,7 +78,7 @@ export async function lockPlan(runsDir: string, planId: string, options: LockOpt
   if (!PLAN_ID.test(planId)) throw new StewardError("usage", `plan id ${JSON.stringify(planId)} cannot name a lock file`, "use the plan file steward plan wrote");
   const staleMs = Math.max(options.staleMs ?? 20_000, 2000);
   const dir = join(runsDir, "locks");
-  await ensureDirectory(dir);
+  await ensureDirectory(dir, options.root);
   const file = join(dir, planId);
   const lockDir = `${file}.lock`;
   let compromised: Error | null = null;

@@ -80,8 +80,13 @@ export class SshConnection {
   async end(): Promise<void> {
     this.lostError ??= new ConnectionLostError(this.target.name, `${this.target.name}: connection closed by the transport`);
     this.client.end();
-    // A peer that never answers the disconnect must not hold up the run's shutdown.
-    const timer = setTimeout(() => this.client.destroy(), 2000);
+    // A peer that never answers the disconnect must not hold up the run's shutdown. ssh2's
+    // Client.destroy() does nothing once end() has run (it destroys the socket only while
+    // it is writable, lib/client.js), so a frozen peer's socket is destroyed directly.
+    const timer = setTimeout(() => {
+      this.client.destroy();
+      (this.client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
+    }, 2000);
     await this.closed;
     clearTimeout(timer);
   }
