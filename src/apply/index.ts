@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { EnvironmentError, StewardError } from "../core/errors.ts";
 import type { EventEmitter, ApplyEvent } from "../core/events.ts";
@@ -113,6 +113,9 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
   const runId = options.resume ?? newRunId(plan, clock());
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/.test(runId)) throw new StewardError("usage", `--resume ${JSON.stringify(runId)} is not a run id`, "use the run id steward apply printed, e.g. security-patches-20261124T020000Z-1a2b");
   const runDir = join(runsDir, runId);
+  if (options.resume !== undefined && !(await exists(join(runDir, JOURNAL_FILE)))) {
+    throw new StewardError("usage", `there is no run ${runId} to resume (runs/${runId}/journal.jsonl does not exist)`, "use the run id steward apply printed, e.g. from `continue with: steward apply … --resume <run-id>`");
+  }
   const lock = await lockPlan(runsDir, plan.id, { runId, root: options.root });
   const knownHosts = inventory.knownHosts === undefined ? [] : [join(options.root, inventory.knownHosts)];
   const transport = createTransport({ knownHostsFiles: knownHosts, redactor: options.secrets.redactor, allowLocal: options.allowLocal === true, env: options.env });
@@ -230,4 +233,15 @@ async function closeWithin(transport: { close(): Promise<void> }, ms: number): P
   const closing = transport.close().catch(() => undefined);
   await Promise.race([closing, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** True when `path` exists (whatever it is); false when it does not. */
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return false;
+      throw error;
+    },
+  );
 }

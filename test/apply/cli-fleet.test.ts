@@ -130,6 +130,9 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     } finally {
       await writeFile(join(state.dir, "runbooks", "lib.yaml"), original);
     }
+    const nosuch = await steward("apply", file, "--resume", "lib-20261130T000000Z-dead");
+    expect(nosuch.code).toBe(2);
+    expect(nosuch.stderr).toContain("there is no run lib-20261130T000000Z-dead to resume");
     expect(await version("sandbox-01", "steward-lib")).toBe("1.0.0");
     expect(await readdir(join(state.dir, "runs")).catch(() => [])).not.toContainEqual(expect.stringMatching(/^lib-/));
   });
