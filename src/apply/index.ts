@@ -130,7 +130,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
         throw error;
       }
     }
-    const journal = opened?.journal ?? (await Journal.create(journalPath, { runId, planId: plan.id, planDigest: plan.digest }, { root: options.root }));
+    const journal = opened?.journal ?? (await Journal.create(journalPath, { runId, planId: plan.id, planDigest: plan.digest, ...(options.now ? { clockOverride: clock().toISOString() } : {}) }, { root: options.root }));
     const probes = appProbes(runbook, inventory, options.secrets);
     const startedAt = journal.startedAt;
     const hostOptions = (host: PlannedHost): Omit<RunHostOptions, "journal"> | undefined => {

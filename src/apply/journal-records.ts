@@ -11,7 +11,16 @@ import type { HostOutcome, HostResult, RunStatus, StepResult } from "./types.ts"
 
 export type JournalBody =
   /** The first record: which plan this run applies. No argv: it may hold secrets. */
-  | { type: "run-start"; runId: string; planId: string; planDigest: string; pid: number; machine: string }
+  | {
+      type: "run-start";
+      runId: string;
+      planId: string;
+      planDigest: string;
+      pid: number;
+      machine: string;
+      /** Set when the window was checked against a clock given with --now (ISO 8601 UTC of the run's start by that clock), so the record shows the window was not the real one. */
+      clockOverride?: string;
+    }
   /** A later process continues the run; `tornBytes`: a torn final line of the crashed one was dropped. */
   | { type: "run-resume"; pid: number; machine: string; tornBytes: number }
   | { type: "wave-start"; wave: number; hosts: string[] }

@@ -68,7 +68,7 @@ export class Journal {
    * @throws StewardError (usage) when the file exists already: a run id is used once.
    * @throws EnvironmentError when the folder cannot be written.
    */
-  static async create(path: string, start: { runId: string; planId: string; planDigest: string }, options: JournalOptions = {}): Promise<Journal> {
+  static async create(path: string, start: { runId: string; planId: string; planDigest: string; clockOverride?: string }, options: JournalOptions = {}): Promise<Journal> {
     await ensureDirectory(dirname(path), options.root);
     let handle: FileHandle;
     try {
@@ -83,7 +83,7 @@ export class Journal {
     await syncFolder(dirname(path));
     await syncFolder(dirname(dirname(path)));
     const journal = new Journal(path, handle, options.clock ?? (() => new Date()), 0, "");
-    const record = await journal.append({ type: "run-start", runId: start.runId, planId: start.planId, planDigest: start.planDigest, pid: process.pid, machine: hostname() });
+    const record = await journal.append({ type: "run-start", runId: start.runId, planId: start.planId, planDigest: start.planDigest, pid: process.pid, machine: hostname(), ...(start.clockOverride !== undefined ? { clockOverride: start.clockOverride } : {}) });
     journal.startedAt = record.time;
     journal.runId = start.runId;
     return journal;

@@ -38,6 +38,9 @@ const SOURCES = {
 | Runbook | {{runbook}} |
 | Started | {{startedAt}} |
 | Finished | {{finishedAt}}{{#if resumes}} ({{resumes}} resume(s)){{/if}} |
+{{#if clock}}
+| Clock | the maintenance window was checked against --now {{clock}}, not the real time |
+{{/if}}
 | Hosts | {{counts}} |
 | Failure budget | {{failures}} failure(s) counted; the rollout halts at {{haltsAt}} |
 {{#if severity}}
@@ -105,7 +108,7 @@ function timeline(journal: readonly JournalRecord[]): Array<{ time: string; text
   for (const r of journal) {
     switch (r.type) {
       case "run-start":
-        at(r, `run ${r.runId} started: plan ${r.planId}, pid ${r.pid} on ${r.machine}`);
+        at(r, `run ${r.runId} started: plan ${r.planId}, pid ${r.pid} on ${r.machine}${r.clockOverride !== undefined ? `; the maintenance window was checked against a clock set with --now (${r.clockOverride}), not the real time` : ""}`);
         break;
       case "run-resume":
         at(r, `resumed by pid ${r.pid} on ${r.machine}${r.tornBytes > 0 ? ` (a torn last record of ${r.tornBytes} bytes was dropped)` : ""}`);
@@ -141,6 +144,12 @@ function timeline(journal: readonly JournalRecord[]): Array<{ time: string; text
   return out;
 }
 
+/** The --now clock a run was started with, from its run-start record; "" when it ran on the real clock. */
+function runStartClock(journal: readonly JournalRecord[]): string {
+  const start = journal[0];
+  return start?.type === "run-start" ? (start.clockOverride ?? "") : "";
+}
+
 const seconds = (ms: number): string => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 function hostDetail(h: HostResult): string[] {
@@ -169,7 +178,7 @@ export function renderRunReport(input: RunReportInput, maxChars = 60_000): strin
   const head = r.head({
     runId: results.runId, status: results.status, exitCode: results.exitCode, halt: results.halt ? `${results.halt.reason}: ${results.halt.detail}` : "",
     planId: results.plan.id, digest: results.plan.digest, runbook: `${plan.runbook.name} (${plan.runbook.file})`, startedAt: results.startedAt, finishedAt: results.finishedAt,
-    resumes: results.resumes, counts, failures: results.failureBudget.failures, haltsAt: results.failureBudget.haltsAt, severity: severity ?? "",
+    resumes: results.resumes, counts, clock: runStartClock(input.journal), failures: results.failureBudget.failures, haltsAt: results.failureBudget.haltsAt, severity: severity ?? "",
   });
   const byName = new Map(results.hosts.map((h) => [h.host, h]));
   const waves: string[] = [];

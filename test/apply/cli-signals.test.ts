@@ -317,6 +317,10 @@ describe("steward apply in a child process: signals, kill -9, the lock and the w
     expect(rest[0]!.detail).toMatch(/closed at 2026-12-01T03:00:00/);
     expect(await runsOn(first!.host, "window-first-runs")).toBe(1);
     for (const h of rest) expect(await runsOn(h.host, "window-first-runs"), h.host).toBe(0);
+    // The record says the window was checked against --now, not the real clock.
+    const { records } = await readJournal(join(state.dir, "runs", runId, "journal.jsonl"));
+    expect(records[0]).toMatchObject({ type: "run-start", clockOverride: expect.stringMatching(/^2026-12-01T02:59:5\d/) });
+    expect(await readFile(join(state.dir, "runs", runId, "report.md"), "utf8")).toMatch(/\| Clock \| the maintenance window was checked against --now 2026-12-01T02:59:5/);
   }, 120_000);
 
   it("an unreachable host and a host frozen mid-step count against the budget; the frozen one fails by its step timeout", async () => {
