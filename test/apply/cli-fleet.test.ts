@@ -54,6 +54,22 @@ steps:
     packages: [steward-broken]
 `;
 
+const GATED = `name: gated
+targets: all
+rollout:
+  waves: [1, "100%"]
+  failure_budget: 5
+  gate:
+    checks:
+      - type: command
+        name: canary healthy
+        command: test -e /tmp/canary-healthy
+steps:
+  - kind: command
+    name: mark
+    command: touch /tmp/gated-ran
+`;
+
 const SECRET_RUNBOOK = `name: secret
 targets: host:sandbox-01
 vars:
@@ -105,6 +121,7 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     await writeFile(join(state.dir, "runbooks", "lib.yaml"), LIB);
     await writeFile(join(state.dir, "runbooks", "broken.yaml"), BROKEN);
     await writeFile(join(state.dir, "runbooks", "secret.yaml"), SECRET_RUNBOOK);
+    await writeFile(join(state.dir, "runbooks", "gated.yaml"), GATED);
   });
 
   afterAll(async () => {
@@ -191,5 +208,18 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     expect(r.code).toBe(6);
     expect(r.stderr).toContain("step 'uses the secret' reads `vars.db_password`, which is { env: DB_PASSWORD }, but DB_PASSWORD is not set in the environment; nothing was applied");
     expect((await execInHost(state, "sandbox-01", ["test", "-e", "/tmp/first-ran"])).code).not.toBe(0);
+  });
+
+  it("runs the gate's checks on the finished wave's hosts: a failing gate halts before the next wave", async () => {
+    const file = await planned("gated");
+    const r = await steward("apply", file);
+    expect(r.code, r.stdout + r.stderr).toBe(4);
+    expect(r.stdout).toMatch(/gate after wave 1: FAILED: sandbox-0\d: /);
+    const res = await results(r.stdout);
+    expect(res.status).toBe("halted:gate");
+    expect(res.counts.changed).toBe(1);
+    expect(res.counts["not-started:budget"]).toBe(5);
+    const ran = await Promise.all(res.hosts.map(async (h) => (await execInHost(state, h.host, ["test", "-e", "/tmp/gated-ran"])).code === 0));
+    expect(ran.filter(Boolean)).toHaveLength(1);
   });
 });
