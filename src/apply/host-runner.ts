@@ -157,12 +157,12 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
             startedAt: pending.startedAt,
             finishedAt: t,
             durationMs: Math.max(0, Date.parse(t) - Date.parse(pending.startedAt)),
-            detail: verdict === "unknown" ? "started before a crash; its effect cannot be judged from the host: check it by hand, then resume with --retry-unknown to run it again" : "started before a crash; the host shows it took effect, so it is not run again",
+            detail: verdict === "unknown" ? "started before the run was cut short (a crash or a second stop signal); its effect cannot be judged from the host: check it by hand, then resume with --retry-unknown to run it again" : "started before the run was cut short; the host shows it took effect, so it is not run again",
           };
           await options.journal.outcome(judged);
           steps.push(judged);
           if (verdict === "changed") changed = true;
-          if (verdict === "unknown") return done("interrupted", `${step.name}: outcome unknown after a crash; check the host, then resume with --retry-unknown`);
+          if (verdict === "unknown") return done("interrupted", `${step.name}: outcome unknown (the run was cut short while it ran); check the host, then resume with --retry-unknown`);
           continue;
         }
         // "skipped" (it did not take effect) or --retry-unknown: it runs again below.
