@@ -21,7 +21,7 @@ import { runEngine } from "./engine.ts";
 import { changedInputs, StalePlanError } from "./inputs.ts";
 import { Journal, JOURNAL_FILE } from "./journal.ts";
 import { readJournal } from "./journal-replay.ts";
-import { lockPlan } from "./lock.ts";
+import { lockPlan, PlanLockedError } from "./lock.ts";
 import { runGateChecks, runHost, type RunHostOptions } from "./host-runner.ts";
 import type { RunResults } from "./results.ts";
 import type { StopController } from "./stop.ts";
@@ -148,10 +148,19 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
       };
     };
     const notInInventory = (host: PlannedHost): HostResult => ({ host: host.name, wave: host.wave, outcome: "failed", detail: "the host is no longer in the inventory; re-plan", startedAt: null, finishedAt: null, steps: [] });
-    const run: RunHost = (host, stop, hostJournal, abort) => {
+    const run: RunHost = async (host, stop, hostJournal, abort) => {
       const o = hostOptions(host);
-      if (o === undefined) return Promise.resolve(notInInventory(host));
-      return runHost({ ...o, journal: hostJournal, stopRequested: () => stop.aborted, signal: abort });
+      if (o === undefined) return notInInventory(host);
+      // Another run (of another plan) changing this host right now: wait for it. The host's
+      // facts are then read again, so what that run changed makes this host stale, and no
+      // two runs ever record the same change.
+      const held = await hostLock(runsDir, runId, host.name, options.root, stop);
+      if (!("release" in held)) return { host: host.name, wave: host.wave, outcome: "failed", detail: held.busy, startedAt: null, finishedAt: null, steps: [] };
+      try {
+        return await runHost({ ...o, journal: hostJournal, stopRequested: () => stop.aborted, signal: abort });
+      } finally {
+        await held.release();
+      }
     };
     const results = await runEngine({
       plan,
@@ -244,4 +253,29 @@ async function exists(path: string): Promise<boolean> {
       throw error;
     },
   );
+}
+
+/** How long a host waits for another run that is changing it, at most. */
+const HOST_LOCK_WAIT_MS = 30 * 60_000;
+
+/**
+ * One run at a time on a host, whatever plan it applies: the lock runs/locks/host.<name>.lock
+ * (proper-lockfile, as the plan lock). Waits while another live run holds it, until it is
+ * free, a stop is requested (then the host runner ends the host as interrupted before it
+ * starts), or HOST_LOCK_WAIT_MS pass (then the host fails, naming the holder).
+ */
+async function hostLock(runsDir: string, runId: string, host: string, root: string, stop: AbortSignal): Promise<{ release(): Promise<void> } | { busy: string }> {
+  const deadline = Date.now() + HOST_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      return await lockPlan(runsDir, `host.${host}`, { runId, root });
+    } catch (error) {
+      if (!(error instanceof PlanLockedError)) throw error;
+      const holder = error.holder;
+      const who = holder === null ? "another steward process" : `run ${holder.runId} (pid ${holder.pid} on ${holder.machine})`;
+      if (Date.now() >= deadline) return { busy: `another run kept changing the host for ${HOST_LOCK_WAIT_MS / 60_000} minutes: ${who}; nothing was done` };
+      if (stop.aborted) return { release: async () => undefined };
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }

@@ -70,6 +70,14 @@ steps:
     command: touch /tmp/gated-ran
 `;
 
+const conc = (name: string): string => `name: conc-${name}
+targets: host:sandbox-02
+steps:
+  - kind: command
+    name: work
+    command: echo ${name}-start >> /tmp/conc.log; sleep 2; echo ${name}-end >> /tmp/conc.log
+`;
+
 const SECRET_RUNBOOK = `name: secret
 targets: host:sandbox-01
 vars:
@@ -122,6 +130,8 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     await writeFile(join(state.dir, "runbooks", "broken.yaml"), BROKEN);
     await writeFile(join(state.dir, "runbooks", "secret.yaml"), SECRET_RUNBOOK);
     await writeFile(join(state.dir, "runbooks", "gated.yaml"), GATED);
+    await writeFile(join(state.dir, "runbooks", "conc-a.yaml"), conc("a"));
+    await writeFile(join(state.dir, "runbooks", "conc-b.yaml"), conc("b"));
   });
 
   afterAll(async () => {
@@ -221,5 +231,17 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     expect(res.counts["not-started:budget"]).toBe(5);
     const ran = await Promise.all(res.hosts.map(async (h) => (await execInHost(state, h.host, ["test", "-e", "/tmp/gated-ran"])).code === 0));
     expect(ran.filter(Boolean)).toHaveLength(1);
+  });
+
+  it("two runs of different plans on one host take turns: never both changing it at once", async () => {
+    const [a, b] = [await planned("conc-a"), await planned("conc-b")];
+    const [ra, rb] = await Promise.all([steward("apply", a), steward("apply", b)]);
+    expect([ra.code, rb.code], ra.stdout + ra.stderr + rb.stdout + rb.stderr).toEqual([0, 0]);
+    const log = (await execInHost(state, "sandbox-02", ["cat", "/tmp/conc.log"])).stdout.trim().split("\n");
+    expect(log).toHaveLength(4);
+    // Each run's start is followed by its own end: the second waited for the first.
+    expect(log[0]!.replace("-start", "-end")).toBe(log[1]);
+    expect(log[2]!.replace("-start", "-end")).toBe(log[3]);
+    expect(await readdir(join(state.dir, "runs", "locks"))).toEqual([]);
   });
 });
