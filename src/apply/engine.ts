@@ -27,11 +27,12 @@ import { parseDuration } from "../core/duration.ts";
 import { StewardError } from "../core/errors.ts";
 import { EventEmitter, type ApplyEvent, type HaltReason } from "../core/events.ts";
 import type { Plan, PlannedHost, PlanWave } from "../plan/types.ts";
-import { hostJournal, mergeSteps, sleep } from "./host-journal.ts";
+import { sleep } from "../core/sleep.ts";
+import { hostJournal, mergeSteps } from "./host-journal.ts";
 import type { Journal } from "./journal.ts";
 import type { JournalBody } from "./journal-records.ts";
 import type { ReplayState, ReplayedHost } from "./journal-replay.ts";
-import { countOutcomes, exitCodeFor, runStatus, writeResults, type RunResults } from "./results.ts";
+import { exitCodeFor, runResults, runStatus, writeResults, type RunResults } from "./results.ts";
 import { StopController } from "./stop.ts";
 import { BUDGET_OUTCOMES, type HostOutcome, type HostResult, type RunHost } from "./types.ts";
 import { WindowGuard } from "./window-guard.ts";
@@ -176,20 +177,7 @@ class Rollout {
     const exitCode = exitCodeFor(status);
     const end = await this.#append({ type: "run-end", status, exitCode, halt: this.#halt?.reason ?? null });
     await this.#journal.close();
-    const results: RunResults = {
-      format: 1,
-      runId: this.#journal.runId,
-      plan: { id: plan.id, digest: plan.digest },
-      startedAt: this.#journal.startedAt,
-      finishedAt: end.time,
-      status,
-      exitCode,
-      halt: this.#halt,
-      failureBudget: { failures: this.#failures, haltsAt: plan.rollout.failureBudget.haltsAt },
-      resumes: (this.#o.resume?.resumes ?? -1) + 1,
-      counts: countOutcomes(ordered),
-      hosts: ordered,
-    };
+    const results = runResults({ runId: this.#journal.runId, plan, startedAt: this.#journal.startedAt, finishedAt: end.time, status, halt: this.#halt, failures: this.#failures, resumes: (this.#o.resume?.resumes ?? -1) + 1, hosts: ordered });
     await writeResults(dirname(this.#journal.path), results);
     this.#emit({ type: "run-end", time: end.time, status, exitCode, halt: this.#halt?.reason ?? null });
     return results;

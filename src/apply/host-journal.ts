@@ -45,17 +45,3 @@ export function mergeSteps(plan: Plan, earlier: ReadonlyMap<string, StepResult> 
   const order = new Map(plan.runbook.steps.map((s, i) => [s.name, i]));
   return [...byName.values()].sort((a, b) => (order.get(a.step) ?? Infinity) - (order.get(b.step) ?? Infinity));
 }
-
-/** Waits `ms`, or less when `signal` aborts first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}

@@ -10,6 +10,7 @@ import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import type { HaltReason } from "../core/events.ts";
 import { writeFileAtomic } from "../core/fs.ts";
+import type { Plan } from "../plan/types.ts";
 import { BUDGET_OUTCOMES, HOST_OUTCOMES, type HostOutcome, type HostResult, type RunStatus } from "./types.ts";
 
 /** The file name of a run's results inside runs/<run-id>/. */
@@ -58,6 +59,28 @@ export function countOutcomes(hosts: readonly HostResult[]): Record<HostOutcome,
   const counts = Object.fromEntries(HOST_OUTCOMES.map((o) => [o, 0])) as Record<HostOutcome, number>;
   for (const h of hosts) counts[h.outcome] += 1;
   return counts;
+}
+
+/**
+ * A run's results from what the engine knows at its end: the hosts in rollout order,
+ * the status it journaled, why it halted, the budget's count and the resumes so far.
+ * The exit code and the counts by outcome follow from them.
+ */
+export function runResults(r: { runId: string; plan: Pick<Plan, "id" | "digest" | "rollout">; startedAt: string; finishedAt: string; status: RunStatus; halt: RunResults["halt"]; failures: number; resumes: number; hosts: HostResult[] }): RunResults {
+  return {
+    format: RESULTS_FORMAT,
+    runId: r.runId,
+    plan: { id: r.plan.id, digest: r.plan.digest },
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    status: r.status,
+    exitCode: exitCodeFor(r.status),
+    halt: r.halt,
+    failureBudget: { failures: r.failures, haltsAt: r.plan.rollout.failureBudget.haltsAt },
+    resumes: r.resumes,
+    counts: countOutcomes(r.hosts),
+    hosts: r.hosts,
+  };
 }
 
 /**

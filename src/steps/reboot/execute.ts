@@ -14,6 +14,7 @@ import type { Step } from "../../model/types.ts";
 import type { PlannedAction } from "../../plan/types.ts";
 import { HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError } from "../../transport/errors.ts";
 import { errorDetail, guarded, type StepClock } from "../execute-helpers.ts";
+import { sleep } from "../../core/sleep.ts";
 
 /** How long a host may take to come back when the step sets no `wait`: 10 minutes. */
 export const DEFAULT_REBOOT_WAIT_MS = 10 * 60_000;
@@ -51,12 +52,6 @@ async function readState(ctx: StepContext): Promise<{ bootId: string; required: 
   const result = await ctx.session.exec(REBOOT_STATE_SCRIPT, { label: "boot id", timeoutMs: 30_000 });
   return parseRebootState(result.stdout);
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-  });
 
 /** Rejects after `ms` so a hanging connect (a frozen host) cannot outlive the wait. */
 function within<T>(promise: Promise<T>, ms: number): Promise<T> {
