@@ -6,7 +6,8 @@
  *   2. gather the facts again over the same connection and recompute the facts digest
  *      over exactly what the plan depends on (factsDigest in src/plan/digest.ts); a
  *      different digest, or packages now half-configured, is `skipped:stale` naming
- *      what moved, and nothing is changed;
+ *      what moved, and nothing is changed. Not on a resumed host this run already
+ *      touched: it moved because of this run, and its journal says how far it got;
  *   3. run the steps in plan order. Checks before the first changing step are
  *      pre-checks: one failing is `cancelled:precheck`. A failing step stops the host
  *      (`failed`) unless it says `on_failure: continue`. Between steps a stop request
@@ -125,7 +126,11 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
     return done("unreachable", errorDetail(error));
   }
   try {
-    const stale = await staleness(options);
+    // A host an earlier attempt of this run already changed has moved because of this run:
+    // its facts no longer match the plan, and that is no reason to call it stale. Its
+    // completed steps are kept and a started one is judged from the host (below).
+    const resumed = options.journal.completed.size > 0 || options.journal.pending.size > 0;
+    const stale = resumed ? undefined : await staleness(options);
     if (stale !== undefined) return done(stale.outcome, stale.detail);
 
     const firstChange = defs.findIndex((d) => changes(d.step.kind));

@@ -80,6 +80,16 @@ describe("packages steps on the sandbox fleet", () => {
     // After a crash the step is judged from the versions now: at the planned `to`, it took effect.
     const intent = { step: "upgrade", kind: "packages" as const, startedAt: new Date().toISOString() };
     expect(await rejudgeStep(hostOptions(transport, inventory, book("clean"), plan, "sandbox-01", journal), 0, intent)).toBe("changed");
+    // Resumed, the host this run changed is not stale: a completed step is kept, a started
+    // one judged from the host; neither runs again.
+    const done = new RecordingJournal(new Map([["upgrade", results[0]!.steps[0]!]]));
+    const again = await applyHost(transport, inventory, book("clean"), plan, "sandbox-01", done);
+    expect(again.outcome, again.detail).toBe("changed");
+    expect(done.trail("sandbox-01")).toEqual([]);
+    const started = new RecordingJournal(new Map(), new Map([["upgrade", intent]]));
+    const judged = await applyHost(transport, inventory, book("clean"), plan, "sandbox-04", started);
+    expect(judged.outcome, judged.detail).toBe("changed");
+    expect(started.trail("sandbox-04")).toEqual(["outcome -1 changed"]);
   });
 
   it("a failing postinst fails the host with the repair command, and the host is left half-configured", async () => {

@@ -51,7 +51,7 @@ describe("steward plan", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^plan patches-20261124T0130-[0-9a-f]{12}\n/);
     expect(r.stdout).toContain("hosts: 2 planned, 1 skipped (1 no-facts)");
-    expect(r.stdout).toContain("waves: 1 → 1");
+    expect(r.stdout).toContain("waves: 2 (hosts per wave: 1 → 1)");
     const files = (await readdir(join(repo, "plans"))).sort();
     expect(files).toHaveLength(2);
     const plan = JSON.parse(await readFile(join(repo, "plans", files[0]!), "utf8")) as { hosts: Array<{ name: string }>; inputs: { files: Array<{ path: string }> } };

@@ -85,7 +85,7 @@ Exit codes (see README, Exit codes):
         ...(result.gathered ? [`facts: gathered from ${result.gathered.length - failedFacts} of ${result.gathered.length} hosts${failedFacts > 0 ? ` (${failedFacts} failed; skipped in the plan with their reason)` : ""}`] : []),
         `plan ${p.id}`,
         `  hosts: ${p.summary.planned} planned, ${p.summary.skipped} skipped${reasons.length > 0 ? ` (${reasons.join(", ")})` : ""}`,
-        `  waves: ${p.summary.waves.join(" → ") || "none"}`,
+        `  waves: ${p.summary.waves.length === 0 ? "none" : `${p.summary.waves.length} (hosts per wave: ${p.summary.waves.join(" → ")})`}`,
         `  package upgrades: ${p.summary.upgrades}; reboots expected: ${p.summary.rebootsExpected}`,
         p.window ? `  window: ${p.window.opens ? `${p.window.opens} – ${p.window.closes}` : `never opens (${p.window.never})`}` : "  window: none",
         `wrote ${displayPath(io.cwd, written.json)}`,
