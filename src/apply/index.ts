@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
+import { actorOf, approvalFromActions, checkApprovedPlan } from "../audit/approval.ts";
+import type { AuditEntry } from "../audit/entry.ts";
+import { recordRun } from "../audit/record.ts";
 import { EnvironmentError, StewardError } from "../core/errors.ts";
 import type { EventEmitter, ApplyEvent } from "../core/events.ts";
 import { writeFileAtomic } from "../core/fs.ts";
@@ -67,6 +70,8 @@ export interface ApplyOutcome {
   report: string;
   /** Set when this run took over the lock of a run whose process is gone. */
   tookOver?: string;
+  /** The run's entry in runs/audit.jsonl. */
+  audit: AuditEntry;
 }
 
 /** A run's id: the runbook, the UTC start to the second, and 4 random hex digits (two runs in one second). */
@@ -92,7 +97,11 @@ export async function readPlanFile(path: string, shown: string): Promise<Plan> {
 
 /** Applies a plan; see the module comment for the order of refusals. */
 export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
-  const plan = await readPlanFile(isAbsolute(options.planFile) ? options.planFile : join(options.root, options.planFile), options.planFile);
+  const planPath = isAbsolute(options.planFile) ? options.planFile : join(options.root, options.planFile);
+  const plan = await readPlanFile(planPath, options.planFile);
+  // In CI, what runs must be what was approved: the plan file at the approving merge commit.
+  const approval = await approvalFromActions(options.env);
+  await checkApprovedPlan(options.root, planPath, approval, options.env);
   const validation = await validateRepository(options.root);
   if (validation.errors > 0) {
     const first = validation.diagnostics.find((d) => d.severity === "error");
@@ -187,7 +196,9 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
     const criticality = new Map(plan.hosts.map((h) => [h.name, h.criticality]));
     const report = join(runDir, "report.md");
     await writeFileAtomic(report, options.secrets.redact(renderRunReport({ plan, results, journal: records, criticality, planFile: options.planFile })), { root: options.root });
-    return { results, runDir, report, ...(lock.takenOver ? { tookOver: lock.takenOver.message } : {}) };
+    const shownPlan = relative(options.root, planPath);
+    const audit = await recordRun({ root: options.root, runDir, resumed: options.resume !== undefined, planFile: shownPlan.startsWith("..") || isAbsolute(shownPlan) ? planPath : shownPlan.split(sep).join("/"), approval, actor: actorOf(options.env), results });
+    return { results, runDir, report, audit, ...(lock.takenOver ? { tookOver: lock.takenOver.message } : {}) };
   } finally {
     try {
       await closeWithin(transport, CLOSE_GRACE_MS);

@@ -70,6 +70,7 @@ export async function runApply(io: CommandIO, planFile: string, values: { root?:
       `  hosts: ${counts || "none"}`,
       `wrote ${shownPath(io.cwd, resolve(runDir, "results.json"))}`,
       `wrote ${shownPath(io.cwd, report)}`,
+      `recorded in runs/audit.jsonl (entry ${outcome.audit.seq}, ${outcome.audit.hash.slice(0, 12)}…)`,
     ];
     if (results.exitCode !== 0 && results.hosts.some((h) => h.outcome.startsWith("not-started") || h.outcome === "interrupted")) {
       lines.push(`continue with: steward apply ${planFile} --resume ${results.runId}`);

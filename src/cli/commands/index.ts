@@ -1,5 +1,6 @@
 import type { Command } from "../io.ts";
 import { apply } from "./apply.ts";
+import { audit } from "./audit.ts";
 import { facts } from "./facts.ts";
 import { plan } from "./plan.ts";
 import { run } from "./run.ts";
@@ -12,6 +13,7 @@ import { validate } from "./validate.ts";
  */
 export const commands: Record<string, Command> = {
   apply,
+  audit,
   facts,
   plan,
   run,

@@ -1,0 +1,68 @@
+/**
+ * The audit entry of one apply or resume, built from what the run left in its folder
+ * and appended to runs/audit.jsonl. Called by apply once results.json and report.md
+ * are written, so the entry's digests are of the files as the run left them.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { RunResults } from "../apply/results.ts";
+import { AUDIT_FORMAT, hostsDigest, type Approval, type AuditEntry, type FileDigest } from "./entry.ts";
+import { appendAuditEntry } from "./log.ts";
+
+/** The files of a run folder the audit log holds digests of, in the order they are listed. */
+export const RUN_FILES = ["journal.jsonl", "results.json", "report.md"] as const;
+
+/** sha256 and size of a file; null when it does not exist. */
+export async function fileDigest(path: string): Promise<FileDigest | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+  return { sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length };
+}
+
+/** What apply knows when it records a run. */
+export interface RunRecord {
+  root: string;
+  runDir: string;
+  /** True when this process resumed the run (`--resume`). */
+  resumed: boolean;
+  planFile: string;
+  approval: Approval | null;
+  actor: string;
+  results: RunResults;
+}
+
+/**
+ * Appends the run's entry: plan, approval, actor, times, outcome, per-host outcome
+ * digest and the digests of journal.jsonl, results.json and report.md.
+ * @returns the entry written. @throws as appendAuditEntry.
+ */
+export async function recordRun(r: RunRecord): Promise<AuditEntry> {
+  const files: Record<string, FileDigest> = {};
+  for (const name of RUN_FILES) {
+    const digest = await fileDigest(join(r.runDir, name));
+    if (digest !== null) files[name] = digest;
+  }
+  const outcomes: AuditEntry["outcomes"] = {};
+  for (const [outcome, n] of Object.entries(r.results.counts)) if (n > 0) outcomes[outcome as keyof typeof outcomes] = n;
+  return appendAuditEntry(r.root, {
+    format: AUDIT_FORMAT,
+    type: r.resumed ? "resume" : "apply",
+    runId: r.results.runId,
+    plan: { id: r.results.plan.id, digest: r.results.plan.digest, file: r.planFile },
+    approval: r.approval,
+    actor: r.actor,
+    startedAt: r.results.startedAt,
+    finishedAt: r.results.finishedAt,
+    status: r.results.status,
+    exitCode: r.results.exitCode,
+    outcomes,
+    hostsDigest: hostsDigest(r.results.hosts),
+    files,
+  });
+}
