@@ -52,7 +52,13 @@ function setState(ctx: HandlerContext, record: IssueRecord, state: "open" | "clo
   record.stateReason = state === "closed" ? ((reason as IssueRecord["stateReason"]) ?? "completed") : "reopened";
 }
 
-export const issueHandlers: Record<string, Handler> = {
+/** GitHub refuses a body or comment of 65,536 characters or more. */
+function tooLong(resource: "PullRequest" | "Issue" | "IssueComment", text: unknown): Reply | undefined {
+  if (typeof text !== "string" || [...text].length < 65_536) return undefined;
+  return validationFailed([{ resource, code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }]);
+}
+
+const issueHandlersUnchecked: Record<string, Handler> = {
   "pulls/list": async (ctx) => {
     const head = ctx.query.get("head");
     const base = ctx.query.get("base");
@@ -214,3 +220,14 @@ function labelNames(labels: unknown): string[] {
   return labels.map((l) => (typeof l === "string" ? l : String((l as { name?: unknown }).name ?? ""))).filter((l) => l !== "");
 }
 
+
+/** Each handler behind GitHub's body-length check. */
+export const issueHandlers: Record<string, Handler> = Object.fromEntries(
+  Object.entries(issueHandlersUnchecked).map(([id, handler]) => [
+    id,
+    async (ctx: HandlerContext) => {
+      const resource = id.startsWith("pulls/") ? "PullRequest" : id.includes("comment") ? "IssueComment" : "Issue";
+      return tooLong(resource, ctx.body["body"]) ?? handler(ctx);
+    },
+  ]),
+);
