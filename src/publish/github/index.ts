@@ -1,0 +1,116 @@
+/**
+ * The `github` publisher: plans and results as pull requests on deterministic
+ * branches, committed through the Git Data API, sticky comments and incident issues,
+ * through @octokit/rest (client.ts). See ../types.ts for what each method promises.
+ *
+ * ```ts
+ * const options = githubOptionsFromEnv(process.env, secrets);   // undefined: no GitHub configured
+ * const publisher = new GithubPublisher(options);
+ * const change = await publisher.publishPlan({ runbook: "security-patches", planId, … });
+ * ```
+ */
+import type { RunSecrets } from "../../core/secrets.ts";
+import { GITHUB_BODY_LIMIT } from "../body.ts";
+import { planBranch, planMarker, resultsBranch, resultsMarker } from "../markers.ts";
+import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, ResultsPublication, StickyComment } from "../types.ts";
+import { GithubApi } from "./api.ts";
+import { createClient, type GithubAuth, type GithubTuning } from "./client.ts";
+import { reportIncident, upsertComment } from "./issues.ts";
+import { LabelMaker } from "./labels.ts";
+import { publishBranch } from "./pulls.ts";
+
+export { githubOptionsFromEnv } from "./config.ts";
+export type { GithubAuth, GithubTuning } from "./client.ts";
+
+export interface GithubPublisherOptions {
+  /** `owner/name`. */
+  repository: string;
+  auth: GithubAuth;
+  /** The REST API root (default https://api.github.com). */
+  baseUrl?: string;
+  /** The branch plans and results are proposed to (default: the repository's default branch). */
+  baseBranch?: string;
+  /** The run's secrets: the credential must already be registered (githubOptionsFromEnv does it). */
+  secrets: RunSecrets;
+  tuning?: GithubTuning;
+  /** Most characters in a body or comment (default GitHub's 65,535). */
+  bodyLimit?: number;
+  /** Told about rate-limit waits; already redacted. */
+  onNotice?: (message: string) => void;
+}
+
+/** Labels on every plan and results pull request, besides the caller's. */
+const PLAN_LABELS = ["steward", "steward-plan"];
+const RESULTS_LABELS = ["steward", "steward-results"];
+
+export class GithubPublisher implements Publisher {
+  readonly kind = "github" as const;
+  private readonly api: GithubApi;
+  private readonly labels: LabelMaker;
+  private readonly bodyLimit: number;
+  private base: string | undefined;
+
+  constructor(options: GithubPublisherOptions) {
+    const [owner, repo] = options.repository.split("/") as [string, string];
+    const onNotice = options.onNotice;
+    const client = createClient({
+      auth: options.auth,
+      baseUrl: options.baseUrl ?? "https://api.github.com",
+      tuning: options.tuning,
+      onNotice: onNotice === undefined ? undefined : (message) => onNotice(options.secrets.redact(message)),
+    });
+    this.api = new GithubApi(client, owner, repo, options.secrets, { serverErrors: options.tuning?.serverErrorRetries ?? 3, rateLimits: options.tuning?.rateLimitRetries ?? 3 });
+    this.labels = new LabelMaker(this.api);
+    this.bodyLimit = options.bodyLimit ?? GITHUB_BODY_LIMIT;
+    this.base = options.baseBranch;
+  }
+
+  async publishPlan(plan: PlanPublication): Promise<PublishedChange> {
+    return publishBranch(this.api, this.labels, {
+      branch: planBranch(plan.runbook),
+      base: await this.baseBranch(),
+      marker: planMarker(plan.runbook, plan.planId),
+      family: { runbook: plan.runbook },
+      settledByClosed: true,
+      mode: "fresh",
+      title: plan.title,
+      message: plan.message,
+      files: plan.files,
+      body: plan.body,
+      labels: [...PLAN_LABELS, ...plan.labels],
+      bodyLimit: this.bodyLimit,
+    });
+  }
+
+  async publishResults(results: ResultsPublication): Promise<PublishedChange> {
+    return publishBranch(this.api, this.labels, {
+      branch: resultsBranch(results.runId),
+      base: await this.baseBranch(),
+      marker: resultsMarker(results.runId),
+      settledByClosed: false,
+      mode: "on-top",
+      title: results.title,
+      message: results.message,
+      files: results.files,
+      body: results.body,
+      labels: [...RESULTS_LABELS, ...results.labels],
+      bodyLimit: this.bodyLimit,
+    });
+  }
+
+  async stickyComment(comment: StickyComment): Promise<CommentOutcome> {
+    return upsertComment(this.api, comment.pullRequest, comment.key, comment.body, this.bodyLimit);
+  }
+
+  async incident(report: IncidentReport): Promise<IncidentOutcome> {
+    return reportIncident(this.api, this.labels, report, this.bodyLimit);
+  }
+
+  private async baseBranch(): Promise<string> {
+    if (this.base === undefined) {
+      const api = this.api;
+      this.base = (await api.call(`read ${api.owner}/${api.repo}`, "contents: read", () => api.octokit.rest.repos.get(api.where))).default_branch;
+    }
+    return this.base;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Sticky comments and incident issues, each found again by its hidden marker: a
+ * sticky comment is edited in place, an incident is one open issue per runbook and
+ * severity, updated on each failure and closed by the next clean run.
+ */
+import { renderBody } from "../body.ts";
+import { commentMarker, formatMarker, hasMarker, incidentMarker } from "../markers.ts";
+import type { BodyParts, CommentOutcome, IncidentOutcome, IncidentReport, ReviewRef } from "../types.ts";
+import type { GithubApi } from "./api.ts";
+import type { LabelMaker } from "./labels.ts";
+
+/** Every incident carries this label: the search for open incidents filters on it. */
+export const INCIDENT_LABEL = "steward-incident";
+
+interface Comment {
+  id: number;
+  body?: string;
+  html_url: string;
+}
+
+interface Issue {
+  number: number;
+  title: string;
+  body?: string | null;
+  html_url: string;
+  state: string;
+  labels: ReadonlyArray<string | { name?: string }>;
+  assignees?: ReadonlyArray<{ login: string }> | null;
+  pull_request?: unknown;
+}
+
+/** Creates the comment marked `key` on an issue or pull request, or edits it in place. */
+export async function upsertComment(api: GithubApi, number: number, key: string, parts: BodyParts, limit: number): Promise<CommentOutcome> {
+  const body = renderBody(commentMarker(key), parts, limit);
+  const existing = (await listComments(api, number)).find((c) => hasMarker(c.body, "comment", { key }));
+  if (existing === undefined) {
+    const made = await api.call(`comment on #${number}`, "pull-requests: write", () => api.octokit.rest.issues.createComment({ ...api.where, issue_number: number, body }));
+    return { action: "created", url: made.html_url };
+  }
+  if (existing.body === body) return { action: "unchanged", url: existing.html_url };
+  const edited = await api.call(`edit comment ${existing.id} on #${number}`, "pull-requests: write", () => api.octokit.rest.issues.updateComment({ ...api.where, comment_id: existing.id, body }));
+  return { action: "updated", url: edited.html_url };
+}
+
+/**
+ * Opens, updates or closes the incident of a runbook and severity. A run's comment is
+ * marked with its run id, so publishing the same run again adds no second comment.
+ */
+export async function reportIncident(api: GithubApi, labels: LabelMaker, report: IncidentReport, limit: number): Promise<IncidentOutcome> {
+  const marker = incidentMarker(report.runbook, report.severity);
+  const open = (await listIssues(api)).find((i) => i.pull_request === undefined && hasMarker(i.body, "incident", marker.fields));
+  const wanted = [INCIDENT_LABEL, ...report.labels.filter((l) => l !== INCIDENT_LABEL)];
+  if (report.status === "resolved") {
+    if (open === undefined) return { action: "none" };
+    await runComment(api, open.number, report);
+    await api.call(`close incident #${open.number}`, "issues: write", () => api.octokit.rest.issues.update({ ...api.where, issue_number: open.number, state: "closed", state_reason: "completed" }));
+    return { action: "closed", review: { ...ref(open), state: "closed" } };
+  }
+  const body = renderBody(marker, report.body, limit);
+  if (open === undefined) {
+    await labels.ensure(wanted);
+    const made = await api.call(`open an incident for ${report.runbook}`, "issues: write", () =>
+      api.octokit.rest.issues.create({ ...api.where, title: report.title, body, labels: wanted, assignees: [...report.assignees] }),
+    );
+    return { action: "opened", review: ref(made) };
+  }
+  const assigned = new Set((open.assignees ?? []).map((a) => a.login.toLowerCase()));
+  const assignees = [...(open.assignees ?? []).map((a) => a.login), ...report.assignees.filter((a) => !assigned.has(a.toLowerCase()))];
+  if (open.title !== report.title || open.body !== body || assignees.length !== assigned.size) {
+    await api.call(`update incident #${open.number}`, "issues: write", () => api.octokit.rest.issues.update({ ...api.where, issue_number: open.number, title: report.title, body, assignees }));
+  }
+  await labels.apply(open.number, open.labels, wanted);
+  await runComment(api, open.number, report);
+  return { action: "updated", review: ref(open) };
+}
+
+/** The run's comment on an incident, once per run. */
+async function runComment(api: GithubApi, number: number, report: IncidentReport): Promise<void> {
+  const key = `run.${report.runId}`;
+  if ((await listComments(api, number)).some((c) => hasMarker(c.body, "comment", { key }))) return;
+  const body = `${formatMarker(commentMarker(key))}\n${report.comment}`;
+  await api.call(`comment on incident #${number}`, "issues: write", () => api.octokit.rest.issues.createComment({ ...api.where, issue_number: number, body }));
+}
+
+async function listComments(api: GithubApi, number: number): Promise<Comment[]> {
+  return api.call(`list the comments of #${number}`, "issues: read", async () => ({
+    data: (await api.octokit.paginate(api.octokit.rest.issues.listComments, { ...api.where, issue_number: number, per_page: 100 })) as Comment[],
+  }));
+}
+
+/** Open incidents (the issues list includes pull requests; callers skip those). */
+async function listIssues(api: GithubApi): Promise<Issue[]> {
+  return api.call("list open incidents", "issues: read", async () => ({
+    data: (await api.octokit.paginate(api.octokit.rest.issues.listForRepo, { ...api.where, state: "open", labels: INCIDENT_LABEL, per_page: 100 })) as Issue[],
+  }));
+}
+
+function ref(issue: Issue): ReviewRef {
+  return { id: `#${issue.number}`, url: issue.html_url, state: issue.state === "open" ? "open" : "closed" };
+}

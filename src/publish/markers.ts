@@ -1,0 +1,87 @@
+/**
+ * Names steward gives what it publishes, so the next publish finds the same thing
+ * again: deterministic branches and hidden markers in bodies.
+ *
+ * A marker is an HTML comment GitHub does not render, `<!-- steward:plan runbook=x
+ * plan=y -->`, at the top of a pull request, comment or issue. Values are limited to
+ * `[A-Za-z0-9._:/-]` so a marker can neither be broken out of nor forged by a value.
+ */
+import type { Severity } from "../report/severity.ts";
+import { PublishInputError } from "./errors.ts";
+
+/** The kinds of things steward publishes, one marker kind each. */
+export type MarkerKind = "plan" | "results" | "comment" | "incident";
+
+export interface Marker {
+  kind: MarkerKind;
+  fields: Record<string, string>;
+}
+
+const VALUE = /^[A-Za-z0-9._:/-]{1,200}$/;
+const MARKER = /<!-- steward:(plan|results|comment|incident)((?: [a-z]+=[A-Za-z0-9._:/-]+)*) -->/;
+
+/** The marker's text. @throws PublishInputError for a value outside `[A-Za-z0-9._:/-]`. */
+export function formatMarker(marker: Marker): string {
+  const fields = Object.entries(marker.fields).sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [key, value] of fields) {
+    if (!VALUE.test(value)) throw new PublishInputError(`cannot mark a ${marker.kind} with ${key} ${JSON.stringify(value)}: only letters, digits and . _ : / - are allowed`);
+  }
+  return `<!-- steward:${marker.kind}${fields.map(([k, v]) => ` ${k}=${v}`).join("")} -->`;
+}
+
+/** The first steward marker in a body, or undefined. */
+export function parseMarker(body: string | null | undefined): Marker | undefined {
+  const match = MARKER.exec(body ?? "");
+  if (match === null) return undefined;
+  const fields: Record<string, string> = {};
+  for (const pair of match[2]!.trim().split(" ").filter(Boolean)) {
+    const [key, value] = pair.split("=") as [string, string];
+    fields[key] = value;
+  }
+  return { kind: match[1] as MarkerKind, fields };
+}
+
+/** True when `body` carries a marker of `kind` whose fields include all of `fields`. */
+export function hasMarker(body: string | null | undefined, kind: MarkerKind, fields: Record<string, string>): boolean {
+  const marker = parseMarker(body);
+  return marker !== undefined && marker.kind === kind && Object.entries(fields).every(([k, v]) => marker.fields[k] === v);
+}
+
+export const planMarker = (runbook: string, planId: string): Marker => ({ kind: "plan", fields: { runbook, plan: planId } });
+export const resultsMarker = (runId: string): Marker => ({ kind: "results", fields: { run: runId } });
+export const commentMarker = (key: string): Marker => ({ kind: "comment", fields: { key } });
+export const incidentMarker = (runbook: string, severity: Severity): Marker => ({ kind: "incident", fields: { runbook, severity } });
+
+/**
+ * A branch name component, checked with git's rules (git-check-ref-format): no `..`,
+ * no control characters, space, `~^:?*[\`, no leading `-` or `.`, no trailing `.` or
+ * `.lock`, no `@{`; and, stricter, at most 100 characters of `[A-Za-z0-9._-]`, so the
+ * name is also safe in a marker and a URL.
+ * @throws PublishInputError naming `what` and the rule broken.
+ */
+export function branchComponent(value: string, what: string): string {
+  const problem = !/^[A-Za-z0-9._-]{1,100}$/.test(value)
+    ? "use 1 to 100 letters, digits, '.', '_' or '-'"
+    : value.startsWith("-") || value.startsWith(".")
+      ? "it may not start with '-' or '.'"
+      : value.endsWith(".") || value.endsWith(".lock") || value.includes("..")
+        ? "it may not end with '.' or '.lock' or contain '..'"
+        : undefined;
+  if (problem !== undefined) throw new PublishInputError(`${what} ${JSON.stringify(value)} cannot name a git branch: ${problem}`, `rename the ${what}`);
+  return value;
+}
+
+export const planBranch = (runbook: string): string => `steward/plan/${branchComponent(runbook, "runbook name")}`;
+export const resultsBranch = (runId: string): string => `steward/results/${branchComponent(runId, "run id")}`;
+
+/**
+ * Checks a repository path of a file to publish: relative, POSIX, no empty, `.` or
+ * `..` component, nothing under `.git`, no control characters.
+ * @throws PublishInputError naming the path.
+ */
+export function checkFilePath(path: string): string {
+  const parts = path.split("/");
+  const bad = path === "" || path.startsWith("/") || /[\x00-\x1f\x7f\\]/.test(path) || parts.some((p) => p === "" || p === "." || p === ".." || p.toLowerCase() === ".git");
+  if (bad) throw new PublishInputError(`cannot publish the file ${JSON.stringify(path)}: a path must be relative, use '/', and have no empty, '.', '..' or '.git' part`);
+  return path;
+}

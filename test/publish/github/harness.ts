@@ -1,0 +1,85 @@
+/**
+ * A GitHub fake with one repository (acme/fleet), a token that may write contents,
+ * pull requests and issues, and a publisher pointed at it with fast pacing. Every test
+ * that uses it checks afterwards that no request or response strayed from GitHub's
+ * OpenAPI description.
+ */
+import { Octokit } from "@octokit/rest";
+import { expect } from "vitest";
+import { RunSecrets } from "../../../src/core/secrets.ts";
+import { GithubPublisher, type GithubPublisherOptions } from "../../../src/publish/github/index.ts";
+import type { PlanPublication, ResultsPublication } from "../../../src/publish/types.ts";
+import { GithubFake, type Permissions } from "../../github-fake/server.ts";
+
+export const TOKEN = "ghs_publisherTokenForTests0123456789";
+export const HUMAN_TOKEN = "ghp_humanReviewerToken0123456789abcd";
+
+/** Fast but real: every retry and pause still happens, in milliseconds. */
+export const FAST = { serverErrorRetries: 2, serverErrorDelayMs: 5, rateLimitRetries: 2, retryAfterUnitMs: 20, writeSpacingMs: 0, notificationSpacingMs: 0 };
+
+export interface Harness {
+  fake: GithubFake;
+  secrets: RunSecrets;
+  publisher: GithubPublisher;
+  /** A reviewer's client, to merge and close as a human would. */
+  human: Octokit;
+  /** git in the fake's backing repository. */
+  git(args: string[]): Promise<string>;
+  publisherWith(options: Partial<GithubPublisherOptions>): GithubPublisher;
+}
+
+export async function startHarness(permissions?: Permissions): Promise<Harness> {
+  const fake = await GithubFake.start();
+  const repo = await fake.createRepo("acme", "fleet", { "README.md": "# fleet\n", "runbooks/web.yaml": "name: web\n" });
+  fake.addToken(TOKEN, { login: "steward-ci[bot]" }, permissions);
+  fake.addToken(HUMAN_TOKEN, { login: "alice", type: "User" });
+  const secrets = new RunSecrets({ STEWARD_GITHUB_TOKEN: TOKEN });
+  const publisherWith = (options: Partial<GithubPublisherOptions>) =>
+    new GithubPublisher({ repository: "acme/fleet", auth: { kind: "token", token: TOKEN }, baseUrl: fake.url, secrets, tuning: FAST, ...options });
+  return {
+    fake,
+    secrets,
+    publisher: publisherWith({}),
+    human: new Octokit({ baseUrl: fake.url, auth: HUMAN_TOKEN }),
+    git: (args) => repo.git.git(args),
+    publisherWith,
+  };
+}
+
+/** Stops the fake after asserting that every exchange followed GitHub's description. */
+export async function stopHarness(h: Harness | undefined): Promise<void> {
+  if (h === undefined) return;
+  try {
+    expect(h.fake.violations).toEqual([]);
+  } finally {
+    await h.fake.stop();
+  }
+}
+
+export function plan(planId: string, overrides: Partial<PlanPublication> = {}): PlanPublication {
+  return {
+    runbook: "web",
+    planId,
+    title: `Plan web: 2 hosts (plan ${planId.slice(0, 8)})`,
+    message: `plan web: 2 hosts in 1 wave (plan ${planId.slice(0, 8)})\n\nSteward-Plan: ${planId}\n`,
+    files: [
+      { path: `plans/${planId}.json`, content: `{"id":"${planId}"}\n` },
+      { path: `plans/${planId}.md`, content: `# Plan ${planId}\n` },
+    ],
+    body: { summary: `## Plan web\n\n2 hosts, 1 wave. Plan \`${planId}\`.`, details: [{ title: "Hosts", body: "| host | action |\n|---|---|\n| web-1 | upgrade |" }], fullTextPath: `plans/${planId}.md` },
+    labels: [],
+    ...overrides,
+  };
+}
+
+export function results(runId: string, files: Record<string, string>, overrides: Partial<ResultsPublication> = {}): ResultsPublication {
+  return {
+    runId,
+    title: `Results of run ${runId}`,
+    message: `apply web: 2 changed, 0 failed (run ${runId})\n\nSteward-Run: ${runId}\nSteward-Outcome: success\n`,
+    files: Object.entries(files).map(([path, content]) => ({ path, content })),
+    body: { summary: `## Run ${runId}\n\n2 changed.`, details: [] },
+    labels: [],
+    ...overrides,
+  };
+}
