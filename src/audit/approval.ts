@@ -14,7 +14,7 @@ import { hostname, userInfo } from "node:os";
 import { relative } from "node:path";
 import { EnvironmentError, StewardError } from "../core/errors.ts";
 import type { Approval } from "./entry.ts";
-import { COMMIT_ID, fileAtCommit, safeRepoPath } from "./git.ts";
+import { COMMIT_ID, fileAtCommit, safeRepoPath } from "../core/git.ts";
 
 /** A GitHub login: letters, digits and single hyphens, at most 39 characters; apps end in "[bot]". */
 const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/;

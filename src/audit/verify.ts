@@ -16,7 +16,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readJournal } from "../apply/journal-replay.ts";
 import { AUDIT_LOG } from "./entry.ts";
-import { commitsTouching, fileAtCommit, isGitRepository, safeRepoPath } from "./git.ts";
+import { commitsTouching, fileAtCommit, isGitRepository, safeRepoPath } from "../core/git.ts";
 import { readAuditLog, type ReadEntry } from "./log.ts";
 import { fileDigest, RUN_FILES } from "./record.ts";
 

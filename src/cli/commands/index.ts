@@ -3,6 +3,7 @@ import { apply } from "./apply.ts";
 import { audit } from "./audit.ts";
 import { facts } from "./facts.ts";
 import { plan } from "./plan.ts";
+import { publish } from "./publish.ts";
 import { run } from "./run.ts";
 import { sandbox } from "./sandbox.ts";
 import { validate } from "./validate.ts";
@@ -16,6 +17,7 @@ export const commands: Record<string, Command> = {
   audit,
   facts,
   plan,
+  publish,
   run,
   sandbox,
   validate,

@@ -21,12 +21,12 @@ const MAX_OUTPUT = 300 * 1024 * 1024;
  * could change its output; resolves with the exit code (never rejects for a non-zero one).
  * @throws Error when git itself cannot be started (ENOENT: not installed).
  */
-export function git(root: string, args: readonly string[]): Promise<GitResult> {
+export function git(root: string, args: readonly string[], options: { input?: string | Uint8Array; env?: NodeJS.ProcessEnv } = {}): Promise<GitResult> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       "git",
       ["-C", root, "-c", "core.quotepath=off", ...args],
-      { encoding: "buffer", maxBuffer: MAX_OUTPUT, env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_PAGER: "cat", GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C" } },
+      { encoding: "buffer", maxBuffer: MAX_OUTPUT, env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_PAGER: "cat", GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C", ...options.env } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? ((error as unknown as { code: number }).code) : -1;
         if (error !== null && code === -1) {
@@ -36,6 +36,8 @@ export function git(root: string, args: readonly string[]): Promise<GitResult> {
         resolve({ code, stdout, stderr: stderr.toString("utf8") });
       },
     );
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(options.input ?? "");
   });
 }
 

@@ -1,0 +1,108 @@
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { resultsProblems, type RunResults } from "../../apply/results.ts";
+import { readPlanFile } from "../../apply/index.ts";
+import { readAuditLog } from "../../audit/log.ts";
+import { StewardError, UsageError } from "../../core/errors.ts";
+import { isGitRepository } from "../../core/git.ts";
+import { terminalText } from "../../core/text.ts";
+import { planPublication, resultsPublication } from "../../publish/compose.ts";
+import { GitPublisher } from "../../publish/git/index.ts";
+import { GithubPublisher, githubOptionsFromEnv } from "../../publish/github/index.ts";
+import { incidentReports } from "../../publish/incidents.ts";
+import type { PublishedChange, Publisher, PublishFile } from "../../publish/types.ts";
+import { ExitCode } from "../exit-codes.ts";
+import type { Command, CommandIO } from "../io.ts";
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+
+/** The publisher: `github` when GitHub is configured in the environment (or asked for), else `git`. */
+function publisherFor(kind: string | undefined, root: string, io: CommandIO): Publisher {
+  if (kind !== undefined && kind !== "git" && kind !== "github") throw new UsageError(`unknown publisher '${kind}'`, "use --publisher git or --publisher github");
+  const github = kind === "git" ? undefined : githubOptionsFromEnv(io.env, io.secrets);
+  if (kind === "github" && github === undefined) throw new StewardError("environment", "--publisher github needs GITHUB_REPOSITORY and a credential (STEWARD_GITHUB_TOKEN or GITHUB_TOKEN, or the STEWARD_GITHUB_APP_* variables)", "set them (Actions sets GITHUB_REPOSITORY and GITHUB_TOKEN), or publish with --publisher git");
+  if (github !== undefined) return new GithubPublisher({ ...github, onNotice: (m) => io.stderr(`${terminalText(m)}\n`) });
+  return new GitPublisher({ root });
+}
+
+function describe(what: string, change: PublishedChange): string[] {
+  const lines = [`${what}: ${change.action}${change.committed ? `, committed ${change.commit.slice(0, 12)} to ${change.branch}` : ` (${change.branch} already at ${change.commit.slice(0, 12)})`}`, `  review: ${change.review.url} (${change.review.state})`];
+  for (const s of change.superseded) lines.push(`  superseded: ${s.url}`);
+  return lines;
+}
+
+async function readResults(root: string, runId: string): Promise<RunResults> {
+  const path = join(root, "runs", runId, "results.json");
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, "utf8"));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StewardError("usage", code === "ENOENT" ? `there is no run ${runId} (runs/${runId}/results.json does not exist)` : `runs/${runId}/results.json is not JSON`, "name a run steward apply finished: steward publish results <run-id>");
+  }
+  const problems = resultsProblems(value);
+  if (problems.length > 0) throw new StewardError("stale-plan", `runs/${runId}/results.json is not a results file steward writes: ${problems.slice(0, 3).join("; ")}`, "restore it from Git; `steward audit verify` names what changed");
+  return value as RunResults;
+}
+
+export const publish: Command = {
+  summary: "commit a plan or a run's results to its branch and open or update its pull request (git or GitHub)",
+  usage: `usage: steward publish plan <plans/<id>.json> [--root DIR] [--publisher git|github]
+       steward publish results <run-id> [--root DIR] [--publisher git|github]
+       steward publish preview <plans/<id>.json> --pull-request N [--root DIR]
+
+  plan       commits the plan's .json and .md to steward/plan/<runbook> and opens or
+             updates its pull request; an older plan's pull request is closed
+  results    commits runs/<run-id>/ and runs/audit.jsonl to steward/results/<run-id>,
+             opens or updates its pull request, and opens, updates or closes the
+             runbook's incident (a failed or halted run opens; a clean run closes)
+  preview    the plan as a sticky comment on pull request N (edited in place)
+  --publisher  github when GITHUB_REPOSITORY and a credential are set, else git (a
+             local branch; review bodies in .steward/reviews/, incidents in incidents/)
+
+Publishing twice changes nothing: no duplicate commit, pull request, comment or issue.
+Exit codes: 0 published, 2 usage, 5 a run's results are not steward's, 6 environment
+(git or GitHub refused; the error names the permission to grant).`,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({ args: argv, options: { root: { type: "string" }, publisher: { type: "string" }, "pull-request": { type: "string" } }, strict: true, allowPositionals: true });
+    const [what, target, ...extra] = positionals;
+    if (what === undefined || target === undefined || extra.length > 0 || !["plan", "results", "preview"].includes(what)) throw new UsageError("name what to publish", "steward publish plan plans/<id>.json | steward publish results <run-id>");
+    const root = resolve(io.cwd, values.root ?? ".");
+    if (!(await isGitRepository(root))) throw new StewardError("environment", `${root} is not a git repository: publishing commits plans and results to it`, "run steward in a clone of the repository (git init, or git clone)");
+    const publisher = publisherFor(values.publisher, root, io);
+    const lines: string[] = [];
+    if (what === "plan" || what === "preview") {
+      const plan = await readPlanFile(resolve(io.cwd, target), target);
+      const publication = await planPublication(root, plan);
+      if (what === "preview") {
+        const n = Number(values["pull-request"]);
+        if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError("preview needs --pull-request N", "steward publish preview plans/<id>.json --pull-request 12");
+        const outcome = await publisher.stickyComment({ pullRequest: n, key: `plan-preview-${plan.runbook.name}`, body: publication.body });
+        lines.push(`plan preview: ${outcome.action} ${outcome.url}`);
+      } else lines.push(...describe(`plan ${plan.id}`, await publisher.publishPlan(publication)));
+    } else {
+      if (!RUN_ID.test(target)) throw new UsageError(`${JSON.stringify(target)} is not a run id`, "use the run id steward apply printed");
+      const results = await readResults(root, target);
+      const plan = await readPlanFile(join(root, "plans", `${results.plan.id}.json`), `plans/${results.plan.id}.json`);
+      const log = await readAuditLog(root);
+      const entry = log.entries.filter((e) => e.entry.runId === target).at(-1)?.entry;
+      const extra: PublishFile[] = [];
+      const links: string[] = [];
+      for (const report of incidentReports(results, plan, io.env, `runs/${target}/report.md`)) {
+        const outcome = await publisher.incident(report);
+        if (outcome.action === "none") continue;
+        lines.push(`incident ${report.runbook} ${report.severity}: ${outcome.action}${outcome.review ? ` ${outcome.review.url}` : ""}`);
+        if (outcome.review !== undefined) {
+          links.push(`${report.severity} incident: ${outcome.review.url} (${outcome.action})`);
+          if (publisher.kind === "git") extra.push({ path: outcome.review.url, content: await readFile(join(root, outcome.review.url)) });
+        }
+      }
+      const publication = await resultsPublication(root, results, plan.runbook.name, entry, extra);
+      if (links.length > 0) publication.body = { ...publication.body, summary: `${publication.body.summary}\n\n${links.map((l) => `- ${l}`).join("\n")}` };
+      lines.push(...describe(`results ${target}`, await publisher.publishResults(publication)));
+    }
+    io.stdout(`${lines.map((l) => terminalText(l)).join("\n")}\n`);
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,96 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { GitPublisher } from "../../src/publish/git/index.ts";
+import type { IncidentReport, PlanPublication } from "../../src/publish/types.ts";
+
+const sh = promisify(execFile);
+
+describe("the git publisher, in a real repository", () => {
+  let root: string;
+  const git = async (...args: string[]): Promise<string> => (await sh("git", ["-C", root, ...args])).stdout.trim();
+  const plan = (id: string, content = `{"id":"${id}"}\n`): PlanPublication => ({
+    runbook: "patches",
+    planId: id,
+    title: `plan patches ${id}`,
+    message: `plan patches: 2 hosts\n\nSteward-Plan: ${id}\n`,
+    files: [{ path: `plans/${id}.json`, content }],
+    body: { summary: `plan ${id}`, details: [{ title: "detail", body: "rows" }] },
+    labels: [],
+  });
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "steward-gitpub-"));
+    await git("init", "-q", "-b", "main");
+    await git("config", "user.email", "eng@example.org");
+    await git("config", "user.name", "Eng");
+    await writeFile(join(root, "README"), "fleet\n");
+    await git("add", "README");
+    await git("commit", "-q", "-m", "start");
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("commits a plan to steward/plan/<runbook> without touching the work tree, once", async () => {
+    const pub = new GitPublisher({ root });
+    const first = await pub.publishPlan(plan("p1"));
+    expect(first).toMatchObject({ branch: "steward/plan/patches", committed: true, action: "created", superseded: [] });
+    expect(await git("log", "-1", "--format=%s%n%(trailers:key=Steward-Plan,valueonly)", "steward/plan/patches")).toBe("plan patches: 2 hosts\np1");
+    expect(await git("show", "steward/plan/patches:plans/p1.json")).toBe('{"id":"p1"}');
+    expect(await git("status", "--porcelain", "--untracked-files=no")).toBe("");
+    expect(await git("rev-parse", "HEAD")).toBe(await git("rev-parse", "main"));
+    const again = await pub.publishPlan(plan("p1"));
+    expect(again).toMatchObject({ committed: false, action: "unchanged", commit: first.commit });
+    expect(await git("rev-list", "--count", "steward/plan/patches")).toBe("2");
+    expect(await readFile(join(root, first.review.url), "utf8")).toMatch(/^<!-- steward:plan plan=p1 runbook=patches -->/);
+  });
+
+  it("supersedes an unmerged older plan, and does not re-propose a merged one", async () => {
+    const pub = new GitPublisher({ root });
+    await pub.publishPlan(plan("p1"));
+    const second = await pub.publishPlan(plan("p2"));
+    expect(second.action).toBe("updated");
+    expect(second.superseded).toHaveLength(1);
+    expect(await git("ls-tree", "-r", "--name-only", "steward/plan/patches")).toBe("README\nplans/p2.json");
+    await git("merge", "-q", "--no-ff", "-m", "approve p2", "steward/plan/patches");
+    const after = await pub.publishPlan(plan("p2"));
+    expect(after).toMatchObject({ action: "closed-before", committed: false, review: { state: "merged" } });
+  });
+
+  it("adds a resumed run's results on top of its unmerged branch", async () => {
+    const pub = new GitPublisher({ root });
+    const r = (n: string) => ({ runId: "run-1", title: "apply", message: `apply patches: ${n}\n\nSteward-Run: run-1\n`, files: [{ path: "runs/run-1/results.json", content: n }], body: { summary: n, details: [] }, labels: [] });
+    const first = await pub.publishResults(r("1 changed"));
+    const second = await pub.publishResults(r("2 changed"));
+    expect(second.committed).toBe(true);
+    expect(await git("rev-parse", `${second.commit}^`)).toBe(first.commit);
+    expect((await pub.publishResults(r("2 changed"))).action).toBe("unchanged");
+  });
+
+  it("refuses paths outside the repository and branch names git would misread", async () => {
+    const pub = new GitPublisher({ root });
+    await expect(pub.publishPlan({ ...plan("p1"), files: [{ path: "../escape", content: "x" }] })).rejects.toThrow(/cannot publish the file/);
+    await expect(pub.publishPlan({ ...plan("p1"), files: [{ path: ".git/hooks/post-commit", content: "x" }] })).rejects.toThrow(/cannot publish the file/);
+    await expect(pub.publishPlan({ ...plan("p1"), runbook: "-x" })).rejects.toThrow(/cannot name a git branch/);
+  });
+
+  it("keeps one incident file per runbook and severity: opened, updated, closed, reopened", async () => {
+    let clock = Date.parse("2026-12-01T00:00:00Z");
+    const pub = new GitPublisher({ root, now: () => new Date((clock += 60_000)) });
+    const report = (status: IncidentReport["status"], runId: string): IncidentReport => ({ runbook: "patches", severity: "SEV2", status, runId, title: "SEV2: patches failed", body: { summary: `failing in ${runId}`, details: [] }, comment: `run ${runId}`, labels: ["steward:incident"], assignees: [] });
+    expect((await pub.incident(report("failing", "r1"))).action).toBe("opened");
+    expect((await pub.incident(report("failing", "r2"))).action).toBe("updated");
+    const closed = await pub.incident(report("resolved", "r3"));
+    expect(closed).toMatchObject({ action: "closed", review: { url: "incidents/patches-sev2.md", state: "closed" } });
+    expect((await pub.incident(report("resolved", "r4"))).action).toBe("none");
+    const text = await readFile(join(root, "incidents/patches-sev2.md"), "utf8");
+    expect(text).toContain("status: closed");
+    expect(text).toContain("failing in r2");
+    expect(text.match(/^- 2026-12-01T00:0\d:00\.000Z — (failing|resolved) \(run r\d\)/gm)).toHaveLength(3);
+    expect((await pub.incident(report("failing", "r5"))).action).toBe("opened");
+  });
+});
