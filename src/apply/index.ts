@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
-import { actorOf, approvalFromActions, checkApprovedPlan } from "../audit/approval.ts";
+import { actorOf, approvalFromActions, approvalFromHistory, checkApprovedPlan } from "../audit/approval.ts";
 import type { AuditEntry } from "../audit/entry.ts";
 import { recordRun } from "../audit/record.ts";
 import { EnvironmentError, StewardError } from "../core/errors.ts";
@@ -62,6 +62,8 @@ export interface ApplyOptions {
   stop?: StopController;
   /** Hosts with `transport: local` may run (enabled from outside the repository). */
   allowLocal?: boolean;
+  /** `steward run`: planned and applied in one go, with no approval; the audit entry says so. */
+  unattended?: boolean;
 }
 
 export interface ApplyOutcome {
@@ -100,7 +102,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
   const planPath = isAbsolute(options.planFile) ? options.planFile : join(options.root, options.planFile);
   const plan = await readPlanFile(planPath, options.planFile);
   // In CI, what runs must be what was approved: the plan file at the approving merge commit.
-  const approval = await approvalFromActions(options.env);
+  const approval = (await approvalFromActions(options.env)) ?? (await approvalFromHistory(options.root, planPath));
   await checkApprovedPlan(options.root, planPath, approval, options.env);
   const validation = await validateRepository(options.root);
   if (validation.errors > 0) {
@@ -197,7 +199,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
     const report = join(runDir, "report.md");
     await writeFileAtomic(report, options.secrets.redact(renderRunReport({ plan, results, journal: records, criticality, planFile: options.planFile })), { root: options.root });
     const shownPlan = relative(options.root, planPath);
-    const audit = await recordRun({ root: options.root, runDir, resumed: options.resume !== undefined, planFile: shownPlan.startsWith("..") || isAbsolute(shownPlan) ? planPath : shownPlan.split(sep).join("/"), approval, actor: actorOf(options.env), results });
+    const audit = await recordRun({ root: options.root, runDir, resumed: options.resume !== undefined, unattended: options.unattended === true, planFile: shownPlan.startsWith("..") || isAbsolute(shownPlan) ? planPath : shownPlan.split(sep).join("/"), approval, actor: actorOf(options.env), results });
     return { results, runDir, report, audit, ...(lock.takenOver ? { tookOver: lock.takenOver.message } : {}) };
   } finally {
     try {

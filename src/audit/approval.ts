@@ -14,7 +14,7 @@ import { hostname, userInfo } from "node:os";
 import { relative } from "node:path";
 import { EnvironmentError, StewardError } from "../core/errors.ts";
 import type { Approval } from "./entry.ts";
-import { COMMIT_ID, fileAtCommit, safeRepoPath } from "../core/git.ts";
+import { COMMIT_ID, fileAtCommit, git, isGitRepository, safeRepoPath } from "../core/git.ts";
 
 /** A GitHub login: letters, digits and single hyphens, at most 39 characters; apps end in "[bot]". */
 const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/;
@@ -111,4 +111,26 @@ export async function checkApprovedPlan(root: string, planFile: string, approval
   if (approved === null) throw new UnapprovedPlanError(`${path} is not in ${at}: this plan was never approved`);
   const current = await readFile(planFile);
   if (!current.equals(approved)) throw new UnapprovedPlanError(`${path} differs from the one approved at ${at}: it was changed after approval`);
+}
+
+/**
+ * Outside Actions: the approval the local history shows, when HEAD's first-parent
+ * history added the plan file in a merge commit (`git merge --no-ff steward/plan/<runbook>`,
+ * or a pull request merged on GitHub and pulled): that merge is the approval. Null when
+ * the plan was never merged into HEAD, or the root is not a git work tree.
+ */
+export async function approvalFromHistory(root: string, planFile: string): Promise<Approval | null> {
+  const path = relative(root, planFile).split("\\").join("/");
+  if (!safeRepoPath(path) || !(await isGitRepository(root))) return null;
+  const r = await git(root, ["log", "--first-parent", "--diff-filter=A", "--format=%H %P%x00%s", "HEAD", "--", `./${path}`]);
+  if (r.code !== 0) return null;
+  const line = r.stdout.toString("utf8").split("\n").filter(Boolean).at(-1);
+  if (line === undefined) return null;
+  const [ids = "", subject = ""] = line.split("\0");
+  const [commit, ...parents] = ids.trim().split(" ");
+  if (commit === undefined || !COMMIT_ID.test(commit) || parents.length < 2) return null;
+  const approval: Approval = { commit };
+  const m = /^Merge pull request #(\d{1,9}) from /.exec(subject);
+  if (m) approval.pullRequest = Number(m[1]);
+  return approval;
 }

@@ -36,8 +36,11 @@ export interface Approval {
 /** What one apply or resume did, as the audit log records it. */
 export interface AuditBody {
   format: typeof AUDIT_FORMAT;
-  /** "apply": the run's first process; "resume": a later `--resume` of it. */
-  type: "apply" | "resume";
+  /**
+   * "apply": the run's first process; "resume": a later `--resume` of it; "run": `steward
+   * run`, planned and applied at once with no approval (checks, unattended runbooks).
+   */
+  type: "apply" | "resume" | "run";
   runId: string;
   plan: { id: string; digest: string; file: string };
   approval: Approval | null;
@@ -106,7 +109,7 @@ export function entryProblem(value: unknown): string | null {
   if (!Number.isSafeInteger(e.seq)) return "has no whole-number seq";
   if (typeof e.prev !== "string" || (e.prev !== "" && !HEX64.test(e.prev))) return "has a prev that is not a sha256";
   if (typeof e.hash !== "string" || !HEX64.test(e.hash)) return "has a hash that is not a sha256";
-  if (e.type !== "apply" && e.type !== "resume") return `has type ${JSON.stringify(e.type)}`;
+  if (e.type !== "apply" && e.type !== "resume" && e.type !== "run") return `has type ${JSON.stringify(e.type)}`;
   if (typeof e.runId !== "string" || !RUN_ID.test(e.runId)) return "has a runId that is not a run id";
   const plan = e.plan as Record<string, unknown> | undefined;
   if (typeof plan !== "object" || plan === null || typeof plan.id !== "string" || typeof plan.digest !== "string" || typeof plan.file !== "string") return "has no plan {id, digest, file}";

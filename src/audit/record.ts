@@ -31,6 +31,8 @@ export interface RunRecord {
   runDir: string;
   /** True when this process resumed the run (`--resume`). */
   resumed: boolean;
+  /** True for `steward run` (planned and applied at once, with no approval). */
+  unattended?: boolean;
   planFile: string;
   approval: Approval | null;
   actor: string;
@@ -52,7 +54,7 @@ export async function recordRun(r: RunRecord): Promise<AuditEntry> {
   for (const [outcome, n] of Object.entries(r.results.counts)) if (n > 0) outcomes[outcome as keyof typeof outcomes] = n;
   return appendAuditEntry(r.root, {
     format: AUDIT_FORMAT,
-    type: r.resumed ? "resume" : "apply",
+    type: r.resumed ? "resume" : r.unattended ? "run" : "apply",
     runId: r.results.runId,
     plan: { id: r.results.plan.id, digest: r.results.plan.digest, file: r.planFile },
     approval: r.approval,

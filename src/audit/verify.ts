@@ -149,10 +149,9 @@ async function checkCommits(root: string, runId: string, entries: ReadEntry[], f
     findings.push({ severity: "error", entry: at(first), message: `plan id ${JSON.stringify(first.entry.plan.id)} cannot name a file` });
     return;
   }
-  const planCommits = await commitsTouching(root, planFile);
-  const earliest = planCommits.at(-1);
-  if (earliest === undefined) findings.push({ severity: "error", entry: at(first), file: planFile, message: `${planFile}, applied by run ${runId} (${AUDIT_LOG} line ${first.line}), was never committed: nothing shows it was reviewed before it was applied` });
-  else if (earliest.committedAt > first.entry.startedAt) findings.push({ severity: "error", entry: at(first), file: planFile, commit: earliest.commit, message: `${planFile} was first committed at ${earliest.committedAt} (commit ${earliest.commit}), after run ${runId} started applying it at ${first.entry.startedAt}` });
+  // `steward run` plans and applies at once: nothing was proposed, so nothing was approved.
+  if (first.entry.type === "run") findings.push({ severity: "note", entry: at(first), message: `run ${runId} was planned and applied at once by steward run (unattended): no approval to check` });
+  else await checkPlanCommitted(root, runId, planFile, first, findings);
   for (const e of entries) {
     const approval = e.entry.approval;
     if (approval === null) continue;
@@ -175,6 +174,12 @@ async function checkCommits(root: string, runId: string, entries: ReadEntry[], f
       if (!known.has(sha256(bytes))) findings.push({ severity: "error", entry: at(entries.at(-1) as ReadEntry), file, commit: c.commit, message: `commit ${c.commit} holds a version of ${file} that no entry of run ${runId} in ${AUDIT_LOG} recorded: it was changed after the run recorded it` });
     }
   }
+}
+
+async function checkPlanCommitted(root: string, runId: string, planFile: string, first: ReadEntry, findings: Finding[]): Promise<void> {
+  const earliest = (await commitsTouching(root, planFile)).at(-1);
+  if (earliest === undefined) findings.push({ severity: "error", entry: at(first), file: planFile, message: `${planFile}, applied by run ${runId} (${AUDIT_LOG} line ${first.line}), was never committed: nothing shows it was reviewed before it was applied` });
+  else if (earliest.committedAt > first.entry.startedAt) findings.push({ severity: "error", entry: at(first), file: planFile, commit: earliest.commit, message: `${planFile} was first committed at ${earliest.committedAt} (commit ${earliest.commit}), after run ${runId} started applying it at ${first.entry.startedAt}` });
 }
 
 function planDigestIs(bytes: Buffer, digest: string): boolean {

@@ -33,7 +33,7 @@ export function parseNow(value: string | undefined): (() => Date) | undefined {
  * Runs a plan with progress on the CLI: signals become stop requests (the first is
  * graceful, the second immediate), events are rendered, and the outcome printed.
  */
-export async function runApply(io: CommandIO, planFile: string, values: { root?: string; resume?: string; "retry-unknown"?: boolean; json?: boolean; now?: string; "allow-local"?: boolean }): Promise<number> {
+export async function runApply(io: CommandIO, planFile: string, values: { root?: string; resume?: string; "retry-unknown"?: boolean; json?: boolean; now?: string; "allow-local"?: boolean; unattended?: boolean }): Promise<number> {
   const root = resolve(io.cwd, values.root ?? ".");
   const events = new EventEmitter<ApplyEvent>();
   const mode: ProgressMode = values.json ? "json" : io.isTTY === true && io.env["CI"] === undefined ? "live" : "lines";
@@ -55,6 +55,7 @@ export async function runApply(io: CommandIO, planFile: string, values: { root?:
       allowLocal: values["allow-local"] === true || localAllowedByEnvironment(io.env),
       ...(values.resume !== undefined ? { resume: values.resume } : {}),
       ...(values["retry-unknown"] ? { retryUnknown: true } : {}),
+      ...(values.unattended ? { unattended: true } : {}),
       ...(now ? { now } : {}),
     });
   } finally {

@@ -60,6 +60,6 @@ Exit codes: as steward apply; 3 when the repository is invalid.`,
       return ExitCode.invalidInput;
     }
     if (!values.json) io.stdout(`plan ${planned.plan.id}: ${planned.plan.summary.planned} host(s) planned, ${planned.plan.summary.skipped} skipped\nwrote ${shownPath(io.cwd, planned.written.json)}\n`);
-    return runApply(io, planned.written.json, { root, ...(values.json ? { json: true } : {}), ...(values.now !== undefined ? { now: values.now } : {}), ...(allowLocal ? { "allow-local": true } : {}) });
+    return runApply(io, planned.written.json, { root, ...(values.json ? { json: true } : {}), ...(values.now !== undefined ? { now: values.now } : {}), ...(allowLocal ? { "allow-local": true } : {}), unattended: true });
   },
 };
