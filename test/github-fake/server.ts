@@ -63,7 +63,7 @@ const PERMISSIONS: Record<string, Permission> = {
 };
 
 export class GithubFake {
-  readonly contract = new OpenApiContract();
+  readonly contract = OpenApiContract.shared();
   readonly violations: Violation[] = [];
   readonly requests: LoggedRequest[] = [];
   readonly apps = new AppRegistry();
@@ -198,8 +198,8 @@ export class GithubFake {
 function allowed(grant: TokenGrant, needed: Permission, method: string, operation: string): boolean {
   const level = grant.permissions[needed];
   const write = method !== "GET";
-  // Comments and labels on a pull request may use either permission, as on GitHub.
-  const either = operation.startsWith("issues/") && grant.permissions.pull_requests === "write";
+  // Comments and labels may use either permission, as on GitHub; issues themselves need `issues`.
+  const either = /comment|label/.test(operation) && grant.permissions.pull_requests !== undefined && (!write || grant.permissions.pull_requests === "write");
   if (write) return level === "write" || either;
   return level === "read" || level === "write" || either;
 }

@@ -74,8 +74,9 @@ export function createClient(options: ClientOptions): GithubClient {
     userAgent: "steward",
     throttle,
     retry: { retries: tuning.serverErrorRetries ?? 3, retryAfterBaseValue: tuning.serverErrorDelayMs ?? 1000, doNotRetry: [400, 401, 403, 404, 405, 409, 410, 422, 429, 451] },
-    // The core never prints: Octokit's warnings would go to the console.
-    log: { debug: () => undefined, info: () => undefined, warn: (m: string) => notice(m), error: (m: string) => notice(m) },
+    // The core never prints. Octokit logs each failed request, which reaches the
+    // caller as a PublishError anyway; its other warnings are deprecation notices.
+    log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
   };
   if (options.auth.kind === "token") return new GithubOctokit({ ...common, auth: options.auth.token });
   return new GithubOctokit({ ...common, authStrategy: createAppAuth, auth: { appId: options.auth.appId, privateKey: options.auth.privateKey, installationId: options.auth.installationId } });
