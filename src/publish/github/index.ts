@@ -11,6 +11,7 @@
  */
 import type { RunSecrets } from "../../core/secrets.ts";
 import { GITHUB_BODY_LIMIT } from "../body.ts";
+import { PublishInputError } from "../errors.ts";
 import { planBranch, planMarker, resultsBranch, resultsMarker } from "../markers.ts";
 import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, ResultsPublication, StickyComment } from "../types.ts";
 import { GithubApi } from "./api.ts";
@@ -50,8 +51,11 @@ export class GithubPublisher implements Publisher {
   private readonly bodyLimit: number;
   private base: string | undefined;
 
+  /** @throws PublishInputError when `repository` is not `owner/name`. */
   constructor(options: GithubPublisherOptions) {
-    const [owner, repo] = options.repository.split("/") as [string, string];
+    const match = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(options.repository);
+    if (match === null) throw new PublishInputError(`the repository to publish to is ${JSON.stringify(options.repository.slice(0, 150))}, not owner/name`, "name the repository as owner/name, e.g. acme/fleet");
+    const [, owner, repo] = match as unknown as [string, string, string];
     const onNotice = options.onNotice;
     const client = createClient({
       auth: options.auth,
