@@ -49,6 +49,8 @@ export interface LoggedRequest {
   status: number;
   injected: boolean;
   body: unknown;
+  /** When the request arrived (Date.now()). */
+  at: number;
 }
 
 const SECONDARY_RATE_LIMIT = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.";
@@ -133,9 +135,10 @@ export class GithubFake {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const run = this.queue.then(() => this.answer(req, Buffer.concat(chunks)));
+    const run = this.queue.then(() => this.answer(req, Buffer.concat(chunks), at));
     this.queue = run.catch(() => undefined);
     let reply: Reply;
     try {
@@ -148,11 +151,11 @@ export class GithubFake {
     res.end(text);
   }
 
-  private async answer(req: IncomingMessage, raw: Buffer): Promise<Reply> {
+  private async answer(req: IncomingMessage, raw: Buffer, at: number): Promise<Reply> {
     const url = new URL(req.url ?? "/", this.urls.api);
     const method = req.method ?? "GET";
     const routed = this.contract.route(method, url.pathname);
-    const log = (operation: string, status: number, injected: boolean, body: unknown) => this.requests.push({ operation, method, path: url.pathname, status, injected, body });
+    const log = (operation: string, status: number, injected: boolean, body: unknown) => this.requests.push({ operation, method, path: url.pathname, status, injected, body, at });
     if (routed === undefined) {
       this.violations.push({ operation: `${method} ${url.pathname}`, where: "params", errors: ["no documented operation has this method and path"] });
       log("(unrouted)", 404, false, undefined);

@@ -81,6 +81,17 @@ describe("rate limits and server errors", () => {
   });
 });
 
+describe("pacing", () => {
+  it("sends content-creating requests one at a time, spaced apart", async () => {
+    h = await startHarness();
+    await h.publisherWith({ tuning: { ...FAST, writeSpacingMs: 150 } }).publishPlan(plan(PLAN));
+    const writes = h.fake.requests.filter((r) => r.method !== "GET");
+    expect(writes.map((r) => r.operation)).toEqual(["git/create-blob", "git/create-blob", "git/create-tree", "git/create-commit", "git/create-ref", "pulls/create", "issues/create-label", "issues/create-label", "issues/add-labels"]);
+    // Arrival times: a little slack for the loopback trip.
+    for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at, writes[i]!.operation).toBeGreaterThanOrEqual(140);
+  });
+});
+
 describe("permissions and credentials", () => {
   it("names the permission to grant when the token may not open pull requests, without the token", async () => {
     h = await startHarness({ contents: "write", issues: "write" });
