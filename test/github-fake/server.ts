@@ -39,6 +39,12 @@ export interface Fault {
   retryAfter?: number;
   /** The error message; defaults to GitHub's for the status. */
   message?: string;
+  /**
+   * True: the request is carried out, then its answer is lost and the fault sent
+   * instead — GitHub timing out after doing the work, the case that duplicates
+   * whatever a client creates blindly again.
+   */
+  afterWork?: boolean;
 }
 
 /** One request the fake answered. */
@@ -71,7 +77,7 @@ export class GithubFake {
   readonly apps = new AppRegistry();
   private readonly repos = new Map<string, RepoRecord>();
   private readonly ids = new Ids();
-  private readonly faults: Array<Required<Omit<Fault, "message" | "retryAfter">> & Pick<Fault, "message" | "retryAfter">> = [];
+  private readonly faults: Array<Fault & { times: number }> = [];
   /** Requests are answered one at a time, so handlers never interleave their git updates. */
   private queue: Promise<unknown> = Promise.resolve();
   private urls!: Urls;
@@ -175,10 +181,8 @@ export class GithubFake {
       return reply;
     };
     const fault = this.faults.find((f) => f.operation === "*" || f.operation === operation.id);
-    if (fault !== undefined) {
-      if (--fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
-      return finish(faultReply(fault), true);
-    }
+    if (fault !== undefined && --fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
+    if (fault !== undefined && fault.afterWork !== true) return finish(faultReply(fault), true);
     const problems = [...this.contract.checkParameters(operation, params, url.searchParams), ...this.contract.checkBody(operation, body)];
     if (problems.length > 0) {
       this.violations.push(...problems);
@@ -194,7 +198,12 @@ export class GithubFake {
     const handler: Handler | undefined = gitHandlers[operation.id] ?? issueHandlers[operation.id];
     if (handler === undefined) return finish(error(500, `fake: ${operation.id} is in the extract but has no handler`));
     const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    return finish(await handler({ repo, git: repo.git, params, query: url.searchParams, body: (body ?? {}) as Record<string, unknown>, actor: grant.account, urls: this.urls, ids: this.ids, now }));
+    const reply = await handler({ repo, git: repo.git, params, query: url.searchParams, body: (body ?? {}) as Record<string, unknown>, actor: grant.account, urls: this.urls, ids: this.ids, now });
+    if (fault !== undefined) {
+      this.violations.push(...this.contract.checkResponse(operation, reply.status, reply.body));
+      return finish(faultReply(fault), true);
+    }
+    return finish(reply);
   }
 }
 

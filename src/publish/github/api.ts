@@ -5,6 +5,7 @@
  * GitHub's status and message only (never the request, whose headers hold the
  * credential) and pass through the run's redaction.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import type { RunSecrets } from "../../core/secrets.ts";
 import { plainLine } from "../../core/text.ts";
 import { PublishError } from "../errors.ts";
@@ -34,7 +35,7 @@ export class GithubApi {
     readonly owner: string,
     readonly repo: string,
     private readonly secrets: RunSecrets,
-    private readonly retries: { serverErrors: number; rateLimits: number },
+    private readonly retries: { serverErrors: number; serverErrorDelayMs: number; rateLimits: number },
   ) {}
 
   /** `{ owner, repo }` for request parameters. */
@@ -62,6 +63,23 @@ export class GithubApi {
     const result = await this.attempt(what, permission, request, []);
     if (!result.ok) throw this.translate(what, permission, result);
     return result.data;
+  }
+
+  /**
+   * Creates what GitHub has no idempotency key for (an issue, a comment) without ever
+   * making two: a 5xx may come after GitHub did the work, so the request is not
+   * retried blindly. After a 5xx, `find` looks for it by its marker, and only when it
+   * is not there is it sent again, as often as other requests are retried.
+   */
+  async createOnce<T>(what: string, permission: GithubPermission, find: () => Promise<T | undefined>, create: (noRetry: { request: { retries: 0 } }) => Promise<{ data: T }>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const made = await this.attempt(what, permission, () => create({ request: { retries: 0 } }), [500, 502, 503, 504]);
+      if (made.ok) return made.data;
+      if (attempt > this.retries.serverErrors) throw this.translate(what, permission, made);
+      await delay(attempt * attempt * this.retries.serverErrorDelayMs);
+      const found = await find();
+      if (found !== undefined) return found;
+    }
   }
 
   /** A PublishError for an expected refusal the caller cannot resolve after all. */

@@ -63,7 +63,11 @@ export class GithubPublisher implements Publisher {
       tuning: options.tuning,
       onNotice: onNotice === undefined ? undefined : (message) => onNotice(options.secrets.redact(message)),
     });
-    this.api = new GithubApi(client, owner, repo, options.secrets, { serverErrors: options.tuning?.serverErrorRetries ?? 3, rateLimits: options.tuning?.rateLimitRetries ?? 3 });
+    this.api = new GithubApi(client, owner, repo, options.secrets, {
+      serverErrors: options.tuning?.serverErrorRetries ?? 3,
+      serverErrorDelayMs: options.tuning?.serverErrorDelayMs ?? 1000,
+      rateLimits: options.tuning?.rateLimitRetries ?? 3,
+    });
     this.labels = new LabelMaker(this.api);
     this.bodyLimit = options.bodyLimit ?? GITHUB_BODY_LIMIT;
     this.base = options.baseBranch;

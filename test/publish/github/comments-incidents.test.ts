@@ -34,6 +34,13 @@ describe("sticky comments", () => {
     expect(h.fake.count("issues/create-comment")).toBe(2);
   });
 
+  it("an answer lost after GitHub made the comment does not make a second one", async () => {
+    const number = await engineerPullRequest();
+    h.fake.inject({ operation: "issues/create-comment", status: 500, afterWork: true });
+    expect(await h.publisher.stickyComment({ pullRequest: number, key: "plan-preview", body: { summary: "a", details: [] } })).toMatchObject({ action: "created" });
+    expect((await h.human.rest.issues.listComments({ ...R, issue_number: number })).data).toHaveLength(1);
+  });
+
   it("keeps one comment per key", async () => {
     const number = await engineerPullRequest();
     await h.publisher.stickyComment({ pullRequest: number, key: "plan-preview", body: { summary: "a", details: [] } });
@@ -98,6 +105,23 @@ describe("incidents", () => {
     expect(h.fake.count("issues/create")).toBe(2);
     // The plan pull request (#1) is in the issues list too; it was never taken for an incident.
     expect((await h.human.rest.pulls.get({ ...R, pull_number: 1 })).data.state).toBe("open");
+  });
+
+  it("an answer lost after GitHub opened the issue (502) does not open a second one", async () => {
+    h.fake.inject({ operation: "issues/create", status: 502, afterWork: true });
+    const opened = await h.publisher.incident(report({}));
+    expect(opened).toMatchObject({ action: "opened", review: { id: "#1" } });
+    expect(h.fake.requests.filter((r) => r.operation === "issues/create").map((r) => r.status)).toEqual([502]);
+    h.fake.inject({ operation: "issues/create-comment", status: 503, afterWork: true });
+    await h.publisher.incident(report({ runId: "run-2" }));
+    expect((await h.human.rest.issues.listForRepo({ ...R, state: "all" })).data).toHaveLength(1);
+    expect((await h.human.rest.issues.listComments({ ...R, issue_number: 1 })).data).toHaveLength(1);
+  });
+
+  it("an issue GitHub did not open (502 before the work) is sent again", async () => {
+    h.fake.inject({ operation: "issues/create", status: 502 });
+    expect(await h.publisher.incident(report({}))).toMatchObject({ action: "opened", review: { id: "#1" } });
+    expect(h.fake.requests.filter((r) => r.operation === "issues/create").map((r) => r.status)).toEqual([502, 201]);
   });
 
   it("a failure after the incident closed opens a new one", async () => {

@@ -56,6 +56,15 @@ describe("rate limits and server errors", () => {
     expect(change).toMatchObject({ action: "created", committed: false, review: { id: "#1" } });
   });
 
+  it("a pull request GitHub opened before its answer was lost (502) is found, not opened twice", async () => {
+    h = await startHarness();
+    h.fake.inject({ operation: "pulls/create", status: 502, afterWork: true });
+    const change = await h.publisher.publishPlan(plan(PLAN));
+    expect(change).toMatchObject({ action: "created", committed: true, review: { id: "#1", state: "open" } });
+    expect(h.fake.requests.filter((r) => r.operation === "pulls/create").map((r) => r.status)).toEqual([502, 422]);
+    expect((await h.human.rest.pulls.list({ owner: "acme", repo: "fleet", state: "all" })).data).toHaveLength(1);
+  });
+
   it("gives up on a rate limit that does not lift", async () => {
     h = await startHarness();
     h.fake.inject({ operation: "issues/create-label", status: 403, times: 1 + FAST.rateLimitRetries });
