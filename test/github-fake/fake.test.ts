@@ -85,6 +85,19 @@ describe("the fake holds requests and itself to GitHub's description", () => {
   });
 });
 
+describe("lists", () => {
+  it("paginate as GitHub does, with a Link header Octokit follows", async () => {
+    const issue = await octokit.rest.issues.create({ ...R, title: "t" });
+    for (let i = 0; i < 5; i++) await octokit.rest.issues.createComment({ ...R, issue_number: issue.data.number, body: `c${i}` });
+    const first = await octokit.rest.issues.listComments({ ...R, issue_number: issue.data.number, per_page: 2 });
+    expect(first.headers.link).toMatch(/page=2>; rel="next", <.*page=3>; rel="last"/);
+    const all = await octokit.paginate(octokit.rest.issues.listComments, { ...R, issue_number: issue.data.number, per_page: 2 });
+    expect(all.map((c) => c.body)).toEqual(["c0", "c1", "c2", "c3", "c4"]);
+    expect(fake.count("issues/list-comments")).toBe(4);
+    expect(fake.violations).toEqual([]);
+  });
+});
+
 describe("the committed extract", () => {
   it("is exactly what scripts/openapi-extract.ts makes from the installed @octokit/openapi", async () => {
     const dir = await mkdtemp(join(tmpdir(), "openapi-extract-"));
