@@ -45,6 +45,11 @@ export interface Fault {
    * whatever a client creates blindly again.
    */
   afterWork?: boolean;
+  /**
+   * A primary rate limit (403 or 429) instead of a secondary one: no Retry-After, but
+   * `x-ratelimit-remaining: 0` and `x-ratelimit-reset` this many seconds from now.
+   */
+  primaryResetIn?: number;
 }
 
 /** One request the fake answered. */
@@ -218,6 +223,12 @@ function allowed(grant: TokenGrant, needed: Permission, method: string, operatio
 
 function faultReply(fault: Fault): Reply {
   const headers: Record<string, string> = {};
+  if (fault.primaryResetIn !== undefined) {
+    const reset = Math.floor(Date.now() / 1000) + fault.primaryResetIn;
+    Object.assign(headers, { "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "5000", "x-ratelimit-reset": String(reset), "x-ratelimit-resource": "core" });
+    const message = fault.message ?? "API rate limit exceeded for installation. If you reach out to GitHub Support for help, please include the request ID.";
+    return { status: fault.status, body: { message, documentation_url: DOCS, status: String(fault.status) }, headers };
+  }
   if (fault.status === 403 || fault.status === 429) headers["retry-after"] = String(fault.retryAfter ?? 1);
   else if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
   const message = fault.message ?? (fault.status === 403 || fault.status === 429 ? SECONDARY_RATE_LIMIT : fault.status >= 500 ? "Server Error" : fault.status === 404 ? "Not Found" : fault.status === 409 ? "Reference update failed" : "Validation Failed");

@@ -33,6 +33,15 @@ describe("rate limits and server errors", () => {
     expect(h.fake.requests.filter((r) => r.operation === "git/create-blob").map((r) => r.status)).toEqual([429, 201, 201]);
   });
 
+  it("waits for a primary rate limit to reset (x-ratelimit-reset), then succeeds", async () => {
+    h = await startHarness();
+    h.fake.inject({ operation: "git/get-ref", status: 403, primaryResetIn: 1 });
+    const notices: string[] = [];
+    await h.publisherWith({ onNotice: (m) => notices.push(m) }).publishPlan(plan(PLAN));
+    expect(h.fake.requests.filter((r) => r.operation === "git/get-ref").map((r) => r.status).slice(0, 2)).toEqual([403, 200]);
+    expect(notices).toEqual([expect.stringMatching(/^GitHub rate limit on GET .*: retrying after [12] s \(retry 1 of 2\)$/)]);
+  });
+
   it("retries a 500 and succeeds", async () => {
     h = await startHarness();
     h.fake.inject({ operation: "git/create-commit", status: 500, times: 2 });
