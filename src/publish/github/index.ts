@@ -51,11 +51,14 @@ export class GithubPublisher implements Publisher {
   private readonly bodyLimit: number;
   private base: string | undefined;
 
-  /** @throws PublishInputError when `repository` is not `owner/name`. */
+  /** @throws PublishInputError when `repository` is not `owner/name`, or the credential is not registered with `secrets`. */
   constructor(options: GithubPublisherOptions) {
     const match = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(options.repository);
     if (match === null) throw new PublishInputError(`the repository to publish to is ${JSON.stringify(options.repository.slice(0, 150))}, not owner/name`, "name the repository as owner/name, e.g. acme/fleet");
     const [, owner, repo] = match as unknown as [string, string, string];
+    const credential = options.auth.kind === "token" ? options.auth.token : options.auth.privateKey;
+    // Redaction is what keeps the credential out of every error and log line: refuse to run without it.
+    if (options.secrets.redact(credential) === credential) throw new PublishInputError("the GitHub credential is not registered with the run's secrets, so it could not be redacted", "build the options with githubOptionsFromEnv, which reads the credential through RunSecrets");
     const onNotice = options.onNotice;
     const client = createClient({
       auth: options.auth,

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { RunSecrets } from "../../../src/core/secrets.ts";
 import { PublishError } from "../../../src/publish/errors.ts";
 import { FAST, plan, results, startHarness, stopHarness, TOKEN, type Harness } from "./harness.ts";
 
@@ -131,10 +132,15 @@ describe("permissions and credentials", () => {
     await expect(h.publisher.incident(report)).rejects.toThrow(/`issues: write`/);
   });
 
+  it("refuses a credential the run's secrets do not know, since it could not be redacted", async () => {
+    h = await startHarness();
+    expect(() => h!.publisherWith({ auth: { kind: "token", token: "ghs_unregisteredToken0123456789" } })).toThrow(/not registered with the run's secrets/);
+  });
+
   it("reports bad credentials without echoing them", async () => {
     h = await startHarness();
     const wrong = "ghs_wrongTokenWrongTokenWrongToken00";
-    const publisher = h.publisherWith({ auth: { kind: "token", token: wrong } });
+    const publisher = h.publisherWith({ auth: { kind: "token", token: wrong }, secrets: new RunSecrets({ GITHUB_TOKEN: wrong }) });
     const error = (await publisher.publishPlan(plan(PLAN)).catch((e: unknown) => e)) as PublishError;
     expect(error.message).toMatch(/^cannot read acme\/fleet: GitHub refused the credentials: 401 Requires authentication/);
     expect(JSON.stringify({ m: error.message, h: error.hint })).not.toContain(wrong);
