@@ -46,6 +46,17 @@ describe("plan pull requests", () => {
     expect((await h.git(["rev-list", "--count", "steward/plan/web"])).trim()).toBe("2");
   });
 
+  it("two jobs publishing the same plan at once still make one pull request", async () => {
+    const [a, b] = await Promise.all([h.publisher.publishPlan(plan(PLAN_A)), h.publisherWith({}).publishPlan(plan(PLAN_A))]);
+    expect(a.review).toEqual(b.review);
+    // Usually both reach pulls/create and one is told the pull request already exists
+    // (and both ref creations race the same way); either way there is one of each.
+    expect(a.action).toBe("created");
+    expect(["created", "updated", "unchanged"]).toContain(b.action);
+    expect((await h.human.rest.pulls.list({ ...R, state: "all" })).data).toHaveLength(1);
+    expect((await h.git(["rev-list", "--count", "steward/plan/web"])).trim()).toBe("2");
+  });
+
   it("updates the open pull request in place when its body changes, moving the branch onto the new main", async () => {
     await h.publisher.publishPlan(plan(PLAN_A));
     await h.human.rest.repos.get(R);
