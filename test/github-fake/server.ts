@@ -62,6 +62,8 @@ export interface LoggedRequest {
   body: unknown;
   /** When the request arrived (Date.now()). */
   at: number;
+  /** When its answer was sent. */
+  done: number;
 }
 
 const SECONDARY_RATE_LIMIT = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.";
@@ -149,7 +151,8 @@ export class GithubFake {
     const at = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const run = this.queue.then(() => this.answer(req, Buffer.concat(chunks), at));
+    const logged: { entry?: LoggedRequest } = {};
+    const run = this.queue.then(() => this.answer(req, Buffer.concat(chunks), at, logged));
     this.queue = run.catch(() => undefined);
     let reply: Reply;
     try {
@@ -160,13 +163,17 @@ export class GithubFake {
     const text = reply.body === undefined ? "" : JSON.stringify(reply.body);
     res.writeHead(reply.status, { "content-type": "application/json; charset=utf-8", "x-github-api-version-selected": "2022-11-28", ...reply.headers });
     res.end(text);
+    if (logged.entry !== undefined) logged.entry.done = Date.now();
   }
 
-  private async answer(req: IncomingMessage, raw: Buffer, at: number): Promise<Reply> {
+  private async answer(req: IncomingMessage, raw: Buffer, at: number, logged: { entry?: LoggedRequest }): Promise<Reply> {
     const url = new URL(req.url ?? "/", this.urls.api);
     const method = req.method ?? "GET";
     const routed = this.contract.route(method, url.pathname);
-    const log = (operation: string, status: number, injected: boolean, body: unknown) => this.requests.push({ operation, method, path: url.pathname, status, injected, body, at });
+    const log = (operation: string, status: number, injected: boolean, body: unknown) => {
+      logged.entry = { operation, method, path: url.pathname, status, injected, body, at, done: 0 };
+      this.requests.push(logged.entry);
+    };
     if (routed === undefined) {
       this.violations.push({ operation: `${method} ${url.pathname}`, where: "params", errors: ["no documented operation has this method and path"] });
       log("(unrouted)", 404, false, undefined);
