@@ -44,8 +44,9 @@ export async function upsertComment(api: GithubApi, number: number, key: string,
 }
 
 /**
- * Opens, updates or closes the incident of a runbook and severity. A run's comment is
- * marked with its run id, so publishing the same run again adds no second comment.
+ * Opens, updates or closes the incident of a runbook and severity. Each run's comment
+ * (the one that opened it included) is marked with its run id, so publishing the same
+ * run again adds no second comment.
  */
 export async function reportIncident(api: GithubApi, labels: LabelMaker, report: IncidentReport, limit: number): Promise<IncidentOutcome> {
   const marker = incidentMarker(report.runbook, report.severity);
@@ -64,6 +65,7 @@ export async function reportIncident(api: GithubApi, labels: LabelMaker, report:
     const made = await api.createOnce(`open an incident for ${report.runbook}`, "issues: write", find, (noRetry) =>
       api.octokit.rest.issues.create({ ...api.where, title: report.title, body, labels: wanted, assignees: [...report.assignees], ...noRetry }),
     );
+    await runComment(api, made.number, report);
     return { action: "opened", review: ref(made) };
   }
   const assigned = new Set((open.assignees ?? []).map((a) => a.login.toLowerCase()));
@@ -76,8 +78,9 @@ export async function reportIncident(api: GithubApi, labels: LabelMaker, report:
   return { action: "updated", review: ref(open) };
 }
 
-/** The run's comment on an incident, once per run. */
+/** The run's comment on an incident, once per run; none when the report has no comment. */
 async function runComment(api: GithubApi, number: number, report: IncidentReport): Promise<void> {
+  if (report.comment === undefined) return;
   const key = `run.${report.runId}`;
   const find = async () => (await listComments(api, number)).find((c) => hasMarker(c.body, "comment", { key }));
   if ((await find()) !== undefined) return;
