@@ -38,6 +38,12 @@ export interface GithubPublisherOptions {
   bodyLimit?: number;
   /** Told about rate-limit waits; already redacted. */
   onNotice?: (message: string) => void;
+  /**
+   * Stops publishing: the request in flight is aborted and the method rejects with a
+   * PublishError. A pause for a rate limit or a retry ends first (at most its
+   * Retry-After or back-off).
+   */
+  signal?: AbortSignal;
 }
 
 /** Labels on every plan and results pull request, besides the caller's. */
@@ -65,12 +71,13 @@ export class GithubPublisher implements Publisher {
       baseUrl: options.baseUrl ?? "https://api.github.com",
       tuning: options.tuning,
       onNotice: onNotice === undefined ? undefined : (message) => onNotice(options.secrets.redact(message)),
+      signal: options.signal,
     });
     this.api = new GithubApi(client, owner, repo, options.secrets, {
       serverErrors: options.tuning?.serverErrorRetries ?? 3,
       serverErrorDelayMs: options.tuning?.serverErrorDelayMs ?? 1000,
       rateLimits: options.tuning?.rateLimitRetries ?? 3,
-    });
+    }, options.signal);
     this.labels = new LabelMaker(this.api);
     this.bodyLimit = options.bodyLimit ?? GITHUB_BODY_LIMIT;
     this.base = options.baseBranch;

@@ -113,6 +113,28 @@ describe("pacing", () => {
   });
 });
 
+describe("stopping", () => {
+  it("does nothing once asked to stop", async () => {
+    h = await startHarness();
+    const controller = new AbortController();
+    controller.abort();
+    await expect(h.publisherWith({ signal: controller.signal }).publishPlan(plan(PLAN))).rejects.toThrow("publishing stopped before it could read acme/fleet");
+    expect(h.fake.requests).toEqual([]);
+  });
+
+  it("stops after a pause, and publishing again completes the work", async () => {
+    h = await startHarness();
+    const controller = new AbortController();
+    h.fake.inject({ operation: "pulls/create", status: 403, retryAfter: 1 });
+    // Asked to stop while waiting out the rate limit.
+    const stopping = h.publisherWith({ signal: controller.signal, onNotice: () => controller.abort() });
+    await expect(stopping.publishPlan(plan(PLAN))).rejects.toThrow("publishing stopped before it could open a pull request from steward/plan/web");
+    expect(h.fake.requests.filter((r) => r.operation === "pulls/create").map((r) => r.status)).toEqual([403]);
+    const change = await h.publisher.publishPlan(plan(PLAN));
+    expect(change).toMatchObject({ action: "created", committed: false, review: { id: "#1" } });
+  });
+});
+
 describe("permissions and credentials", () => {
   it("names the permission to grant when the token may not open pull requests, without the token", async () => {
     h = await startHarness({ contents: "write", issues: "write" });
