@@ -85,6 +85,21 @@ describe("the fake holds requests and itself to GitHub's description", () => {
   });
 });
 
+describe("merge methods", () => {
+  it("squashes into one commit on the base, and refuses rebase as a repository may", async () => {
+    const main = (await octokit.rest.git.getRef({ ...R, ref: "heads/main" })).data.object.sha;
+    const tree = await octokit.rest.git.createTree({ ...R, tree: [{ path: "b.txt", mode: "100644", type: "blob", content: "b\n" }] });
+    const commit = await octokit.rest.git.createCommit({ ...R, message: "b", tree: tree.data.sha, parents: [main] });
+    await octokit.rest.git.createRef({ ...R, ref: "refs/heads/b", sha: commit.data.sha });
+    const pr = await octokit.rest.pulls.create({ ...R, head: "b", base: "main", title: "Add b" });
+    expect(await statusOf(octokit.rest.pulls.merge({ ...R, pull_number: pr.data.number, merge_method: "rebase" }))).toBe(405);
+    const merged = await octokit.rest.pulls.merge({ ...R, pull_number: pr.data.number, merge_method: "squash" });
+    expect(await fake.repo("acme", "fleet").git.git(["log", "--format=%s|%P", "main"])).toBe(`Add b (#1)|${main}\nInitial commit|\n`);
+    expect((await octokit.rest.pulls.get({ ...R, pull_number: pr.data.number })).data).toMatchObject({ merged: true, merge_commit_sha: merged.data.sha, head: { sha: commit.data.sha } });
+    expect(fake.violations).toEqual([]);
+  });
+});
+
 describe("lists", () => {
   it("paginate as GitHub does, with a Link header Octokit follows", async () => {
     const issue = await octokit.rest.issues.create({ ...R, title: "t" });
