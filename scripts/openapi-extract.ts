@@ -6,7 +6,7 @@
  * receives and each response it sends against that extract, so a test fails when the
  * publisher or the fake strays from what GitHub documents.
  *
- *   node --import tsx scripts/openapi-extract.ts
+ *   node --import tsx scripts/openapi-extract.ts [output.json]
  *
  * Run it again after upgrading @octokit/openapi, or when the publisher starts calling
  * another endpoint (add its operationId to OPERATIONS). Descriptions, examples and
@@ -94,7 +94,7 @@ while (pending.length > 0) {
 for (const kind of Object.keys(components)) components[kind] = sortKeys(components[kind]!) as Record<string, Json>;
 
 const out = { source: { package: "@octokit/openapi", version, file: "generated/api.github.com.json", openapi: spec.openapi }, operations: sortKeys(operations), components: sortKeys(components) };
-const target = join(dirname(fileURLToPath(import.meta.url)), "..", "test", "github-fake", "openapi-extract.json");
+const target = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), "..", "test", "github-fake", "openapi-extract.json");
 writeFileSync(target, `${JSON.stringify(out, null, 1)}\n`);
 process.stdout.write(`${OPERATIONS.length} operations, ${seen.size} components -> ${target}\n`);
 

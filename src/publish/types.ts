@@ -114,8 +114,12 @@ export interface IncidentReport {
   title: string;
   /** The incident's description; replaces the previous one on each failure. */
   body: BodyParts;
-  /** Added as a comment on each further failure and on resolution (the escalation trail). */
-  comment: string;
+  /**
+   * A comment for this run (the escalation trail): added once per run id, on the
+   * failure that opens the incident, each further one, and the resolution. Absent: no
+   * comment (the caller's escalation policy decides, e.g. SEV1/SEV2 only).
+   */
+  comment?: string;
   labels: readonly string[];
   /** GitHub logins to assign (SEV1/SEV2 escalation); ignored by the git publisher. */
   assignees: readonly string[];

@@ -2,6 +2,12 @@
  * The fake's repository content: a real bare git repository driven through the git
  * CLI, so what the publisher commits through the Git Data API can be read back with
  * `git log`, `git show` and `git cat-file` exactly as from a clone of GitHub.
+ *
+ * Every process costs (tens of milliseconds, far more on a busy machine), so what
+ * cannot change is read once: object types, commits and trees are immutable by
+ * their sha. Branch heads are kept in memory too, written through to the repository
+ * with `git update-ref` (with the old value, so git itself refuses a lost update);
+ * only the fake writes the repository, tests only read it.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -35,6 +41,12 @@ export interface TreeEntryInput {
 }
 
 export class GitStore {
+  private readonly types = new Map<string, string>();
+  private readonly commits = new Map<string, CommitObject>();
+  private readonly trees = new Map<string, Map<string, { mode: string; type: string; sha: string }>>();
+  private readonly refs = new Map<string, string>();
+  private readonly ancestry = new Map<string, boolean>();
+
   private constructor(readonly dir: string) {}
 
   /** A new empty bare repository in a temporary folder; `dispose` removes it. */
@@ -63,7 +75,9 @@ export class GitStore {
   }
 
   async writeBlob(content: Buffer): Promise<string> {
-    return (await this.git(["hash-object", "-w", "--stdin"], { input: content })).trim();
+    const sha = (await this.git(["hash-object", "-w", "--stdin"], { input: content })).trim();
+    this.types.set(sha, "blob");
+    return sha;
   }
 
   async readBlob(sha: string): Promise<Buffer> {
@@ -75,7 +89,11 @@ export class GitStore {
   /** The object's type, or undefined when it does not exist. */
   async typeOf(sha: string): Promise<string | undefined> {
     if (!/^[0-9a-f]{40}$/.test(sha)) return undefined;
-    return this.git(["cat-file", "-t", sha]).then((t) => t.trim(), () => undefined);
+    const known = this.types.get(sha);
+    if (known !== undefined) return known;
+    const type = await this.git(["cat-file", "-t", sha]).then((t) => t.trim(), () => undefined);
+    if (type !== undefined) this.types.set(sha, type);
+    return type;
   }
 
   /**
@@ -88,15 +106,16 @@ export class GitStore {
     const env = { GIT_INDEX_FILE: join(scratch, "index") };
     try {
       await this.git(base === undefined ? ["read-tree", "--empty"] : ["read-tree", base], { env });
+      // One update-index for every entry: "<mode> <sha>\t<path>", mode 0 removes the path.
+      const lines: string[] = [];
       for (const entry of entries) {
-        if (entry.sha === null) {
-          await this.git(["update-index", "--force-remove", "--", entry.path], { env });
-          continue;
-        }
-        const sha = entry.content !== undefined ? await this.writeBlob(Buffer.from(entry.content, "utf8")) : entry.sha!;
-        await this.git(["update-index", "--add", "--cacheinfo", `${entry.mode},${sha},${entry.path}`], { env });
+        if (entry.sha === null) lines.push(`0 ${"0".repeat(40)}\t${entry.path}`);
+        else lines.push(`${entry.mode} ${entry.content !== undefined ? await this.writeBlob(Buffer.from(entry.content, "utf8")) : entry.sha!}\t${entry.path}`);
       }
-      return (await this.git(["write-tree"], { env })).trim();
+      await this.git(["update-index", "-z", "--index-info"], { env, input: lines.map((l) => `${l}\0`).join("") });
+      const sha = (await this.git(["write-tree"], { env })).trim();
+      this.types.set(sha, "tree");
+      return sha;
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
@@ -104,7 +123,10 @@ export class GitStore {
 
   /** Every blob of a tree, recursively: path → { mode, sha }. */
   async listTree(tree: string): Promise<Map<string, { mode: string; type: string; sha: string }>> {
+    const cached = this.trees.get(tree);
+    if (cached !== undefined) return cached;
     const out = new Map<string, { mode: string; type: string; sha: string }>();
+    this.trees.set(tree, out);
     for (const line of (await this.git(["ls-tree", "-r", "-z", tree])).split("\0")) {
       const match = /^(\d+) (\w+) ([0-9a-f]{40})\t(.*)$/s.exec(line);
       if (match) out.set(match[4]!, { mode: match[1]!, type: match[2]!, sha: match[3]! });
@@ -122,10 +144,14 @@ export class GitStore {
     if (input.author.date !== undefined) env["GIT_AUTHOR_DATE"] = input.author.date;
     if (input.committer.date !== undefined) env["GIT_COMMITTER_DATE"] = input.committer.date;
     const args = ["commit-tree", input.tree, ...input.parents.flatMap((p) => ["-p", p]), "-F", "-"];
-    return (await this.git(args, { input: input.message, env })).trim();
+    const sha = (await this.git(args, { input: input.message, env })).trim();
+    this.types.set(sha, "commit");
+    return sha;
   }
 
   async readCommit(sha: string): Promise<CommitObject> {
+    const cached = this.commits.get(sha);
+    if (cached !== undefined) return cached;
     const raw = await this.git(["cat-file", "commit", sha]);
     const split = raw.indexOf("\n\n");
     const header = raw.slice(0, split).split("\n");
@@ -134,7 +160,7 @@ export class GitStore {
       const match = /^\w+ (.*) <(.*)> (\d+) ([+-]\d{4})$/.exec(line)!;
       return { name: match[1]!, email: match[2]!, date: new Date(Number(match[3]) * 1000).toISOString().replace(/\.000Z$/, "Z") };
     };
-    return {
+    const commit: CommitObject = {
       sha,
       tree: header.find((l) => l.startsWith("tree "))!.slice(5),
       parents: header.filter((l) => l.startsWith("parent ")).map((l) => l.slice(7)),
@@ -142,26 +168,33 @@ export class GitStore {
       committer: person(header.find((l) => l.startsWith("committer "))!),
       message,
     };
+    this.commits.set(sha, commit);
+    return commit;
   }
 
   /** The sha a ref (`refs/heads/main`) points at, or undefined. */
   async resolveRef(ref: string): Promise<string | undefined> {
-    return this.git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).then((s) => s.trim() || undefined, () => undefined);
+    return this.refs.get(ref);
   }
 
   /** Every ref under `prefix` (`refs/heads/`), sorted. */
   async listRefs(prefix: string): Promise<Array<{ ref: string; sha: string }>> {
-    const out = await this.git(["for-each-ref", "--format=%(refname) %(objectname)", prefix]);
-    return out.split("\n").filter(Boolean).map((line) => ({ ref: line.split(" ")[0]!, sha: line.split(" ")[1]! }));
+    return [...this.refs].filter(([ref]) => ref.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([ref, sha]) => ({ ref, sha }));
   }
 
   /** Sets `ref` to `sha` if it still points at `expected` (undefined: must not exist). */
   async setRef(ref: string, sha: string, expected: string | undefined): Promise<void> {
     await this.git(["update-ref", ref, sha, expected ?? "0".repeat(40)]);
+    this.refs.set(ref, sha);
   }
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
-    return this.git(["merge-base", "--is-ancestor", ancestor, descendant]).then(() => true, () => false);
+    const key = `${ancestor}..${descendant}`;
+    const known = this.ancestry.get(key);
+    if (known !== undefined) return known;
+    const answer = await this.git(["merge-base", "--is-ancestor", ancestor, descendant]).then(() => true, () => false);
+    this.ancestry.set(key, answer);
+    return answer;
   }
 
   /** The tree of merging `theirs` into `ours`, or undefined when they conflict (git merge-tree). */

@@ -12,7 +12,7 @@ function findIssue(ctx: HandlerContext, key: "issue_number" | "pull_number"): Is
 async function pullBody(ctx: HandlerContext, record: IssueRecord, simple = false): Promise<Record<string, unknown>> {
   const pull = record.pull!;
   // A merged pull request keeps showing the head it merged, even if the branch moved on.
-  const head = (pull.merged ? (await ctx.git.readCommit(pull.mergeCommitSha!)).parents[1] : await ctx.git.resolveRef(`refs/heads/${pull.head}`)) ?? "0".repeat(40);
+  const head = (pull.merged ? pull.mergedHead : await ctx.git.resolveRef(`refs/heads/${pull.head}`)) ?? "0".repeat(40);
   const base = (await ctx.git.resolveRef(`refs/heads/${pull.base}`)) ?? "0".repeat(40);
   const full = pullRequest(ctx.urls, ctx.repo, record, { head, base });
   return simple ? pullRequestSimple(full) : full;
@@ -85,7 +85,7 @@ const issueHandlersUnchecked: Record<string, Handler> = {
     if (await ctx.git.isAncestor(headSha, baseSha)) return validationFailed([{ resource: "PullRequest", code: "custom", message: `No commits between ${base} and ${head}` }]);
     if (typeof ctx.body["title"] !== "string" || ctx.body["title"] === "") return validationFailed([{ resource: "PullRequest", field: "title", code: "missing_field" }]);
     const record = newIssue(ctx, ctx.body["title"], ctx.body["body"] ?? null);
-    record.pull = { head, base, merged: false, mergedAt: null, mergeCommitSha: null, mergedBy: null, draft: ctx.body["draft"] === true };
+    record.pull = { head, base, merged: false, mergedAt: null, mergeCommitSha: null, mergedHead: null, mergedBy: null, draft: ctx.body["draft"] === true };
     ctx.repo.issues.set(record.number, record);
     return { status: 201, body: await pullBody(ctx, record), headers: { location: `${repoApi(ctx.urls, ctx.repo)}/pulls/${record.number}` } };
   },
@@ -118,12 +118,16 @@ const issueHandlersUnchecked: Record<string, Handler> = {
     if (tree === undefined) return { status: 405, body: { message: "Pull Request is not mergeable", documentation_url: ctx.urls.html } };
     const now = ctx.now();
     const person = { name: ctx.actor.login, email: `${ctx.actor.id}+${ctx.actor.login}@users.noreply.github.fake`, date: now };
-    const title = ctx.body["commit_title"] ?? `Merge pull request #${record.number} from ${ctx.repo.owner.login}/${pull.head}`;
-    const message = `${title}\n\n${ctx.body["commit_message"] ?? record.title}\n`;
-    const sha = await ctx.git.writeCommit({ message, tree, parents: [baseSha, headSha], author: person, committer: person });
+    // A merge commit (two parents) or a squash (one); the fake's repositories, like many, do not allow rebase merges.
+    const method = ctx.body["merge_method"] ?? "merge";
+    if (method === "rebase") return { status: 405, body: { message: "Rebase merges are not allowed on this repository.", documentation_url: ctx.urls.html } };
+    const squash = method === "squash";
+    const title = ctx.body["commit_title"] ?? (squash ? `${record.title} (#${record.number})` : `Merge pull request #${record.number} from ${ctx.repo.owner.login}/${pull.head}`);
+    const message = `${title}\n\n${ctx.body["commit_message"] ?? (squash ? "" : record.title)}\n`;
+    const sha = await ctx.git.writeCommit({ message, tree, parents: squash ? [baseSha] : [baseSha, headSha], author: person, committer: person });
     ctx.repo.apiCommits.add(sha);
     await ctx.git.setRef(`refs/heads/${pull.base}`, sha, baseSha);
-    Object.assign(pull, { merged: true, mergedAt: now, mergeCommitSha: sha, mergedBy: ctx.actor });
+    Object.assign(pull, { merged: true, mergedAt: now, mergeCommitSha: sha, mergedHead: headSha, mergedBy: ctx.actor });
     setState(ctx, record, "closed");
     record.updatedAt = now;
     return { status: 200, body: { sha, merged: true, message: "Pull Request successfully merged" } };

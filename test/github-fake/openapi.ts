@@ -48,6 +48,13 @@ export interface Violation {
 }
 
 export class OpenApiContract {
+  private static instance: OpenApiContract | undefined;
+
+  /** One contract per process: compiling GitHub's schemas takes seconds, so fakes share it. */
+  static shared(): OpenApiContract {
+    return (OpenApiContract.instance ??= new OpenApiContract());
+  }
+
   readonly operations: Operation[];
   private readonly ajv: Ajv;
   private readonly coercing: Ajv;

@@ -39,6 +39,17 @@ export interface Fault {
   retryAfter?: number;
   /** The error message; defaults to GitHub's for the status. */
   message?: string;
+  /**
+   * True: the request is carried out, then its answer is lost and the fault sent
+   * instead — GitHub timing out after doing the work, the case that duplicates
+   * whatever a client creates blindly again.
+   */
+  afterWork?: boolean;
+  /**
+   * A primary rate limit (403 or 429) instead of a secondary one: no Retry-After, but
+   * `x-ratelimit-remaining: 0` and `x-ratelimit-reset` this many seconds from now.
+   */
+  primaryResetIn?: number;
 }
 
 /** One request the fake answered. */
@@ -49,6 +60,10 @@ export interface LoggedRequest {
   status: number;
   injected: boolean;
   body: unknown;
+  /** When the request arrived (Date.now()). */
+  at: number;
+  /** When its answer was sent. */
+  done: number;
 }
 
 const SECONDARY_RATE_LIMIT = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.";
@@ -63,13 +78,13 @@ const PERMISSIONS: Record<string, Permission> = {
 };
 
 export class GithubFake {
-  readonly contract = new OpenApiContract();
+  readonly contract = OpenApiContract.shared();
   readonly violations: Violation[] = [];
   readonly requests: LoggedRequest[] = [];
   readonly apps = new AppRegistry();
   private readonly repos = new Map<string, RepoRecord>();
   private readonly ids = new Ids();
-  private readonly faults: Array<Required<Omit<Fault, "message" | "retryAfter">> & Pick<Fault, "message" | "retryAfter">> = [];
+  private readonly faults: Array<Fault & { times: number }> = [];
   /** Requests are answered one at a time, so handlers never interleave their git updates. */
   private queue: Promise<unknown> = Promise.resolve();
   private urls!: Urls;
@@ -133,9 +148,11 @@ export class GithubFake {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const run = this.queue.then(() => this.answer(req, Buffer.concat(chunks)));
+    const logged: { entry?: LoggedRequest } = {};
+    const run = this.queue.then(() => this.answer(req, Buffer.concat(chunks), at, logged));
     this.queue = run.catch(() => undefined);
     let reply: Reply;
     try {
@@ -146,13 +163,17 @@ export class GithubFake {
     const text = reply.body === undefined ? "" : JSON.stringify(reply.body);
     res.writeHead(reply.status, { "content-type": "application/json; charset=utf-8", "x-github-api-version-selected": "2022-11-28", ...reply.headers });
     res.end(text);
+    if (logged.entry !== undefined) logged.entry.done = Date.now();
   }
 
-  private async answer(req: IncomingMessage, raw: Buffer): Promise<Reply> {
+  private async answer(req: IncomingMessage, raw: Buffer, at: number, logged: { entry?: LoggedRequest }): Promise<Reply> {
     const url = new URL(req.url ?? "/", this.urls.api);
     const method = req.method ?? "GET";
     const routed = this.contract.route(method, url.pathname);
-    const log = (operation: string, status: number, injected: boolean, body: unknown) => this.requests.push({ operation, method, path: url.pathname, status, injected, body });
+    const log = (operation: string, status: number, injected: boolean, body: unknown) => {
+      logged.entry = { operation, method, path: url.pathname, status, injected, body, at, done: 0 };
+      this.requests.push(logged.entry);
+    };
     if (routed === undefined) {
       this.violations.push({ operation: `${method} ${url.pathname}`, where: "params", errors: ["no documented operation has this method and path"] });
       log("(unrouted)", 404, false, undefined);
@@ -172,10 +193,8 @@ export class GithubFake {
       return reply;
     };
     const fault = this.faults.find((f) => f.operation === "*" || f.operation === operation.id);
-    if (fault !== undefined) {
-      if (--fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
-      return finish(faultReply(fault), true);
-    }
+    if (fault !== undefined && --fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
+    if (fault !== undefined && fault.afterWork !== true) return finish(faultReply(fault), true);
     const problems = [...this.contract.checkParameters(operation, params, url.searchParams), ...this.contract.checkBody(operation, body)];
     if (problems.length > 0) {
       this.violations.push(...problems);
@@ -191,21 +210,32 @@ export class GithubFake {
     const handler: Handler | undefined = gitHandlers[operation.id] ?? issueHandlers[operation.id];
     if (handler === undefined) return finish(error(500, `fake: ${operation.id} is in the extract but has no handler`));
     const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    return finish(await handler({ repo, git: repo.git, params, query: url.searchParams, body: (body ?? {}) as Record<string, unknown>, actor: grant.account, urls: this.urls, ids: this.ids, now }));
+    const reply = await handler({ repo, git: repo.git, params, query: url.searchParams, body: (body ?? {}) as Record<string, unknown>, actor: grant.account, urls: this.urls, ids: this.ids, now });
+    if (fault !== undefined) {
+      this.violations.push(...this.contract.checkResponse(operation, reply.status, reply.body));
+      return finish(faultReply(fault), true);
+    }
+    return finish(reply);
   }
 }
 
 function allowed(grant: TokenGrant, needed: Permission, method: string, operation: string): boolean {
   const level = grant.permissions[needed];
   const write = method !== "GET";
-  // Comments and labels on a pull request may use either permission, as on GitHub.
-  const either = operation.startsWith("issues/") && grant.permissions.pull_requests === "write";
+  // Comments and labels may use either permission, as on GitHub; issues themselves need `issues`.
+  const either = /comment|label/.test(operation) && grant.permissions.pull_requests !== undefined && (!write || grant.permissions.pull_requests === "write");
   if (write) return level === "write" || either;
   return level === "read" || level === "write" || either;
 }
 
 function faultReply(fault: Fault): Reply {
   const headers: Record<string, string> = {};
+  if (fault.primaryResetIn !== undefined) {
+    const reset = Math.floor(Date.now() / 1000) + fault.primaryResetIn;
+    Object.assign(headers, { "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "5000", "x-ratelimit-reset": String(reset), "x-ratelimit-resource": "core" });
+    const message = fault.message ?? "API rate limit exceeded for installation. If you reach out to GitHub Support for help, please include the request ID.";
+    return { status: fault.status, body: { message, documentation_url: DOCS, status: String(fault.status) }, headers };
+  }
   if (fault.status === 403 || fault.status === 429) headers["retry-after"] = String(fault.retryAfter ?? 1);
   else if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
   const message = fault.message ?? (fault.status === 403 || fault.status === 429 ? SECONDARY_RATE_LIMIT : fault.status >= 500 ? "Server Error" : fault.status === 404 ? "Not Found" : fault.status === 409 ? "Reference update failed" : "Validation Failed");

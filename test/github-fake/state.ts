@@ -35,6 +35,8 @@ export interface PullFields {
   merged: boolean;
   mergedAt: string | null;
   mergeCommitSha: string | null;
+  /** The head the pull request had when merged (the branch may move on). */
+  mergedHead: string | null;
   mergedBy: Account | null;
   draft: boolean;
 }

@@ -6,6 +6,7 @@
  * credential) and pass through the run's redaction.
  */
 import type { RunSecrets } from "../../core/secrets.ts";
+import { sleep } from "../../core/sleep.ts";
 import { plainLine } from "../../core/text.ts";
 import { PublishError } from "../errors.ts";
 import type { GithubClient } from "./client.ts";
@@ -34,7 +35,8 @@ export class GithubApi {
     readonly owner: string,
     readonly repo: string,
     private readonly secrets: RunSecrets,
-    private readonly retries: { serverErrors: number; rateLimits: number },
+    private readonly retries: { serverErrors: number; serverErrorDelayMs: number; rateLimits: number },
+    private readonly signal: AbortSignal = new AbortController().signal,
   ) {}
 
   /** `{ owner, repo }` for request parameters. */
@@ -47,9 +49,11 @@ export class GithubApi {
    * else that fails throws PublishError.
    */
   async attempt<T>(what: string, permission: GithubPermission, request: () => Promise<{ data: T }>, allow: readonly number[]): Promise<{ ok: true; data: T } | ({ ok: false } & Refusal)> {
+    if (this.signal.aborted) throw this.stopped(what);
     try {
       return { ok: true, data: (await request()).data };
     } catch (error) {
+      if (this.signal.aborted) throw this.stopped(what);
       if (!isHttpFailure(error)) throw this.failure(what, `${error instanceof Error ? error.message : String(error)}`, "check the network path to GitHub and GITHUB_API_URL");
       const refusal = describe(error);
       if (allow.includes(refusal.status)) return { ok: false, ...refusal };
@@ -62,6 +66,23 @@ export class GithubApi {
     const result = await this.attempt(what, permission, request, []);
     if (!result.ok) throw this.translate(what, permission, result);
     return result.data;
+  }
+
+  /**
+   * Creates what GitHub has no idempotency key for (an issue, a comment) without ever
+   * making two: a 5xx may come after GitHub did the work, so the request is not
+   * retried blindly. After a 5xx, `find` looks for it by its marker, and only when it
+   * is not there is it sent again, as often as other requests are retried.
+   */
+  async createOnce<T>(what: string, permission: GithubPermission, find: () => Promise<T | undefined>, create: (noRetry: { request: { retries: 0 } }) => Promise<{ data: T }>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const made = await this.attempt(what, permission, () => create({ request: { retries: 0 } }), [500, 502, 503, 504]);
+      if (made.ok) return made.data;
+      if (attempt > this.retries.serverErrors) throw this.translate(what, permission, made);
+      await sleep(attempt * attempt * this.retries.serverErrorDelayMs, this.signal);
+      const found = await find();
+      if (found !== undefined) return found;
+    }
   }
 
   /** A PublishError for an expected refusal the caller cannot resolve after all. */
@@ -82,6 +103,11 @@ export class GithubApi {
     if (refusal.status === 404) return this.failure(what, `GitHub answered ${said}: ${repo} does not exist or these credentials cannot see it`, `check GITHUB_REPOSITORY (owner/name) and that the token or App installation covers ${repo}`);
     if (refusal.status >= 500) return this.failure(what, `GitHub answered ${said} after ${this.retries.serverErrors} retries`, "GitHub may be having an outage (https://www.githubstatus.com); publishing again is safe, it is idempotent");
     return this.failure(what, `GitHub answered ${said}`, undefined);
+  }
+
+  /** Publishing was asked to stop; what was done so far stays, and publishing again completes it. */
+  private stopped(what: string): PublishError {
+    return new PublishError(`publishing stopped before it could ${what}`, "publish again: publishing is idempotent, so it completes what was started without duplicating it");
   }
 
   private failure(what: string, message: string, hint: string | undefined): PublishError {

@@ -45,6 +45,8 @@ export interface ClientOptions {
   tuning?: GithubTuning;
   /** Told about each wait for a rate limit (redact before showing). */
   onNotice?: (message: string) => void;
+  /** Aborts requests in flight; one not yet sent then fails at once, and is not retried. */
+  signal?: AbortSignal;
 }
 
 const GithubOctokit = Octokit.plugin(throttling, retry);
@@ -74,8 +76,10 @@ export function createClient(options: ClientOptions): GithubClient {
     userAgent: "steward",
     throttle,
     retry: { retries: tuning.serverErrorRetries ?? 3, retryAfterBaseValue: tuning.serverErrorDelayMs ?? 1000, doNotRetry: [400, 401, 403, 404, 405, 409, 410, 422, 429, 451] },
-    // The core never prints: Octokit's warnings would go to the console.
-    log: { debug: () => undefined, info: () => undefined, warn: (m: string) => notice(m), error: (m: string) => notice(m) },
+    request: options.signal === undefined ? {} : { signal: options.signal },
+    // The core never prints. Octokit logs each failed request, which reaches the
+    // caller as a PublishError anyway; its other warnings are deprecation notices.
+    log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
   };
   if (options.auth.kind === "token") return new GithubOctokit({ ...common, auth: options.auth.token });
   return new GithubOctokit({ ...common, authStrategy: createAppAuth, auth: { appId: options.auth.appId, privateKey: options.auth.privateKey, installationId: options.auth.installationId } });

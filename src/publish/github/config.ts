@@ -19,7 +19,8 @@ const APP_VARIABLES = ["STEWARD_GITHUB_APP_ID", "STEWARD_GITHUB_APP_PRIVATE_KEY"
 
 /**
  * The options for GithubPublisher, or undefined when no GitHub is configured (no
- * repository, or no credential): the `git` publisher is the default then.
+ * repository, or no credential): the `git` publisher is the default then. `env` is the
+ * environment `secrets` was made from (credentials are read through it).
  * @throws PublishError for a half-configured App, a malformed repository or id, or a key that is not PEM.
  * @throws SecretError (from RunSecrets) for a credential too short to redact.
  */

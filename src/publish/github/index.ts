@@ -11,6 +11,7 @@
  */
 import type { RunSecrets } from "../../core/secrets.ts";
 import { GITHUB_BODY_LIMIT } from "../body.ts";
+import { PublishInputError } from "../errors.ts";
 import { planBranch, planMarker, resultsBranch, resultsMarker } from "../markers.ts";
 import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, ResultsPublication, StickyComment } from "../types.ts";
 import { GithubApi } from "./api.ts";
@@ -37,6 +38,12 @@ export interface GithubPublisherOptions {
   bodyLimit?: number;
   /** Told about rate-limit waits; already redacted. */
   onNotice?: (message: string) => void;
+  /**
+   * Stops publishing: the request in flight is aborted and the method rejects with a
+   * PublishError. A pause for a rate limit or a retry ends first (at most its
+   * Retry-After or back-off).
+   */
+  signal?: AbortSignal;
 }
 
 /** Labels on every plan and results pull request, besides the caller's. */
@@ -50,16 +57,27 @@ export class GithubPublisher implements Publisher {
   private readonly bodyLimit: number;
   private base: string | undefined;
 
+  /** @throws PublishInputError when `repository` is not `owner/name`, or the credential is not registered with `secrets`. */
   constructor(options: GithubPublisherOptions) {
-    const [owner, repo] = options.repository.split("/") as [string, string];
+    const match = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(options.repository);
+    if (match === null) throw new PublishInputError(`the repository to publish to is ${JSON.stringify(options.repository.slice(0, 150))}, not owner/name`, "name the repository as owner/name, e.g. acme/fleet");
+    const [, owner, repo] = match as unknown as [string, string, string];
+    const credential = options.auth.kind === "token" ? options.auth.token : options.auth.privateKey;
+    // Redaction is what keeps the credential out of every error and log line: refuse to run without it.
+    if (options.secrets.redact(credential) === credential) throw new PublishInputError("the GitHub credential is not registered with the run's secrets, so it could not be redacted", "build the options with githubOptionsFromEnv, which reads the credential through RunSecrets");
     const onNotice = options.onNotice;
     const client = createClient({
       auth: options.auth,
       baseUrl: options.baseUrl ?? "https://api.github.com",
       tuning: options.tuning,
       onNotice: onNotice === undefined ? undefined : (message) => onNotice(options.secrets.redact(message)),
+      signal: options.signal,
     });
-    this.api = new GithubApi(client, owner, repo, options.secrets, { serverErrors: options.tuning?.serverErrorRetries ?? 3, rateLimits: options.tuning?.rateLimitRetries ?? 3 });
+    this.api = new GithubApi(client, owner, repo, options.secrets, {
+      serverErrors: options.tuning?.serverErrorRetries ?? 3,
+      serverErrorDelayMs: options.tuning?.serverErrorDelayMs ?? 1000,
+      rateLimits: options.tuning?.rateLimitRetries ?? 3,
+    }, options.signal);
     this.labels = new LabelMaker(this.api);
     this.bodyLimit = options.bodyLimit ?? GITHUB_BODY_LIMIT;
     this.base = options.baseBranch;

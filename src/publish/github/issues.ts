@@ -32,9 +32,10 @@ interface Issue {
 /** Creates the comment marked `key` on an issue or pull request, or edits it in place. */
 export async function upsertComment(api: GithubApi, number: number, key: string, parts: BodyParts, limit: number): Promise<CommentOutcome> {
   const body = renderBody(commentMarker(key), parts, limit);
-  const existing = (await listComments(api, number)).find((c) => hasMarker(c.body, "comment", { key }));
+  const find = async () => (await listComments(api, number)).find((c) => hasMarker(c.body, "comment", { key }));
+  const existing = await find();
   if (existing === undefined) {
-    const made = await api.call(`comment on #${number}`, "pull-requests: write", () => api.octokit.rest.issues.createComment({ ...api.where, issue_number: number, body }));
+    const made = await api.createOnce(`comment on #${number}`, "pull-requests: write", find, (noRetry) => api.octokit.rest.issues.createComment({ ...api.where, issue_number: number, body, ...noRetry }));
     return { action: "created", url: made.html_url };
   }
   if (existing.body === body) return { action: "unchanged", url: existing.html_url };
@@ -43,12 +44,14 @@ export async function upsertComment(api: GithubApi, number: number, key: string,
 }
 
 /**
- * Opens, updates or closes the incident of a runbook and severity. A run's comment is
- * marked with its run id, so publishing the same run again adds no second comment.
+ * Opens, updates or closes the incident of a runbook and severity. Each run's comment
+ * (the one that opened it included) is marked with its run id, so publishing the same
+ * run again adds no second comment.
  */
 export async function reportIncident(api: GithubApi, labels: LabelMaker, report: IncidentReport, limit: number): Promise<IncidentOutcome> {
   const marker = incidentMarker(report.runbook, report.severity);
-  const open = (await listIssues(api)).find((i) => i.pull_request === undefined && hasMarker(i.body, "incident", marker.fields));
+  const find = async () => (await listIssues(api)).find((i) => i.pull_request === undefined && hasMarker(i.body, "incident", marker.fields));
+  const open = await find();
   const wanted = [INCIDENT_LABEL, ...report.labels.filter((l) => l !== INCIDENT_LABEL)];
   if (report.status === "resolved") {
     if (open === undefined) return { action: "none" };
@@ -59,9 +62,10 @@ export async function reportIncident(api: GithubApi, labels: LabelMaker, report:
   const body = renderBody(marker, report.body, limit);
   if (open === undefined) {
     await labels.ensure(wanted);
-    const made = await api.call(`open an incident for ${report.runbook}`, "issues: write", () =>
-      api.octokit.rest.issues.create({ ...api.where, title: report.title, body, labels: wanted, assignees: [...report.assignees] }),
+    const made = await api.createOnce(`open an incident for ${report.runbook}`, "issues: write", find, (noRetry) =>
+      api.octokit.rest.issues.create({ ...api.where, title: report.title, body, labels: wanted, assignees: [...report.assignees], ...noRetry }),
     );
+    await runComment(api, made.number, report);
     return { action: "opened", review: ref(made) };
   }
   const assigned = new Set((open.assignees ?? []).map((a) => a.login.toLowerCase()));
@@ -74,12 +78,14 @@ export async function reportIncident(api: GithubApi, labels: LabelMaker, report:
   return { action: "updated", review: ref(open) };
 }
 
-/** The run's comment on an incident, once per run. */
+/** The run's comment on an incident, once per run; none when the report has no comment. */
 async function runComment(api: GithubApi, number: number, report: IncidentReport): Promise<void> {
+  if (report.comment === undefined) return;
   const key = `run.${report.runId}`;
-  if ((await listComments(api, number)).some((c) => hasMarker(c.body, "comment", { key }))) return;
+  const find = async () => (await listComments(api, number)).find((c) => hasMarker(c.body, "comment", { key }));
+  if ((await find()) !== undefined) return;
   const body = `${formatMarker(commentMarker(key))}\n${report.comment}`;
-  await api.call(`comment on incident #${number}`, "issues: write", () => api.octokit.rest.issues.createComment({ ...api.where, issue_number: number, body }));
+  await api.createOnce(`comment on incident #${number}`, "issues: write", find, (noRetry) => api.octokit.rest.issues.createComment({ ...api.where, issue_number: number, body, ...noRetry }));
 }
 
 async function listComments(api: GithubApi, number: number): Promise<Comment[]> {

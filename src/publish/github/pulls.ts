@@ -50,6 +50,7 @@ interface Pull {
 
 export async function publishBranch(api: GithubApi, labels: LabelMaker, pub: BranchPublication): Promise<PublishedChange> {
   const body = renderBody(pub.marker, pub.body, pub.bodyLimit);
+  let committedEarlier = false;
   for (let attempt = 1; ; attempt++) {
     const onBranch = await listPulls(api, { head: `${api.owner}:${pub.branch}`, state: "all" });
     const mine = onBranch.filter((p) => hasMarker(p.body, pub.marker.kind, pub.marker.fields));
@@ -60,7 +61,9 @@ export async function publishBranch(api: GithubApi, labels: LabelMaker, pub: Bra
       const changed = open.title !== pub.title || open.body !== body;
       if (changed) await api.call(`update pull request #${open.number}`, "pull-requests: write", () => api.octokit.rest.pulls.update({ ...api.where, pull_number: open.number, title: pub.title, body }));
       await labels.apply(open.number, open.labels, pub.labels);
-      return { branch: pub.branch, commit: commit.sha, committed: commit.committed, action: changed || commit.committed ? "updated" : "unchanged", review: ref(open), superseded: [] };
+      // On a second pass, our create was answered "already exists": it was made during this publish.
+      const action = attempt > 1 ? "created" : changed || commit.committed ? "updated" : "unchanged";
+      return { branch: pub.branch, commit: commit.sha, committed: commit.committed || committedEarlier, action, review: ref(open), superseded: [] };
     }
     if (previous !== undefined && pub.settledByClosed) return closedBefore(api, pub.branch, previous);
 
@@ -75,6 +78,7 @@ export async function publishBranch(api: GithubApi, labels: LabelMaker, pub: Bra
     for (const old of older.filter((p) => p.head.ref === pub.branch)) await close(api, old);
     const commit = await commitFiles(api, { branch: pub.branch, base: pub.base, files: pub.files, message: pub.message, mode: pub.mode });
     if (!commit.committed && previous !== undefined) return closedBefore(api, pub.branch, previous, commit.sha);
+    committedEarlier ||= commit.committed;
     const created = await api.attempt(`open a pull request from ${pub.branch}`, "pull-requests: write", () => api.octokit.rest.pulls.create({ ...api.where, head: pub.branch, base: pub.base, title: pub.title, body }), [422]);
     if (!created.ok) {
       // Another job opened one meanwhile: look again and update it (once).

@@ -40,7 +40,7 @@ export async function startHarness(permissions?: Permissions): Promise<Harness> 
     fake,
     secrets,
     publisher: publisherWith({}),
-    human: new Octokit({ baseUrl: fake.url, auth: HUMAN_TOKEN }),
+    human: new Octokit({ baseUrl: fake.url, auth: HUMAN_TOKEN, log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } }),
     git: (args) => repo.git.git(args),
     publisherWith,
   };

@@ -46,6 +46,17 @@ describe("plan pull requests", () => {
     expect((await h.git(["rev-list", "--count", "steward/plan/web"])).trim()).toBe("2");
   });
 
+  it("two jobs publishing the same plan at once still make one pull request", async () => {
+    const [a, b] = await Promise.all([h.publisher.publishPlan(plan(PLAN_A)), h.publisherWith({}).publishPlan(plan(PLAN_A))]);
+    expect(a.review).toEqual(b.review);
+    // Usually both reach pulls/create and one is told the pull request already exists
+    // (and both ref creations race the same way); either way there is one of each.
+    expect([a.action, b.action]).toContain("created");
+    for (const change of [a, b]) expect(["created", "updated", "unchanged"]).toContain(change.action);
+    expect((await h.human.rest.pulls.list({ ...R, state: "all" })).data).toHaveLength(1);
+    expect((await h.git(["rev-list", "--count", "steward/plan/web"])).trim()).toBe("2");
+  });
+
   it("updates the open pull request in place when its body changes, moving the branch onto the new main", async () => {
     await h.publisher.publishPlan(plan(PLAN_A));
     await h.human.rest.repos.get(R);
@@ -67,6 +78,24 @@ describe("plan pull requests", () => {
     // The branch now holds plan B on main, not plan A.
     expect(await h.git(["ls-tree", "-r", "--name-only", "steward/plan/web"])).toContain(`plans/${PLAN_B}.json`);
     expect(await h.git(["ls-tree", "-r", "--name-only", "steward/plan/web"])).not.toContain(`plans/${PLAN_A}.json`);
+  });
+
+  it("supersedes an open plan of the runbook on another branch too", async () => {
+    // An older plan pull request left on another branch (say, before the runbook's branch was renamed).
+    const main = (await h.git(["rev-parse", "main"])).trim();
+    await h.human.rest.git.createRef({ ...R, ref: "refs/heads/steward/plan/web-old", sha: main });
+    const tree = await h.human.rest.git.createTree({ ...R, base_tree: (await h.git(["rev-parse", "main^{tree}"])).trim(), tree: [{ path: "plans/old.json", mode: "100644", type: "blob", content: "{}\n" }] });
+    const commit = await h.human.rest.git.createCommit({ ...R, message: "old plan", tree: tree.data.sha, parents: [main] });
+    await h.human.rest.git.updateRef({ ...R, ref: "heads/steward/plan/web-old", sha: commit.data.sha });
+    await h.human.rest.pulls.create({ ...R, head: "steward/plan/web-old", base: "main", title: "old", body: "<!-- steward:plan plan=old runbook=web -->\nold" });
+    // A plan of another runbook is not this one's to close.
+    await h.human.rest.git.createRef({ ...R, ref: "refs/heads/steward/plan/db", sha: commit.data.sha });
+    await h.human.rest.pulls.create({ ...R, head: "steward/plan/db", base: "main", title: "db", body: "<!-- steward:plan plan=x runbook=db -->" });
+    const change = await h.publisher.publishPlan(plan(PLAN_A));
+    expect(change).toMatchObject({ action: "created", review: { id: "#3" }, superseded: [{ id: "#1", state: "closed" }] });
+    expect((await h.human.rest.pulls.get({ ...R, pull_number: 1 })).data.state).toBe("closed");
+    expect((await h.human.rest.pulls.get({ ...R, pull_number: 2 })).data.state).toBe("open");
+    expect((await h.human.rest.issues.listComments({ ...R, issue_number: 1 })).data.map((c) => c.body)).toEqual([expect.stringMatching(/^Superseded by #3/)]);
   });
 
   it("never reopens a merged pull request: the same plan is settled, a new plan gets a new pull request", async () => {
