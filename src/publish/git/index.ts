@@ -107,7 +107,7 @@ export class GitPublisher implements Publisher {
     if (report.status === "resolved" && !open) return { action: "none" };
     const timeline = previous === null ? [] : timelineOf(previous);
     const at = this.#now().toISOString();
-    timeline.push(`- ${at} — ${report.status === "failing" ? "failing" : "resolved"} (run ${report.runId}): ${report.comment.replace(/\s*\n\s*/g, " ")}`);
+    timeline.push(`- ${at} — ${report.status === "failing" ? "failing" : "resolved"} (run ${report.runId})${report.comment === undefined ? "" : `: ${report.comment.replace(/\s*\n\s*/g, " ")}`}`);
     const status = report.status === "failing" ? "open" : "closed";
     const description = report.status === "failing" || previous === null ? renderBody(marker, report.body, Number.MAX_SAFE_INTEGER) : descriptionOf(previous);
     const text = `---\nstatus: ${status}\nrunbook: ${report.runbook}\nseverity: ${report.severity}\nlabels: [${report.labels.join(", ")}]\n---\n# ${report.title}\n\n${description.trim()}\n\n## Timeline\n\n${timeline.join("\n")}\n`;
