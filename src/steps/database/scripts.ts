@@ -49,13 +49,23 @@ export function prelude(conn: ConnectionEnv, nonce: string): string {
 }
 
 /** `psql` reading `query` from a here-document, with `-v name=value` variables (names from this module, values shell-quoted). */
-function psql(query: string, vars: Record<string, string | number> = {}, extra = ""): string {
-  const args = Object.entries(vars).map(([k, v]) => `-v ${k}=${shellQuote(String(v))}`);
-  return `q${extra ? ` ${extra}` : ""}${args.length ? ` ${args.join(" ")}` : ""} <<'STEWARD_SQL'\n${query}\nSTEWARD_SQL`;
+function psql(query: string, vars: Record<string, string | number> = {}, after = ""): string {
+  const args = Object.entries(vars).map(([k, v]) => ` -v ${k}=${shellQuote(String(v))}`);
+  return `q${args.join("")} <<'STEWARD_SQL'${after}\n${query}\nSTEWARD_SQL`;
 }
 
-/** `var=$(psql …) || exit $?`: the command's status survives the substitution. */
-const capture = (name: string, query: string, vars: Record<string, string | number> = {}, extra = ""): string => `${name}=$(${psql(query, vars, extra)}\n) || exit $?`;
+/** psql as a command of its own, the script ending with psql's status when it fails; `redirect` applies to its output. */
+const must = (query: string, vars: Record<string, string | number> = {}, redirect = ""): string => psql(query, vars, `${redirect} || exit $?`);
+
+/**
+ * `var=$(sql_var | psql …) || exit $?`: the query's text printed by a function holding
+ * the here-document (a here-document inside `$(…)` is parsed unreliably by dash when
+ * the SQL holds quotes), the status of psql kept through the substitution.
+ */
+function capture(name: string, query: string, vars: Record<string, string | number> = {}, extra = ""): string {
+  const args = Object.entries(vars).map(([k, v]) => ` -v ${k}=${shellQuote(String(v))}`);
+  return `sql_${name}() { cat <<'STEWARD_SQL'\n${query}\nSTEWARD_SQL\n}\n${name}=$(sql_${name} | q${extra ? ` ${extra}` : ""}${args.join("")}) || exit $?`;
+}
 
 const version = (): string => `${capture("v", sql.SERVER_VERSION_NUM)}\nemit server_version_num "$v"`;
 
@@ -98,9 +108,9 @@ export function restoreTestScript(dump: string, scratch: string, mode: "checksum
     `is_count "$exists"`,
     `if [ "$exists" != 0 ]; then echo "steward: the scratch database ${scratch} already exists" >&2; exit 65; fi`,
     "created=0",
-    `drop_scratch() { if [ "$created" = 1 ]; then ${psql(sql.DROP_SCRATCH, s)}\n  [ $? = 0 ] && emit dropped 1; fi; }`,
+    `drop_scratch() { if [ "$created" = 1 ]; then ${psql(sql.DROP_SCRATCH, s, " && emit dropped 1")}\n  fi; }`,
     "trap 'st=$?; trap - EXIT; drop_scratch; exit $st' EXIT",
-    `${psql(sql.CREATE_SCRATCH, s)} || exit $?`,
+    must(sql.CREATE_SCRATCH, s),
     "created=1",
     "emit created 1",
     "t0=$(ms)",
@@ -115,13 +125,13 @@ export function restoreTestScript(dump: string, scratch: string, mode: "checksum
 
 /** vacuum-analyze: dead tuples before and after, VACUUM (ANALYZE) of the database or each table, its duration. */
 export function vacuumScript(tables: ReadonlyArray<[string, string]> | undefined): string {
-  const work = tables === undefined ? [`${psql(sql.VACUUM_DATABASE)} || exit $?`] : tables.map(([schema, table]) => `${psql(sql.VACUUM_TABLE, { s: schema, t: table })} || exit $?`);
+  const work = tables === undefined ? [must(sql.VACUUM_DATABASE)] : tables.map(([schema, table]) => must(sql.VACUUM_TABLE, { s: schema, t: table }));
   return [version(), capture("before", sql.DEAD_TUPLES), 'is_count "$before"', 'emit dead_before "$before"', "t0=$(ms)", ...work, 'emit vacuum_ms "$(($(ms) - t0))"', capture("after", sql.DEAD_TUPLES), 'is_count "$after"', 'emit dead_after "$after"'].join("\n");
 }
 
 /** reindex: the index count, REINDEX (CONCURRENTLY from PostgreSQL 12) of the database or each table, its duration, indexes left invalid. */
 export function reindexScript(tables: ReadonlyArray<[string, string]> | undefined): string {
-  const work = tables === undefined ? [`${psql(sql.REINDEX_DATABASE)} >/dev/null || exit $?`] : tables.map(([schema, table]) => `${psql(sql.REINDEX_TABLE, { s: schema, t: table })} >/dev/null || exit $?`);
+  const work = tables === undefined ? [must(sql.REINDEX_DATABASE, {}, " >/dev/null")] : tables.map(([schema, table]) => must(sql.REINDEX_TABLE, { s: schema, t: table }, " >/dev/null"));
   return [version(), capture("n", sql.INDEX_COUNT), 'is_count "$n"', 'emit indexes "$n"', "t0=$(ms)", ...work, 'emit reindex_ms "$(($(ms) - t0))"', capture("bad", sql.INVALID_INDEXES), 'emit invalid "$bad"'].join("\n");
 }
 
