@@ -15,7 +15,7 @@ interface Case {
 
 const CASES: readonly Case[] = [
   { test: /password authentication failed for user "([^"]{0,63})"/, say: (m) => `wrong password: the server refused the password of role ${m[1]} (password authentication failed); check the variable connection.password names` },
-  { test: /fe_sendauth: no password supplied|password is required|no password supplied/, say: () => "the server asks for a password and none was given: set connection.password to { env: NAME }, or use peer authentication with connection.os_user" },
+  { test: /fe_sendauth: no password supplied/, say: () => "the server asks for a password and none was given: set connection.password to { env: NAME }, or use peer authentication with connection.os_user" },
   { test: /Peer authentication failed for user "([^"]{0,63})"/, say: (m) => `peer authentication failed for role ${m[1]}: run the step as the OS user of that name (connection.os_user), or give connection.role and connection.password` },
   { test: /database "([^"]{0,63})" does not exist/, say: (m) => `database ${m[1]} does not exist on the server; check \`database\` (and connection.host/port: another server?)` },
   { test: /role "([^"]{0,63})" does not exist/, say: (m) => `role ${m[1]} does not exist on the server; check connection.role (or connection.os_user, whose name is the default role)` },
