@@ -106,6 +106,45 @@ export interface ComplianceRule {
   check: ComplianceCheck;
 }
 
+/** What a `database` step does (src/steps/database/). */
+export type DatabaseOperation = "dump" | "restore-test" | "vacuum-analyze" | "reindex" | "purge" | "health";
+export const DATABASE_OPERATIONS: readonly DatabaseOperation[] = ["dump", "restore-test", "vacuum-analyze", "reindex", "purge", "health"];
+
+/**
+ * How a `database` step reaches PostgreSQL: as `os_user` through `sudo -n -u` (peer
+ * authentication), or as the login user with `role` and a `password` from the
+ * environment; `host` is a socket folder or a host name, as libpq's PGHOST.
+ */
+export interface DatabaseConnection {
+  os_user?: string;
+  role?: string;
+  password?: SecretRef;
+  host?: string;
+  port?: number;
+}
+
+/** The fields of a `database` step; which ones an operation takes is checked by the kind's rules. */
+export interface DatabaseStepFields {
+  operation: DatabaseOperation;
+  database: string;
+  connection?: DatabaseConnection;
+  /** dump: where the custom-format archive is written. */
+  path?: string;
+  /** restore-test: the archive to restore. */
+  dump?: string;
+  scratch_database?: string;
+  compare?: "checksums" | "counts";
+  /** vacuum-analyze, reindex: `table` or `schema.table`; the whole database when absent. */
+  tables?: string[];
+  /** purge: `table` or `schema.table`, its timestamp column, the age, the batch bounds. */
+  table?: string;
+  column?: string;
+  older_than?: string;
+  batch_size?: number;
+  max_batches?: number;
+  dry_run?: boolean;
+}
+
 export type PackageSpec = string | { name: string; version?: string };
 
 interface StepBase {
@@ -141,6 +180,7 @@ export type Step = StepBase &
         test_restore?: { scratch: string; paths?: string[]; compare?: "checksums" | "sizes" };
       }
     | { kind: "compliance"; rules: ComplianceRule[] }
+    | ({ kind: "database" } & DatabaseStepFields)
   );
 
 export type StepKind = Step["kind"];

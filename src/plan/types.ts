@@ -5,6 +5,7 @@
 import type { FactsErrorKind, PackageManager } from "../facts/types.ts";
 import type { Check, CountOrPercent, Criticality, Policy, Step, StepKind } from "../model/types.ts";
 import type { AppDecision } from "../steps/app-upgrade/decide.ts";
+import type { DatabaseDecision } from "../steps/database/index.ts";
 import type { ExcludedPackage, ExclusionReason, PlannedPackage } from "./policy.ts";
 
 /**
@@ -74,7 +75,7 @@ export interface ActionStep {
 }
 
 /** Kinds decided only when they run: the plan records that they will run. */
-export type WillRunKind = Exclude<StepKind, "packages" | "reboot" | "app-upgrade">;
+export type WillRunKind = Exclude<StepKind, "packages" | "reboot" | "app-upgrade" | "database">;
 
 /** One runbook step as it will run on one host; each kind decides its own (src/steps/<kind>/). */
 export type PlannedAction =
@@ -82,6 +83,7 @@ export type PlannedAction =
   | (ActionStep & { kind: "packages"; action: "install" | "remove"; packages: Array<{ name: string; version?: string }> })
   | (ActionStep & { kind: "reboot"; when: "required" | "always"; expected: boolean; because: string[] })
   | (ActionStep & { kind: "app-upgrade" } & AppDecision)
+  | (ActionStep & { kind: "database" } & DatabaseDecision)
   | { [K in WillRunKind]: ActionStep & { kind: K } }[WillRunKind];
 
 export interface PlannedHost {

@@ -10,6 +10,7 @@ import type { StepKind } from "../model/types.ts";
 import { appUpgradeExecutor } from "./app-upgrade/execute.ts";
 import { checkExecutor } from "./check/execute.ts";
 import { commandExecutor } from "./command/execute.ts";
+import { databaseExecutor } from "./database/execute.ts";
 import { packagesExecutor } from "./packages/execute.ts";
 import { rebootExecutor } from "./reboot/execute.ts";
 import { serviceExecutor } from "./service/execute.ts";
@@ -22,6 +23,7 @@ export const executors: Readonly<Partial<Record<StepKind, Executor>>> = {
   "app-upgrade": appUpgradeExecutor,
   check: checkExecutor,
   command: commandExecutor,
+  database: databaseExecutor,
   packages: packagesExecutor,
   reboot: rebootExecutor,
   service: serviceExecutor,

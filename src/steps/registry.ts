@@ -6,6 +6,7 @@ import * as backup from "./backup/index.ts";
 import * as check from "./check/index.ts";
 import * as command from "./command/index.ts";
 import * as compliance from "./compliance/index.ts";
+import * as database from "./database/index.ts";
 import * as packages from "./packages/index.ts";
 import * as reboot from "./reboot/index.ts";
 import * as service from "./service/index.ts";
@@ -23,6 +24,7 @@ export const stepKinds: { readonly [K in StepKind]: StepKindModule<K> } = {
   check,
   command,
   compliance,
+  database,
   packages,
   reboot,
   service,
