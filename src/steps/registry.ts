@@ -8,6 +8,7 @@ import * as command from "./command/index.ts";
 import * as compliance from "./compliance/index.ts";
 import * as packages from "./packages/index.ts";
 import * as reboot from "./reboot/index.ts";
+import * as restore from "./restore/index.ts";
 import * as service from "./service/index.ts";
 import * as verifyBackup from "./verify-backup/index.ts";
 import type { StepKindModule } from "./types.ts";
@@ -25,6 +26,7 @@ export const stepKinds: { readonly [K in StepKind]: StepKindModule<K> } = {
   compliance,
   packages,
   reboot,
+  restore,
   service,
   "verify-backup": verifyBackup,
 };
