@@ -215,7 +215,7 @@ export function classifyFailure(exitCode: number | null, stderr: string): Restic
 export function parseLockHolder(stderr: string): LockHolder | null {
   const m = /already locked (exclusively )?by PID (\d{1,10}) on ([A-Za-z0-9._-]{1,253}) by ([^\n(]{1,64}?) \(UID/.exec(stderr);
   if (m === null) return null;
-  const created = /lock was created at ([0-9: -]{10,25}(?: \([0-9.a-zµ]{1,32} ago\))?)/.exec(stderr)?.[1];
+  const created = /lock was created at (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?: \([0-9.a-zµ]{1,32} ago\))?)/.exec(stderr)?.[1];
   const storageId = /storage ID ([0-9a-f]{8,64})/.exec(stderr)?.[1];
   return { pid: Number(m[2]), host: m[3]!, user: m[4]!.trim(), exclusive: m[1] !== undefined, ...(created ? { created } : {}), ...(storageId ? { storageId } : {}) };
 }

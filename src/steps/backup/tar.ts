@@ -27,8 +27,10 @@ export function tarScript(archive: string, paths: readonly string[]): string {
     `a=${archive}`,
     'case "$a" in /*) ;; *) echo "the archive path is not absolute: $a" >&2; exit 4;; esac',
     'mkdir -p "$(dirname "$a")"',
-    't=$(mktemp "$a.tmp.XXXXXX")',
-    `tar --create --auto-compress --file "$t" --absolute-names -- ${paths.map(shellQuote).join(" ")} || { rm -f "$t"; exit 5; }`,
+    // The temporary name ends like the archive's, so --auto-compress picks the same compression.
+    't=$(mktemp -p "$(dirname "$a")" --suffix=".$(basename "$a")" .steward-tmp.XXXXXX)',
+    // tar stores the paths without their leading "/" (and says so on stderr): extract with -C /.
+    `tar --create --auto-compress --file "$t" -- ${paths.map(shellQuote).join(" ")} || { rm -f "$t"; exit 5; }`,
     'sync "$t" 2>/dev/null || true',
     'mv -f "$t" "$a"',
     'printf "%s %s %s\\n" "$(sha256sum < "$a" | cut -d" " -f1)" "$(stat -c %s "$a")" "$a"',
