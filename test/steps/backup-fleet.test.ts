@@ -1,7 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.ts";
+import type { CliIO } from "../../src/cli/io.ts";
 import type { Inventory, Runbook } from "../../src/model/types.ts";
 import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandbox/index.ts";
 import { createTransport } from "../../src/transport/registry.ts";
@@ -141,6 +143,35 @@ steps:
     expect(result.steps[0]).toMatchObject({ kind: "restore", outcome: "changed", evidence: { chosenBy: "verified", target: "/", filesRestored: 1, manifest: { filesCompared: 1, mismatchCount: 0 } } });
     expect((await sh("sandbox-01", "cat /srv/data/important.txt")).stdout).toBe("precious\n");
   }, 120_000);
+
+  it("through steward plan and apply: results, report, journal and output never hold the password; the report calls the backup verified", async () => {
+    const env = { PATH: process.env["PATH"] ?? "", RESTIC_PASSWORD: PASSWORD };
+    const steward = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+      let stdout = "";
+      let stderr = "";
+      const io: CliIO = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, cwd: state.dir };
+      return { code: await main(args, io), stdout, stderr };
+    };
+    const planned = await steward("plan", "nightly", "--gather");
+    expect(planned.code, planned.stderr).toBe(0);
+    const file = /^wrote (\S+\.json)$/m.exec(planned.stdout)![1]!;
+    const applied = await steward("apply", file);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    const runDir = join(state.dir, dirname(/^wrote (\S+results\.json)$/m.exec(applied.stdout)![1]!));
+    const files = await Promise.all(["results.json", "report.md", "journal.jsonl"].map((f) => readFile(join(runDir, f), "utf8")));
+    for (const text of [...files, planned.stdout, planned.stderr, applied.stdout, applied.stderr, await readFile(join(state.dir, file), "utf8")]) expect(text).not.toContain(PASSWORD);
+    const report = files[1]!;
+    expect(report).toContain("## Backups");
+    expect(report).toMatch(/\| sandbox-01 \| data \| restic \| [0-9a-f]{64} \| verified \| 4 files test-restored and equal to the manifest \(verify\) \|/);
+    // Without the variable, apply refuses before touching any host.
+    const unset = await (async () => {
+      let stderr = "";
+      const io: CliIO = { stdout: () => undefined, stderr: (t) => void (stderr += t), env: { PATH: env.PATH }, cwd: state.dir };
+      return { code: await main(["apply", file], io), stderr };
+    })();
+    expect(unset.code).toBe(6);
+    expect(unset.stderr).toContain("step 'data' reads its password from { env: RESTIC_PASSWORD }, but RESTIC_PASSWORD is not set in the environment; nothing was applied");
+  }, 240_000);
 
   it("a wrong password and a missing repository fail the step naming the case", async () => {
     const wrong = await apply("verify", "not-the-password-42");
