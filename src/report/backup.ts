@@ -35,7 +35,7 @@ function judge(host: HostResult, backup: StepResult): BackupRow {
   const tool = str(ev["tool"]) || "restic";
   const snapshot = tool === "tar" ? str(ev["archive"]) : str(ev["snapshotId"]);
   const row = { host: host.host, step: backup.step, tool, snapshot };
-  const verifications = host.steps.filter((s) => s.kind === "verify-backup" && str(evidenceOf(s)["snapshotId"]) === snapshot && snapshot !== "");
+  const verifications = host.steps.filter((s) => s.kind === "verify-backup" && snapshot !== "" && (str(evidenceOf(s)["snapshotId"]) || str(evidenceOf(s)["archive"])) === snapshot);
   const restored = verifications.find((s) => s.outcome !== "failed" && (evidenceOf(s)["testRestore"] as { ok?: boolean } | undefined)?.ok === true);
   if (restored !== undefined) {
     const n = (evidenceOf(restored)["testRestore"] as { filesCompared?: number }).filesCompared ?? 0;
@@ -43,8 +43,8 @@ function judge(host: HostResult, backup: StepResult): BackupRow {
   }
   const failed = verifications.find((s) => s.outcome === "failed");
   if (failed !== undefined) return { ...row, verification: "verification-failed", why: `${failed.step}: ${failed.detail}` };
-  if (verifications.length > 0) return { ...row, verification: "unverified", why: "restic check passed, but nothing was test-restored" };
-  return { ...row, verification: "unverified", why: tool === "tar" ? "no test restore (tar archives are not test-restored by steward yet)" : "no verify-backup step test-restored this snapshot in this run" };
+  if (verifications.length > 0) return { ...row, verification: "unverified", why: `${tool === "tar" ? "the archive reads through" : "restic check passed"}, but nothing was test-restored` };
+  return { ...row, verification: "unverified", why: `no verify-backup step test-restored this ${tool === "tar" ? "archive" : "snapshot"} in this run` };
 }
 
 /** Every backup the run made (steps that finished with a snapshot), judged. */

@@ -19,6 +19,7 @@ describe("the report's backup section", () => {
         host("h4", [step("backup", "data", "changed", { tool: "restic", snapshotId: ID }), step("verify-backup", "verify", "failed", { snapshotId: ID }, "restic check: the repository has errors: Pack ID does not match")]),
         host("h5", [step("backup", "etc", "changed", { tool: "tar", archive: "/var/backups/etc.tar.gz" })]),
         host("h6", [step("backup", "data", "failed", {})]),
+        host("h7", [step("backup", "etc", "changed", { tool: "tar", archive: "/b/etc.tar" }), step("verify-backup", "verify tar", "unchanged", { archive: "/b/etc.tar", testRestore: { ok: true, filesCompared: 2 } })]),
       ]),
     );
     expect(rows.map((r) => `${r.host} ${r.verification}: ${r.why}`)).toEqual([
@@ -26,7 +27,8 @@ describe("the report's backup section", () => {
       "h2 unverified: restic check passed, but nothing was test-restored",
       "h3 unverified: no verify-backup step test-restored this snapshot in this run",
       "h4 verification-failed: verify: restic check: the repository has errors: Pack ID does not match",
-      "h5 unverified: no test restore (tar archives are not test-restored by steward yet)",
+      "h5 unverified: no verify-backup step test-restored this archive in this run",
+      "h7 verified: 2 files test-restored and equal to the manifest (verify tar)",
     ]);
   });
 

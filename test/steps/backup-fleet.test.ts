@@ -7,7 +7,7 @@ import type { CliIO } from "../../src/cli/io.ts";
 import type { Inventory, Runbook } from "../../src/model/types.ts";
 import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandbox/index.ts";
 import { createTransport } from "../../src/transport/registry.ts";
-import type { Transport } from "../../src/transport/types.ts";
+import type { HostTarget, Session, Transport } from "../../src/transport/types.ts";
 import { applyHost, planNow, RecordingJournal, repository } from "../apply/fleet-helpers.ts";
 
 /**
@@ -92,6 +92,13 @@ steps:
     repository: "/var/backups/{{host.name}}/data.tar.gz"
     paths: [/srv/data]
     become: true
+  - kind: verify-backup
+    name: verify tar
+    backup: etc
+    become: true
+    test_restore:
+      scratch: /var/tmp/tar-drill
+      paths: [/srv/data/sub]
 `,
     }));
   }, 180_000);
@@ -203,7 +210,7 @@ steps:
     }
   }, 180_000);
 
-  it("tar writes the archive and its manifest atomically", async () => {
+  it("tar writes the archive and its manifest atomically; verify-backup test-restores it and notices damage", async () => {
     const { result } = await apply("tar");
     expect(result.outcome, result.detail).toBe("changed");
     const ev = result.steps[0]!.evidence as Record<string, unknown>;
@@ -216,6 +223,28 @@ steps:
     const manifest = (await sh("sandbox-01", "cat /var/backups/sandbox-01/data.tar.gz.manifest.jsonl")).stdout;
     const hash = (await sh("sandbox-01", "sha256sum /srv/data/important.txt")).stdout.split(" ")[0];
     expect(manifest).toContain(JSON.stringify({ path: "/srv/data/important.txt", size: 9, sha256: hash }));
+    expect(result.steps[1]).toMatchObject({ kind: "verify-backup", outcome: "unchanged", evidence: { archive: "/var/backups/sandbox-01/data.tar.gz", check: { ok: true }, testRestore: { ok: true, filesCompared: 1, mismatchCount: 0 } } });
+    expect((await sh("sandbox-01", "ls -A /var/tmp/tar-drill")).stdout).toBe("");
+    // An archive damaged between the backup and its verification fails the read-through.
+    const damaging: Transport = {
+      close: () => transport.close(),
+      connect: async (target: HostTarget): Promise<Session> => {
+        const session = await transport.connect(target);
+        return {
+          target: session.target,
+          close: () => session.close(),
+          exec: async (command, options) => {
+            const result = await session.exec(command, options);
+            if (options?.label === "tar of etc") await sh("sandbox-01", "printf 'XXXXXXXX' | dd of=/var/backups/sandbox-01/data.tar.gz bs=1 seek=2000 conv=notrunc 2>/dev/null");
+            return result;
+          },
+        };
+      },
+    };
+    const { plan } = await planNow(transport, inventory, book("tar"));
+    const damaged = await applyHost(damaging, inventory, book("tar"), plan, "sandbox-01", new RecordingJournal());
+    expect(damaged.steps[1]).toMatchObject({ kind: "verify-backup", outcome: "failed", evidence: { check: { ok: false } } });
+    expect(damaged.steps[1]!.detail).toMatch(/^archive \/var\/backups\/sandbox-01\/data\.tar\.gz: cannot be read through: /);
   }, 120_000);
 
   it("verify-backup detects a corrupted pack file on the backup host", async () => {

@@ -14,13 +14,14 @@
  */
 import type { StepContext, StepExecutor, StepResult } from "../../apply/types.ts";
 import type { Step } from "../../model/types.ts";
-import { shellQuote } from "../../transport/shell.ts";
-import { guarded, lastLine, outputOf, type StepClock } from "../execute-helpers.ts";
-import { readManifest, writeRecord } from "../backup/host-ops.ts";
-import { lastFile, manifestFile, parseSnapshotRecord, readScript, verifiedFile } from "../backup/host-state.ts";
-import { compareManifests, parseManifestText, type Mismatch } from "../backup/manifest.ts";
+import { guarded, outputOf, type StepClock } from "../execute-helpers.ts";
+import { writeRecord } from "../backup/host-ops.ts";
+import { lastFile, manifestFile, parseSnapshotRecord, verifiedFile } from "../backup/host-state.ts";
+import { compareManifests, parseManifestText } from "../backup/manifest.ts";
 import { checkArgs, restoreArgs } from "../backup/restic.ts";
 import { BackupStepError, passwordOf, repositoryShell, ResticError, ResticSession } from "../backup/session.ts";
+import { describe, readRecord, restoreIntoScratch } from "./scratch.ts";
+import { verifyTar } from "./tar.ts";
 
 type VerifyStep = Extract<Step, { kind: "verify-backup" }>;
 type BackupStep = Extract<Step, { kind: "backup" }>;
@@ -28,39 +29,11 @@ type BackupStep = Extract<Step, { kind: "backup" }>;
 /** Mismatches listed in the evidence; the count covers all. */
 const MAX_LISTED = 20;
 
-/** A record the backup left on the host; @throws BackupStepError when there is none or it is malformed. */
-async function readRecord(s: ResticSession, path: string, what: string): Promise<string> {
-  const r = await s.sh(readScript(path), what);
-  if (r.exitCode === 3) throw new BackupStepError(`no ${what} on this host (${path}): run the backup step first`);
-  if (r.exitCode !== 0 || r.stdoutTruncated) throw new BackupStepError(`cannot read the ${what} (${path}): ${lastLine(r.stderr).slice(0, 200)}`);
-  return r.stdout;
-}
-
-/** One line per mismatch, for the detail. */
-const describe = (m: Mismatch): string => `${JSON.stringify(m.path)} ${m.problem}${m.expected !== undefined ? ` (expected ${m.expected.slice(0, 16)}, found ${m.found?.slice(0, 16)})` : ""}`;
-
-/**
- * Restores `paths` of a snapshot into a fresh folder under `scratch`, reads the restored
- * files' manifest (paths as backed up) and removes the folder, whatever happened.
- */
-export async function restoreIntoScratch(s: ResticSession, snapshotId: string, scratch: string, paths: readonly string[]): Promise<Awaited<ReturnType<typeof readManifest>>> {
-  const made = await s.sh(`set -e\nmkdir -p -- ${shellQuote(scratch)}\nmktemp -d ${shellQuote(`${scratch.replace(/\/$/, "")}/steward-verify.`)}XXXXXX`, "scratch folder");
-  const dir = lastLine(made.stdout);
-  if (made.exitCode !== 0 || !dir.startsWith(`${scratch.replace(/\/$/, "")}/steward-verify.`) || /[^A-Za-z0-9._/-]/.test(dir.slice(scratch.length))) throw new BackupStepError(`cannot make a folder under ${scratch}: ${lastLine(made.stderr).slice(0, 200)}`);
-  try {
-    await s.run(restoreArgs(snapshotId, dir, paths), "restore");
-    const restored = await readManifest(s, [dir], "restored files");
-    return restored.map((e) => ({ ...e, path: e.path.slice(dir.length) }));
-  } finally {
-    await s.sh(`rm -rf -- ${shellQuote(dir)}`, "scratch cleanup");
-  }
-}
-
 async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
   const step = ctx.step as VerifyStep;
   const backup = ctx.plan.runbook.steps.find((b): b is BackupStep => b.kind === "backup" && b.name === step.backup);
   if (backup === undefined) return clock.finish("failed", `no backup step '${step.backup}' in the plan`);
-  if (backup.tool !== "restic") return clock.finish("failed", `verify-backup checks restic backups; '${backup.name}' uses ${backup.tool} (its manifest is ${"`<archive>.manifest.jsonl`"}, checkable by hand)`);
+  if (backup.tool === "tar") return verifyTar(ctx, step, backup, clock);
   const repo = repositoryShell(ctx, backup.repository);
   const s = new ResticSession(ctx, repo, passwordOf(ctx, backup.password, backup.name));
   const evidence: Record<string, unknown> = {};
@@ -77,7 +50,7 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
     const paths = step.test_restore.paths ?? backup.paths;
     const mode = step.test_restore.compare ?? "checksums";
     const expected = parseManifestText(await readRecord(s, manifestFile(repo, snapshotId), "manifest"));
-    const restored = await restoreIntoScratch(s, snapshotId, step.test_restore.scratch, paths);
+    const restored = await restoreIntoScratch(s, step.test_restore.scratch, (dir) => s.run(restoreArgs(snapshotId, dir, paths), "restore"));
     const { compared, mismatches } = compareManifests(expected, restored, paths, mode);
     const ok = mismatches.length === 0 && compared > 0;
     evidence["testRestore"] = { ok, paths, compare: mode, filesCompared: compared, mismatchCount: mismatches.length, mismatches: mismatches.slice(0, MAX_LISTED) };
