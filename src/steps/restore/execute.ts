@@ -52,10 +52,10 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
     if (recorded.exitCode === 0 && !recorded.stdoutTruncated && paths.length > 0) {
       const base = step.target.replace(/\/$/, "");
       const found = await readManifest(s, paths.map((p) => `${base}${p}`), "restored files");
-      const compared_ = compareManifests(parseManifestText(recorded.stdout), found.map((e) => ({ ...e, path: e.path.slice(base.length) })), paths, "checksums");
+      const judged = compareManifests(parseManifestText(recorded.stdout), found.map((e) => ({ ...e, path: e.path.slice(base.length) })), paths, "checksums");
       // restic restore does not delete files the snapshot lacks: files beside the restored ones are not a mismatch.
-      const { compared } = compared_;
-      const mismatches = compared_.mismatches.filter((m) => m.problem !== "unexpected");
+      const { compared } = judged;
+      const mismatches = judged.mismatches.filter((m) => m.problem !== "unexpected");
       evidence["filesRestored"] = compared - mismatches.filter((m) => m.problem === "missing").length;
       evidence["manifest"] = { filesCompared: compared, mismatchCount: mismatches.length, mismatches: mismatches.slice(0, 20) };
       if (mismatches.length > 0) return clock.finish("failed", `restored snapshot ${snapshotId.slice(0, 12)} into ${step.target}, but ${mismatches.length} of ${compared} files differ from its manifest (a file changed since? the first: ${JSON.stringify(mismatches[0]!.path)} ${mismatches[0]!.problem})`, { evidence });
