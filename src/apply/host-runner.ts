@@ -51,6 +51,8 @@ export interface RunHostOptions {
   signal?: AbortSignal;
   /** Limit of the facts re-read. Default 120 s. */
   factsTimeoutMs?: number;
+  /** The value of a step's `{ env: NAME }` field, registered for redaction (StepContext.secret). */
+  secret?: (variable: string) => string | undefined;
 }
 
 /**
@@ -235,6 +237,7 @@ function stepContext(options: Omit<RunHostOptions, "journal">, session: Session,
     render: (template, extra) => compileTemplate(template, "shell")({ ...(options.templateContext ?? {}), ...(extra ?? {}) }),
     signal,
     timeoutMs: stepTimeoutMs(step),
+    ...(options.secret !== undefined ? { secret: options.secret } : {}),
   };
   return ctx;
 }

@@ -155,6 +155,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
         transport,
         templateContext: { host: hostTemplateFields(inv), vars, run: { id: runId, runbook: plan.runbook.name, plan_id: plan.id, started_at: startedAt } },
         appProbes: probes(host.name),
+        secret: (variable: string) => stepSecret(options.secrets, variable),
         ...(options.retryUnknown ? { retryUnknown: true } : {}),
       };
     };
@@ -238,7 +239,17 @@ function unsetSecrets(plan: Plan, inventory: Inventory, secrets: RunSecrets): st
       if (step !== undefined) out.add(missingSecretMessage(missing, `step '${step}'`));
     }
   }
+  for (const step of plan.runbook.steps) {
+    const ref = "password" in step ? step.password : undefined;
+    if (ref !== undefined && stepSecret(secrets, ref.env) === undefined) out.add(`step '${step.name}' reads its password from { env: ${ref.env} }, but ${ref.env} is not set in the environment`);
+  }
   return [...out].sort();
+}
+
+/** A step's `{ env: NAME }` value (a backup password), registered for redaction; undefined when unset. */
+function stepSecret(secrets: RunSecrets, variable: string): string | undefined {
+  const value = secrets.resolveVars({ secret: { env: variable } }).vars["secret"];
+  return typeof value === "string" ? value : undefined;
 }
 
 /** How long the transport gets to close its connections once the run's files are written. */

@@ -104,6 +104,11 @@ export interface StepContext {
   signal: AbortSignal;
   /** The step's time limit in ms (the step's `timeout`, else the kind's default). */
   timeoutMs: number;
+  /**
+   * The value of a step's `{ env: NAME }` field (a backup's password), registered for
+   * redaction; undefined when the variable is not set (apply refuses that up front).
+   */
+  secret?(variable: string): string | undefined;
 }
 
 /**

@@ -170,6 +170,8 @@ export type Step = StepBase &
         paths: string[];
         pre_command?: string;
         password?: SecretRef;
+        /** restic: create the repository when it does not exist yet. */
+        init?: boolean;
         retention?: Partial<Record<"keep_last" | "keep_daily" | "keep_weekly" | "keep_monthly", number>>;
         tags?: string[];
       }
@@ -178,6 +180,16 @@ export type Step = StepBase &
         backup: string;
         read_data_subset?: Percent;
         test_restore?: { scratch: string; paths?: string[]; compare?: "checksums" | "sizes" };
+      }
+    | {
+        kind: "restore";
+        tool: "restic";
+        repository: string;
+        password: SecretRef;
+        /** `latest`, `verified` (the last snapshot a verify-backup test-restored on the host) or a restic snapshot id. */
+        snapshot: string;
+        paths?: string[];
+        target: string;
       }
     | { kind: "compliance"; rules: ComplianceRule[] }
     | ({ kind: "database" } & DatabaseStepFields)

@@ -72,6 +72,7 @@ export function inventoryText(state: FleetState): string {
     "groups:",
     "  sandbox: {}",
     ...GROUPS.map((g) => `  ${g}: {}`),
+    ...(state.hosts.some((h) => h.groups.includes("backup")) ? ["  backup: {}"] : []),
     "hosts:",
   );
   for (const h of state.hosts) {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { EnvironmentError, UsageError } from "../core/errors.ts";
+import { setupBackupHost } from "./backup-host.ts";
 import { clientPaths, hostName, placement, writeClientFiles } from "./client-files.ts";
 import { assertSandboxSupported } from "./environment.ts";
 import { mapLimit, run } from "./exec.ts";
@@ -29,6 +30,11 @@ export interface UpOptions {
   hide?: readonly string[];
   /** Where downloaded .debs (sudo) are cached between fleets. */
   cacheDir?: string;
+  /**
+   * Make the last host a backup host (group `backup`) that the others reach as
+   * `sftp:backup:/srv/restic/…` with restic (backup-host.ts). Needs 2 hosts or more.
+   */
+  backupHost?: boolean;
 }
 
 /** What `downFleet` did. */
@@ -95,6 +101,7 @@ export async function upFleet(options: UpOptions): Promise<FleetState> {
   const subnet = options.subnet ?? 10;
   const port = options.port ?? 2222;
   validate(count, subnet, port);
+  if (options.backupHost === true && count < 2) throw new UsageError("a fleet with a backup host needs 2 hosts or more");
   await assertSandboxSupported();
   if (existsSync(dir)) {
     if (await fleetActive(dir)) throw new EnvironmentError(`a sandbox fleet is already up in ${dir}`, "run 'steward sandbox down' first, or pick another --dir");
@@ -131,7 +138,9 @@ async function startFleet(dir: string, addresses: string[], subnet: number, port
     const name = hostName(i, addresses.length);
     const hostKey = await prepareHost(hostDir(dir, name), name, clientKey);
     const profile = profiles[i % profiles.length] as string;
-    return { name, address, port, ...placement(i), profile, unsharePid: 0, initPid: 0, hostKey };
+    const placed = placement(i);
+    if (options.backupHost === true && i === addresses.length - 1) placed.groups = ["sandbox", "backup"];
+    return { name, address, port, ...placed, profile, unsharePid: 0, initPid: 0, hostKey };
   });
   const launches: HostLaunch[] = hosts.map((h) => ({
     name: h.name,
@@ -154,6 +163,7 @@ async function startFleet(dir: string, addresses: string[], subnet: number, port
     }),
   );
   await writeState(state);
+  if (options.backupHost === true) await setupBackupHost(state, hosts[hosts.length - 1]!.name, hosts.slice(0, -1).map((h) => h.name));
   await writeClientFiles(state);
   return state;
 }

@@ -8,3 +8,4 @@ export { fleetStatus, hostStatus } from "./status.ts";
 export { execInHost, healFault, injectFault } from "./faults.ts";
 export { PROFILES, TEST_PACKAGES } from "./packages.ts";
 export { FAULT_KINDS, type Criticality, type FaultKind, type FleetState, type HostStatus, type SandboxHost } from "./types.ts";
+export { BACKUP_ALIAS, BACKUP_ROOT, setupBackupHost } from "./backup-host.ts";

@@ -9,6 +9,7 @@ import * as compliance from "./compliance/index.ts";
 import * as database from "./database/index.ts";
 import * as packages from "./packages/index.ts";
 import * as reboot from "./reboot/index.ts";
+import * as restore from "./restore/index.ts";
 import * as service from "./service/index.ts";
 import * as verifyBackup from "./verify-backup/index.ts";
 import type { StepKindModule } from "./types.ts";
@@ -27,6 +28,7 @@ export const stepKinds: { readonly [K in StepKind]: StepKindModule<K> } = {
   database,
   packages,
   reboot,
+  restore,
   service,
   "verify-backup": verifyBackup,
 };

@@ -33,7 +33,7 @@ describe("the plan carries each step's full definition (format 4)", async () => 
   it("plans every step kind of the schema from the repository's runbooks", () => {
     expect(repo.errors).toBe(0);
     const kinds = new Set(plans.flatMap(([, p]) => p.hosts.flatMap((h) => h.actions.map((a) => a.kind))));
-    expect([...kinds].sort()).toEqual(["app-upgrade", "backup", "check", "command", "compliance", "database", "packages", "reboot", "service", "verify-backup"]);
+    expect([...kinds].sort()).toEqual(["app-upgrade", "backup", "check", "command", "compliance", "database", "packages", "reboot", "restore", "service", "verify-backup"]);
   });
 
   it("writes the runbook's steps, vars and gate checks exactly as loaded, and reads them back through the schema", () => {

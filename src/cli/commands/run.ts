@@ -7,6 +7,7 @@ import { ExitCode } from "../exit-codes.ts";
 import { limitArg } from "../limit-arg.ts";
 import type { Command } from "../io.ts";
 import { toolVersion } from "../version.ts";
+import { stepsNeedingPlan } from "../../steps/executors.ts";
 import { displayPath as shownPath } from "../display-path.ts";
 import { parseNow, runApply } from "./apply.ts";
 
@@ -57,6 +58,11 @@ Exit codes: as steward apply; 3 when the repository is invalid.`,
     });
     if (!planned.ok) {
       io.stderr(`steward run: the repository has ${planned.validation.errors} validation error(s); nothing was planned or applied\n  hint: run 'steward validate' to see them\n`);
+      return ExitCode.invalidInput;
+    }
+    const destructive = stepsNeedingPlan(planned.plan.runbook.steps);
+    if (destructive.length > 0) {
+      io.stderr(`steward run: ${destructive.join("; ")}; nothing was applied\n  hint: the plan was written to ${shownPath(io.cwd, planned.written.json)}: review it (and its .md), then \`steward apply\` it\n`);
       return ExitCode.invalidInput;
     }
     if (!values.json) io.stdout(`plan ${planned.plan.id}: ${planned.plan.summary.planned} host(s) planned, ${planned.plan.summary.skipped} skipped\nwrote ${shownPath(io.cwd, planned.written.json)}\n`);
