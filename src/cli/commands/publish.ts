@@ -94,7 +94,8 @@ Exit codes: 0 published, 2 usage, 5 a run's results are not steward's, 6 environ
         if (outcome.action === "none") continue;
         lines.push(`incident ${report.runbook} ${report.severity}: ${outcome.action}${outcome.review ? ` ${outcome.review.url}` : ""}`);
         if (outcome.review !== undefined) {
-          links.push(`${report.severity} incident: ${outcome.review.url} (${outcome.action})`);
+          // Only an open incident is linked: what a re-publish finds is then the same, so the body is too.
+          if (report.status === "failing") links.push(`${report.severity} incident: ${outcome.review.url}`);
           if (publisher.kind === "git") extra.push({ path: outcome.review.url, content: await readFile(join(root, outcome.review.url)) });
         }
       }
