@@ -1,7 +1,7 @@
 /**
  * The executing half of every step kind, keyed by kind: the host runner looks up each
  * step's executor here. Kinds whose executors are not built yet (backup,
- * verify-backup, compliance) are refused with a message, never skipped silently:
+ * verify-backup) are refused with a message, never skipped silently:
  * `unsupportedSteps` lets apply refuse a plan holding them before any host is touched.
  */
 import type { IntentEvidence, StepExecutor } from "../apply/types.ts";
@@ -10,6 +10,7 @@ import type { StepKind } from "../model/types.ts";
 import { appUpgradeExecutor } from "./app-upgrade/execute.ts";
 import { checkExecutor } from "./check/execute.ts";
 import { commandExecutor } from "./command/execute.ts";
+import { complianceExecutor } from "./compliance/execute.ts";
 import { packagesExecutor } from "./packages/execute.ts";
 import { rebootExecutor } from "./reboot/execute.ts";
 import { serviceExecutor } from "./service/execute.ts";
@@ -22,6 +23,7 @@ export const executors: Readonly<Partial<Record<StepKind, Executor>>> = {
   "app-upgrade": appUpgradeExecutor,
   check: checkExecutor,
   command: commandExecutor,
+  compliance: complianceExecutor,
   packages: packagesExecutor,
   reboot: rebootExecutor,
   service: serviceExecutor,
@@ -31,7 +33,6 @@ export const executors: Readonly<Partial<Record<StepKind, Executor>>> = {
 export const NOT_EXECUTABLE: Readonly<Partial<Record<StepKind, string>>> = {
   backup: "backup steps cannot be applied yet",
   "verify-backup": "verify-backup steps cannot be applied yet",
-  compliance: "compliance steps cannot be applied yet",
 };
 
 /** The steps (name and kind) of a runbook or plan whose kind cannot be applied, with a message each. */

@@ -12,8 +12,8 @@ describe("the executor registry", () => {
     for (const [kind, executor] of Object.entries(executors)) expect(executor?.kind).toBe(kind);
   });
 
-  it("refuses backup, verify-backup and compliance with a clear message", () => {
-    for (const kind of ["backup", "verify-backup", "compliance"] as const) {
+  it("refuses backup and verify-backup with a clear message", () => {
+    for (const kind of ["backup", "verify-backup"] as const) {
       expect(() => executorFor(kind)).toThrow(`${kind} steps cannot be applied yet`);
     }
     expect(unsupportedSteps([{ name: "nightly", kind: "backup" }, { name: "up", kind: "packages" }])).toEqual([
