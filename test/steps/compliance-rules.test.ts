@@ -1,0 +1,119 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { splitFramed } from "../../src/facts/script.ts";
+import type { ComplianceRule } from "../../src/model/types.ts";
+import { judgeListeningPorts } from "../../src/steps/compliance/hygiene.ts";
+import { judgeRules } from "../../src/steps/compliance/execute.ts";
+import { parseAllowedSocket, parseProcNet, parseSs, parseSshdT, socketAllowed, socketLabel } from "../../src/steps/compliance/readings.ts";
+import { judgeSshd } from "../../src/steps/compliance/rules.ts";
+import { complianceScript } from "../../src/steps/compliance/script.ts";
+
+/** Fixtures and how they were made: test/fixtures/steps/compliance/README.md. */
+const fixture = (name: string): string => readFileSync(join(import.meta.dirname, "../fixtures/steps/compliance", name), "utf8");
+const ok = (stdout: string) => ({ stdout, stderr: "", exitCode: 0 });
+
+describe("sshd: the effective configuration from `sshd -T`", () => {
+  const sshdT = fixture("sshd-T.txt");
+  const sshd = (setting: string, value: string) => ({ type: "sshd" as const, setting, value });
+
+  it("reads every setting, several values of one keyword in order", () => {
+    const settings = parseSshdT(sshdT);
+    expect(settings.get("permitrootlogin")).toEqual(["yes"]);
+    expect(settings.get("listenaddress")).toEqual(["[::]:2222", "0.0.0.0:2222"]);
+    expect(settings.get("authorizedkeysfile")).toEqual([".ssh/authorized_keys /etc/ssh/keys/%u"]);
+  });
+
+  it("judges a setting whatever its case, with the observed and expected values as evidence", () => {
+    expect(judgeSshd(sshd("PermitRootLogin", "no"), ok(sshdT))).toEqual({ status: "non-compliant", observed: "PermitRootLogin yes", expected: "PermitRootLogin no" });
+    expect(judgeSshd(sshd("passwordauthentication", "NO"), ok(sshdT)).status).toBe("compliant");
+    expect(judgeSshd(sshd("Port", "2222"), ok(sshdT)).status).toBe("compliant");
+  });
+
+  it("is unknown when sshd -T fails (not root) or does not know the setting", () => {
+    expect(judgeSshd(sshd("PermitRootLogin", "no"), { stdout: "", stderr: "sshd: no hostkeys available -- exiting.\n", exitCode: 1 })).toMatchObject({ status: "unknown", reason: "sshd -T failed: sshd: no hostkeys available -- exiting." });
+    expect(judgeSshd(sshd("PermitRootLogin", "no"), { stdout: "", stderr: "sh: 1: sshd: not found\n", exitCode: 127 })).toMatchObject({ status: "unknown", reason: "sshd -T failed: a command is missing on the host (sh: 1: sshd: not found)" });
+    expect(judgeSshd(sshd("Protocol", "2"), ok(sshdT))).toMatchObject({ status: "unknown", reason: "sshd -T does not report Protocol: not a setting of this OpenSSH version" });
+  });
+});
+
+describe("listening-ports: ss, else /proc/net", () => {
+  it("reads the same sockets from ss and from /proc/net", () => {
+    const ss = parseSs(fixture("ss-Htlnup.txt"));
+    const proc = parseProcNet(fixture("proc-net.txt"));
+    expect(ss.skipped).toBe(0);
+    expect(proc.skipped).toBe(0);
+    expect(ss.sockets.map(socketLabel).sort()).toEqual(["*:18198/tcp (python3)", "0.0.0.0:18199/tcp (python3)", "127.0.195.50:18195/tcp (python3)", "127.0.195.50:18196/udp (python3)", "[::1]:18197/tcp (python3)"]);
+    // /proc/net names the dual-stack [::] socket by its address where ss prints "*".
+    expect(proc.sockets.map(socketLabel).sort()).toEqual(["0.0.0.0:18199/tcp", "127.0.195.50:18195/tcp", "127.0.195.50:18196/udp", "[::1]:18197/tcp", "[::]:18198/tcp"]);
+  });
+
+  it("allows by port, address and protocol", () => {
+    const allowed = ["127.0.195.50:18195", "18196/udp", "[::1]:18197/tcp", "*:18198"].map(parseAllowedSocket);
+    const { sockets } = parseSs(fixture("ss-Htlnup.txt"));
+    expect(sockets.filter((s) => !socketAllowed(s, allowed)).map(socketLabel)).toEqual(["0.0.0.0:18199/tcp (python3)"]);
+    expect(socketAllowed({ proto: "tcp", address: "::ffff:127.0.0.1", port: 80 }, [parseAllowedSocket("127.0.0.1:80")])).toBe(true);
+    expect(() => parseAllowedSocket("22; rm -rf /")).toThrow(RangeError);
+  });
+
+  it("judges the rule on ss output and falls back to /proc/net", () => {
+    const rule = { type: "listening-ports" as const, allowed: ["18195", "18196/udp", "18197", "18198"] };
+    const viaSs = judgeListeningPorts(rule, ok(`via ss\n${fixture("ss-Htlnup.txt")}`));
+    expect(viaSs.judged).toMatchObject({ status: "non-compliant", observed: "5 listening socket(s) (ss)", findings: ["0.0.0.0:18199/tcp (python3) is not allowed"] });
+    const viaProc = judgeListeningPorts({ ...rule, allowed: [...rule.allowed, "18199"] }, ok(`via proc\n${fixture("proc-net.txt")}`));
+    expect(viaProc.judged).toMatchObject({ status: "compliant", observed: "5 listening socket(s) (/proc/net)" });
+    expect(judgeListeningPorts(rule, ok("via ss\ngarbage line\n")).judged.status).toBe("unknown");
+  });
+});
+
+/**
+ * The real script run on this machine by /bin/sh (read-only: stat, dpkg-query, sysctl,
+ * a command), framed and judged: what the host side prints is what the judges read.
+ */
+describe("file, package, sysctl and command rules through the real script", () => {
+  const rules: ComplianceRule[] = [
+    { id: "passwd-mode", check: { type: "file", path: "/etc/passwd", mode: "0644", owner: "root:0" } },
+    { id: "passwd-strict", check: { type: "file", path: "/etc/passwd", mode: "600", owner: "nobody" } },
+    { id: "no-such-file", check: { type: "file", path: "/nonexistent/steward", exists: false } },
+    { id: "passwd-root", check: { type: "file", path: "/etc/passwd", contains: "root:x:0:0" } },
+    { id: "dpkg", check: { type: "package", package: "dpkg", version: "1.0" } },
+    { id: "dpkg-new", check: { type: "package", package: "dpkg", version: "99:1" } },
+    { id: "no-telnetd", check: { type: "package", package: "telnetd*", installed: false } },
+    { id: "no-such-key", check: { type: "sysctl", key: "kernel.steward_no_such_key", value: "0" } },
+    { id: "ostype", check: { type: "sysctl", key: "kernel.ostype", value: "Linux" } },
+    { id: "missing-command", check: { type: "command", command: "steward-no-such-command --check", expect: { exit_code: 0 } } },
+    { id: "echo", check: { type: "command", command: "echo ready", expect: { stdout_contains: "ready" } } },
+  ];
+
+  const run = (nonce = "0123456789abcdef0123456789abcdef") => {
+    const { script, marker, sections } = complianceScript(rules, rules.map((r) => (r.check.type === "command" ? r.check.command : undefined)), nonce);
+    const { stdout, stderr } = spawnSync("/bin/sh", ["-s"], { input: script, encoding: "utf8" });
+    return { stdout, stderr, marker, sections };
+  };
+
+  it("judges each rule compliant, non-compliant or unknown, with evidence", () => {
+    const { stdout, stderr, marker, sections } = run();
+    const at = new Date("2026-12-01T10:00:00Z");
+    const evidence = judgeRules(rules, splitFramed(stdout, stderr, marker, sections, "compliance output"), at);
+    const status = Object.fromEntries(evidence.rules.map((r) => [r.id, r.status]));
+    expect(status).toEqual({
+      "passwd-mode": "compliant",
+      "passwd-strict": "non-compliant",
+      "no-such-file": "compliant",
+      "passwd-root": "compliant",
+      dpkg: "compliant",
+      "dpkg-new": "non-compliant",
+      "no-telnetd": "compliant",
+      "no-such-key": "unknown",
+      ostype: "compliant",
+      "missing-command": "unknown",
+      echo: "compliant",
+    });
+    const byId = new Map(evidence.rules.map((r) => [r.id, r]));
+    expect(byId.get("passwd-strict")).toMatchObject({ observed: "/etc/passwd: regular file, mode 0644, owner root:root", expected: "/etc/passwd: exists, mode 0600, owner nobody", findings: ["mode 0644, expected 0600", "owner root, expected nobody"], observedAt: at.toISOString(), severity: "medium" });
+    expect(byId.get("dpkg-new")!.findings![0]).toMatch(/^dpkg \S+ is older than 99:1$/);
+    expect(byId.get("missing-command")!.reason).toMatch(/^a command is missing on the host \(.*steward-no-such-command.*not found\)$/);
+    expect(byId.get("no-such-key")!.reason).toMatch(/^sysctl failed: .*steward_no_such_key/);
+  });
+});
