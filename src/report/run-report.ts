@@ -4,6 +4,7 @@ import type { HostResult, StepResult } from "../apply/types.ts";
 import type { Criticality } from "../model/types.ts";
 import type { Plan } from "../plan/types.ts";
 import { compileTemplate, type RenderFn } from "../template/index.ts";
+import { complianceSection } from "./compliance.ts";
 import { failureKind, hostSeverity, runSeverity, type FailureKind, type Severity } from "./severity.ts";
 
 /**
@@ -207,7 +208,7 @@ export function renderRunReport(input: RunReportInput, maxChars = 60_000): strin
     }
     incident.push(r.resume({ how: resumeAdvice(input, failed) }));
   }
-  return fit(head, waves, incident, details, results.runId, maxChars);
+  return fit(head + complianceSection(results), waves, incident, details, results.runId, maxChars);
 }
 
 function resumeAdvice(input: RunReportInput, failed: readonly HostResult[]): string {
