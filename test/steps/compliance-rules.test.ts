@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { splitFramed } from "../../src/facts/script.ts";
 import type { ComplianceRule } from "../../src/model/types.ts";
-import { judgeListeningPorts } from "../../src/steps/compliance/hygiene.ts";
+import { judgeListeningPorts, judgeSudoers } from "../../src/steps/compliance/hygiene.ts";
 import { judgeRules } from "../../src/steps/compliance/execute.ts";
-import { parseAllowedSocket, parseProcNet, parseSs, parseSshdT, socketAllowed, socketLabel } from "../../src/steps/compliance/readings.ts";
+import { parseAllowedSocket, parseProcNet, parseSs, parseSshdT, parseSudoList, socketAllowed, socketLabel } from "../../src/steps/compliance/readings.ts";
 import { judgeSshd } from "../../src/steps/compliance/rules.ts";
 import { complianceScript } from "../../src/steps/compliance/script.ts";
 
@@ -115,5 +115,43 @@ describe("file, package, sysctl and command rules through the real script", () =
     expect(byId.get("dpkg-new")!.findings![0]).toMatch(/^dpkg \S+ is older than 99:1$/);
     expect(byId.get("missing-command")!.reason).toMatch(/^a command is missing on the host \(.*steward-no-such-command.*not found\)$/);
     expect(byId.get("no-such-key")!.reason).toMatch(/^sysctl failed: .*steward_no_such_key/);
+  });
+});
+
+describe("sudoers: who may run commands as root, from `sudo -l -U`", () => {
+  const sandbox = JSON.parse(fixture("sandbox.json")) as { sudo: string; ss: string };
+
+  it("reads each account's rules as sudo resolved them", () => {
+    const { rights, unanswered } = parseSudoList(sandbox.sudo);
+    expect(rights).toEqual([
+      { user: "steward", rules: ["(ALL : ALL) NOPASSWD: ALL"], root: true, allCommands: true },
+      { user: "root", rules: ["(ALL : ALL) ALL"], root: true, allCommands: true },
+    ]);
+    expect(unanswered).toEqual([]);
+  });
+
+  it("tells rules as another user, some commands, wrapped lines and silence apart", () => {
+    const text = [
+      "user web", "| User web may run the following commands on h:", "|     (www-data) NOPASSWD: /usr/bin/systemctl reload nginx",
+      "user ops", "| User ops may run the following commands on h:", "|     (root) /usr/bin/apt-get update, /usr/bin/apt-get", "|         upgrade", "|     /usr/bin/journalctl",
+      "user ghost", "| sudo: unable to resolve host h", ""].join("\n");
+    const { rights, unanswered } = parseSudoList(text);
+    expect(rights).toEqual([
+      { user: "web", rules: ["(www-data) NOPASSWD: /usr/bin/systemctl reload nginx"], root: false, allCommands: false },
+      { user: "ops", rules: ["(root) /usr/bin/apt-get update, /usr/bin/apt-get upgrade", "/usr/bin/journalctl"], root: true, allCommands: false },
+    ]);
+    expect(unanswered).toEqual(["ghost"]);
+  });
+
+  it("judges the rule against the accounts it allows; evidence only without a list", () => {
+    const rule = (allowed?: string[]) => ({ type: "sudoers" as const, ...(allowed ? { allowed } : {}) });
+    expect(judgeSudoers(rule(["steward"]), ok(sandbox.sudo)).judged).toMatchObject({ status: "non-compliant", observed: "may run commands as root: steward (all commands), root (all commands)", findings: ["root may run every command as root: (ALL : ALL) ALL"] });
+    expect(judgeSudoers(rule(["root", "steward"]), ok(sandbox.sudo)).judged.status).toBe("compliant");
+    expect(judgeSudoers(rule(), ok(sandbox.sudo)).judged.status).toBe("compliant");
+    expect(judgeSudoers(rule(["root"]), { stdout: "", stderr: "sudo is not installed\n", exitCode: 127 }).judged).toMatchObject({ status: "unknown", reason: "cannot list sudo rights: a command is missing on the host (sudo is not installed)" });
+  });
+
+  it("reads ss inside a sandbox host, where other hosts' processes are not named", () => {
+    expect(parseSs(sandbox.ss).sockets.map(socketLabel)).toEqual(["0.0.0.0:2024/tcp", "127.0.195.1:2222/tcp (sshd)"]);
   });
 });
