@@ -178,10 +178,12 @@ export function parseSudoList(stdout: string): { rights: SudoRights[]; unanswere
     current = undefined;
   };
   for (const line of stdout.split("\n")) {
-    const u = /^user (\S{1,64})$/.exec(line);
-    if (u !== null) {
+    if (line.startsWith("user ")) {
       close();
-      current = { user: clean(u[1]!, 64), lines: [] };
+      // An account name sudo's output could be confused with is not read: its lines are dropped, the account named as unanswered.
+      const u = /^user ([A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?)$/.exec(line);
+      if (u === null) unanswered.push(clean(line.slice(5), 64));
+      current = u === null ? undefined : { user: u[1]!, lines: [] };
     } else if (current !== undefined && line.startsWith("| ")) current.lines.push(line.slice(2));
   }
   close();
