@@ -23,6 +23,8 @@ const PROJECT = resolve(import.meta.dirname, "../..");
 
 const baseline = (loginKey: string): string => `name: baseline
 targets: all
+rollout:
+  failure_budget: "100%"
 steps:
   - kind: compliance
     name: baseline

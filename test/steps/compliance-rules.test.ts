@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { splitFramed } from "../../src/facts/script.ts";
 import type { ComplianceRule } from "../../src/model/types.ts";
-import { judgeListeningPorts, judgeSudoers } from "../../src/steps/compliance/hygiene.ts";
+import { judgeListeningPorts, judgeSecurityUpdates, judgeSudoers } from "../../src/steps/compliance/hygiene.ts";
 import { judgeRules } from "../../src/steps/compliance/execute.ts";
 import { parseAllowedSocket, parseProcNet, parseSs, parseSshdT, parseSudoList, socketAllowed, socketLabel } from "../../src/steps/compliance/readings.ts";
 import { judgeSshd } from "../../src/steps/compliance/rules.ts";
@@ -153,5 +153,33 @@ describe("sudoers: who may run commands as root, from `sudo -l -U`", () => {
 
   it("reads ss inside a sandbox host, where other hosts' processes are not named", () => {
     expect(parseSs(sandbox.ss).sockets.map(socketLabel)).toEqual(["0.0.0.0:2024/tcp", "127.0.195.1:2222/tcp (sshd)"]);
+  });
+});
+
+describe("security-updates: pending security updates from the driver's upgradable list, with a lower bound on their age", () => {
+  // The apt capture of test/fixtures/drivers (bookworm, with bookworm-security candidates).
+  const upgradable = readFileSync(join(import.meta.dirname, "../fixtures/drivers/apt/apt-list-upgradable-all.txt"), "utf8");
+  const listsWritten = Date.parse("2026-11-20T00:00:00Z") / 1000;
+  const sections = (lists: string) => ({ installed: ok("pm apt\n"), upgradable: ok(upgradable), lists: ok(lists) });
+  const now = new Date("2026-12-01T00:00:00Z");
+
+  it("lists every pending security update with where it comes from and since when it is known", () => {
+    const { judged, updates } = judgeSecurityUpdates({ type: "security-updates" }, sections(`${listsWritten}\n`), now);
+    expect(updates!.length).toBeGreaterThan(10);
+    expect(updates!.every((u) => u.source?.includes("security") && u.availableSince === "2026-11-20T00:00:00.000Z")).toBe(true);
+    expect(updates).toContainEqual(expect.objectContaining({ name: "apt", from: "2.6.1", to: "2.6.2" }));
+    expect(judged.status).toBe("non-compliant");
+    expect(judged.observed).toBe(`${updates!.length} pending security update(s), available at least 11d0h (lists written 2026-11-20T00:00:00.000Z)`);
+  });
+
+  it("with max_age, flags only updates known to be older", () => {
+    expect(judgeSecurityUpdates({ type: "security-updates", max_age: "7d" }, sections(`${listsWritten}\n`), now).judged.status).toBe("non-compliant");
+    expect(judgeSecurityUpdates({ type: "security-updates", max_age: "14d" }, sections(`${listsWritten}\n`), now).judged.status).toBe("compliant");
+    expect(judgeSecurityUpdates({ type: "security-updates", max_age: "14d" }, sections(""), now).judged).toMatchObject({ status: "unknown", reason: "pending security updates of unknown age: the host has no package lists" });
+  });
+
+  it("is unknown when the listing cannot be trusted", () => {
+    const forged = { installed: ok("pm apt\n"), upgradable: ok("--config-file/bookworm-security 1.0 amd64 [upgradable from: 0.9]\n"), lists: ok("") };
+    expect(judgeSecurityUpdates({ type: "security-updates" }, forged, now).judged.reason).toMatch(/^unreadable upgradable listing: .*--config-file/);
   });
 });
