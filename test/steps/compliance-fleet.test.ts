@@ -57,6 +57,34 @@ steps:
       - { id: only-sshd, check: { type: listening-ports, allowed: ["2222/tcp"] } }
 `;
 
+const HOSTILE = (loginKey: string): string => `name: hostile-keys
+targets: sandbox-04
+steps:
+  - kind: compliance
+    name: keys
+    rules:
+      - { id: keys-allowed, check: { type: authorized-keys, allowed: ["${loginKey}"] } }
+`;
+
+/**
+ * Writes a hostile authorized_keys for a new account mallory (python3 inside the host):
+ * 5,000 valid keys, 200 kB of binary junk, a key whose comment carries escape and bell
+ * characters, a line of a million bytes — 1.7 MB in all, more than steward reads — and
+ * an account whose key file is a link to /dev/zero.
+ */
+const MALLORY = `useradd -m -d /home/mallory mallory && mkdir -p /home/mallory/.ssh && useradd -m -d /home/zero zero && mkdir -p /home/zero/.ssh && ln -s /dev/zero /home/zero/.ssh/authorized_keys && python3 - <<'PY'
+import os, base64, struct
+def key():
+    t = b"ssh-ed25519"
+    return "ssh-ed25519 " + base64.b64encode(struct.pack(">I", len(t)) + t + struct.pack(">I", 32) + os.urandom(32)).decode()
+with open("/home/mallory/.ssh/authorized_keys", "wb") as f:
+    for i in range(5000):
+        f.write((key() + " k%d\\n" % i).encode())
+    f.write(os.urandom(200000))
+    f.write(("\\n" + key() + " \\x1b]0;evil\\x07\\n").encode())
+    f.write(b"x" * 1000000 + b"\\n")
+PY`;
+
 interface Ran {
   code: number;
   stdout: string;
@@ -139,6 +167,31 @@ describe("compliance audit on the sandbox fleet through steward run", () => {
     expect(report).not.toMatch(/\| sandbox-01 \| /.source + "[a-z]");
 
     expect(await Promise.all(hosts.map((h) => sh(h, watched)))).toEqual(before);
+  });
+
+  it("reads a hostile account's key files bounded, judges every key read, and reports what it could not use", async () => {
+    await sh("sandbox-04", MALLORY);
+    await writeFile(join(state.dir, "runbooks", "hostile-keys.yaml"), HOSTILE(loginKey));
+    const ran = await steward("run", "hostile-keys");
+    expect(ran.code, ran.stderr).toBe(1);
+    const r = await results(ran.stdout);
+    const e = evidence(r, "sandbox-04", "keys");
+    const keys = e.authorizedKeys!;
+    expect(keys.files.find((f) => f.user === "mallory")).toMatchObject({ path: "/home/mallory/.ssh/authorized_keys", cut: true });
+    expect(keys.files.some((f) => f.user === "zero")).toBe(false);
+    const mallory = keys.entries.filter((k) => k.user === "mallory");
+    expect(mallory.length).toBe(5001);
+    expect(mallory.slice(0, 5000).every((k, i) => k.comment === `k${i}`)).toBe(true);
+    expect(mallory[5000]!.comment).toBeNull();
+    expect(keys.problems.some((p) => /mallory:\/home\/mallory\/.ssh\/authorized_keys: \d+ bytes, only the first 1048576 were read/.test(p))).toBe(true);
+    // The junk's hundreds of lines are each a problem: 100 are listed, the rest counted.
+    expect(keys.problems).toHaveLength(100);
+    expect(keys.moreProblems).toBeGreaterThan(0);
+    expect(e.rules[0]!.status).toBe("non-compliant");
+    expect(e.rules[0]!.findings).toHaveLength(1001);
+    expect(e.rules[0]!.findings![1000]).toBe("… and 4001 more");
+    const text = await readFile(join(state.dir, /^wrote (\S+results\.json)$/m.exec(ran.stdout)![1]!), "utf8");
+    expect(text).not.toMatch(/\\u001b|\\u0007/);
   });
 
   it("lists every listening socket and flags those not allowed", async () => {
