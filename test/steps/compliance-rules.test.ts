@@ -29,6 +29,8 @@ describe("sshd: the effective configuration from `sshd -T`", () => {
     expect(judgeSshd(sshd("PermitRootLogin", "no"), ok(sshdT))).toEqual({ status: "non-compliant", observed: "PermitRootLogin yes", expected: "PermitRootLogin no" });
     expect(judgeSshd(sshd("passwordauthentication", "NO"), ok(sshdT)).status).toBe("compliant");
     expect(judgeSshd(sshd("Port", "2222"), ok(sshdT)).status).toBe("compliant");
+    // sshd -T prints prohibit-password under its old name.
+    expect(judgeSshd(sshd("PermitRootLogin", "prohibit-password"), ok("permitrootlogin without-password\n")).status).toBe("compliant");
   });
 
   it("is unknown when sshd -T fails (not root) or does not know the setting", () => {

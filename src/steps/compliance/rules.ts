@@ -45,6 +45,12 @@ const verdict = (ok: boolean, observed: string, expected: string, findings?: str
 const normal = (text: string): string => text.trim().split(/\s+/).join(" ").toLowerCase();
 
 /**
+ * Values sshd -T prints under another name than sshd_config(5) documents: OpenSSH
+ * prints PermitRootLogin prohibit-password as its old spelling, without-password.
+ */
+const SSHD_SYNONYMS: Readonly<Record<string, Readonly<Record<string, string>>>> = { permitrootlogin: { "without-password": "prohibit-password" } };
+
+/**
  * An sshd setting against the effective configuration (`sshd -T`, OpenSSH sshd(8)).
  * Keywords are matched without case; several values of a keyword (Port, ListenAddress)
  * are compared as one space-separated list, in the order sshd prints them.
@@ -61,7 +67,9 @@ export function judgeSshd(check: Extract<ComplianceCheck, { type: "sshd" }>, sec
   const values = settings.get(check.setting.toLowerCase());
   if (values === undefined) return unknown(expected, `sshd -T does not report ${check.setting}: not a setting of this OpenSSH version`);
   const observed = values.join(" ");
-  return verdict(normal(observed) === normal(check.value), `${check.setting} ${observed}`, expected);
+  const synonyms = SSHD_SYNONYMS[check.setting.toLowerCase()] ?? {};
+  const canonical = (text: string): string => synonyms[normal(text)] ?? normal(text);
+  return verdict(canonical(observed) === canonical(check.value), `${check.setting} ${observed}`, expected);
 }
 
 /** A sysctl key's value (`sysctl -n`), compared word by word (multi-value keys print tabs). */
