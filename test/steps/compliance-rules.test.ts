@@ -8,7 +8,7 @@ import { judgeListeningPorts, judgeSecurityUpdates, judgeSudoers } from "../../s
 import { judgeRules } from "../../src/steps/compliance/execute.ts";
 import { parseAllowedSocket, parseProcNet, parseSs, parseSshdT, parseSudoList, socketAllowed, socketLabel } from "../../src/steps/compliance/readings.ts";
 import { judgeSshd } from "../../src/steps/compliance/rules.ts";
-import { complianceScript } from "../../src/steps/compliance/script.ts";
+import { complianceScript, ruleBody } from "../../src/steps/compliance/script.ts";
 
 /** Fixtures and how they were made: test/fixtures/steps/compliance/README.md. */
 const fixture = (name: string): string => readFileSync(join(import.meta.dirname, "../fixtures/steps/compliance", name), "utf8");
@@ -183,5 +183,25 @@ describe("security-updates: pending security updates from the driver's upgradabl
   it("is unknown when the listing cannot be trusted", () => {
     const forged = { installed: ok("pm apt\n"), upgradable: ok("--config-file/bookworm-security 1.0 amd64 [upgradable from: 0.9]\n"), lists: ok("") };
     expect(judgeSecurityUpdates({ type: "security-updates" }, forged, now).judged.reason).toMatch(/^unreadable upgradable listing: .*--config-file/);
+  });
+});
+
+describe("the compliance script quotes and re-checks every runbook value", () => {
+  it("refuses values outside their grammar even past validate, and quotes the rest", () => {
+    expect(() => ruleBody({ type: "file", path: "relative/path" })).toThrow(RangeError);
+    expect(() => ruleBody({ type: "package", package: "--config-file=/x" })).toThrow(RangeError);
+    expect(() => ruleBody({ type: "service", service: "-nginx" })).toThrow(RangeError);
+    expect(() => ruleBody({ type: "sysctl", key: "kernel.x;id" })).toThrow(RangeError);
+    expect(ruleBody({ type: "file", path: "/etc/it's here", contains: "$(id)" })).toContain("grep -q -F -e '$(id)' -- '/etc/it'\\''s here'");
+  });
+
+  it("reads each shared source once, however many rules use it", () => {
+    const rules: ComplianceRule[] = [
+      { id: "a", check: { type: "sshd", setting: "PermitRootLogin", value: "no" } },
+      { id: "b", check: { type: "sshd", setting: "PasswordAuthentication", value: "no" } },
+      { id: "c", check: { type: "sysctl", key: "net.ipv4.ip_forward", value: "0" } },
+      { id: "d", check: { type: "security-updates" } },
+    ];
+    expect(complianceScript(rules, [], "00".repeat(16)).sections).toEqual(["sshd", "installed", "upgradable", "lists", "r2"]);
   });
 });
