@@ -191,7 +191,7 @@ describe("the compliance script quotes and re-checks every runbook value", () =>
     expect(() => ruleBody({ type: "file", path: "relative/path" })).toThrow(RangeError);
     expect(() => ruleBody({ type: "package", package: "--config-file=/x" })).toThrow(RangeError);
     expect(() => ruleBody({ type: "service", service: "-nginx" })).toThrow(RangeError);
-    expect(() => ruleBody({ type: "sysctl", key: "kernel.x;id" })).toThrow(RangeError);
+    expect(() => ruleBody({ type: "sysctl", key: "kernel.x;id", value: "1" })).toThrow(RangeError);
     expect(ruleBody({ type: "file", path: "/etc/it's here", contains: "$(id)" })).toContain("grep -q -F -e '$(id)' -- '/etc/it'\\''s here'");
   });
 
