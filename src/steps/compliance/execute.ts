@@ -18,7 +18,11 @@ import type { SudoRights } from "./readings.ts";
 import { judgeCommand, judgeFile, judgePackage, judgeService, judgeSshd, judgeSysctl, unknown, type Judged, type RuleStatus } from "./rules.ts";
 import { complianceScript, ruleSection } from "./script.ts";
 
-/** Output budget of the compliance script: as the facts script's, room for every key file of a large host. */
+/**
+ * Output budget of the compliance script, and the output kept to judge: as the facts
+ * script's, room for every key file of a large host. All of it is kept (not only a
+ * tail), or a section's begin marker would be lost and the output read as forged.
+ */
 export const COMPLIANCE_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
 
 /** One rule's verdict on one host, as results.json records it. */
@@ -132,7 +136,7 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
   const commands = step.rules.map((r) => (r.check.type === "command" ? ctx.render(r.check.command) : undefined));
   const { script, marker, sections } = complianceScript(step.rules, commands);
   const become = step.become ?? ctx.target.become !== false;
-  const result = await ctx.session.exec("/bin/sh -s", { stdin: script, become, check: false, label: `compliance rules of ${step.name}`, timeoutMs: ctx.timeoutMs, maxOutputBytes: COMPLIANCE_MAX_OUTPUT_BYTES });
+  const result = await ctx.session.exec("/bin/sh -s", { stdin: script, become, check: false, label: `compliance rules of ${step.name}`, timeoutMs: ctx.timeoutMs, maxOutputBytes: COMPLIANCE_MAX_OUTPUT_BYTES, tailBytes: COMPLIANCE_MAX_OUTPUT_BYTES });
   const observedAt = new Date();
   let evidence: ComplianceEvidence;
   try {
