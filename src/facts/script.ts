@@ -79,8 +79,12 @@ export function probeOutput(text: string): string {
   return start < 0 ? text : text.slice(start + PROBE_START.length + 1);
 }
 
-/** One framed section: begin markers on both streams, the body in a subshell, its status. */
-const section = (name: string, body: string): string =>
+/**
+ * One framed section: begin markers on both streams, the body in a subshell reading
+ * /dev/null, its status. The script must set `M` to the marker first. Shared with
+ * every other read-only script framed the same way (compliance rules).
+ */
+export const section = (name: string, body: string): string =>
   `printf '%s begin %s\\n' "$M" '${name}'; printf '%s begin %s\\n' "$M" '${name}' >&2; ( ${body}
 ) </dev/null; printf '\\n%s rc %s\\n' "$M" "$?"`;
 
@@ -94,8 +98,9 @@ export class ForgedOutputError extends Error {
   constructor(
     readonly stream: "stdout" | "stderr",
     message: string,
+    what = "facts",
   ) {
-    super(`facts ${stream}: ${message}; refusing the host's facts (a program on the host may be forging them)`);
+    super(`${what} ${stream}: ${message}; refusing the host's ${what} (a program on the host may be forging them)`);
     this.name = "ForgedOutputError";
   }
 }
@@ -115,19 +120,19 @@ export function startupOutput(text: string, marker: string): string {
  * Splits one stream into its sections, enforcing the script's exact framing from the
  * first begin marker on (what comes before it is `startupOutput`).
  */
-function frame(all: string, marker: string, stream: "stdout" | "stderr"): Map<SectionName, { body: string; exitCode: number | null }> {
+function frame<N extends string>(all: string, marker: string, stream: "stdout" | "stderr", names: readonly N[], what: string): Map<N, { body: string; exitCode: number | null }> {
   const startup = startupOutput(all, marker);
   const text = all.slice(startup.length);
   // Lines are counted in the whole stream, so messages point at the line as received.
   let skipped = 0;
   for (let i = startup.indexOf("\n"); i >= 0; i = startup.indexOf("\n", i + 1)) skipped++;
   const withStatus = stream === "stdout";
-  const out = new Map<SectionName, { body: string; exitCode: number | null }>();
+  const out = new Map<N, { body: string; exitCode: number | null }>();
   const begin = `${marker} begin `;
   const rc = `${marker} rc `;
-  const forged = (message: string): ForgedOutputError => new ForgedOutputError(stream, message);
+  const forged = (message: string): ForgedOutputError => new ForgedOutputError(stream, message, what);
   let next = 0;
-  let current: SectionName | undefined;
+  let current: N | undefined;
   let body: string[] = [];
   const close = (exitCode: number | null): void => {
     if (current === undefined) return;
@@ -144,11 +149,11 @@ function frame(all: string, marker: string, stream: "stdout" | "stderr"): Map<Se
     const where = `line ${skipped + index + 1}`;
     if (line.startsWith(begin)) {
       const name = line.slice(begin.length);
-      const expected = SECTIONS[next];
+      const expected = names[next];
       if (withStatus && current !== undefined) throw forged(`${where}: section '${printable(name)}' begins inside section '${current}'`);
       if (name !== expected) {
-        if (out.has(name as SectionName) || name === current) throw forged(`${where}: section '${name}' repeated`);
-        if ((SECTIONS as readonly string[]).includes(name)) throw forged(`${where}: section '${name}' out of order (expected '${expected ?? "none"}')`);
+        if (out.has(name as N) || name === current) throw forged(`${where}: section '${name}' repeated`);
+        if ((names as readonly string[]).includes(name)) throw forged(`${where}: section '${name}' out of order (expected '${expected ?? "none"}')`);
         throw forged(`${where}: unexpected section '${printable(name)}'`);
       }
       if (!withStatus) close(null);
@@ -185,9 +190,18 @@ const printable = (text: string): string => {
  * script never finished (`exitCode` null), and sections after it are absent.
  */
 export function splitSections(stdout: string, stderr: string, marker: string): Map<SectionName, Section> {
-  const out = frame(stdout, marker, "stdout");
-  const err = frame(stderr, marker, "stderr");
-  const sections = new Map<SectionName, Section>();
+  return splitFramed(stdout, stderr, marker, SECTIONS, "facts");
+}
+
+/**
+ * `splitSections` for any script framed by `section` with the sections `names` in that
+ * order; `what` names the script in errors ("compliance script").
+ * @throws ForgedOutputError as splitSections does.
+ */
+export function splitFramed<N extends string>(stdout: string, stderr: string, marker: string, names: readonly N[], what: string): Map<N, Section> {
+  const out = frame(stdout, marker, "stdout", names, what);
+  const err = frame(stderr, marker, "stderr", names, what);
+  const sections = new Map<N, Section>();
   for (const [name, o] of out) sections.set(name, { stdout: o.body, stderr: err.get(name)?.body ?? "", exitCode: o.exitCode });
   return sections;
 }

@@ -97,7 +97,17 @@ export type ComplianceCheck =
   | { type: "service"; service: string; state?: "running" | "stopped"; enabled?: boolean }
   | { type: "sshd"; setting: string; value: string }
   | { type: "sysctl"; key: string; value: string }
-  | { type: "command"; command: string; expect: Expectation };
+  | { type: "command"; command: string; expect: Expectation }
+  | { type: "authorized-keys"; allowed?: AllowedKey[]; shared?: boolean }
+  | { type: "listening-ports"; allowed: string[] }
+  | { type: "security-updates"; max_age?: string }
+  | { type: "sudoers"; allowed?: string[] };
+
+/**
+ * A key an `authorized-keys` rule allows: its SHA256 fingerprint as `ssh-keygen -lf`
+ * prints it, alone or with who owns it and which accounts may hold it.
+ */
+export type AllowedKey = string | { fingerprint: string; owner?: string; users?: string[] };
 
 export interface ComplianceRule {
   id: string;

@@ -5,6 +5,7 @@ import type { Criticality } from "../model/types.ts";
 import type { Plan } from "../plan/types.ts";
 import { compileTemplate, type RenderFn } from "../template/index.ts";
 import { renderBackupSection } from "./backup.ts";
+import { complianceSection } from "./compliance.ts";
 import { failureKind, hostSeverity, runSeverity, type FailureKind, type Severity } from "./severity.ts";
 
 /**
@@ -208,7 +209,7 @@ export function renderRunReport(input: RunReportInput, maxChars = 60_000): strin
     }
     incident.push(r.resume({ how: resumeAdvice(input, failed) }));
   }
-  return fit(head + renderBackupSection(results), waves, incident, details, results.runId, maxChars);
+  return fit(head + renderBackupSection(results) + complianceSection(results), waves, incident, details, results.runId, maxChars);
 }
 
 function resumeAdvice(input: RunReportInput, failed: readonly HostResult[]): string {

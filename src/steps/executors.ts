@@ -1,6 +1,7 @@
 /**
  * The executing half of every step kind, keyed by kind: the host runner looks up each
- * step's executor here. Kinds whose executors are not built yet (compliance) are refused with a message, never skipped silently:
+ * step's executor here. Every kind of the runbook schema has one; a kind without one
+ * would be refused with a message, never skipped silently:
  * `unsupportedSteps` lets apply refuse a plan holding them before any host is touched.
  */
 import type { IntentEvidence, StepExecutor } from "../apply/types.ts";
@@ -11,6 +12,7 @@ import { backupExecutor } from "./backup/execute.ts";
 import { checkExecutor } from "./check/execute.ts";
 import { commandExecutor } from "./command/execute.ts";
 import { databaseExecutor } from "./database/execute.ts";
+import { complianceExecutor } from "./compliance/execute.ts";
 import { packagesExecutor } from "./packages/execute.ts";
 import { rebootExecutor } from "./reboot/execute.ts";
 import { restoreExecutor } from "./restore/execute.ts";
@@ -27,6 +29,7 @@ export const executors: Readonly<Partial<Record<StepKind, Executor>>> = {
   check: checkExecutor,
   command: commandExecutor,
   database: databaseExecutor,
+  compliance: complianceExecutor,
   packages: packagesExecutor,
   reboot: rebootExecutor,
   restore: restoreExecutor,
@@ -36,7 +39,6 @@ export const executors: Readonly<Partial<Record<StepKind, Executor>>> = {
 
 /** Kinds that exist in runbooks but cannot be applied yet, with why. */
 export const NOT_EXECUTABLE: Readonly<Partial<Record<StepKind, string>>> = {
-  compliance: "compliance steps cannot be applied yet",
 };
 
 /** The steps (name and kind) of a runbook or plan whose kind cannot be applied, with a message each. */
