@@ -1,19 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { EnvironmentError, StewardError } from "../core/errors.ts";
+import { StewardError } from "../core/errors.ts";
 import type { EventEmitter, ApplyEvent } from "../core/events.ts";
 import { writeFileAtomic } from "../core/fs.ts";
-import { missingSecretMessage, type RunSecrets } from "../core/secrets.ts";
+import type { RunSecrets } from "../core/secrets.ts";
 import { appProbes } from "../facts/apps.ts";
 import { hostTarget } from "../facts/target.ts";
-import type { Inventory, Runbook } from "../model/types.ts";
-import { kindOf } from "../steps/registry.ts";
-import { analyzeTemplate } from "../template/index.ts";
+import type { Runbook } from "../model/types.ts";
 import { parsePlan } from "../plan/artifact.ts";
 import type { Plan, PlannedHost } from "../plan/types.ts";
 import { renderRunReport } from "../report/run-report.ts";
-import { unsupportedSteps } from "../steps/executors.ts";
 import { hostTemplateFields } from "../steps/template-context.ts";
 import { createTransport } from "../transport/registry.ts";
 import { validateRepository } from "../validate/index.ts";
@@ -22,6 +19,7 @@ import { changedInputs, StalePlanError } from "./inputs.ts";
 import { Journal, JOURNAL_FILE } from "./journal.ts";
 import { readJournal } from "./journal-replay.ts";
 import { lockPlan, PlanLockedError } from "./lock.ts";
+import { assertApplicable } from "./preflight.ts";
 import { runGateChecks, runHost, type RunHostOptions } from "./host-runner.ts";
 import type { RunResults } from "./results.ts";
 import type { StopController } from "./stop.ts";
@@ -100,13 +98,10 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
   }
   const changes = changedInputs(plan, validation.hashes, validation.inventory.knownHosts, options.toolVersion);
   if (changes.length > 0) throw new StalePlanError(plan.id, changes, plan.runbook.name);
-  const refused = unsupportedSteps(plan.runbook.steps);
-  if (refused.length > 0) throw new StewardError("invalid-input", refused.join("; "), "nothing was applied");
   const { inventory } = validation;
   const runbook: Runbook = { name: plan.runbook.name, targets: plan.runbook.targets, steps: plan.runbook.steps, vars: plan.runbook.vars, file: plan.runbook.file };
   options.secrets.registerRepository(inventory, [runbook]);
-  const unset = unsetSecrets(plan, validation.inventory, options.secrets);
-  if (unset.length > 0) throw new EnvironmentError(`${unset.slice(0, 3).join("; ")}${unset.length > 3 ? `; and ${unset.length - 3} more` : ""}; nothing was applied`, "set the variable in the environment (your CI's secret store) and apply again");
+  assertApplicable({ steps: plan.runbook.steps, vars: plan.runbook.vars, inventory, hosts: plan.hosts.map((h) => h.name), secrets: options.secrets, env: options.env });
 
   const runsDir = join(options.root, "runs");
   const clock = options.now ?? (() => new Date());
@@ -195,37 +190,6 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
       await lock.release();
     }
   }
-}
-
-/**
- * Secrets the plan's steps will read on some planned host but the environment does not
- * hold, one message each naming the step, the variable and the environment variable:
- * found before any host is touched, so no host runs half its steps and stops at the one
- * that needs the secret.
- */
-function unsetSecrets(plan: Plan, inventory: Inventory, secrets: RunSecrets): string[] {
-  const reads = new Map<string, string>();
-  for (const step of plan.runbook.steps) {
-    for (const field of kindOf(step).templatedFields(step)) {
-      let refs: ReturnType<typeof analyzeTemplate>["references"] = [];
-      try {
-        refs = analyzeTemplate(field.text).references;
-      } catch {
-        continue;
-      }
-      for (const ref of refs) if (ref.path[0] === "vars" && ref.path[1] !== undefined && !reads.has(ref.path[1])) reads.set(ref.path[1], step.name);
-    }
-  }
-  const out = new Set<string>();
-  for (const host of plan.hosts) {
-    const inv = inventory.hosts.get(host.name);
-    if (inv === undefined) continue;
-    for (const missing of secrets.resolveVars({ ...plan.runbook.vars, ...inv.vars }).missing) {
-      const step = reads.get(missing.key);
-      if (step !== undefined) out.add(missingSecretMessage(missing, `step '${step}'`));
-    }
-  }
-  return [...out].sort();
 }
 
 /** How long the transport gets to close its connections once the run's files are written. */
