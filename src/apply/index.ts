@@ -149,7 +149,10 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
       // Another run (of another plan) changing this host right now: wait for it. The host's
       // facts are then read again, so what that run changed makes this host stale, and no
       // two runs ever record the same change.
-      const held = await hostLock(runsDir, runId, host.name, options.root, stop);
+      const held = await hostLock(runsDir, runId, host.name, options.root, stop, async (holder, detail) => {
+        const record = await journal.append({ type: "host-wait", host: host.name, holder, detail });
+        options.events?.emit({ type: "host-wait", time: record.time, host: host.name, detail });
+      });
       if (!("release" in held)) return { host: host.name, wave: host.wave, outcome: "failed", detail: held.busy, startedAt: null, finishedAt: null, steps: [] };
       try {
         return await runHost({ ...o, journal: hostJournal, stopRequested: () => stop.aborted, signal: abort });
@@ -222,14 +225,20 @@ async function exists(path: string): Promise<boolean> {
 /** How long a host waits for another run that is changing it, at most. */
 const HOST_LOCK_WAIT_MS = 30 * 60_000;
 
+/** Who holds a host lock, as `onWait` receives it. */
+type Holder = { runId: string; pid: number; machine: string } | null;
+
 /**
  * One run at a time on a host, whatever plan it applies: the lock runs/locks/host.<name>.lock
  * (proper-lockfile, as the plan lock). Waits while another live run holds it, until it is
  * free, a stop is requested (then the host runner ends the host as interrupted before it
- * starts), or HOST_LOCK_WAIT_MS pass (then the host fails, naming the holder).
+ * starts), or HOST_LOCK_WAIT_MS pass (then the host fails, naming the holder). `onWait`
+ * is called once when the wait starts, and again when the holder changes, with the
+ * holder and a line saying so (journaled and shown by the caller).
  */
-async function hostLock(runsDir: string, runId: string, host: string, root: string, stop: AbortSignal): Promise<{ release(): Promise<void> } | { busy: string }> {
+async function hostLock(runsDir: string, runId: string, host: string, root: string, stop: AbortSignal, onWait: (holder: Holder, detail: string) => Promise<void>): Promise<{ release(): Promise<void> } | { busy: string }> {
   const deadline = Date.now() + HOST_LOCK_WAIT_MS;
+  let told: string | undefined;
   for (;;) {
     try {
       return await lockPlan(runsDir, `host.${host}`, { runId, root });
@@ -237,6 +246,11 @@ async function hostLock(runsDir: string, runId: string, host: string, root: stri
       if (!(error instanceof PlanLockedError)) throw error;
       const holder = error.holder;
       const who = holder === null ? "another steward process" : `run ${holder.runId} (pid ${holder.pid} on ${holder.machine})`;
+      // A holder that has not written holder.json yet is named on the next try, when it has.
+      if (told !== who && (holder !== null || told === undefined)) {
+        told = who;
+        await onWait(holder === null ? null : { runId: holder.runId, pid: holder.pid, machine: holder.machine }, `waiting for the host lock held by ${who}, at most ${HOST_LOCK_WAIT_MS / 60_000} minutes: another run is changing this host`);
+      }
       if (Date.now() >= deadline) return { busy: `another run kept changing the host for ${HOST_LOCK_WAIT_MS / 60_000} minutes: ${who}; nothing was done` };
       if (stop.aborted) return { release: async () => undefined };
       await new Promise((resolve) => setTimeout(resolve, 500));

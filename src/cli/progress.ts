@@ -34,6 +34,8 @@ export function eventLine(e: ApplyEvent): string | undefined {
       return `${t} wave ${e.wave + 1}: ${e.hosts.length} host(s)`;
     case "host-start":
       return undefined;
+    case "host-wait":
+      return `${t}   ${e.host}: ${clean(e.detail)}`;
     case "step-start":
       return undefined;
     case "step-end":
@@ -92,6 +94,7 @@ function live(write: (text: string) => void): Progress {
       if (e.type === "wave-start") wave = `wave ${e.wave + 1} (${e.hosts.length} hosts)`;
       if (e.type === "host-start") running.set(e.host, "connecting");
       if (e.type === "step-start") running.set(e.host, `${e.step} (${e.kind})`);
+      if (e.type === "host-wait") running.set(e.host, "waiting for another run's host lock");
       if (e.type === "host-end") {
         running.delete(e.host);
         done += 1;

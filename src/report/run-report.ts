@@ -122,6 +122,9 @@ function timeline(journal: readonly JournalRecord[]): Array<{ time: string; text
       case "host-end":
         if (!["changed", "unchanged"].includes(r.result.outcome)) at(r, `${r.host}: ${r.result.outcome}: ${r.result.detail}`);
         break;
+      case "host-wait":
+        at(r, `${r.host}: ${r.detail}`);
+        break;
       case "gate":
         at(r, `gate after wave ${r.wave + 1} ${r.ok ? "passed" : "failed"}: ${r.detail}`);
         break;

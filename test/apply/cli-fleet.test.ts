@@ -243,5 +243,13 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     expect(log[0]!.replace("-start", "-end")).toBe(log[1]);
     expect(log[2]!.replace("-start", "-end")).toBe(log[3]);
     expect(await readdir(join(state.dir, "runs", "locks"))).toEqual([]);
+    // The one that waited said so, naming the other run, and journaled it.
+    const [resA, resB] = [await results(ra.stdout), await results(rb.stdout)];
+    const waits = await Promise.all([resA, resB].map(async (res) => (await readJournal(join(state.dir, "runs", res.runId, "journal.jsonl"))).records.filter((x) => x.type === "host-wait")));
+    expect(waits.map((w) => w.length).sort()).toEqual([0, 1]);
+    const [waiter, holder] = waits[0]!.length === 1 ? [ra, resB] : [rb, resA];
+    const wait = waits.flat()[0]!;
+    expect(wait).toMatchObject({ type: "host-wait", host: "sandbox-02", holder: { runId: holder.runId, pid: process.pid } });
+    expect(waiter.stdout).toContain(`sandbox-02: waiting for the host lock held by run ${holder.runId} (pid ${process.pid} on `);
   });
 });
