@@ -29,7 +29,7 @@ export function eventLine(e: ApplyEvent): string | undefined {
   const t = hhmmss(e.time);
   switch (e.type) {
     case "run-start":
-      return `${t} run ${e.runId}: plan ${e.planId}, ${e.hosts} host(s) in ${e.waves} wave(s)${e.resumed ? `, resumed (${e.failuresCarried} failure(s) carried over)` : ""}`;
+      return `${t} run ${e.runId}: plan ${e.planId}, ${e.hosts} host(s) in ${e.waves} wave(s)${e.resumed ? `, resumed (${e.failuresCarried} host(s) counted against the failure budget carried over)` : ""}`;
     case "wave-start":
       return `${t} wave ${e.wave + 1}: ${e.hosts.length} host(s)`;
     case "host-start":
@@ -49,7 +49,7 @@ export function eventLine(e: ApplyEvent): string | undefined {
     case "pause":
       return `${t} pause until ${hhmmss(e.until)}`;
     case "budget":
-      return `${t} failure budget tripped at ${e.host} (${e.failures} failure(s), halts at ${e.haltsAt}): no new host starts`;
+      return `${t} failure budget tripped at ${e.host} (${e.failures} host(s) counted against the failure budget, halts at ${e.haltsAt}): no new host starts`;
     case "window":
       return `${t} maintenance window closed (${e.closes}): ${clean(e.detail)}`;
     case "signal":

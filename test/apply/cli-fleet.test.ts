@@ -201,11 +201,15 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     expect(res.status).toBe("halted:budget");
     expect(res.counts.failed).toBe(1);
     expect(res.counts["not-started:budget"]).toBe(5);
+    // The halt, the summary and the report count the failures the same way.
+    expect(r.stdout).toContain("halted:budget (the failure budget is exhausted: 1 host(s) counted against the failure budget (1 failed), 0 allowed; it halts at 1)");
+    expect(r.stdout).toContain("  hosts: 1 failed, 5 not-started:budget\n  1 host(s) counted against the failure budget (1 failed); the rollout halts at 1\n");
     const failed = res.hosts.find((h) => h.outcome === "failed")!;
     expect(failed.detail).toMatch(/dpkg --configure -a/);
     for (const h of res.hosts.filter((x) => x.outcome === "not-started:budget")) expect(await version(h.host, "steward-broken")).toBe("1.0.0");
     const report = await readFile(join(state.dir, "runs", res.runId, "report.md"), "utf8");
     expect(report).toContain("## Post-incident");
+    expect(report).toContain("| Failure budget | 1 host(s) counted against the failure budget (1 failed); the rollout halts at 1 |");
     expect(report).toMatch(/failure budget tripped at sandbox-0\d/);
     expect(report).toContain(`--resume ${res.runId}`);
   });
