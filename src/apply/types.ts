@@ -104,6 +104,8 @@ export interface StepContext {
   signal: AbortSignal;
   /** The step's time limit in ms (the step's `timeout`, else the kind's default). */
   timeoutMs: number;
+  /** What `IntentEvidence.intentEvidence` returned for this step, as its intent record holds it (a package job's id). */
+  evidence?: Readonly<Record<string, unknown>>;
 }
 
 /**

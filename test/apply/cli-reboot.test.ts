@@ -166,19 +166,21 @@ describe("steward apply with a reboot step, on the sandbox fleet", () => {
     await downgrade("sandbox-05");
     const plan = await run.planned("rekeyed");
     const key = "/etc/ssh/ssh_host_ed25519_key";
-    await execInHost(state, "sandbox-05", ["sh", "-c", `cp -p ${key} /root/key && cp -p ${key}.pub /root/key.pub && rm -f ${key} ${key}.pub && ssh-keygen -q -t ed25519 -N '' -f ${key}`]);
-    try {
-      const r = await run.steward("apply", plan);
-      expect(r.code, r.stdout + r.stderr).toBe(4);
-      const host = (await run.results(r)).hosts[0]!;
-      expect(host.outcome).toBe("failed");
-      expect(host.detail).toMatch(/did not come back within 20s: it came back with another host key/);
-    } finally {
-      // Put the pinned key back and restart sshd with it.
-      await execInHost(state, "sandbox-05", ["sh", "-c", `cp -p /root/key ${key} && cp -p /root/key.pub ${key}.pub`]);
-      // A reboot from outside (the host's init), as the host's own `reboot` asks it.
-      process.kill(state.hosts.find((h) => h.name === "sandbox-05")!.initPid, "SIGUSR1");
-      for (let i = 0; i < 100 && (await bootIds(state)).get("sandbox-05") === undefined; i++) await new Promise((r) => setTimeout(r, 100));
-    }
+    expect((await execInHost(state, "sandbox-05", ["sh", "-c", `cp -p ${key} /root/key && cp -p ${key}.pub /root/key.pub`])).code).toBe(0);
+    // The host's reboot gives it a new host key on the way down, as a reinstalled machine would have.
+    await withReboot("sandbox-05", `rm -f ${key} ${key}.pub && ssh-keygen -q -t ed25519 -N "" -f ${key} && kill -USR1 1`, async () => {
+      try {
+        const r = await run.steward("apply", plan);
+        expect(r.code, r.stdout + r.stderr).toBe(4);
+        const host = (await run.results(r)).hosts[0]!;
+        expect(host.outcome).toBe("failed");
+        expect(host.detail).toMatch(/did not come back within 20s: it came back with another host key/);
+        expect(host.steps.at(-1)).toMatchObject({ step: "reboot", outcome: "failed" });
+      } finally {
+        // Put the pinned key back, and reboot the host from outside (its init) so sshd serves it.
+        await execInHost(state, "sandbox-05", ["sh", "-c", `cp -p /root/key ${key} && cp -p /root/key.pub ${key}.pub`]);
+        process.kill(state.hosts.find((h) => h.name === "sandbox-05")!.initPid, "SIGUSR1");
+      }
+    });
   }, 180_000);
 });
