@@ -29,7 +29,7 @@ export function eventLine(e: ApplyEvent): string | undefined {
   const t = hhmmss(e.time);
   switch (e.type) {
     case "run-start":
-      return `${t} run ${e.runId}: plan ${e.planId}, ${e.hosts} host(s) in ${e.waves} wave(s)${e.resumed ? `, resumed (${e.failuresCarried} host(s) counted against the failure budget carried over)` : ""}`;
+      return `${t} run ${e.runId}: plan ${e.planId}, ${e.hosts} host(s) in ${e.waves} wave(s)${e.resumed ? `, resumed, ${e.failuresCarried} host(s) already counted against the failure budget` : ""}`;
     case "wave-start":
       return `${t} wave ${e.wave + 1}: ${e.hosts.length} host(s)`;
     case "host-start":
