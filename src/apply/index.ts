@@ -225,6 +225,9 @@ async function exists(path: string): Promise<boolean> {
 /** How long a host waits for another run that is changing it, at most. */
 const HOST_LOCK_WAIT_MS = 30 * 60_000;
 
+/** How long a host lock's holder may stay unnamed (between mkdir and writing holder.json) before the wait is reported without its name. */
+const HOLDER_GRACE_MS = 2000;
+
 /** Who holds a host lock, as `onWait` receives it. */
 type Holder = { runId: string; pid: number; machine: string } | null;
 
@@ -233,11 +236,13 @@ type Holder = { runId: string; pid: number; machine: string } | null;
  * (proper-lockfile, as the plan lock). Waits while another live run holds it, until it is
  * free, a stop is requested (then the host runner ends the host as interrupted before it
  * starts), or HOST_LOCK_WAIT_MS pass (then the host fails, naming the holder). `onWait`
- * is called once when the wait starts, and again when the holder changes, with the
- * holder and a line saying so (journaled and shown by the caller).
+ * is called once the holder is known (or after HOLDER_GRACE_MS without a name), and
+ * again when another run takes over, with the holder and a line saying so (journaled
+ * and shown by the caller).
  */
 async function hostLock(runsDir: string, runId: string, host: string, root: string, stop: AbortSignal, onWait: (holder: Holder, detail: string) => Promise<void>): Promise<{ release(): Promise<void> } | { busy: string }> {
-  const deadline = Date.now() + HOST_LOCK_WAIT_MS;
+  const started = Date.now();
+  const deadline = started + HOST_LOCK_WAIT_MS;
   let told: string | undefined;
   for (;;) {
     try {
@@ -246,8 +251,9 @@ async function hostLock(runsDir: string, runId: string, host: string, root: stri
       if (!(error instanceof PlanLockedError)) throw error;
       const holder = error.holder;
       const who = holder === null ? "another steward process" : `run ${holder.runId} (pid ${holder.pid} on ${holder.machine})`;
-      // A holder that has not written holder.json yet is named on the next try, when it has.
-      if (told !== who && (holder !== null || told === undefined)) {
+      // A holder between taking the lock and writing holder.json is named a moment later;
+      // one still unnamed after HOLDER_GRACE_MS is reported as it is.
+      if (told !== who && (holder !== null || (told === undefined && Date.now() - started >= HOLDER_GRACE_MS))) {
         told = who;
         await onWait(holder === null ? null : { runId: holder.runId, pid: holder.pid, machine: holder.machine }, `waiting for the host lock held by ${who}, at most ${HOST_LOCK_WAIT_MS / 60_000} minutes: another run is changing this host`);
       }
