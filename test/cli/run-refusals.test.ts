@@ -56,6 +56,9 @@ beforeAll(async () => {
   await cp(join(repoRoot, "test/fixtures/base"), root, { recursive: true });
   await writeFile(join(root, "runbooks/needs-secret.yaml"), SECRET);
   await writeFile(join(root, "runbooks/audit.yaml"), COMPLIANCE);
+  // A host that refuses connections at once (nothing listens on port 9 of loopback).
+  await writeFile(join(root, "inventory/local.yaml"), "hosts:\n  local-01:\n    address: 127.0.0.1\n    port: 9\n    connect_timeout: 2s\n");
+  await writeFile(join(root, "runbooks/touch.yaml"), "name: touch\ntargets: host:local-01\nsteps:\n  - kind: command\n    name: touch\n    command: touch /tmp/x\n");
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
@@ -89,5 +92,24 @@ describe("steward run refuses before it gathers or writes anything", () => {
     expect(r.stderr).toContain("step 'baseline': compliance steps cannot be applied yet");
     expect(r.stderr).toContain("nothing was planned or applied");
     expect(await written()).toEqual([]);
+  });
+});
+
+describe("steward run when apply stops after the plan was written", () => {
+  it("keeps the plan and says where it is and why", async () => {
+    // runs/ cannot be made: apply stops after planning, before any host is touched.
+    await writeFile(join(root, "runs"), "not a folder\n");
+    try {
+      const r = await steward({}, "run", "touch");
+      expect(r.code, r.stdout + r.stderr).toBe(6);
+      const plan = /^wrote (plans\/touch-\S+\.json)$/m.exec(r.stdout)?.[1];
+      expect(plan).toBeDefined();
+      expect(await readdir(join(root, "plans"))).toContain(plan!.slice("plans/".length));
+      expect(r.stderr).toContain(`steward run: the plan ${plan} was written before apply stopped, and is kept: apply it with \`steward apply ${plan}\` once the problem below is fixed, or delete it`);
+    } finally {
+      await rm(join(root, "runs"), { force: true });
+      await rm(join(root, "plans"), { recursive: true, force: true });
+      await rm(join(root, ".steward"), { recursive: true, force: true });
+    }
   });
 });
