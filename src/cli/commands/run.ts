@@ -65,6 +65,8 @@ Exit codes: as steward apply; 3 when the repository is invalid.`,
     const planned = await planRepository({
       root,
       runbook,
+      // A runbook named by its path is found from here first, as \`steward plan\` finds it.
+      cwd: io.cwd,
       factsDir: resolve(root, ".steward/facts"),
       outDir: resolve(root, "plans"),
       now,
