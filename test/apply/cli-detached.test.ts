@@ -74,6 +74,7 @@ describe("a package transaction outlives steward", () => {
     await mkdir(join(state.dir, "runbooks"), { recursive: true });
     await writeFile(join(state.dir, "runbooks", "survive.yaml"), runbook("survive"));
     await writeFile(join(state.dir, "runbooks", "followed.yaml"), runbook("followed"));
+    await writeFile(join(state.dir, "runbooks", "slow.yaml"), `${runbook("slow")}    timeout: 6s\n`);
   }, 180_000);
 
   afterAll(async () => {
@@ -163,6 +164,33 @@ describe("a package transaction outlives steward", () => {
       const { records } = await journal("followed");
       expect(records.filter((r) => r.type === "step-intent")).toHaveLength(1);
       expect(records.filter((r) => r.type === "step-outcome")).toHaveLength(1);
+    } finally {
+      if (!healed) await healFault(state, "sandbox-01", "dpkg-lock");
+    }
+  }, 180_000);
+
+  it("a transaction still running at the step's timeout fails the step naming its job, and is left to finish, not killed", async () => {
+    expect((await sh("dpkg -i /srv/steward-apt/steward-lib_1.0.0_all.deb >/dev/null")).code).toBe(0);
+    const planned = await start("plan", "slow", "--gather").exited;
+    expect(planned.code, planned.stdout + planned.stderr).toBe(0);
+    const plan = /^wrote (\S+\.json)$/m.exec(planned.stdout)![1]!;
+    await injectFault(state, "sandbox-01", "dpkg-lock");
+    let healed = false;
+    try {
+      const t0 = Date.now();
+      const r = await start("apply", plan).exited;
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      expect(r.code, r.stdout + r.stderr).toBe(4);
+      const { runId } = await journal("slow");
+      const host = (JSON.parse(await readFile(join(state.dir, "runs", runId, "results.json"), "utf8")) as RunResults).hosts[0]!;
+      expect(host.outcome).toBe("failed");
+      const job = /as job (tx-\S+) /.exec(host.detail)?.[1];
+      expect(host.detail).toMatch(/the apt transaction was still running after the step's timeout; it goes on on the host, detached, as job tx-\S+ \(\/var\/lib\/steward\/jobs\/tx-\S+\/exit will hold its exit status\)/);
+      expect(await aptRunning()).toBe(true);
+      expect(await healFault(state, "sandbox-01", "dpkg-lock")).toEqual([]);
+      healed = true;
+      await until("the job's exit status", async () => (await sh(`cat /var/lib/steward/jobs/${String(job)}/exit`)).stdout.trim() === "0");
+      expect(await version()).toBe("1.1.0 ii");
     } finally {
       if (!healed) await healFault(state, "sandbox-01", "dpkg-lock");
     }
