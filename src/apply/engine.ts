@@ -32,7 +32,7 @@ import { hostJournal, mergeSteps } from "./host-journal.ts";
 import type { Journal } from "./journal.ts";
 import type { JournalBody } from "./journal-records.ts";
 import type { ReplayState, ReplayedHost } from "./journal-replay.ts";
-import { exitCodeFor, runResults, runStatus, writeResults, type RunResults } from "./results.ts";
+import { budgetCount, exitCodeFor, runResults, runStatus, writeResults, type RunResults } from "./results.ts";
 import { StopController } from "./stop.ts";
 import { BUDGET_OUTCOMES, type HostOutcome, type HostResult, type RunHost } from "./types.ts";
 import { WindowGuard } from "./window-guard.ts";
@@ -336,7 +336,7 @@ class Rollout {
 
   #budgetDetail(): string {
     const { allowed, haltsAt } = this.#o.plan.rollout.failureBudget;
-    return `the failure budget is exhausted: ${this.#failures} failed hosts, ${allowed} allowed (halts at ${haltsAt})`;
+    return `the failure budget is exhausted: ${budgetCount(this.#failures, this.#results.values())}, ${allowed} allowed; it halts at ${haltsAt}`;
   }
 
   #onStop(mode: "graceful" | "hard"): void {

@@ -183,6 +183,7 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
         unreadable = errorDetail(error);
       }
       await options.journal.intent({ step: step.name, kind: step.kind, ...(evidence !== undefined ? { evidence } : {}) });
+      if (evidence !== undefined) ctx.evidence = evidence;
       let result: StepResult;
       try {
         // Without its evidence a step could not be judged after a crash: it does not start.

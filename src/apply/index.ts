@@ -7,16 +7,13 @@ import { recordRun } from "../audit/record.ts";
 import { EnvironmentError, StewardError } from "../core/errors.ts";
 import type { EventEmitter, ApplyEvent } from "../core/events.ts";
 import { writeFileAtomic } from "../core/fs.ts";
-import { missingSecretMessage, type RunSecrets } from "../core/secrets.ts";
+import type { RunSecrets } from "../core/secrets.ts";
 import { appProbes } from "../facts/apps.ts";
 import { hostTarget } from "../facts/target.ts";
-import type { Inventory, Runbook } from "../model/types.ts";
-import { kindOf } from "../steps/registry.ts";
-import { analyzeTemplate } from "../template/index.ts";
+import type { Runbook } from "../model/types.ts";
 import { parsePlan } from "../plan/artifact.ts";
 import type { Plan, PlannedHost } from "../plan/types.ts";
 import { renderRunReport } from "../report/run-report.ts";
-import { unsupportedSteps } from "../steps/executors.ts";
 import { hostTemplateFields } from "../steps/template-context.ts";
 import { createTransport } from "../transport/registry.ts";
 import { validateRepository } from "../validate/index.ts";
@@ -25,6 +22,7 @@ import { changedInputs, StalePlanError } from "./inputs.ts";
 import { Journal, JOURNAL_FILE } from "./journal.ts";
 import { readJournal } from "./journal-replay.ts";
 import { lockPlan, PlanLockedError } from "./lock.ts";
+import { assertApplicable } from "./preflight.ts";
 import { runGateChecks, runHost, type RunHostOptions } from "./host-runner.ts";
 import type { RunResults } from "./results.ts";
 import type { StopController } from "./stop.ts";
@@ -111,13 +109,10 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
   }
   const changes = changedInputs(plan, validation.hashes, validation.inventory.knownHosts, options.toolVersion);
   if (changes.length > 0) throw new StalePlanError(plan.id, changes, plan.runbook.name);
-  const refused = unsupportedSteps(plan.runbook.steps);
-  if (refused.length > 0) throw new StewardError("invalid-input", refused.join("; "), "nothing was applied");
   const { inventory } = validation;
   const runbook: Runbook = { name: plan.runbook.name, targets: plan.runbook.targets, steps: plan.runbook.steps, vars: plan.runbook.vars, file: plan.runbook.file };
   options.secrets.registerRepository(inventory, [runbook]);
-  const unset = unsetSecrets(plan, validation.inventory, options.secrets);
-  if (unset.length > 0) throw new EnvironmentError(`${unset.slice(0, 3).join("; ")}${unset.length > 3 ? `; and ${unset.length - 3} more` : ""}; nothing was applied`, "set the variable in the environment (your CI's secret store) and apply again");
+  assertApplicable({ steps: plan.runbook.steps, vars: plan.runbook.vars, inventory, hosts: plan.hosts.map((h) => h.name), secrets: options.secrets, env: options.env });
 
   const runsDir = join(options.root, "runs");
   const clock = options.now ?? (() => new Date());
@@ -166,7 +161,10 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
       // Another run (of another plan) changing this host right now: wait for it. The host's
       // facts are then read again, so what that run changed makes this host stale, and no
       // two runs ever record the same change.
-      const held = await hostLock(runsDir, runId, host.name, options.root, stop);
+      const held = await hostLock(runsDir, runId, host.name, options.root, stop, async (holder, detail) => {
+        const record = await journal.append({ type: "host-wait", host: host.name, holder, detail });
+        options.events?.emit({ type: "host-wait", time: record.time, host: host.name, detail });
+      });
       if (!("release" in held)) return { host: host.name, wave: host.wave, outcome: "failed", detail: held.busy, startedAt: null, finishedAt: null, steps: [] };
       try {
         return await runHost({ ...o, journal: hostJournal, stopRequested: () => stop.aborted, signal: abort });
@@ -211,41 +209,6 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
   }
 }
 
-/**
- * Secrets the plan's steps will read on some planned host but the environment does not
- * hold, one message each naming the step, the variable and the environment variable:
- * found before any host is touched, so no host runs half its steps and stops at the one
- * that needs the secret.
- */
-function unsetSecrets(plan: Plan, inventory: Inventory, secrets: RunSecrets): string[] {
-  const reads = new Map<string, string>();
-  for (const step of plan.runbook.steps) {
-    for (const field of kindOf(step).templatedFields(step)) {
-      let refs: ReturnType<typeof analyzeTemplate>["references"] = [];
-      try {
-        refs = analyzeTemplate(field.text).references;
-      } catch {
-        continue;
-      }
-      for (const ref of refs) if (ref.path[0] === "vars" && ref.path[1] !== undefined && !reads.has(ref.path[1])) reads.set(ref.path[1], step.name);
-    }
-  }
-  const out = new Set<string>();
-  for (const host of plan.hosts) {
-    const inv = inventory.hosts.get(host.name);
-    if (inv === undefined) continue;
-    for (const missing of secrets.resolveVars({ ...plan.runbook.vars, ...inv.vars }).missing) {
-      const step = reads.get(missing.key);
-      if (step !== undefined) out.add(missingSecretMessage(missing, `step '${step}'`));
-    }
-  }
-  for (const step of plan.runbook.steps) {
-    const ref = "password" in step ? step.password : undefined;
-    if (ref !== undefined && stepSecret(secrets, ref.env) === undefined) out.add(`step '${step.name}' reads its password from { env: ${ref.env} }, but ${ref.env} is not set in the environment`);
-  }
-  return [...out].sort();
-}
-
 /** A step's `{ env: NAME }` value (a backup password), registered for redaction; undefined when unset. */
 function stepSecret(secrets: RunSecrets, variable: string): string | undefined {
   const value = secrets.resolveVars({ secret: { env: variable } }).vars["secret"];
@@ -282,14 +245,25 @@ async function exists(path: string): Promise<boolean> {
 /** How long a host waits for another run that is changing it, at most. */
 const HOST_LOCK_WAIT_MS = 30 * 60_000;
 
+/** How long a host lock's holder may stay unnamed (between mkdir and writing holder.json) before the wait is reported without its name. */
+const HOLDER_GRACE_MS = 2000;
+
+/** Who holds a host lock, as `onWait` receives it. */
+type Holder = { runId: string; pid: number; machine: string } | null;
+
 /**
  * One run at a time on a host, whatever plan it applies: the lock runs/locks/host.<name>.lock
  * (proper-lockfile, as the plan lock). Waits while another live run holds it, until it is
  * free, a stop is requested (then the host runner ends the host as interrupted before it
- * starts), or HOST_LOCK_WAIT_MS pass (then the host fails, naming the holder).
+ * starts), or HOST_LOCK_WAIT_MS pass (then the host fails, naming the holder). `onWait`
+ * is called once the holder is known (or after HOLDER_GRACE_MS without a name), and
+ * again when another run takes over, with the holder and a line saying so (journaled
+ * and shown by the caller).
  */
-async function hostLock(runsDir: string, runId: string, host: string, root: string, stop: AbortSignal): Promise<{ release(): Promise<void> } | { busy: string }> {
-  const deadline = Date.now() + HOST_LOCK_WAIT_MS;
+async function hostLock(runsDir: string, runId: string, host: string, root: string, stop: AbortSignal, onWait: (holder: Holder, detail: string) => Promise<void>): Promise<{ release(): Promise<void> } | { busy: string }> {
+  const started = Date.now();
+  const deadline = started + HOST_LOCK_WAIT_MS;
+  let told: string | undefined;
   for (;;) {
     try {
       return await lockPlan(runsDir, `host.${host}`, { runId, root });
@@ -297,6 +271,12 @@ async function hostLock(runsDir: string, runId: string, host: string, root: stri
       if (!(error instanceof PlanLockedError)) throw error;
       const holder = error.holder;
       const who = holder === null ? "another steward process" : `run ${holder.runId} (pid ${holder.pid} on ${holder.machine})`;
+      // A holder between taking the lock and writing holder.json is named a moment later;
+      // one still unnamed after HOLDER_GRACE_MS is reported as it is.
+      if (told !== who && (holder !== null || (told === undefined && Date.now() - started >= HOLDER_GRACE_MS))) {
+        told = who;
+        await onWait(holder === null ? null : { runId: holder.runId, pid: holder.pid, machine: holder.machine }, `waiting for the host lock held by ${who}, at most ${HOST_LOCK_WAIT_MS / 60_000} minutes: another run is changing this host`);
+      }
       if (Date.now() >= deadline) return { busy: `another run kept changing the host for ${HOST_LOCK_WAIT_MS / 60_000} minutes: ${who}; nothing was done` };
       if (stop.aborted) return { release: async () => undefined };
       await new Promise((resolve) => setTimeout(resolve, 500));

@@ -28,6 +28,8 @@ export type JournalBody =
   /** `attempt`: 1 for the first start of the host in this run, 2 after a resume, … */
   | { type: "host-start"; host: string; wave: number; attempt: number }
   /** Written (and fsync'd) before the step may change anything. */
+  /** The host waits for another run changing it (its host lock); `holder` null when that run has not said who it is yet. */
+  | { type: "host-wait"; host: string; holder: { runId: string; pid: number; machine: string } | null; detail: string }
   | { type: "step-intent"; host: string; step: string; kind: StepKind; evidence?: Record<string, unknown> }
   | { type: "step-outcome"; host: string; result: StepResult }
   | { type: "host-end"; host: string; result: HostResult }
@@ -48,6 +50,7 @@ export const JOURNAL_RECORD_TYPES: ReadonlySet<string> = new Set<JournalRecordTy
   "wave-start",
   "wave-end",
   "host-start",
+  "host-wait",
   "step-intent",
   "step-outcome",
   "host-end",

@@ -54,6 +54,20 @@ export function exitCodeFor(status: RunStatus): 0 | 1 | 4 {
   return status === "ok" ? 0 : status === "hosts-failed" ? 1 : 4;
 }
 
+/**
+ * The failure budget's count in the one wording every output uses (the halt detail,
+ * progress, the CLI's summary, the report): "2 host(s) counted against the failure
+ * budget (1 failed, 1 unreachable)". `failures` is the budget's count (resumed failures
+ * included); the breakdown is by outcome (BUDGET_OUTCOMES) over `hosts`, the hosts
+ * with a final result, so it reads the same as the summary's counts by outcome.
+ */
+export function budgetCount(failures: number, hosts: Iterable<Pick<HostResult, "outcome">>): string {
+  const by = new Map<HostOutcome, number>();
+  for (const h of hosts) if (BUDGET_OUTCOMES.has(h.outcome)) by.set(h.outcome, (by.get(h.outcome) ?? 0) + 1);
+  const parts = HOST_OUTCOMES.filter((o) => by.has(o)).map((o) => `${by.get(o)} ${o}`);
+  return `${failures} host(s) counted against the failure budget${parts.length > 0 ? ` (${parts.join(", ")})` : ""}`;
+}
+
 /** Hosts per outcome, every outcome present (zero when none). */
 export function countOutcomes(hosts: readonly HostResult[]): Record<HostOutcome, number> {
   const counts = Object.fromEntries(HOST_OUTCOMES.map((o) => [o, 0])) as Record<HostOutcome, number>;

@@ -109,6 +109,8 @@ export interface StepContext {
    * redaction; undefined when the variable is not set (apply refuses that up front).
    */
   secret?(variable: string): string | undefined;
+  /** What `IntentEvidence.intentEvidence` returned for this step, as its intent record holds it (a package job's id). */
+  evidence?: Readonly<Record<string, unknown>>;
 }
 
 /**

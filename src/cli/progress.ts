@@ -29,11 +29,13 @@ export function eventLine(e: ApplyEvent): string | undefined {
   const t = hhmmss(e.time);
   switch (e.type) {
     case "run-start":
-      return `${t} run ${e.runId}: plan ${e.planId}, ${e.hosts} host(s) in ${e.waves} wave(s)${e.resumed ? `, resumed (${e.failuresCarried} failure(s) carried over)` : ""}`;
+      return `${t} run ${e.runId}: plan ${e.planId}, ${e.hosts} host(s) in ${e.waves} wave(s)${e.resumed ? `, resumed, ${e.failuresCarried} host(s) already counted against the failure budget` : ""}`;
     case "wave-start":
       return `${t} wave ${e.wave + 1}: ${e.hosts.length} host(s)`;
     case "host-start":
       return undefined;
+    case "host-wait":
+      return `${t}   ${e.host}: ${clean(e.detail)}`;
     case "step-start":
       return undefined;
     case "step-end":
@@ -47,7 +49,7 @@ export function eventLine(e: ApplyEvent): string | undefined {
     case "pause":
       return `${t} pause until ${hhmmss(e.until)}`;
     case "budget":
-      return `${t} failure budget tripped at ${e.host} (${e.failures} failure(s), halts at ${e.haltsAt}): no new host starts`;
+      return `${t} failure budget tripped at ${e.host} (${e.failures} host(s) counted against the failure budget, halts at ${e.haltsAt}): no new host starts`;
     case "window":
       return `${t} maintenance window closed (${e.closes}): ${clean(e.detail)}`;
     case "signal":
@@ -92,6 +94,7 @@ function live(write: (text: string) => void): Progress {
       if (e.type === "wave-start") wave = `wave ${e.wave + 1} (${e.hosts.length} hosts)`;
       if (e.type === "host-start") running.set(e.host, "connecting");
       if (e.type === "step-start") running.set(e.host, `${e.step} (${e.kind})`);
+      if (e.type === "host-wait") running.set(e.host, "waiting for another run's host lock");
       if (e.type === "host-end") {
         running.delete(e.host);
         done += 1;

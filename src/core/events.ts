@@ -62,6 +62,8 @@ export type ApplyEvent =
   | { type: "wave-start"; time: string; wave: number; hosts: string[] }
   | { type: "wave-end"; time: string; wave: number; counts: Partial<Record<HostOutcome, number>> }
   | { type: "host-start"; time: string; host: string; wave: number; attempt: number }
+  /** The host waits for another run that is changing it (README, "Apply": one run changes a host at a time). */
+  | { type: "host-wait"; time: string; host: string; detail: string }
   | { type: "step-start"; time: string; host: string; step: string; kind: StepKind }
   | { type: "step-end"; time: string; host: string; result: StepResult }
   | { type: "host-end"; time: string; host: string; result: HostResult }

@@ -1,5 +1,5 @@
 import type { JournalRecord } from "../apply/journal-records.ts";
-import type { RunResults } from "../apply/results.ts";
+import { budgetCount, type RunResults } from "../apply/results.ts";
 import type { HostResult, StepResult } from "../apply/types.ts";
 import type { Criticality } from "../model/types.ts";
 import type { Plan } from "../plan/types.ts";
@@ -44,7 +44,7 @@ const SOURCES = {
 | Clock | the maintenance window was checked against --now {{clock}}, not the real time |
 {{/if}}
 | Hosts | {{counts}} |
-| Failure budget | {{failures}} failure(s) counted; the rollout halts at {{haltsAt}} |
+| Failure budget | {{budget}}; the rollout halts at {{haltsAt}} |
 {{#if severity}}
 | Severity | {{severity}} |
 {{/if}}
@@ -124,11 +124,14 @@ function timeline(journal: readonly JournalRecord[]): Array<{ time: string; text
       case "host-end":
         if (!["changed", "unchanged"].includes(r.result.outcome)) at(r, `${r.host}: ${r.result.outcome}: ${r.result.detail}`);
         break;
+      case "host-wait":
+        at(r, `${r.host}: ${r.detail}`);
+        break;
       case "gate":
         at(r, `gate after wave ${r.wave + 1} ${r.ok ? "passed" : "failed"}: ${r.detail}`);
         break;
       case "budget-trip":
-        at(r, `failure budget tripped at ${r.host}: ${r.failures} failure(s), halts at ${r.haltsAt}; no new host starts`);
+        at(r, `failure budget tripped at ${r.host}: ${r.failures} host(s) counted against it, halts at ${r.haltsAt}; no new host starts`);
         break;
       case "window-close":
         at(r, `maintenance window closed (${r.closes}): ${r.detail}`);
@@ -180,7 +183,7 @@ export function renderRunReport(input: RunReportInput, maxChars = 60_000): strin
   const head = r.head({
     runId: results.runId, status: results.status, exitCode: results.exitCode, halt: results.halt ? `${results.halt.reason}: ${results.halt.detail}` : "",
     planId: results.plan.id, digest: results.plan.digest, runbook: `${plan.runbook.name} (${plan.runbook.file})`, startedAt: results.startedAt, finishedAt: results.finishedAt,
-    resumes: results.resumes, counts, clock: runStartClock(input.journal), failures: results.failureBudget.failures, haltsAt: results.failureBudget.haltsAt, severity: severity ?? "",
+    resumes: results.resumes, counts, clock: runStartClock(input.journal), budget: budgetCount(results.failureBudget.failures, results.hosts), haltsAt: results.failureBudget.haltsAt, severity: severity ?? "",
   });
   const byName = new Map(results.hosts.map((h) => [h.host, h]));
   const waves: string[] = [];

@@ -12,14 +12,31 @@ import { TemplateRenderError } from "../template/index.ts";
 /** Characters of each stream a StepResult keeps: the end of the output, where errors are. */
 export const RESULT_TAIL_CHARS = 2000;
 
+/** Shown where characters were removed from a tail: U+FFFD REPLACEMENT CHARACTER, one per run removed. */
+export const REMOVED_MARK = "\uFFFD";
+
 /**
- * The last `RESULT_TAIL_CHARS` characters of a host's output, with control characters
- * (but line breaks and tabs) and format characters (bidi controls such as U+202E,
- * zero-width characters) removed: tails reach journals, results, reports and terminals.
+ * Escape sequences (ECMA-48 CSI `ESC [ … final`, and string controls OSC/DCS/SOS/PM/APC
+ * up to BEL or ST) whole, then any other control character but line feed and tab, and
+ * any format character (Unicode Cf: bidi controls such as U+202E, zero-width
+ * characters), in runs: what a tail may not carry.
+ */
+const REMOVED = /(?:\u001b\[[0-?]*[ -/]*[@-~]|\u001b[\]PX^_][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[^\P{Cc}\n\t]|\p{Cf})+/gu;
+
+/**
+ * The last `RESULT_TAIL_CHARS` characters of a host's output, fit for journals,
+ * results, reports and terminals: `\r\n` and a lone `\r` become line feeds, and each
+ * run of removed characters (REMOVED) becomes one REMOVED_MARK, so a reader sees where
+ * output was cut; when any was, the tail starts with a line saying how many.
  */
 export function tail(text: string): string {
-  const clean = text.replace(/[^\P{Cc}\n\t]|\p{Cf}/gu, "");
-  return clean.length <= RESULT_TAIL_CHARS ? clean : clean.slice(clean.length - RESULT_TAIL_CHARS);
+  let removed = 0;
+  const clean = text.replace(/\r\n?/g, "\n").replace(REMOVED, (run) => {
+    removed += run.length;
+    return REMOVED_MARK;
+  });
+  const kept = clean.length <= RESULT_TAIL_CHARS ? clean : clean.slice(clean.length - RESULT_TAIL_CHARS);
+  return removed === 0 ? kept : `[${removed} control or format character(s) removed, each run shown as ${REMOVED_MARK}]\n${kept}`;
 }
 
 /** Extra members of a StepResult beside those every result has. */

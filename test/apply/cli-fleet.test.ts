@@ -201,11 +201,15 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     expect(res.status).toBe("halted:budget");
     expect(res.counts.failed).toBe(1);
     expect(res.counts["not-started:budget"]).toBe(5);
+    // The halt, the summary and the report count the failures the same way.
+    expect(r.stdout).toContain("halted:budget (the failure budget is exhausted: 1 host(s) counted against the failure budget (1 failed), 0 allowed; it halts at 1)");
+    expect(r.stdout).toContain("  hosts: 1 failed, 5 not-started:budget\n  1 host(s) counted against the failure budget (1 failed); the rollout halts at 1\n");
     const failed = res.hosts.find((h) => h.outcome === "failed")!;
     expect(failed.detail).toMatch(/dpkg --configure -a/);
     for (const h of res.hosts.filter((x) => x.outcome === "not-started:budget")) expect(await version(h.host, "steward-broken")).toBe("1.0.0");
     const report = await readFile(join(state.dir, "runs", res.runId, "report.md"), "utf8");
     expect(report).toContain("## Post-incident");
+    expect(report).toContain("| Failure budget | 1 host(s) counted against the failure budget (1 failed); the rollout halts at 1 |");
     expect(report).toMatch(/failure budget tripped at sandbox-0\d/);
     expect(report).toContain(`--resume ${res.runId}`);
   });
@@ -243,5 +247,13 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     expect(log[0]!.replace("-start", "-end")).toBe(log[1]);
     expect(log[2]!.replace("-start", "-end")).toBe(log[3]);
     expect(await readdir(join(state.dir, "runs", "locks"))).toEqual([]);
+    // The one that waited said so, naming the other run, and journaled it.
+    const [resA, resB] = [await results(ra.stdout), await results(rb.stdout)];
+    const waits = await Promise.all([resA, resB].map(async (res) => (await readJournal(join(state.dir, "runs", res.runId, "journal.jsonl"))).records.filter((x) => x.type === "host-wait")));
+    expect(waits.map((w) => w.length).sort()).toEqual([0, 1]);
+    const [waiter, holder] = waits[0]!.length === 1 ? [ra, resB] : [rb, resA];
+    const wait = waits.flat()[0]!;
+    expect(wait).toMatchObject({ type: "host-wait", host: "sandbox-02", holder: { runId: holder.runId, pid: process.pid } });
+    expect(waiter.stdout).toContain(`sandbox-02: waiting for the host lock held by run ${holder.runId} (pid ${process.pid} on `);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { runEngine } from "../../src/apply/engine.ts";
 import { readJournal } from "../../src/apply/journal-replay.ts";
 import type { JournalRecord } from "../../src/apply/journal-records.ts";
-import { resultsProblems } from "../../src/apply/results.ts";
+import { budgetCount, resultsProblems } from "../../src/apply/results.ts";
 import { StopController } from "../../src/apply/stop.ts";
 import { EventEmitter, type ApplyEvent } from "../../src/core/events.ts";
 import { FakeFleet, newJournal, rolloutPlan, type HostSpec } from "./fixtures.ts";
@@ -91,6 +91,9 @@ describe("engine: the failure budget", () => {
     const tripSeq = trips[0]?.seq ?? 0;
     expect(rs.find((r) => r.type === "host-end" && r.host === "h03")?.seq).toBeGreaterThan(tripSeq);
     expect(results.counts["not-started:budget"]).toBe(6);
+    // One count everywhere: the halt names the same hosts, by outcome, as the counts do.
+    expect(results.halt?.detail).toBe("the failure budget is exhausted: 2 host(s) counted against the failure budget (1 failed, 1 unreachable), 1 allowed; it halts at 2");
+    expect(budgetCount(results.failureBudget.failures, results.hosts)).toBe(`2 host(s) counted against the failure budget (${results.counts.failed} failed, ${results.counts.unreachable} unreachable)`);
     expect(resultsProblems(JSON.parse(await readFile(join(dirname(journal.path), "results.json"), "utf8")))).toEqual([]);
   });
 

@@ -3,8 +3,19 @@ import { errorDetail, StepClock, tail } from "../../src/steps/execute-helpers.ts
 import { TemplateRenderError } from "../../src/template/index.ts";
 
 describe("what a step result keeps of a host's output", () => {
-  it("drops control and bidi characters from tails, keeping lines and tabs", () => {
-    expect(tail("ok\u202e evil\u200b\n\tnext\u001b[2J\u0007")).toBe("ok evil\n\tnext[2J");
+  it("drops control and bidi characters from tails, keeping lines and tabs, and marks where it did", () => {
+    expect(tail("ok\u202e evil\u200b\n\tnext\u001b[2J\u0007")).toBe("[7 control or format character(s) removed, each run shown as \uFFFD]\nok\uFFFD evil\uFFFD\n\tnext\uFFFD");
+    // Escape sequences go whole: no "[0m" left behind; a title-setting OSC too.
+    expect(tail("\u001b[1;31mE:\u001b[0m held\u001b]0;pwned\u0007")).toBe("[21 control or format character(s) removed, each run shown as \uFFFD]\n\uFFFDE:\uFFFD held\uFFFD");
+    expect(tail("line 1\r\nline 2\rline 3")).toBe("line 1\nline 2\nline 3");
+    expect(tail("clean output\n")).toBe("clean output\n");
+  });
+
+  it("keeps the last characters, and says so when something was removed before them", () => {
+    const long = `${"x".repeat(3000)}\u0007end`;
+    const t = tail(long);
+    expect(t.startsWith("[1 control or format character(s) removed")).toBe(true);
+    expect(t.endsWith("\uFFFDend")).toBe(true);
   });
 
   it("keeps a detail to one plain line", () => {

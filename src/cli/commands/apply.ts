@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { applyPlan, type ApplyOutcome } from "../../apply/index.ts";
+import { budgetCount } from "../../apply/results.ts";
 import { StopController } from "../../apply/stop.ts";
 import { UsageError } from "../../core/errors.ts";
 import { parsePlanTime } from "../../plan/clock.ts";
@@ -69,6 +70,7 @@ export async function runApply(io: CommandIO, planFile: string, values: { root?:
       ...(outcome.tookOver ? [outcome.tookOver] : []),
       `run ${results.runId}: ${results.status}${results.halt ? ` (${results.halt.detail})` : ""}`,
       `  hosts: ${counts || "none"}`,
+      `  ${budgetCount(results.failureBudget.failures, results.hosts)}; the rollout halts at ${results.failureBudget.haltsAt}`,
       `wrote ${shownPath(io.cwd, resolve(runDir, "results.json"))}`,
       `wrote ${shownPath(io.cwd, report)}`,
       `recorded in runs/audit.jsonl (entry ${outcome.audit.seq}, ${outcome.audit.hash.slice(0, 12)}…)`,

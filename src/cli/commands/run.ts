@@ -1,7 +1,12 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError } from "../../core/errors.ts";
+import { assertApplicable } from "../../apply/preflight.ts";
 import { planRepository } from "../../plan/index.ts";
+import { selectedHostNames } from "../../plan/planner.ts";
+import { checkPlanLimit, findRunbook } from "../../plan/selection.ts";
+import { indexInventory } from "../../model/selector.ts";
+import { validateRepository } from "../../validate/index.ts";
 import { localAllowedByEnvironment } from "../../transport/registry.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { limitArg } from "../limit-arg.ts";
@@ -16,7 +21,10 @@ import { parseNow, runApply } from "./apply.ts";
  * runbooks (health checks, scheduled jobs). Facts are gathered for exactly the hosts
  * the plan selects, the plan is written (plans/<id>.json and .md) like `steward plan`
  * writes it, and then that very file is applied like `steward apply` applies it: the
- * same verification, lock, journal, results and report.
+ * same verification, lock, journal, results and report. What apply would refuse
+ * whatever the facts say (a step kind that cannot run yet, a secret a step reads that
+ * is unset or empty on a selected host) is refused first, before facts are gathered
+ * or a plan is written, so a refused run leaves no plan behind.
  */
 export const run: Command = {
   summary: "plan a runbook (gathering facts) and apply that plan at once, for checks and unattended work",
@@ -45,12 +53,24 @@ Exit codes: as steward apply; 3 when the repository is invalid.`,
     const limit = limitArg(values.limit);
     const clock = parseNow(values.now);
     const allowLocal = values["allow-local"] === true || localAllowedByEnvironment(io.env);
+    const now = clock?.() ?? new Date();
+    // What apply would refuse whatever the facts say is refused first: nothing gathered, nothing written.
+    const validation = await validateRepository(root, { now });
+    if (validation.errors === 0) {
+      const book = await findRunbook(validation.runbooks, runbook, root, io.cwd);
+      if (limit) checkPlanLimit(limit, values.limit ?? "", indexInventory(validation.inventory), book);
+      io.secrets.registerRepository(validation.inventory, validation.runbooks);
+      const hosts = selectedHostNames(validation.inventory, book, limit);
+      assertApplicable({ steps: book.steps, ...(book.vars ? { vars: book.vars } : {}), inventory: validation.inventory, hosts, secrets: io.secrets, env: io.env }, "nothing was planned or applied");
+    }
     const planned = await planRepository({
       root,
       runbook,
+      // A runbook named by its path is found from here first, as \`steward plan\` finds it.
+      cwd: io.cwd,
       factsDir: resolve(root, ".steward/facts"),
       outDir: resolve(root, "plans"),
-      now: clock?.() ?? new Date(),
+      now,
       toolVersion: await toolVersion(),
       secrets: io.secrets,
       gather: { refresh: values.refresh === true, env: io.env, allowLocal },
@@ -66,6 +86,13 @@ Exit codes: as steward apply; 3 when the repository is invalid.`,
       return ExitCode.invalidInput;
     }
     if (!values.json) io.stdout(`plan ${planned.plan.id}: ${planned.plan.summary.planned} host(s) planned, ${planned.plan.summary.skipped} skipped\nwrote ${shownPath(io.cwd, planned.written.json)}\n`);
-    return runApply(io, planned.written.json, { root, ...(values.json ? { json: true } : {}), ...(values.now !== undefined ? { now: values.now } : {}), ...(allowLocal ? { "allow-local": true } : {}), unattended: true });
+    const shown = shownPath(io.cwd, planned.written.json);
+    try {
+      return await runApply(io, planned.written.json, { root, ...(values.json ? { json: true } : {}), ...(values.now !== undefined ? { now: values.now } : {}), ...(allowLocal ? { "allow-local": true } : {}), unattended: true });
+    } catch (error) {
+      // Refused after the plan was written (another run holds it, the journal cannot be made): say where it is.
+      io.stderr(`steward run: the plan ${shown} was written before apply stopped, and is kept: apply it with \`steward apply ${shown}\` once the problem below is fixed, or delete it\n`);
+      throw error;
+    }
   },
 };

@@ -157,7 +157,10 @@ export function databaseExecutorWith(env: NodeJS.ProcessEnv): StepExecutor {
       guarded(ctx, async (clock) => {
         const step = ctx.step as DatabaseStep;
         try {
-          return await OPERATIONS[step.operation](ctx, clock, step, env);
+          // The run's secrets first (the CLI's environment, registered for redaction); the process environment otherwise.
+          const secret = ctx.secret;
+          const view: NodeJS.ProcessEnv = secret === undefined ? env : new Proxy({}, { get: (_t, key) => (typeof key === "string" ? (secret(key) ?? env[key]) : undefined) });
+          return await OPERATIONS[step.operation](ctx, clock, step, view);
         } catch (error) {
           if (error instanceof StepFailure) return clock.finish("failed", `${step.operation} of ${step.database}: ${error.message}`);
           if (error instanceof UnreadableOutputError) return clock.finish("failed", `${step.operation} of ${step.database}: the host's output cannot be read: ${error.message}`);

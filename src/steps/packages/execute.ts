@@ -10,12 +10,14 @@
  *   3. install, non-interactive for real (DEBIAN_FRONTEND=noninteractive, existing
  *      conffiles kept, needrestart suspended in list mode), waiting at most
  *      `LOCK_TIMEOUT_SECONDS` for dpkg's lock; on a lock failure the holder is read from
- *      /proc/locks and named; the lock is never deleted;
+ *      /proc/locks and named; the lock is never deleted. The transaction runs detached
+ *      on the host as a job (./job.ts), whose id the step's intent records, so killing
+ *      steward never kills apt mid-transaction, and a resume finds what it did;
  *   4. re-read the versions: each package's `from → to` is recorded as observed;
  *   5. a package left half-configured (a failing maintainer script) is reported with
  *      the repair command, `dpkg --configure -a`, which runs only with `repair: true`.
  */
-import type { StepContext, StepExecutor, StepOutcome, StepResult, ObservedPackage } from "../../apply/types.ts";
+import type { IntentEvidence, StepContext, StepExecutor, StepOutcome, StepResult, ObservedPackage } from "../../apply/types.ts";
 import { drivers } from "../../drivers/registry.ts";
 import type { PackageDriver, PackageRequest, SimulatedChange } from "../../drivers/types.ts";
 import type { InstalledPackage } from "../../facts/types.ts";
@@ -24,7 +26,9 @@ import { installRequests } from "./index.ts";
 import type { PlannedAction } from "../../plan/types.ts";
 import { shellQuote } from "../../transport/shell.ts";
 import type { Session } from "../../transport/types.ts";
+import { CommandTimeoutError } from "../../transport/errors.ts";
 import { guarded, lastLine, outputOf, tail, type StepClock } from "../execute-helpers.ts";
+import { isJobId, JOB_ROOT, jobState, newJobId, startJob, type JobState } from "./job.ts";
 
 /** Seconds apt waits for dpkg's lock held by another process before the step fails. */
 export const LOCK_TIMEOUT_SECONDS = 60;
@@ -190,6 +194,7 @@ function observed(names: readonly string[], before: Map<string, InstalledPackage
 }
 
 async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
+  const t0 = Date.now();
   const step = ctx.step as PackagesStep;
   const action = ctx.action as PackagesAction;
   const driver = driverOf(ctx);
@@ -208,11 +213,21 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
   const problems = unplannedChanges(simulation.changes, plan.requests, heldChanges(sim.stdout), plan.removals);
   if (problems.length > 0) return clock.finish("failed", `refused, nothing was changed: the transaction ${problems.join("; ")}`, { ...outputOf(sim), evidence: { simulation: simulation.changes } });
 
-  const result = await ctx.session.exec(NEEDRESTART_ENV + transaction(driver, plan, false, lockSeconds), { become, check: false, label: `${step.name}: ${driver.manager} transaction`, timeoutMs: ctx.timeoutMs });
+  const job = isJobId(ctx.evidence?.job) ? ctx.evidence.job : newJobId();
+  await startJob(ctx.session, job, NEEDRESTART_ENV + transaction(driver, plan, false, lockSeconds), become);
+  let state: JobState;
+  try {
+    state = await jobState(ctx.session, job, become, true, Math.max(1000, ctx.timeoutMs - (Date.now() - t0)));
+  } catch (error) {
+    if (!(error instanceof CommandTimeoutError)) throw error;
+    return clock.finish("failed", `the ${driver.manager} transaction was still running after the step's timeout; it goes on on the host, detached, as job ${job} (${JOB_ROOT}/${job}/exit will hold its exit status): let it finish, then plan again`, { evidence: { job } });
+  }
+  if (state.state !== "exit") return clock.finish("failed", `the ${driver.manager} transaction (job ${job}) ${state.state === "lost" ? "ended without an exit status (killed, or the host restarted under it)" : "could not be found on the host"}; check the host (${JOB_ROOT}/${job}) and its packages`, { evidence: { job } });
+  const result = { exitCode: state.exitCode, signal: null, stdout: state.stdout, stderr: state.stderr };
   const after = await readVersions(ctx.session, driver, names);
   const packages = observed(names, before, after);
   const changed = packages.some((p) => p.from !== p.to);
-  const evidence: Record<string, unknown> = {};
+  const evidence: Record<string, unknown> = { job };
   const broken = brokenPackages([...after.values()]);
   if (broken.length > 0) {
     if (step.repair === true) {
@@ -244,15 +259,28 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
   if (Object.keys(needrestart).length > 0) evidence.needrestart = needrestart;
   if (wrong.length > 0) return clock.finish("failed", `the transaction finished but ${wrong.join(", ")}`, { ...outputOf(result), packages, evidence });
   const moved = packages.filter((p) => p.from !== p.to).map((p) => `${p.name} ${p.from ?? "(none)"} → ${p.to ?? "(removed)"}`);
-  return clock.finish(changed ? "changed" : "unchanged", changed ? moved.join(", ") : "every package was already as planned", { ...outputOf(result), packages, ...(Object.keys(evidence).length > 0 ? { evidence } : {}) });
+  return clock.finish(changed ? "changed" : "unchanged", changed ? moved.join(", ") : "every package was already as planned", { ...outputOf(result), packages, evidence });
 }
 
 /**
- * Judges an interrupted packages step from the versions now: every package at its
- * planned version → `changed`; every package still at its `from` → `skipped` (not
- * applied; safe to run again); anything else (a mix, a half-configured package) → `unknown`.
+ * Judges an interrupted packages step. When its intent names a job (./job.ts) that
+ * still runs on the host, waits for it first (at most the step's timeout: `unknown`
+ * when it is still running then), so versions are judged only once nothing changes
+ * them. Then from the versions now: every package at its planned version → `changed`;
+ * every package still at its `from` → `skipped` (not applied; safe to run again);
+ * anything else (a mix, a half-configured package) → `unknown`.
  */
-async function rejudge(ctx: StepContext): Promise<StepOutcome> {
+async function rejudge(ctx: StepContext, intent: { evidence?: Record<string, unknown> }): Promise<StepOutcome> {
+  const job = intent.evidence?.job;
+  if (isJobId(job)) {
+    const become = (ctx.step as PackagesStep).become ?? true;
+    try {
+      await jobState(ctx.session, job, become, true, ctx.timeoutMs);
+    } catch (error) {
+      if (error instanceof CommandTimeoutError) return "unknown";
+      throw error;
+    }
+  }
   const action = ctx.action as PackagesAction;
   const driver = driverOf(ctx);
   const plan = plannedRequests(action);
@@ -267,8 +295,10 @@ async function rejudge(ctx: StepContext): Promise<StepOutcome> {
   return "unknown";
 }
 
-export const packagesExecutor: StepExecutor = {
+export const packagesExecutor: StepExecutor & IntentEvidence = {
   kind: "packages",
   execute: (ctx) => guarded(ctx, (clock) => run(ctx, clock)),
-  rejudge: (ctx) => rejudge(ctx),
+  rejudge,
+  // The job's id is chosen before the intent is written, so a resume can find the job.
+  intentEvidence: async () => ({ job: newJobId() }),
 };
