@@ -9,6 +9,13 @@ import type { InstalledPackage, PackageManager, RebootFacts } from "./types.ts";
  * `-cloud-amd64`, `-lts`, `.x86_64`), since a host may keep kernels of several.
  */
 
+/**
+ * The package managers whose reboot flag rebootFacts judges from an installed package's
+ * version (Alpine's unversioned `vmlinuz-lts` and its `linux-lts` package): a facts read
+ * that skips the package lists still lists installed packages there.
+ */
+export const REBOOT_READS_PACKAGES: readonly PackageManager[] = ["apk"];
+
 /** CPU architectures rpm appends to a kernel release, optionally with a variant (`+debug`). */
 const RPM_ARCH = /^(\d.*?)(\.(?:x86_64|aarch64|ppc64le|ppc64|s390x|i[3-6]86|armv7hl|riscv64)(?:\+[A-Za-z0-9_]+)?)$/;
 /** Debian, Ubuntu and Alpine: the version, then `-flavour` starting with a letter. */
