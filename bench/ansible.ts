@@ -4,7 +4,8 @@
  * be as fast as it goes without changing what it does.
  */
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { FleetState, SandboxHost } from "../src/sandbox/index.ts";
@@ -29,9 +30,10 @@ export type AnsibleTask = Record<string, unknown>;
  *   not run every task (unreachable, failed, or fewer `ok`).
  */
 export async function ansiblePlaybook(program: string, state: FleetState, hosts: readonly SandboxHost[], tasks: readonly AnsibleTask[], forks: number, dir: string): Promise<number> {
-  await mkdir(join(dir, "cp"), { recursive: true });
   await mkdir(join(dir, "tmp"), { recursive: true });
-  const control = join(dir, "cp", "%C");
+  // A socket path has room for 107 bytes, and ssh adds 17 to it while it sets up: a short folder.
+  const sockets = await mkdtemp(join(tmpdir(), "sa-"));
+  const control = join(sockets, "%C");
   const sshArgs = `-o UserKnownHostsFile=${state.knownHosts} -o StrictHostKeyChecking=yes -o ControlMaster=auto -o ControlPersist=60s -o ControlPath=${control}`;
   const inventory = ["[fleet]", ...hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=steward ansible_ssh_private_key_file=${state.identityFile}`)].join("\n");
   await writeFile(join(dir, "inventory.ini"), `${inventory}\n`);
@@ -63,6 +65,7 @@ export async function ansiblePlaybook(program: string, state: FleetState, hosts:
     throw new Error(`ansible-playbook failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n${out.slice(-3000)}`);
   } finally {
     await closeMasters(hosts, state, control);
+    await rm(sockets, { recursive: true, force: true });
   }
   const ms = performance.now() - start;
   checkRecap(stdout, hosts, tasks.length);

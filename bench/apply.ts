@@ -102,21 +102,15 @@ async function commandsSuite(state: FleetState, connect: Connect, ansible: strin
   console.log(`\n### ${COMMANDS.length} commands on ${HOSTS} hosts, one wave, ${CONCURRENCY} at a time; ${RUNS} runs each, order rotated, wall time`);
   const plan = await steward(state, "plan", "bench-commands", "--gather");
   const stale = factsScript([], undefined, { packageLists: false }).script;
-  const rows: Array<{ label: string; samples: number[]; run: () => Promise<unknown> }> = [
+  const rows: Row[] = [
     { label: "minimal ssh2 script", samples: [], run: () => perHost(state.hosts, CONCURRENCY, connect, COMMANDS) },
     { label: `+ connects spaced at ${CONNECTS_PER_SECOND}/s`, samples: [], run: () => perHost(state.hosts, CONCURRENCY, spaced(connect, CONNECTS_PER_SECOND), COMMANDS) },
     { label: "+ the stale check's facts read (same work)", samples: [], run: () => perHost(state.hosts, CONCURRENCY, readFirst(spaced(connect, CONNECTS_PER_SECOND), stale), COMMANDS) },
     { label: "steward apply", samples: [], run: () => applied(state, plan, HOSTS) },
   ];
-  for (let i = 0; i < RUNS; i++) {
-    // Rotating which goes first keeps a warm-up or cache effect from favouring one side.
-    for (let k = 0; k < rows.length; k++) {
-      const row = rows[(i + k) % rows.length]!;
-      row.samples.push(await timed(row.run));
-    }
-  }
+  await measure(rows, RUNS);
   const [minimal, rate, same, ours] = rows.map((r) => summarise(r.samples)) as [Summary, Summary, Summary, Summary];
-  const ansibleMs = ansible === undefined ? undefined : await ansiblePlaybook(ansible, state, state.hosts, COMMANDS.map((c) => ({ name: c, command: c })), CONCURRENCY, join(state.dir, "ansible-commands"));
+  const ansibleMs = await ansibleRun(ansible, () => ansiblePlaybook(ansible!, state, state.hosts, COMMANDS.map((c) => ({ name: c, command: c })), CONCURRENCY, join(state.dir, "ansible-commands")));
   table([
     [rows[0]!.label, fmt(minimal), "1.00x"],
     [rows[1]!.label, fmt(rate), `${ratio(rate, minimal)} (the connect rate costs ${(rate.median - minimal.median).toFixed(0)}ms)`],
@@ -136,7 +130,7 @@ async function upgradeSuite(state: FleetState, hosts: readonly SandboxHost[], co
   console.log(`\n### ${UPGRADED.join(" and ")} upgraded to ${TO} on the ${hosts.length} hosts with an older one; ${UPGRADE_RUNS} runs each, hosts reset after each, wall time`);
   const plan = await steward(state, "plan", "bench-upgrade", "--gather");
   const full = factsScript([]).script;
-  const rows: Array<{ label: string; samples: number[]; run: () => Promise<unknown> }> = [
+  const rows: Row[] = [
     { label: "minimal ssh2 script (apt-get install)", samples: [], run: () => perHost(hosts, CONCURRENCY, connect, [INSTALL]) },
     {
       label: "+ rate, full facts read, simulation, versions (same work)",
@@ -145,21 +139,17 @@ async function upgradeSuite(state: FleetState, hosts: readonly SandboxHost[], co
     },
     { label: "steward apply (packages step)", samples: [], run: () => applied(state, plan, hosts.length) },
   ];
-  for (let i = 0; i < UPGRADE_RUNS; i++) {
-    for (let k = 0; k < rows.length; k++) {
-      const row = rows[(i + k) % rows.length]!;
-      row.samples.push(await timed(row.run));
-      await expectVersions(state, hosts, TO, row.label);
-      await resetLib(state, hosts);
-    }
-  }
-  let ansibleMs: number | undefined;
-  if (ansible !== undefined) {
-    const task = { name: "upgrade", become: true, apt: { name: UPGRADED.map((p) => `${p}=${TO}`), state: "present" } };
-    ansibleMs = await ansiblePlaybook(ansible, state, hosts, [task], CONCURRENCY, join(state.dir, "ansible-upgrade"));
+  await measure(rows, UPGRADE_RUNS, async (row) => {
+    await expectVersions(state, hosts, TO, row.label);
+    await resetLib(state, hosts);
+  });
+  const task = { name: "upgrade", become: true, apt: { name: UPGRADED.map((p) => `${p}=${TO}`), state: "present" } };
+  const ansibleMs = await ansibleRun(ansible, async () => {
+    const ms = await ansiblePlaybook(ansible!, state, hosts, [task], CONCURRENCY, join(state.dir, "ansible-upgrade"));
     await expectVersions(state, hosts, TO, "ansible-playbook");
     await resetLib(state, hosts);
-  }
+    return ms;
+  });
   const [minimal, same, ours] = rows.map((r) => summarise(r.samples)) as [Summary, Summary, Summary];
   table([
     [rows[0]!.label, fmt(minimal), "1.00x"],
@@ -169,11 +159,51 @@ async function upgradeSuite(state: FleetState, hosts: readonly SandboxHost[], co
   ]);
 }
 
+interface Row {
+  label: string;
+  samples: number[];
+  run: () => Promise<unknown>;
+}
+
+/**
+ * Runs every row `runs` times, the order rotated each round so a warm-up or cache effect
+ * favours none; `after` (unmeasured) follows each run. One progress line per round.
+ */
+async function measure(rows: Row[], runs: number, after?: (row: Row) => Promise<void>): Promise<void> {
+  for (let i = 0; i < runs; i++) {
+    const done: string[] = [];
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[(i + k) % rows.length]!;
+      const ms = await timed(row.run);
+      row.samples.push(ms);
+      done.push(`${row.label.split(" (")[0]} ${seconds(ms)}`);
+      await after?.(row);
+    }
+    console.log(`  round ${i + 1}/${runs}: ${done.join(" · ")}`);
+  }
+}
+
+/**
+ * The Ansible figure: undefined when ansible-playbook is not installed (the suite says
+ * so and goes on), NaN when it failed (said, and the bench's exit code set).
+ */
+async function ansibleRun(program: string | undefined, run: () => Promise<number>): Promise<number | undefined> {
+  if (program === undefined) return undefined;
+  try {
+    return await run();
+  } catch (error) {
+    console.log(`ansible-playbook failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+    return Number.NaN;
+  }
+}
+
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const ratio = (a: Summary, b: Summary): string => `${(a.median / b.median).toFixed(2)}x`;
 
 function ansibleRow(ms: number | undefined, minimal: Summary, ours: Summary): [string, string, string] {
   if (ms === undefined) return ["ansible-playbook", "skipped: not installed", ""];
+  if (Number.isNaN(ms)) return ["ansible-playbook", "failed (above)", ""];
   return [`ansible-playbook (forks ${CONCURRENCY}, pipelining; 1 run)`, `${ms.toFixed(0)}ms`, `${(ms / minimal.median).toFixed(2)}x; steward ${(ms / ours.median).toFixed(1)}x faster`];
 }
 
