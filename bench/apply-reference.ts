@@ -5,9 +5,11 @@
  * suite can say what each piece costs.
  */
 import type ssh2 from "ssh2";
-import type { SandboxHost } from "../src/sandbox/index.ts";
+import { gatherHostFacts } from "../src/facts/gather.ts";
+import type { FleetState, SandboxHost } from "../src/sandbox/index.ts";
 import { mapConcurrent } from "../src/transport/limiter.ts";
-import { referenceClose } from "./transport.ts";
+import { createTransport } from "../src/transport/registry.ts";
+import { referenceClose, sandboxTarget } from "./transport.ts";
 
 export type Connect = (host: SandboxHost) => Promise<ssh2.Client>;
 
@@ -69,4 +71,36 @@ export function readFirst(connect: Connect, script: string): Connect {
     }
     return client;
   };
+}
+
+/**
+ * The same per-host work through steward's own transport and facts reader, as apply
+ * does it without apply around it: the transport's defaults (connect rate, strict host
+ * keys, each command wrapped so it can be killed on timeout), the stale check's facts
+ * read (`packageLists` as apply chooses it, parsed and checked against the facts
+ * schema), then the commands one after another. What steward apply takes beyond this
+ * is the CLI and the engine: plan checks, lock, journal, events, results, report.
+ */
+export async function transportSameWork(state: FleetState, hosts: readonly SandboxHost[], concurrency: number, commands: readonly string[], packageLists: boolean): Promise<void> {
+  const transport = createTransport({ knownHostsFiles: [state.knownHosts], env: {} });
+  try {
+    const results = await mapConcurrent(hosts, concurrency, async (host) => {
+      const target = sandboxTarget(state, host);
+      const session = await transport.connect(target);
+      try {
+        const read = await gatherHostFacts(target, { transport, packageLists });
+        if (!read.ok) throw new Error(`${host.name}: facts: ${read.error.message}`);
+        for (const command of commands) {
+          const r = await session.exec(command, { check: false, timeoutMs: 60_000 });
+          if (r.exitCode !== 0) throw new Error(`${host.name}: ${command}: exit ${r.exitCode}`);
+        }
+      } finally {
+        await session.close();
+      }
+    });
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed.length > 0) throw new Error(`transport: ${failed.length} hosts failed, first: ${String(failed[0]!.reason)}`);
+  } finally {
+    await transport.close();
+  }
 }
