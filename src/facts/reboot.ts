@@ -71,7 +71,7 @@ function newerKernel(running: string, installed: readonly string[], manager: Pac
   const builds = installed.map((release) => ({ release, ...splitKernelRelease(release) })).filter((k) => k.flavour === own.flavour);
   const newest = builds.filter((k) => k.version !== "").sort((a, b) => compare(a.version, b.version)).pop();
   if (newest !== undefined && compare(newest.version, own.version) > 0) return `running kernel ${running} < installed ${newest.release}`;
-  if (manager === "apk" && builds.some((k) => k.version === "")) {
+  if (REBOOT_READS_PACKAGES.includes(manager) && builds.some((k) => k.version === "")) {
     const name = `linux${own.flavour}`;
     const pkg = packages.find((p) => p.name === name);
     if (pkg !== undefined && compare(pkg.version, apkVersionOf(own.version)) > 0) return `running kernel ${running} < installed ${name} ${pkg.version}`;
