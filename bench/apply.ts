@@ -1,17 +1,16 @@
-import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
-import type ssh2 from "ssh2";
 import { main } from "../src/cli/main.ts";
 import { factsScript } from "../src/facts/script.ts";
 import { findProgram } from "../src/sandbox/environment.ts";
 import { downFleet, execInHost, PROFILES, upFleet, type FleetState, type SandboxHost } from "../src/sandbox/index.ts";
 import { mapConcurrent } from "../src/transport/limiter.ts";
-import { fmt, summarise } from "./stats.ts";
-import { knownHostKeys, referenceClose, referenceConnect, timed } from "./transport.ts";
+import { ansiblePlaybook } from "./ansible.ts";
+import { perHost, readFirst, spaced, transportSameWork, type Connect } from "./apply-reference.ts";
+import { fmt, summarise, type Summary } from "./stats.ts";
+import { knownHostKeys, referenceConnect, timed } from "./transport.ts";
 
-const RUNS = 5;
+const RUNS = 3;
 const UPGRADE_RUNS = 2;
 const HOSTS = 100;
 const UPGRADE_HOSTS = 50;
@@ -22,8 +21,14 @@ const COMMANDS = ["uname -r", "cat /etc/os-release", "df -P /"];
 const TARGET_RATIO = 1.15;
 /** src/transport/ssh/index.ts's default (`connectsPerSecond`); apply does not override it. */
 const CONNECTS_PER_SECOND = 50;
-const LIB_TO = "1.1.0";
-const INSTALL = `sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- steward-lib=${LIB_TO}`;
+const UPGRADED = ["steward-lib", "steward-demo-app"];
+const TO = "1.1.0";
+const PINNED = UPGRADED.map((p) => `${p}=${TO}`).join(" ");
+const APT = "-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
+const INSTALL = `sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install ${APT} -- ${PINNED}`;
+/** What apply's packages step runs besides the install: the simulation first, the versions after. */
+const SIMULATE = `LC_ALL=C apt-get -s -q install -- ${PINNED}`;
+const VERSIONS = `dpkg-query -W -f='\${Package} \${Version}\\n' ${UPGRADED.join(" ")}`;
 
 const COMMANDS_RUNBOOK = `name: bench-commands
 targets: all
@@ -46,20 +51,26 @@ steps:
   - kind: packages
     name: upgrade
     action: upgrade
-    packages: [steward-lib]
+    packages: [${UPGRADED.join(", ")}]
 `;
 
 /**
- * `steward apply` on 100 real OpenSSH hosts: a runbook of three commands in one wave,
- * 50 hosts at a time, with everything apply does around them (plan verification, the
- * lock, the fsync'd journal, events, the facts re-read that detects stale hosts,
- * results.json and report.md). Two references in the same run: a minimal ssh2 script
- * running the three commands on one connection per host, as many at a time; and the
- * same script doing the per-host work apply must do besides (its connect rate, the
- * facts script of the stale check). Target: steward within 1.15x of the second — the
- * journal and events must cost next to nothing. A second figure: upgrading steward-lib
- * to 1.1.0 on the 50 hosts that have an older one, against the reference running the
- * same apt-get install. Ansible (ansible-playbook) runs both when it is on PATH.
+ * `steward apply` on real OpenSSH hosts against clients doing the same work with
+ * nothing around it, in the same run (see README, "Benchmarks"):
+ *
+ * 1. three commands on 100 hosts, one wave, 50 at a time. References, each adding one
+ *    piece of what apply must do per host: a minimal ssh2 script; the same with
+ *    connects spaced at steward's default rate; the same with the facts read of
+ *    apply's stale check before the commands (for a host whose steps touch no
+ *    package: no package lists); and steward's own transport and facts reader doing
+ *    that same work, which splits steward's cost over the reference between the
+ *    transport and apply's CLI and engine. Target: steward within 1.15x of the
+ *    same-work reference — the plan check, lock, journal, events, results and report
+ *    must cost next to nothing. Ansible runs the same three commands (once: it is slow).
+ * 2. steward-lib and steward-demo-app upgraded to 1.1.0 on the 50 hosts that have an
+ *    older one, against the minimal script's apt-get install, a reference doing the
+ *    packages step's work (the full facts read, the simulation, the install, the
+ *    versions read back) and Ansible's apt module; hosts reset in between.
  */
 export async function benchApply(work: string): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -70,153 +81,190 @@ export async function benchApply(work: string): Promise<void> {
   const started = Date.now();
   try {
     const state = await upFleet({ dir, count: HOSTS, subnet: SUBNET, hide: [resolve(import.meta.dirname, "..")] });
-    console.log(`fleet: ${state.hosts.length} hosts up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`fleet: ${state.hosts.length} hosts up in ${seconds(Date.now() - started)}`);
     const keys = await knownHostKeys(state.knownHosts);
     const privateKey = await readFile(state.identityFile);
     const ansible = await findProgram("ansible-playbook");
-    const connect = (host: SandboxHost) => referenceConnect(host, keys, privateKey);
+    if (ansible === undefined) console.log("ansible-playbook: not on PATH (Debian package ansible-core): the Ansible rows are skipped");
+    const connect: Connect = (host) => referenceConnect(host, keys, privateKey);
     await mkdir(join(state.dir, "runbooks"), { recursive: true });
     await writeFile(join(state.dir, "runbooks", "bench-commands.yaml"), COMMANDS_RUNBOOK);
-    const older = state.hosts.filter((h) => libVersion(h) !== undefined && libVersion(h) !== LIB_TO && libVersion(h)!.startsWith("1.")).slice(0, UPGRADE_HOSTS);
+    const older = state.hosts.filter((h) => ["1.0.0", "1.0.1"].includes(libVersion(h) ?? "")).slice(0, UPGRADE_HOSTS);
     await writeFile(join(state.dir, "runbooks", "bench-upgrade.yaml"), upgradeRunbook(older));
 
-    console.log(`\n### ${COMMANDS.length} commands on ${HOSTS} hosts, one wave, ${CONCURRENCY} at a time, ${RUNS} runs`);
-    const commandsPlan = await steward(state, "plan", "bench-commands", "--gather");
-    const reference: number[] = [];
-    const sameWork: number[] = [];
-    const applied: number[] = [];
-    const { script } = factsScript([]);
-    for (let i = 0; i < RUNS; i++) {
-      // Rotating which goes first keeps a warm-up or cache effect from favouring one side.
-      const runs = [
-        async () => reference.push(await timed(() => referenceCommands(state.hosts, connect))),
-        async () => sameWork.push(await timed(() => referenceSameWork(state.hosts, connect, script))),
-        async () => applied.push(await timed(() => steward(state, "apply", commandsPlan))),
-      ];
-      for (let k = 0; k < runs.length; k++) await runs[(i + k) % runs.length]!();
-    }
-    const ansibleCommands = ansible === undefined ? undefined : await timed(() => ansiblePlaybook(ansible, state, state.hosts, COMMANDS.map((c) => ({ name: c, command: c }))));
-    const r = summarise(reference);
-    const s = summarise(applied);
-    report(r, s, ansibleCommands);
-    const same = summarise(sameWork);
-    const ratio = s.median / same.median;
-    console.log(`reference doing apply's per-host work (connects at ${CONNECTS_PER_SECOND}/s, the facts script read before the commands, as apply's stale check does): ${fmt(same)} wall`);
-    console.log(`ratio steward / same-work reference (median): ${ratio.toFixed(2)}x — steward's own cost (journal, events, engine, results, report); target <= ${TARGET_RATIO}x: ${ratio <= TARGET_RATIO ? "met" : "NOT met"}`);
-    const spread = (HOSTS / CONNECTS_PER_SECOND) * 1000;
-    console.log(`connect rate: ${CONNECTS_PER_SECOND} new connections/s (the transport's default, connectsPerSecond in src/transport/ssh/index.ts), so ${HOSTS} hosts cannot all be connected before ${spread.toFixed(0)}ms; the minimal reference connects without a limit`);
-
-    console.log(`\n### upgrade steward-lib to ${LIB_TO} on the ${older.length} hosts with an older one, ${UPGRADE_RUNS} runs each, hosts reset in between`);
-    const upgradePlan = await steward(state, "plan", "bench-upgrade", "--gather");
-    const refUpgrade: number[] = [];
-    const appliedUpgrade: number[] = [];
-    for (let i = 0; i < UPGRADE_RUNS; i++) {
-      refUpgrade.push(await timed(() => referenceUpgrade(older, connect)));
-      await resetLib(state, older);
-      appliedUpgrade.push(await timed(() => steward(state, "apply", upgradePlan)));
-      await resetLib(state, older);
-    }
-    let ansibleUpgrade: number | undefined;
-    if (ansible !== undefined) {
-      ansibleUpgrade = await timed(() => ansiblePlaybook(ansible, state, older, [{ name: "upgrade", apt: { name: `steward-lib=${LIB_TO}`, state: "present" }, become: true }]));
-      await resetLib(state, older);
-    }
-    report(summarise(refUpgrade), summarise(appliedUpgrade), ansibleUpgrade);
-    if (ansible === undefined) console.log("ansible-playbook: not found on PATH (Debian package ansible-core); no Ansible figures");
+    await commandsSuite(state, connect, ansible);
+    await upgradeSuite(state, older, connect, ansible);
   } finally {
     await downFleet(dir);
   }
+  console.log(`\napply suite: ${seconds(Date.now() - started)} in all (fleet up and down included)`);
 }
 
-function report(r: ReturnType<typeof summarise>, s: ReturnType<typeof summarise>, ansibleMs: number | undefined): void {
-  console.log(`minimal reference (ssh2 directly, one connection per host, nothing else): ${fmt(r)} wall`);
-  console.log(`steward apply (in-process CLI: verify, lock, stale check, journal, results, report): ${fmt(s)} wall`);
-  console.log(`ratio steward / minimal reference (median): ${(s.median / r.median).toFixed(2)}x`);
-  if (ansibleMs !== undefined) console.log(`ansible-playbook (forks ${CONCURRENCY}, pipelining): ${ansibleMs.toFixed(0)}ms, ${(ansibleMs / r.median).toFixed(2)}x the reference, ${(ansibleMs / s.median).toFixed(2)}x steward`);
+async function commandsSuite(state: FleetState, connect: Connect, ansible: string | undefined): Promise<void> {
+  console.log(`\n### ${COMMANDS.length} commands on ${HOSTS} hosts, one wave, ${CONCURRENCY} at a time; ${RUNS} runs each, order rotated, wall time`);
+  const plan = await steward(state, "plan", "bench-commands", "--gather");
+  const stale = factsScript([], undefined, { packageLists: false }).script;
+  const rows: Row[] = [
+    { label: "minimal ssh2 script", samples: [], run: () => perHost(state.hosts, CONCURRENCY, connect, COMMANDS) },
+    { label: `+ connects spaced at ${CONNECTS_PER_SECOND}/s`, samples: [], run: () => perHost(state.hosts, CONCURRENCY, spaced(connect, CONNECTS_PER_SECOND), COMMANDS) },
+    { label: "+ the stale check's facts read (same work)", samples: [], run: () => perHost(state.hosts, CONCURRENCY, readFirst(spaced(connect, CONNECTS_PER_SECOND), stale), COMMANDS) },
+    { label: "steward's transport and facts reader, same work", samples: [], run: () => transportSameWork(state, state.hosts, CONCURRENCY, COMMANDS, false) },
+    { label: "steward apply", samples: [], run: () => applied(state, plan, HOSTS) },
+  ];
+  await measure(rows, RUNS);
+  const [minimal, rate, same, transport, ours] = rows.map((r) => summarise(r.samples)) as [Summary, Summary, Summary, Summary, Summary];
+  const ansibleMs = await ansibleRun(ansible, () => ansiblePlaybook(ansible!, state, state.hosts, COMMANDS.map((c) => ({ name: c, command: c })), CONCURRENCY, join(state.dir, "ansible-commands")));
+  table([
+    [rows[0]!.label, fmt(minimal), "1.00x"],
+    [rows[1]!.label, fmt(rate), `${ratio(rate, minimal)} (the connect rate costs ${(rate.median - minimal.median).toFixed(0)}ms)`],
+    [rows[2]!.label, fmt(same), `${ratio(same, minimal)} (the read costs ${(same.median - rate.median).toFixed(0)}ms)`],
+    [rows[3]!.label, fmt(transport), `${ratio(transport, minimal)}; ${ratio(transport, same)} the same-work reference`],
+    [rows[4]!.label, fmt(ours), `${ratio(ours, minimal)}; ${ratio(ours, same)} the same-work reference`],
+    ansibleRow(ansibleMs, minimal, ours),
+  ]);
+  const r = ours.median / same.median;
+  console.log(`steward / same-work reference (median): ${r.toFixed(2)}x, target <= ${TARGET_RATIO}x: ${r <= TARGET_RATIO ? "met" : "NOT met"}`);
+  console.log(`  of steward's ${(ours.median - same.median).toFixed(0)}ms over it: ${(transport.median - same.median).toFixed(0)}ms the transport and facts reader, ${(ours.median - transport.median).toFixed(0)}ms the CLI and engine (plan checks, lock, journal, events, results, report)`);
+  console.log(
+    `connect rate: ${CONNECTS_PER_SECOND} new connections/s by default (connectsPerSecond, src/transport/ssh/index.ts; it spares sshd's MaxStartups): ` +
+      `${HOSTS} hosts take at least ${((HOSTS / CONNECTS_PER_SECOND) * 1000).toFixed(0)}ms to connect; measured cost here ${(rate.median - minimal.median).toFixed(0)}ms of wall time`,
+  );
+}
+
+async function upgradeSuite(state: FleetState, hosts: readonly SandboxHost[], connect: Connect, ansible: string | undefined): Promise<void> {
+  console.log(`\n### ${UPGRADED.join(" and ")} upgraded to ${TO} on the ${hosts.length} hosts with an older one; ${UPGRADE_RUNS} runs each, hosts reset after each, wall time`);
+  const plan = await steward(state, "plan", "bench-upgrade", "--gather");
+  const full = factsScript([]).script;
+  const rows: Row[] = [
+    { label: "minimal ssh2 script (apt-get install)", samples: [], run: () => perHost(hosts, CONCURRENCY, connect, [INSTALL]) },
+    {
+      label: "+ rate, full facts read, simulation, versions (same work)",
+      samples: [],
+      run: () => perHost(hosts, CONCURRENCY, readFirst(spaced(connect, CONNECTS_PER_SECOND), full), [VERSIONS, SIMULATE, INSTALL, VERSIONS]),
+    },
+    { label: "steward apply (packages step)", samples: [], run: () => applied(state, plan, hosts.length) },
+  ];
+  await measure(rows, UPGRADE_RUNS, async (row) => {
+    await expectVersions(state, hosts, TO, row.label);
+    await resetLib(state, hosts);
+  });
+  const task = { name: "upgrade", become: true, apt: { name: UPGRADED.map((p) => `${p}=${TO}`), state: "present" } };
+  const ansibleMs = await ansibleRun(ansible, async () => {
+    const ms = await ansiblePlaybook(ansible!, state, hosts, [task], CONCURRENCY, join(state.dir, "ansible-upgrade"));
+    await expectVersions(state, hosts, TO, "ansible-playbook");
+    await resetLib(state, hosts);
+    return ms;
+  });
+  const [minimal, same, ours] = rows.map((r) => summarise(r.samples)) as [Summary, Summary, Summary];
+  table([
+    [rows[0]!.label, fmt(minimal), "1.00x"],
+    [rows[1]!.label, fmt(same), ratio(same, minimal)],
+    [rows[2]!.label, fmt(ours), `${ratio(ours, minimal)}; ${ratio(ours, same)} the same-work reference`],
+    ansibleRow(ansibleMs, minimal, ours),
+  ]);
+}
+
+interface Row {
+  label: string;
+  samples: number[];
+  run: () => Promise<unknown>;
+}
+
+/**
+ * Runs every row `runs` times, the order rotated each round so a warm-up or cache effect
+ * favours none; `after` (unmeasured) follows each run. One progress line per round.
+ */
+async function measure(rows: Row[], runs: number, after?: (row: Row) => Promise<void>): Promise<void> {
+  for (let i = 0; i < runs; i++) {
+    const done: string[] = [];
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[(i + k) % rows.length]!;
+      const ms = await timed(row.run);
+      row.samples.push(ms);
+      done.push(`${row.label.split(" (")[0]} ${seconds(ms)}`);
+      await after?.(row);
+    }
+    console.log(`  round ${i + 1}/${runs}: ${done.join(" · ")}`);
+  }
+}
+
+/**
+ * The Ansible figure: undefined when ansible-playbook is not installed (the suite says
+ * so and goes on), NaN when it failed (said, and the bench's exit code set).
+ */
+async function ansibleRun(program: string | undefined, run: () => Promise<number>): Promise<number | undefined> {
+  if (program === undefined) return undefined;
+  try {
+    return await run();
+  } catch (error) {
+    console.log(`ansible-playbook failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+    return Number.NaN;
+  }
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const ratio = (a: Summary, b: Summary): string => `${(a.median / b.median).toFixed(2)}x`;
+
+function ansibleRow(ms: number | undefined, minimal: Summary, ours: Summary): [string, string, string] {
+  if (ms === undefined) return ["ansible-playbook", "skipped: not installed", ""];
+  if (Number.isNaN(ms)) return ["ansible-playbook", "failed (above)", ""];
+  return [`ansible-playbook (forks ${CONCURRENCY}, pipelining; 1 run)`, `${ms.toFixed(0)}ms`, `${(ms / minimal.median).toFixed(2)}x; steward ${(ms / ours.median).toFixed(1)}x faster`];
+}
+
+/** Prints rows as a Markdown table: what ran, its wall times, its ratio to the minimal script. */
+function table(rows: Array<[string, string, string]>): void {
+  const all: Array<[string, string, string]> = [["", "wall time", "/ minimal script (median)"], ...rows];
+  const widths = [0, 1, 2].map((c) => Math.max(...all.map((r) => r[c as 0 | 1 | 2].length)));
+  const line = (r: readonly string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(" | ")} |`;
+  console.log(line(all[0]!));
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  for (const r of rows) console.log(line(r));
 }
 
 /** The steward-lib version a host's profile starts with. */
 function libVersion(host: SandboxHost): string | undefined {
-  return PROFILES[host.profile]?.find((p) => p.startsWith("steward-lib_"))?.slice("steward-lib_".length);
+  return profileVersion(host, "steward-lib");
+}
+
+function profileVersion(host: SandboxHost, name: string): string | undefined {
+  return PROFILES[host.profile]?.find((p) => p.startsWith(`${name}_`))?.slice(name.length + 1);
 }
 
 /** Runs the CLI in-process in the fleet's repository; returns the plan file for `plan`, throws on a non-zero exit. */
-async function steward(state: FleetState, ...args: string[]): Promise<string> {
+async function steward(state: FleetState, ...args: string[]): Promise<{ plan: string; results: string }> {
   let stdout = "";
   let stderr = "";
   const code = await main(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { PATH: process.env["PATH"] ?? "" }, cwd: state.dir });
   if (code !== 0) throw new Error(`steward ${args.join(" ")}: exit ${code}\n${stdout}${stderr}`);
-  return /^wrote (\S+\.json)$/m.exec(stdout)?.[1] ?? "";
+  return { plan: /^wrote (\S+\.json)$/m.exec(stdout)?.[1] ?? "", results: /^wrote (\S+results\.json)$/m.exec(stdout)?.[1] ?? "" };
 }
 
-/** Puts each host's steward-lib back to the version its profile started with. */
-async function resetLib(state: FleetState, hosts: readonly SandboxHost[]): Promise<void> {
+/** `steward apply` of the plan; throws unless every one of its `hosts` hosts changed (a stale or failed host would make the figure meaningless). */
+async function applied(state: FleetState, plan: { plan: string }, hosts: number): Promise<void> {
+  const { results } = await steward(state, "apply", plan.plan);
+  const parsed = JSON.parse(await readFile(join(state.dir, results), "utf8")) as { hosts: Array<{ host: string; outcome: string; detail: string }> };
+  const changed = parsed.hosts.filter((h) => h.outcome === "changed").length;
+  const other = parsed.hosts.find((h) => h.outcome !== "changed");
+  if (changed !== hosts) throw new Error(`steward apply: ${changed} of ${hosts} hosts changed${other ? `; ${other.host}: ${other.outcome}: ${other.detail}` : ""}`);
+}
+
+/** Every host has each upgraded package at `version`, read inside the host (not through what was measured). */
+async function expectVersions(state: FleetState, hosts: readonly SandboxHost[], version: string, who: string): Promise<void> {
   await mapConcurrent(hosts, 16, async (h) => {
-    const r = await execInHost(state, h.name, ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--allow-downgrades", `steward-lib=${libVersion(h)}`]);
+    const r = await execInHost(state, h.name, ["dpkg-query", "-W", "-f=${Package} ${Version}\\n", ...UPGRADED]);
+    const wrong = r.stdout.trim().split("\n").filter((line) => line.split(" ")[1] !== version);
+    if (r.code !== 0 || wrong.length > 0) throw new Error(`${who}: ${h.name} has ${wrong.join(", ") || r.stderr}, not ${version}`);
+  });
+}
+
+/** Puts each host's upgraded packages back to the versions its profile started with. */
+async function resetLib(state: FleetState, hosts: readonly SandboxHost[]): Promise<void> {
+  const results = await mapConcurrent(hosts, 16, async (h) => {
+    const pins = UPGRADED.map((p) => `${p}=${profileVersion(h, p)}`);
+    const r = await execInHost(state, h.name, ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--allow-downgrades", ...pins]);
     if (r.code !== 0) throw new Error(`${h.name}: reset failed: ${r.stderr}`);
   });
-}
-
-function exec(client: ssh2.Client, command: string, stdin?: string): Promise<number | undefined> {
-  return new Promise((done, fail) => {
-    client.exec(command, (error, channel) => {
-      if (error) return fail(error);
-      channel.resume();
-      channel.stderr.resume();
-      channel.once("close", (code?: number) => done(code));
-      if (stdin !== undefined) channel.end(stdin);
-    });
-  });
-}
-
-/** One connection per host, the commands one after another (as apply runs steps), every exit code 0. */
-async function perHost(hosts: readonly SandboxHost[], connect: (h: SandboxHost) => Promise<ssh2.Client>, commands: readonly string[]): Promise<void> {
-  const results = await mapConcurrent(hosts, CONCURRENCY, async (host) => {
-    const client = await connect(host);
-    try {
-      for (const command of commands) {
-        const code = await exec(client, command);
-        if (code !== 0) throw new Error(`${host.name}: ${command}: exit ${code}`);
-      }
-    } finally {
-      await referenceClose(client);
-    }
-  });
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed !== undefined && failed.status === "rejected") throw failed.reason;
-}
-
-const referenceCommands = (hosts: readonly SandboxHost[], connect: (h: SandboxHost) => Promise<ssh2.Client>) => perHost(hosts, connect, COMMANDS);
-
-/**
- * The same commands with the work apply must do per host around them: connects spaced
- * at the transport's rate, and the facts script (the stale check) read first.
- */
-async function referenceSameWork(hosts: readonly SandboxHost[], connect: (h: SandboxHost) => Promise<ssh2.Client>, script: string): Promise<void> {
-  let next = 0;
-  const spaced = async (host: SandboxHost): Promise<ssh2.Client> => {
-    const slot = Math.max(next, Date.now());
-    next = slot + 1000 / CONNECTS_PER_SECOND;
-    if (slot > Date.now()) await new Promise((r) => setTimeout(r, slot - Date.now()));
-    const client = await connect(host);
-    const code = await exec(client, "/bin/sh -s", script);
-    if (code !== 0) throw new Error(`${host.name}: the facts script: exit ${code}`);
-    return client;
-  };
-  await perHost(hosts, spaced, COMMANDS);
-}
-const referenceUpgrade = (hosts: readonly SandboxHost[], connect: (h: SandboxHost) => Promise<ssh2.Client>) => perHost(hosts, connect, [INSTALL]);
-
-/**
- * Ansible on the same hosts: an inventory with the fleet's key and known_hosts (strict
- * host key checking), forks 50, pipelining, no fact gathering; `tasks` as YAML-ready objects.
- */
-async function ansiblePlaybook(program: string, state: FleetState, hosts: readonly SandboxHost[], tasks: Array<Record<string, unknown>>): Promise<void> {
-  const dir = join(state.dir, "ansible");
-  await mkdir(dir, { recursive: true });
-  const inventory = ["[fleet]", ...hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=steward ansible_ssh_private_key_file=${state.identityFile}`)].join("\n");
-  await writeFile(join(dir, "inventory.ini"), `${inventory}\n`);
-  await writeFile(join(dir, "ansible.cfg"), `[defaults]\nforks = ${CONCURRENCY}\nhost_key_checking = True\ngathering = explicit\n\n[ssh_connection]\npipelining = True\nssh_args = -o UserKnownHostsFile=${state.knownHosts} -o StrictHostKeyChecking=yes -o ControlMaster=auto -o ControlPersist=60s\n`);
-  await writeFile(join(dir, "playbook.json"), JSON.stringify([{ hosts: "fleet", gather_facts: false, tasks }], null, 2));
-  await promisify(execFile)(program, ["-i", join(dir, "inventory.ini"), join(dir, "playbook.json")], { cwd: dir, env: { ...process.env, ANSIBLE_CONFIG: join(dir, "ansible.cfg") }, maxBuffer: 64 * 1024 * 1024 });
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
 }

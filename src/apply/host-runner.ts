@@ -4,7 +4,9 @@
  *
  *   1. connect; a transport failure is `unreachable` with the transport's reason;
  *   2. gather the facts again over the same connection and recompute the facts digest
- *      over exactly what the plan depends on (factsDigest in src/plan/digest.ts); a
+ *      over exactly what the plan depends on (factsDigest in src/plan/digest.ts; the
+ *      package lists are read only when a step touches packages, as only then are any
+ *      in the digest or is a broken package a reason to stop); a
  *      different digest, or packages now half-configured, is `skipped:stale` naming
  *      what moved, and nothing is changed. Not on a resumed host this run already
  *      touched: it moved because of this run, and its journal says how far it got;
@@ -267,14 +269,18 @@ export async function rejudgeStep(options: RunHostOptions, stepIndex: number, in
 async function staleness(options: RunHostOptions): Promise<{ outcome: HostOutcome; detail: string } | undefined> {
   const { host } = options;
   const deps = hostFactsDependencies(host.actions);
-  const result = await gatherHostFacts(options.target, { transport: options.transport, timeoutMs: options.factsTimeoutMs ?? 120_000, apps: () => options.appProbes ?? [] });
+  const hasPackages = host.actions.some((a) => a.kind === "packages");
+  // The package lists are the costly part of the read (apt loads its cache twice). A host
+  // whose steps touch no package has none in its digest and no broken-package check, so
+  // they are not read: the digest is over the same facts either way.
+  const packageLists = hasPackages || deps.packages.size > 0;
+  const result = await gatherHostFacts(options.target, { transport: options.transport, timeoutMs: options.factsTimeoutMs ?? 120_000, apps: () => options.appProbes ?? [], packageLists });
   if (!result.ok) {
     const unreachable = result.error.kind === "unreachable" || result.error.kind === "timeout";
     return { outcome: unreachable ? "unreachable" : "failed", detail: `cannot re-read the host's facts (${result.error.kind}): ${result.error.message}` };
   }
   const facts = result.facts;
   const moved = whatMoved(host, facts);
-  const hasPackages = host.actions.some((a) => a.kind === "packages");
   const broken = hasPackages ? facts.installed.filter((p) => p.status !== undefined) : [];
   if (factsDigest(facts, deps.packages, deps.apps) === host.factsDigest && broken.length === 0) return undefined;
   if (moved.length === 0) {

@@ -31,6 +31,12 @@ export interface GatherOptions {
    * Off by default: facts are read-only and need no root.
    */
   refresh?: boolean;
+  /**
+   * Read the installed, upgradable and held package lists (default true). False leaves
+   * them empty (see FactsScriptOptions): for a caller whose decision depends on no
+   * package, which then skips the costliest part of the script.
+   */
+  packageLists?: boolean;
   /** Hosts gathered at once. Default 16. */
   concurrency?: number;
   /** Limit for each command on a host. Default 120 s. */
@@ -83,7 +89,7 @@ export async function gatherHostFacts(target: HostTarget, options: GatherOptions
         const refresh = DETECTION_ORDER.map((m, i) => `${i === 0 ? "if" : "elif"} ${drivers[m].detect}; then ${drivers[m].refresh.command}`).join("; ");
         await session.exec(`${refresh}; fi`, { become: true, timeoutMs, label: "package list refresh" });
       }
-      const { script, marker } = factsScript(services);
+      const { script, marker } = factsScript(services, undefined, { packageLists: options.packageLists ?? true });
       // On standard input, so neither the script nor its marker is on a command line.
       const output = await session.exec("/bin/sh -s", {
         stdin: script,

@@ -9,6 +9,13 @@ import type { InstalledPackage, PackageManager, RebootFacts } from "./types.ts";
  * `-cloud-amd64`, `-lts`, `.x86_64`), since a host may keep kernels of several.
  */
 
+/**
+ * The package managers whose reboot flag rebootFacts judges from an installed package's
+ * version (Alpine's unversioned `vmlinuz-lts` and its `linux-lts` package): a facts read
+ * that skips the package lists still lists installed packages there.
+ */
+export const REBOOT_READS_PACKAGES: readonly PackageManager[] = ["apk"];
+
 /** CPU architectures rpm appends to a kernel release, optionally with a variant (`+debug`). */
 const RPM_ARCH = /^(\d.*?)(\.(?:x86_64|aarch64|ppc64le|ppc64|s390x|i[3-6]86|armv7hl|riscv64)(?:\+[A-Za-z0-9_]+)?)$/;
 /** Debian, Ubuntu and Alpine: the version, then `-flavour` starting with a letter. */
@@ -64,7 +71,7 @@ function newerKernel(running: string, installed: readonly string[], manager: Pac
   const builds = installed.map((release) => ({ release, ...splitKernelRelease(release) })).filter((k) => k.flavour === own.flavour);
   const newest = builds.filter((k) => k.version !== "").sort((a, b) => compare(a.version, b.version)).pop();
   if (newest !== undefined && compare(newest.version, own.version) > 0) return `running kernel ${running} < installed ${newest.release}`;
-  if (manager === "apk" && builds.some((k) => k.version === "")) {
+  if (REBOOT_READS_PACKAGES.includes(manager) && builds.some((k) => k.version === "")) {
     const name = `linux${own.flavour}`;
     const pkg = packages.find((p) => p.name === name);
     if (pkg !== undefined && compare(pkg.version, apkVersionOf(own.version)) > 0) return `running kernel ${running} < installed ${name} ${pkg.version}`;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { DETECTION_ORDER, drivers } from "../drivers/registry.ts";
 import { shellQuote } from "../transport/shell.ts";
+import { REBOOT_READS_PACKAGES } from "./reboot.ts";
 
 /**
  * The one read-only script facts gathering runs per host. Every section is framed by
@@ -23,6 +24,20 @@ export interface Section {
 /** A shell `if/elif` choosing the detected manager's command; `$pm` holds its name. */
 function perManager(pick: (manager: (typeof DETECTION_ORDER)[number]) => string): string {
   return `case "$pm" in ${DETECTION_ORDER.map((m) => `${m}) ${pick(m)} ;;`).join(" ")} *) true ;; esac`;
+}
+
+/** The sections whose bodies list packages: the costly part of the script (apt loads its whole cache). */
+const LIST_SECTIONS: ReadonlySet<SectionName> = new Set(["installed", "upgradable", "held"]);
+
+/**
+ * What the script reads. Without `packageLists` the installed, upgradable and held
+ * sections print nothing (the facts have empty lists), except the installed list on a
+ * manager whose reboot flag is judged from a package's version (REBOOT_READS_PACKAGES):
+ * for a caller that depends on no package, such as apply's stale check of a host whose
+ * steps touch none. Default: everything.
+ */
+export interface FactsScriptOptions {
+  packageLists?: boolean;
 }
 
 const BODIES: Readonly<Record<SectionName, (services: readonly string[]) => string>> = {
@@ -53,10 +68,16 @@ const BODIES: Readonly<Record<SectionName, (services: readonly string[]) => stri
  * (the marker lives in an unexported shell variable and is printed by the `printf`
  * builtin). Each section's body reads /dev/null, never the rest of the script.
  */
-export function factsScript(services: readonly string[], nonce = randomBytes(16).toString("hex")): { script: string; marker: string } {
+export function factsScript(services: readonly string[], nonce = randomBytes(16).toString("hex"), options: FactsScriptOptions = {}): { script: string; marker: string } {
   const marker = `@@steward-facts-${nonce}@@`;
   const detect = DETECTION_ORDER.map((m, i) => `${i === 0 ? "if" : "elif"} ${drivers[m].detect}; then pm=${m}`).join("; ");
-  const lines = ["export LC_ALL=C", `M=${marker}`, `pm=; ${detect}; fi`, ...SECTIONS.map((name) => section(name, BODIES[name](services)))];
+  const lists = options.packageLists ?? true;
+  const body = (name: SectionName): string => {
+    if (lists || !LIST_SECTIONS.has(name)) return BODIES[name](services);
+    if (name !== "installed") return "true";
+    return `case "$pm" in ${REBOOT_READS_PACKAGES.map((m) => `${m}) ${drivers[m].listInstalled.command} ;;`).join(" ")} *) true ;; esac`;
+  };
+  const lines = ["export LC_ALL=C", `M=${marker}`, `pm=; ${detect}; fi`, ...SECTIONS.map((name) => section(name, body(name)))];
   return { script: `${lines.join("\n")}\n`, marker };
 }
 

@@ -19,6 +19,19 @@ describe("facts script", () => {
     expect(sections.get("os")?.exitCode).toBe(0);
   });
 
+  it("without package lists: every section still framed, the lists empty but for apk's installed list (its reboot flag reads it)", () => {
+    const { script, marker } = factsScript([], "0123456789abcdef", { packageLists: false });
+    expect(script).not.toContain("dpkg-query -W");
+    expect(script).not.toContain("apt list");
+    expect(script).not.toContain("apt-mark");
+    expect(script).toContain("apk) apk info -v ;;");
+    const { stdout, stderr } = spawnSync("sh", ["-s"], { input: script, encoding: "utf8" });
+    const sections = splitSections(stdout, stderr, marker);
+    for (const name of ["installed", "upgradable", "held"] as const) expect(sections.get(name)).toEqual({ stdout: "", stderr: "", exitCode: 0 });
+    expect(sections.get("manager")?.stdout).toBe("apt\n");
+    expect(sections.get("boot-id")?.exitCode).toBe(0);
+  });
+
   it("keeps a section that printed no final newline, and text that merely resembles a marker is body text", () => {
     const marker = "@@steward-facts-x@@";
     const stdout = `${marker} begin os\nID=debian\n@@steward-facts-y@@ rc 0\n\n${marker} rc 0\n${marker} begin kernel\n6.1\n${marker} rc 3\n`;
