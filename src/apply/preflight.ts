@@ -76,7 +76,7 @@ export function unsetSecrets(input: PreflightInput): string[] {
   for (const step of input.steps) {
     for (const ref of envFields(step)) {
       const value = input.env[ref];
-      if (value === undefined || value === "") out.add(`step '${step.name}' reads a password from { env: ${ref} }, but ${ref} ${value === "" ? "is set but empty" : "is not set in the environment"}`);
+      if (value === undefined || value === "") out.add(`step '${step.name}' reads its password from { env: ${ref} }, but ${ref} ${value === "" ? "is set but empty" : "is not set in the environment"}`);
     }
   }
   return [...out].sort();
