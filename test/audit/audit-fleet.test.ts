@@ -133,7 +133,7 @@ describe("steward audit verify on the sandbox fleet", () => {
     expect(v.stdout).toContain(`runs/${runId}/journal.jsonl changed after runs/audit.jsonl line 1 (seq 1) recorded it`);
     await writeFile(journal, jtext);
     expect((await steward({}, "audit", "verify")).code).toBe(0);
-  });
+  }, 180_000);
 
   it("in Actions, applies the plan the approving merge holds, records the approval, and refuses any other bytes", async () => {
     const plan = await planned();
@@ -159,5 +159,5 @@ describe("steward audit verify on the sandbox fleet", () => {
     const never = await steward({ ...ci, GITHUB_SHA: first }, "apply", plan);
     expect(never.code).toBe(5);
     expect(never.stderr).toContain(`is not in the merge of pull request #3 (${first}): this plan was never approved`);
-  });
+  }, 180_000);
 });

@@ -159,5 +159,5 @@ describe("the GitOps loop end to end", () => {
     const tampered = await steward({}, "audit", "verify");
     expect(tampered.code).toBe(5);
     expect(tampered.stdout).toContain(`runs/${first.runId}/results.json changed after runs/audit.jsonl line 1 (seq 1) recorded it`);
-  });
+  }, 300_000);
 });
