@@ -70,10 +70,12 @@ describe("ssh failures", () => {
     const transport = create({ ...base, knownHostsFiles: [known], maxConnections: 2 });
     try {
       const started = Date.now();
-      const hung = transport.connect(targetFor(server, key)).catch((e: unknown) => e);
+      let hungSettled = false;
+      const hung = transport.connect(targetFor(server, key)).catch((e: unknown) => e).finally(() => (hungSettled = true));
       const fine = await transport.connect(targetFor(healthy, key));
       expect((await fine.exec("echo fine")).stdout).toBe("fine\n");
-      expect(Date.now() - started).toBeLessThan(1000);
+      // Not held up: the healthy host answered while the hung one was still waiting for its timeout (a clock bound would flake on a loaded machine).
+      expect(hungSettled).toBe(false);
       const error = await hung;
       expect(error).toBeInstanceOf(ConnectTimeoutError);
       expect(Date.now() - started).toBeLessThan(4000);
