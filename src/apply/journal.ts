@@ -18,7 +18,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { ensureDirectory, writeFailure } from "../core/fs.ts";
+import { ensureDirectory, syncFolder, writeFailure } from "../core/fs.ts";
 import { StewardError } from "../core/errors.ts";
 import { lineHash, type JournalBody, type JournalRecord } from "./journal-records.ts";
 import { readJournal, replayJournal, type ReplayState } from "./journal-replay.ts";
@@ -169,18 +169,5 @@ export class Journal {
       }
     }
     this.#flushing = false;
-  }
-}
-
-/** fsync of the folder, so a new journal's name survives a crash. */
-async function syncFolder(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync().catch((error: unknown) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== "EINVAL" && code !== "ENOTSUP") throw writeFailure(error, dir, "flushing the folder");
-    });
-  } finally {
-    await handle.close();
   }
 }

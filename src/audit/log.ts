@@ -12,7 +12,7 @@ import { constants } from "node:fs";
 import { lstat, open, readFile, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { StewardError } from "../core/errors.ts";
-import { ensureDirectory, writeFailure } from "../core/fs.ts";
+import { ensureDirectory, syncFolder, writeFailure } from "../core/fs.ts";
 import { lockPlan, PlanLockedError, type PlanLock } from "../apply/lock.ts";
 import { AUDIT_LOG, entryHash, entryLine, entryProblem, type AuditBody, type AuditEntry } from "./entry.ts";
 
@@ -152,17 +152,5 @@ export async function appendAuditEntry(root: string, body: AuditBody): Promise<A
     return entry;
   } finally {
     await lock.release();
-  }
-}
-
-async function syncFolder(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync().catch((error: unknown) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== "EINVAL" && code !== "ENOTSUP") throw writeFailure(error, dir, "flushing the folder");
-    });
-  } finally {
-    await handle.close();
   }
 }

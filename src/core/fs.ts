@@ -256,3 +256,20 @@ export function writeFailure(error: unknown, path: string, doing: string, elsewh
   if (entry === undefined) return error;
   return new EnvironmentError(`cannot write ${path}: ${entry[0]} (${code} while ${doing})`, entry[1], { cause: error });
 }
+
+/**
+ * fsync(2) of a folder, so a file created or renamed in it survives a crash. Filesystems
+ * that cannot sync a folder (EINVAL, ENOTSUP) are let be.
+ * @throws EnvironmentError (via writeFailure) for any other failure.
+ */
+export async function syncFolder(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync().catch((error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EINVAL" && code !== "ENOTSUP") throw writeFailure(error, dir, "flushing the folder");
+    });
+  } finally {
+    await handle.close();
+  }
+}
