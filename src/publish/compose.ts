@@ -19,7 +19,8 @@ const short = (digest: string): string => `${digest.slice(0, 12)}…`;
 export function approvedBy(entry: Pick<AuditEntry, "approval"> | undefined): string {
   const a = entry?.approval;
   if (a === null || a === undefined) return "none recorded";
-  return `${a.pullRequest !== undefined ? `pull request #${a.pullRequest}` : "commit"} merged as ${a.commit}${a.mergedBy !== undefined ? ` by ${a.mergedBy}` : ""}`;
+  const by = a.mergedBy !== undefined ? ` by ${a.mergedBy}` : "";
+  return a.pullRequest !== undefined ? `pull request #${a.pullRequest} merged as ${a.commit}${by}` : `merge commit ${a.commit}${by}`;
 }
 
 /** A plan to publish: its JSON and Markdown files, on steward/plan/<runbook>. */
