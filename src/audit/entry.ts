@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import type { HostOutcome, RunStatus } from "../apply/types.ts";
+import { HOST_OUTCOMES, type HostOutcome, type RunStatus } from "../apply/types.ts";
 
 /** The entry format; a reader refuses others. */
 export const AUDIT_FORMAT = 1;
@@ -95,6 +95,8 @@ export function hostsDigest(hosts: ReadonlyArray<{ host: string; outcome: string
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const ENTRY_KEYS: ReadonlySet<string> = new Set(["format", "seq", "prev", "tornBytes", "hash", "type", "runId", "plan", "approval", "actor", "startedAt", "finishedAt", "status", "exitCode", "outcomes", "hostsDigest", "files"]);
+const STATUSES: ReadonlySet<string> = new Set<RunStatus>(["ok", "hosts-failed", "halted:budget", "halted:gate", "halted:signal"]);
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 
@@ -105,15 +107,26 @@ const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 export function entryProblem(value: unknown): string | null {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "is not a JSON object";
   const e = value as Record<string, unknown>;
-  if (e.format !== AUDIT_FORMAT) return `has format ${JSON.stringify(e.format)}, expected ${AUDIT_FORMAT}`;
+  if (e.format !== AUDIT_FORMAT) return e.format === undefined ? "has no format" : `has format ${JSON.stringify(e.format)}, expected ${AUDIT_FORMAT}`;
+  const unknown = Object.keys(e).filter((k) => !ENTRY_KEYS.has(k));
+  if (unknown.length > 0) return `has members no entry has (${unknown.slice(0, 3).map((k) => JSON.stringify(k)).join(", ")})`;
+  if (typeof e.status !== "string" || !STATUSES.has(e.status)) return "has no run status steward writes";
+  if (!Number.isSafeInteger(e.exitCode) || (e.exitCode as number) < 0 || (e.exitCode as number) > 255) return "has an exit code that is not 0–255";
+  if (typeof e.actor !== "string" || !/^[\x21-\x7e]{1,300}$/.test(e.actor)) return "has an actor that is not one printable word";
+  const outcomes = e.outcomes as Record<string, unknown> | null;
+  if (typeof outcomes !== "object" || outcomes === null || Object.entries(outcomes).some(([k, n]) => !(HOST_OUTCOMES as readonly string[]).includes(k) || !Number.isSafeInteger(n) || (n as number) < 1)) return "has outcomes that are not host outcomes with counts";
+  if (e.tornBytes !== undefined && (!Number.isSafeInteger(e.tornBytes) || (e.tornBytes as number) < 1)) return "has a tornBytes that is not a byte count";
+  const approval = e.approval as Record<string, unknown> | null | undefined;
+  if (approval !== null && (typeof approval !== "object" || typeof approval.commit !== "string" || !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(approval.commit) || (approval.pullRequest !== undefined && !Number.isSafeInteger(approval.pullRequest)) || (approval.mergedBy !== undefined && (typeof approval.mergedBy !== "string" || !/^[A-Za-z0-9-]{1,39}(\[bot\])?$/.test(approval.mergedBy))))) return "has an approval that is not a commit (with pull request and login)";
   if (!Number.isSafeInteger(e.seq)) return "has no whole-number seq";
   if (typeof e.prev !== "string" || (e.prev !== "" && !HEX64.test(e.prev))) return "has a prev that is not a sha256";
   if (typeof e.hash !== "string" || !HEX64.test(e.hash)) return "has a hash that is not a sha256";
   if (e.type !== "apply" && e.type !== "resume" && e.type !== "run") return `has type ${JSON.stringify(e.type)}`;
   if (typeof e.runId !== "string" || !RUN_ID.test(e.runId)) return "has a runId that is not a run id";
   const plan = e.plan as Record<string, unknown> | undefined;
-  if (typeof plan !== "object" || plan === null || typeof plan.id !== "string" || typeof plan.digest !== "string" || typeof plan.file !== "string") return "has no plan {id, digest, file}";
+  if (typeof plan !== "object" || plan === null || typeof plan.id !== "string" || !RUN_ID.test(plan.id) || typeof plan.digest !== "string" || !HEX64.test(plan.digest) || typeof plan.file !== "string" || /[\u0000-\u001f\u007f-\u009f]/.test(plan.file)) return "has no plan {id, digest, file}";
   for (const key of ["startedAt", "finishedAt"] as const) if (typeof e[key] !== "string" || !ISO.test(e[key] as string)) return `has a ${key} that is not an ISO 8601 UTC time`;
+  if ((e.startedAt as string) > (e.finishedAt as string)) return "finishes before it starts";
   if (typeof e.files !== "object" || e.files === null) return "has no files";
   for (const [name, d] of Object.entries(e.files as Record<string, unknown>)) {
     const digest = d as Partial<FileDigest> | null;

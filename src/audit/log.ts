@@ -45,7 +45,12 @@ export interface AuditLogRead {
   validBytes: number;
   /** Bytes of a torn final line (0 when none). */
   tornBytes: number;
+  /** Problems beyond MAX_PROBLEMS, counted and not listed. */
+  problemsLeftOut: number;
 }
+
+/** Most problems listed from one log; the rest are counted (a log of junk lines must not flood the output or the memory). */
+const MAX_PROBLEMS = 200;
 
 /** Largest audit log read: about a million runs. */
 const MAX_LOG_BYTES = 1024 * 1024 * 1024;
@@ -61,15 +66,28 @@ export async function readAuditLog(root: string): Promise<AuditLogRead> {
   const path = join(root, AUDIT_LOG);
   let bytes: Buffer;
   try {
-    if ((await lstat(path)).isSymbolicLink()) throw new AuditLogError(`${AUDIT_LOG} is a symbolic link: the log is a file steward writes, never a link`, "replace the link with the log file from Git");
+    const info = await lstat(path);
+    if (info.isSymbolicLink()) throw new AuditLogError(`${AUDIT_LOG} is a symbolic link: the log is a file steward writes, never a link`, "replace the link with the log file from Git");
+    // A pipe would block the read forever, a folder cannot be read: only a regular file is a log.
+    if (!info.isFile()) throw new AuditLogError(`${AUDIT_LOG} is not a regular file: the log is a file steward writes`, "replace it with the log file from Git");
     bytes = await readFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { path, entries: [], problems: [], validBytes: 0, tornBytes: 0 };
+    if (error instanceof AuditLogError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { path, entries: [], problems: [], validBytes: 0, tornBytes: 0, problemsLeftOut: 0 };
+    if (code === "ENOTDIR") throw new AuditLogError(`runs/ is not a folder, so ${AUDIT_LOG} cannot be read`, "restore runs/ from Git");
     throw error;
   }
   if (bytes.length > MAX_LOG_BYTES) throw new AuditLogError(`${AUDIT_LOG} is larger than ${MAX_LOG_BYTES} bytes: not a log steward writes`);
   const entries: ReadEntry[] = [];
-  const problems: LogProblem[] = [];
+  const listed: LogProblem[] = [];
+  let problemsLeftOut = 0;
+  const problems = {
+    push(p: LogProblem): void {
+      if (listed.length < MAX_PROBLEMS) listed.push(p);
+      else problemsLeftOut += 1;
+    },
+  };
   let start = 0;
   let line = 0;
   let prevHash = "";
@@ -91,15 +109,25 @@ export async function readAuditLog(root: string): Promise<AuditLogRead> {
       continue;
     }
     const entry = value as AuditEntry;
-    if (entryHash(entry) !== entry.hash) problems.push({ line, message: `entry seq ${entry.seq} (run ${entry.runId}) does not match its own hash: it was edited after it was written` });
-    else if (entryLine(entry) !== text) problems.push({ line, message: `entry seq ${entry.seq} (run ${entry.runId}) is not in canonical form: it was rewritten by hand` });
+    let hash: string;
+    let canonical: string;
+    try {
+      hash = entryHash(entry);
+      canonical = entryLine(entry);
+    } catch {
+      // canonicalize recurses: a value nested thousands deep is no entry steward writes.
+      problems.push({ line, message: "is nested too deeply: not an entry steward writes" });
+      continue;
+    }
+    if (hash !== entry.hash) problems.push({ line, message: `entry seq ${entry.seq} (run ${entry.runId}) does not match its own hash: it was edited after it was written` });
+    else if (canonical !== text) problems.push({ line, message: `entry seq ${entry.seq} (run ${entry.runId}) is not in canonical form: it was rewritten by hand` });
     if (entry.seq !== expectSeq) problems.push({ line, message: `entry seq ${entry.seq} (run ${entry.runId}) follows seq ${expectSeq - 1}: ${entry.seq > expectSeq ? `${entry.seq - expectSeq} entr${entry.seq - expectSeq === 1 ? "y was" : "ies were"} removed before it` : "an entry was repeated or moved"}` });
     if (entry.prev !== prevHash) problems.push({ line, message: `entry seq ${entry.seq} (run ${entry.runId}) does not chain to the entry before it (prev is not that entry's hash): an entry before it was removed, edited or moved` });
     entries.push({ line, entry, text });
     prevHash = entry.hash;
     expectSeq = entry.seq + 1;
   }
-  return { path, entries, problems, validBytes: start, tornBytes: bytes.length - start };
+  return { path, entries, problems: listed, validBytes: start, tornBytes: bytes.length - start, problemsLeftOut };
 }
 
 /** How long an append waits for another process appending, at most. */

@@ -4,25 +4,37 @@
  * are written, so the entry's digests are of the files as the run left them.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunResults } from "../apply/results.ts";
 import { AUDIT_FORMAT, hostsDigest, type Approval, type AuditEntry, type FileDigest } from "./entry.ts";
-import { appendAuditEntry } from "./log.ts";
+import { appendAuditEntry, AuditLogError } from "./log.ts";
 
 /** The files of a run folder the audit log holds digests of, in the order they are listed. */
 export const RUN_FILES = ["journal.jsonl", "results.json", "report.md"] as const;
 
-/** sha256 and size of a file; null when it does not exist. */
-export async function fileDigest(path: string): Promise<FileDigest | null> {
-  let bytes: Buffer;
+/**
+ * The bytes of a run's file, or null when it does not exist.
+ * @throws AuditLogError when it is a link, a pipe, a folder or anything but a regular file
+ *   (a pipe would block the read forever; a link could point anywhere).
+ */
+export async function readRunFile(path: string, shown: string): Promise<Buffer | null> {
   try {
-    bytes = await readFile(path);
+    const info = await lstat(path);
+    if (!info.isFile()) throw new AuditLogError(`${shown} is ${info.isSymbolicLink() ? "a symbolic link" : "not a regular file"}: a run's files are files steward writes`, "restore it from Git");
+    return await readFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    if (error instanceof AuditLogError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
     throw error;
   }
-  return { sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length };
+}
+
+/** sha256 and size of a run's file; null when it does not exist. @throws as readRunFile. */
+export async function fileDigest(path: string, shown = path): Promise<FileDigest | null> {
+  const bytes = await readRunFile(path, shown);
+  return bytes === null ? null : { sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length };
 }
 
 /** What apply knows when it records a run. */

@@ -12,13 +12,15 @@
  * files differs from every digest the log recorded for it.
  */
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readJournal } from "../apply/journal-replay.ts";
-import { AUDIT_LOG } from "./entry.ts";
-import { commitsTouching, fileAtCommit, isGitRepository, safeRepoPath } from "../core/git.ts";
+import { EnvironmentError } from "../core/errors.ts";
+import { commitsTouching, fileAtCommit, git, isGitRepository, safeRepoPath } from "../core/git.ts";
+import type { RunResults } from "../apply/results.ts";
+import { AUDIT_LOG, hostsDigest } from "./entry.ts";
 import { readAuditLog, type ReadEntry } from "./log.ts";
-import { fileDigest, RUN_FILES } from "./record.ts";
+import { fileDigest, readRunFile, RUN_FILES } from "./record.ts";
 
 /** One thing verification found. `error`s make verify fail; a `note` says what could not be checked. */
 export interface Finding {
@@ -46,14 +48,30 @@ function at(e: ReadEntry): Finding["entry"] {
   return { line: e.line, seq: e.entry.seq, runId: e.entry.runId };
 }
 
-/** Run folders under runs/: every folder holding a journal (runs/locks is not a run). */
-async function runFolders(root: string): Promise<string[]> {
-  let names: string[];
+/**
+ * Run folders under runs/ (runs/locks and runs/audit.jsonl are not runs). Anything else
+ * there (a link, a file, a name that is no run id) is a finding: nothing is skipped silently.
+ */
+async function runFolders(root: string, findings: Finding[]): Promise<string[]> {
+  const runs = join(root, "runs");
   try {
-    names = (await readdir(join(root, "runs"), { withFileTypes: true })).filter((d) => d.isDirectory() && d.name !== "locks").map((d) => d.name);
+    const info = await lstat(runs);
+    if (!info.isDirectory()) {
+      findings.push({ severity: "error", file: "runs", message: `runs is ${info.isSymbolicLink() ? "a symbolic link" : "not a folder"}: run history lives in a folder steward writes` });
+      return [];
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
+  }
+  const names: string[] = [];
+  for (const d of await readdir(runs, { withFileTypes: true })) {
+    if (d.name === "locks" || d.name === "audit.jsonl") continue;
+    const shown = `runs/${JSON.stringify(d.name).slice(1, -1)}`;
+    if (!RUN_ID.test(d.name)) findings.push({ severity: "error", file: shown, message: `${shown} is not a run folder steward writes (its name is no run id)` });
+    else if (d.isSymbolicLink()) findings.push({ severity: "error", file: `${shown}/`, message: `${shown} is a symbolic link: a run's files are a folder steward writes, never a link` });
+    else if (!d.isDirectory()) findings.push({ severity: "error", file: shown, message: `${shown} is not a folder: not a run steward writes` });
+    else names.push(d.name);
   }
   return names.sort();
 }
@@ -71,11 +89,12 @@ export async function verifyAudit(root: string): Promise<VerifyResult> {
   const findings: Finding[] = [];
   const log = await readAuditLog(root);
   for (const p of log.problems) findings.push({ severity: "error", message: `${AUDIT_LOG} line ${p.line} ${p.message}`, file: AUDIT_LOG });
+  if (log.problemsLeftOut > 0) findings.push({ severity: "error", file: AUDIT_LOG, message: `${AUDIT_LOG}: and ${log.problemsLeftOut} more damaged lines` });
   if (log.tornBytes > 0) findings.push({ severity: "error", message: `${AUDIT_LOG} ends with a torn line of ${log.tornBytes} bytes (a process was killed while appending); the next apply cuts it off and records that it did`, file: AUDIT_LOG });
 
   const byRun = new Map<string, ReadEntry[]>();
   for (const e of log.entries) byRun.set(e.entry.runId, [...(byRun.get(e.entry.runId) ?? []), e]);
-  const folders = await runFolders(root);
+  const folders = await runFolders(root, findings);
   for (const folder of folders) {
     if (byRun.has(folder)) continue;
     const file = `runs/${folder}/journal.jsonl`;
@@ -96,36 +115,49 @@ export async function verifyAudit(root: string): Promise<VerifyResult> {
     await checkRunFiles(root, runId, entries, findings);
   }
 
-  const gitChecked = await isGitRepository(root);
+  let gitChecked = await isGitRepository(root);
+  if (!gitChecked && (await lstat(join(root, ".git")).then(() => true, () => false))) {
+    throw new EnvironmentError(`${root}/.git exists but git cannot read the repository: approvals and committed versions cannot be checked`, "repair or re-clone the repository (git fsck)");
+  }
+  if (gitChecked && (await git(root, ["rev-parse", "--is-shallow-repository"])).stdout.toString("utf8").trim() === "true") {
+    findings.push({ severity: "error", message: `${root} is a shallow clone: when each plan was first committed cannot be told from a cut history`, file: ".git" });
+    gitChecked = false;
+  }
   if (gitChecked) {
     for (const [runId, entries] of byRun) {
       if (!folderSet.has(runId)) continue;
       await checkCommits(root, runId, entries, findings);
     }
-  } else {
+    await checkTrailers(root, log.entries, findings);
+  } else if (!(await isGitRepository(root))) {
     findings.push({ severity: "note", message: `${root} is not a git work tree: approvals and committed versions were not checked` });
   }
   return { entries: log.entries.length, runs: folders.length, findings, gitChecked };
 }
 
 async function checkRunFiles(root: string, runId: string, entries: ReadEntry[], findings: Finding[]): Promise<void> {
+  try {
+    await checkRunFilesOf(root, runId, entries, findings);
+  } catch (error) {
+    if (!(error instanceof Error) || !("code" in error) || (error as { code: unknown }).code !== "stale-plan") throw error;
+    findings.push({ severity: "error", entry: at(entries.at(-1) as ReadEntry), file: `runs/${runId}/`, message: error.message });
+  }
+}
+
+async function checkRunFilesOf(root: string, runId: string, entries: ReadEntry[], findings: Finding[]): Promise<void> {
   const latest = entries.at(-1) as ReadEntry;
   for (const name of RUN_FILES) {
     const file = `runs/${runId}/${name}`;
     const recorded = latest.entry.files[name];
-    const now = await fileDigest(join(root, file));
+    const now = await fileDigest(join(root, file), file);
     if (recorded === undefined && now === null) continue;
     if (recorded === undefined) findings.push({ severity: "error", entry: at(latest), file, message: `${file} was added after ${AUDIT_LOG} line ${latest.line} (seq ${latest.entry.seq}) recorded the run without it` });
     else if (now === null) findings.push({ severity: "error", entry: at(latest), file, message: `${file} was removed: ${AUDIT_LOG} line ${latest.line} (seq ${latest.entry.seq}) recorded it` });
     else if (now.sha256 !== recorded.sha256) findings.push({ severity: "error", entry: at(latest), file, message: `${file} changed after ${AUDIT_LOG} line ${latest.line} (seq ${latest.entry.seq}) recorded it (sha256 ${recorded.sha256.slice(0, 12)}…, ${recorded.bytes} bytes; now ${now.sha256.slice(0, 12)}…, ${now.bytes} bytes)` });
   }
   const journalFile = `runs/${runId}/journal.jsonl`;
-  let journal: Buffer | null = null;
-  try {
-    journal = await readFile(join(root, journalFile));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
+  checkResultsAgree(await readRunFile(join(root, "runs", runId, "results.json"), `runs/${runId}/results.json`), latest, findings);
+  const journal = await readRunFile(join(root, journalFile), journalFile);
   if (journal !== null) {
     for (const e of entries.slice(0, -1)) {
       const d = e.entry.files["journal.jsonl"];
@@ -188,5 +220,55 @@ function planDigestIs(bytes: Buffer, digest: string): boolean {
     return value.digest === digest;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The latest entry says what results.json says: run, plan, status, exit code, times and
+ * every host's outcome. The entry's own hash cannot protect the last entry (nothing
+ * chains after it yet), but its results.json digest does: an entry and a results file
+ * that disagree were not written together.
+ */
+function checkResultsAgree(bytes: Buffer | null, latest: ReadEntry, findings: Finding[]): void {
+  if (bytes === null) return;
+  let results: RunResults;
+  try {
+    results = JSON.parse(bytes.toString("utf8")) as RunResults;
+  } catch {
+    return;
+  }
+  const e = latest.entry;
+  const counts: Record<string, number> = {};
+  for (const [k, n] of Object.entries(results.counts ?? {})) if (typeof n === "number" && n > 0) counts[k] = n;
+  const differs: string[] = [];
+  if (results.runId !== e.runId) differs.push("run id");
+  if (results.plan?.id !== e.plan.id || results.plan?.digest !== e.plan.digest) differs.push("plan");
+  if (results.status !== e.status) differs.push("status");
+  if (results.exitCode !== e.exitCode) differs.push("exit code");
+  if (results.startedAt !== e.startedAt || results.finishedAt !== e.finishedAt) differs.push("times");
+  if (JSON.stringify(Object.entries(counts).sort()) !== JSON.stringify(Object.entries(e.outcomes).sort())) differs.push("outcome counts");
+  if (Array.isArray(results.hosts) && hostsDigest(results.hosts) !== e.hostsDigest) differs.push("host outcomes");
+  if (differs.length > 0) findings.push({ severity: "error", entry: at(latest), file: `runs/${e.runId}/results.json`, message: `${AUDIT_LOG} line ${latest.line} (seq ${e.seq}) does not agree with runs/${e.runId}/results.json on its ${differs.join(", ")}: one of them was edited` });
+}
+
+/**
+ * Every `Steward-Audit-Entry: <seq> <hash>` trailer in the repository's history names an
+ * entry the log still holds, with that hash: a committed results commit anchors its entry,
+ * so even the log's last entry cannot be rewritten once its results were committed.
+ */
+async function checkTrailers(root: string, entries: readonly ReadEntry[], findings: Finding[]): Promise<void> {
+  const r = await git(root, ["log", "--all", "--format=%H%x00%(trailers:key=Steward-Audit-Entry,valueonly,separator=%x01)%x00"]);
+  if (r.code !== 0) throw new EnvironmentError(`git log failed in ${root}: ${r.stderr.trim().split("\n")[0] ?? ""}`, "repair the repository (git fsck)");
+  const bySeq = new Map(entries.map((e) => [e.entry.seq, e]));
+  const fields = r.stdout.toString("utf8").split("\0");
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const commit = (fields[i] as string).trim();
+    for (const value of (fields[i + 1] as string).split("\x01").map((v) => v.trim()).filter(Boolean)) {
+      const m = /^(\d{1,12}) ([0-9a-f]{64})$/.exec(value);
+      if (m === null) continue;
+      const entry = bySeq.get(Number(m[1]));
+      if (entry === undefined) findings.push({ severity: "error", commit, file: AUDIT_LOG, message: `commit ${commit} records audit entry ${m[1]}, which ${AUDIT_LOG} no longer holds: it was removed` });
+      else if (entry.entry.hash !== m[2]) findings.push({ severity: "error", commit, entry: at(entry), file: AUDIT_LOG, message: `commit ${commit} records audit entry ${m[1]} with hash ${(m[2] as string).slice(0, 12)}…, but ${AUDIT_LOG} line ${entry.line} now has ${entry.entry.hash.slice(0, 12)}…: the entry was rewritten after it was committed` });
+    }
   }
 }

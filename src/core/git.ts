@@ -5,6 +5,7 @@
  * that reach git are checked first (a leading "-" would be read as an option).
  */
 import { execFile } from "node:child_process";
+import { EnvironmentError } from "./errors.ts";
 
 /** What one git command returned. */
 export interface GitResult {
@@ -84,7 +85,7 @@ export interface PathCommit {
 export async function commitsTouching(root: string, path: string): Promise<PathCommit[]> {
   if (!safeRepoPath(path)) throw new Error(`refusing path ${JSON.stringify(path)}`);
   const r = await git(root, ["log", "--all", "--format=%H %ct", "--", `./${path}`]);
-  if (r.code !== 0) throw new Error(`git log failed: ${r.stderr.trim().split("\n")[0] ?? ""}`);
+  if (r.code !== 0) throw new EnvironmentError(`git log failed in ${root}: ${r.stderr.trim().split("\n")[0] ?? ""}`, "repair the repository (git fsck), or re-clone it");
   const out: PathCommit[] = [];
   for (const line of r.stdout.toString("utf8").split("\n")) {
     const m = /^([0-9a-f]{40,64}) (\d+)$/.exec(line);

@@ -69,6 +69,11 @@ describe("the git publisher, in a real repository", () => {
     expect(second.committed).toBe(true);
     expect(await git("rev-parse", `${second.commit}^`)).toBe(first.commit);
     expect((await pub.publishResults(r("2 changed"))).action).toBe("unchanged");
+    // Merged: publishing the same results again changes nothing and does not fail.
+    await git("merge", "-q", "--no-ff", "-m", "record run-1", "steward/results/run-1");
+    const after = await pub.publishResults(r("2 changed"));
+    expect(after).toMatchObject({ committed: false, action: "closed-before" });
+    expect(await git("rev-parse", "steward/results/run-1")).toBe(second.commit);
   });
 
   it("refuses paths outside the repository and branch names git would misread", async () => {

@@ -75,8 +75,12 @@ export class GitPublisher implements Publisher {
     const tip = await this.#resolve(`refs/heads/${branch}`);
     const head = await this.#head();
     const merged = tip !== null && (await this.#isAncestor(tip, head));
+    if (merged && (await this.#holds(head, r.files))) {
+      // Merged already, and HEAD holds exactly these files: publishing again changes nothing.
+      return { branch, commit: tip, committed: false, action: "closed-before", review: this.#ref(branch, "merged"), superseded: [] };
+    }
     // A resumed run adds a commit on top of its unmerged results; merged results start again from HEAD.
-    const { commit, committed } = await this.#commit(branch, merged || tip === null ? head : tip, merged ? null : tip, r.files, r.message, !merged && tip !== null);
+    const { commit, committed } = await this.#commit(branch, merged || tip === null ? head : tip, merged ? null : tip, r.files, r.message, !merged && tip !== null, tip);
     const body = renderBody(marker, r.body, Number.MAX_SAFE_INTEGER);
     const action = tip === null || previous === null ? "created" : previous === body && !committed ? "unchanged" : "updated";
     await this.#writeReview(branch, body);
@@ -117,7 +121,7 @@ export class GitPublisher implements Publisher {
   }
 
   /** Commits `files` on top of `base`'s tree to `branch`; unchanged when the branch tip already has exactly that tree. */
-  async #commit(branch: string, base: string, tip: string | null, files: readonly PublishFile[], message: string, mayBeSame: boolean): Promise<{ commit: string; committed: boolean }> {
+  async #commit(branch: string, base: string, tip: string | null, files: readonly PublishFile[], message: string, mayBeSame: boolean, casOld: string | null = tip): Promise<{ commit: string; committed: boolean }> {
     for (const f of files) checkFilePath(f.path);
     const scratch = await mkdtemp(join(tmpdir(), "steward-publish-"));
     try {
@@ -132,11 +136,20 @@ export class GitPublisher implements Publisher {
       const parent = tip !== null && mayBeSame ? tip : base;
       const commit = (await this.#git(["commit-tree", tree, "-p", parent, "-F", "-"], { input: message, env }, "committing")).trim();
       // Compare-and-swap: another publisher moving the branch meanwhile makes this fail, never lose its commit.
-      await this.#git(["update-ref", "-m", "steward publish", `refs/heads/${branch}`, commit, tip ?? ""], {}, `updating ${branch}`);
+      await this.#git(["update-ref", "-m", "steward publish", `refs/heads/${branch}`, commit, casOld ?? ""], {}, `updating ${branch}`);
       return { commit, committed: true };
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
+  }
+
+  /** True when `commit`'s tree holds every one of `files` with exactly that content. */
+  async #holds(commit: string, files: readonly PublishFile[]): Promise<boolean> {
+    for (const f of files) {
+      const r = await git(this.#root, ["cat-file", "blob", `${commit}:${checkFilePath(f.path)}`]);
+      if (r.code !== 0 || !r.stdout.equals(Buffer.from(f.content))) return false;
+    }
+    return true;
   }
 
   async #identity(): Promise<NodeJS.ProcessEnv> {
