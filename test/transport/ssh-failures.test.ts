@@ -67,7 +67,8 @@ describe("ssh failures", () => {
     const known = join(dir, "known_hosts_healthy");
     writeFileSync(known, [knownHostsLine(server), knownHostsLine(healthy)].join("\n") + "\n");
     process.kill(server.pid, "SIGSTOP");
-    const transport = create({ ...base, knownHostsFiles: [known], maxConnections: 2 });
+    // A connect timeout long enough that a loaded machine still answers the healthy host first.
+    const transport = create({ ...base, knownHostsFiles: [known], maxConnections: 2, connectTimeoutMs: 5000 });
     try {
       const started = Date.now();
       let hungSettled = false;
@@ -78,7 +79,8 @@ describe("ssh failures", () => {
       expect(hungSettled).toBe(false);
       const error = await hung;
       expect(error).toBeInstanceOf(ConnectTimeoutError);
-      expect(Date.now() - started).toBeLessThan(4000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+      expect(Date.now() - started).toBeLessThan(9000);
     } finally {
       process.kill(server.pid, "SIGCONT");
       await transport.close();
