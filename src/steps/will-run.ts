@@ -1,7 +1,5 @@
 import type { StepKind } from "../model/types.ts";
-import type { Diagnostic } from "../core/diagnostic.ts";
-import { diagnosticAt } from "../load/yaml-source.ts";
-import type { FactsDependencies, StepCheckContext } from "./types.ts";
+import type { FactsDependencies } from "./types.ts";
 
 /**
  * Shared by the kinds whose effect cannot be decided before they run (checks,
@@ -17,12 +15,3 @@ export const noDependencies = (): FactsDependencies => NO_DEPENDENCIES;
 export const noDetail = (): { notes: string[] } => ({ notes: [] });
 
 export const noRules = (): [] => [];
-
-/**
- * A warning for kinds that plan but cannot be applied yet (backup, verify-backup,
- * compliance): `steward apply` refuses a plan containing them before it touches any
- * host, so the pull request says so where the step is written.
- */
-export function notYetApplied(kind: StepKind, { source, index }: Pick<StepCheckContext, "source" | "index">): Diagnostic {
-  return diagnosticAt(source, `/steps/${index}/kind`, "steps/not-applicable-yet", `\`${kind}\` steps can be planned but not applied yet: steward apply refuses a plan containing one`, { severity: "warning", hint: "keep this runbook for planning, or move the step to a runbook you do not apply yet" });
-}
