@@ -99,3 +99,28 @@ describe("the git publisher, in a real repository", () => {
     expect((await pub.incident(report("failing", "r5"))).action).toBe("opened");
   });
 });
+
+describe("steward publish plan, given what is not a plan of the repository", () => {
+  it("refuses a plan outside the repository, a link and a pipe, before reading them", async () => {
+    const { main } = await import("../../src/cli/main.ts");
+    const root = await mkdtemp(join(tmpdir(), "steward-pubcli-"));
+    try {
+      await sh("git", ["-C", root, "init", "-q", "-b", "main"]);
+      const { symlink } = await import("node:fs/promises");
+      await symlink("/etc/passwd", join(root, "link.json"));
+      await sh("mkfifo", [join(root, "fifo.json")]);
+      const run = async (target: string): Promise<{ code: number; err: string }> => {
+        let err = "";
+        const code = await main(["publish", "plan", target, "--publisher", "git"], { stdout: () => undefined, stderr: (t) => void (err += t), env: { PATH: process.env["PATH"] ?? "" }, cwd: root });
+        return { code, err };
+      };
+      for (const [target, says] of [["/etc/passwd", "is outside the repository"], ["link.json", "is a symbolic link"], ["fifo.json", "is not a regular file"]] as const) {
+        const r = await run(target);
+        expect(r.code, r.err).toBe(2);
+        expect(r.err).toContain(says);
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { lstat, readFile } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { resultsProblems, type RunResults } from "../../apply/results.ts";
 import { readPlanFile } from "../../apply/index.ts";
@@ -73,7 +73,12 @@ Exit codes: 0 published, 2 usage, 5 a run's results are not steward's, 6 environ
     const publisher = publisherFor(values.publisher, root, io);
     const lines: string[] = [];
     if (what === "plan" || what === "preview") {
-      const plan = await readPlanFile(resolve(io.cwd, target), target);
+      const planPath = resolve(io.cwd, target);
+      const inside = relative(root, planPath);
+      if (inside.startsWith("..") || isAbsolute(inside)) throw new UsageError(`${JSON.stringify(target)} is outside the repository ${root}: only a plan in its plans/ can be published`, "steward publish plan plans/<id>.json");
+      const info = await lstat(planPath).catch(() => null);
+      if (info !== null && !info.isFile()) throw new UsageError(`${JSON.stringify(target)} is ${info.isSymbolicLink() ? "a symbolic link" : "not a regular file"}: publish the plan file steward plan wrote`, "steward publish plan plans/<id>.json");
+      const plan = await readPlanFile(planPath, target);
       const publication = await planPublication(root, plan);
       if (what === "preview") {
         const n = Number(values["pull-request"]);
