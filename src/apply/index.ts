@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { actorOf, approvalFromActions, approvalFromHistory, checkApprovedPlan } from "../audit/approval.ts";
-import type { AuditEntry } from "../audit/entry.ts";
+import { RUN_ID, type AuditEntry } from "../audit/entry.ts";
 import { recordRun } from "../audit/record.ts";
 import { EnvironmentError, StewardError } from "../core/errors.ts";
 import type { EventEmitter, ApplyEvent } from "../core/events.ts";
@@ -117,7 +117,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
   const runsDir = join(options.root, "runs");
   const clock = options.now ?? (() => new Date());
   const runId = options.resume ?? newRunId(plan, clock());
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/.test(runId)) throw new StewardError("usage", `--resume ${JSON.stringify(runId)} is not a run id`, "use the run id steward apply printed, e.g. security-patches-20261124T020000Z-1a2b");
+  if (!RUN_ID.test(runId)) throw new StewardError("usage", `--resume ${JSON.stringify(runId)} is not a run id`, "use the run id steward apply printed, e.g. security-patches-20261124T020000Z-1a2b");
   const runDir = join(runsDir, runId);
   if (options.resume !== undefined && !(await exists(join(runDir, JOURNAL_FILE)))) {
     throw new StewardError("usage", `there is no run ${runId} to resume (runs/${runId}/journal.jsonl does not exist)`, "use the run id steward apply printed, e.g. from `continue with: steward apply … --resume <run-id>`");

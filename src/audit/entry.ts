@@ -98,7 +98,8 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const ENTRY_KEYS: ReadonlySet<string> = new Set(["format", "seq", "prev", "tornBytes", "hash", "type", "runId", "plan", "approval", "actor", "startedAt", "finishedAt", "status", "exitCode", "outcomes", "hostsDigest", "files"]);
 const STATUSES: ReadonlySet<string> = new Set<RunStatus>(["ok", "hosts-failed", "halted:budget", "halted:gate", "halted:signal"]);
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+/** A run id (and a plan id) as steward makes them: a file name, never starting with '.' or '-'. */
+export const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 
 /**
  * Checks that a parsed line has the shape of an entry; returns what is wrong, or null.

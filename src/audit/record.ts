@@ -31,10 +31,15 @@ export async function readRunFile(path: string, shown: string): Promise<Buffer |
   }
 }
 
+/** sha256 (hex) and size of some bytes, as the audit log records a file. */
+export function digestOf(bytes: Uint8Array): FileDigest {
+  return { sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length };
+}
+
 /** sha256 and size of a run's file; null when it does not exist. @throws as readRunFile. */
 export async function fileDigest(path: string, shown = path): Promise<FileDigest | null> {
   const bytes = await readRunFile(path, shown);
-  return bytes === null ? null : { sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length };
+  return bytes === null ? null : digestOf(bytes);
 }
 
 /** What apply knows when it records a run. */

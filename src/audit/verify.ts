@@ -11,16 +11,15 @@
  * the approving commit the entry names), and that no committed version of a run's
  * files differs from every digest the log recorded for it.
  */
-import { createHash } from "node:crypto";
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readJournal } from "../apply/journal-replay.ts";
 import { EnvironmentError } from "../core/errors.ts";
 import { commitsTouching, fileAtCommit, git, isGitRepository, safeRepoPath } from "../core/git.ts";
 import type { RunResults } from "../apply/results.ts";
-import { AUDIT_LOG, hostsDigest } from "./entry.ts";
+import { AUDIT_LOG, hostsDigest, RUN_ID } from "./entry.ts";
 import { readAuditLog, type ReadEntry } from "./log.ts";
-import { fileDigest, readRunFile, RUN_FILES } from "./record.ts";
+import { digestOf, readRunFile, RUN_FILES } from "./record.ts";
 
 /** One thing verification found. `error`s make verify fail; a `note` says what could not be checked. */
 export interface Finding {
@@ -42,7 +41,6 @@ export interface VerifyResult {
   gitChecked: boolean;
 }
 
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 
 function at(e: ReadEntry): Finding["entry"] {
   return { line: e.line, seq: e.entry.seq, runId: e.entry.runId };
@@ -74,10 +72,6 @@ async function runFolders(root: string, findings: Finding[]): Promise<string[]> 
     else names.push(d.name);
   }
   return names.sort();
-}
-
-function sha256(bytes: Buffer): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /**
@@ -146,23 +140,27 @@ async function checkRunFiles(root: string, runId: string, entries: ReadEntry[], 
 
 async function checkRunFilesOf(root: string, runId: string, entries: ReadEntry[], findings: Finding[]): Promise<void> {
   const latest = entries.at(-1) as ReadEntry;
+  // Each file is read once: its digest, the results' agreement and the journal's prefixes all come from these bytes.
+  const contents = new Map<string, Buffer | null>();
   for (const name of RUN_FILES) {
     const file = `runs/${runId}/${name}`;
+    const bytes = await readRunFile(join(root, file), file);
+    contents.set(name, bytes);
     const recorded = latest.entry.files[name];
-    const now = await fileDigest(join(root, file), file);
+    const now = bytes === null ? null : digestOf(bytes);
     if (recorded === undefined && now === null) continue;
     if (recorded === undefined) findings.push({ severity: "error", entry: at(latest), file, message: `${file} was added after ${AUDIT_LOG} line ${latest.line} (seq ${latest.entry.seq}) recorded the run without it` });
     else if (now === null) findings.push({ severity: "error", entry: at(latest), file, message: `${file} was removed: ${AUDIT_LOG} line ${latest.line} (seq ${latest.entry.seq}) recorded it` });
     else if (now.sha256 !== recorded.sha256) findings.push({ severity: "error", entry: at(latest), file, message: `${file} changed after ${AUDIT_LOG} line ${latest.line} (seq ${latest.entry.seq}) recorded it (sha256 ${recorded.sha256.slice(0, 12)}…, ${recorded.bytes} bytes; now ${now.sha256.slice(0, 12)}…, ${now.bytes} bytes)` });
   }
   const journalFile = `runs/${runId}/journal.jsonl`;
-  checkResultsAgree(await readRunFile(join(root, "runs", runId, "results.json"), `runs/${runId}/results.json`), latest, findings);
-  const journal = await readRunFile(join(root, journalFile), journalFile);
+  checkResultsAgree(contents.get("results.json") ?? null, latest, findings);
+  const journal = contents.get("journal.jsonl") ?? null;
   if (journal !== null) {
     for (const e of entries.slice(0, -1)) {
       const d = e.entry.files["journal.jsonl"];
       if (d === undefined) continue;
-      if (journal.length < d.bytes || sha256(journal.subarray(0, d.bytes)) !== d.sha256) findings.push({ severity: "error", entry: at(e), file: journalFile, message: `${journalFile} no longer begins with the ${d.bytes} bytes ${AUDIT_LOG} line ${e.line} (seq ${e.entry.seq}) recorded: records written before that entry were changed` });
+      if (journal.length < d.bytes || digestOf(journal.subarray(0, d.bytes)).sha256 !== d.sha256) findings.push({ severity: "error", entry: at(e), file: journalFile, message: `${journalFile} no longer begins with the ${d.bytes} bytes ${AUDIT_LOG} line ${e.line} (seq ${e.entry.seq}) recorded: records written before that entry were changed` });
     }
     try {
       const read = await readJournal(join(root, journalFile));
@@ -203,7 +201,7 @@ async function checkCommits(root: string, runId: string, entries: ReadEntry[], f
     for (const c of await commitsTouching(root, file)) {
       const bytes = await fileAtCommit(root, c.commit, file);
       if (bytes === null) continue;
-      if (!known.has(sha256(bytes))) findings.push({ severity: "error", entry: at(entries.at(-1) as ReadEntry), file, commit: c.commit, message: `commit ${c.commit} holds a version of ${file} that no entry of run ${runId} in ${AUDIT_LOG} recorded: it was changed after the run recorded it` });
+      if (!known.has(digestOf(bytes).sha256)) findings.push({ severity: "error", entry: at(entries.at(-1) as ReadEntry), file, commit: c.commit, message: `commit ${c.commit} holds a version of ${file} that no entry of run ${runId} in ${AUDIT_LOG} recorded: it was changed after the run recorded it` });
     }
   }
 }

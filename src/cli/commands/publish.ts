@@ -3,6 +3,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { resultsProblems, type RunResults } from "../../apply/results.ts";
 import { readPlanFile } from "../../apply/index.ts";
+import { RUN_ID } from "../../audit/entry.ts";
 import { readAuditLog } from "../../audit/log.ts";
 import { StewardError, UsageError } from "../../core/errors.ts";
 import { isGitRepository } from "../../core/git.ts";
@@ -15,7 +16,6 @@ import type { PublishedChange, Publisher, PublishFile } from "../../publish/type
 import { ExitCode } from "../exit-codes.ts";
 import type { Command, CommandIO } from "../io.ts";
 
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 
 /** The publisher: `github` when GitHub is configured in the environment (or asked for), else `git`. */
 function publisherFor(kind: string | undefined, root: string, io: CommandIO): Publisher {
