@@ -1,3 +1,4 @@
+import type { Step } from "../../model/types.ts";
 import { didYouMean } from "../../core/suggest.ts";
 import { diagnosticAt } from "../../load/yaml-source.ts";
 import { under } from "../backup/manifest.ts";
@@ -19,7 +20,13 @@ export const templatedFields: StepKindModule<"verify-backup">["templatedFields"]
  * must not be `/` nor hold or lie inside a backed-up path.
  */
 export const validate: StepKindModule<"verify-backup">["validate"] = (step, { source, runbook, index }) => {
-  const target = runbook.steps.findIndex((s) => s.kind === "backup" && s.name === step.backup);
+  // A step that failed its schema is cut out of the runbook as a hole, so later steps keep
+  // their indexes (src/validate/prune.ts): findIndex visits holes, so each one is skipped here.
+  const steps: ReadonlyArray<Step | undefined> = runbook.steps;
+  const target = steps.findIndex((s) => s?.kind === "backup" && s.name === step.backup);
+  // The named backup may be the step cut out: its schema error is already reported, and a
+  // second one here ("not a backup step") would send the reader after the wrong line.
+  if (target < 0 && steps.slice(0, index).some((_, i) => steps[i] === undefined)) return [];
   const backup = runbook.steps[target];
   if (target >= 0 && target < index && backup?.kind === "backup") {
     const scratch = step.test_restore?.scratch.replace(/\/+$/, "") ?? undefined;
