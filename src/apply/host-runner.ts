@@ -24,7 +24,8 @@ import type { Check, Step, StepKind } from "../model/types.ts";
 import { hostFactsDependencies, stepTimeoutMs } from "../steps/registry.ts";
 import { factsDigest } from "../plan/digest.ts";
 import type { Plan, PlannedAction, PlannedHost } from "../plan/types.ts";
-import { connectionGone, errorDetail } from "../steps/execute-helpers.ts";
+import { connectionGone, errorDetail, redactAcrossRemoved } from "../steps/execute-helpers.ts";
+import { redactStrings } from "../core/redact-value.ts";
 import { executorFor, unsupportedSteps, type Executor } from "../steps/executors.ts";
 import { compileTemplate } from "../template/index.ts";
 import type { HostTarget, Session, Transport } from "../transport/types.ts";
@@ -55,6 +56,11 @@ export interface RunHostOptions {
   factsTimeoutMs?: number;
   /** The value of a step's `{ env: NAME }` field, registered for redaction (StepContext.secret). */
   secret?: (variable: string) => string | undefined;
+  /**
+   * The run's RunSecrets.redact: applied to every step result once more, across the
+   * characters output tails had removed (see redactAcrossRemoved).
+   */
+  redact?: (text: string) => string;
 }
 
 /**
@@ -189,7 +195,7 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
       let result: StepResult;
       try {
         // Without its evidence a step could not be judged after a crash: it does not start.
-        result = unreadable !== undefined ? { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `not started: cannot read the host's state first: ${unreadable}` } : await executor.execute(ctx);
+        result = unreadable !== undefined ? { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `not started: cannot read the host's state first: ${unreadable}` } : scrubbed(await executor.execute(ctx), options.redact);
       } catch (error) {
         if (!connectionGone(error)) throw error;
         const lost: StepResult = { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `connection lost: ${errorDetail(error)}` };
@@ -307,10 +313,15 @@ export async function runGateChecks(options: Omit<RunHostOptions, "journal">, ch
     return { step: "gate", kind: "check", outcome: "failed", startedAt, finishedAt: now(), durationMs: 0, detail: `unreachable: ${errorDetail(error)}` };
   }
   try {
-    return await executorFor("check").execute(stepContext(options, session, step, action, options.signal ?? new AbortController().signal));
+    return scrubbed(await executorFor("check").execute(stepContext(options, session, step, action, options.signal ?? new AbortController().signal)), options.redact);
   } catch (error) {
     return { step: "gate", kind: "check", outcome: "failed", startedAt, finishedAt: now(), durationMs: 0, detail: errorDetail(error) };
   } finally {
     await session.close().catch(() => undefined);
   }
+}
+
+/** `result` with every string passed through redactAcrossRemoved (the same object when nothing changed). */
+function scrubbed(result: StepResult, redact: ((text: string) => string) | undefined): StepResult {
+  return redact === undefined ? result : redactStrings(result, (text) => redactAcrossRemoved(text, redact));
 }

@@ -150,7 +150,8 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
         transport,
         templateContext: { host: hostTemplateFields(inv), vars, run: { id: runId, runbook: plan.runbook.name, plan_id: plan.id, started_at: startedAt } },
         appProbes: probes(host.name),
-        secret: (variable: string) => stepSecret(options.secrets, variable),
+        secret: (variable: string) => options.secrets.envSecret(variable),
+        redact: (text: string) => options.secrets.redact(text),
         ...(options.retryUnknown ? { retryUnknown: true } : {}),
       };
     };
@@ -207,12 +208,6 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
       await lock.release();
     }
   }
-}
-
-/** A step's `{ env: NAME }` value (a backup password), registered for redaction; undefined when unset. */
-function stepSecret(secrets: RunSecrets, variable: string): string | undefined {
-  const value = secrets.resolveVars({ secret: { env: variable } }).vars["secret"];
-  return typeof value === "string" ? value : undefined;
 }
 
 /** How long the transport gets to close its connections once the run's files are written. */

@@ -132,6 +132,16 @@ export class RunSecrets {
     return lines.map((line) => `::add-mask::${line.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}\n`).join("");
   }
 
+  /**
+   * The value of a step's `{ env: NAME }` field (a backup or database password) from
+   * this run's environment, registered for redaction; undefined when unset or empty.
+   * @throws SecretError when the value is too short to redact safely.
+   */
+  envSecret(variable: string): string | undefined {
+    const value = this.resolveVars({ secret: { env: variable } }).vars["secret"];
+    return typeof value === "string" && value !== "" ? value : undefined;
+  }
+
   private register(value: string): void {
     this.redactor.add(value);
     if (!this.githubActions) return;

@@ -39,6 +39,25 @@ export function tail(text: string): string {
   return removed === 0 ? kept : `[${removed} control or format character(s) removed, each run shown as ${REMOVED_MARK}]\n${kept}`;
 }
 
+/** The first line `tail` writes when it removed characters. */
+const REMOVED_HEADER = /^\[\d+ control or format character\(s\) removed, each run shown as \uFFFD\]\n/u;
+
+/**
+ * `text` (a tail, a detail) with the run's secrets redacted even where a host split a
+ * secret with characters `tail` removed (`hun\x1b[0mter2` shows as `hun\uFFFDter2`, which
+ * the stream redactor could not match): the marks are dropped, the joined text is
+ * redacted, and only when that found a secret is the joined, redacted text returned
+ * (marks gone, the header kept saying how many characters were removed); otherwise
+ * `text` unchanged. `redact` is the run's RunSecrets.redact.
+ */
+export function redactAcrossRemoved(text: string, redact: (text: string) => string): string {
+  if (!text.includes(REMOVED_MARK)) return text;
+  const header = REMOVED_HEADER.exec(text)?.[0] ?? "";
+  const joined = text.slice(header.length).split(REMOVED_MARK).join("");
+  const redacted = redact(joined);
+  return redacted === joined ? text : `${header.replace(/, each run shown as \uFFFD\]/u, ", marks dropped where a secret was]")}${redacted}`;
+}
+
 /** Extra members of a StepResult beside those every result has. */
 export type ResultExtras = Partial<Pick<StepResult, "exitCode" | "stdoutTail" | "stderrTail" | "packages" | "evidence">>;
 

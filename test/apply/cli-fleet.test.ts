@@ -91,6 +91,19 @@ steps:
     command: test -n {{vars.db_password}}
 `;
 
+// A host that prints the secret with an escape sequence inside it: the stream redactor
+// sees "correct\x1b[1m horse battery", which is not the secret, and the tail drops the
+// escape code, leaving the secret readable around one mark unless redacted again.
+const SPLIT_SECRET_RUNBOOK = `name: split-secret
+targets: host:sandbox-01
+vars:
+  db_password: { env: DB_PASSWORD }
+steps:
+  - kind: command
+    name: leaks it split
+    command: p={{vars.db_password}}; printf '%s\\033[1m%s\\n' "\${p%% *}" " \${p#* }"; printf '%s\\033[0m%s\\n' "\${p%% *}" " \${p#* }" >&2; exit 3
+`;
+
 interface Ran {
   code: number;
   stdout: string;
@@ -130,6 +143,7 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     await writeFile(join(state.dir, "runbooks", "broken.yaml"), BROKEN);
     await writeFile(join(state.dir, "runbooks", "secret.yaml"), SECRET_RUNBOOK);
     await writeFile(join(state.dir, "runbooks", "gated.yaml"), GATED);
+    await writeFile(join(state.dir, "runbooks", "split-secret.yaml"), SPLIT_SECRET_RUNBOOK);
     await writeFile(join(state.dir, "runbooks", "conc-a.yaml"), conc("a"));
     await writeFile(join(state.dir, "runbooks", "conc-b.yaml"), conc("b"));
   });
@@ -222,6 +236,25 @@ describe("steward plan, then steward apply, on the sandbox fleet", () => {
     expect(r.code).toBe(6);
     expect(r.stderr).toContain("step 'uses the secret' reads `vars.db_password`, which is { env: DB_PASSWORD }, but DB_PASSWORD is not set in the environment; nothing was applied");
     expect((await execInHost(state, "sandbox-01", ["test", "-e", "/tmp/first-ran"])).code).not.toBe(0);
+  });
+
+  it("redacts a secret the host split with an escape sequence, in results, journal and report", async () => {
+    const env = { DB_PASSWORD: "correct horse battery" };
+    const r0 = await stewardWith(env, "plan", "split-secret", "--gather");
+    expect(r0.code, r0.stderr).toBe(0);
+    const r = await stewardWith(env, "apply", /^wrote (\S+\.json)$/m.exec(r0.stdout)![1]!);
+    expect(r.code, r.stderr).toBe(4);
+    const res = await results(r.stdout);
+    const step = res.hosts.find((h) => h.host === "sandbox-01")!.steps[0]!;
+    expect(step.exitCode).toBe(3);
+    expect(step.stdoutTail).toContain("***");
+    expect(step.stderrTail).toContain("***");
+    const runDir = join(state.dir, "runs", res.runId);
+    for (const file of ["results.json", "journal.jsonl", "report.md"]) {
+      const text = await readFile(join(runDir, file), "utf8");
+      expect(text, file).not.toMatch(/correct.{0,12}horse battery/su);
+    }
+    expect(r.stdout + r.stderr).not.toMatch(/correct.{0,12}horse battery/su);
   });
 
   it("runs the gate's checks on the finished wave's hosts: a failing gate halts before the next wave", async () => {

@@ -106,8 +106,6 @@ describe("database steps on a real PostgreSQL cluster in a sandbox host", () => 
       INSERT INTO events (created_at, payload) SELECT now() - interval '120 days' - g * interval '1 minute', 'old ' || g FROM generate_series(1, 2500) g;
       INSERT INTO events (created_at, payload) SELECT now() - interval '10 days' + g * interval '1 minute', 'new ' || g FROM generate_series(1, 700) g;`);
     await execInHost(state, "sandbox-01", ["sh", "-c", "mkdir -p /var/backups/postgres && chown postgres:postgres /var/backups/postgres"]);
-    process.env["SHOP_DB_PASSWORD"] = PASSWORD;
-    process.env["SHOP_WRONG_PASSWORD"] = WRONG;
     ({ inventory, runbooks } = await repository(state, {
       "db-maintenance": MAINTENANCE,
       "db-wrong-password": book("db-wrong-password", `  - kind: database\n    name: health\n    operation: health\n    database: shop\n    connection: { role: shop, host: /run/postgresql, password: { env: SHOP_WRONG_PASSWORD } }\n`),
@@ -120,8 +118,6 @@ describe("database steps on a real PostgreSQL cluster in a sandbox host", () => 
 
   afterAll(async () => {
     await transport?.close();
-    delete process.env["SHOP_DB_PASSWORD"];
-    delete process.env["SHOP_WRONG_PASSWORD"];
     if (!dir) return;
     await stopPostgres(state, "sandbox-01").catch(() => undefined);
     await downFleet(dir);
@@ -144,7 +140,7 @@ describe("database steps on a real PostgreSQL cluster in a sandbox host", () => 
         for (const line of r.stdout.split("\n")) if (line.trim()) seen.add(line.trim());
       }
     })();
-    const result = await applyHost(transport, inventory, runbook, plan, "sandbox-01", new RecordingJournal());
+    const result = await applyHost(transport, inventory, runbook, plan, "sandbox-01", new RecordingJournal(), { secret: (v) => secrets.envSecret(v) });
     watching = false;
     await watcher;
     expect(result.outcome, JSON.stringify(result.steps.map((s) => `${s.step}: ${s.outcome} ${s.detail}`))).toBe("changed");
@@ -195,7 +191,7 @@ describe("database steps on a real PostgreSQL cluster in a sandbox host", () => 
     await sql("UPDATE orders SET item = 'changed' WHERE id = 7");
     const runbook = runbooks.get("db-restore-again")!;
     const { plan } = await planNow(transport, inventory, runbook);
-    const result = await applyHost(transport, inventory, runbook, plan, "sandbox-01", new RecordingJournal());
+    const result = await applyHost(transport, inventory, runbook, plan, "sandbox-01", new RecordingJournal(), { secret: (v) => secrets.envSecret(v) });
     const restore = step(result, "restore test");
     expect(restore.outcome).toBe("failed");
     expect(restore.detail).toContain("2 table(s) differ");
@@ -211,13 +207,13 @@ describe("database steps on a real PostgreSQL cluster in a sandbox host", () => 
 
   it("reports a wrong password and a missing database clearly, without the password", async () => {
     const wrong = runbooks.get("db-wrong-password")!;
-    const r1 = await applyHost(transport, inventory, wrong, (await planNow(transport, inventory, wrong)).plan, "sandbox-01", new RecordingJournal());
+    const r1 = await applyHost(transport, inventory, wrong, (await planNow(transport, inventory, wrong)).plan, "sandbox-01", new RecordingJournal(), { secret: (v) => secrets.envSecret(v) });
     expect(r1.outcome).toBe("failed");
     expect(r1.steps[0]!.detail).toBe("health of shop: wrong password: the server refused the password of role shop (password authentication failed); check the variable connection.password names");
     expect(JSON.stringify(r1)).not.toContain(WRONG);
 
     const missing = runbooks.get("db-missing")!;
-    const r2 = await applyHost(transport, inventory, missing, (await planNow(transport, inventory, missing)).plan, "sandbox-01", new RecordingJournal());
+    const r2 = await applyHost(transport, inventory, missing, (await planNow(transport, inventory, missing)).plan, "sandbox-01", new RecordingJournal(), { secret: (v) => secrets.envSecret(v) });
     expect(r2.outcome).toBe("failed");
     expect(r2.steps[0]!.detail).toBe("vacuum-analyze of nosuch: database nosuch does not exist on the server; check `database` (and connection.host/port: another server?)");
   });

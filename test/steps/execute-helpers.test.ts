@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { errorDetail, StepClock, tail } from "../../src/steps/execute-helpers.ts";
+import { errorDetail, redactAcrossRemoved, StepClock, tail } from "../../src/steps/execute-helpers.ts";
+import { RunSecrets } from "../../src/core/secrets.ts";
 import { TemplateRenderError } from "../../src/template/index.ts";
 
 describe("what a step result keeps of a host's output", () => {
@@ -16,6 +17,20 @@ describe("what a step result keeps of a host's output", () => {
     const t = tail(long);
     expect(t.startsWith("[1 control or format character(s) removed")).toBe(true);
     expect(t.endsWith("\uFFFDend")).toBe(true);
+  });
+
+  it("redacts a secret a host split with removed characters, and leaves other tails as they are", () => {
+    const secrets = new RunSecrets({ TOKEN: "hunter2-correct" });
+    const redact = (t: string) => secrets.redact(t);
+    for (const split of ["hunter2\u001b[0m-correct", "hun\u200bter2-cor\u202erect", "h\u0007unter2-correct\u001b]0;x\u0007"]) {
+      const t = redactAcrossRemoved(tail(`before ${split} after`), redact);
+      expect(t.replaceAll("\uFFFD", "")).not.toContain("hunter2-correct");
+      expect(t).toContain("before *** after");
+      expect(t).toMatch(/^\[\d+ control or format character\(s\) removed, marks dropped where a secret was\]\n/);
+    }
+    const plain = tail("ok\u001b[0m done");
+    expect(redactAcrossRemoved(plain, redact)).toBe(plain);
+    expect(redactAcrossRemoved("no marks", redact)).toBe("no marks");
   });
 
   it("keeps a detail to one plain line", () => {

@@ -5,8 +5,8 @@
  *
  * The password: `connection.password` is `{ env: NAME }`. The run's secrets service
  * has registered its value for redaction before anything connected (it reads every
- * `{ env: … }` of every step), and the executor reads the value from the same process
- * environment: StepContext carries no secrets. It reaches the host inside the script
+ * `{ env: … }` of every step), and the executor reads it only through that service
+ * (`StepContext.secret`), never from the process environment. It reaches the host inside the script
  * on the channel's standard input and PGPASSWORD in the tools' environment, never on a
  * command line.
  */
@@ -147,34 +147,29 @@ async function health(ctx: StepContext, clock: StepClock, step: DatabaseStep, en
 const OPERATIONS = { dump, "restore-test": restoreTest, "vacuum-analyze": vacuum, reindex, purge, health } as const;
 
 /**
- * The database executor reading passwords from `env` (the process environment the
- * run's secrets service was built from).
+ * The `database` executor: passwords only through the run's secrets service
+ * (`StepContext.secret`); a step that names one where no service is given fails,
+ * naming the variable.
  */
-export function databaseExecutorWith(env: NodeJS.ProcessEnv): StepExecutor {
-  return {
-    kind: "database",
-    execute: (ctx) =>
-      guarded(ctx, async (clock) => {
-        const step = ctx.step as DatabaseStep;
-        try {
-          // The run's secrets first (the CLI's environment, registered for redaction); the process environment otherwise.
-          const secret = ctx.secret;
-          const view: NodeJS.ProcessEnv = secret === undefined ? env : new Proxy({}, { get: (_t, key) => (typeof key === "string" ? (secret(key) ?? env[key]) : undefined) });
-          return await OPERATIONS[step.operation](ctx, clock, step, view);
-        } catch (error) {
-          if (error instanceof StepFailure) return clock.finish("failed", `${step.operation} of ${step.database}: ${error.message}`);
-          if (error instanceof UnreadableOutputError) return clock.finish("failed", `${step.operation} of ${step.database}: the host's output cannot be read: ${error.message}`);
-          throw error;
-        }
-      }),
-    /**
-     * After a crash every operation is safe to run again: a dump replaces its archive
-     * atomically, a restore test drops its scratch database on exit (a leftover one
-     * makes the next test refuse, by name), VACUUM, REINDEX and a purge converge.
-     */
-    rejudge: async (): Promise<StepOutcome> => "skipped",
-  };
-}
-
-/** The `database` executor of the run (passwords from the process environment). */
-export const databaseExecutor: StepExecutor = databaseExecutorWith(process.env);
+export const databaseExecutor: StepExecutor = {
+  kind: "database",
+  execute: (ctx) =>
+    guarded(ctx, async (clock) => {
+      const step = ctx.step as DatabaseStep;
+      try {
+        const secret = ctx.secret;
+        const view: NodeJS.ProcessEnv = new Proxy({}, { get: (_t, key) => (typeof key === "string" && secret !== undefined ? secret(key) : undefined) });
+        return await OPERATIONS[step.operation](ctx, clock, step, view);
+      } catch (error) {
+        if (error instanceof StepFailure) return clock.finish("failed", `${step.operation} of ${step.database}: ${error.message}`);
+        if (error instanceof UnreadableOutputError) return clock.finish("failed", `${step.operation} of ${step.database}: the host's output cannot be read: ${error.message}`);
+        throw error;
+      }
+    }),
+  /**
+   * After a crash every operation is safe to run again: a dump replaces its archive
+   * atomically, a restore test drops its scratch database on exit (a leftover one
+   * makes the next test refuse, by name), VACUUM, REINDEX and a purge converge.
+   */
+  rejudge: async (): Promise<StepOutcome> => "skipped",
+};
