@@ -6,7 +6,8 @@
  * goes and how it stays idempotent: publishing the same thing twice changes nothing
  * and never duplicates a pull request, comment or issue.
  *
- * Branches are deterministic (`steward/plan/<runbook>`, `steward/results/<run-id>`) and
+ * Branches are deterministic (`steward/plan/<runbook>`, `steward/results/<run-id>`,
+ * `steward/report/<ISO-week>`) and
  * every pull request, comment and issue steward writes carries a hidden marker
  * (markers.ts), so the next publish finds it again (as Renovate finds its PRs).
  */
@@ -54,6 +55,22 @@ export interface PlanPublication {
 /** A run's results, on `steward/results/<run-id>`; a resumed run adds a commit on top. */
 export interface ResultsPublication {
   runId: string;
+  title: string;
+  message: string;
+  files: readonly PublishFile[];
+  body: BodyParts;
+  labels: readonly string[];
+}
+
+/**
+ * The weekly report (`steward publish report`): `reports/<week>.md` (and `.json`) on
+ * `steward/report/<week>`, one pull request per ISO week found again by its marker and
+ * updated in place while it is open. Once that pull request is merged or closed the
+ * week is settled: publishing it again reports `closed-before` and opens nothing.
+ */
+export interface ReportPublication {
+  /** The ISO 8601 week, `YYYY-Www` (markers.ts isoWeekName). */
+  week: string;
   title: string;
   message: string;
   files: readonly PublishFile[];
@@ -136,6 +153,7 @@ export interface Publisher {
   readonly kind: PublisherKind;
   publishPlan(plan: PlanPublication): Promise<PublishedChange>;
   publishResults(results: ResultsPublication): Promise<PublishedChange>;
+  publishReport(report: ReportPublication): Promise<PublishedChange>;
   stickyComment(comment: StickyComment): Promise<CommentOutcome>;
   incident(report: IncidentReport): Promise<IncidentOutcome>;
 }
