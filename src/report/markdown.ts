@@ -55,7 +55,7 @@ export function statusMarkdown(r: StatusReport): string {
     return out.join("") + sources(r);
   }
   out.push(`\n- **${s.hosts}** host(s), ${s.unreachable} unreachable at their latest snapshot\n- **${s.withPendingSecurity}** host(s) with pending security updates; pending: ${s.pending.security} security, ${s.pending.patch} patch, ${s.pending.minor} minor, ${s.pending.major} major\n- **${s.rebootRequired}** host(s) waiting for a reboot\n- **${s.nonCompliant}** host(s) failing a compliance rule; ${s.staleEvidence} with stale evidence (older than ${r.staleAfterDays} days: not trusted)\n- **${s.withoutVerifiedRestore}** host(s) backed up but never test-restored\n- **${s.openIncidents}** open incident(s)\n`);
-  out.push(pie("Pending updates by type", [["security", s.pending.security], ["patch", s.pending.patch], ["minor", s.pending.minor], ["major", s.pending.major]]));
+  out.push("\n", pie("Pending updates by type", [["security", s.pending.security], ["patch", s.pending.patch], ["minor", s.pending.minor], ["major", s.pending.major]]));
   if (r.openIncidents.length > 0) {
     out.push(`\n## Open incidents\n\n${head(["Runbook", "Severity", "Opened", "Age", "Failing runs", "File"])}`);
     for (const i of r.openIncidents) out.push(row([i.runbook, i.severity, i.openedAt, `${i.ageDays} d`, i.failures, i.file]));
