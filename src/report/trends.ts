@@ -152,8 +152,9 @@ export async function trendsReport(history: History, o: { since: Date; until: Da
   let goneWithoutInstall = 0;
   for (const list of streaks.values()) for (const s of list) if (!matched.has(s) && Date.parse(s.goneAt) <= until) goneWithoutInstall += 1;
 
-  const episodes = (await history.incidents()).filter((e) => e.closedAt !== undefined && Date.parse(e.closedAt) >= since && Date.parse(e.closedAt) <= until);
-  const stillOpen = (await history.incidents()).filter((e) => e.closedAt === undefined && Date.parse(e.openedAt) <= until).length;
+  const allEpisodes = await history.incidents();
+  const episodes = allEpisodes.filter((e) => e.closedAt !== undefined && Date.parse(e.closedAt) >= since && Date.parse(e.closedAt) <= until);
+  const stillOpen = allEpisodes.filter((e) => e.closedAt === undefined && Date.parse(e.openedAt) <= until).length;
   const repairHours = (list: typeof episodes): number[] => list.map((e) => (Date.parse(e.closedAt!) - Date.parse(e.openedAt)) / 3_600_000);
   const mean = (xs: number[]): number | null => (xs.length === 0 ? null : round(xs.reduce((a, b) => a + b, 0) / xs.length));
   const allHours = repairHours(episodes);
