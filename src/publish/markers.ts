@@ -10,7 +10,7 @@ import type { Severity } from "../report/severity.ts";
 import { PublishInputError } from "./errors.ts";
 
 /** The kinds of things steward publishes, one marker kind each. */
-export type MarkerKind = "plan" | "results" | "comment" | "incident" | "report";
+export type MarkerKind = "plan" | "results" | "comment" | "incident" | "recommendation" | "postmortem" | "report";
 
 export interface Marker {
   kind: MarkerKind;
@@ -18,7 +18,7 @@ export interface Marker {
 }
 
 const VALUE = /^[A-Za-z0-9._:/-]{1,200}$/;
-const MARKER = /<!-- steward:(plan|results|comment|incident|report)((?: [a-z]+=[A-Za-z0-9._:/-]+)*) -->/;
+const MARKER = /<!-- steward:(plan|results|comment|incident|recommendation|postmortem|report)((?: [a-z]+=[A-Za-z0-9._:/-]+)*) -->/;
 
 /** The marker's text. @throws PublishInputError for a value outside `[A-Za-z0-9._:/-]`. */
 export function formatMarker(marker: Marker): string {
@@ -51,6 +51,10 @@ export const planMarker = (runbook: string, planId: string): Marker => ({ kind: 
 export const resultsMarker = (runId: string): Marker => ({ kind: "results", fields: { run: runId } });
 export const commentMarker = (key: string): Marker => ({ kind: "comment", fields: { key } });
 export const incidentMarker = (runbook: string, severity: Severity): Marker => ({ kind: "incident", fields: { runbook, severity } });
+/** A recommendation (report forecast): its stable id; `state=resolved` once steward closed it (a closed one without it was closed by a person). */
+export const recommendationMarker = (id: string, resolved = false): Marker => ({ kind: "recommendation", fields: resolved ? { id, state: "resolved" } : { id } });
+/** The branch the git publisher proposes recommendation files on. */
+export const RECOMMENDATIONS_BRANCH = "steward/recommendations";
 export const reportMarker = (week: string): Marker => ({ kind: "report", fields: { week: isoWeekName(week) } });
 
 /** An ISO 8601 week, `YYYY-Www` (weeks 01 to 53). */

@@ -15,6 +15,8 @@ import { incidentReports } from "../../publish/incidents.ts";
 import { isoWeekName, isoWeekOf } from "../../publish/markers.ts";
 import { readReportParts, reportPublication } from "../../publish/report.ts";
 import { writeJobSummary } from "../../report/summary.ts";
+import { postmortemToPublish } from "../../report/postmortem/command.ts";
+import { isIncident } from "../../report/postmortem/write.ts";
 import type { PublishedChange, Publisher, PublishFile } from "../../publish/types.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { parsePlanTime } from "../../plan/clock.ts";
@@ -137,7 +139,14 @@ Exit codes: 0 published, 2 usage, 5 a run's results are not steward's, 6 environ
       const entry = log.entries.filter((e) => e.entry.runId === target).at(-1)?.entry;
       const extra: PublishFile[] = [];
       const links: string[] = [];
-      for (const report of incidentReports(results, plan, io.env, `runs/${target}/report.md`)) {
+      // A failed or halted run's write-up goes with its results, and its incident links it (never over a hand-edited one).
+      const postmortem = isIncident(results) ? await postmortemToPublish(root, target) : undefined;
+      if (postmortem !== undefined) {
+        extra.push({ path: postmortem.path, content: postmortem.content });
+        lines.push(`post-incident report: ${postmortem.path} (${postmortem.action === "kept" ? "edited by hand, published as it is" : "generated"})`);
+      }
+      for (const found of incidentReports(results, plan, io.env, `runs/${target}/report.md`)) {
+        const report = postmortem === undefined || found.status !== "failing" ? found : { ...found, body: { ...found.body, summary: `${found.body.summary}\n\nPost-incident write-up: \`${postmortem.path}\` (on \`steward/results/${target}\`).` } };
         const outcome = await publisher.incident(report);
         if (outcome.action === "none") continue;
         lines.push(`incident ${report.runbook} ${report.severity}: ${outcome.action}${outcome.review ? ` ${outcome.review.url}` : ""}`);

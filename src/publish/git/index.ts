@@ -20,7 +20,8 @@ import { git } from "../../core/git.ts";
 import { renderBody } from "../body.ts";
 import { PublishError } from "../errors.ts";
 import { checkFilePath, commentMarker, hasMarker, incidentMarker, parseMarker, planBranch, planMarker, reportBranch, reportMarker, resultsBranch, resultsMarker } from "../markers.ts";
-import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, PublishFile, ReportPublication, ResultsPublication, ReviewRef, StickyComment } from "../types.ts";
+import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, PublishFile, RecommendationSet, RecommendationsOutcome, ReportPublication, ResultsPublication, ReviewRef, StickyComment } from "../types.ts";
+import { publishRecommendationFiles } from "./recommendations.ts";
 
 /** Where review bodies are written, relative to the repository root. */
 export const REVIEWS_DIR = ".steward/reviews";
@@ -139,6 +140,11 @@ export class GitPublisher implements Publisher {
     await writeFileAtomic(file, text, { root: this.#root });
     const action = report.status === "resolved" ? "closed" : open ? "updated" : "opened";
     return { action, review: { id: path, url: path, state: status === "open" ? "open" : "closed" } };
+  }
+
+  /** One file per recommendation on steward/recommendations (recommendations.ts). */
+  async recommendations(set: RecommendationSet): Promise<RecommendationsOutcome> {
+    return publishRecommendationFiles(this.#root, set, (args, options, doing) => this.#git(args, options, doing), await this.#identity());
   }
 
   /** Commits `files` on top of `base`'s tree to `branch`; unchanged when the branch tip already has exactly that tree. */

@@ -13,12 +13,13 @@ import type { RunSecrets } from "../../core/secrets.ts";
 import { GITHUB_BODY_LIMIT } from "../body.ts";
 import { PublishInputError } from "../errors.ts";
 import { planBranch, planMarker, reportBranch, reportMarker, resultsBranch, resultsMarker } from "../markers.ts";
-import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, ReportPublication, ResultsPublication, StickyComment } from "../types.ts";
+import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, RecommendationSet, RecommendationsOutcome, ReportPublication, ResultsPublication, StickyComment } from "../types.ts";
 import { GithubApi } from "./api.ts";
 import { createClient, type GithubAuth, type GithubTuning } from "./client.ts";
 import { reportIncident, upsertComment } from "./issues.ts";
 import { LabelMaker } from "./labels.ts";
 import { publishBranch } from "./pulls.ts";
+import { syncRecommendations } from "./recommendations.ts";
 
 export { githubOptionsFromEnv } from "./config.ts";
 export type { GithubAuth, GithubTuning } from "./client.ts";
@@ -144,6 +145,10 @@ export class GithubPublisher implements Publisher {
 
   async incident(report: IncidentReport): Promise<IncidentOutcome> {
     return reportIncident(this.api, this.labels, report, this.bodyLimit);
+  }
+
+  async recommendations(set: RecommendationSet): Promise<RecommendationsOutcome> {
+    return syncRecommendations(this.api, this.labels, set, this.bodyLimit);
   }
 
   private async baseBranch(): Promise<string> {
