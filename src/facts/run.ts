@@ -34,6 +34,8 @@ export interface FactsRunOptions {
   /** Allow `transport: local` hosts (see RunTransportOptions.allowLocal). */
   allowLocal?: boolean;
   onResult?: (result: FactsResult) => void;
+  /** Called with the validated inventory before any host is contacted (for the groups a snapshot records). */
+  onInventory?: (inventory: Inventory) => void;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function factsForRepository(options: FactsRunOptions): Promise<Fact
     throw new StewardError("invalid-input", `the inventory has ${inventoryErrors.length} error(s), first: ${terminalText(`${first?.file}:${first?.line}:${first?.column} ${first?.message}`)}`, "run 'steward validate' for the full list");
   }
   const { inventory } = validation;
+  options.onInventory?.(inventory);
   const secrets = options.secrets ?? new RunSecrets(options.env ?? {});
   secrets.registerRepository(inventory, validation.runbooks);
   let names = [...inventory.hosts.keys()];

@@ -10,7 +10,7 @@ import type { Severity } from "../report/severity.ts";
 import { PublishInputError } from "./errors.ts";
 
 /** The kinds of things steward publishes, one marker kind each. */
-export type MarkerKind = "plan" | "results" | "comment" | "incident";
+export type MarkerKind = "plan" | "results" | "comment" | "incident" | "recommendation" | "postmortem" | "report";
 
 export interface Marker {
   kind: MarkerKind;
@@ -18,7 +18,7 @@ export interface Marker {
 }
 
 const VALUE = /^[A-Za-z0-9._:/-]{1,200}$/;
-const MARKER = /<!-- steward:(plan|results|comment|incident)((?: [a-z]+=[A-Za-z0-9._:/-]+)*) -->/;
+const MARKER = /<!-- steward:(plan|results|comment|incident|recommendation|postmortem|report)((?: [a-z]+=[A-Za-z0-9._:/-]+)*) -->/;
 
 /** The marker's text. @throws PublishInputError for a value outside `[A-Za-z0-9._:/-]`. */
 export function formatMarker(marker: Marker): string {
@@ -51,6 +51,40 @@ export const planMarker = (runbook: string, planId: string): Marker => ({ kind: 
 export const resultsMarker = (runId: string): Marker => ({ kind: "results", fields: { run: runId } });
 export const commentMarker = (key: string): Marker => ({ kind: "comment", fields: { key } });
 export const incidentMarker = (runbook: string, severity: Severity): Marker => ({ kind: "incident", fields: { runbook, severity } });
+/** A recommendation (report forecast): its stable id; `state=resolved` once steward closed it (a closed one without it was closed by a person). */
+export const recommendationMarker = (id: string, resolved = false): Marker => ({ kind: "recommendation", fields: resolved ? { id, state: "resolved" } : { id } });
+/** The branch the git publisher proposes recommendation files on. */
+export const RECOMMENDATIONS_BRANCH = "steward/recommendations";
+export const reportMarker = (week: string): Marker => ({ kind: "report", fields: { week: isoWeekName(week) } });
+
+/** An ISO 8601 week, `YYYY-Www` (weeks 01 to 53). */
+const ISO_WEEK = /^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$/;
+
+/**
+ * Checks an ISO 8601 week name (`2026-W50`): the weekly report's branch, file and marker.
+ * @throws PublishInputError for anything else, week 53 of a year that has 52 included.
+ */
+export function isoWeekName(week: string): string {
+  const m = ISO_WEEK.exec(week);
+  // A year has 53 ISO weeks when 28 December falls in week 53 (ISO 8601: the week with the year's last Thursday).
+  if (m === null || (m[2] === "53" && isoWeekOf(new Date(Date.UTC(Number(m[1]), 11, 28))) !== week)) {
+    throw new PublishInputError(`${JSON.stringify(week.slice(0, 40))} is not an ISO 8601 week`, "name the week as YYYY-Www, e.g. 2026-W50");
+  }
+  return week;
+}
+
+/**
+ * The ISO 8601 week (`YYYY-Www`, UTC) a moment falls in: weeks start on Monday, and
+ * week 1 is the one holding the year's first Thursday, so 2027-01-01 is in 2026-W53.
+ */
+export function isoWeekOf(date: Date): string {
+  const day = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+  const weekday = day.getUTCDay() || 7;
+  day.setUTCDate(day.getUTCDate() + 4 - weekday); // the Thursday of this week decides its year
+  const year = day.getUTCFullYear();
+  const week = Math.ceil(((day.getTime() - Date.UTC(year, 0, 1)) / 86_400_000 + 1) / 7);
+  return `${year}-W${String(week).padStart(2, "0")}`;
+}
 
 /**
  * A branch name component, checked with git's rules (git-check-ref-format): no `..`,
@@ -73,6 +107,7 @@ export function branchComponent(value: string, what: string): string {
 
 export const planBranch = (runbook: string): string => `steward/plan/${branchComponent(runbook, "runbook name")}`;
 export const resultsBranch = (runId: string): string => `steward/results/${branchComponent(runId, "run id")}`;
+export const reportBranch = (week: string): string => `steward/report/${isoWeekName(week)}`;
 
 /**
  * Checks a repository path of a file to publish: relative, POSIX, no empty, `.` or

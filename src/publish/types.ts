@@ -6,7 +6,8 @@
  * goes and how it stays idempotent: publishing the same thing twice changes nothing
  * and never duplicates a pull request, comment or issue.
  *
- * Branches are deterministic (`steward/plan/<runbook>`, `steward/results/<run-id>`) and
+ * Branches are deterministic (`steward/plan/<runbook>`, `steward/results/<run-id>`,
+ * `steward/report/<ISO-week>`) and
  * every pull request, comment and issue steward writes carries a hidden marker
  * (markers.ts), so the next publish finds it again (as Renovate finds its PRs).
  */
@@ -54,6 +55,22 @@ export interface PlanPublication {
 /** A run's results, on `steward/results/<run-id>`; a resumed run adds a commit on top. */
 export interface ResultsPublication {
   runId: string;
+  title: string;
+  message: string;
+  files: readonly PublishFile[];
+  body: BodyParts;
+  labels: readonly string[];
+}
+
+/**
+ * The weekly report (`steward publish report`): `reports/<week>.md` (and `.json`) on
+ * `steward/report/<week>`, one pull request per ISO week found again by its marker and
+ * updated in place while it is open. Once that pull request is merged or closed the
+ * week is settled: publishing it again reports `closed-before` and opens nothing.
+ */
+export interface ReportPublication {
+  /** The ISO 8601 week, `YYYY-Www` (markers.ts isoWeekName). */
+  week: string;
   title: string;
   message: string;
   files: readonly PublishFile[];
@@ -131,11 +148,57 @@ export interface IncidentOutcome {
   review?: ReviewRef;
 }
 
+/** One recommended work item (`steward report forecast --open-issues`), found again by its id. */
+export interface RecommendationItem {
+  /** Stable across runs (`disk.web-1.fs-var`): letters, digits and `. _ : / -`; names its issue or file. */
+  id: string;
+  /** One line. */
+  title: string;
+  body: BodyParts;
+  /** Labels besides `steward-recommendation`. */
+  labels: readonly string[];
+}
+
+/**
+ * Every recommendation that holds now. The publisher makes what it published match:
+ * each item opened or updated in place (never a second one for an id), and each one
+ * published before that is absent closed, with `resolution` as the reason.
+ */
+export interface RecommendationSet {
+  items: readonly RecommendationItem[];
+  /** Why an absent recommendation was closed, one line ("not predicted by the forecast of 2026-12-07"). */
+  resolution: string;
+  /** The git publisher's commit message (subject, blank line, body). */
+  message: string;
+}
+
+export interface RecommendationOutcome {
+  id: string;
+  /**
+   * `opened`, `updated`, `unchanged`; `reopened`: steward had closed it and it holds
+   * again; `closed`: it no longer holds; `dismissed`: a person closed it while it
+   * held, and steward leaves it closed (github only).
+   */
+  action: "opened" | "updated" | "unchanged" | "reopened" | "closed" | "dismissed";
+  review: ReviewRef;
+}
+
+export interface RecommendationsOutcome {
+  outcomes: RecommendationOutcome[];
+  /** The git publisher: the branch, its head, and whether a commit was made. */
+  branch?: string;
+  commit?: string;
+  committed?: boolean;
+}
+
 /** A publisher. Methods are idempotent; each throws PublishError (errors.ts) when it cannot do its work. */
 export interface Publisher {
   readonly kind: PublisherKind;
   publishPlan(plan: PlanPublication): Promise<PublishedChange>;
   publishResults(results: ResultsPublication): Promise<PublishedChange>;
+  publishReport(report: ReportPublication): Promise<PublishedChange>;
   stickyComment(comment: StickyComment): Promise<CommentOutcome>;
   incident(report: IncidentReport): Promise<IncidentOutcome>;
+  /** Makes the published recommendations match `set` (see RecommendationSet). */
+  recommendations(set: RecommendationSet): Promise<RecommendationsOutcome>;
 }

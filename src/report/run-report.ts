@@ -95,7 +95,7 @@ const t = (): Record<keyof typeof SOURCES, RenderFn> =>
   (compiled ??= Object.fromEntries(Object.entries(SOURCES).map(([name, source]) => [name, compileTemplate(source, "markdown")])) as Record<keyof typeof SOURCES, RenderFn>);
 
 /** What a failure left the host in, in words. */
-const STATE: Readonly<Record<FailureKind, string>> = {
+export const STATE: Readonly<Record<FailureKind, string>> = {
   broken: "possibly half-changed: a package change or reboot did not complete",
   partial: "changed by earlier steps, then a step failed",
   untouched: "unchanged: the failing step came before any change",
@@ -103,8 +103,8 @@ const STATE: Readonly<Record<FailureKind, string>> = {
   precheck: "unchanged: a pre-check failed, nothing was started",
 };
 
-/** Timeline entries: what a reader of an incident needs, not every step of every healthy host. */
-function timeline(journal: readonly JournalRecord[]): Array<{ time: string; text: string }> {
+/** Timeline entries (UTC, "YYYY-MM-DD HH:MM:SSZ"): what a reader of an incident needs, not every step of every healthy host. */
+export function timeline(journal: readonly JournalRecord[]): Array<{ time: string; text: string }> {
   const out: Array<{ time: string; text: string }> = [];
   const at = (r: JournalRecord, text: string): void => void out.push({ time: r.time.replace("T", " ").replace(/\.\d+Z$/, "Z"), text });
   for (const r of journal) {

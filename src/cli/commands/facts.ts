@@ -1,8 +1,10 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { factsForRepository } from "../../facts/run.ts";
+import { DAILY_RETENTION_DAYS, snapshotOf, writeSnapshots } from "../../facts/snapshot.ts";
+import type { Inventory } from "../../model/types.ts";
 import type { FactsResult } from "../../facts/types.ts";
-import { terminalCell, terminalFirstLine } from "../../core/text.ts";
+import { terminalCell, terminalFirstLine, terminalText } from "../../core/text.ts";
 import { localAllowedByEnvironment } from "../../transport/registry.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { Command } from "../io.ts";
@@ -39,13 +41,16 @@ export function factsTable(results: readonly FactsResult[]): string {
 
 export const facts: Command = {
   summary: "gather facts from hosts over SSH, read-only (OS, packages, reboot, disk, memory)",
-  usage: `usage: steward facts [--root DIR] [--limit SELECTOR] [--refresh] [--json] [--cache] [--allow-local]
+  usage: `usage: steward facts [--root DIR] [--limit SELECTOR] [--refresh] [--json] [--cache] [--snapshot] [--allow-local]
 
   --root DIR         repository root (default: the current directory)
   --limit SELECTOR   only hosts the selector matches (e.g. 'group:web & !tag:canary')
   --refresh          refresh package lists first (apt-get update), through become
   --json             print the results as JSON (schemas/facts.schema.json, one per host)
   --cache            also write .steward/facts/<host>.json
+  --snapshot         also record each host's compact line in facts/snapshots/<YYYY-MM-DD>.jsonl
+                     (commit it: reports read it); every day is kept ${DAILY_RETENTION_DAYS} days, older
+                     days are thinned to the last one of each ISO week
   --allow-local      allow hosts with transport: local, whose commands run on this machine
                      (also STEWARD_ALLOW_LOCAL=1); only for repositories whose YAML you trust
 
@@ -55,7 +60,7 @@ Exit codes (see README, Exit codes):
      row with its reason
   2  usage: bad flag, or a --limit that is malformed or selects no host
   3  invalid input: the inventory has validation errors (run 'steward validate')
-  6  environment: the facts cache could not be written (read-only, full, a symbolic link),
+  6  environment: the facts cache or the snapshot could not be written (read-only, full, a symbolic link),
      or a secret is shorter than 8 characters`,
   async run(argv, io) {
     const { values } = parseArgs({
@@ -66,13 +71,17 @@ Exit codes (see README, Exit codes):
         refresh: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         cache: { type: "boolean", default: false },
+        snapshot: { type: "boolean", default: false },
         "allow-local": { type: "boolean", default: false },
       },
       strict: true,
       allowPositionals: false,
     });
+    const root = resolve(io.cwd, values.root ?? ".");
+    let inventory: Inventory | undefined;
     const results = await factsForRepository({
-      root: resolve(io.cwd, values.root ?? "."),
+      root,
+      onInventory: (i) => (inventory = i),
       ...(values.limit !== undefined ? { limit: values.limit } : {}),
       refresh: values.refresh,
       cache: values.cache,
@@ -81,6 +90,13 @@ Exit codes (see README, Exit codes):
       allowLocal: values["allow-local"] || localAllowedByEnvironment(io.env),
     });
     io.stdout(values.json ? `${JSON.stringify(results, null, 2)}\n` : factsTable(results));
+    if (values.snapshot && results.length > 0) {
+      const lines = results.map((r) => snapshotOf(r, inventory?.hosts.get(r.host)?.memberOf ?? []));
+      const written = await writeSnapshots(root, lines);
+      for (const p of written.problems) io.stderr(`steward facts: ${terminalText(`${p.file}:${p.line}`)}: ${terminalText(p.message)} (not kept)\n`);
+      const note = `snapshot: ${results.length} host(s) in ${written.written.join(", ")}${written.pruned.length > 0 ? `; retention removed ${written.pruned.length} older file(s)` : ""}\n`;
+      (values.json ? io.stderr : io.stdout)(note);
+    }
     return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.hostsFailed;
   },
 };

@@ -12,8 +12,14 @@ import { planPublication, resultsPublication } from "../../publish/compose.ts";
 import { GitPublisher } from "../../publish/git/index.ts";
 import { GithubPublisher, githubOptionsFromEnv } from "../../publish/github/index.ts";
 import { incidentReports } from "../../publish/incidents.ts";
+import { isoWeekName, isoWeekOf } from "../../publish/markers.ts";
+import { readReportParts, reportPublication } from "../../publish/report.ts";
+import { writeJobSummary } from "../../report/summary.ts";
+import { postmortemToPublish } from "../../report/postmortem/command.ts";
+import { isIncident } from "../../report/postmortem/write.ts";
 import type { PublishedChange, Publisher, PublishFile } from "../../publish/types.ts";
 import { ExitCode } from "../exit-codes.ts";
+import { parsePlanTime } from "../../plan/clock.ts";
 import type { Command, CommandIO } from "../io.ts";
 
 
@@ -46,11 +52,25 @@ async function readResults(root: string, runId: string): Promise<RunResults> {
   return value as RunResults;
 }
 
+/** The week to publish: `--week`, else the ISO week (UTC) of `--now` or of today. */
+function weekArg(week: string | undefined, now: string | undefined): string {
+  if (week !== undefined) {
+    if (now !== undefined) throw new UsageError("give --week or --now, not both", "steward publish report status.md --week 2026-W50");
+    try {
+      return isoWeekName(week);
+    } catch (error) {
+      throw new UsageError((error as Error).message, "name the week as YYYY-Www, e.g. 2026-W50");
+    }
+  }
+  return isoWeekOf(now === undefined ? new Date() : parsePlanTime(now));
+}
+
 export const publish: Command = {
   summary: "commit a plan or a run's results to its branch and open or update its pull request (git or GitHub)",
   usage: `usage: steward publish plan <plans/<id>.json> [--root DIR] [--publisher git|github]
        steward publish results <run-id> [--root DIR] [--publisher git|github]
        steward publish preview <plans/<id>.json> --pull-request N [--root DIR]
+       steward publish report <report.md>... [<report.json>...] [--week YYYY-Www] [--now ISO] [--job-summary]
 
   plan       commits the plan's .json and .md to steward/plan/<runbook> and opens or
              updates its pull request; an older plan's pull request is closed
@@ -58,6 +78,12 @@ export const publish: Command = {
              opens or updates its pull request, and opens, updates or closes the
              runbook's incident (a failed or halted run opens; a clean run closes)
   preview    the plan as a sticky comment on pull request N (edited in place)
+  report     the weekly report: the Markdown reports given (steward report status,
+             trends, forecast --out FILE) joined into reports/<week>.md, the JSON ones
+             into reports/<week>.json, committed to steward/report/<week> with one pull
+             request per week, updated in place; the week is --week, else the ISO week
+             of --now or today (UTC). --job-summary also appends it to the Actions job
+             summary (GITHUB_STEP_SUMMARY, within GitHub's 1 MiB)
   --publisher  github when GITHUB_REPOSITORY and a credential are set, else git (a
              local branch; review bodies in .steward/reviews/, incidents in incidents/)
 
@@ -65,13 +91,32 @@ Publishing twice changes nothing: no duplicate commit, pull request, comment or 
 Exit codes: 0 published, 2 usage, 5 a run's results are not steward's, 6 environment
 (git or GitHub refused; the error names the permission to grant).`,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({ args: argv, options: { root: { type: "string" }, publisher: { type: "string" }, "pull-request": { type: "string" } }, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { root: { type: "string" }, publisher: { type: "string" }, "pull-request": { type: "string" }, week: { type: "string" }, now: { type: "string" }, "job-summary": { type: "boolean" } },
+      strict: true,
+      allowPositionals: true,
+    });
     const [what, target, ...extra] = positionals;
-    if (what === undefined || target === undefined || extra.length > 0 || !["plan", "results", "preview"].includes(what)) throw new UsageError("name what to publish", "steward publish plan plans/<id>.json | steward publish results <run-id>");
+    const many = what === "report";
+    if (what === undefined || target === undefined || (extra.length > 0 && !many) || !["plan", "results", "preview", "report"].includes(what)) throw new UsageError("name what to publish", "steward publish plan plans/<id>.json | steward publish results <run-id> | steward publish report status.md trends.md …");
+    if (!many && (values.week !== undefined || values.now !== undefined || values["job-summary"] !== undefined)) throw new UsageError("--week, --now and --job-summary are for publish report", "steward publish report status.md --week 2026-W50");
     const root = resolve(io.cwd, values.root ?? ".");
     if (!(await isGitRepository(root))) throw new StewardError("environment", `${root} is not a git repository: publishing commits plans and results to it`, "run steward in a clone of the repository (git init, or git clone)");
-    const publisher = publisherFor(values.publisher, root, io);
     const lines: string[] = [];
+    if (what === "report") {
+      const week = weekArg(values.week, values.now);
+      const parts = await readReportParts([target, ...extra].map((f) => ({ path: resolve(io.cwd, f), shown: f })));
+      const publication = reportPublication(week, parts);
+      if (values["job-summary"] === true) {
+        const summary = await writeJobSummary(String(publication.files[0]!.content), { env: io.env, fullTextPath: publication.files[0]!.path });
+        lines.push(summary.written ? `job summary: ${summary.bytes} bytes${summary.sectionsOmitted > 0 || summary.cut ? `, ${summary.sectionsOmitted} section(s) left out to fit 1 MiB` : ""}` : `job summary: not written (${summary.reason})`);
+      }
+      lines.push(...describe(`report ${week}`, await publisherFor(values.publisher, root, io).publishReport(publication)));
+      io.stdout(`${lines.map((l) => terminalText(l)).join("\n")}\n`);
+      return ExitCode.ok;
+    }
+    const publisher = publisherFor(values.publisher, root, io);
     if (what === "plan" || what === "preview") {
       const planPath = resolve(io.cwd, target);
       const inside = relative(root, planPath);
@@ -94,7 +139,14 @@ Exit codes: 0 published, 2 usage, 5 a run's results are not steward's, 6 environ
       const entry = log.entries.filter((e) => e.entry.runId === target).at(-1)?.entry;
       const extra: PublishFile[] = [];
       const links: string[] = [];
-      for (const report of incidentReports(results, plan, io.env, `runs/${target}/report.md`)) {
+      // A failed or halted run's write-up goes with its results, and its incident links it (never over a hand-edited one).
+      const postmortem = isIncident(results) ? await postmortemToPublish(root, target) : undefined;
+      if (postmortem !== undefined) {
+        extra.push({ path: postmortem.path, content: postmortem.content });
+        lines.push(`post-incident report: ${postmortem.path} (${postmortem.action === "kept" ? "edited by hand, published as it is" : "generated"})`);
+      }
+      for (const found of incidentReports(results, plan, io.env, `runs/${target}/report.md`)) {
+        const report = postmortem === undefined || found.status !== "failing" ? found : { ...found, body: { ...found.body, summary: `${found.body.summary}\n\nPost-incident write-up: \`${postmortem.path}\` (on \`steward/results/${target}\`).` } };
         const outcome = await publisher.incident(report);
         if (outcome.action === "none") continue;
         lines.push(`incident ${report.runbook} ${report.severity}: ${outcome.action}${outcome.review ? ` ${outcome.review.url}` : ""}`);

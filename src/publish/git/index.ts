@@ -1,7 +1,7 @@
 /**
- * The `git` publisher: the whole loop offline, in the local repository. Plans and
- * results are committed to their deterministic branches (`steward/plan/<runbook>`,
- * `steward/results/<run-id>`) without touching the work tree or the index: each commit
+ * The `git` publisher: the whole loop offline, in the local repository. Plans, results
+ * and weekly reports are committed to their deterministic branches
+ * (`steward/plan/<runbook>`, `steward/results/<run-id>`, `steward/report/<week>`) without touching the work tree or the index: each commit
  * is built with a private index (GIT_INDEX_FILE) from the current HEAD's tree plus the
  * published files, then `commit-tree` and a compare-and-swap `update-ref`, the same
  * plumbing `git commit` uses. "Merging the pull request" is merging the branch
@@ -19,8 +19,9 @@ import { writeFileAtomic } from "../../core/fs.ts";
 import { git } from "../../core/git.ts";
 import { renderBody } from "../body.ts";
 import { PublishError } from "../errors.ts";
-import { checkFilePath, commentMarker, hasMarker, incidentMarker, parseMarker, planBranch, planMarker, resultsBranch, resultsMarker } from "../markers.ts";
-import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, PublishFile, ResultsPublication, ReviewRef, StickyComment } from "../types.ts";
+import { checkFilePath, commentMarker, hasMarker, incidentMarker, parseMarker, planBranch, planMarker, reportBranch, reportMarker, resultsBranch, resultsMarker } from "../markers.ts";
+import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, PublishFile, RecommendationSet, RecommendationsOutcome, ReportPublication, ResultsPublication, ReviewRef, StickyComment } from "../types.ts";
+import { publishRecommendationFiles } from "./recommendations.ts";
 
 /** Where review bodies are written, relative to the repository root. */
 export const REVIEWS_DIR = ".steward/reviews";
@@ -87,6 +88,27 @@ export class GitPublisher implements Publisher {
     return { branch, commit, committed, action, review: this.#ref(branch, "open"), superseded: [] };
   }
 
+  /**
+   * The week's report on `steward/report/<week>`: HEAD's tree plus the report files.
+   * Publishing again in the same week updates the branch only when the files (or HEAD)
+   * changed; once the branch is merged the week is settled (`closed-before`).
+   */
+  async publishReport(r: ReportPublication): Promise<PublishedChange> {
+    const branch = reportBranch(r.week);
+    const marker = reportMarker(r.week);
+    const previous = await this.#readReview(branch);
+    const tip = await this.#resolve(`refs/heads/${branch}`);
+    const head = await this.#head();
+    if (tip !== null && (await this.#isAncestor(tip, head))) {
+      return { branch, commit: tip, committed: false, action: "closed-before", review: this.#ref(branch, "merged"), superseded: [] };
+    }
+    const { commit, committed } = await this.#commit(branch, head, tip, r.files, r.message, tip !== null);
+    const body = renderBody(marker, r.body, Number.MAX_SAFE_INTEGER);
+    const action = previous === null || tip === null ? "created" : previous === body && !committed ? "unchanged" : "updated";
+    await this.#writeReview(branch, body);
+    return { branch, commit, committed, action, review: this.#ref(branch, "open"), superseded: [] };
+  }
+
   async stickyComment(c: StickyComment): Promise<CommentOutcome> {
     const name = `comments/pr-${c.pullRequest}-${c.key}`;
     checkFilePath(`${REVIEWS_DIR}/${name}.md`);
@@ -118,6 +140,11 @@ export class GitPublisher implements Publisher {
     await writeFileAtomic(file, text, { root: this.#root });
     const action = report.status === "resolved" ? "closed" : open ? "updated" : "opened";
     return { action, review: { id: path, url: path, state: status === "open" ? "open" : "closed" } };
+  }
+
+  /** One file per recommendation on steward/recommendations (recommendations.ts). */
+  async recommendations(set: RecommendationSet): Promise<RecommendationsOutcome> {
+    return publishRecommendationFiles(this.#root, set, (args, options, doing) => this.#git(args, options, doing), await this.#identity());
   }
 
   /** Commits `files` on top of `base`'s tree to `branch`; unchanged when the branch tip already has exactly that tree. */

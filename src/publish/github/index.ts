@@ -12,13 +12,14 @@
 import type { RunSecrets } from "../../core/secrets.ts";
 import { GITHUB_BODY_LIMIT } from "../body.ts";
 import { PublishInputError } from "../errors.ts";
-import { planBranch, planMarker, resultsBranch, resultsMarker } from "../markers.ts";
-import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, ResultsPublication, StickyComment } from "../types.ts";
+import { planBranch, planMarker, reportBranch, reportMarker, resultsBranch, resultsMarker } from "../markers.ts";
+import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, RecommendationSet, RecommendationsOutcome, ReportPublication, ResultsPublication, StickyComment } from "../types.ts";
 import { GithubApi } from "./api.ts";
 import { createClient, type GithubAuth, type GithubTuning } from "./client.ts";
 import { reportIncident, upsertComment } from "./issues.ts";
 import { LabelMaker } from "./labels.ts";
 import { publishBranch } from "./pulls.ts";
+import { syncRecommendations } from "./recommendations.ts";
 
 export { githubOptionsFromEnv } from "./config.ts";
 export type { GithubAuth, GithubTuning } from "./client.ts";
@@ -49,6 +50,7 @@ export interface GithubPublisherOptions {
 /** Labels on every plan and results pull request, besides the caller's. */
 const PLAN_LABELS = ["steward", "steward-plan"];
 const RESULTS_LABELS = ["steward", "steward-results"];
+const REPORT_LABELS = ["steward", "steward-report"];
 
 export class GithubPublisher implements Publisher {
   readonly kind = "github" as const;
@@ -116,12 +118,37 @@ export class GithubPublisher implements Publisher {
     });
   }
 
+  /**
+   * The week's report: one commit directly on the base branch (the branch is reset to
+   * it, like a plan's), and one pull request per week, found by its marker and updated
+   * in place; a merged or closed one settles the week (`closed-before`).
+   */
+  async publishReport(report: ReportPublication): Promise<PublishedChange> {
+    return publishBranch(this.api, this.labels, {
+      branch: reportBranch(report.week),
+      base: await this.baseBranch(),
+      marker: reportMarker(report.week),
+      settledByClosed: true,
+      mode: "fresh",
+      title: report.title,
+      message: report.message,
+      files: report.files,
+      body: report.body,
+      labels: [...REPORT_LABELS, ...report.labels],
+      bodyLimit: this.bodyLimit,
+    });
+  }
+
   async stickyComment(comment: StickyComment): Promise<CommentOutcome> {
     return upsertComment(this.api, comment.pullRequest, comment.key, comment.body, this.bodyLimit);
   }
 
   async incident(report: IncidentReport): Promise<IncidentOutcome> {
     return reportIncident(this.api, this.labels, report, this.bodyLimit);
+  }
+
+  async recommendations(set: RecommendationSet): Promise<RecommendationsOutcome> {
+    return syncRecommendations(this.api, this.labels, set, this.bodyLimit);
   }
 
   private async baseBranch(): Promise<string> {

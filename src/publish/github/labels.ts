@@ -11,6 +11,7 @@ const KNOWN: Record<string, { color: string; description: string }> = {
   "steward-plan": { color: "0e8a16", description: "A steward rollout plan: merging it approves the plan" },
   "steward-results": { color: "5319e7", description: "Results of a steward run" },
   "steward-incident": { color: "b60205", description: "A failed or halted steward run" },
+  "steward-recommendation": { color: "0052cc", description: "Recommended work from steward's forecast" },
   SEV1: { color: "b60205", description: "Critical service broken" },
   SEV2: { color: "d93f0b", description: "Critical service at risk or important one broken" },
   SEV3: { color: "fbca04", description: "Degraded" },

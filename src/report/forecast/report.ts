@@ -1,0 +1,132 @@
+/**
+ * The forecast report as data: every host's trends (each mount, memory, load) and the
+ * recommendations they lead to, in the shape `--format json` prints
+ * (schemas/report-forecast.schema.json). Pure: the same series, windows and clock give
+ * the same report.
+ */
+import type { CollectedSeries } from "./collect.ts";
+import { recommend, type HostWindow, type Recommendation } from "./recommend.ts";
+import { forecastDisk, forecastLoad, forecastMemory, RESOURCE_RULES, type ForecastOptions, type ResourceKind } from "./resources.ts";
+import type { Trend } from "./trend.ts";
+
+/** A trend as the report prints it: without the fitted line (charts only). */
+export type ReportedTrend = Omit<Trend, "line">;
+
+export interface HostForecast {
+  host: string;
+  groups: string[];
+  snapshots: number;
+  unreachable: number;
+  /** ISO 8601 UTC of the latest reading; null when the host was never read in the range. */
+  lastReading: string | null;
+  disks: Array<{ mount: string } & ReportedTrend>;
+  memory: ReportedTrend;
+  load: ReportedTrend;
+}
+
+export interface ForecastReport {
+  report: "forecast";
+  generatedAt: string;
+  source: { commit?: string; since: string; until: string; files: number };
+  /** The rules every figure follows, stated in the report itself. */
+  method: {
+    estimator: string;
+    confidence: number;
+    minPoints: number;
+    minSpanDays: number;
+    horizonDays: number;
+    thresholds: Record<ResourceKind, string>;
+    cleanups: string;
+  };
+  summary: { hosts: number; trends: number; growing: number; full: number; insufficient: number; recommendations: number; urgent: number };
+  recommendations: Recommendation[];
+  hosts: HostForecast[];
+}
+
+export interface BuildOptions extends Required<Pick<ForecastOptions, "now">> {
+  since: Date;
+  until: Date;
+  commit?: string;
+  windows: ReadonlyMap<string, HostWindow>;
+  horizonDays: number;
+  confidence?: number;
+  minPoints?: number;
+  minSpanDays?: number;
+}
+
+/** What a chart needs besides the report: each at-risk series' readings and fitted line. */
+export interface ChartSeries {
+  id: string;
+  title: string;
+  unit: "GiB" | "load";
+  observed: Array<[string, number]>;
+  fitted: Array<[string, number]>;
+  threshold: number;
+}
+
+const GIB = 1024 ** 3;
+
+/** Builds the report and the charts of its recommendations. */
+export function buildForecast(collected: CollectedSeries, options: BuildOptions): { report: ForecastReport; charts: ChartSeries[] } {
+  const fitOptions: ForecastOptions = { now: options.now, minPoints: options.minPoints ?? 5, minSpanDays: options.minSpanDays ?? 2, confidence: options.confidence ?? 0.95 };
+  const hosts: HostForecast[] = [];
+  const recommendations: Recommendation[] = [];
+  const charts: ChartSeries[] = [];
+  const summary = { hosts: 0, trends: 0, growing: 0, full: 0, insufficient: 0, recommendations: 0, urgent: 0 };
+  const names = [...collected.hosts.keys()].sort();
+  for (const name of names) {
+    const h = collected.hosts.get(name)!;
+    const window = options.windows.get(name);
+    const consider = (trend: Trend, kind: ResourceKind, mount?: string): ReportedTrend => {
+      summary.trends++;
+      if (trend.status === "growing") summary.growing++;
+      if (trend.status === "full") summary.full++;
+      if (trend.status === "insufficient-data") summary.insufficient++;
+      const rec = recommend(trend, { kind, host: name, ...(mount !== undefined ? { mount } : {}) }, window, options.now, options.horizonDays);
+      if (rec !== undefined) {
+        recommendations.push(rec);
+        charts.push(chartOf(rec, trend, kind, collected.hosts.get(name)!, mount));
+      }
+      const { line: _line, ...reported } = trend;
+      return reported;
+    };
+    const disks = [...h.disks.keys()].sort().map((mount) => ({ mount, ...consider(forecastDisk(h.disks.get(mount)!, fitOptions), "disk", mount) }));
+    const memory = consider(forecastMemory(h.memory, fitOptions), "memory");
+    const load = consider(forecastLoad(h.load, fitOptions), "load");
+    hosts.push({ host: name, groups: h.groups, snapshots: h.snapshots, unreachable: h.unreachable, lastReading: h.lastReading === "" ? null : h.lastReading, disks, memory, load });
+  }
+  recommendations.sort((a, b) => (a.urgency === b.urgency ? 0 : a.urgency === "urgent" ? -1 : 1) || a.soonest.at.localeCompare(b.soonest.at) || a.id.localeCompare(b.id));
+  const order = new Map(recommendations.map((r, i) => [r.id, i]));
+  charts.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+  summary.hosts = hosts.length;
+  summary.recommendations = recommendations.length;
+  summary.urgent = recommendations.filter((r) => r.urgency === "urgent").length;
+  const report: ForecastReport = {
+    report: "forecast",
+    generatedAt: options.now.toISOString(),
+    source: { ...(options.commit !== undefined ? { commit: options.commit } : {}), since: options.since.toISOString(), until: options.until.toISOString(), files: collected.days },
+    method: {
+      estimator: "Theil–Sen (Sen's slope) over the readings since the last cleanup; interval from the ranked pairwise slopes (Sen 1968, Gilbert 1987 §16.5)",
+      confidence: fitOptions.confidence!,
+      minPoints: fitOptions.minPoints!,
+      minSpanDays: fitOptions.minSpanDays!,
+      horizonDays: options.horizonDays,
+      thresholds: { disk: RESOURCE_RULES.disk.what, memory: RESOURCE_RULES.memory.what, load: RESOURCE_RULES.load.what },
+      cleanups: `a fall of more than ${RESOURCE_RULES.disk.dropFraction * 100}% of a disk's size (${RESOURCE_RULES.memory.dropFraction * 100}% of memory), confirmed by the readings after it, starts a new segment`,
+    },
+    summary,
+    recommendations,
+    hosts,
+  };
+  return { report, charts };
+}
+
+function chartOf(rec: Recommendation, trend: Trend, kind: ResourceKind, h: { disks: Map<string, Array<{ t: Date; usedBytes: number }>>; memory: Array<{ t: Date; availableBytes: number; totalBytes: number }>; load: Array<{ t: Date; fifteen: number }> }, mount?: string): ChartSeries {
+  const from = trend.segment!.from;
+  const scale = kind === "load" ? 1 : GIB;
+  const raw: Array<[string, number]> =
+    kind === "disk" ? h.disks.get(mount!)!.map((s) => [s.t.toISOString(), s.usedBytes]) : kind === "memory" ? h.memory.map((s) => [s.t.toISOString(), s.totalBytes - s.availableBytes]) : h.load.map((s) => [s.t.toISOString(), s.fifteen]);
+  const observed = raw.filter(([t, v]) => t >= from && Number.isFinite(v)).sort((a, b) => a[0].localeCompare(b[0])).map(([t, v]) => [t, v / scale] as [string, number]);
+  const fitted = (trend.line ?? []).map(([t, v]) => [t, v / scale] as [string, number]);
+  return { id: rec.id, title: rec.title, unit: kind === "load" ? "load" : "GiB", observed, fitted, threshold: trend.threshold / scale };
+}

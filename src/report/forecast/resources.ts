@@ -1,0 +1,72 @@
+/**
+ * What is forecast, per host: each mount's disk usage, memory, and load, with the
+ * threshold each counts as exhausted at and the rule that sets it.
+ *
+ * - **Disk**: `usedBytes` of `sizeBytes` as df reports them; full at 95% of the size,
+ *   because ext4 reserves 5% of blocks for root by default (mke2fs(8) `-m`), so
+ *   ordinary writes fail near there. A confirmed fall of more than 5% of the size is a
+ *   cleanup (a new segment).
+ * - **Memory**: in use = total − available (`MemAvailable`, proc(5)); exhausted when
+ *   available falls under 5% of the total, where the kernel starts reclaiming hard
+ *   and the OOM killer is near. A confirmed fall of more than 10% (a reboot, a restarted
+ *   service) starts a new segment.
+ * - **Load**: the fifteen-minute load average against the CPU count; saturated at one
+ *   runnable task per CPU (load ≥ cpus). Load is not cumulative: no segments.
+ */
+import { fitTrend, type Trend, type TrendPoint } from "./trend.ts";
+
+export type ResourceKind = "disk" | "memory" | "load";
+
+/** A disk reading of one mount. */
+export interface DiskSample {
+  t: Date;
+  usedBytes: number;
+  sizeBytes: number;
+}
+
+/** A memory reading. */
+export interface MemorySample {
+  t: Date;
+  availableBytes: number;
+  totalBytes: number;
+}
+
+/** A load reading: the fifteen-minute load average and the CPU count. */
+export interface LoadSample {
+  t: Date;
+  fifteen: number;
+  cpus: number;
+}
+
+/** The stated rules per kind (see the module comment). */
+export const RESOURCE_RULES: Readonly<Record<ResourceKind, { fullAt: number; dropFraction: number; what: string }>> = {
+  disk: { fullAt: 0.95, dropFraction: 0.05, what: "95% of the filesystem's size (ext4 reserves 5% for root)" },
+  memory: { fullAt: 0.95, dropFraction: 0.1, what: "available memory under 5% of the total" },
+  load: { fullAt: 1, dropFraction: Number.POSITIVE_INFINITY, what: "a fifteen-minute load of one per CPU" },
+};
+
+/** Common knobs: the clock, and the fit's minimums and confidence (trend.ts). */
+export interface ForecastOptions {
+  now: Date;
+  minPoints?: number;
+  minSpanDays?: number;
+  confidence?: number;
+}
+
+/** The trend of one mount's usage. */
+export function forecastDisk(samples: readonly DiskSample[], options: ForecastOptions): Trend {
+  const points: TrendPoint[] = samples.map((s) => ({ t: s.t, value: s.usedBytes, capacity: s.sizeBytes }));
+  return fitTrend(points, { ...options, ...RESOURCE_RULES.disk, valueAtMostCapacity: true });
+}
+
+/** The trend of memory in use (total − available). */
+export function forecastMemory(samples: readonly MemorySample[], options: ForecastOptions): Trend {
+  const points: TrendPoint[] = samples.map((s) => ({ t: s.t, value: s.availableBytes > s.totalBytes ? Number.NaN : s.totalBytes - s.availableBytes, capacity: s.totalBytes }));
+  return fitTrend(points, { ...options, ...RESOURCE_RULES.memory, valueAtMostCapacity: true });
+}
+
+/** The trend of the fifteen-minute load against the CPU count. */
+export function forecastLoad(samples: readonly LoadSample[], options: ForecastOptions): Trend {
+  const points: TrendPoint[] = samples.map((s) => ({ t: s.t, value: s.fifteen, capacity: Number.isInteger(s.cpus) ? s.cpus : Number.NaN }));
+  return fitTrend(points, { ...options, ...RESOURCE_RULES.load });
+}

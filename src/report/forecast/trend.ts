@@ -1,0 +1,228 @@
+/**
+ * One resource's trend: a series of readings of a level against a capacity (bytes used
+ * on a mount of a given size, memory in use of the total, load against the CPUs),
+ * fitted with Sen's slope (sen.ts) and projected to the time it crosses a threshold,
+ * with an interval.
+ *
+ * The rules, each stated where it is applied:
+ * - **Bad readings** (a time that is not a date, a value or capacity that is not a
+ *   finite number, negative, a zero capacity, a level above the capacity where that is
+ *   impossible) are left out and counted, never fitted.
+ * - **Gaps**: time is the real time of each reading (days, fractional), so missing days
+ *   and irregular spacing need no filling. Readings at the same instant count once,
+ *   at their median.
+ * - **Cleanups**: a fall of more than `dropFraction` of the capacity between two
+ *   readings, confirmed by the median of the readings after it (at least two) being
+ *   that much below the median of the three before, starts a new segment; only the
+ *   last segment is fitted, and the trend says so. A single low or high reading is not
+ *   a cleanup (the medians do not move), and a fall at the very last reading is noted
+ *   but not acted on until a later reading confirms it.
+ * - **Outliers**: Theil–Sen's breakdown point is 29%: a few wild readings do not move it.
+ * - **Too little data**: fewer than `minPoints` readings, or a span under `minSpanDays`,
+ *   in the fitted segment gives "insufficient data", never a number.
+ * - **Flat or shrinking** usage has no fill date (the interval's pessimistic end may
+ *   still give one: the earliest fill the data allows).
+ */
+import { interceptFor, senFit } from "./sen.ts";
+
+/** One reading: `value` of `capacity` at time `t` (same unit for both). */
+export interface TrendPoint {
+  t: Date;
+  value: number;
+  capacity: number;
+}
+
+export interface TrendOptions {
+  /** "Now": days until the threshold are counted from here. */
+  now: Date;
+  /** The share of the capacity at which the resource counts as exhausted (0 < fullAt; 1 = all of it). */
+  fullAt: number;
+  /** A confirmed fall of more than this share of the capacity starts a new segment (Infinity: never). */
+  dropFraction: number;
+  /** Fewest readings in the fitted segment (default 5). */
+  minPoints?: number;
+  /** Shortest span of the fitted segment, in days (default 2). */
+  minSpanDays?: number;
+  /** The interval's two-sided confidence (default 0.95). */
+  confidence?: number;
+  /** Refuse readings above their capacity (disks: df never shows more used than the size). */
+  valueAtMostCapacity?: boolean;
+}
+
+export type TrendStatus = "insufficient-data" | "full" | "growing" | "flat" | "shrinking";
+
+/** When the threshold is crossed: ISO 8601 UTC and days from `now` (0 when already past). null: not within 100 years. */
+export interface Crossing {
+  at: string | null;
+  days: number | null;
+}
+
+export interface Trend {
+  status: TrendStatus;
+  /** One line for people: the finding, or why there is none ("insufficient data: 3 points, need 5"). */
+  message: string;
+  /** Readings accepted, over the whole series. */
+  observed: number;
+  /** Readings left out, and why (at most 5 distinct reasons, each with its count). */
+  rejected: Array<{ reason: string; count: number }>;
+  /** Cleanups found; only the readings after the last one are fitted. */
+  cleanups: Array<{ at: string; from: number; to: number }>;
+  /** A fall at the very last reading, not yet confirmed as a cleanup. */
+  unconfirmedDrop?: { at: string; from: number; to: number };
+  /** The fitted segment. */
+  segment: { from: string; to: string; points: number } | null;
+  /** The latest capacity, and the level at which the resource counts as exhausted. */
+  capacity: number;
+  threshold: number;
+  /** The fit, per day, and its level at the last reading; absent with insufficient data. */
+  fit?: { slopePerDay: number; lowerPerDay: number; upperPerDay: number; confidence: number; levelAtLast: number; intercept: number };
+  /** The crossing by the fitted slope; at null for flat or shrinking usage. */
+  full?: Crossing;
+  /** The interval: the soonest crossing (upper slope) and the latest (lower slope; null when it may never cross). */
+  soonest?: Crossing;
+  latest?: Crossing;
+  /** The fitted line at each reading of the segment, for charts: [ISO time, value]. */
+  line?: Array<[string, number]>;
+}
+
+const DAY_MS = 86_400_000;
+/** Projections past this many days are "not within 100 years": beyond any planning, and beyond a Date's range for wild slopes. */
+const HORIZON_DAYS = 36_525;
+/** Below this share of the capacity per day, a slope counts as flat (0.0365% a year). */
+const FLAT_SHARE_PER_DAY = 1e-6;
+
+/**
+ * The trend of a series; pure, never throws for any input (bad readings are counted,
+ * an unusable series is "insufficient data").
+ */
+export function fitTrend(points: readonly TrendPoint[], options: TrendOptions): Trend {
+  const minPoints = Math.max(2, options.minPoints ?? 5);
+  const minSpanDays = options.minSpanDays ?? 2;
+  const confidence = options.confidence ?? 0.95;
+  const { clean, rejected } = cleanPoints(points, options.valueAtMostCapacity === true);
+  const last = clean.at(-1);
+  const capacity = last?.capacity ?? 0;
+  const threshold = capacity * options.fullAt;
+  const base: Trend = { status: "insufficient-data", message: "", observed: clean.length, rejected, cleanups: [], segment: null, capacity, threshold };
+  if (clean.length === 0) return { ...base, message: `insufficient data: 0 points, need ${minPoints}${rejected.length > 0 ? ` (${rejectedText(rejected)})` : ""}` };
+  const { start, cleanups, unconfirmed } = segments(clean, options.dropFraction);
+  const seg = clean.slice(start);
+  const trend: Trend = { ...base, cleanups, segment: { from: iso(seg[0]!.t), to: iso(seg.at(-1)!.t), points: seg.length }, ...(unconfirmed ? { unconfirmedDrop: unconfirmed } : {}) };
+  const since = cleanups.length > 0 ? ` since the cleanup on ${day(cleanups.at(-1)!.at)}` : "";
+  const spanDays = (seg.at(-1)!.t.getTime() - seg[0]!.t.getTime()) / DAY_MS;
+  if (seg.length < minPoints) return { ...trend, message: `insufficient data: ${seg.length} point${seg.length === 1 ? "" : "s"}${since}, need ${minPoints}` };
+  if (spanDays < minSpanDays) return { ...trend, message: `insufficient data: ${seg.length} points${since} over ${round(spanDays, 2)} days, need at least ${minSpanDays} days` };
+
+  const t0 = seg[0]!.t.getTime();
+  const x = seg.map((p) => (p.t.getTime() - t0) / DAY_MS);
+  const y = seg.map((p) => p.value);
+  const fit = senFit(x, y, confidence);
+  const xLast = x.at(-1)!;
+  const levelAtLast = fit.intercept + fit.slope * xLast;
+  const cross = (slope: number, intercept: number): Crossing => crossing(t0, slope, intercept, threshold, options.now);
+  trend.fit = { slopePerDay: fit.slope, lowerPerDay: fit.lower, upperPerDay: fit.upper, confidence, levelAtLast, intercept: fit.intercept };
+  trend.line = seg.map((p, i) => [iso(p.t), fit.intercept + fit.slope * x[i]!]);
+  const flat = FLAT_SHARE_PER_DAY * capacity;
+  trend.soonest = fit.upper > 0 ? cross(fit.upper, interceptFor(x, y, fit.upper)) : { at: null, days: null };
+  trend.latest = fit.lower > 0 ? cross(fit.lower, interceptFor(x, y, fit.lower)) : { at: null, days: null };
+  if (levelAtLast >= threshold) {
+    trend.status = "full";
+    trend.full = { at: iso(seg.at(-1)!.t), days: 0 };
+    trend.soonest = trend.full;
+    trend.message = `at or over the threshold: ${pct(levelAtLast, capacity)} of capacity at the last reading`;
+    return trend;
+  }
+  if (fit.slope > flat) {
+    trend.status = "growing";
+    trend.full = cross(fit.slope, fit.intercept);
+    trend.message = trend.full.days === null ? "growing, but not reaching the threshold within 100 years" : `reaches the threshold in ${round(trend.full.days, 1)} days (${day(trend.full.at!)}); ${Math.round(confidence * 100)}% interval ${intervalText(trend)}`;
+  } else {
+    trend.status = fit.slope < -flat ? "shrinking" : "flat";
+    trend.full = { at: null, days: null };
+    trend.message = `${trend.status}: no fill date${trend.soonest.days !== null ? `; at the interval's pessimistic end it would reach the threshold in ${round(trend.soonest.days, 1)} days` : ""}`;
+  }
+  if (cleanups.length > 0) trend.message += `; fitted only the ${seg.length} readings${since}`;
+  return trend;
+}
+
+function cleanPoints(points: readonly TrendPoint[], atMostCapacity: boolean): { clean: TrendPoint[]; rejected: Trend["rejected"] } {
+  const reasons = new Map<string, number>();
+  const reject = (reason: string): void => void reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  const ok: TrendPoint[] = [];
+  for (const p of points) {
+    const time = p?.t instanceof Date ? p.t.getTime() : Number.NaN;
+    if (!Number.isFinite(time)) reject("time is not a valid date");
+    else if (!Number.isFinite(p.value) || !Number.isFinite(p.capacity)) reject("not a finite number");
+    else if (p.value < 0 || p.capacity < 0) reject("negative");
+    else if (p.capacity === 0) reject("capacity is zero");
+    else if (atMostCapacity && p.value > p.capacity) reject("more used than the capacity");
+    else ok.push(p);
+  }
+  ok.sort((a, b) => a.t.getTime() - b.t.getTime());
+  // Readings at the same instant count once, at their median (and the last capacity).
+  const clean: TrendPoint[] = [];
+  for (let i = 0; i < ok.length; ) {
+    let j = i;
+    while (j < ok.length && ok[j]!.t.getTime() === ok[i]!.t.getTime()) j++;
+    const values = ok.slice(i, j).map((p) => p.value);
+    clean.push({ t: ok[i]!.t, value: median(values), capacity: ok[j - 1]!.capacity });
+    i = j;
+  }
+  const rejected = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count }));
+  return { clean, rejected };
+}
+
+/** The start of the last segment after confirmed cleanups (see the module comment). */
+function segments(points: readonly TrendPoint[], dropFraction: number): { start: number; cleanups: Trend["cleanups"]; unconfirmed?: { at: string; from: number; to: number } } {
+  const cleanups: Trend["cleanups"] = [];
+  let start = 0;
+  let unconfirmed: { at: string; from: number; to: number } | undefined;
+  if (!(dropFraction < Number.POSITIVE_INFINITY)) return { start, cleanups };
+  for (let i = Math.max(1, start + 1); i < points.length; i++) {
+    const limit = dropFraction * points[i]!.capacity;
+    if (points[i - 1]!.value - points[i]!.value <= limit) continue;
+    const before = median(points.slice(Math.max(start, i - 3), i).map((p) => p.value));
+    const after = points.slice(i, i + 3).map((p) => p.value);
+    if (after.length < 2) {
+      unconfirmed = { at: iso(points[i]!.t), from: points[i - 1]!.value, to: points[i]!.value };
+      continue;
+    }
+    if (before - median(after) > limit) {
+      cleanups.push({ at: iso(points[i]!.t), from: before, to: median(after) });
+      start = i;
+    }
+  }
+  return { start, cleanups, ...(unconfirmed ? { unconfirmed } : {}) };
+}
+
+/** When the line `intercept + slope·x` (x in days from t0) crosses `threshold`, counted from `now`. */
+function crossing(t0: number, slope: number, intercept: number, threshold: number, now: Date): Crossing {
+  if (!(slope > 0)) return { at: null, days: null };
+  const xFill = (threshold - intercept) / slope;
+  const atMs = t0 + xFill * DAY_MS;
+  const days = (atMs - now.getTime()) / DAY_MS;
+  if (!Number.isFinite(days) || days > HORIZON_DAYS) return { at: null, days: null };
+  if (days <= 0) return { at: iso(new Date(Math.max(atMs, -8.64e15))), days: 0 };
+  return { at: iso(new Date(atMs)), days };
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function intervalText(t: Trend): string {
+  const soon = t.soonest?.days;
+  const late = t.latest?.days;
+  return `${soon === null || soon === undefined ? "?" : round(soon, 1)}–${late === null || late === undefined ? "never" : round(late, 1)} days`;
+}
+
+function rejectedText(rejected: Trend["rejected"]): string {
+  return rejected.map((r) => `${r.count} left out: ${r.reason}`).join("; ");
+}
+
+const iso = (d: Date): string => d.toISOString();
+const day = (isoTime: string): string => isoTime.slice(0, 10);
+const round = (n: number, digits: number): number => Number(n.toFixed(digits));
+const pct = (v: number, c: number): string => `${round((100 * v) / c, 1)}%`;

@@ -1,0 +1,144 @@
+/**
+ * Reading the runs of a repository for reports: `runs/<run-id>/results.json` one at a
+ * time, oldest first, so a year of daily runs over a thousand hosts never sits in
+ * memory at once. The run folder's name carries the run's start
+ * (`<runbook>-<YYYYMMDDTHHMMSSZ>-<hex>`, src/apply/index.ts), so runs outside a range are
+ * skipped without being read; the runbook is taken from the plan id in the results
+ * (`<runbook>-<yyyymmddThhmm>-<12 hex>`, src/plan/document.ts planId).
+ *
+ * Every file is untrusted input: a link, a non-file, an oversized or malformed
+ * results.json is a {@link HistoryProblem} naming the file, and the run is skipped.
+ */
+import { lstat, readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { RunResults } from "../../apply/results.ts";
+import { RUN_ID } from "../../audit/entry.ts";
+
+/** Something the loader skipped, and why. `file` is relative to the repository root; `line` 0 = the whole file. */
+export interface HistoryProblem {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/** One run as reports read it. */
+export interface RunRecord {
+  runId: string;
+  /** The runbook's name, from the plan id. */
+  runbook: string;
+  /** `runs/<run-id>/results.json`. */
+  file: string;
+  results: RunResults;
+}
+
+/** Largest results.json read (a thousand hosts with every step's evidence fit easily). */
+export const MAX_RESULTS_BYTES = 512 * 1024 * 1024;
+
+const RUN_STAMP = /^(.+)-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{1,16}$/;
+const PLAN_ID = /^(.+)-\d{8}T\d{4}-[0-9a-f]{12}$/;
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+const STATUSES: ReadonlySet<string> = new Set(["ok", "hosts-failed", "halted:budget", "halted:gate", "halted:signal"]);
+
+/** The start time a run id carries, in ms; undefined for an id of another shape. */
+export function runIdTime(runId: string): number | undefined {
+  const m = RUN_STAMP.exec(runId);
+  if (m === null) return undefined;
+  const t = Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7]));
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** The runbook a plan id names; undefined for an id of another shape. */
+export function runbookOfPlanId(planId: string): string | undefined {
+  return PLAN_ID.exec(planId)?.[1];
+}
+
+/** What is wrong with a parsed results.json for reporting, or null. Checks what reports read, not every member. */
+export function resultsShapeProblem(value: unknown, runId: string): string | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "is not a JSON object";
+  const r = value as Record<string, unknown>;
+  if (r.format !== 1) return `has format ${JSON.stringify(r.format)}, expected 1`;
+  if (r.runId !== runId) return "names another run than its folder";
+  const plan = r.plan as Record<string, unknown> | null;
+  if (typeof plan !== "object" || plan === null || typeof plan.id !== "string" || runbookOfPlanId(plan.id) === undefined) return "has no plan id steward makes";
+  for (const k of ["startedAt", "finishedAt"]) if (typeof r[k] !== "string" || !ISO.test(r[k] as string)) return `has a ${k} that is not an ISO 8601 UTC time`;
+  if (typeof r.status !== "string" || !STATUSES.has(r.status)) return "has no run status steward writes";
+  if (!Array.isArray(r.hosts)) return "has no hosts";
+  for (const h of r.hosts as unknown[]) {
+    const host = h as Record<string, unknown> | null;
+    if (typeof host !== "object" || host === null || typeof host.host !== "string" || !RUN_ID.test(host.host) || typeof host.outcome !== "string" || !Array.isArray(host.steps)) return "has a host that is not {host, outcome, steps}";
+    for (const s of host.steps as unknown[]) {
+      const step = s as Record<string, unknown> | null;
+      if (typeof step !== "object" || step === null || typeof step.kind !== "string" || typeof step.outcome !== "string" || typeof step.finishedAt !== "string" || !ISO.test(step.finishedAt)) return `has a step of ${host.host} that is not {kind, outcome, finishedAt}`;
+    }
+  }
+  return null;
+}
+
+/** The run folders under runs/, oldest first by the start their id carries (ids of another shape last, by name). */
+export async function runIds(root: string, onProblem?: (p: HistoryProblem) => void): Promise<string[]> {
+  let names: string[];
+  try {
+    const info = await lstat(join(root, "runs"));
+    if (!info.isDirectory()) {
+      onProblem?.({ file: "runs", line: 0, message: `is ${info.isSymbolicLink() ? "a symbolic link" : "not a folder"}; no run was read` });
+      return [];
+    }
+    names = await readdir(join(root, "runs"));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const keyed = names.filter((n) => RUN_ID.test(n) && !n.endsWith(".jsonl") && !n.endsWith(".lock")).map((n) => ({ n, t: runIdTime(n) ?? Infinity }));
+  keyed.sort((a, b) => a.t - b.t || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
+  return keyed.map((k) => k.n);
+}
+
+/**
+ * Every run that started within `range` (inclusive; by the start its id carries, then
+ * by results.json's `startedAt`), oldest first, one results.json in memory at a time.
+ * A folder without results.json (a run still in flight, or crashed before its end) is
+ * skipped silently; a bad one is reported to `onProblem`.
+ */
+export async function* readRuns(root: string, range: { since?: Date; until?: Date } = {}, onProblem?: (p: HistoryProblem) => void): AsyncIterable<RunRecord> {
+  const since = range.since?.getTime() ?? -Infinity;
+  const until = range.until?.getTime() ?? Infinity;
+  for (const runId of await runIds(root, onProblem)) {
+    const stamp = runIdTime(runId);
+    // The id's stamp is the run's start to the second; results.json's startedAt decides at the edges.
+    if (stamp !== undefined && (stamp + 1000 < since || stamp > until)) continue;
+    const file = `runs/${runId}/results.json`;
+    const path = join(root, file);
+    let info;
+    try {
+      info = await lstat(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") continue;
+      throw error;
+    }
+    if (!info.isFile()) {
+      onProblem?.({ file, line: 0, message: `is ${info.isSymbolicLink() ? "a symbolic link" : "not a regular file"}; the run was not read` });
+      continue;
+    }
+    if (info.size > MAX_RESULTS_BYTES) {
+      onProblem?.({ file, line: 0, message: `is larger than ${MAX_RESULTS_BYTES} bytes; the run was not read` });
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(await readFile(path, "utf8"));
+    } catch {
+      onProblem?.({ file, line: 0, message: "is not JSON; the run was not read" });
+      continue;
+    }
+    const problem = resultsShapeProblem(value, runId);
+    if (problem !== null) {
+      onProblem?.({ file, line: 0, message: `${problem}; the run was not read` });
+      continue;
+    }
+    const results = value as RunResults;
+    const started = Date.parse(results.startedAt);
+    if (started < since || started > until) continue;
+    yield { runId, runbook: runbookOfPlanId(results.plan.id)!, file, results };
+  }
+}

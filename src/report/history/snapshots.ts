@@ -1,0 +1,228 @@
+/**
+ * Facts snapshots: the compact daily record of what every host looked like, committed
+ * under `facts/snapshots/<YYYY-MM-DD>.jsonl` by `steward facts --snapshot`, so trends,
+ * forecasts and the age of pending updates can be computed from any clone.
+ *
+ * One file per UTC day of `takenAt`; one JSON line per host, sorted by host name; a host
+ * that could not be read has a line with `"unreachable": true` and no facts (a gap,
+ * never a silently missing host). Line format version 1 (see {@link FactSnapshot}).
+ *
+ * Reading treats every line as untrusted: a committed file may have been edited by
+ * hand. A line that is not JSON or not a snapshot is a {@link SnapshotProblem} naming
+ * `file:line`, and the reader goes on; it never throws on a bad line.
+ */
+import { lstat, readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+/** The snapshot line format this code writes and reads. */
+export const SNAPSHOT_FORMAT = 1;
+
+/** Where snapshots live, relative to the repository root. */
+export const SNAPSHOTS_DIR = "facts/snapshots";
+
+/** A snapshot file name: the UTC date of the snapshots it holds. */
+export const SNAPSHOT_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+
+/** The update type of a pending package: `security` wins over its semver type. */
+export type SnapshotUpdateType = "security" | "patch" | "minor" | "major";
+
+/** One pending update as a snapshot records it. */
+export interface SnapshotUpdate {
+  name: string;
+  from: string;
+  to: string;
+  type: SnapshotUpdateType;
+}
+
+/** One host at one moment: what `steward facts --snapshot` writes as one line. Sizes in bytes. */
+export interface FactSnapshot {
+  v: typeof SNAPSHOT_FORMAT;
+  host: string;
+  /** ISO 8601 UTC. */
+  takenAt: string;
+  /** The host's inventory groups (direct and inherited), sorted. */
+  groups: string[];
+  /** Present only when the host could not be read: then no fact below is present. */
+  unreachable?: true;
+  /** `<id> <versionId>`, e.g. "debian 12". */
+  os?: string;
+  disks?: Array<{ mount: string; sizeBytes: number; usedBytes: number }>;
+  memory?: { totalBytes: number; availableBytes: number };
+  load?: { one: number; five: number; fifteen: number; cpus: number };
+  uptimeSeconds?: number;
+  bootId?: string;
+  rebootRequired?: boolean;
+  upgradable?: SnapshotUpdate[];
+}
+
+/** A line or file the reader skipped, and why. `file` is relative to the repository root. */
+export interface SnapshotProblem {
+  file: string;
+  /** 1-based; 0 for a problem with the whole file. */
+  line: number;
+  message: string;
+}
+
+/** The time range of a read; both ends inclusive, either open. */
+export interface SnapshotRange {
+  since?: Date;
+  until?: Date;
+}
+
+/** Largest snapshot file read: 1,000 hosts with 200 pending updates each fit many times over. */
+export const MAX_SNAPSHOT_FILE_BYTES = 256 * 1024 * 1024;
+/** Longest line read (one host). */
+export const MAX_SNAPSHOT_LINE = 4 * 1024 * 1024;
+
+const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+const WORD = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]{1,256}$/;
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+const TYPES: ReadonlySet<string> = new Set(["security", "patch", "minor", "major"]);
+const KEYS: ReadonlySet<string> = new Set(["v", "host", "takenAt", "groups", "unreachable", "os", "disks", "memory", "load", "uptimeSeconds", "bootId", "rebootRequired", "upgradable"]);
+
+const count = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
+const word = (v: unknown): v is string => typeof v === "string" && WORD.test(v);
+const obj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * What is wrong with a parsed line as a snapshot, or null when it is one. Checks the
+ * version, every member's type and bounds, and that strings are short and free of
+ * control and bidi characters (they came from hosts).
+ */
+export function snapshotProblem(value: unknown): string | null {
+  if (!obj(value)) return "is not a JSON object";
+  if (value.v !== SNAPSHOT_FORMAT) return `has format ${JSON.stringify(value.v)}, expected ${SNAPSHOT_FORMAT}`;
+  for (const k of Object.keys(value)) if (!KEYS.has(k)) return `has a member no snapshot has (${JSON.stringify(k.slice(0, 40))})`;
+  if (typeof value.host !== "string" || !HOST.test(value.host)) return "has no valid host name";
+  if (typeof value.takenAt !== "string" || !ISO.test(value.takenAt) || Number.isNaN(Date.parse(value.takenAt))) return "has a takenAt that is not an ISO 8601 UTC time";
+  if (!Array.isArray(value.groups) || value.groups.length > 1000 || !value.groups.every((g) => typeof g === "string" && HOST.test(g))) return "has groups that are not group names";
+  if (value.unreachable !== undefined) {
+    if (value.unreachable !== true) return "has an unreachable that is not true";
+    if (["os", "disks", "memory", "load", "uptimeSeconds", "bootId", "rebootRequired", "upgradable"].some((k) => value[k] !== undefined)) return "is unreachable yet has facts";
+    return null;
+  }
+  if (!word(value.os)) return "has no os";
+  if (!Array.isArray(value.disks) || value.disks.length > 10_000 || !value.disks.every((d) => obj(d) && word(d.mount) && count(d.sizeBytes) && count(d.usedBytes))) return "has disks that are not {mount, sizeBytes, usedBytes}";
+  const m = value.memory;
+  if (!obj(m) || !count(m.totalBytes) || !count(m.availableBytes)) return "has no memory {totalBytes, availableBytes}";
+  const l = value.load;
+  if (!obj(l) || !count(l.one) || !count(l.five) || !count(l.fifteen) || !count(l.cpus)) return "has no load {one, five, fifteen, cpus}";
+  if (!count(value.uptimeSeconds)) return "has no uptimeSeconds";
+  if (!word(value.bootId)) return "has no bootId";
+  if (typeof value.rebootRequired !== "boolean") return "has no rebootRequired";
+  if (!Array.isArray(value.upgradable) || value.upgradable.length > 100_000) return "has no upgradable list";
+  for (const u of value.upgradable) {
+    if (!obj(u) || !word(u.name) || !word(u.from) || !word(u.to) || typeof u.type !== "string" || !TYPES.has(u.type)) return "has an upgradable entry that is not {name, from, to, type}";
+  }
+  return null;
+}
+
+/** The UTC date (YYYY-MM-DD) of an instant. */
+export function utcDay(at: Date | string): string {
+  return (typeof at === "string" ? at : at.toISOString()).slice(0, 10);
+}
+
+/**
+ * The snapshot files of a repository with their dates, oldest first; [] when there is
+ * no snapshot folder. Names that are not `<YYYY-MM-DD>.jsonl` are ignored.
+ * @throws nothing for a missing folder; a folder that is a link is reported as a problem.
+ */
+export async function snapshotFiles(root: string, onProblem?: (p: SnapshotProblem) => void): Promise<Array<{ day: string; path: string; file: string }>> {
+  const dir = join(root, SNAPSHOTS_DIR);
+  try {
+    const info = await lstat(dir);
+    if (!info.isDirectory()) {
+      onProblem?.({ file: SNAPSHOTS_DIR, line: 0, message: `is ${info.isSymbolicLink() ? "a symbolic link" : "not a folder"}; snapshots are read only from a folder in the repository` });
+      return [];
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const names = await readdir(dir);
+  return names
+    .map((name) => ({ name, m: SNAPSHOT_FILE.exec(name) }))
+    .filter((x): x is { name: string; m: RegExpExecArray } => x.m !== null)
+    .map(({ name, m }) => ({ day: m[1]!, path: join(dir, name), file: `${SNAPSHOTS_DIR}/${name}` }))
+    .sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+}
+
+/**
+ * Reads one snapshot file's lines as snapshots. Problems (not a regular file, too large,
+ * a bad line, a line dated another day) go to `onProblem`; the good lines are returned.
+ */
+export async function readSnapshotFile(path: string, file: string, day: string, onProblem?: (p: SnapshotProblem) => void): Promise<FactSnapshot[]> {
+  const report = (line: number, message: string): void => onProblem?.({ file, line, message });
+  const info = await lstat(path);
+  if (!info.isFile()) {
+    report(0, `is ${info.isSymbolicLink() ? "a symbolic link" : "not a regular file"}; skipped`);
+    return [];
+  }
+  if (info.size > MAX_SNAPSHOT_FILE_BYTES) {
+    report(0, `is larger than ${MAX_SNAPSHOT_FILE_BYTES} bytes; skipped`);
+    return [];
+  }
+  const text = await readFile(path, "utf8");
+  const out: FactSnapshot[] = [];
+  // Fast path: one JSON.parse of the whole file as an array (several times quicker than one
+  // per line); any failure falls back to reading line by line, which names the bad line.
+  if (text.length > 0 && !text.includes("\n\n") && !text.includes("\r") && text.endsWith("\n")) {
+    let all: unknown[] | undefined;
+    try {
+      all = JSON.parse(`[${text.slice(0, -1).replaceAll("\n", ",")}]`) as unknown[];
+    } catch {
+      all = undefined;
+    }
+    if (all !== undefined && all.length === text.split("\n").length - 1 && all.every((v) => snapshotProblem(v) === null && utcDay((v as FactSnapshot).takenAt) === day)) return all as FactSnapshot[];
+  }
+  let start = 0;
+  for (let n = 1; start < text.length; n++) {
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
+    if (line.trim() === "") continue;
+    if (line.length > MAX_SNAPSHOT_LINE) {
+      report(n, `is longer than ${MAX_SNAPSHOT_LINE} characters; skipped`);
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      report(n, "is not JSON; skipped");
+      continue;
+    }
+    const problem = snapshotProblem(value);
+    if (problem !== null) {
+      report(n, `${problem}; skipped`);
+      continue;
+    }
+    const snapshot = value as FactSnapshot;
+    if (utcDay(snapshot.takenAt) !== day) {
+      report(n, `was taken on ${utcDay(snapshot.takenAt)}, not on the file's day; skipped`);
+      continue;
+    }
+    out.push(snapshot);
+  }
+  return out;
+}
+
+/**
+ * Every snapshot taken within `range` (inclusive), file by file in date order and, within
+ * a day, by host name; at most one file is held in memory at a time. Bad files and lines
+ * are skipped and reported to `options.onProblem` as `file:line` (never thrown).
+ */
+export async function* readSnapshots(root: string, range: SnapshotRange = {}, options: { onProblem?: (p: SnapshotProblem) => void } = {}): AsyncIterable<FactSnapshot> {
+  const since = range.since?.getTime() ?? -Infinity;
+  const until = range.until?.getTime() ?? Infinity;
+  const firstDay = range.since === undefined ? "" : utcDay(range.since);
+  const lastDay = range.until === undefined ? "9999-99-99" : utcDay(range.until);
+  for (const f of await snapshotFiles(root, options.onProblem)) {
+    if (f.day < firstDay || f.day > lastDay) continue;
+    for (const s of await readSnapshotFile(f.path, f.file, f.day, options.onProblem)) {
+      const at = Date.parse(s.takenAt);
+      if (at >= since && at <= until) yield s;
+    }
+  }
+}

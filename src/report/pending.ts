@@ -1,0 +1,71 @@
+/**
+ * Pending updates over time, from facts snapshots read in time order. One rule serves
+ * the status report (the age of what is pending now) and trends (patch latency and
+ * security exposure):
+ *
+ * - an update is a package name pending on a host; it is **first seen** at the first
+ *   snapshot of an uninterrupted streak in which that host lists it as upgradable
+ *   (a newer candidate of a package still pending does not restart the streak);
+ * - an `unreachable` line is a gap: the host's last known pending set is carried over
+ *   it, unchanged (nothing is known to have been installed);
+ * - a streak ends at the first reachable snapshot that no longer lists the package:
+ *   the update is **gone** there (installed by steward, by hand, or withdrawn — runs
+ *   decide which, see trends.ts).
+ */
+import type { FactSnapshot, SnapshotUpdateType } from "./history/snapshots.ts";
+
+/** One pending update of one host. */
+export interface PendingUpdate {
+  name: string;
+  type: SnapshotUpdateType;
+  /** ISO 8601 UTC: first snapshot of the streak. */
+  firstSeen: string;
+}
+
+/** A streak that ended: pending from `firstSeen`, no longer listed at `goneAt`. */
+export interface EndedStreak extends PendingUpdate {
+  host: string;
+  /** Last snapshot that still listed it. */
+  lastSeen: string;
+  goneAt: string;
+}
+
+/** Per-host pending state, fed snapshot by snapshot in time order. */
+export class PendingTracker {
+  readonly hosts = new Map<string, { pending: Map<string, PendingUpdate & { lastSeen: string }>; latest: FactSnapshot; lastReachable?: FactSnapshot }>();
+  readonly #onEnded: ((s: EndedStreak) => void) | undefined;
+
+  constructor(onEnded?: (s: EndedStreak) => void) {
+    this.#onEnded = onEnded;
+  }
+
+  /** Takes the host's next snapshot (never an older one than the last fed). */
+  add(s: FactSnapshot): void {
+    let state = this.hosts.get(s.host);
+    if (state === undefined) {
+      state = { pending: new Map(), latest: s };
+      this.hosts.set(s.host, state);
+    }
+    state.latest = s;
+    if (s.unreachable === true) return;
+    state.lastReachable = s;
+    const next = new Map<string, PendingUpdate & { lastSeen: string }>();
+    for (const u of s.upgradable ?? []) {
+      const before = state.pending.get(u.name);
+      // A security candidate arriving for a package pending as a plain update makes it a security update from then on.
+      next.set(u.name, { name: u.name, type: u.type, firstSeen: before?.firstSeen ?? s.takenAt, lastSeen: s.takenAt });
+    }
+    if (this.#onEnded !== undefined) {
+      for (const [name, p] of state.pending) if (!next.has(name)) this.#onEnded({ host: s.host, name, type: p.type, firstSeen: p.firstSeen, lastSeen: p.lastSeen, goneAt: s.takenAt });
+    }
+    state.pending = next;
+  }
+
+  /** True when the host's current (or carried-over) pending set holds a security update. */
+  exposed(host: string): boolean {
+    const state = this.hosts.get(host);
+    if (state === undefined) return false;
+    for (const p of state.pending.values()) if (p.type === "security") return true;
+    return false;
+  }
+}

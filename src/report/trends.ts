@@ -1,0 +1,222 @@
+/**
+ * `steward report trends`: what happened between `since` and `until`. Every figure
+ * and its source:
+ * - runs per runbook and their status rates: runs/*\/results.json started in the range
+ *   (`ok` is a success; `hosts-failed` and `halted:*` are failures);
+ * - host failure rate: host results counted against the failure budget (failed,
+ *   unreachable, cancelled:precheck) over all host results of those runs;
+ * - hosts changed: distinct hosts with outcome `changed`, and host-runs that changed;
+ * - MTTR: incident episodes (incidents/*.md timelines) closed in the range, opened →
+ *   the clean run that closed them; mean and median;
+ * - patch latency: per package a run installed (a packages step observed it at a new
+ *   version) in the range, the time from the update's first sighting in facts snapshots
+ *   (src/report/pending.ts) to that step's end; by update type; updates that left the
+ *   snapshots with no run installing them are counted apart;
+ * - security exposure: host-days with a pending security update — each host's snapshot
+ *   of each day in the range counts one host-day observed, exposed when its pending set
+ *   (carried over unreachable days) holds a security update;
+ * - per group (the host's groups in its latest snapshot): the same host-level figures.
+ * Memory: per-host state and the update streaks that ended in the range; runs and
+ * snapshots are streamed.
+ */
+import { BUDGET_OUTCOMES } from "../apply/types.ts";
+import type { History } from "./history/index.ts";
+import type { SnapshotUpdateType } from "./history/snapshots.ts";
+import { PendingTracker, type EndedStreak } from "./pending.ts";
+import { UPDATE_TYPES } from "./status.ts";
+
+const DAY = 86_400_000;
+const round = (n: number, places = 2): number => Math.round(n * 10 ** places) / 10 ** places;
+
+export interface Latency { count: number; meanDays: number | null; medianDays: number | null; p90Days: number | null }
+export interface RunbookTrend { runbook: string; runs: number; ok: number; hostsFailed: number; halted: number; successRate: number | null; hostResults: number; hostFailures: number; hostFailureRate: number | null; hostsChanged: number; changes: number }
+export interface GroupTrend { group: string; hosts: number; hostResults: number; hostFailures: number; hostFailureRate: number | null; changes: number; patchLatency: Latency; exposureHostDays: number; observedHostDays: number }
+export interface TrendsReport {
+  report: "trends";
+  generatedAt: string;
+  source: { commit?: string; since: string; until: string; files: number };
+  summary: Omit<RunbookTrend, "runbook"> & { mttr: { incidents: number; meanHours: number | null; medianHours: number | null; stillOpen: number }; patchLatency: Latency; exposureHostDays: number; observedHostDays: number; exposureShare: number | null };
+  runbooks: RunbookTrend[];
+  groups: GroupTrend[];
+  mttrByRunbook: Array<{ runbook: string; incidents: number; meanHours: number | null }>;
+  patchLatencyByType: Record<SnapshotUpdateType, Latency>;
+  /** Updates that left the snapshots in the range without a run installing them. */
+  goneWithoutInstall: number;
+  daily: Array<{ day: string; runs: number; failedRuns: number; exposedHosts: number; observedHosts: number }>;
+  problems: Array<{ file: string; line: number; message: string }>;
+  problemsLeftOut: number;
+}
+
+/** Mean, median and 90th percentile (nearest rank) of durations in ms, in days. */
+export function latency(ms: number[]): Latency {
+  if (ms.length === 0) return { count: 0, meanDays: null, medianDays: null, p90Days: null };
+  const s = [...ms].sort((a, b) => a - b);
+  const median = s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return { count: s.length, meanDays: round(s.reduce((a, b) => a + b, 0) / s.length / DAY), medianDays: round(median / DAY), p90Days: round(s[Math.ceil(0.9 * s.length) - 1]! / DAY) };
+}
+
+const rate = (n: number, of: number): number | null => (of === 0 ? null : round(n / of, 4));
+const newRunbook = (runbook: string) => ({ runbook, runs: 0, ok: 0, hostsFailed: 0, halted: 0, hostResults: 0, hostFailures: 0, changed: new Set<string>(), changes: 0 });
+
+/** Computes the trends report over [since, until]; see the module comment. */
+export async function trendsReport(history: History, o: { since: Date; until: Date; now: Date }): Promise<TrendsReport> {
+  const since = o.since.getTime();
+  const until = o.until.getTime();
+  const streaks = new Map<string, EndedStreak[]>();
+  const tracker = new PendingTracker((s) => {
+    if (Date.parse(s.goneAt) < since) return;
+    const key = `${s.host}\0${s.name}`;
+    const list = streaks.get(key);
+    if (list === undefined) streaks.set(key, [s]);
+    else list.push(s);
+  });
+  const daily = new Map<string, { day: string; runs: number; failedRuns: number; exposedHosts: number; observedHosts: number }>();
+  const dayOf = (day: string) => {
+    let d = daily.get(day);
+    if (d === undefined) daily.set(day, (d = { day, runs: 0, failedRuns: 0, exposedHosts: 0, observedHosts: 0 }));
+    return d;
+  };
+  const exposure = new Map<string, { exposed: number; observed: number }>();
+  // Earlier snapshots are read too: an update pending since before the range was first seen then.
+  for await (const s of history.snapshots({ until: o.until })) {
+    tracker.add(s);
+    if (Date.parse(s.takenAt) < since) continue;
+    const e = exposure.get(s.host) ?? { exposed: 0, observed: 0 };
+    const d = dayOf(s.takenAt.slice(0, 10));
+    e.observed += 1;
+    d.observedHosts += 1;
+    if (tracker.exposed(s.host)) {
+      e.exposed += 1;
+      d.exposedHosts += 1;
+    }
+    exposure.set(s.host, e);
+  }
+  const groupsOf = (host: string): string[] => tracker.hosts.get(host)?.latest.groups ?? [];
+
+  const runbooks = new Map<string, ReturnType<typeof newRunbook>>();
+  const hostRuns = new Map<string, { results: number; failures: number; changes: number; latencies: number[] }>();
+  const hostOf = (host: string) => {
+    let h = hostRuns.get(host);
+    if (h === undefined) hostRuns.set(host, (h = { results: 0, failures: 0, changes: 0, latencies: [] }));
+    return h;
+  };
+  const byType: Record<SnapshotUpdateType, number[]> = { security: [], patch: [], minor: [], major: [] };
+  const matched = new Set<EndedStreak>();
+  for await (const run of history.runs({ since: o.since, until: o.until })) {
+    const r = run.results;
+    const rb = runbooks.get(run.runbook) ?? newRunbook(run.runbook);
+    runbooks.set(run.runbook, rb);
+    rb.runs += 1;
+    const d = dayOf(r.startedAt.slice(0, 10));
+    d.runs += 1;
+    if (r.status === "ok") rb.ok += 1;
+    else {
+      d.failedRuns += 1;
+      if (r.status === "hosts-failed") rb.hostsFailed += 1;
+      else rb.halted += 1;
+    }
+    for (const h of r.hosts) {
+      const hs = hostOf(h.host);
+      rb.hostResults += 1;
+      hs.results += 1;
+      if (BUDGET_OUTCOMES.has(h.outcome)) {
+        rb.hostFailures += 1;
+        hs.failures += 1;
+      }
+      if (h.outcome === "changed") {
+        rb.changes += 1;
+        rb.changed.add(h.host);
+        hs.changes += 1;
+      }
+      for (const step of h.steps) {
+        if (step.kind !== "packages" || !Array.isArray(step.packages)) continue;
+        const at = Date.parse(step.finishedAt);
+        for (const p of step.packages) {
+          if (p.to === null || p.to === p.from) continue;
+          const key = `${h.host}\0${p.name}`;
+          // The streak the install ended: first seen before it, gone after it (or still listed, when facts lag).
+          let streak: { firstSeen: string; type: SnapshotUpdateType } | undefined = streaks.get(key)?.find((s) => !matched.has(s) && Date.parse(s.firstSeen) <= at && at <= Date.parse(s.goneAt));
+          if (streak !== undefined) matched.add(streak as EndedStreak);
+          else {
+            const open = tracker.hosts.get(h.host)?.pending.get(p.name);
+            if (open !== undefined && Date.parse(open.firstSeen) <= at) streak = open;
+          }
+          if (streak === undefined) continue;
+          const ms = at - Date.parse(streak.firstSeen);
+          byType[streak.type].push(ms);
+          hs.latencies.push(ms);
+        }
+      }
+    }
+  }
+  let goneWithoutInstall = 0;
+  for (const list of streaks.values()) for (const s of list) if (!matched.has(s) && Date.parse(s.goneAt) <= until) goneWithoutInstall += 1;
+
+  const allEpisodes = await history.incidents();
+  const episodes = allEpisodes.filter((e) => e.closedAt !== undefined && Date.parse(e.closedAt) >= since && Date.parse(e.closedAt) <= until);
+  const stillOpen = allEpisodes.filter((e) => e.closedAt === undefined && Date.parse(e.openedAt) <= until).length;
+  const repairHours = (list: typeof episodes): number[] => list.map((e) => (Date.parse(e.closedAt!) - Date.parse(e.openedAt)) / 3_600_000);
+  const mean = (xs: number[]): number | null => (xs.length === 0 ? null : round(xs.reduce((a, b) => a + b, 0) / xs.length));
+  const allHours = repairHours(episodes);
+  const medianHours = allHours.length === 0 ? null : round(latency(allHours.map((h) => h * 3_600_000)).medianDays! * 24);
+
+  const runbookRows: RunbookTrend[] = [...runbooks.values()].sort((a, b) => (a.runbook < b.runbook ? -1 : 1)).map((rb) => ({ runbook: rb.runbook, runs: rb.runs, ok: rb.ok, hostsFailed: rb.hostsFailed, halted: rb.halted, successRate: rate(rb.ok, rb.runs), hostResults: rb.hostResults, hostFailures: rb.hostFailures, hostFailureRate: rate(rb.hostFailures, rb.hostResults), hostsChanged: rb.changed.size, changes: rb.changes }));
+  const sum = (f: (r: RunbookTrend) => number): number => runbookRows.reduce((a, r) => a + f(r), 0);
+  const allChanged = new Set<string>();
+  for (const rb of runbooks.values()) for (const h of rb.changed) allChanged.add(h);
+  const allHosts = new Set<string>([...exposure.keys(), ...hostRuns.keys()]);
+  const groupNames = [...new Set([...allHosts].flatMap(groupsOf))].sort();
+  const groups: GroupTrend[] = groupNames.map((group) => {
+    const members = [...allHosts].filter((h) => groupsOf(h).includes(group));
+    const t = { results: 0, failures: 0, changes: 0, latencies: [] as number[], exposed: 0, observed: 0 };
+    for (const m of members) {
+      const hr = hostRuns.get(m);
+      if (hr !== undefined) {
+        t.results += hr.results;
+        t.failures += hr.failures;
+        t.changes += hr.changes;
+        t.latencies.push(...hr.latencies);
+      }
+      const e = exposure.get(m);
+      if (e !== undefined) {
+        t.exposed += e.exposed;
+        t.observed += e.observed;
+      }
+    }
+    return { group, hosts: members.length, hostResults: t.results, hostFailures: t.failures, hostFailureRate: rate(t.failures, t.results), changes: t.changes, patchLatency: latency(t.latencies), exposureHostDays: t.exposed, observedHostDays: t.observed };
+  });
+  let exposed = 0;
+  let observed = 0;
+  for (const e of exposure.values()) {
+    exposed += e.exposed;
+    observed += e.observed;
+  }
+  const mttrRunbooks = [...new Set(episodes.map((e) => e.runbook))].sort().map((runbook) => {
+    const list = episodes.filter((e) => e.runbook === runbook);
+    return { runbook, incidents: list.length, meanHours: mean(repairHours(list)) };
+  });
+  const commit = await history.commit();
+  const runs = sum((r) => r.runs);
+  const hostResults = sum((r) => r.hostResults);
+  return {
+    report: "trends",
+    generatedAt: o.now.toISOString(),
+    source: { ...(commit ? { commit } : {}), since: o.since.toISOString(), until: o.until.toISOString(), files: history.files },
+    summary: {
+      runs, ok: sum((r) => r.ok), hostsFailed: sum((r) => r.hostsFailed), halted: sum((r) => r.halted), successRate: rate(sum((r) => r.ok), runs),
+      hostResults, hostFailures: sum((r) => r.hostFailures), hostFailureRate: rate(sum((r) => r.hostFailures), hostResults),
+      hostsChanged: allChanged.size, changes: sum((r) => r.changes),
+      mttr: { incidents: episodes.length, meanHours: mean(allHours), medianHours, stillOpen },
+      patchLatency: latency(UPDATE_TYPES.flatMap((t) => byType[t])),
+      exposureHostDays: exposed, observedHostDays: observed, exposureShare: rate(exposed, observed),
+    },
+    runbooks: runbookRows,
+    groups,
+    mttrByRunbook: mttrRunbooks,
+    patchLatencyByType: { security: latency(byType.security), patch: latency(byType.patch), minor: latency(byType.minor), major: latency(byType.major) },
+    goneWithoutInstall,
+    daily: [...daily.values()].filter((d) => d.day >= o.since.toISOString().slice(0, 10)).sort((a, b) => (a.day < b.day ? -1 : 1)),
+    problems: history.problems,
+    problemsLeftOut: history.problemsLeftOut,
+  };
+}

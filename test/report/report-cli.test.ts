@@ -1,0 +1,78 @@
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.ts";
+import { writeSnapshots } from "../../src/facts/snapshot.ts";
+import { incidentEpisodes } from "../../src/report/history/incidents.ts";
+
+async function steward(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: {}, cwd: process.cwd() });
+  return { code, stdout, stderr };
+}
+
+describe("steward report: usage, empty history, hostile values", () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "steward-report-cli-"));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("refuses a bad --since, --until, --now or --stale-after with exit 3 naming the flag", async () => {
+    for (const [flag, value] of [["--since", "90 days"], ["--since", "0d"], ["--until", "yesterday"], ["--now", "2026-13-01"], ["--stale-after", "1y"]] as const) {
+      const r = await steward(["report", "trends", "--root", root, flag, value]);
+      expect(r.code, `${flag} ${value}`).toBe(3);
+      expect(r.stderr).toContain(flag);
+    }
+    const reversed = await steward(["report", "trends", "--root", root, "--since", "2026-05-01", "--until", "2026-04-01"]);
+    expect(reversed.code).toBe(3);
+    expect(reversed.stderr).toMatch(/--since .* is not before --until/);
+    expect((await steward(["report", "weekly", "--root", root])).code).toBe(2);
+    expect((await steward(["report", "status", "--root", root, "--format", "pdf"])).code).toBe(2);
+  });
+
+  it("an empty history gives a report that says so, in Markdown and JSON", async () => {
+    const md = await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z"]);
+    expect(md.code).toBe(0);
+    expect(md.stdout).toMatch(/The history holds no host yet/);
+    const tr = await steward(["report", "trends", "--root", root, "--now", "2026-03-01T00:00:00Z"]);
+    expect(tr.code).toBe(0);
+    expect(tr.stdout).toMatch(/nothing to report/);
+    const json = JSON.parse((await steward(["report", "trends", "--root", root, "--now", "2026-03-01T00:00:00Z", "--format", "json"])).stdout);
+    expect(json).toMatchObject({ report: "trends", summary: { runs: 0, successRate: null }, source: { since: "2025-12-01T00:00:00.000Z", until: "2026-03-01T00:00:00.000Z", files: 0 } });
+  });
+
+  it("escapes what hosts and files provide, and names bad files as problems", async () => {
+    await writeSnapshots(root, [{ v: 1, host: "web-1", takenAt: "2026-02-28T01:00:00.000Z", groups: ["web"], os: "debian 12", disks: [], memory: { totalBytes: 1, availableBytes: 1 }, load: { one: 0, five: 0, fifteen: 0, cpus: 1 }, uptimeSeconds: 1, bootId: "b", rebootRequired: false, upgradable: [{ name: "evil|pkg", from: "1", to: "2", type: "security" }] }]);
+    await mkdir(join(root, "runs/patching-20260228T020000Z-abcd"), { recursive: true });
+    await writeFile(join(root, "runs/patching-20260228T020000Z-abcd/results.json"), "{ not json");
+    const r = await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\| web-1 \| web \|/);
+    expect(r.stdout).toContain("runs/patching-20260228T020000Z-abcd/results.json | 0 | is not JSON");
+    const json = JSON.parse((await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z", "--format", "json"])).stdout);
+    expect(json.hosts[0].updates[0]).toMatchObject({ name: "evil|pkg", type: "security", ageDays: 1 });
+  });
+
+  it("--out is written atomically and never through a link", async () => {
+    const out = join(root, "report.md");
+    expect((await steward(["report", "status", "--root", root, "--out", out])).code).toBe(0);
+    expect(await readFile(out, "utf8")).toMatch(/^# Fleet status/);
+    await symlink("/tmp/elsewhere-report.md", join(root, "link.md"));
+    const r = await steward(["report", "status", "--root", root, "--out", join(root, "link.md")]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/link/);
+  });
+
+  it("reads incident episodes from the git publisher's timeline: reopened files hold several", () => {
+    const text = "---\nstatus: open\nrunbook: patching\nseverity: SEV2\nlabels: [steward:incident]\n---\n# SEV2: patching failed\n\nx\n\n## Timeline\n\n- 2026-01-01T02:30:00.000Z — failing (run r1)\n- 2026-01-02T02:30:00.000Z — failing (run r2)\n- 2026-01-03T02:30:00.000Z — resolved (run r3): ok\n- 2026-01-05T02:30:00.000Z — failing (run r5)\n";
+    expect(incidentEpisodes(text, "incidents/patching-sev2.md")).toEqual([
+      { runbook: "patching", severity: "SEV2", file: "incidents/patching-sev2.md", openedAt: "2026-01-01T02:30:00.000Z", openedBy: "r1", failures: 2, closedAt: "2026-01-03T02:30:00.000Z", closedBy: "r3" },
+      { runbook: "patching", severity: "SEV2", file: "incidents/patching-sev2.md", openedAt: "2026-01-05T02:30:00.000Z", openedBy: "r5", failures: 1 },
+    ]);
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * A synthetic but realistic repository history from a stated generating model, written
+ * as REAL files through the product's own writers: facts snapshots (writeSnapshots),
+ * runs/<id>/results.json (writeResults, checked against schemas/results.schema.json),
+ * the audit log (recordRun) and incidents/<runbook>-sev3.md (the git publisher's
+ * `incident`). Reports, forecasts and the bench read it like any repository.
+ *
+ * The generating model (every random draw from one seeded PRNG, mulberry32):
+ * - `hosts` hosts `h-0001…`, host i in group `groups[i % groups.length]`.
+ * - Each UTC day d of `days` days from `start`: at 01:00 (+ i seconds) a facts snapshot
+ *   of every host; a host is unreachable that day with probability `gapRate` (its
+ *   snapshot line is a gap and it is `unreachable` in that day's runs).
+ * - Updates: at 00:00 of each day each host gains a new pending update with probability
+ *   `updateRate`, of type security/patch/minor/major with probabilities
+ *   `typeMix`; each has a latency L drawn uniformly from the integers
+ *   [`latencyDays[0]`, `latencyDays[1]`]: it is installed by the first `patching` run
+ *   on or after day (appearance + L) in which the host is reachable and does not fail.
+ * - Runs: the `patching` runbook runs daily at 02:00; each reachable host fails with
+ *   probability `failureRate`; a run with any failed or unreachable host is
+ *   `hosts-failed`, else `ok`. A failed patching run opens (or repeats) the SEV3 incident of
+ *   the runbook; the next ok patching run closes it (times = the runs' ends).
+ *   The `weekly-checks` runbook runs on Mondays at 03:00 on reachable hosts: a compliance
+ *   rule `ssh-no-root` (non-compliant with probability `nonCompliantRate`) and a restic
+ *   backup, test-restored (verified) with probability `verifyRate`.
+ * - Disks: mounts `/` (50 GiB) and `/var` (200 GiB); used space starts at 20–40% of the
+ *   size and grows linearly at a per-host, per-mount slope of 0.2–0.8% of the size per
+ *   day; when it passes 90% a cleanup drops it to 45%; each reading is an outlier
+ *   (multiplied by 0.7–1.3) with probability `outlierRate`. Memory available drifts down
+ *   0.05% of total per day with ±5% noise; load is 0.5–1.5 per CPU.
+ * The truth returned is computed from the generated events themselves (not from the
+ * files), so a report read from the files can be checked against it exactly, and the
+ * truth against the model's expectations within statistical tolerances.
+ */
+import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { runResults, writeResults } from "../../src/apply/results.ts";
+import type { HostResult, StepResult } from "../../src/apply/types.ts";
+import { recordRun } from "../../src/audit/record.ts";
+import { writeSnapshots } from "../../src/facts/snapshot.ts";
+import { GitPublisher } from "../../src/publish/git/index.ts";
+import type { FactSnapshot, SnapshotUpdateType } from "../../src/report/history/snapshots.ts";
+
+export interface HistoryModelOptions {
+  hosts: number;
+  days: number;
+  seed: number;
+  /** First day, 00:00 UTC. Default 2026-01-05 (a Monday). */
+  start?: string;
+  groups?: string[];
+  gapRate?: number;
+  failureRate?: number;
+  updateRate?: number;
+  typeMix?: Record<SnapshotUpdateType, number>;
+  latencyDays?: [number, number];
+  nonCompliantRate?: number;
+  verifyRate?: number;
+  outlierRate?: number;
+  /** Leave out the weekly compliance and backup runs (smaller, faster histories). */
+  weekly?: boolean;
+}
+
+export interface DiskTruth { host: string; mount: string; sizeBytes: number; slopeBytesPerDay: number; cleanups: string[]; lastTrueUsedBytes: number }
+
+export interface HistoryModelTruth {
+  options: Required<Omit<HistoryModelOptions, "start" | "groups">> & { start: string; groups: string[] };
+  /** The end of the last day (a natural `until`). */
+  end: string;
+  runs: number;
+  okRuns: number;
+  hostResults: number;
+  hostFailures: number;
+  /** Per runbook: runs and ok runs. */
+  runbooks: Record<string, { runs: number; ok: number; hostResults: number; hostFailures: number }>;
+  incidents: Array<{ openedAt: string; closedAt?: string }>;
+  mttrHours: number | null;
+  /** Latency of every install, first seen → the installing step's end, in days, with the update type and group. */
+  installs: Array<{ host: string; group: string; type: SnapshotUpdateType; days: number; at: string }>;
+  exposureHostDays: number;
+  observedHostDays: number;
+  exposureByGroup: Record<string, { exposed: number; observed: number }>;
+  disks: DiskTruth[];
+  /** Per host at the end: pending updates by type (as the last reachable snapshot lists them). */
+  finalPending: Record<string, Record<SnapshotUpdateType, number>>;
+}
+
+/** mulberry32: a small, well-known 32-bit PRNG; same seed, same history. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const DAY = 86_400_000;
+const GIB = 1024 ** 3;
+const hex = (s: string, n: number): string => createHash("sha256").update(s).digest("hex").slice(0, n);
+const stamp = (t: number): string => new Date(t).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+const iso = (t: number): string => new Date(t).toISOString();
+
+interface Update { name: string; type: SnapshotUpdateType; from: string; to: string; dueDay: number; firstSeen?: number }
+
+/** Writes the history under `root` (a repository folder) and returns the model's truth. */
+export async function generateHistory(root: string, o: HistoryModelOptions): Promise<HistoryModelTruth> {
+  const opt = {
+    hosts: o.hosts, days: o.days, seed: o.seed, start: o.start ?? "2026-01-05T00:00:00Z", groups: o.groups ?? ["web", "db", "app"],
+    gapRate: o.gapRate ?? 0.01, failureRate: o.failureRate ?? 0.01, updateRate: o.updateRate ?? 0.3,
+    typeMix: o.typeMix ?? { security: 0.3, patch: 0.4, minor: 0.2, major: 0.1 }, latencyDays: o.latencyDays ?? [2, 6] as [number, number],
+    nonCompliantRate: o.nonCompliantRate ?? 0.1, verifyRate: o.verifyRate ?? 0.8, outlierRate: o.outlierRate ?? 0.02, weekly: o.weekly ?? true,
+  };
+  const rnd = prng(opt.seed);
+  const t0 = Date.parse(opt.start);
+  await mkdir(join(root, "runs"), { recursive: true });
+  const names = Array.from({ length: opt.hosts }, (_, i) => `h-${String(i + 1).padStart(4, "0")}`);
+  const groupOf = (i: number): string => opt.groups[i % opt.groups.length]!;
+  const pending = names.map(() => [] as Update[]);
+  const known = names.map(() => [] as Update[]); // as of the last reachable snapshot
+  let counter = 0;
+  const disks: DiskTruth[] = [];
+  const diskState = names.map((host) =>
+    [["/", 50 * GIB], ["/var", 200 * GIB]].map(([mount, size]) => {
+      const d = { host, mount: mount as string, sizeBytes: size as number, slopeBytesPerDay: Math.round((size as number) * (0.002 + 0.006 * rnd())), cleanups: [] as string[], lastTrueUsedBytes: Math.round((size as number) * (0.2 + 0.2 * rnd())) };
+      disks.push(d);
+      return d;
+    }),
+  );
+  const truth: HistoryModelTruth = { options: opt, end: iso(t0 + opt.days * DAY), runs: 0, okRuns: 0, hostResults: 0, hostFailures: 0, runbooks: {}, incidents: [], mttrHours: null, installs: [], exposureHostDays: 0, observedHostDays: 0, exposureByGroup: {}, disks, finalPending: {} };
+  const publisherClock = { now: 0 };
+  const publisher = new GitPublisher({ root, now: () => new Date(publisherClock.now) });
+  const pick = (): SnapshotUpdateType => {
+    let x = rnd();
+    for (const t of ["security", "patch", "minor", "major"] as const) if ((x -= opt.typeMix[t]) < 0) return t;
+    return "major";
+  };
+
+  for (let day = 0; day < opt.days; day++) {
+    const dayStart = t0 + day * DAY;
+    const reachable = names.map(() => rnd() >= opt.gapRate);
+    // 00:00: new updates appear.
+    for (const [i] of names.entries()) {
+      if (rnd() >= opt.updateRate) continue;
+      const type = pick();
+      const n = ++counter;
+      const [a, b] = type === "major" ? ["1.4.2-1", "2.0.0-1"] : type === "minor" ? ["1.4.2-1", "1.5.0-1"] : ["1.4.2-1", "1.4.3-1"];
+      const L = opt.latencyDays[0] + Math.floor(rnd() * (opt.latencyDays[1] - opt.latencyDays[0] + 1));
+      pending[i]!.push({ name: `pkg${n}`, type, from: a!, to: b!, dueDay: day + L });
+    }
+    // 01:00: snapshots.
+    const lines: FactSnapshot[] = [];
+    for (const [i, host] of names.entries()) {
+      const takenAt = dayStart + 3_600_000 + i * 1000;
+      const g = groupOf(i);
+      const eg = (truth.exposureByGroup[g] ??= { exposed: 0, observed: 0 });
+      for (const d of diskState[i]!) {
+        d.lastTrueUsedBytes += d.slopeBytesPerDay;
+        if (d.lastTrueUsedBytes > 0.9 * d.sizeBytes) {
+          d.lastTrueUsedBytes = Math.round(0.45 * d.sizeBytes);
+          d.cleanups.push(iso(takenAt));
+        }
+      }
+      if (!reachable[i]) {
+        lines.push({ v: 1, host, takenAt: iso(takenAt), groups: [g], unreachable: true });
+      } else {
+        for (const u of pending[i]!) u.firstSeen ??= takenAt;
+        known[i] = [...pending[i]!];
+        const total = 8 * GIB;
+        lines.push({
+          v: 1, host, takenAt: iso(takenAt), groups: [g], os: "debian 12",
+          disks: diskState[i]!.map((d) => ({ mount: d.mount, sizeBytes: d.sizeBytes, usedBytes: Math.min(d.sizeBytes, Math.round(d.lastTrueUsedBytes * (rnd() < opt.outlierRate ? 0.7 + 0.6 * rnd() : 1))) })),
+          memory: { totalBytes: total, availableBytes: Math.round(total * Math.max(0.05, 0.6 - 0.0005 * day + 0.05 * (rnd() * 2 - 1))) },
+          load: { one: Math.round((0.5 + rnd()) * 200) / 100, five: Math.round((0.5 + rnd()) * 200) / 100, fifteen: Math.round((0.5 + rnd()) * 200) / 100, cpus: 2 },
+          uptimeSeconds: 3600 + day * 86_400, bootId: hex(`${host}`, 32), rebootRequired: pending[i]!.some((u) => u.type === "security"),
+          upgradable: pending[i]!.map((u) => ({ name: u.name, from: u.from, to: u.to, type: u.type })).sort((x, y) => (x.name < y.name ? -1 : 1)),
+        });
+      }
+      truth.observedHostDays += 1;
+      eg.observed += 1;
+      if (known[i]!.some((u) => u.type === "security")) {
+        truth.exposureHostDays += 1;
+        eg.exposed += 1;
+      }
+    }
+    await writeSnapshots(root, lines);
+    // 02:00: the daily patching run.
+    const runStart = dayStart + 2 * 3_600_000;
+    const hosts: HostResult[] = names.map((host, i) => {
+      const hs = runStart + i * 1000;
+      if (!reachable[i]) return { host, wave: 0, outcome: "unreachable", detail: "connection refused", startedAt: null, finishedAt: null, steps: [] };
+      const stepEnd = hs + 30_000;
+      const step = (outcome: StepResult["outcome"], detail: string, packages?: StepResult["packages"]): StepResult => ({ step: "upgrade", kind: "packages", outcome, startedAt: iso(hs), finishedAt: iso(stepEnd), durationMs: 30_000, detail, ...(packages ? { packages } : {}) });
+      if (rnd() < opt.failureRate) return { host, wave: 0, outcome: "failed", detail: "upgrade: apt-get exited 100", startedAt: iso(hs), finishedAt: iso(stepEnd), steps: [step("failed", "apt-get exited 100")] };
+      const due = pending[i]!.filter((u) => u.dueDay <= day && u.firstSeen !== undefined);
+      pending[i] = pending[i]!.filter((u) => !due.includes(u));
+      for (const u of due) truth.installs.push({ host, group: groupOf(i), type: u.type, days: (stepEnd - u.firstSeen!) / DAY, at: iso(stepEnd) });
+      return { host, wave: 0, outcome: due.length > 0 ? "changed" : "unchanged", detail: due.length > 0 ? `${due.length} package(s) upgraded` : "nothing to upgrade", startedAt: iso(hs), finishedAt: iso(stepEnd), steps: [step(due.length > 0 ? "changed" : "unchanged", `${due.length} package(s)`, due.map((u) => ({ name: u.name, from: u.from, to: u.to })))] };
+    });
+    await writeRun(root, "patching", runStart, runStart + 1800_000, hosts, truth, publisher, publisherClock);
+    if (opt.weekly && new Date(dayStart).getUTCDay() === 1) {
+      const start = dayStart + 3 * 3_600_000;
+      const weekly: HostResult[] = names.map((host, i) => {
+        if (!reachable[i]) return { host, wave: 0, outcome: "unreachable", detail: "connection refused", startedAt: null, finishedAt: null, steps: [] };
+        const at = iso(start + i * 1000 + 10_000);
+        const bad = rnd() < opt.nonCompliantRate;
+        const snapshotId = hex(`${host}-${day}`, 64);
+        const verified = rnd() < opt.verifyRate;
+        const base = { startedAt: iso(start + i * 1000), finishedAt: at, durationMs: 10_000 };
+        const steps: StepResult[] = [
+          { step: "hardening", kind: "compliance", outcome: "unchanged", detail: bad ? "1 rule not met" : "all rules met", ...base, evidence: { compliance: { observedAt: at, rules: [{ id: "ssh-no-root", type: "sshd", severity: "high", status: bad ? "non-compliant" : "compliant", observed: bad ? "permitrootlogin yes" : "permitrootlogin no", expected: "permitrootlogin no", observedAt: at }] } } },
+          { step: "backup", kind: "backup", outcome: "changed", detail: "snapshot saved", ...base, evidence: { tool: "restic", snapshotId } },
+          { step: "verify", kind: "verify-backup", outcome: verified ? "unchanged" : "unchanged", detail: verified ? "10 files restored" : "restic check passed", ...base, evidence: { tool: "restic", snapshotId, ...(verified ? { testRestore: { ok: true, filesCompared: 10 } } : {}) } },
+        ];
+        return { host, wave: 0, outcome: "changed", detail: "", startedAt: base.startedAt, finishedAt: at, steps };
+      });
+      await writeRun(root, "weekly-checks", start, start + 1800_000, weekly, truth, publisher, publisherClock);
+    }
+  }
+  const closed = truth.incidents.filter((x) => x.closedAt !== undefined);
+  truth.mttrHours = closed.length === 0 ? null : closed.reduce((a, x) => a + (Date.parse(x.closedAt!) - Date.parse(x.openedAt)), 0) / closed.length / 3_600_000;
+  for (const [i, host] of names.entries()) {
+    const c = { security: 0, patch: 0, minor: 0, major: 0 };
+    for (const u of known[i]!) c[u.type] += 1;
+    truth.finalPending[host] = c;
+  }
+  return truth;
+}
+
+async function writeRun(root: string, runbook: string, start: number, end: number, hosts: HostResult[], truth: HistoryModelTruth, publisher: GitPublisher, clock: { now: number }): Promise<void> {
+  const runId = `${runbook}-${stamp(start)}-${hex(`${runbook}${start}`, 4)}`;
+  const digest = hex(`plan-${runbook}-${start}`, 64);
+  const planId = `${runbook}-${stamp(start - 3_600_000).slice(0, 13)}-${digest.slice(0, 12)}`;
+  const failed = hosts.filter((h) => h.outcome === "failed" || h.outcome === "unreachable").length;
+  const status = failed > 0 ? "hosts-failed" : "ok";
+  const results = runResults({ runId, plan: { id: planId, digest, rollout: { failureBudget: { haltsAt: hosts.length + 1 } } as never }, startedAt: iso(start), finishedAt: iso(end), status, halt: null, failures: failed, resumes: 0, hosts });
+  const runDir = join(root, "runs", runId);
+  await writeResults(runDir, results);
+  await recordRun({ root, runDir, resumed: false, unattended: true, planFile: `plans/${planId}.json`, approval: null, actor: "history-model", results });
+  const rb = (truth.runbooks[runbook] ??= { runs: 0, ok: 0, hostResults: 0, hostFailures: 0 });
+  truth.runs += 1;
+  rb.runs += 1;
+  truth.hostResults += hosts.length;
+  rb.hostResults += hosts.length;
+  truth.hostFailures += failed;
+  rb.hostFailures += failed;
+  clock.now = end;
+  const open = truth.incidents.at(-1)?.closedAt === undefined ? truth.incidents.at(-1) : undefined;
+  const report = { runbook, severity: "SEV3" as const, runId, title: `SEV3: ${runbook} failed`, labels: ["steward:incident", "severity:sev3"], assignees: [] };
+  if (status === "ok") {
+    truth.okRuns += 1;
+    rb.ok += 1;
+    if (runbook === "patching" && open !== undefined) {
+      open.closedAt = iso(end);
+      await publisher.incident({ ...report, status: "resolved", body: { summary: `Resolved by run \`${runId}\`.`, details: [] }, comment: `Resolved: run ${runId} completed cleanly.` });
+    }
+  } else if (runbook === "patching") {
+    if (open === undefined) truth.incidents.push({ openedAt: iso(end) });
+    await publisher.incident({ ...report, status: "failing", body: { summary: `**SEV3** — runbook \`${runbook}\`, run \`${runId}\`: ${failed} host(s) not done.`, details: [] } });
+  }
+}
