@@ -4,6 +4,7 @@ import { audit } from "./audit.ts";
 import { facts } from "./facts.ts";
 import { plan } from "./plan.ts";
 import { publish } from "./publish.ts";
+import { results } from "./results.ts";
 import { run } from "./run.ts";
 import { sandbox } from "./sandbox.ts";
 import { validate } from "./validate.ts";
@@ -18,6 +19,7 @@ export const commands: Record<string, Command> = {
   facts,
   plan,
   publish,
+  results,
   run,
   sandbox,
   validate,
