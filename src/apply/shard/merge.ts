@@ -12,9 +12,10 @@
  * in its journal and are summed up by shard-merge.
  *
  * Verdicts, in order: a shard stopped by a signal halts the run (signal); the run's
- * cumulative failures reaching `haltsAt` halt it (budget), as do a shard that spent
- * its share of the budget (budget: the rollout stopped starting hosts in part of the
- * wave) and a failing gate on any shard (gate). A halted run's hosts of later waves
+ * cumulative failures reaching `haltsAt` halt it (budget), as does a shard that spent
+ * its share of the budget and so left hosts of the wave unstarted (budget: more
+ * conservative than one runner, which would have started them while the whole was
+ * within budget), and a failing gate on any shard (gate). A halted run's hosts of later waves
  * are `not-started:budget` (or `:signal`), a closed window's `not-started:window`, and
  * the run ends (exit 4, or 1 for the window); otherwise the gate's pause is waited
  * out and the next wave may start (exit 0, or 1 when some hosts failed).
@@ -172,7 +173,9 @@ async function writeMerge(o: MergeOptions, plan: Plan, planFile: string, runDir:
     const byStatus = (status: string): ReadShard[] => shards.filter((s) => s.status === status);
     let halt: { reason: HaltReason; detail: string } | null = null;
     const signalled = byStatus("halted:signal");
-    const spent = byStatus("halted:budget");
+    // A shard that spent its share halts the run only when it left hosts unstarted: then
+    // part of the wave stopped as a tripped budget stops, and so does the rollout.
+    const spent = byStatus("halted:budget").filter((s) => [...s.hosts.values()].some((h) => h.outcome === "not-started:budget"));
     const gated = byStatus("halted:gate");
     if (signalled.length > 0) halt = { reason: "signal", detail: `shard(s) ${signalled.map((s) => `${s.index}/${s.identity.of}`).join(", ")} of wave ${wave + 1} were stopped by a signal` };
     else if (failures >= haltsAt) {
