@@ -106,9 +106,13 @@ describe("sharded apply on the sandbox fleet, compared with one runner", () => {
     dirs = [];
   });
 
+  /** The plan's waves: host names per wave, in start order. */
+  const wavesOf = async (state: FleetState, plan: string): Promise<string[][]> => (JSON.parse(await readFile(join(state.dir, plan), "utf8")) as { rollout: { waves: Array<{ hosts: string[] }> } }).rollout.waves.map((w) => w.hosts);
+
   /** Every wave of `plan` as 3 shards in parallel processes, each followed by its merge. */
-  async function applySharded(plan: string, waves: number): Promise<{ runId: string; merges: Ran[] }> {
+  async function applySharded(plan: string): Promise<{ runId: string; merges: Ran[] }> {
     const runId = `${plan.replace(/^plans\//, "").replace(/\.json$/, "")}-sharded`;
+    const waves = (await wavesOf(sharded, plan)).length;
     const merges: Ran[] = [];
     for (let k = 1; k <= waves; k++) {
       const shards = await Promise.all([1, 2, 3].map((i) => steward(sharded, "apply", plan, "--shard", `${i}/3`, "--wave", String(k))));
@@ -122,10 +126,14 @@ describe("sharded apply on the sandbox fleet, compared with one runner", () => {
 
   it("applies the same versions and outcomes as one runner, wave by wave", async () => {
     const plan = await planned(sharded, "lib");
-    const { runId, merges } = await applySharded(plan, 2);
+    const other = await planned(single, "lib");
+    expect(await wavesOf(single, other)).toEqual(await wavesOf(sharded, plan));
+    const skipped = (JSON.parse(await readFile(join(sharded.dir, plan), "utf8")) as { skipped: unknown[] }).skipped;
+    expect((await wavesOf(sharded, plan)).map((w) => w.length), JSON.stringify(skipped)).toEqual([1, 3]);
+    const { runId, merges } = await applySharded(plan);
     expect(merges.map((m) => m.code), merges.map((m) => m.stdout + m.stderr).join("\n")).toEqual([0, 0]);
     expect(merges[1]!.stdout).toContain(`run ${runId} ended`);
-    const one = await steward(single, "apply", await planned(single, "lib"));
+    const one = await steward(single, "apply", other);
     expect(one.code, one.stderr).toBe(0);
     const a = await results(sharded, runId);
     const b = await results(single, /^run (\S+):/m.exec(one.stdout)![1]!);
@@ -149,19 +157,29 @@ describe("sharded apply on the sandbox fleet, compared with one runner", () => {
   }, 300_000);
 
   it("trips the cumulative budget exactly as one runner does when failures fall in different shards", async () => {
-    // sandbox-03 and -05 fail; both are in wave 2 (hosts 03, 04, 05), one per shard,
-    // whose shares of the remaining budget of 1 are 1, 0 and 0.
-    for (const state of [sharded, single]) for (const host of ["sandbox-03", "sandbox-05"]) await execInHost(state, host, ["touch", "/tmp/shard-fail"]);
+    // The first and last host of wave 2 fail. Wave 2 has 3 hosts, one per shard, whose
+    // shares of the remaining budget of 1 are 1, 0 and 0: shard 1 may fail once, shard 3
+    // halts at its failure, and the merge counts 2 failures: the budget trips.
     const plan = await planned(sharded, "budget");
-    const { runId, merges } = await applySharded(plan, 3);
+    const other = await planned(single, "budget");
+    const waves = await wavesOf(sharded, plan);
+    expect(await wavesOf(single, other)).toEqual(waves);
+    expect(waves.map((w) => w.length)).toEqual([2, 3, 3]);
+    const failing = [waves[1]![0]!, waves[1]![2]!];
+    for (const state of [sharded, single]) for (const host of failing) await execInHost(state, host, ["touch", "/tmp/shard-fail"]);
+    const { runId, merges } = await applySharded(plan);
     expect(merges.map((m) => m.code), merges.map((m) => m.stdout + m.stderr).join("\n")).toEqual([0, 4]);
     expect(merges[1]!.stdout).toMatch(/halted:budget/);
-    const one = await steward(single, "apply", await planned(single, "budget"));
+    const one = await steward(single, "apply", other);
     expect(one.code, one.stdout + one.stderr).toBe(4);
     const a = await results(sharded, runId);
     const b = await results(single, /^run (\S+):/m.exec(one.stdout)![1]!);
     expect(outcomes(a)).toEqual(outcomes(b));
-    expect(outcomes(a)).toEqual({ "sandbox-01": "changed", "sandbox-02": "changed", "sandbox-03": "failed", "sandbox-04": "changed", "sandbox-05": "failed", "sandbox-06": "not-started:budget", "sandbox-07": "not-started:budget", "sandbox-08": "not-started:budget" });
+    const expected: Record<string, string> = {};
+    for (const h of waves[0]!) expected[h] = "changed";
+    for (const h of waves[1]!) expected[h] = failing.includes(h) ? "failed" : "changed";
+    for (const h of waves[2]!) expected[h] = "not-started:budget";
+    expect(outcomes(a)).toEqual(expected);
     expect([a.status, a.exitCode, a.failureBudget]).toEqual([b.status, b.exitCode, b.failureBudget]);
     // Each shard ran with its share: the shares add up to the budget left (1).
     const shares = await Promise.all([1, 2, 3].map(async (i) => {
@@ -173,7 +191,7 @@ describe("sharded apply on the sandbox fleet, compared with one runner", () => {
     const more = await steward(sharded, "apply", plan, "--shard", "1/3");
     expect(more.code).toBe(2);
     expect(more.stderr).toContain("nothing is left to apply");
-    for (const host of ["sandbox-06", "sandbox-07", "sandbox-08"]) expect((await execInHost(sharded, host, ["test", "-e", "/tmp/budget-ran"])).code, host).not.toBe(0);
+    for (const host of waves[2]!) expect((await execInHost(sharded, host, ["test", "-e", "/tmp/budget-ran"])).code, host).not.toBe(0);
   }, 300_000);
 
   it("refuses a missing shard, a shard of another plan and a duplicated shard, naming each; audit verify holds afterwards", async () => {
@@ -189,11 +207,14 @@ describe("sharded apply on the sandbox fleet, compared with one runner", () => {
     expect(merged.stderr).toContain(`missing shard(s) 3/3 (runs/${runId}/shards/w1-3-of-3/)`);
 
     const shards = join(sharded.dir, "runs", runId, "shards");
-    const libRun = (await readdir(join(sharded.dir, "runs"))).find((d) => d.startsWith("lib-") && d.endsWith("-sharded"))!;
-    await cp(join(sharded.dir, "runs", libRun, "shards", "w1-3-of-3"), join(shards, "w1-3-of-3"), { recursive: true });
+    const runs = await readdir(join(sharded.dir, "runs"));
+    const libRun = runs.find((d) => d.endsWith("-sharded") && d !== runId);
+    expect(libRun, runs.join(" ")).toBeDefined();
+    await cp(join(sharded.dir, "runs", libRun!, "shards", "w1-3-of-3"), join(shards, "w1-3-of-3"), { recursive: true });
     merged = await steward(sharded, "results", "merge", runId);
     expect(merged.code).toBe(5);
-    expect(merged.stderr).toMatch(new RegExp(`runs/${runId}/shards/w1-3-of-3 applied plan lib-\\S+ \\(digest [0-9a-f]{12}…\\), not plan touch-`));
+    expect(merged.stderr).toMatch(new RegExp(`runs/${runId}/shards/w1-3-of-3 applied plan \\S+ \\(digest [0-9a-f]{12}…\\), not plan touch-`));
+    expect(merged.stderr).toContain("shards of different plans are never merged");
 
     await rm(join(shards, "w1-3-of-3"), { recursive: true });
     await cp(join(shards, "w1-1-of-3"), join(shards, "w1-3-of-3"), { recursive: true });
