@@ -16,7 +16,7 @@
  *   shard's files by digest.
  */
 import { join } from "node:path";
-import { StewardError, UsageError } from "../../core/errors.ts";
+import { UsageError } from "../../core/errors.ts";
 import { runEngine } from "../engine.ts";
 import { closeWithin, CLOSE_GRACE_MS, exists, prepareApply, runners, runTransport, type ApplyOptions } from "../index.ts";
 import { Journal, JOURNAL_FILE } from "../journal.ts";
@@ -45,7 +45,7 @@ export interface ShardOutcome {
   tookOver?: string;
 }
 
-/** Applies one shard; see the module comment. @throws as applyPlan, and StewardError for a wave that is not next. */
+/** Applies one shard; see the module comment. @throws as applyPlan; UsageError for a wave that is not next, a run that ended, a shard applied twice. */
 export async function applyShard(options: ShardApplyOptions): Promise<ShardOutcome> {
   const prepared = await prepareApply(options);
   const { plan, inventory } = prepared;
