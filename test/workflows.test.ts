@@ -12,6 +12,9 @@ import { describe, expect, it } from "vitest";
 const DIR = resolve(import.meta.dirname, "../.github/workflows");
 
 interface Job {
+  needs?: string | string[];
+  if?: string;
+  strategy?: { "fail-fast"?: boolean; "max-parallel"?: string; matrix?: Record<string, unknown> };
   permissions?: Record<string, string> | string;
   steps?: Array<{ run?: string; uses?: string; with?: Record<string, unknown>; env?: Record<string, string> }>;
 }
@@ -87,5 +90,27 @@ describe("the GitHub Actions workflows", () => {
     const scripts = (job.steps ?? []).map((s) => s.run ?? "").join("\n");
     for (const kind of ["status", "trends", "forecast"]) expect(scripts).toContain(`report ${kind} `);
     expect(scripts).toMatch(/publish report [\s\S]*--publisher github --job-summary/);
+  });
+
+  it("apply a large plan as a matrix, wave by wave: shards, then a merge that gates the next wave", async () => {
+    const apply = (await workflows()).find((w) => w.name === "apply.yml")!;
+    const jobs = apply.doc.jobs;
+    for (let k = 1; k <= 4; k++) {
+      const shards = jobs[`shards-${k}`]!;
+      const merge = jobs[`merge-${k}`]!;
+      expect(shards.strategy).toMatchObject({ "fail-fast": false, "max-parallel": "${{ fromJSON(needs.prepare.outputs.max-parallel) }}", matrix: { shard: "${{ fromJSON(needs.prepare.outputs.shards) }}" } });
+      expect(shards.permissions).toEqual({ contents: "read" });
+      expect(JSON.stringify(shards.steps)).toContain(`--shard \\"$SHARD/$COUNT\\" --wave ${k}`);
+      expect(merge.needs).toEqual(["prepare", `shards-${k}`]);
+      expect(JSON.stringify(merge.steps)).toContain(`results merge \\"$RUN_ID\\" --wave ${k}`);
+      // A wave's shards start only once the wave before was merged without a halt.
+      if (k > 1) {
+        expect(shards.needs).toEqual(["prepare", `merge-${k - 1}`]);
+        expect(shards.if).toContain(`needs.merge-${k - 1}.result == 'success'`);
+      }
+    }
+    expect(jobs["apply"]?.needs).toBe("prepare");
+    expect(jobs["apply"]?.if).toBe("needs.prepare.outputs.single != ''");
+    expect(jobs["publish"]?.permissions).toEqual({ contents: "write", "pull-requests": "write", issues: "write" });
   });
 });

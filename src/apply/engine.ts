@@ -64,6 +64,11 @@ export interface EngineOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** After the hard stop, how long hosts in flight get to return before they are recorded as interrupted. */
   hardStopGraceMs?: number;
+  /**
+   * One shard of one wave (`--shard`): the gate's checks also run after the last (only)
+   * wave, without its pause, so the merge reads each shard's verdict on its own hosts.
+   */
+  gateLastWave?: boolean;
 }
 
 /**
@@ -147,6 +152,7 @@ class Rollout {
       for (const [i, { wave, members }] of waves.entries()) {
         await this.#runWave(wave, members);
         if (i < waves.length - 1) await this.#between(wave, members);
+        else if (this.#o.gateLastWave === true) await this.#between(wave, members, false);
       }
     } catch (error) {
       this.#fatal ??= error;
@@ -220,7 +226,7 @@ class Rollout {
   }
 
   /** The gate and pause after a wave, unless the rollout is already halted or the gate passed before a resume. */
-  async #between(wave: PlanWave, members: readonly PlannedHost[]): Promise<void> {
+  async #between(wave: PlanWave, members: readonly PlannedHost[], pause = true): Promise<void> {
     const { plan, runGate } = this.#o;
     if (this.#halt !== null || this.#window.closed !== null || this.#o.resume?.gatesPassed.has(wave.index)) return;
     if (plan.rollout.gate.checks.length > 0) {
@@ -237,7 +243,7 @@ class Rollout {
         return;
       }
     }
-    const ms = plan.rollout.gate.pause === null ? 0 : (parseDuration(plan.rollout.gate.pause) ?? 0);
+    const ms = plan.rollout.gate.pause === null || !pause ? 0 : (parseDuration(plan.rollout.gate.pause) ?? 0);
     if (ms > 0 && !this.#stop.stop.aborted) {
       const until = new Date(this.#now().getTime() + ms).toISOString();
       const record = await this.#append({ type: "pause", wave: wave.index, ms, until });

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { actorOf, approvalFromActions, approvalFromHistory, checkApprovedPlan } from "../audit/approval.ts";
-import { RUN_ID, type AuditEntry } from "../audit/entry.ts";
+import { RUN_ID, type Approval, type AuditEntry } from "../audit/entry.ts";
 import { recordRun } from "../audit/record.ts";
 import { EnvironmentError, StewardError } from "../core/errors.ts";
 import type { EventEmitter, ApplyEvent } from "../core/events.ts";
@@ -10,14 +10,15 @@ import { writeFileAtomic } from "../core/fs.ts";
 import type { RunSecrets } from "../core/secrets.ts";
 import { appProbes } from "../facts/apps.ts";
 import { hostTarget } from "../facts/target.ts";
-import type { Runbook } from "../model/types.ts";
+import type { Inventory, Runbook } from "../model/types.ts";
 import { parsePlan } from "../plan/artifact.ts";
 import type { Plan, PlannedHost } from "../plan/types.ts";
 import { renderRunReport } from "../report/run-report.ts";
 import { hostTemplateFields } from "../steps/template-context.ts";
 import { createTransport } from "../transport/registry.ts";
+import type { Transport } from "../transport/types.ts";
 import { validateRepository } from "../validate/index.ts";
-import { runEngine } from "./engine.ts";
+import { runEngine, type RunGate } from "./engine.ts";
 import { changedInputs, StalePlanError } from "./inputs.ts";
 import { Journal, JOURNAL_FILE } from "./journal.ts";
 import { readJournal } from "./journal-replay.ts";
@@ -95,8 +96,25 @@ export async function readPlanFile(path: string, shown: string): Promise<Plan> {
   return parsePlan(text, shown);
 }
 
-/** Applies a plan; see the module comment for the order of refusals. */
-export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
+/** What every apply checks before a host is touched, and what it then runs with. */
+export interface PreparedApply {
+  plan: Plan;
+  /** The plan file's absolute path. */
+  planPath: string;
+  /** The plan file as the audit entry names it: repository-relative when inside it. */
+  shownPlan: string;
+  approval: Approval | null;
+  inventory: Inventory;
+  runbook: Runbook;
+}
+
+/**
+ * The refusals before any host is touched (module comment): the plan file, its
+ * approval in CI, the repository, the plan's inputs and steward version, and what its
+ * steps need (secrets). Shared by a whole apply and by one shard of it.
+ * @throws StewardError (stale-plan, invalid-input, usage, environment) as listed.
+ */
+export async function prepareApply(options: Pick<ApplyOptions, "root" | "planFile" | "secrets" | "env" | "toolVersion">): Promise<PreparedApply> {
   const planPath = isAbsolute(options.planFile) ? options.planFile : join(options.root, options.planFile);
   const plan = await readPlanFile(planPath, options.planFile);
   // In CI, what runs must be what was approved: the plan file at the approving merge commit.
@@ -113,7 +131,81 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
   const runbook: Runbook = { name: plan.runbook.name, targets: plan.runbook.targets, steps: plan.runbook.steps, vars: plan.runbook.vars, file: plan.runbook.file };
   options.secrets.registerRepository(inventory, [runbook]);
   assertApplicable({ steps: plan.runbook.steps, vars: plan.runbook.vars, inventory, hosts: plan.hosts.map((h) => h.name), secrets: options.secrets, env: options.env });
+  const relativePlan = relative(options.root, planPath);
+  const shownPlan = relativePlan.startsWith("..") || isAbsolute(relativePlan) ? planPath : relativePlan.split(sep).join("/");
+  return { plan, planPath, shownPlan, approval, inventory, runbook };
+}
 
+/** The transport of a run: the inventory's pinned host keys, the run's redactor. */
+export function runTransport(options: Pick<ApplyOptions, "root" | "secrets" | "allowLocal" | "env">, inventory: Inventory): Transport {
+  const knownHosts = inventory.knownHosts === undefined ? [] : [join(options.root, inventory.knownHosts)];
+  return createTransport({ knownHostsFiles: knownHosts, redactor: options.secrets.redactor, allowLocal: options.allowLocal === true, env: options.env });
+}
+
+/**
+ * How one run runs a host and a gate: the host runner behind the host lock (one run
+ * changes a host at a time, README "Apply"), and the gate's checks on a finished
+ * wave's changed hosts. `plan` is the plan whose actions run (a shard's plan names a
+ * subset of the hosts; its actions are the full plan's).
+ */
+export function runners(options: Pick<ApplyOptions, "root" | "secrets" | "retryUnknown" | "events">, prepared: PreparedApply, runId: string, journal: Journal, transport: Transport): { runHost: RunHost; runGate: RunGate } {
+  const { plan, inventory, runbook } = prepared;
+  const runsDir = join(options.root, "runs");
+  const probes = appProbes(runbook, inventory, options.secrets);
+  const startedAt = journal.startedAt;
+  const hostOptions = (host: PlannedHost): Omit<RunHostOptions, "journal"> | undefined => {
+    const inv = inventory.hosts.get(host.name);
+    if (inv === undefined) return undefined;
+    const { vars } = options.secrets.resolveVars({ ...plan.runbook.vars, ...inv.vars });
+    return {
+      plan,
+      host,
+      target: hostTarget(inventory, inv),
+      transport,
+      templateContext: { host: hostTemplateFields(inv), vars, run: { id: runId, runbook: plan.runbook.name, plan_id: plan.id, started_at: startedAt } },
+      appProbes: probes(host.name),
+      secret: (variable: string) => options.secrets.envSecret(variable),
+      redact: (text: string) => options.secrets.redact(text),
+      ...(options.retryUnknown ? { retryUnknown: true } : {}),
+    };
+  };
+  const notInInventory = (host: PlannedHost): HostResult => ({ host: host.name, wave: host.wave, outcome: "failed", detail: "the host is no longer in the inventory; re-plan", startedAt: null, finishedAt: null, steps: [] });
+  const runHostLocked: RunHost = async (host, stop, hostJournal, abort) => {
+    const o = hostOptions(host);
+    if (o === undefined) return notInInventory(host);
+    // Another run (of another plan) changing this host right now: wait for it. The host's
+    // facts are then read again, so what that run changed makes this host stale, and no
+    // two runs ever record the same change.
+    const held = await hostLock(runsDir, runId, host.name, options.root, stop, async (holder, detail) => {
+      const record = await journal.append({ type: "host-wait", host: host.name, holder, detail });
+      options.events?.emit({ type: "host-wait", time: record.time, host: host.name, detail });
+    });
+    if (!("release" in held)) return { host: host.name, wave: host.wave, outcome: "failed", detail: held.busy, startedAt: null, finishedAt: null, steps: [] };
+    try {
+      return await runHost({ ...o, journal: hostJournal, stopRequested: () => stop.aborted, signal: abort });
+    } finally {
+      await held.release();
+    }
+  };
+  const runGate: RunGate = async (_wave, hosts, done, signal) => {
+    const failures: string[] = [];
+    for (const [i, host] of hosts.entries()) {
+      // Hosts the wave did not change are not the gate's business; a failed host already counted.
+      if (!["changed", "unchanged"].includes(done[i]?.outcome ?? "")) continue;
+      const o = hostOptions(host);
+      if (o === undefined) continue;
+      const result = await runGateChecks({ ...o, signal }, plan.rollout.gate.checks);
+      if (result.outcome === "failed") failures.push(`${host.name}: ${result.detail}`);
+    }
+    return failures.length === 0 ? { ok: true, detail: `gate checks passed on ${hosts.length} host(s)` } : { ok: false, detail: failures.join("; ") };
+  };
+  return { runHost: runHostLocked, runGate };
+}
+
+/** Applies a plan; see the module comment for the order of refusals. */
+export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
+  const prepared = await prepareApply(options);
+  const { plan, approval, inventory } = prepared;
   const runsDir = join(options.root, "runs");
   const clock = options.now ?? (() => new Date());
   const runId = options.resume ?? newRunId(plan, clock());
@@ -123,8 +215,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
     throw new StewardError("usage", `there is no run ${runId} to resume (runs/${runId}/journal.jsonl does not exist)`, "use the run id steward apply printed, e.g. from `continue with: steward apply … --resume <run-id>`");
   }
   const lock = await lockPlan(runsDir, plan.id, { runId, root: options.root });
-  const knownHosts = inventory.knownHosts === undefined ? [] : [join(options.root, inventory.knownHosts)];
-  const transport = createTransport({ knownHostsFiles: knownHosts, redactor: options.secrets.redactor, allowLocal: options.allowLocal === true, env: options.env });
+  const transport = runTransport(options, inventory);
   try {
     const journalPath = join(runDir, JOURNAL_FILE);
     let opened: Awaited<ReturnType<typeof Journal.resume>> | undefined;
@@ -137,58 +228,12 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
       }
     }
     const journal = opened?.journal ?? (await Journal.create(journalPath, { runId, planId: plan.id, planDigest: plan.digest, ...(options.now ? { clockOverride: clock().toISOString() } : {}) }, { root: options.root }));
-    const probes = appProbes(runbook, inventory, options.secrets);
-    const startedAt = journal.startedAt;
-    const hostOptions = (host: PlannedHost): Omit<RunHostOptions, "journal"> | undefined => {
-      const inv = inventory.hosts.get(host.name);
-      if (inv === undefined) return undefined;
-      const { vars } = options.secrets.resolveVars({ ...plan.runbook.vars, ...inv.vars });
-      return {
-        plan,
-        host,
-        target: hostTarget(inventory, inv),
-        transport,
-        templateContext: { host: hostTemplateFields(inv), vars, run: { id: runId, runbook: plan.runbook.name, plan_id: plan.id, started_at: startedAt } },
-        appProbes: probes(host.name),
-        secret: (variable: string) => options.secrets.envSecret(variable),
-        redact: (text: string) => options.secrets.redact(text),
-        ...(options.retryUnknown ? { retryUnknown: true } : {}),
-      };
-    };
-    const notInInventory = (host: PlannedHost): HostResult => ({ host: host.name, wave: host.wave, outcome: "failed", detail: "the host is no longer in the inventory; re-plan", startedAt: null, finishedAt: null, steps: [] });
-    const run: RunHost = async (host, stop, hostJournal, abort) => {
-      const o = hostOptions(host);
-      if (o === undefined) return notInInventory(host);
-      // Another run (of another plan) changing this host right now: wait for it. The host's
-      // facts are then read again, so what that run changed makes this host stale, and no
-      // two runs ever record the same change.
-      const held = await hostLock(runsDir, runId, host.name, options.root, stop, async (holder, detail) => {
-        const record = await journal.append({ type: "host-wait", host: host.name, holder, detail });
-        options.events?.emit({ type: "host-wait", time: record.time, host: host.name, detail });
-      });
-      if (!("release" in held)) return { host: host.name, wave: host.wave, outcome: "failed", detail: held.busy, startedAt: null, finishedAt: null, steps: [] };
-      try {
-        return await runHost({ ...o, journal: hostJournal, stopRequested: () => stop.aborted, signal: abort });
-      } finally {
-        await held.release();
-      }
-    };
+    const { runHost: run, runGate } = runners(options, prepared, runId, journal, transport);
     const results = await runEngine({
       plan,
       journal,
       runHost: run,
-      runGate: async (_wave, hosts, done, signal) => {
-        const failures: string[] = [];
-        for (const [i, host] of hosts.entries()) {
-          // Hosts the wave did not change are not the gate's business; a failed host already counted.
-          if (!["changed", "unchanged"].includes(done[i]?.outcome ?? "")) continue;
-          const o = hostOptions(host);
-          if (o === undefined) continue;
-          const result = await runGateChecks({ ...o, signal }, plan.rollout.gate.checks);
-          if (result.outcome === "failed") failures.push(`${host.name}: ${result.detail}`);
-        }
-        return failures.length === 0 ? { ok: true, detail: `gate checks passed on ${hosts.length} host(s)` } : { ok: false, detail: failures.join("; ") };
-      },
+      runGate,
       ...(opened ? { resume: opened.state } : {}),
       ...(options.now ? { now: options.now } : {}),
       ...(options.events ? { events: options.events } : {}),
@@ -198,8 +243,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
     const criticality = new Map(plan.hosts.map((h) => [h.name, h.criticality]));
     const report = join(runDir, "report.md");
     await writeFileAtomic(report, options.secrets.redact(renderRunReport({ plan, results, journal: records, criticality, planFile: options.planFile })), { root: options.root });
-    const shownPlan = relative(options.root, planPath);
-    const audit = await recordRun({ root: options.root, runDir, resumed: options.resume !== undefined, unattended: options.unattended === true, planFile: shownPlan.startsWith("..") || isAbsolute(shownPlan) ? planPath : shownPlan.split(sep).join("/"), approval, actor: actorOf(options.env), results });
+    const audit = await recordRun({ root: options.root, runDir, resumed: options.resume !== undefined, unattended: options.unattended === true, planFile: prepared.shownPlan, approval, actor: actorOf(options.env), results });
     return { results, runDir, report, audit, ...(lock.takenOver ? { tookOver: lock.takenOver.message } : {}) };
   } finally {
     try {
@@ -211,7 +255,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
 }
 
 /** How long the transport gets to close its connections once the run's files are written. */
-const CLOSE_GRACE_MS = 3000;
+export const CLOSE_GRACE_MS = 3000;
 
 /**
  * Closes the transport, waiting at most `ms`: a frozen host can hold a connection (or a
@@ -219,7 +263,7 @@ const CLOSE_GRACE_MS = 3000;
  * summary unprinted, for that. The close goes on in the background; its errors are
  * the connections', not the run's.
  */
-async function closeWithin(transport: { close(): Promise<void> }, ms: number): Promise<void> {
+export async function closeWithin(transport: { close(): Promise<void> }, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const closing = transport.close().catch(() => undefined);
   await Promise.race([closing, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
@@ -227,7 +271,7 @@ async function closeWithin(transport: { close(): Promise<void> }, ms: number): P
 }
 
 /** True when `path` exists (whatever it is); false when it does not. */
-async function exists(path: string): Promise<boolean> {
+export async function exists(path: string): Promise<boolean> {
   return access(path).then(
     () => true,
     (error: NodeJS.ErrnoException) => {

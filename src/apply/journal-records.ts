@@ -20,6 +20,8 @@ export type JournalBody =
       machine: string;
       /** Set when the window was checked against a clock given with --now (ISO 8601 UTC of the run's start by that clock), so the record shows the window was not the real one. */
       clockOverride?: string;
+      /** Set when this journal is one shard of one wave (`steward apply --shard i/n`): which, and the share of the failure budget and of the concurrency it ran with. */
+      shard?: ShardIdentity;
     }
   /** A later process continues the run; `tornBytes`: a torn final line of the crashed one was dropped. */
   | { type: "run-resume"; pid: number; machine: string; tornBytes: number }
@@ -38,7 +40,35 @@ export type JournalBody =
   | { type: "budget-trip"; failures: number; haltsAt: number; host: string }
   | { type: "window-close"; closes: string; detail: string }
   | { type: "signal"; mode: "graceful" | "hard"; reason: string }
-  | { type: "run-end"; status: RunStatus; exitCode: number; halt: HaltReason | null };
+  | { type: "run-end"; status: RunStatus; exitCode: number; halt: HaltReason | null }
+  /**
+   * `steward results merge`: the shards of one wave were merged into the run's journal.
+   * Written after the wave's host records (copied from the shards) and before its
+   * gate and budget verdicts; each shard's journal and results are named by digest.
+   */
+  | { type: "shard-merge"; wave: number; of: number; pid: number; machine: string; shards: MergedShard[] };
+
+/** Which shard a shard journal is (run-start `shard`). `wave` is 0-based, `index` 1-based. */
+export interface ShardIdentity {
+  wave: number;
+  index: number;
+  of: number;
+  /** Failures this shard may count before it halts (its share of the wave's remaining budget). */
+  allowed: number;
+  /** Hosts this shard may have in flight (its share of `concurrency`); null when unlimited. */
+  concurrency: number | null;
+}
+
+/** One shard as the merge found it: its folder, what it ended with, and its files' sha256 and size. */
+export interface MergedShard {
+  index: number;
+  /** runs/<run-id>/shards/<folder>/ */
+  folder: string;
+  status: RunStatus;
+  hosts: number;
+  failures: number;
+  files: Record<string, { sha256: string; bytes: number }>;
+}
 
 export type JournalRecordType = JournalBody["type"];
 
@@ -60,6 +90,7 @@ export const JOURNAL_RECORD_TYPES: ReadonlySet<string> = new Set<JournalRecordTy
   "window-close",
   "signal",
   "run-end",
+  "shard-merge",
 ]);
 
 /** sha256 (hex) of one journal line's UTF-8 bytes, without its "\n": the next record's `prev`. */

@@ -20,7 +20,7 @@ import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { ensureDirectory, syncFolder, writeFailure } from "../core/fs.ts";
 import { StewardError } from "../core/errors.ts";
-import { lineHash, type JournalBody, type JournalRecord } from "./journal-records.ts";
+import { lineHash, type JournalBody, type JournalRecord, type ShardIdentity } from "./journal-records.ts";
 import { readJournal, replayJournal, type ReplayState } from "./journal-replay.ts";
 
 /** The file name of a run's journal inside runs/<run-id>/. */
@@ -68,7 +68,7 @@ export class Journal {
    * @throws StewardError (usage) when the file exists already: a run id is used once.
    * @throws EnvironmentError when the folder cannot be written.
    */
-  static async create(path: string, start: { runId: string; planId: string; planDigest: string; clockOverride?: string }, options: JournalOptions = {}): Promise<Journal> {
+  static async create(path: string, start: { runId: string; planId: string; planDigest: string; clockOverride?: string; shard?: ShardIdentity }, options: JournalOptions = {}): Promise<Journal> {
     await ensureDirectory(dirname(path), options.root);
     let handle: FileHandle;
     try {
@@ -83,7 +83,7 @@ export class Journal {
     await syncFolder(dirname(path));
     await syncFolder(dirname(dirname(path)));
     const journal = new Journal(path, handle, options.clock ?? (() => new Date()), 0, "");
-    const record = await journal.append({ type: "run-start", runId: start.runId, planId: start.planId, planDigest: start.planDigest, pid: process.pid, machine: hostname(), ...(start.clockOverride !== undefined ? { clockOverride: start.clockOverride } : {}) });
+    const record = await journal.append({ type: "run-start", runId: start.runId, planId: start.planId, planDigest: start.planDigest, pid: process.pid, machine: hostname(), ...(start.clockOverride !== undefined ? { clockOverride: start.clockOverride } : {}), ...(start.shard !== undefined ? { shard: start.shard } : {}) });
     journal.startedAt = record.time;
     journal.runId = start.runId;
     return journal;
@@ -91,11 +91,12 @@ export class Journal {
 
   /**
    * Opens the journal of an earlier run to continue it: reads and checks it (a broken
-   * chain is refused), cuts a torn final line off, and appends a run-resume record.
+   * chain is refused), cuts a torn final line off, and appends a run-resume record
+   * (`continuing: false`: no record; the caller appends what it does, e.g. a merge).
    * @returns the journal and the state replayed from it (before the run-resume record).
    * @throws JournalError for a damaged journal, EnvironmentError when it cannot be written.
    */
-  static async resume(path: string, options: JournalOptions = {}): Promise<{ journal: Journal; state: ReplayState }> {
+  static async resume(path: string, options: JournalOptions & { continuing?: boolean } = {}): Promise<{ journal: Journal; state: ReplayState }> {
     const read = await readJournal(path);
     const state = replayJournal(read);
     let handle: FileHandle;
@@ -114,7 +115,7 @@ export class Journal {
     const journal = new Journal(path, handle, options.clock ?? (() => new Date()), read.records.length, last === undefined ? "" : lineHash(last));
     journal.startedAt = state.startedAt;
     journal.runId = state.runId;
-    await journal.append({ type: "run-resume", pid: process.pid, machine: hostname(), tornBytes: read.tornBytes });
+    if (options.continuing !== false) await journal.append({ type: "run-resume", pid: process.pid, machine: hostname(), tornBytes: read.tornBytes });
     return { journal, state };
   }
 

@@ -38,9 +38,11 @@ export interface AuditBody {
   format: typeof AUDIT_FORMAT;
   /**
    * "apply": the run's first process; "resume": a later `--resume` of it; "run": `steward
-   * run`, planned and applied at once with no approval (checks, unattended runbooks).
+   * run`, planned and applied at once with no approval (checks, unattended runbooks);
+   * "merge": one wave of a sharded run merged (`steward results merge`): the run's
+   * files, whose journal names each shard's files by digest.
    */
-  type: "apply" | "resume" | "run";
+  type: "apply" | "resume" | "run" | "merge";
   runId: string;
   plan: { id: string; digest: string; file: string };
   approval: Approval | null;
@@ -122,7 +124,7 @@ export function entryProblem(value: unknown): string | null {
   if (!Number.isSafeInteger(e.seq)) return "has no whole-number seq";
   if (typeof e.prev !== "string" || (e.prev !== "" && !HEX64.test(e.prev))) return "has a prev that is not a sha256";
   if (typeof e.hash !== "string" || !HEX64.test(e.hash)) return "has a hash that is not a sha256";
-  if (e.type !== "apply" && e.type !== "resume" && e.type !== "run") return `has type ${JSON.stringify(e.type)}`;
+  if (e.type !== "apply" && e.type !== "resume" && e.type !== "run" && e.type !== "merge") return `has type ${JSON.stringify(e.type)}`;
   if (typeof e.runId !== "string" || !RUN_ID.test(e.runId)) return "has a runId that is not a run id";
   const plan = e.plan as Record<string, unknown> | undefined;
   if (typeof plan !== "object" || plan === null || typeof plan.id !== "string" || !RUN_ID.test(plan.id) || typeof plan.digest !== "string" || !HEX64.test(plan.digest) || typeof plan.file !== "string" || /[\u0000-\u001f\u007f-\u009f]/.test(plan.file)) return "has no plan {id, digest, file}";

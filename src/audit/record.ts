@@ -50,6 +50,8 @@ export interface RunRecord {
   resumed: boolean;
   /** True for `steward run` (planned and applied at once, with no approval). */
   unattended?: boolean;
+  /** True for `steward results merge` (one wave of a sharded run). */
+  merged?: boolean;
   planFile: string;
   approval: Approval | null;
   actor: string;
@@ -71,7 +73,7 @@ export async function recordRun(r: RunRecord): Promise<AuditEntry> {
   for (const [outcome, n] of Object.entries(r.results.counts)) if (n > 0) outcomes[outcome as keyof typeof outcomes] = n;
   return appendAuditEntry(r.root, {
     format: AUDIT_FORMAT,
-    type: r.resumed ? "resume" : r.unattended ? "run" : "apply",
+    type: r.merged ? "merge" : r.resumed ? "resume" : r.unattended ? "run" : "apply",
     runId: r.results.runId,
     plan: { id: r.results.plan.id, digest: r.results.plan.digest, file: r.planFile },
     approval: r.approval,

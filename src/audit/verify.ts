@@ -20,6 +20,7 @@ import type { RunResults } from "../apply/results.ts";
 import { AUDIT_LOG, hostsDigest, RUN_ID } from "./entry.ts";
 import { readAuditLog, type ReadEntry } from "./log.ts";
 import { digestOf, readRunFile, RUN_FILES } from "./record.ts";
+import { checkShardCommits, checkShardFiles } from "./verify-shards.ts";
 
 /** One thing verification found. `error`s make verify fail; a `note` says what could not be checked. */
 export interface Finding {
@@ -98,6 +99,11 @@ export async function verifyAudit(root: string): Promise<VerifyResult> {
     } catch {
       // A missing or damaged journal is reported as it is: the folder has no entry either way.
     }
+    const sharded = await lstat(join(root, "runs", folder, "shards")).then(() => true, () => false);
+    if (sharded && !(await lstat(join(root, file)).then(() => true, () => false))) {
+      findings.push({ severity: "error", file: `runs/${folder}/`, message: `runs/${folder}/ has no entry in ${AUDIT_LOG}: its shards were applied and no wave was merged yet (steward results merge ${folder})` });
+      continue;
+    }
     findings.push({ severity: "error", file: `runs/${folder}/`, message: ended ? `runs/${folder}/ has no entry in ${AUDIT_LOG}: the run finished but its entry was removed (or never written)` : `runs/${folder}/ has no entry in ${AUDIT_LOG}: the run never finished (crashed or still running); resume it with steward apply <plan> --resume ${folder}` });
   }
   const folderSet = new Set(folders);
@@ -164,6 +170,7 @@ async function checkRunFilesOf(root: string, runId: string, entries: ReadEntry[]
     }
     try {
       const read = await readJournal(join(root, journalFile));
+      await checkShardFiles(root, runId, read.records, latest, findings);
       const start = read.records[0];
       if (start?.type === "run-start" && (start.runId !== runId || start.planDigest !== latest.entry.plan.digest)) findings.push({ severity: "error", entry: at(latest), file: journalFile, message: `${journalFile} is the journal of run ${start.runId} applying plan digest ${start.planDigest.slice(0, 12)}…, not what ${AUDIT_LOG} line ${latest.line} records (run ${runId}, plan ${latest.entry.plan.digest.slice(0, 12)}…)` });
     } catch (error) {
@@ -195,6 +202,8 @@ async function checkCommits(root: string, runId: string, entries: ReadEntry[], f
     if (bytes === null) findings.push({ severity: "error", entry: at(e), file: planFile, commit: approval.commit, message: `the approving commit ${approval.commit} of run ${runId} (${AUDIT_LOG} line ${e.line}) does not hold ${planFile}` });
     else if (!planDigestIs(bytes, e.entry.plan.digest)) findings.push({ severity: "error", entry: at(e), file: planFile, commit: approval.commit, message: `${planFile} at the approving commit ${approval.commit} is not the plan run ${runId} applied (${AUDIT_LOG} line ${e.line}: digest ${e.entry.plan.digest.slice(0, 12)}…)` });
   }
+  const journal = await readJournal(join(root, `runs/${runId}/journal.jsonl`)).catch(() => null);
+  if (journal !== null) await checkShardCommits(root, runId, journal.records, entries.at(-1) as ReadEntry, findings);
   for (const name of RUN_FILES) {
     const file = `runs/${runId}/${name}`;
     const known = new Set(entries.map((e) => e.entry.files[name]?.sha256).filter((d): d is string => d !== undefined));

@@ -8,6 +8,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readJournal } from "../apply/journal-replay.ts";
+import { recordedShardFiles } from "../audit/verify-shards.ts";
 import type { RunResults } from "../apply/results.ts";
 import type { AuditEntry } from "../audit/entry.ts";
 import type { Plan } from "../plan/types.ts";
@@ -57,6 +59,9 @@ export async function resultsPublication(root: string, results: RunResults, runb
   const dir = `runs/${results.runId}`;
   const files: PublishFile[] = [];
   for (const name of ["journal.jsonl", "results.json", "report.md"]) files.push({ path: `${dir}/${name}`, content: await readFile(join(root, dir, name)) });
+  // A sharded run: each shard's files, which its journal's shard-merge records name by digest.
+  const shardFiles = recordedShardFiles(results.runId, (await readJournal(join(root, dir, "journal.jsonl"))).records);
+  for (const path of [...shardFiles.keys()].sort()) files.push({ path, content: await readFile(join(root, path)) });
   files.push({ path: "runs/audit.jsonl", content: await readFile(join(root, "runs", "audit.jsonl")) });
   files.push(...extra);
   const subject = resultsSubject(results, runbook);

@@ -2,6 +2,8 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { applyPlan, type ApplyOutcome } from "../../apply/index.ts";
 import { budgetCount } from "../../apply/results.ts";
+import { applyShard, type ShardOutcome } from "../../apply/shard/apply-shard.ts";
+import { parseShard, parseWave } from "../../apply/shard/partition.ts";
 import { StopController } from "../../apply/stop.ts";
 import { UsageError } from "../../core/errors.ts";
 import { parsePlanTime } from "../../plan/clock.ts";
@@ -19,6 +21,8 @@ export const APPLY_OPTIONS = {
   json: { type: "boolean" },
   now: { type: "string" },
   "allow-local": { type: "boolean" },
+  shard: { type: "string" },
+  wave: { type: "string" },
 } as const;
 
 /** `--now ISO`, for tests and reproducible demos: the clock the maintenance window is checked against. */
@@ -83,9 +87,43 @@ export async function runApply(io: CommandIO, planFile: string, values: { root?:
   return results.exitCode;
 }
 
+/** `steward apply <plan> --shard i/n [--wave K]`: one shard of the next wave (src/apply/shard/apply-shard.ts). */
+async function runShard(io: CommandIO, planFile: string, values: { root?: string; json?: boolean; now?: string; "allow-local"?: boolean; shard: string; wave?: string }): Promise<number> {
+  const shard = parseShard(values.shard);
+  const wave = values.wave === undefined ? undefined : parseWave(values.wave);
+  const root = resolve(io.cwd, values.root ?? ".");
+  const events = new EventEmitter<ApplyEvent>();
+  const progress = createProgress(values.json ? "json" : io.isTTY === true && io.env["CI"] === undefined ? "live" : "lines", (text) => io.stdout(text));
+  events.on((e) => progress.on(e));
+  const stop = new StopController();
+  const unsubscribe = io.onSignal?.((signal) => void stop.request(signal));
+  const now = parseNow(values.now);
+  let outcome: ShardOutcome;
+  try {
+    outcome = await applyShard({ root, planFile: resolve(io.cwd, planFile), secrets: io.secrets, env: io.env, toolVersion: await toolVersion(), events, stop, shard, allowLocal: values["allow-local"] === true || localAllowedByEnvironment(io.env), ...(wave !== undefined ? { wave } : {}), ...(now ? { now } : {}) });
+  } finally {
+    progress.done();
+    unsubscribe?.();
+  }
+  const { results } = outcome;
+  if (!values.json) {
+    const counts = Object.entries(results.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`).join(", ");
+    io.stdout(`${[
+      ...(outcome.tookOver ? [outcome.tookOver] : []),
+      `run ${outcome.runId} shard ${shard.index}/${shard.of} of wave ${outcome.wave + 1}: ${results.status}${results.halt ? ` (${results.halt.detail})` : ""}`,
+      `  hosts: ${counts || "none"}`,
+      `  ${budgetCount(results.failureBudget.failures, results.hosts)}; this shard's share allows ${outcome.allowed}`,
+      `wrote ${shownPath(io.cwd, resolve(outcome.shardDir, "results.json"))}`,
+      `once every shard of wave ${outcome.wave + 1} has ended: steward results merge ${outcome.runId}`,
+    ].join("\n")}\n`);
+  }
+  return results.exitCode;
+}
+
 export const apply: Command = {
   summary: "apply a saved plan to its hosts in waves, with a journal (runs/<run-id>/) and a report",
   usage: `usage: steward apply <plan.json> [--root DIR] [--resume RUN_ID [--retry-unknown]] [--json] [--now ISO] [--allow-local]
+       steward apply <plan.json> --shard I/N [--wave K] [--root DIR] [--json] [--now ISO] [--allow-local]
 
   <plan.json>        the plan file steward plan wrote (plans/<id>.json), applied exactly
   --root DIR         repository root (default: the current directory)
@@ -95,6 +133,10 @@ export const apply: Command = {
   --json             print progress as one JSON event per line
   --now ISO          the clock the maintenance window is checked against (tests, demos)
   --allow-local      allow hosts with transport: local (or STEWARD_ALLOW_LOCAL=1)
+  --shard I/N        apply shard I of N (1 ≤ I ≤ N ≤ 256) of the next wave of the plan's
+                     sharded run <plan-id>-sharded, into runs/<run-id>/shards/w<K>-<I>-of-<N>/;
+                     then steward results merge <run-id> (README, Past one runner)
+  --wave K           with --shard: the wave to apply; refused unless it is the next one
 
 Before any host is touched the plan is verified: its digest and schema (exit 5 when it
 was changed), the repository (exit 3), every input file and the steward version (exit 5
@@ -108,6 +150,11 @@ Exit codes: 0 all hosts ok, 1 some hosts failed within the failure budget, 2 usa
     const { values, positionals } = parseArgs({ args: argv, options: APPLY_OPTIONS, strict: true, allowPositionals: true });
     const [planFile, ...extra] = positionals;
     if (planFile === undefined || extra.length > 0) throw new UsageError(planFile === undefined ? "name the plan to apply" : `one plan at a time (got ${positionals.join(", ")})`, "steward apply plans/<id>.json");
+    if (values.shard !== undefined) {
+      if (values.resume !== undefined || values["retry-unknown"]) throw new UsageError("--shard cannot be combined with --resume or --retry-unknown: a shard is applied once, into its own folder", "steward apply <plan> --shard i/n [--wave K]");
+      return runShard(io, planFile, { ...values, shard: values.shard });
+    }
+    if (values.wave !== undefined) throw new UsageError("--wave works only with --shard", "steward apply <plan> --shard i/n --wave K");
     if (values["retry-unknown"] && values.resume === undefined) throw new UsageError("--retry-unknown works only with --resume", "steward apply <plan> --resume <run-id> --retry-unknown");
     return runApply(io, planFile, values);
   },

@@ -5,6 +5,7 @@ import { facts } from "./facts.ts";
 import { plan } from "./plan.ts";
 import { publish } from "./publish.ts";
 import { report } from "./report.ts";
+import { results } from "./results.ts";
 import { run } from "./run.ts";
 import { sandbox } from "./sandbox.ts";
 import { validate } from "./validate.ts";
@@ -20,6 +21,7 @@ export const commands: Record<string, Command> = {
   plan,
   publish,
   report,
+  results,
   run,
   sandbox,
   validate,
