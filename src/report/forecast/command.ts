@@ -17,17 +17,19 @@ import { GithubPublisher, githubOptionsFromEnv } from "../../publish/github/inde
 import type { Publisher } from "../../publish/types.ts";
 import { validateRepository } from "../../validate/index.ts";
 import { readSnapshots, type SnapshotProblem } from "../history/snapshots.ts";
+import { renderHtmlReport } from "../html/index.ts";
+import { parseInstant, parseSince } from "../range.ts";
 import { collectSeries } from "./collect.ts";
 import { renderForecastMarkdown } from "./markdown.ts";
 import { hostWindows, type HostWindow } from "./recommend.ts";
 import { buildForecast, type ForecastReport } from "./report.ts";
 import { recommendationSet } from "./publication.ts";
 
-export const FORECAST_USAGE = `usage: steward report forecast [--root DIR] [--since 90d|DATE] [--until DATE] [--now ISO]
+export const FORECAST_USAGE = `usage: steward report forecast [--root DIR] [--since 90d|12w|DATE] [--until DATE] [--now ISO]
                                [--horizon 14d] [--format md|json|html] [--out FILE] [--open-issues]
                                [--publisher git|github]
 
-  --since       readings from this long before --until (Nd) or this date on (default 90d)
+  --since       readings from this long before --until (90d, 12w) or this date on (default 90d)
   --until       readings up to this date-time (default: now)
   --now         the clock days are counted from (ISO 8601 with a zone; default: the real time)
   --horizon     the deadline for hosts no runbook with a window targets (default 14d)
@@ -88,15 +90,15 @@ export async function runForecastReport(argv: string[], io: CommandIO): Promise<
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, FORECAST_USAGE.split("\n")[0]);
   const format = values.format as (typeof FORMATS)[number];
   if (!FORMATS.includes(format)) throw new UsageError(`unknown format '${values.format}'`, `use one of: ${FORMATS.join(", ")}`);
-  const now = values.now === undefined ? new Date() : isoTime(values.now, "--now");
-  const until = values.until === undefined ? now : isoTime(values.until, "--until");
-  const since = values.since === undefined ? new Date(until.getTime() - 90 * DAY_MS) : /^\d+d$/.test(values.since) ? new Date(until.getTime() - days(values.since, "--since") * DAY_MS) : isoTime(values.since, "--since");
-  if (since.getTime() > until.getTime()) throw new UsageError(`--since (${since.toISOString()}) is after --until (${until.toISOString()})`, "swap them, or give a shorter --since");
+  const now = values.now === undefined ? new Date() : parseInstant("--now", values.now);
+  const until = values.until === undefined ? now : parseInstant("--until", values.until);
+  const since = values.since === undefined ? new Date(until.getTime() - 90 * DAY_MS) : parseSince(values.since, until);
+  if (since.getTime() >= until.getTime()) throw new StewardError("invalid-input", `--since (${since.toISOString()}) is not before --until (${until.toISOString()})`, "give a --since earlier than --until");
   const horizonDays = values.horizon === undefined ? 14 : days(values.horizon, "--horizon");
   const root = resolve(io.cwd, values.root ?? ".");
   const warn = (line: string): void => io.stderr(`note: ${terminalText(line)}\n`);
   const { report, markdown } = await forecastReport({ root, since, until, now, horizonDays }, warn);
-  const text = format === "json" ? `${JSON.stringify(report, null, 2)}\n` : format === "html" ? await html(markdown) : markdown;
+  const text = format === "json" ? `${JSON.stringify(report, null, 2)}\n` : format === "html" ? renderHtmlReport(markdown, { title: "steward forecast" }) : markdown;
   if (values.out !== undefined) await writeFileAtomic(resolve(io.cwd, values.out), text, { root });
   else io.stdout(text);
   if (values["open-issues"] === true) {
@@ -109,32 +111,12 @@ export async function runForecastReport(argv: string[], io: CommandIO): Promise<
   return 0;
 }
 
-/** The HTML page of the report, when this build has the HTML renderer (src/report/html). */
-async function html(markdown: string): Promise<string> {
-  const path = "../html/index.ts";
-  let module: { renderHtmlReport?: (md: string, opts: { title: string }) => string };
-  try {
-    module = (await import(path)) as typeof module;
-  } catch {
-    throw new UsageError("--format html is not available in this build", "use --format md or json");
-  }
-  if (typeof module.renderHtmlReport !== "function") throw new UsageError("--format html is not available in this build", "use --format md or json");
-  return module.renderHtmlReport(markdown, { title: "steward forecast" });
-}
-
 function publisherFor(kind: string | undefined, root: string, io: CommandIO): Publisher {
   if (kind !== undefined && kind !== "git" && kind !== "github") throw new UsageError(`unknown publisher '${kind}'`, "use --publisher git or --publisher github");
   const github = kind === "git" ? undefined : githubOptionsFromEnv(io.env, io.secrets);
   if (kind === "github" && github === undefined) throw new StewardError("environment", "--publisher github needs GITHUB_REPOSITORY and a credential (STEWARD_GITHUB_TOKEN or GITHUB_TOKEN, or the STEWARD_GITHUB_APP_* variables)", "set them, or publish with --publisher git");
   if (github !== undefined) return new GithubPublisher({ ...github, onNotice: (m) => io.stderr(`${terminalText(m)}\n`) });
   return new GitPublisher({ root });
-}
-
-function isoTime(text: string, flag: string): Date {
-  const ok = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(text);
-  const d = new Date(text);
-  if (!ok || Number.isNaN(d.getTime())) throw new StewardError("invalid-input", `${flag} ${JSON.stringify(text.slice(0, 60))} is not a date or an ISO 8601 date-time with a zone`, `e.g. ${flag} 2026-12-07 or ${flag} 2026-12-07T10:00:00Z`);
-  return d;
 }
 
 function days(text: string, flag: string): number {
