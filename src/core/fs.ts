@@ -103,6 +103,9 @@ export async function writeFilesAtomic(files: readonly FileWrite[], options: Saf
   for (const t of targets) {
     await ensureDirectory(dirname(t.path), options.root, options.elsewhere);
     const kind = await entryKind(t.path, t.path, options.elsewhere);
+    // Renaming over a device, a pipe, a socket or a folder would replace it: /dev/null
+    // would become a regular file for every program on the machine.
+    if (kind === "directory" || kind === "other") throw notAFile(t.path, kind, options.elsewhere);
     t.existed = kind !== "missing";
   }
   try {
@@ -227,6 +230,11 @@ function symlinkRefused(path: string, to: string | undefined, elsewhere: string 
 
 /** ", or <how to write elsewhere>" when the command has a way; else nothing. */
 const or = (elsewhere: string | undefined): string => (elsewhere === undefined ? "" : `, or ${elsewhere}`);
+
+function notAFile(path: string, kind: "directory" | "other", elsewhere: string | undefined): EnvironmentError {
+  const what = kind === "directory" ? "a folder" : "a device, pipe or socket, not a regular file";
+  return new EnvironmentError(`${path} is ${what}: steward writes files atomically by replacing them, and will not replace that`, elsewhere ?? `name a regular file instead of ${path}`);
+}
 
 function notADirectory(path: string): EnvironmentError {
   return new EnvironmentError(`${path} is not a folder, so nothing can be written below it`, `move ${path} out of the way`);

@@ -93,7 +93,7 @@ describe("writeFilesAtomic", () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it("rolls the first file back when the second cannot be renamed into place", async () => {
+  it("changes nothing when the second of two files cannot be replaced", async () => {
     const dir = join(base, "rollback");
     await mkdir(join(dir, "new.md"), { recursive: true });
     await mkdir(join(dir, "old.md"), { recursive: true });
@@ -105,11 +105,27 @@ describe("writeFilesAtomic", () => {
           { path: join(dir, `${name}.md`), text: "new md\n" },
         ]),
       );
-      expect(error.message).toBe(`cannot write ${join(dir, `${name}.md`)}: ${join(dir, `${name}.md`)} is a folder (EISDIR while replacing the file)`);
+      expect(error.message).toBe(`${join(dir, `${name}.md`)} is a folder: steward writes files atomically by replacing them, and will not replace that`);
     }
-    // No new JSON beside the old Markdown: the first rename was undone.
+    // No new JSON beside the old Markdown, no temporary file: refused before anything was written.
     expect((await readdir(dir)).sort()).toEqual(["new.md", "old.json", "old.md"]);
     expect(await readFile(join(dir, "old.json"), "utf8")).toBe("old json\n");
+  });
+
+  it("never replaces a device, a pipe or a folder (--out /dev/null must not turn /dev/null into a file)", async () => {
+    const dir = join(base, "special");
+    await mkdir(join(dir, "a-folder"), { recursive: true });
+    // A private copy of /dev/null's device node (character 1,3) and a named pipe.
+    execFileSync("mknod", ["-m", "666", join(dir, "null"), "c", "1", "3"]);
+    execFileSync("mkfifo", [join(dir, "pipe")]);
+    for (const [name, what] of [["null", "a device, pipe or socket"], ["pipe", "a device, pipe or socket"], ["a-folder", "a folder"]] as const) {
+      const error = await rejection(writeFileAtomic(join(dir, name), "report\n", { elsewhere: "omit --out to print the report" }));
+      expect(error.message).toBe(`${join(dir, name)} is ${what}${name === "a-folder" ? "" : ", not a regular file"}: steward writes files atomically by replacing them, and will not replace that`);
+      expect(error.hint).toBe("omit --out to print the report");
+    }
+    expect((await stat(join(dir, "null"))).isCharacterDevice()).toBe(true);
+    expect((await stat(join(dir, "pipe"))).isFIFO()).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(["a-folder", "null", "pipe"]);
   });
 
   it("refuses a read-only folder", async () => {

@@ -17,7 +17,16 @@ shift 7
 mkdir -p "$upper" "$work" "$merged"
 mount -t overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" steward-layer "$merged"
 # Kernel interfaces and scratch space come from mounts, so none of them lands in the layer.
-mount --rbind /dev "$merged/dev"
+# /dev is a private tmpfs with copies of the few device nodes setup needs, never the
+# machine's own /dev: a maintainer script that replaces /dev/null (udev's and systemd's
+# can) would otherwise replace the machine's.
+mount -t tmpfs -o size=1m,mode=755,nosuid,noexec steward-layer-dev "$merged/dev"
+cp -a /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty "$merged/dev/"
+mkdir "$merged/dev/pts" "$merged/dev/shm"
+ln -s /proc/self/fd "$merged/dev/fd"
+ln -s /proc/self/fd/0 "$merged/dev/stdin"
+ln -s /proc/self/fd/1 "$merged/dev/stdout"
+ln -s /proc/self/fd/2 "$merged/dev/stderr"
 mount -t proc proc "$merged/proc"
 mount -t tmpfs -o size=256m steward-tmp "$merged/tmp"
 mount -t tmpfs -o size=16m steward-run "$merged/run"
