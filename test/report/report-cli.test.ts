@@ -35,6 +35,32 @@ describe("steward report: usage, empty history, hostile values", () => {
     expect((await steward(["report", "status", "--root", root, "--format", "pdf"])).code).toBe(2);
   });
 
+  it("dispatches every report: forecast and postmortem with their own flags, html for each", async () => {
+    await writeSnapshots(root, [{ v: 1, host: "web-1", takenAt: "2026-02-28T01:00:00.000Z", groups: ["web"], os: "debian 12", disks: [{ mount: "/", sizeBytes: 100, usedBytes: 50 }], memory: { totalBytes: 1, availableBytes: 1 }, load: { one: 0, five: 0, fifteen: 0, cpus: 1 }, uptimeSeconds: 1, bootId: "b", rebootRequired: false, upgradable: [] }]);
+    // The subcommand may follow flags that take values.
+    const forecast = await steward(["report", "--root", root, "forecast", "--now", "2026-03-01T00:00:00Z", "--since", "2w", "--format", "json"]);
+    expect(forecast.code, forecast.stderr).toBe(0);
+    expect(JSON.parse(forecast.stdout)).toMatchObject({ report: "forecast" });
+    // One grammar for the range flags: forecast refuses what trends refuses, with exit 3.
+    const bad = await steward(["report", "forecast", "--root", root, "--since", "90 days"]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain("--since");
+    for (const sub of ["status", "trends", "forecast"]) {
+      const html = await steward(["report", sub, "--root", root, "--now", "2026-03-01T00:00:00Z", "--format", "html"]);
+      expect(html.code, `${sub}: ${html.stderr}`).toBe(0);
+      expect(html.stdout.slice(0, 200).toLowerCase()).toContain("<!doctype html>");
+      expect(html.stdout).toContain("Content-Security-Policy");
+    }
+    const help = await steward(["report", "forecast", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--open-issues");
+    const post = await steward(["report", "postmortem", "--root", root, "nosuch-20260228T020000Z-abcd"]);
+    expect(post.code).not.toBe(0);
+    expect(post.code).not.toBe(70);
+    expect(post.stderr).toContain("nosuch-20260228T020000Z-abcd");
+    expect((await steward(["report", "postmortem", "--root", root, "../../etc"])).code).toBe(2);
+  });
+
   it("an empty history gives a report that says so, in Markdown and JSON", async () => {
     const md = await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z"]);
     expect(md.code).toBe(0);

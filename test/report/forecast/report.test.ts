@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { rm } from "node:fs/promises";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
@@ -8,6 +10,9 @@ import type { CommandIO } from "../../../src/cli/io.ts";
 import { runForecastReport } from "../../../src/report/forecast/command.ts";
 import type { ForecastReport } from "../../../src/report/forecast/report.ts";
 import { fleetRepo, git, writeSnapshotDays, type HostModel } from "./fixture.ts";
+
+/** Where the printed reports go in tests that only look at what was published (never /dev/null: --out replaces files). */
+const tmp = mkdtempSync(join(tmpdir(), "steward-forecast-out-"));
 
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
 const validate = addFormats(new Ajv2020({ allErrors: true, strict: true })).compile(JSON.parse(readFileSync(new URL("../../../schemas/report-forecast.schema.json", import.meta.url), "utf8")) as object);
@@ -89,7 +94,7 @@ describe("steward report forecast", () => {
   it("with the git publisher: one file per recommendation, nothing new the second time, removed when it no longer holds", async () => {
     root = await fleetRepo(models, DAYS, new Date(NOW));
     const first = io(root);
-    expect(await runForecastReport(["--now", NOW, "--open-issues", "--publisher", "git", "--out", "/dev/null"], first)).toBe(0);
+    expect(await runForecastReport(["--now", NOW, "--open-issues", "--publisher", "git", "--out", join(tmp, "forecast.md")], first)).toBe(0);
     expect(first.err.join("")).toMatch(/recommendation disk\.db-1\.fs-var-lib-postgresql: opened/);
     const files = await git(root, "ls-tree", "-r", "--name-only", "steward/recommendations", "--", "recommendations/");
     expect(files.split("\n")).toEqual(["recommendations/disk.db-1.fs-var-lib-postgresql.md", "recommendations/disk.web-1.fs.md", "recommendations/memory.web-2.md"]);
@@ -100,7 +105,7 @@ describe("steward report forecast", () => {
     expect(await git(root, "status", "--porcelain", "--untracked-files=no")).toBe("");
 
     const second = io(root);
-    await runForecastReport(["--now", NOW, "--open-issues", "--publisher", "git", "--out", "/dev/null"], second);
+    await runForecastReport(["--now", NOW, "--open-issues", "--publisher", "git", "--out", join(tmp, "forecast.md")], second);
     expect(second.err.join("")).not.toMatch(/opened|updated|closed/);
     expect(second.err.join("")).toMatch(/nothing to commit on steward\/recommendations/);
     expect(await git(root, "rev-parse", "steward/recommendations")).toBe(tip);
@@ -109,7 +114,7 @@ describe("steward report forecast", () => {
     await writeSnapshotDays(root, { ...models, "db-1": () => ({ disks: { "/var/lib/postgresql": [100, 500] } }) }, DAYS, new Date(NOW));
     await git(root, "commit", "-q", "-am", "db moved");
     const third = io(root);
-    await runForecastReport(["--now", NOW, "--open-issues", "--publisher", "git", "--out", "/dev/null"], third);
+    await runForecastReport(["--now", NOW, "--open-issues", "--publisher", "git", "--out", join(tmp, "forecast.md")], third);
     expect(third.err.join("")).toMatch(/recommendation disk\.db-1\.fs-var-lib-postgresql: closed/);
     expect((await git(root, "ls-tree", "-r", "--name-only", "steward/recommendations", "--", "recommendations/")).split("\n")).toEqual(["recommendations/disk.web-1.fs.md", "recommendations/memory.web-2.md"]);
     expect(await git(root, "log", "-1", "--format=%B", "steward/recommendations")).toMatch(/Closed disk\.db-1\.fs-var-lib-postgresql: the forecast of 2026-12-07 no longer predicts it/);
@@ -117,7 +122,7 @@ describe("steward report forecast", () => {
     // Merged: HEAD holds them; publishing again proposes nothing.
     await git(root, "merge", "-q", "--no-ff", "-m", "accept recommendations", "steward/recommendations");
     const fourth = io(root);
-    await runForecastReport(["--now", NOW, "--open-issues", "--publisher", "git", "--out", "/dev/null"], fourth);
+    await runForecastReport(["--now", NOW, "--open-issues", "--publisher", "git", "--out", join(tmp, "forecast.md")], fourth);
     expect(fourth.err.join("")).toMatch(/nothing to commit/);
     expect(fourth.err.join("")).not.toMatch(/opened|closed/);
   });
