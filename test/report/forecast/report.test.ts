@@ -125,7 +125,7 @@ describe("steward report forecast", () => {
     await runForecastReport(["--now", NOW, "--open-issues", "--publisher", "git", "--out", join(tmp, "forecast.md")], fourth);
     expect(fourth.err.join("")).toMatch(/nothing to commit/);
     expect(fourth.err.join("")).not.toMatch(/opened|closed/);
-  });
+  }, 180_000); // four forecasts and git publications: minutes on a loaded 2-core machine
 
   it("an empty history is a report that says so; bad flags name the flag", async () => {
     root = await fleetRepo({}, 0, new Date(NOW));
