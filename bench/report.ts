@@ -1,7 +1,10 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { generateHistory } from "../test/support/history-model.ts";
+import { generateHistory, type HistoryModelTruth } from "../test/support/history-model.ts";
 import { summarise } from "./stats.ts";
 
 const run = promisify(execFile);
@@ -34,9 +37,10 @@ interface Measure {
  */
 export async function benchReport(work: string): Promise<void> {
   const started = performance.now();
-  const truth = await generateHistory(work, { hosts: HOSTS, days: DAYS, seed: 2026 });
+  const { root, truth, cached } = await cachedHistory(work);
+  work = root;
   const { stdout: du } = await run("du", ["-sm", work]);
-  console.log(`input: ${HOSTS} hosts × ${DAYS} days: ${truth.runs} runs (${truth.hostResults.toLocaleString("en")} host results), ${DAYS} snapshot files, ${truth.incidents.length} incidents; ${du.split("\t")[0]} MB on disk; generated in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`input: ${HOSTS} hosts × ${DAYS} days: ${truth.runs} runs (${truth.hostResults.toLocaleString("en")} host results), ${DAYS} snapshot files, ${truth.incidents.length} incidents; ${du.split("\t")[0]} MB on disk; ${cached ? `reused from the cache ${root}` : `generated in ${((performance.now() - started) / 1000).toFixed(0)} s, cached in ${root}`}`);
 
   const child = join(import.meta.dirname, "report-child.ts");
   const once = async (mode: string): Promise<Measure> => {
@@ -62,4 +66,41 @@ export async function benchReport(work: string): Promise<void> {
       `${label}: wall ${wall.toFixed(0)} ms (${(wall / median("read", "wallMs")).toFixed(2)}x reading, ${(wall / median("parse", "wallMs")).toFixed(2)}x read+parse), CPU ${median(mode, "cpuMs").toFixed(0)} ms, peak RSS ${rss.toFixed(0)} MB, peak heap ${max(mode, "peakHeapMb").toFixed(0)} MB; output ${(samples.get(mode)![0]!.bytes / 1024).toFixed(0)} KiB — target < ${targetMs / 1000} s and < ${targetMb} MB: ${wall < targetMs && rss < targetMb ? "met" : "NOT met"}`,
     );
   }
+}
+
+/**
+ * Source files whose change changes the generated history: the generator and the
+ * product writers it calls (snapshot files and their line encoding, results.json, the
+ * audit log, incidents). The readers are not part of the key: they do not change the files.
+ */
+const GENERATOR_SOURCES = ["test/support/history-model.ts", "src/facts/snapshot.ts", "src/facts/snapshot-line.ts", "src/apply/results.ts", "src/audit/record.ts", "src/audit/entry.ts", "src/publish/git/index.ts"];
+
+/**
+ * The bench history, generated once (about 50 s) and kept in the system's temp folder
+ * under a key of the generator's parameters and a SHA-256 of {@link GENERATOR_SOURCES},
+ * so a rerun of the bench reuses it and any change to the generator or a writer makes
+ * a new one. The folder is complete only once `truth.json` is in it (written last,
+ * after a rename into place), so an interrupted generation is never reused.
+ * `STEWARD_BENCH_NO_CACHE=1` generates afresh in `work`.
+ */
+async function cachedHistory(work: string): Promise<{ root: string; truth: HistoryModelTruth; cached: boolean }> {
+  const params = { hosts: HOSTS, days: DAYS, seed: 2026 };
+  if (process.env["STEWARD_BENCH_NO_CACHE"] === "1") return { root: work, truth: await generateHistory(work, params), cached: false };
+  const hash = createHash("sha256").update(JSON.stringify(params));
+  const repo = join(import.meta.dirname, "..");
+  for (const file of GENERATOR_SOURCES) hash.update(`\0${file}\0`).update(await readFile(join(repo, file)).catch(() => Buffer.alloc(0)));
+  const root = join(tmpdir(), `steward-bench-report-${hash.digest("hex").slice(0, 16)}`);
+  try {
+    const truth = JSON.parse(await readFile(join(root, "truth.json"), "utf8")) as HistoryModelTruth;
+    if ((await stat(join(root, "runs"))).isDirectory()) return { root, truth, cached: true };
+  } catch {
+    // not cached yet (or incomplete): generate below
+  }
+  await rm(root, { recursive: true, force: true });
+  const staging = `${root}.${process.pid}`;
+  await mkdir(staging, { recursive: true });
+  const truth = await generateHistory(staging, params);
+  await rename(staging, root);
+  await writeFile(join(root, "truth.json"), JSON.stringify(truth));
+  return { root, truth, cached: false };
 }

@@ -1,20 +1,120 @@
 /**
  * The series a forecast fits, gathered from facts snapshots as they stream by (core's
- * readSnapshots): per host, each mount's disk readings, memory and load. Readings are
- * kept as numbers, a few per host a day, so a year of 1,000 hosts stays small.
- * Unreachable days are gaps: counted, never readings.
+ * readSnapshots): per host, each mount's disk usage, memory in use and load.
+ *
+ * Memory is bounded by the series, never by the snapshots: each series keeps at most one
+ * point per UTC day — the median of that day's readings (snapshots are daily, so this is
+ * normally the one reading of the day; a hand-edited file with two lines of a host gives
+ * their median) — in three growable Float64Arrays (time in ms, level, capacity): 24 bytes
+ * a day, about 35 MB for 1,000 hosts × 4 series × 365 days, and no object per reading.
+ * A reading that cannot be fitted (trend.ts, readingProblem: a zero capacity, more used
+ * than the size, available above the total…) is not kept: it is counted by reason, and
+ * the fit reports those counts like its own. Unreachable days are gaps: counted, never
+ * readings.
  */
 import type { FactSnapshot } from "../history/snapshots.ts";
-import type { DiskSample, LoadSample, MemorySample } from "./resources.ts";
+import { diskLevel, loadLevel, memoryLevel, type ResourceKind } from "./resources.ts";
+import { readingProblem, type TrendPoint } from "./trend.ts";
+
+const DAY_MS = 86_400_000;
+
+/**
+ * One series: at most one point per UTC day, in time order, as columns. Readings must
+ * come in time order (readSnapshots streams day by day); a reading older than the last
+ * kept day is counted as rejected rather than reordering the columns.
+ */
+export class DailySeries {
+  readonly kind: ResourceKind;
+  t = new Float64Array(64);
+  value = new Float64Array(64);
+  capacity = new Float64Array(64);
+  /** Points kept (completed days, plus the open day's readings until it is closed). */
+  length = 0;
+  /** Readings not kept, by reason (see readingProblem). */
+  readonly rejected = new Map<string, number>();
+  /** Index of the first reading of the open (latest) day; its day number. */
+  #dayStart = 0;
+  #day = Number.NEGATIVE_INFINITY;
+
+  constructor(kind: ResourceKind) {
+    this.kind = kind;
+  }
+
+  /** Adds one reading: `value` of `capacity` at `tMs` (ms since the epoch). */
+  push(tMs: number, value: number, capacity: number): void {
+    const problem = readingProblem(tMs, value, capacity, this.kind !== "load");
+    const day = Math.floor(tMs / DAY_MS);
+    if (problem !== null || day < this.#day) {
+      const reason = problem ?? "older than a reading already kept";
+      this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+      return;
+    }
+    if (day !== this.#day) {
+      this.#closeDay();
+      this.#day = day;
+      this.#dayStart = this.length;
+    }
+    if (this.length === this.t.length) this.#grow();
+    this.t[this.length] = tMs;
+    this.value[this.length] = value;
+    this.capacity[this.length] = capacity;
+    this.length += 1;
+  }
+
+  /** The points for fitting (one per day), as TrendPoints; built on demand, not kept. */
+  points(): TrendPoint[] {
+    this.#closeDay();
+    const out: TrendPoint[] = new Array(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = { t: new Date(this.t[i]!), value: this.value[i]!, capacity: this.capacity[i]! };
+    return out;
+  }
+
+  /** The rejected readings as a fit reports them (reason, count). */
+  rejections(): Array<{ reason: string; count: number }> {
+    return [...this.rejected].map(([reason, count]) => ({ reason, count }));
+  }
+
+  /** Collapses the open day's readings into one point: median time and level, the last capacity. */
+  #closeDay(): void {
+    const n = this.length - this.#dayStart;
+    if (n <= 1) return;
+    const s = this.#dayStart;
+    this.t[s] = median(this.t.subarray(s, this.length));
+    this.value[s] = median(this.value.subarray(s, this.length));
+    this.capacity[s] = this.capacity[this.length - 1]!;
+    this.length = s + 1;
+  }
+
+  #grow(): void {
+    const size = this.t.length * 2;
+    const grow = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(size);
+      b.set(a);
+      return b;
+    };
+    this.t = grow(this.t);
+    this.value = grow(this.value);
+    this.capacity = grow(this.capacity);
+  }
+}
+
+function median(values: Float64Array): number {
+  const s = Float64Array.from(values).sort();
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 /** Everything recorded about one host in the range. */
 export interface HostSeries {
   host: string;
   /** Groups from the latest snapshot. */
   groups: string[];
-  disks: Map<string, DiskSample[]>;
-  memory: MemorySample[];
-  load: LoadSample[];
+  /** Used bytes of each mount's size. */
+  disks: Map<string, DailySeries>;
+  /** Bytes in use (total − available) of the total. */
+  memory: DailySeries;
+  /** Fifteen-minute load of the CPU count. */
+  load: DailySeries;
   /** Snapshots read, and those that said the host was unreachable. */
   snapshots: number;
   unreachable: number;
@@ -30,7 +130,7 @@ export interface CollectedSeries {
   days: number;
 }
 
-/** Reads every snapshot once, keeping only what forecasts fit. */
+/** Reads every snapshot once, keeping only the daily series forecasts fit (see the module comment). */
 export async function collectSeries(snapshots: AsyncIterable<FactSnapshot>): Promise<CollectedSeries> {
   const hosts = new Map<string, HostSeries>();
   const days = new Set<string>();
@@ -40,7 +140,7 @@ export async function collectSeries(snapshots: AsyncIterable<FactSnapshot>): Pro
     days.add(s.takenAt.slice(0, 10));
     let h = hosts.get(s.host);
     if (h === undefined) {
-      h = { host: s.host, groups: [], disks: new Map(), memory: [], load: [], snapshots: 0, unreachable: 0, lastReading: "" };
+      h = { host: s.host, groups: [], disks: new Map(), memory: new DailySeries("memory"), load: new DailySeries("load"), snapshots: 0, unreachable: 0, lastReading: "" };
       hosts.set(s.host, h);
     }
     h.snapshots++;
@@ -49,15 +149,22 @@ export async function collectSeries(snapshots: AsyncIterable<FactSnapshot>): Pro
       h.unreachable++;
       continue;
     }
-    const t = new Date(s.takenAt);
+    const t = Date.parse(s.takenAt);
     if (s.takenAt > h.lastReading) h.lastReading = s.takenAt;
     for (const d of s.disks ?? []) {
-      let list = h.disks.get(d.mount);
-      if (list === undefined) h.disks.set(d.mount, (list = []));
-      list.push({ t, usedBytes: d.usedBytes, sizeBytes: d.sizeBytes });
+      let series = h.disks.get(d.mount);
+      if (series === undefined) h.disks.set(d.mount, (series = new DailySeries("disk")));
+      const p = diskLevel(d);
+      series.push(t, p.value, p.capacity);
     }
-    if (s.memory !== undefined) h.memory.push({ t, availableBytes: s.memory.availableBytes, totalBytes: s.memory.totalBytes });
-    if (s.load !== undefined) h.load.push({ t, fifteen: s.load.fifteen, cpus: s.load.cpus });
+    if (s.memory !== undefined) {
+      const p = memoryLevel(s.memory);
+      h.memory.push(t, p.value, p.capacity);
+    }
+    if (s.load !== undefined) {
+      const p = loadLevel(s.load);
+      h.load.push(t, p.value, p.capacity);
+    }
   }
   return { hosts, snapshots: count, days: days.size };
 }

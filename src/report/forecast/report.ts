@@ -4,9 +4,10 @@
  * (schemas/report-forecast.schema.json). Pure: the same series, windows and clock give
  * the same report.
  */
-import type { CollectedSeries } from "./collect.ts";
+import type { CollectedSeries, HostSeries } from "./collect.ts";
 import { recommend, type HostWindow, type Recommendation } from "./recommend.ts";
-import { forecastDisk, forecastLoad, forecastMemory, RESOURCE_RULES, type ForecastOptions, type ResourceKind } from "./resources.ts";
+import { MAX_FIT_POINTS } from "./sen.ts";
+import { forecastSeries, RESOURCE_RULES, type ForecastOptions, type ResourceKind } from "./resources.ts";
 import type { Trend } from "./trend.ts";
 
 /** A trend as the report prints it: without the fitted line (charts only). */
@@ -90,9 +91,9 @@ export function buildForecast(collected: CollectedSeries, options: BuildOptions)
       const { line: _line, ...reported } = trend;
       return reported;
     };
-    const disks = [...h.disks.keys()].sort().map((mount) => ({ mount, ...consider(forecastDisk(h.disks.get(mount)!, fitOptions), "disk", mount) }));
-    const memory = consider(forecastMemory(h.memory, fitOptions), "memory");
-    const load = consider(forecastLoad(h.load, fitOptions), "load");
+    const disks = [...h.disks.keys()].sort().map((mount) => ({ mount, ...consider(forecastSeries(h.disks.get(mount)!, fitOptions), "disk", mount) }));
+    const memory = consider(forecastSeries(h.memory, fitOptions), "memory");
+    const load = consider(forecastSeries(h.load, fitOptions), "load");
     hosts.push({ host: name, groups: h.groups, snapshots: h.snapshots, unreachable: h.unreachable, lastReading: h.lastReading === "" ? null : h.lastReading, disks, memory, load });
   }
   recommendations.sort((a, b) => (a.urgency === b.urgency ? 0 : a.urgency === "urgent" ? -1 : 1) || a.soonest.at.localeCompare(b.soonest.at) || a.id.localeCompare(b.id));
@@ -106,7 +107,7 @@ export function buildForecast(collected: CollectedSeries, options: BuildOptions)
     generatedAt: options.now.toISOString(),
     source: { ...(options.commit !== undefined ? { commit: options.commit } : {}), since: options.since.toISOString(), until: options.until.toISOString(), files: collected.days },
     method: {
-      estimator: "Theil–Sen (Sen's slope) over the readings since the last cleanup; interval from the ranked pairwise slopes (Sen 1968, Gilbert 1987 §16.5)",
+      estimator: `Theil–Sen (Sen's slope) over the readings since the last cleanup (at most one a day: the day's median); a segment of more than ${MAX_FIT_POINTS} readings is fitted on the medians of ${MAX_FIT_POINTS} equal time bins; interval from the ranked pairwise slopes of the points fitted (Sen 1968, Gilbert 1987 §16.5)`,
       confidence: fitOptions.confidence!,
       minPoints: fitOptions.minPoints!,
       minSpanDays: fitOptions.minSpanDays!,
@@ -121,12 +122,12 @@ export function buildForecast(collected: CollectedSeries, options: BuildOptions)
   return { report, charts };
 }
 
-function chartOf(rec: Recommendation, trend: Trend, kind: ResourceKind, h: { disks: Map<string, Array<{ t: Date; usedBytes: number }>>; memory: Array<{ t: Date; availableBytes: number; totalBytes: number }>; load: Array<{ t: Date; fifteen: number }> }, mount?: string): ChartSeries {
-  const from = trend.segment!.from;
+function chartOf(rec: Recommendation, trend: Trend, kind: ResourceKind, h: HostSeries, mount?: string): ChartSeries {
+  const from = Date.parse(trend.segment!.from);
   const scale = kind === "load" ? 1 : GIB;
-  const raw: Array<[string, number]> =
-    kind === "disk" ? h.disks.get(mount!)!.map((s) => [s.t.toISOString(), s.usedBytes]) : kind === "memory" ? h.memory.map((s) => [s.t.toISOString(), s.totalBytes - s.availableBytes]) : h.load.map((s) => [s.t.toISOString(), s.fifteen]);
-  const observed = raw.filter(([t, v]) => t >= from && Number.isFinite(v)).sort((a, b) => a[0].localeCompare(b[0])).map(([t, v]) => [t, v / scale] as [string, number]);
+  const series = kind === "disk" ? h.disks.get(mount!)! : kind === "memory" ? h.memory : h.load;
+  const observed: Array<[string, number]> = [];
+  for (const p of series.points()) if (p.t.getTime() >= from) observed.push([p.t.toISOString(), p.value / scale]);
   const fitted = (trend.line ?? []).map(([t, v]) => [t, v / scale] as [string, number]);
   return { id: rec.id, title: rec.title, unit: kind === "load" ? "load" : "GiB", observed, fitted, threshold: trend.threshold / scale };
 }

@@ -13,6 +13,7 @@
  * - **Load**: the fifteen-minute load average against the CPU count; saturated at one
  *   runnable task per CPU (load ≥ cpus). Load is not cumulative: no segments.
  */
+import type { DailySeries } from "./collect.ts";
 import { fitTrend, type Trend, type TrendPoint } from "./trend.ts";
 
 export type ResourceKind = "disk" | "memory" | "load";
@@ -53,20 +54,42 @@ export interface ForecastOptions {
   confidence?: number;
 }
 
+/** A disk reading as a level of a capacity: used bytes of the size. */
+export function diskLevel(s: { usedBytes: number; sizeBytes: number }): { value: number; capacity: number } {
+  return { value: s.usedBytes, capacity: s.sizeBytes };
+}
+
+/** A memory reading as a level: bytes in use (total − available; NaN, so refused, when available exceeds the total). */
+export function memoryLevel(s: { availableBytes: number; totalBytes: number }): { value: number; capacity: number } {
+  return { value: s.availableBytes > s.totalBytes ? Number.NaN : s.totalBytes - s.availableBytes, capacity: s.totalBytes };
+}
+
+/** A load reading as a level: the fifteen-minute load of the CPU count (NaN, so refused, for a count that is not whole). */
+export function loadLevel(s: { fifteen: number; cpus: number }): { value: number; capacity: number } {
+  return { value: s.fifteen, capacity: Number.isInteger(s.cpus) ? s.cpus : Number.NaN };
+}
+
+const point = (t: Date, l: { value: number; capacity: number }): TrendPoint => ({ t, value: l.value, capacity: l.capacity });
+
 /** The trend of one mount's usage. */
 export function forecastDisk(samples: readonly DiskSample[], options: ForecastOptions): Trend {
-  const points: TrendPoint[] = samples.map((s) => ({ t: s.t, value: s.usedBytes, capacity: s.sizeBytes }));
-  return fitTrend(points, { ...options, ...RESOURCE_RULES.disk, valueAtMostCapacity: true });
+  return fitTrend(samples.map((s) => point(s.t, diskLevel(s))), { ...options, ...RESOURCE_RULES.disk, valueAtMostCapacity: true });
 }
 
 /** The trend of memory in use (total − available). */
 export function forecastMemory(samples: readonly MemorySample[], options: ForecastOptions): Trend {
-  const points: TrendPoint[] = samples.map((s) => ({ t: s.t, value: s.availableBytes > s.totalBytes ? Number.NaN : s.totalBytes - s.availableBytes, capacity: s.totalBytes }));
-  return fitTrend(points, { ...options, ...RESOURCE_RULES.memory, valueAtMostCapacity: true });
+  return fitTrend(samples.map((s) => point(s.t, memoryLevel(s))), { ...options, ...RESOURCE_RULES.memory, valueAtMostCapacity: true });
 }
 
 /** The trend of the fifteen-minute load against the CPU count. */
 export function forecastLoad(samples: readonly LoadSample[], options: ForecastOptions): Trend {
-  const points: TrendPoint[] = samples.map((s) => ({ t: s.t, value: s.fifteen, capacity: Number.isInteger(s.cpus) ? s.cpus : Number.NaN }));
-  return fitTrend(points, { ...options, ...RESOURCE_RULES.load });
+  return fitTrend(samples.map((s) => point(s.t, loadLevel(s))), { ...options, ...RESOURCE_RULES.load });
+}
+
+/**
+ * The trend of a collected daily series (collect.ts) under its kind's rules: the same
+ * fit as forecastDisk/Memory/Load, with the readings the collector refused counted.
+ */
+export function forecastSeries(series: DailySeries, options: ForecastOptions): Trend {
+  return fitTrend(series.points(), { ...options, ...RESOURCE_RULES[series.kind], valueAtMostCapacity: series.kind !== "load", rejected: series.rejections() });
 }

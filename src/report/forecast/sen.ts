@@ -12,6 +12,14 @@
  * the lower limit is the M1-th smallest slope and the upper the (M2 + 1)-th
  * (interpolated between neighbours when not whole). It assumes independent
  * residuals and is approximate for small n: the caller demands a minimum of points.
+ *
+ * Cost: the estimator ranks all n(n−1)/2 pairwise slopes, quadratic in n. Long series
+ * are first reduced with {@link binMedians} to at most {@link MAX_FIT_POINTS} points
+ * (trend.ts does so), which bounds one fit at about 7,000 slopes. Bin medians were
+ * chosen over a random sample of pairs because the interval stays the textbook one:
+ * Var(S) and N' are those of the binned series itself (n = bins actually fitted), with
+ * no extra sampling error to account for; and the medians are themselves robust, so
+ * the breakdown point holds per bin as well as across bins.
  */
 import { TheilSenRegression } from "ml-regression-theil-sen";
 import { medianSorted, probit } from "simple-statistics";
@@ -40,13 +48,13 @@ export interface SenFit {
  * @throws RangeError for mismatched lengths, non-finite values, fewer than two distinct
  * x, or a confidence outside (0, 1): the caller checks data before fitting.
  */
-export function senFit(x: readonly number[], y: readonly number[], confidence: number): SenFit {
+export function senFit(x: ArrayLike<number>, y: ArrayLike<number>, confidence: number): SenFit {
   if (x.length !== y.length) throw new RangeError(`x has ${x.length} values and y ${y.length}`);
   if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence ${confidence} is not in (0, 1)`);
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) throw new RangeError(`point ${i} is not finite`);
   const slopes = pairwiseSlopes(x, y);
   if (slopes.length === 0) throw new RangeError("a line needs two points with distinct x");
-  const model = new TheilSenRegression([...x], [...y]);
+  const model = new TheilSenRegression(Array.from(x), Array.from(y));
   const z = probit(1 - (1 - confidence) / 2);
   const c = z * Math.sqrt(kendallVariance(y));
   const m1 = (slopes.length - c) / 2;
@@ -57,13 +65,49 @@ export function senFit(x: readonly number[], y: readonly number[], confidence: n
 }
 
 /** median(y − b·x): the intercept of a line of slope b through the series. */
-export function interceptFor(x: readonly number[], y: readonly number[], b: number): number {
+export function interceptFor(x: ArrayLike<number>, y: ArrayLike<number>, b: number): number {
   const cuts = Float64Array.from(x, (xi, i) => y[i]! - b * xi).sort();
   return medianSorted(Array.from(cuts));
 }
 
-/** Every (yj − yi)/(xj − xi) for i < j with xi ≠ xj, sorted ascending. */
-function pairwiseSlopes(x: readonly number[], y: readonly number[]): Float64Array {
+/** Most points a Sen fit ranks the pairwise slopes of (see the module comment). */
+export const MAX_FIT_POINTS = 120;
+
+/**
+ * A long series reduced to the medians of equal time bins: [x0, x_last] cut into `bins`
+ * bins of equal width, each non-empty bin giving one point (median x, median y); empty
+ * bins (gaps) give none. For a straight line the medians lie on it, so the slope is
+ * unchanged; a wild reading moves its bin's median only if it is most of the bin.
+ * `x` ascending. Returns the series itself (copied) when it has at most `bins` points.
+ */
+export function binMedians(x: ArrayLike<number>, y: ArrayLike<number>, bins: number): { x: Float64Array; y: Float64Array } {
+  const n = x.length;
+  if (n <= bins) return { x: Float64Array.from(x), y: Float64Array.from(y) };
+  const x0 = x[0]!;
+  const width = (x[n - 1]! - x0) / bins;
+  const bx: number[] = [];
+  const by: number[] = [];
+  for (let i = 0; i < n; ) {
+    const bin = width > 0 ? Math.min(bins - 1, Math.floor((x[i]! - x0) / width)) : 0;
+    let j = i + 1;
+    while (j < n && (width > 0 ? Math.min(bins - 1, Math.floor((x[j]! - x0) / width)) : 0) === bin) j++;
+    bx.push(medianOf(x, i, j));
+    by.push(medianOf(y, i, j));
+    i = j;
+  }
+  return { x: Float64Array.from(bx), y: Float64Array.from(by) };
+}
+
+function medianOf(v: ArrayLike<number>, from: number, to: number): number {
+  const s = new Float64Array(to - from);
+  for (let k = from; k < to; k++) s[k - from] = v[k]!;
+  s.sort();
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Every (yj − yi)/(xj − xi) for i < j with xi ≠ xj, unordered (rankedAt selects in place). */
+function pairwiseSlopes(x: ArrayLike<number>, y: ArrayLike<number>): Float64Array {
   const n = x.length;
   const out = new Float64Array((n * (n - 1)) / 2);
   let k = 0;
@@ -73,23 +117,58 @@ function pairwiseSlopes(x: readonly number[], y: readonly number[]): Float64Arra
       if (dx !== 0) out[k++] = (y[j]! - y[i]!) / dx;
     }
   }
-  return out.subarray(0, k).sort();
+  return out.subarray(0, k);
 }
 
 /** Var(S) of Mann–Kendall's S with ties in y: [n(n−1)(2n+5) − Σ t(t−1)(2t+5)] / 18. */
-function kendallVariance(y: readonly number[]): number {
+function kendallVariance(y: ArrayLike<number>): number {
   const n = y.length;
   const counts = new Map<number, number>();
-  for (const v of y) counts.set(v, (counts.get(v) ?? 0) + 1);
+  for (let i = 0; i < n; i++) counts.set(y[i]!, (counts.get(y[i]!) ?? 0) + 1);
   let ties = 0;
   for (const t of counts.values()) ties += t * (t - 1) * (2 * t + 5);
   return Math.max(0, (n * (n - 1) * (2 * n + 5) - ties) / 18);
 }
 
-/** The value at 1-based rank r of ascending `sorted`, interpolated, clamped to the ends. */
-function rankedAt(sorted: Float64Array, r: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, r - 1));
+/**
+ * The value at 1-based rank r of the values, interpolated between the neighbouring
+ * ranks, clamped to the ends: what indexing the sorted values would give, found by
+ * selection (Hoare's quickselect, expected linear time) instead of a full sort.
+ * Reorders `values` in place.
+ */
+function rankedAt(values: Float64Array, r: number): number {
+  const i = Math.min(values.length - 1, Math.max(0, r - 1));
   const lo = Math.floor(i);
-  const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
+  const low = select(values, lo);
+  if (lo + 1 >= values.length || i === lo) return low;
+  // After selecting lo, everything right of it is ≥ it: the next rank is their minimum.
+  let high = Number.POSITIVE_INFINITY;
+  for (let k = lo + 1; k < values.length; k++) if (values[k]! < high) high = values[k]!;
+  return low + (high - low) * (i - lo);
+}
+
+/** The k-th smallest (0-based) of `a`, leaving a partitioned around it (a[k] in place). */
+function select(a: Float64Array, k: number): number {
+  let left = 0;
+  let right = a.length - 1;
+  while (right > left) {
+    const pivot = a[(left + right) >> 1]!;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }

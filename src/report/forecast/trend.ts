@@ -18,12 +18,17 @@
  *   a cleanup (the medians do not move), and a fall at the very last reading is noted
  *   but not acted on until a later reading confirms it.
  * - **Outliers**: Theil–Sen's breakdown point is 29%: a few wild readings do not move it.
+ * - **Long series**: a segment of more than {@link MAX_FIT_POINTS} readings is fitted on
+ *   the medians of at most that many equal time bins (sen.ts, binMedians), so a year of
+ *   daily readings costs the same as four months; the interval is then computed from
+ *   those bins (the points actually fitted, `fit.fittedPoints`), never from the raw
+ *   count, and the line's intercept from every reading of the segment.
  * - **Too little data**: fewer than `minPoints` readings, or a span under `minSpanDays`,
  *   in the fitted segment gives "insufficient data", never a number.
  * - **Flat or shrinking** usage has no fill date (the interval's pessimistic end may
  *   still give one: the earliest fill the data allows).
  */
-import { interceptFor, senFit } from "./sen.ts";
+import { binMedians, interceptFor, MAX_FIT_POINTS, senFit } from "./sen.ts";
 
 /** One reading: `value` of `capacity` at time `t` (same unit for both). */
 export interface TrendPoint {
@@ -47,6 +52,8 @@ export interface TrendOptions {
   confidence?: number;
   /** Refuse readings above their capacity (disks: df never shows more used than the size). */
   valueAtMostCapacity?: boolean;
+  /** Readings already left out before `points` (e.g. by a collector, see readingProblem), reported with the fit's own. */
+  rejected?: ReadonlyArray<{ reason: string; count: number }>;
 }
 
 export type TrendStatus = "insufficient-data" | "full" | "growing" | "flat" | "shrinking";
@@ -75,7 +82,7 @@ export interface Trend {
   capacity: number;
   threshold: number;
   /** The fit, per day, and its level at the last reading; absent with insufficient data. */
-  fit?: { slopePerDay: number; lowerPerDay: number; upperPerDay: number; confidence: number; levelAtLast: number; intercept: number };
+  fit?: { slopePerDay: number; lowerPerDay: number; upperPerDay: number; confidence: number; levelAtLast: number; intercept: number; fittedPoints: number };
   /** The crossing by the fitted slope; at null for flat or shrinking usage. */
   full?: Crossing;
   /** The interval: the soonest crossing (upper slope) and the latest (lower slope; null when it may never cross). */
@@ -99,7 +106,7 @@ export function fitTrend(points: readonly TrendPoint[], options: TrendOptions): 
   const minPoints = Math.max(2, options.minPoints ?? 5);
   const minSpanDays = options.minSpanDays ?? 2;
   const confidence = options.confidence ?? 0.95;
-  const { clean, rejected } = cleanPoints(points, options.valueAtMostCapacity === true);
+  const { clean, rejected } = cleanPoints(points, options.valueAtMostCapacity === true, options.rejected ?? []);
   const last = clean.at(-1);
   const capacity = last?.capacity ?? 0;
   const threshold = capacity * options.fullAt;
@@ -116,11 +123,14 @@ export function fitTrend(points: readonly TrendPoint[], options: TrendOptions): 
   const t0 = seg[0]!.t.getTime();
   const x = seg.map((p) => (p.t.getTime() - t0) / DAY_MS);
   const y = seg.map((p) => p.value);
-  const fit = senFit(x, y, confidence);
+  // Long segments: Sen's slope and its interval over bin medians (see the module comment).
+  const binned = x.length > MAX_FIT_POINTS ? binMedians(x, y, MAX_FIT_POINTS) : undefined;
+  const sen = binned === undefined ? senFit(x, y, confidence) : senFit(binned.x, binned.y, confidence);
+  const fit = { ...sen, intercept: binned === undefined ? sen.intercept : interceptFor(x, y, sen.slope) };
   const xLast = x.at(-1)!;
   const levelAtLast = fit.intercept + fit.slope * xLast;
   const cross = (slope: number, intercept: number): Crossing => crossing(t0, slope, intercept, threshold, options.now);
-  trend.fit = { slopePerDay: fit.slope, lowerPerDay: fit.lower, upperPerDay: fit.upper, confidence, levelAtLast, intercept: fit.intercept };
+  trend.fit = { slopePerDay: fit.slope, lowerPerDay: fit.lower, upperPerDay: fit.upper, confidence, levelAtLast, intercept: fit.intercept, fittedPoints: binned === undefined ? x.length : binned.x.length };
   trend.line = seg.map((p, i) => [iso(p.t), fit.intercept + fit.slope * x[i]!]);
   const flat = FLAT_SHARE_PER_DAY * capacity;
   trend.soonest = fit.upper > 0 ? cross(fit.upper, interceptFor(x, y, fit.upper)) : { at: null, days: null };
@@ -145,17 +155,28 @@ export function fitTrend(points: readonly TrendPoint[], options: TrendOptions): 
   return trend;
 }
 
-function cleanPoints(points: readonly TrendPoint[], atMostCapacity: boolean): { clean: TrendPoint[]; rejected: Trend["rejected"] } {
+/**
+ * Why a reading cannot be fitted, or null: a time that is not a date, a value or
+ * capacity that is not finite, negative, a zero capacity, or (with `atMostCapacity`) a
+ * level above the capacity. `tMs` in ms since the epoch.
+ */
+export function readingProblem(tMs: number, value: number, capacity: number, atMostCapacity: boolean): string | null {
+  if (!Number.isFinite(tMs)) return "time is not a valid date";
+  if (!Number.isFinite(value) || !Number.isFinite(capacity)) return "not a finite number";
+  if (value < 0 || capacity < 0) return "negative";
+  if (capacity === 0) return "capacity is zero";
+  if (atMostCapacity && value > capacity) return "more used than the capacity";
+  return null;
+}
+
+function cleanPoints(points: readonly TrendPoint[], atMostCapacity: boolean, before: ReadonlyArray<{ reason: string; count: number }>): { clean: TrendPoint[]; rejected: Trend["rejected"] } {
   const reasons = new Map<string, number>();
-  const reject = (reason: string): void => void reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  const reject = (reason: string, n = 1): void => void reasons.set(reason, (reasons.get(reason) ?? 0) + n);
+  for (const r of before) reject(r.reason, r.count);
   const ok: TrendPoint[] = [];
   for (const p of points) {
-    const time = p?.t instanceof Date ? p.t.getTime() : Number.NaN;
-    if (!Number.isFinite(time)) reject("time is not a valid date");
-    else if (!Number.isFinite(p.value) || !Number.isFinite(p.capacity)) reject("not a finite number");
-    else if (p.value < 0 || p.capacity < 0) reject("negative");
-    else if (p.capacity === 0) reject("capacity is zero");
-    else if (atMostCapacity && p.value > p.capacity) reject("more used than the capacity");
+    const problem = readingProblem(p?.t instanceof Date ? p.t.getTime() : Number.NaN, p?.value, p?.capacity, atMostCapacity);
+    if (problem !== null) reject(problem);
     else ok.push(p);
   }
   ok.sort((a, b) => a.t.getTime() - b.t.getTime());

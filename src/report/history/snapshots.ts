@@ -92,7 +92,7 @@ const obj = (v: unknown): v is Record<string, unknown> => typeof v === "object" 
 export function snapshotProblem(value: unknown): string | null {
   if (!obj(value)) return "is not a JSON object";
   if (value.v !== SNAPSHOT_FORMAT) return `has format ${JSON.stringify(value.v)}, expected ${SNAPSHOT_FORMAT}`;
-  for (const k of Object.keys(value)) if (!KEYS.has(k)) return `has a member no snapshot has (${JSON.stringify(k.slice(0, 40))})`;
+  for (const k in value) if (!KEYS.has(k)) return `has a member no snapshot has (${JSON.stringify(k.slice(0, 40))})`;
   if (typeof value.host !== "string" || !HOST.test(value.host)) return "has no valid host name";
   if (typeof value.takenAt !== "string" || !ISO.test(value.takenAt) || Number.isNaN(Date.parse(value.takenAt))) return "has a takenAt that is not an ISO 8601 UTC time";
   if (!Array.isArray(value.groups) || value.groups.length > 1000 || !value.groups.every((g) => typeof g === "string" && HOST.test(g))) return "has groups that are not group names";
@@ -164,28 +164,22 @@ export async function readSnapshotFile(path: string, file: string, day: string, 
   }
   const text = await readFile(path, "utf8");
   const out: FactSnapshot[] = [];
-  // Fast path: one JSON.parse of the whole file as an array (several times quicker than one
-  // per line); any failure falls back to reading line by line, which names the bad line.
-  if (text.length > 0 && !text.includes("\n\n") && !text.includes("\r") && text.endsWith("\n")) {
-    let all: unknown[] | undefined;
-    try {
-      all = JSON.parse(`[${text.slice(0, -1).replaceAll("\n", ",")}]`) as unknown[];
-    } catch {
-      all = undefined;
-    }
-    if (all !== undefined && all.length === text.split("\n").length - 1 && all.every((v) => snapshotProblem(v) === null && utcDay((v as FactSnapshot).takenAt) === day)) return all as FactSnapshot[];
-  }
+  // One pass, one JSON.parse per line on a slice found by indexOf (no split, no regex per
+  // line): measured quicker than joining the file into one JSON array and parsing that,
+  // and a bad line costs nothing extra to name.
   let start = 0;
   for (let n = 1; start < text.length; n++) {
     let end = text.indexOf("\n", start);
     if (end === -1) end = text.length;
-    const line = text.slice(start, end);
-    start = end + 1;
-    if (line.trim() === "") continue;
-    if (line.length > MAX_SNAPSHOT_LINE) {
+    const length = end - start;
+    if (length > MAX_SNAPSHOT_LINE) {
+      start = end + 1;
       report(n, `is longer than ${MAX_SNAPSHOT_LINE} characters; skipped`);
       continue;
     }
+    const line = text.slice(start, end);
+    start = end + 1;
+    if (length === 0 || (line.charCodeAt(0) !== 123 && line.trim() === "")) continue;
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -199,7 +193,7 @@ export async function readSnapshotFile(path: string, file: string, day: string, 
       continue;
     }
     const snapshot = value as FactSnapshot;
-    if (utcDay(snapshot.takenAt) !== day) {
+    if (!snapshot.takenAt.startsWith(day)) {
       report(n, `was taken on ${utcDay(snapshot.takenAt)}, not on the file's day; skipped`);
       continue;
     }
