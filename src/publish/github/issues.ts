@@ -18,7 +18,8 @@ interface Comment {
   html_url: string;
 }
 
-interface Issue {
+/** An issue as the REST API returns it (GET /repos/{owner}/{repo}/issues), the fields the publishers read. */
+export interface Issue {
   number: number;
   title: string;
   body?: string | null;

@@ -17,19 +17,11 @@ import { commentMarker, formatMarker, hasMarker, parseMarker, recommendationMark
 import type { RecommendationOutcome, RecommendationSet, RecommendationsOutcome, ReviewRef } from "../types.ts";
 import type { GithubApi } from "./api.ts";
 import type { LabelMaker } from "./labels.ts";
+import type { Issue } from "./issues.ts";
 
 /** Every recommendation issue carries this label: the search filters on it. */
 export const RECOMMENDATION_LABEL = "steward-recommendation";
 
-interface Issue {
-  number: number;
-  title: string;
-  body?: string | null;
-  html_url: string;
-  state: string;
-  labels: ReadonlyArray<string | { name?: string }>;
-  pull_request?: unknown;
-}
 
 /** Makes the open recommendation issues match `set` (see the module comment). */
 export async function syncRecommendations(api: GithubApi, labels: LabelMaker, set: RecommendationSet, limit: number): Promise<RecommendationsOutcome> {
