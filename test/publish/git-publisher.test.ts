@@ -35,6 +35,18 @@ describe("the git publisher, in a real repository", () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  it("keeps a recommendation's host-provided title text in its Markdown heading: no HTML, link or mention", async () => {
+    const pub = new GitPublisher({ root });
+    const title = "m-04:/<img src=x onerror=alert(2)> [l](javascript:alert(3)) @admin #12 may fill by 2026-03-01";
+    await pub.recommendations({ items: [{ id: "disk.m-04.fs-x", title, body: { summary: "rising", details: [] }, labels: [] }], resolution: "no longer predicted", message: "recommendations: 1\n" });
+    const file = await git("show", "steward/recommendations:recommendations/disk.m-04.fs-x.md");
+    const heading = file.split("\n")[0]!;
+    expect(heading).toMatch(/^# m-04:\//);
+    // Escaped (a backslash before each), and references broken by a word joiner.
+    expect(heading).not.toMatch(/(?<!\\)<img|(?<!\\)\]\(javascript|@admin|#12/);
+    expect(heading).toContain("\\<img");
+  });
+
   it("commits a plan to steward/plan/<runbook> without touching the work tree, once", async () => {
     const pub = new GitPublisher({ root });
     const first = await pub.publishPlan(plan("p1"));

@@ -10,6 +10,7 @@
  * Like the other commits of this publisher it is built with a private index and a
  * compare-and-swap `update-ref`: the work tree and the user's index are untouched.
  */
+import { markdownText } from "../../core/text.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,7 +46,7 @@ export async function publishRecommendationFiles(root: string, set: Recommendati
   for (const item of set.items) {
     const path = checkFilePath(`${RECOMMENDATIONS_DIR}/${item.id}.md`);
     if (wanted.has(path)) throw new PublishError(`two recommendations have the id ${item.id}`, "a recommendation's id must be unique (a bug in steward)");
-    wanted.set(path, `# ${item.title.replace(/\s*\n\s*/g, " ")}\n\n${renderBody(recommendationMarker(item.id), item.body, Number.MAX_SAFE_INTEGER)}`);
+    wanted.set(path, `# ${markdownText(item.title)}\n\n${renderBody(recommendationMarker(item.id), item.body, Number.MAX_SAFE_INTEGER)}`);
   }
   const outcomes: RecommendationOutcome[] = [];
   const ref = (path: string, state: "open" | "closed") => ({ id: path, url: path, state }) as const;

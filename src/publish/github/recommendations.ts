@@ -12,6 +12,7 @@
  * - No longer holds, issue open: a comment with the reason, then closed, its marker
  *   set to `state=resolved`.
  */
+import { markdownText } from "../../core/text.ts";
 import { renderBody } from "../body.ts";
 import { commentMarker, formatMarker, hasMarker, parseMarker, recommendationMarker } from "../markers.ts";
 import type { RecommendationOutcome, RecommendationSet, RecommendationsOutcome, ReviewRef } from "../types.ts";
@@ -53,7 +54,7 @@ export async function syncRecommendations(api: GithubApi, labels: LabelMaker, se
         outcomes.push({ id: item.id, action: "dismissed", review: ref(existing) });
         continue;
       }
-      await comment(api, existing.number, "reopened", "resolved", `This holds again: ${item.title}`);
+      await comment(api, existing.number, "reopened", "resolved", `This holds again: ${markdownText(item.title)}`);
       await api.call(`reopen recommendation #${existing.number}`, "issues: write", () => api.octokit.rest.issues.update({ ...api.where, issue_number: existing.number, state: "open", title: item.title, body }));
       await labels.apply(existing.number, existing.labels, wanted);
       outcomes.push({ id: item.id, action: "reopened", review: { ...ref(existing), state: "open" } });
