@@ -259,6 +259,11 @@ export function writeFailure(error: unknown, path: string, doing: string, elsewh
     ENOTDIR: [`a part of ${where} is not a folder`, `move the file that is in the way`],
     EISDIR: [`${path} is a folder`, `move ${path} out of the way`],
     EMFILE: [`too many open files`, `raise the limit (ulimit -n) and run the command again`],
+    ENAMETOOLONG: [`the name is longer than the filesystem allows`, `use a shorter file name${or(elsewhere)}`],
+    // /proc, /sys and similar: the folder exists but no file can be created in it.
+    ENOENT: [`no file can be created in ${where}`, `write to an ordinary folder${or(elsewhere)}`],
+    EINVAL: [`${where} does not hold ordinary files`, `write to an ordinary folder${or(elsewhere)}`],
+    ELOOP: [`too many symbolic links lead to ${path}`, `name the file by a path without links${or(elsewhere)}`],
   };
   const entry = code === undefined ? undefined : known[code];
   if (entry === undefined) return error;

@@ -128,6 +128,14 @@ describe("writeFilesAtomic", () => {
     expect((await readdir(dir)).sort()).toEqual(["a-folder", "null", "pipe"]);
   });
 
+  it("names a folder that holds no files (/proc) and a name too long, as environment errors", async () => {
+    const proc = await rejection(writeFileAtomic("/proc/steward-report.md", "x\n"));
+    expect(proc.message).toContain("cannot write /proc/steward-report.md: no file can be created in /proc");
+    const long = join(base, `${"x".repeat(300)}.md`);
+    const error = await rejection(writeFileAtomic(long, "x\n"));
+    expect(error.message).toContain("the name is longer than the filesystem allows");
+  });
+
   it("refuses a read-only folder", async () => {
     const dir = await tmpfs("ro", "size=64k");
     await mkdir(join(dir, "plans"));
