@@ -17,6 +17,10 @@ const invalid = (flag: string, value: string, what: string): StewardError => new
 export function parseInstant(flag: string, value: string): Date {
   if (!ISO_DATE.test(value) && !ISO_TIME.test(value)) throw invalid(flag, value, "a date or an ISO 8601 time with a zone");
   const t = Date.parse(ISO_DATE.test(value) ? `${value}T00:00:00Z` : value);
+  // Date.parse rolls 2026-02-30 over to March: a day the month does not have is refused.
+  const [y, m, d] = value.slice(0, 10).split("-").map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  if (m < 1 || m > 12 || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) throw invalid(flag, value, "a real date (that month has no such day)");
   if (Number.isNaN(t) || new Date(t).getUTCFullYear() < 2000 || new Date(t).getUTCFullYear() > 9999) throw invalid(flag, value, "a real date between the years 2000 and 9999");
   return new Date(t);
 }

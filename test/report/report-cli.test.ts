@@ -23,7 +23,7 @@ describe("steward report: usage, empty history, hostile values", () => {
   });
 
   it("refuses a bad --since, --until, --now or --stale-after with exit 3 naming the flag", async () => {
-    for (const [flag, value] of [["--since", "90 days"], ["--since", "0d"], ["--until", "yesterday"], ["--now", "2026-13-01"], ["--stale-after", "1y"]] as const) {
+    for (const [flag, value] of [["--since", "90 days"], ["--since", "0d"], ["--until", "yesterday"], ["--now", "2026-13-01"], ["--stale-after", "1y"], ["--since", "2026-02-30"], ["--until", "2026-04-31"], ["--since", "2026-02-31T00:00:00Z"], ["--until", "2027-02-29"]] as const) {
       const r = await steward(["report", "trends", "--root", root, flag, value]);
       expect(r.code, `${flag} ${value}`).toBe(3);
       expect(r.stderr).toContain(flag);
