@@ -46,5 +46,7 @@ export interface CommandIO extends CliIO {
 export interface Command {
   summary: string;
   usage: string;
+  /** The help for these arguments when it is not `usage` (a subcommand's own options). */
+  helpFor?: (argv: readonly string[]) => string | undefined;
   run: (argv: string[], io: CommandIO) => Promise<number>;
 }

@@ -72,7 +72,7 @@ async function dispatch(argv: string[], io: CommandIO): Promise<number> {
     return ExitCode.usage;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    io.stdout(`${command.usage}\n`);
+    io.stdout(`${command.helpFor?.(rest) ?? command.usage}\n`);
     return ExitCode.ok;
   }
   try {

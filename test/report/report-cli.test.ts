@@ -53,7 +53,8 @@ describe("steward report: usage, empty history, hostile values", () => {
     }
     const help = await steward(["report", "forecast", "--help"]);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain("--open-issues");
+    expect(help.stdout).toContain("--horizon");
+    expect(help.stdout).toMatch(/^usage: steward report forecast/);
     const post = await steward(["report", "postmortem", "--root", root, "nosuch-20260228T020000Z-abcd"]);
     expect(post.code).not.toBe(0);
     expect(post.code).not.toBe(70);

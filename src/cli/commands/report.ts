@@ -17,6 +17,10 @@ const SUBCOMMANDS = ["status", "trends", "forecast", "postmortem"] as const;
 const FORMATS = ["md", "json", "html"] as const;
 /** Flags of any report that take a value: the subcommand is the first argument that is neither a flag nor such a value. */
 const VALUE_FLAGS = new Set(["--root", "--since", "--until", "--format", "--out", "--now", "--stale-after", "--horizon", "--publisher"]);
+const POSTMORTEM_USAGE = `usage: steward report postmortem <run-id> [--root DIR] [--stdout]
+
+  writes incidents/postmortems/<run-id>.md for a failed or halted run (a file someone edited
+  is kept as it is); --stdout prints it instead`;
 /** Trends look back this far unless --since says otherwise. */
 const DEFAULT_TRENDS_DAYS = 90;
 
@@ -48,16 +52,17 @@ export const report: Command = {
 Every figure is computed from committed files only (runs/, incidents/, facts/snapshots/), so
 any clone makes the same report; the report names the files and the commit it read.
 Exit codes: 0 written, 2 usage, 3 a bad --since/--until/--now/--stale-after, 6 --out cannot be written.`,
+  helpFor(argv) {
+    const at = subcommandIndex(argv);
+    const named = at === undefined ? undefined : argv[at];
+    return named === "forecast" ? FORECAST_USAGE : named === "postmortem" ? POSTMORTEM_USAGE : undefined;
+  },
   async run(argv, io) {
     // forecast and postmortem have their own flags: hand them everything but the subcommand.
     const at = subcommandIndex(argv);
     const named = at === undefined ? undefined : argv[at];
     if (named === "forecast" || named === "postmortem") {
       const rest = argv.filter((_, i) => i !== at);
-      if (rest.includes("--help") || rest.includes("-h")) {
-        io.stdout(`${named === "forecast" ? FORECAST_USAGE : "usage: steward report postmortem <run-id> [--root DIR] [--stdout]"}\n`);
-        return ExitCode.ok;
-      }
       return named === "forecast" ? runForecastReport(rest, io) : runPostmortem(rest, io);
     }
     const { values, positionals } = parseArgs({
