@@ -51,7 +51,7 @@ export interface GroupStatus { group: string; hosts: number; unreachable: number
 export interface StatusReport {
   report: "status";
   generatedAt: string;
-  source: { commit?: string; since: string | null; until: string; files: number };
+  source: { commit?: string; uncommitted?: number; since: string | null; until: string; files: number };
   staleAfterDays: number;
   summary: Omit<GroupStatus, "group"> & { openIncidents: number };
   hosts: HostStatus[];
@@ -155,10 +155,11 @@ export async function statusReport(history: History, o: { since?: Date; until: D
   const open = episodes.filter((e) => e.closedAt === undefined && Date.parse(e.openedAt) <= until).map((e) => ({ runbook: e.runbook, severity: e.severity, file: e.file, openedAt: e.openedAt, openedBy: e.openedBy, failures: e.failures, ageDays: days(until - Date.parse(e.openedAt)) }));
   await history.audit();
   const commit = await history.commit();
+  const uncommitted = commit === undefined ? undefined : await history.uncommitted();
   return {
     report: "status",
     generatedAt: o.now.toISOString(),
-    source: { ...(commit ? { commit } : {}), since: o.since?.toISOString() ?? null, until: o.until.toISOString(), files: history.files },
+    source: { ...(commit ? { commit } : {}), ...(uncommitted ? { uncommitted } : {}), since: o.since?.toISOString() ?? null, until: o.until.toISOString(), files: history.files },
     staleAfterDays: days(staleAfter),
     summary: { ...tally(hosts), openIncidents: open.length },
     hosts,

@@ -34,7 +34,7 @@ export interface GroupTrend { group: string; hosts: number; hostResults: number;
 export interface TrendsReport {
   report: "trends";
   generatedAt: string;
-  source: { commit?: string; since: string; until: string; files: number };
+  source: { commit?: string; uncommitted?: number; since: string; until: string; files: number };
   summary: Omit<RunbookTrend, "runbook"> & { mttr: { incidents: number; meanHours: number | null; medianHours: number | null; stillOpen: number }; patchLatency: Latency; exposureHostDays: number; observedHostDays: number; exposureShare: number | null };
   runbooks: RunbookTrend[];
   groups: GroupTrend[];
@@ -196,12 +196,13 @@ export async function trendsReport(history: History, o: { since: Date; until: Da
     return { runbook, incidents: list.length, meanHours: mean(repairHours(list)) };
   });
   const commit = await history.commit();
+  const uncommitted = commit === undefined ? undefined : await history.uncommitted();
   const runs = sum((r) => r.runs);
   const hostResults = sum((r) => r.hostResults);
   return {
     report: "trends",
     generatedAt: o.now.toISOString(),
-    source: { ...(commit ? { commit } : {}), since: o.since.toISOString(), until: o.until.toISOString(), files: history.files },
+    source: { ...(commit ? { commit } : {}), ...(uncommitted ? { uncommitted } : {}), since: o.since.toISOString(), until: o.until.toISOString(), files: history.files },
     summary: {
       runs, ok: sum((r) => r.ok), hostsFailed: sum((r) => r.hostsFailed), halted: sum((r) => r.halted), successRate: rate(sum((r) => r.ok), runs),
       hostResults, hostFailures: sum((r) => r.hostFailures), hostFailureRate: rate(sum((r) => r.hostFailures), hostResults),

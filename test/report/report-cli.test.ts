@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,6 +61,21 @@ describe("steward report: usage, empty history, hostile values", () => {
     expect(post.code).not.toBe(70);
     expect(post.stderr).toContain("nosuch-20260228T020000Z-abcd");
     expect((await steward(["report", "postmortem", "--root", root, "../../etc"])).code).toBe(2);
+  });
+
+  it("says when the work tree's history differs from the commit it names", async () => {
+    const line = { v: 1 as const, host: "web-1", takenAt: "2026-02-28T01:00:00.000Z", groups: ["web"], os: "debian 12", disks: [], memory: { totalBytes: 1, availableBytes: 1 }, load: { one: 0, five: 0, fifteen: 0, cpus: 1 }, uptimeSeconds: 1, bootId: "b", rebootRequired: false, upgradable: [] };
+    await writeSnapshots(root, [line]);
+    const git = (...args: string[]) => execFileSync("git", ["-C", root, "-c", "user.name=t", "-c", "user.email=t@example.org", ...args]);
+    git("init", "-q", "-b", "main");
+    git("add", ".");
+    git("commit", "-q", "-m", "history");
+    const clean = await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z"]);
+    expect(clean.stdout).toMatch(/file\(s\) read, as committed at `[0-9a-f]{40}`/);
+    await writeSnapshots(root, [{ ...line, host: "web-2" }]);
+    const dirty = await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z"]);
+    expect(dirty.stdout).toMatch(/from the work tree, which differs from commit `[0-9a-f]{40}` in 1 file\(s\)/);
+    expect(JSON.parse((await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z", "--format", "json"])).stdout).source.uncommitted).toBe(1);
   });
 
   it("an empty history gives a report that says so, in Markdown and JSON", async () => {

@@ -73,6 +73,22 @@ export class History {
     return read.entries.map(({ entry: e }) => ({ runId: e.runId, type: e.type, actor: e.actor, finishedAt: e.finishedAt, status: e.status }));
   }
 
+  /**
+   * How many files under the folders reports read (runs/, incidents/, facts/snapshots/)
+   * differ from the commit checked out (changed, added or untracked): 0 when the work tree
+   * matches it, undefined when the root is no git work tree. A report says so, since its
+   * figures are then not the commit's.
+   */
+  async uncommitted(): Promise<number | undefined> {
+    try {
+      const r = await git(this.root, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "runs", "incidents", "facts/snapshots"]);
+      if (r.code !== 0) return undefined;
+      return r.stdout.toString("utf8").split("\0").filter((entry) => entry.length > 3).length;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The commit checked out (HEAD), when the root is a git work tree with a commit. */
   async commit(): Promise<string | undefined> {
     try {
