@@ -16,7 +16,7 @@ const pct = (r: number | null): string => (r === null ? "—" : `${Math.round(r 
 
 /** A string safe inside a Mermaid quoted label: letters, digits and a few punctuation marks only. */
 export function mermaidLabel(v: unknown): string {
-  return String(v).replace(/[^A-Za-z0-9 ._:/+-]/g, "_").slice(0, 80);
+  return String(v).replace(/[^A-Za-z0-9 ._:/+(),-]/g, "_").slice(0, 80);
 }
 
 /** One xychart-beta block: bars and/or lines over labelled x values. */
