@@ -118,4 +118,16 @@ describe("steward report: usage, empty history, hostile values", () => {
       { runbook: "patching", severity: "SEV2", file: "incidents/patching-sev2.md", openedAt: "2026-01-05T02:30:00.000Z", openedBy: "r5", failures: 1 },
     ]);
   });
+
+  it("names hand-edited timeline lines and misnamed incident files instead of skipping them", async () => {
+    const text = "---\nstatus: closed\nrunbook: patching\nseverity: SEV2\nlabels: []\n---\n# x\n\n## Timeline\n\n- 2026-01-01T02:30:00.000Z — failing (run r1)\n- 2026-01-03T02:30:00.000Z — resolved (run r3): ok\n- garbage line — failing\n- 2026-01-04T02:30:00.000Z — exploded (run y)\n";
+    const problems: Array<{ line: number; message: string }> = [];
+    incidentEpisodes(text, "incidents/patching-sev2.md", (p) => problems.push(p));
+    expect(problems.map((p) => p.line)).toEqual([13, 14]);
+    expect(problems[0]!.message).toContain("timeline line steward cannot read");
+    await mkdir(join(root, "incidents"), { recursive: true });
+    await writeFile(join(root, "incidents/noheader.md"), "# notes\n");
+    const r = await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z"]);
+    expect(r.stdout).toContain("incidents/noheader.md | 0 | is not named \\<runbook\\>-\\<sev\\>.md");
+  });
 });

@@ -59,7 +59,11 @@ export function incidentEpisodes(text: string, file: string, onProblem?: (p: His
   const start = lines.indexOf("## Timeline");
   for (let i = start + 1; start !== -1 && i < lines.length; i++) {
     const m = LINE.exec(lines[i]!);
-    if (m === null) continue;
+    if (m === null) {
+      // Every timeline entry the publisher writes is a `- ` line: one that does not read is said, not skipped.
+      if (lines[i]!.startsWith("- ")) onProblem?.({ file, line: i + 1, message: "is a timeline line steward cannot read (`- <ISO 8601 UTC> — failing|resolved (run <run-id>)`); left out" });
+      continue;
+    }
     const [, at, what, run] = m as unknown as [string, string, string, string];
     if (at < last) {
       onProblem?.({ file, line: i + 1, message: "is earlier than the line before it; the timeline is read in file order" });
@@ -93,6 +97,9 @@ export async function readIncidents(root: string, onProblem?: (p: HistoryProblem
   }
   const episodes: IncidentEpisode[] = [];
   let files = 0;
+  for (const name of names.filter((n) => n.endsWith(".md") && !FILE.test(n)).sort()) {
+    onProblem?.({ file: `incidents/${name}`, line: 0, message: "is not named <runbook>-<sev>.md (sev1 to sev4); not read as an incident" });
+  }
   for (const name of names.filter((n) => FILE.test(n)).sort()) {
     const file = `incidents/${name}`;
     const info = await lstat(join(root, file));
