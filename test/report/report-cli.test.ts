@@ -131,3 +131,29 @@ describe("steward report: usage, empty history, hostile values", () => {
     expect(r.stdout).toContain("incidents/noheader.md | 0 | is not named \\<runbook\\>-\\<sev\\>.md");
   });
 });
+
+describe("a results.json that contradicts itself is named, not counted", () => {
+  const runId = "patching-20260228T020000Z-abcd";
+  const host = (name: string, outcome: string) => ({ host: name, wave: 1, outcome, detail: "", startedAt: "2026-02-28T02:00:01.000Z", finishedAt: "2026-02-28T02:01:00.000Z", steps: [] });
+  const results = (over: Record<string, unknown> = {}) => ({
+    format: 1,
+    runId,
+    plan: { id: "patching-20260228T0159-0123456789ab", digest: "sha256:x" },
+    startedAt: "2026-02-28T02:00:00.000Z",
+    finishedAt: "2026-02-28T02:05:00.000Z",
+    status: "hosts-failed",
+    counts: { changed: 1, failed: 1 },
+    hosts: [host("web-1", "changed"), host("web-2", "failed")],
+    ...over,
+  });
+
+  it("accepts a consistent file and names each contradiction", async () => {
+    const { resultsShapeProblem } = await import("../../src/report/history/runs.ts");
+    expect(resultsShapeProblem(results(), runId)).toBeNull();
+    expect(resultsShapeProblem(results({ counts: { changed: 999, failed: 1 } }), runId)).toBe("counts 999 changed host(s) but lists 1");
+    expect(resultsShapeProblem(results({ status: "ok" }), runId)).toBe("has status ok but its hosts' outcomes give hosts-failed");
+    expect(resultsShapeProblem(results({ hosts: [host("web-1", "changed"), host("web-1", "changed")], counts: undefined, status: "ok" }), runId)).toBe("lists host web-1 twice");
+    expect(resultsShapeProblem(results({ startedAt: "9999-12-31T00:00:00.000Z" }), runId)).toMatch(/more than a day from the start its run id carries/);
+    expect(resultsShapeProblem(results({ finishedAt: "2026-02-28T01:00:00.000Z" }), runId)).toBe("has a finishedAt before its startedAt");
+  });
+});

@@ -9,6 +9,7 @@
  * Every file is untrusted input: a link, a non-file, an oversized or malformed
  * results.json is a {@link HistoryProblem} naming the file, and the run is skipped.
  */
+import { countOutcomes, runStatus } from "../../apply/results.ts";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunResults } from "../../apply/results.ts";
@@ -71,6 +72,36 @@ export function resultsShapeProblem(value: unknown, runId: string): string | nul
       if (typeof step !== "object" || step === null || typeof step.kind !== "string" || typeof step.outcome !== "string" || typeof step.finishedAt !== "string" || !ISO.test(step.finishedAt)) return `has a step of ${host.host} that is not {kind, outcome, finishedAt}`;
     }
   }
+  return consistencyProblem(r as unknown as RunResults, runId);
+}
+
+/** Most a run's startedAt may differ from the start its id carries (a clock override in tests sets both). */
+const STAMP_SLACK_MS = 86_400_000;
+
+/**
+ * What in a well-shaped results.json contradicts itself, as apply writes it: a host
+ * listed twice, counts that are not the tally of the hosts' outcomes (countOutcomes),
+ * a status that is not the one the hosts give when nothing halted (runStatus), a start
+ * far from the one the run id carries or after the end. `steward audit verify` checks
+ * the digests; this keeps a hand-edited file out of the figures, named.
+ */
+function consistencyProblem(r: RunResults, runId: string): string | null {
+  const seen = new Set<string>();
+  for (const h of r.hosts) {
+    if (seen.has(h.host)) return `lists host ${h.host} twice`;
+    seen.add(h.host);
+  }
+  if (r.counts !== undefined && r.counts !== null) {
+    const tally = countOutcomes(r.hosts);
+    for (const [outcome, n] of Object.entries(r.counts)) {
+      if ((tally as Record<string, number>)[outcome] !== n) return `counts ${n} ${outcome} host(s) but lists ${(tally as Record<string, number>)[outcome] ?? 0}`;
+    }
+  }
+  if (!r.status.startsWith("halted:") && runStatus(r.hosts, null) !== r.status) return `has status ${r.status} but its hosts' outcomes give ${runStatus(r.hosts, null)}`;
+  const started = Date.parse(r.startedAt);
+  const stamp = runIdTime(runId);
+  if (stamp !== undefined && Math.abs(started - stamp) > STAMP_SLACK_MS) return `has a startedAt (${r.startedAt}) more than a day from the start its run id carries`;
+  if (Date.parse(r.finishedAt) < started) return "has a finishedAt before its startedAt";
   return null;
 }
 
