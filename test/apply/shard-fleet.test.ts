@@ -223,6 +223,18 @@ describe("sharded apply on the sandbox fleet, compared with one runner", () => {
     expect(merged.stderr).toContain(`runs/${runId}/shards/w1-3-of-3/journal.jsonl is the journal of shard 1/3 of wave 1, not of shard 3/3 of wave 1`);
 
     await rm(join(shards, "w1-3-of-3"), { recursive: true });
+    // A shard of another cut of the wave is refused before it touches a host.
+    const recut = await steward(sharded, "apply", plan, "--shard", "1/2", "--wave", "1");
+    expect(recut.code).toBe(2);
+    expect(recut.stderr).toContain(`wave 1 of run ${runId} is already cut into 3 shard(s)`);
+    // A shard whose runner died (a journal, no results) is named as such, with the way out.
+    await mkdir(join(shards, "w1-3-of-3"));
+    await cp(join(shards, "w1-1-of-3", "journal.jsonl"), join(shards, "w1-3-of-3", "journal.jsonl"));
+    const crashed = await steward(sharded, "apply", plan, "--shard", "3/3", "--wave", "1");
+    expect(crashed.code).toBe(2);
+    expect(crashed.stderr).toContain("started but never finished");
+    expect(crashed.stderr).toContain(`remove runs/${runId}/shards/w1-3-of-3/ and apply the shard again`);
+    await rm(join(shards, "w1-3-of-3"), { recursive: true });
     const third = await steward(sharded, "apply", plan, "--shard", "3/3", "--wave", "1");
     expect(third.code, third.stderr).toBe(0);
     merged = await steward(sharded, "results", "merge", runId, "--wave", "1");

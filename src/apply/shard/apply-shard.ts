@@ -15,14 +15,15 @@
  *   hash chain cannot take parallel appends; the merge records the wave, naming each
  *   shard's files by digest.
  */
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../../core/errors.ts";
 import { runEngine } from "../engine.ts";
 import { closeWithin, CLOSE_GRACE_MS, exists, prepareApply, runners, runTransport, type ApplyOptions } from "../index.ts";
 import { Journal, JOURNAL_FILE } from "../journal.ts";
 import { lockPlan } from "../lock.ts";
-import type { RunResults } from "../results.ts";
-import { concurrencyShare, partitionWave, shardedRunId, shardFolder, shardPlan, shareOf, type ShardSpec } from "./partition.ts";
+import { RESULTS_FILE, type RunResults } from "../results.ts";
+import { concurrencyShare, partitionWave, SHARD_FOLDER, shardedRunId, shardFolder, shardPlan, shareOf, type ShardSpec } from "./partition.ts";
 import { readMergedState } from "./state.ts";
 
 export interface ShardApplyOptions extends Omit<ApplyOptions, "resume" | "retryUnknown" | "unattended"> {
@@ -67,7 +68,14 @@ export async function applyShard(options: ShardApplyOptions): Promise<ShardOutco
   const allowed = shareOf(remaining, shard.index, shard.of);
   const shardDir = join(runDir, "shards", shardFolder(wave, shard));
   const journalPath = join(shardDir, JOURNAL_FILE);
-  if (await exists(journalPath)) throw new UsageError(`shard ${shard.index}/${shard.of} of wave ${wave + 1} of run ${runId} was applied already (runs/${runId}/shards/${shardFolder(wave, shard)}/)`, `merge the wave: steward results merge ${runId}`);
+  // A wave is cut one way: a shard of another n would apply hosts another shard had.
+  const cuts = await otherCuts(join(runDir, "shards"), wave, shard.of);
+  if (cuts.length > 0) throw new UsageError(`wave ${wave + 1} of run ${runId} is already cut into ${cuts.map((c) => c.of).join(" and ")} shard(s) (runs/${runId}/shards/${cuts.map((c) => c.folder).join(", ")}/): --shard ${shard.index}/${shard.of} would apply its hosts a second way`, `apply the wave's other shards with --shard i/${cuts[0]!.of}`);
+  if (await exists(journalPath)) {
+    const where = `runs/${runId}/shards/${shardFolder(wave, shard)}/`;
+    if (!(await exists(join(shardDir, RESULTS_FILE)))) throw new UsageError(`shard ${shard.index}/${shard.of} of wave ${wave + 1} of run ${runId} started but never finished (its runner crashed or was killed): ${where} has a journal and no results`, `check its hosts, remove ${where} and apply the shard again`);
+    throw new UsageError(`shard ${shard.index}/${shard.of} of wave ${wave + 1} of run ${runId} was applied already (${where})`, `merge the wave: steward results merge ${runId}`);
+  }
   const sliced = shardPlan(plan, wave, hosts, allowed, concurrency);
   const lock = await lockPlan(runsDir, `${plan.id}.${shardFolder(wave, shard)}`, { runId, root: options.root });
   const transport = runTransport(options, inventory);
@@ -94,4 +102,21 @@ export async function applyShard(options: ShardApplyOptions): Promise<ShardOutco
       await lock.release();
     }
   }
+}
+
+/** The shard folders of wave `wave` (0-based) cut into another number of shards than `of`. */
+async function otherCuts(shardsDir: string, wave: number, of: number): Promise<Array<{ folder: string; of: number }>> {
+  let names: string[];
+  try {
+    names = await readdir(shardsDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const out: Array<{ folder: string; of: number }> = [];
+  for (const folder of names.sort()) {
+    const m = SHARD_FOLDER.exec(folder);
+    if (m !== null && Number(m[1]) === wave + 1 && Number(m[3]) !== of) out.push({ folder, of: Number(m[3]) });
+  }
+  return out;
 }
