@@ -20,7 +20,9 @@
  *      `skipped`: not run). Lost while a step ran, the step's effect is unknown: the
  *      step `failed`, the host `failed` (`unreachable` when nothing had changed yet);
  *   4. before a step its intent is journaled (with the executor's intent evidence),
- *      after it the StepResult: a step is never started without a durable intent.
+ *      after it the StepResult: a step is never started without a durable intent. An
+ *      outcome is not waited for on its own: it shares the next intent's fsync (the
+ *      journal writes in order), and the last one is durable before runHost returns.
  */
 import { drivers } from "../drivers/registry.ts";
 import { gatherPlanFacts } from "../facts/gather.ts";
@@ -117,6 +119,8 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
   const startedAt = now();
   const steps: StepResult[] = [];
   const done = (outcome: HostOutcome, detail: string): HostResult => ({ host: host.name, wave: host.wave, outcome, detail, startedAt, finishedAt: now(), steps });
+  /** The last step outcome appended and not yet waited for (see below). */
+  let unflushed: Promise<void> = Promise.resolve();
 
   const defs: Array<{ step: Step; action: PlannedAction; executor: Executor }> = [];
   for (const action of host.actions) {
@@ -198,6 +202,7 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
               unreadable = errorDetail(error);
             }
             await options.journal.intent({ step: step.name, kind: step.kind, ...(evidence !== undefined ? { evidence } : {}) });
+            await unflushed;
             journaled = true;
             if (evidence !== undefined) ctx.evidence = evidence;
           }
@@ -231,7 +236,10 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
         }
       }
       session = plainSession(ctx.session);
-      await options.journal.outcome(result);
+      // Not waited for here: the next step's intent is appended after it and shares its
+      // fsync; it is waited for with that intent, or before the host returns.
+      unflushed = options.journal.outcome(result);
+      unflushed.catch(() => undefined);
       steps.push(result);
       if (result.outcome === "changed") changed = true;
       if (result.outcome !== "failed") continue;
@@ -249,6 +257,8 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
     throw error;
   } finally {
     await session.close().catch(() => undefined);
+    // The last step's outcome is durable before the host's result is (a failed write throws).
+    await unflushed;
   }
 }
 
