@@ -21,8 +21,9 @@
  *      step `failed`, the host `failed` (`unreachable` when nothing had changed yet);
  *   4. before a step its intent is journaled (with the executor's intent evidence),
  *      after it the StepResult: a step is never started without a durable intent. An
- *      outcome is not waited for on its own: it shares the next intent's fsync (the
- *      journal writes in order), and the last one is durable before runHost returns.
+ *      outcome is not waited for on its own: it shares the fsync of the next record
+ *      appended after it (the journal writes in order) — the next step's intent, or the
+ *      host-end record the caller appends once runHost returns.
  */
 import { drivers } from "../drivers/registry.ts";
 import { gatherPlanFacts } from "../facts/gather.ts";
@@ -225,7 +226,6 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
             }
             return done("unreachable", detail);
           }
-          if (!journaled) throw error;
           const lost: StepResult = { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `connection lost: ${errorDetail(error)}` };
           await options.journal.outcome(lost);
           steps.push(lost);
@@ -237,7 +237,8 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
       }
       session = plainSession(ctx.session);
       // Not waited for here: the next step's intent is appended after it and shares its
-      // fsync; it is waited for with that intent, or before the host returns.
+      // fsync (it is waited for with that intent); after the last step, the caller's
+      // host-end record, appended after it, makes it durable (a failed write fails that).
       unflushed = options.journal.outcome(result);
       unflushed.catch(() => undefined);
       steps.push(result);
@@ -257,8 +258,6 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
     throw error;
   } finally {
     await session.close().catch(() => undefined);
-    // The last step's outcome is durable before the host's result is (a failed write throws).
-    await unflushed;
   }
 }
 
