@@ -281,17 +281,12 @@ class Rollout {
   async #runOne(host: PlannedHost): Promise<void> {
     const previous = this.#o.resume?.hosts.get(host.name);
     const attempt = (previous?.attempts ?? 0) + 1;
-    // Not waited for before the host starts (its connect and facts read overlap the
-    // fsync): the host's first step intent is appended after it, so by the time that
-    // intent is durable and the step starts, so is this record.
+    // Not waited for before the host starts (its connect overlaps the fsync): its first
+    // step intent is appended after it, so is durable no earlier than this record.
     const started = this.#append({ type: "host-start", host: host.name, wave: host.wave, attempt }).then(
-      (record) => {
-        this.#emit({ type: "host-start", time: record.time, host: host.name, wave: host.wave, attempt });
-        return record;
-      },
+      (record) => this.#emit({ type: "host-start", time: record.time, host: host.name, wave: host.wave, attempt }),
       (error: unknown) => {
-        this.#fatal ??= error;
-        throw error;
+        throw (this.#fatal ??= error);
       },
     );
     started.catch(() => undefined);
