@@ -5,7 +5,7 @@
  * suite can say what each piece costs.
  */
 import type ssh2 from "ssh2";
-import { gatherHostFacts } from "../src/facts/gather.ts";
+import { gatherPlanFacts } from "../src/facts/gather.ts";
 import type { FleetState, SandboxHost } from "../src/sandbox/index.ts";
 import { mapConcurrent } from "../src/transport/limiter.ts";
 import { createTransport } from "../src/transport/registry.ts";
@@ -77,8 +77,8 @@ export function readFirst(connect: Connect, script: string): Connect {
  * The same per-host work through steward's own transport and facts reader, as apply
  * does it without apply around it: the transport's defaults (connect rate, strict host
  * keys, each command wrapped so it can be killed on timeout), the stale check's facts
- * read (`packageLists` as apply chooses it, parsed and checked against the facts
- * schema), then the commands one after another. What steward apply takes beyond this
+ * read (gatherPlanFacts, `packageLists` as apply chooses it, parsed and checked against
+ * the facts schema), then the commands one after another. What steward apply takes beyond this
  * is the CLI and the engine: plan checks, lock, journal, events, results, report.
  */
 export async function transportSameWork(state: FleetState, hosts: readonly SandboxHost[], concurrency: number, commands: readonly string[], packageLists: boolean): Promise<void> {
@@ -88,7 +88,7 @@ export async function transportSameWork(state: FleetState, hosts: readonly Sandb
       const target = sandboxTarget(state, host);
       const session = await transport.connect(target);
       try {
-        const read = await gatherHostFacts(target, { transport, packageLists });
+        const read = await gatherPlanFacts(target, { transport, packageLists });
         if (!read.ok) throw new Error(`${host.name}: facts: ${read.error.message}`);
         for (const command of commands) {
           const r = await session.exec(command, { check: false, timeoutMs: 60_000 });

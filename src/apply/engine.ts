@@ -287,8 +287,16 @@ class Rollout {
   async #runOne(host: PlannedHost): Promise<void> {
     const previous = this.#o.resume?.hosts.get(host.name);
     const attempt = (previous?.attempts ?? 0) + 1;
-    const started = await this.#append({ type: "host-start", host: host.name, wave: host.wave, attempt });
-    this.#emit({ type: "host-start", time: started.time, host: host.name, wave: host.wave, attempt });
+    // Not waited for before the host starts (its connect overlaps the fsync): its first
+    // step intent is appended after it, so is durable no earlier than this record.
+    const started = this.#append({ type: "host-start", host: host.name, wave: host.wave, attempt }).then(
+      (record) => this.#emit({ type: "host-start", time: record.time, host: host.name, wave: host.wave, attempt }),
+      (error: unknown) => {
+        throw (this.#fatal ??= error);
+      },
+    );
+    started.catch(() => undefined);
+    const startedAt = this.#now().toISOString();
     let result: HostResult;
     try {
       result = await this.#o.runHost(host, this.#stop.stop, hostJournal(host, previous, { append: (b) => this.#append(b), emit: (e) => this.#emit(e), ended: (name) => this.#results.has(name) }), this.#stop.abort);
@@ -296,8 +304,9 @@ class Rollout {
     } catch (error) {
       if (this.#fatal !== undefined) throw this.#fatal;
       const message = error instanceof Error ? error.message : String(error);
-      result = { host: host.name, wave: host.wave, outcome: "failed", detail: `the host runner failed (a bug in steward): ${message}`, startedAt: started.time, finishedAt: this.#now().toISOString(), steps: [] };
+      result = { host: host.name, wave: host.wave, outcome: "failed", detail: `the host runner failed (a bug in steward): ${message}`, startedAt, finishedAt: this.#now().toISOString(), steps: [] };
     }
+    await started;
     // A hard stop may have recorded this host already, when it did not return in time.
     if (this.#results.has(host.name)) return;
     await this.#ended(host, result, previous);

@@ -3,23 +3,31 @@
  * steps in order, journal each step, and return the host's outcome as a value.
  *
  *   1. connect; a transport failure is `unreachable` with the transport's reason;
- *   2. gather the facts again over the same connection and recompute the facts digest
- *      over exactly what the plan depends on (factsDigest in src/plan/digest.ts; the
- *      package lists are read only when a step touches packages, as only then are any
- *      in the digest or is a broken package a reason to stop); a
+ *   2. read again, over the same connection, exactly the facts the plan depends on
+ *      (gatherPlanFacts: the facts script's PLAN_SECTIONS; the package lists only when
+ *      a step touches packages, as only then are any in the digest or is a broken
+ *      package a reason to stop) and recompute the facts digest (factsDigest in
+ *      src/plan/digest.ts); a
  *      different digest, or packages now half-configured, is `skipped:stale` naming
  *      what moved, and nothing is changed. Not on a resumed host this run already
  *      touched: it moved because of this run, and its journal says how far it got;
  *   3. run the steps in plan order. Checks before the first changing step are
  *      pre-checks: one failing is `cancelled:precheck`. A failing step stops the host
  *      (`failed`) unless it says `on_failure: continue`. Between steps a stop request
- *      ends the host as `interrupted` before the next step starts;
+ *      ends the host as `interrupted` before the next step starts. A connection lost
+ *      between steps (before a step sent anything) is dialled again once: the step runs
+ *      on the new connection, or the host is `unreachable` at that step (recorded
+ *      `skipped`: not run). Lost while a step ran, the step's effect is unknown: the
+ *      step `failed`, the host `failed` (`unreachable` when nothing had changed yet);
  *   4. before a step its intent is journaled (with the executor's intent evidence),
- *      after it the StepResult: a step is never started without a durable intent.
+ *      after it the StepResult: a step is never started without a durable intent. An
+ *      outcome is not waited for on its own: it shares the fsync of the next record
+ *      appended after it (the journal writes in order) — the next step's intent, or the
+ *      host-end record the caller appends once runHost returns.
  */
 import { drivers } from "../drivers/registry.ts";
-import { gatherHostFacts } from "../facts/gather.ts";
-import type { AppProbe, HostFacts } from "../facts/types.ts";
+import { gatherPlanFacts } from "../facts/gather.ts";
+import type { AppProbe, PlanFacts } from "../facts/types.ts";
 import type { Check, Step, StepKind } from "../model/types.ts";
 import { hostFactsDependencies, stepTimeoutMs } from "../steps/registry.ts";
 import { factsDigest } from "../plan/digest.ts";
@@ -29,6 +37,7 @@ import { redactStrings } from "../core/redact-value.ts";
 import { executorFor, unsupportedSteps, type Executor } from "../steps/executors.ts";
 import { compileTemplate } from "../template/index.ts";
 import type { HostTarget, Session, Transport } from "../transport/types.ts";
+import { noting, plainSession, reconnected, type StepReach } from "./step-session.ts";
 import type { HostJournal, HostOutcome, HostResult, StepContext, StepIntent, StepOutcome, StepResult } from "./types.ts";
 
 /** What runHost needs: the plan, the host, how to reach it, the runbook's steps, where to journal. */
@@ -69,7 +78,7 @@ export interface RunHostOptions {
  * a new hold, a broken package, a changed reboot flag or app version. Empty when
  * nothing the plan names moved (the digest may still differ, e.g. in the OS).
  */
-export function whatMoved(host: PlannedHost, facts: HostFacts): string[] {
+export function whatMoved(host: PlannedHost, facts: PlanFacts): string[] {
   const moved: string[] = [];
   const installed = new Map(facts.installed.map((p) => [`${p.name} ${p.arch ?? ""}`, p]));
   const byName = new Map(facts.installed.map((p) => [p.name, p]));
@@ -117,6 +126,8 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
   const startedAt = now();
   const steps: StepResult[] = [];
   const done = (outcome: HostOutcome, detail: string): HostResult => ({ host: host.name, wave: host.wave, outcome, detail, startedAt, finishedAt: now(), steps });
+  /** The last step outcome appended and not yet waited for (see below). */
+  let unflushed: Promise<void> = Promise.resolve();
 
   const defs: Array<{ step: Step; action: PlannedAction; executor: Executor }> = [];
   for (const action of host.actions) {
@@ -158,7 +169,8 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
         continue;
       }
       if (options.stopRequested?.() === true || signal.aborted) return done("interrupted", `stopped before step '${step.name}'${changed ? "; earlier steps changed the host" : ""}`);
-      const ctx = stepContext(options, session, step, action, signal);
+      const reach: StepReach = { reached: false };
+      const ctx = stepContext(options, session, step, action, signal, reach);
       // A step an earlier attempt started and never recorded: judged from the host's state.
       const pending = options.journal.pending.get(step.name);
       if (pending !== undefined) {
@@ -184,29 +196,57 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
       }
       let evidence: Record<string, unknown> | undefined;
       let unreadable: string | undefined;
-      try {
-        evidence = executor.intentEvidence === undefined ? undefined : await executor.intentEvidence(ctx);
-      } catch (error) {
-        if (connectionGone(error)) throw error;
-        unreadable = errorDetail(error);
+      let journaled = false;
+      let result: StepResult | undefined;
+      for (let attempt = 0; result === undefined; attempt++) {
+        try {
+          reach.reached = false;
+          if (!journaled) {
+            try {
+              evidence = executor.intentEvidence === undefined ? undefined : await executor.intentEvidence(ctx);
+            } catch (error) {
+              if (connectionGone(error)) throw error;
+              unreadable = errorDetail(error);
+            }
+            await options.journal.intent({ step: step.name, kind: step.kind, ...(evidence !== undefined ? { evidence } : {}) });
+            await unflushed;
+            journaled = true;
+            if (evidence !== undefined) ctx.evidence = evidence;
+          }
+          // Without its evidence a step could not be judged after a crash: it does not start.
+          result = unreadable !== undefined ? { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `not started: cannot read the host's state first: ${unreadable}` } : scrubbed(await executor.execute(ctx), options.redact);
+        } catch (error) {
+          if (!connectionGone(error)) throw error;
+          // Nothing of the step reached the host (its intent not yet written, or no command
+          // sent): the connection was lost between steps. One new connection decides whether
+          // the host is still there (the step then runs on it) or became unreachable.
+          if (!journaled || !reach.reached) {
+            const gone = attempt === 0 ? await reconnected(ctx) : errorDetail(error);
+            if (gone === undefined) continue;
+            const where = `became unreachable before step '${step.name}' (${i + 1} of ${defs.length})`;
+            const detail = `${where}: ${gone}${changed ? "; earlier steps changed the host" : "; nothing was changed"}`;
+            if (journaled) {
+              const notRun: StepResult = { step: step.name, kind: step.kind, outcome: "skipped", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `not run: the host ${where}: ${gone}` };
+              await options.journal.outcome(notRun);
+              steps.push(notRun);
+            }
+            return done("unreachable", detail);
+          }
+          const lost: StepResult = { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `connection lost: ${errorDetail(error)}` };
+          await options.journal.outcome(lost);
+          steps.push(lost);
+          // Lost while the step ran, before anything changed: the host did not answer, like an
+          // unreachable one. After a change the step's effect is unknown: failed.
+          const untouched = firstChange < 0 || i < firstChange;
+          return done(untouched ? "unreachable" : "failed", `${step.name}: ${lost.detail}${untouched ? "; nothing was changed" : ""}`);
+        }
       }
-      await options.journal.intent({ step: step.name, kind: step.kind, ...(evidence !== undefined ? { evidence } : {}) });
-      if (evidence !== undefined) ctx.evidence = evidence;
-      let result: StepResult;
-      try {
-        // Without its evidence a step could not be judged after a crash: it does not start.
-        result = unreadable !== undefined ? { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `not started: cannot read the host's state first: ${unreadable}` } : scrubbed(await executor.execute(ctx), options.redact);
-      } catch (error) {
-        if (!connectionGone(error)) throw error;
-        const lost: StepResult = { step: step.name, kind: step.kind, outcome: "failed", startedAt: now(), finishedAt: now(), durationMs: 0, detail: `connection lost: ${errorDetail(error)}` };
-        await options.journal.outcome(lost);
-        steps.push(lost);
-        // Lost before anything changed: the host did not answer, like an unreachable one.
-        const untouched = firstChange < 0 || i < firstChange;
-        return done(untouched ? "unreachable" : "failed", `${step.name}: ${lost.detail}${untouched ? "; nothing was changed" : ""}`);
-      }
-      session = ctx.session;
-      await options.journal.outcome(result);
+      session = plainSession(ctx.session);
+      // Not waited for here: the next step's intent is appended after it and shares its
+      // fsync (it is waited for with that intent); after the last step, the caller's
+      // host-end record, appended after it, makes it durable (a failed write fails that).
+      unflushed = options.journal.outcome(result);
+      unflushed.catch(() => undefined);
       steps.push(result);
       if (result.outcome === "changed") changed = true;
       if (result.outcome !== "failed") continue;
@@ -227,18 +267,23 @@ export async function runHost(options: RunHostOptions): Promise<HostResult> {
   }
 }
 
-/** The context an executor runs one step in; `reconnect` replaces the context's session. */
-function stepContext(options: Omit<RunHostOptions, "journal">, session: Session, step: Step, action: PlannedAction, signal: AbortSignal): StepContext {
+/**
+ * The context an executor runs one step in; `reconnect` replaces the context's session.
+ * With `reach`, the sessions it hands out note in it whether a command of the step may
+ * have reached the host (noting).
+ */
+function stepContext(options: Omit<RunHostOptions, "journal">, session: Session, step: Step, action: PlannedAction, signal: AbortSignal, reach?: StepReach): StepContext {
   const { transport, target } = options;
+  const wrap = (s: Session): Session => (reach === undefined ? s : noting(s, reach));
   const ctx: StepContext = {
     plan: options.plan,
     host: options.host,
     target,
     transport,
-    session,
+    session: wrap(session),
     reconnect: async () => {
       await ctx.session.close().catch(() => undefined);
-      ctx.session = await transport.connect(target);
+      ctx.session = wrap(await transport.connect(target));
       return ctx.session;
     },
     step,
@@ -280,7 +325,7 @@ async function staleness(options: RunHostOptions): Promise<{ outcome: HostOutcom
   // whose steps touch no package has none in its digest and no broken-package check, so
   // they are not read: the digest is over the same facts either way.
   const packageLists = hasPackages || deps.packages.size > 0;
-  const result = await gatherHostFacts(options.target, { transport: options.transport, timeoutMs: options.factsTimeoutMs ?? 120_000, apps: () => options.appProbes ?? [], packageLists });
+  const result = await gatherPlanFacts(options.target, { transport: options.transport, timeoutMs: options.factsTimeoutMs ?? 120_000, apps: () => options.appProbes ?? [], packageLists });
   if (!result.ok) {
     const unreachable = result.error.kind === "unreachable" || result.error.kind === "timeout";
     return { outcome: unreachable ? "unreachable" : "failed", detail: `cannot re-read the host's facts (${result.error.kind}): ${result.error.message}` };

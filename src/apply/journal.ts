@@ -8,11 +8,14 @@
  * bytes ("" for the first), so a removed, reordered or edited line breaks the chain and
  * is refused on reading (journal-replay.ts).
  *
- * Durability: `append` resolves only after the record was written and fsync'd, so
- * whatever the engine acted on after an append is on disk. Appends issued while a
- * flush is running are written together and share the next fsync (group commit): each
- * still resolves only once it is durable, and a busy rollout pays one fsync per flush
- * rather than per record. A record is one write of whole lines: `kill -9` can tear
+ * Durability: `append` resolves only after the record was written and fdatasync'd, so
+ * whatever the engine acted on after an append is on disk. A flush starts on the event
+ * loop's next turn (setImmediate), so appends made in one turn — a step's outcome and
+ * the next step's intent, hosts finishing together — are written together, and
+ * appends issued while a flush runs go in the next one (group commit): each still
+ * resolves only once it is durable, and a busy rollout pays one fsync per flush rather
+ * than per record. Records are written in the order they were appended, so a record
+ * is never durable before one appended ahead of it. A record is one write of whole lines: `kill -9` can tear
  * only the last line, which the reader reports and a resume drops (never a middle one).
  */
 import { open, type FileHandle } from "node:fs/promises";
@@ -133,7 +136,10 @@ export class Journal {
     this.#prev = lineHash(text);
     return new Promise<JournalRecord>((resolve, reject) => {
       this.#queue.push({ text: `${text}\n`, resolve: () => resolve(record), reject });
-      if (!this.#flushing) void this.#flush();
+      if (!this.#flushing) {
+        this.#flushing = true;
+        setImmediate(() => void this.#flush());
+      }
     });
   }
 
@@ -151,7 +157,6 @@ export class Journal {
   }
 
   async #flush(): Promise<void> {
-    this.#flushing = true;
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0);
       try {
@@ -162,7 +167,9 @@ export class Journal {
           const { bytesWritten } = await this.#handle.write(bytes, done, bytes.length - done, null);
           done += bytesWritten;
         }
-        await this.#handle.sync();
+        // fdatasync(2): the bytes and the file size (needed to read them back), not the
+        // times — what an append-only log needs (PostgreSQL's default wal_sync_method on Linux).
+        await this.#handle.datasync();
         for (const p of batch) p.resolve();
       } catch (error) {
         this.#failed ??= writeFailure(error, this.path, "appending to the journal");

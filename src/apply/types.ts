@@ -185,7 +185,10 @@ export interface StepIntent {
 /**
  * The journal as one host's runner sees it. The runner calls `intent` before a step can
  * change anything and `outcome` once it is judged; each resolves only when the record
- * is on disk (fsync'd), so a crash leaves at most one step with an intent and no outcome.
+ * is on disk (fdatasync'd), so a crash leaves at most one step with an intent and no
+ * outcome. Records go to disk in the order they were made: the runner waits for each
+ * intent before its step starts, and lets an outcome share the fsync of the record
+ * made after it (the next intent, or the engine's host-end).
  */
 export interface HostJournal {
   /** Steps an earlier attempt of this run completed (resume), by step name: never run again. */

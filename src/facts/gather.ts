@@ -7,8 +7,8 @@ import { writeCachedFacts } from "./cache.ts";
 import { parseBootId, parseDf, parseKernels, parseLoad, parseMeminfo, parseOsRelease, parseServices, parseUptime, UnparsableError } from "./parsers.ts";
 import { rebootFacts } from "./reboot.ts";
 import { factsResultProblems } from "./schema.ts";
-import { factsScript, ForgedOutputError, splitSections, probeOutput, probeScript, startupOutput, type Section, type SectionName } from "./script.ts";
-import type { AppFacts, AppProbe, FactsErrorKind, FactsResult, HostFacts, PackageManager } from "./types.ts";
+import { factsScript, ForgedOutputError, PLAN_SECTIONS, SECTIONS, splitSections, probeOutput, probeScript, startupOutput, type Section, type SectionName } from "./script.ts";
+import type { AppFacts, AppProbe, FactsErrorKind, FactsResult, HostFacts, PackageManager, PlanFacts, PlanFactsResult } from "./types.ts";
 
 /**
  * Output budget of the facts script: room for the package lists of a large host (a
@@ -79,8 +79,36 @@ export async function gatherFacts(targets: readonly HostTarget[], options: Gathe
  * One host over one connection: the refresh (only when asked), the facts script, then
  * the app probes (one command each, run together).
  */
-export async function gatherHostFacts(target: HostTarget, options: GatherOptions): Promise<FactsResult> {
-  const services = [...(options.services ?? [])].sort();
+export function gatherHostFacts(target: HostTarget, options: GatherOptions): Promise<FactsResult> {
+  return gatherScoped(target, options, "all") as Promise<FactsResult>;
+}
+
+/**
+ * The facts a plan depends on (PlanFacts), as gatherHostFacts reads them but with only
+ * the script's PLAN_SECTIONS: what apply's stale check needs to recompute a host's
+ * facts digest (factsDigest) and say what moved, and nothing else. Checked against the
+ * facts schema like a full read.
+ */
+export function gatherPlanFacts(target: HostTarget, options: GatherOptions): Promise<PlanFactsResult> {
+  return gatherScoped(target, options, "plan") as Promise<PlanFactsResult>;
+}
+
+/**
+ * Stand-ins for the facts a plan read leaves out, valid for the facts schema: they are
+ * put in only to check the facts that were read with the one schema, and never returned.
+ */
+const UNREAD: Omit<HostFacts, keyof PlanFacts> = {
+  disks: [],
+  memory: { totalBytes: 0, availableBytes: 0 },
+  load: { one: 0, five: 0, fifteen: 0, cpus: 1 },
+  uptimeSeconds: 0,
+  bootId: "00000000-0000-0000-0000-000000000000",
+  services: {},
+};
+
+async function gatherScoped(target: HostTarget, options: GatherOptions, scope: "all" | "plan"): Promise<FactsResult | PlanFactsResult> {
+  const services = scope === "all" ? [...(options.services ?? [])].sort() : [];
+  const names = scope === "all" ? SECTIONS : PLAN_SECTIONS;
   const timeoutMs = options.timeoutMs ?? 120_000;
   try {
     const session = await options.transport.connect(target);
@@ -89,7 +117,7 @@ export async function gatherHostFacts(target: HostTarget, options: GatherOptions
         const refresh = DETECTION_ORDER.map((m, i) => `${i === 0 ? "if" : "elif"} ${drivers[m].detect}; then ${drivers[m].refresh.command}`).join("; ");
         await session.exec(`${refresh}; fi`, { become: true, timeoutMs, label: "package list refresh" });
       }
-      const { script, marker } = factsScript(services, undefined, { packageLists: options.packageLists ?? true });
+      const { script, marker } = factsScript(services, undefined, { packageLists: options.packageLists ?? true, sections: names });
       // On standard input, so neither the script nor its marker is on a command line.
       const output = await session.exec("/bin/sh -s", {
         stdin: script,
@@ -99,15 +127,15 @@ export async function gatherHostFacts(target: HostTarget, options: GatherOptions
         tailBytes: FACTS_MAX_OUTPUT_BYTES,
         maxOutputBytes: FACTS_MAX_OUTPUT_BYTES,
       });
-      const sections = splitSections(output.stdout, output.stderr, marker);
-      const facts = interpret(sections, services);
+      const sections = splitSections(output.stdout, output.stderr, marker, names);
+      const facts: PlanFacts = scope === "all" ? interpret(sections, services) : interpretPlan(sections);
       const startup = Buffer.byteLength(startupOutput(output.stdout, marker), "utf8");
       if (startup > 0) facts.warnings = [...(facts.warnings ?? []), `the login shell printed ${startup} bytes before the facts script started (e.g. from ~/.bashrc); they were not read as facts`];
       const probes = options.apps?.(target) ?? [];
       if (probes.length > 0) facts.apps = await appFacts(session, probes, timeoutMs);
-      const result: FactsResult = { host: target.name, ok: true, gatheredAt: stamp(options), facts };
+      const result = { host: target.name, ok: true as const, gatheredAt: stamp(options), facts };
       // Every value came from the host: nothing it sent is trusted before it passes the schema.
-      const problems = factsResultProblems(result);
+      const problems = factsResultProblems(scope === "all" ? result : { ...result, facts: { ...UNREAD, ...facts } });
       if (problems.length > 0) return failure(target.name, options, "unparsable", `facts do not pass schemas/facts.schema.json: ${problems.join("; ")}`);
       return result;
     } finally {
@@ -195,7 +223,8 @@ function section(sections: ReadonlyMap<string, Section>, name: SectionName, okEx
   return found.stdout;
 }
 
-function interpret(sections: ReadonlyMap<string, Section>, services: readonly string[]): HostFacts {
+/** The PLAN_SECTIONS' facts, parsed; any section missing or failed throws (the host fails). */
+function interpretPlan(sections: ReadonlyMap<string, Section>): PlanFacts {
   const managerText = section(sections, "manager").trim();
   const manager = (DETECTION_ORDER as readonly string[]).includes(managerText) ? (managerText as PackageManager) : null;
   const release = section(sections, "kernel").trim();
@@ -209,14 +238,23 @@ function interpret(sections: ReadonlyMap<string, Section>, services: readonly st
     installed = installed.map((p) => (held.has(p.name) ? { ...p, held: true } : p));
     upgradable = driver.parseUpgradable(section(sections, "upgradable", driver.listUpgradable.okExitCodes), installed);
   }
-  const disks = parseDf(section(sections, "disks"));
-  const facts: HostFacts = {
+  const facts: PlanFacts = {
     os: parseOsRelease(section(sections, "os")),
     kernel: { release, installed: installedKernels },
     packageManager: manager,
     installed,
     upgradable,
     reboot: rebootFacts(section(sections, "reboot"), release, installedKernels, manager, installed),
+  };
+  if (kernelWarnings.length > 0) facts.warnings = kernelWarnings;
+  return facts;
+}
+
+function interpret(sections: ReadonlyMap<string, Section>, services: readonly string[]): HostFacts {
+  const { warnings: planWarnings, ...plan } = interpretPlan(sections);
+  const disks = parseDf(section(sections, "disks"));
+  const facts: HostFacts = {
+    ...plan,
     disks: disks.mounts,
     memory: parseMeminfo(section(sections, "memory")),
     load: parseLoad(section(sections, "load")),
@@ -224,7 +262,7 @@ function interpret(sections: ReadonlyMap<string, Section>, services: readonly st
     bootId: parseBootId(section(sections, "boot-id")),
     services: parseServices(section(sections, "services"), services),
   };
-  const warnings = [...kernelWarnings, ...disks.warnings];
+  const warnings = [...(planWarnings ?? []), ...disks.warnings];
   if (warnings.length > 0) facts.warnings = warnings;
   return facts;
 }

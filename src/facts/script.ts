@@ -30,21 +30,41 @@ function perManager(pick: (manager: (typeof DETECTION_ORDER)[number]) => string)
 const LIST_SECTIONS: ReadonlySet<SectionName> = new Set(["installed", "upgradable", "held"]);
 
 /**
+ * The sections a plan's facts digest and apply's stale check read (factsDigest in
+ * src/plan/digest.ts, whatMoved in src/apply/host-runner.ts): the OS, the package
+ * manager and lists, and the reboot flag with the kernels it is judged from. Disks,
+ * memory, load, uptime, boot id and services are in no digest.
+ */
+export const PLAN_SECTIONS = ["os", "kernel", "kernels", "manager", "installed", "upgradable", "held", "reboot"] as const satisfies readonly SectionName[];
+
+/**
  * What the script reads. Without `packageLists` the installed, upgradable and held
  * sections print nothing (the facts have empty lists), except the installed list on a
  * manager whose reboot flag is judged from a package's version (REBOOT_READS_PACKAGES):
  * for a caller that depends on no package, such as apply's stale check of a host whose
- * steps touch none. Default: everything.
+ * steps touch none. `sections` (in SECTIONS order) leaves the others out of the script
+ * altogether (PLAN_SECTIONS for the stale check). Default: everything.
  */
 export interface FactsScriptOptions {
   packageLists?: boolean;
+  sections?: readonly SectionName[];
 }
 
+/**
+ * `show_file PATH`: prints a file line by line with shell builtins, as `cat` would but
+ * without starting a process (a final line without a newline gets one). Fails, having
+ * printed nothing, when the file cannot be opened (a redirection error on a compound
+ * command does not end a POSIX shell: XCU 2.8.1).
+ */
+const SHOW_FILE = `show_file() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done < "$1"; }`;
+
 const BODIES: Readonly<Record<SectionName, (services: readonly string[]) => string>> = {
-  os: () => "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release",
-  kernel: () => "uname -r",
-  // Kernels as the boot loader and the module tree know them; either may be absent (containers).
-  kernels: () => `for f in /boot/vmlinuz-*; do [ -e "$f" ] && echo "\${f#/boot/vmlinuz-}"; done; [ -d /lib/modules ] && ls -1 /lib/modules; true`,
+  os: () => "show_file /etc/os-release 2>/dev/null || show_file /usr/lib/os-release",
+  // The kernel's own release string, which uname(2) reports too.
+  kernel: () => "show_file /proc/sys/kernel/osrelease 2>/dev/null || uname -r",
+  // Kernels as the boot loader and the module tree know them (as `ls -1` would list the
+  // latter, by globbing: no process); either may be absent (containers).
+  kernels: () => `for f in /boot/vmlinuz-*; do [ -e "$f" ] && echo "\${f#/boot/vmlinuz-}"; done; for d in /lib/modules/*; do { [ -e "$d" ] || [ -L "$d" ]; } && printf '%s\\n' "\${d#/lib/modules/}"; done; true`,
   manager: () => `echo "$pm"`,
   installed: () => perManager((m) => drivers[m].listInstalled.command),
   upgradable: () => perManager((m) => drivers[m].listUpgradable.command),
@@ -52,10 +72,10 @@ const BODIES: Readonly<Record<SectionName, (services: readonly string[]) => stri
   reboot: () => "if [ -e /var/run/reboot-required ]; then echo required; cat /var/run/reboot-required.pkgs 2>/dev/null; fi; true",
   // GNU df reports bytes with -B1; busybox df only knows -k. The header says which.
   disks: () => "df -P -B1 2>/dev/null || df -P -k",
-  memory: () => "cat /proc/meminfo",
-  load: () => "cat /proc/loadavg; nproc 2>/dev/null || getconf _NPROCESSORS_ONLN",
-  uptime: () => "cat /proc/uptime",
-  "boot-id": () => "cat /proc/sys/kernel/random/boot_id",
+  memory: () => "show_file /proc/meminfo",
+  load: () => "show_file /proc/loadavg; nproc 2>/dev/null || getconf _NPROCESSORS_ONLN",
+  uptime: () => "show_file /proc/uptime",
+  "boot-id": () => "show_file /proc/sys/kernel/random/boot_id",
   // Without systemd as init, systemctl cannot answer: say so instead of guessing.
   services: (services) =>
     services.length === 0 ? "true" : `if [ -d /run/systemd/system ]; then systemctl is-active ${services.map(shellQuote).join(" ")}; true; else echo no-systemd; fi`,
@@ -67,17 +87,26 @@ const BODIES: Readonly<Record<SectionName, (services: readonly string[]) => stri
  * command line: a program a section runs cannot read the nonce from /proc/<pid>/cmdline
  * (the marker lives in an unexported shell variable and is printed by the `printf`
  * builtin). Each section's body reads /dev/null, never the rest of the script.
+ *
+ * The bodies are steward's own fixed text and run in the script's shell (a `{ }` group,
+ * not a subshell: a process start fewer per section), so nothing they do may reach the
+ * framing: `M` and `pm` are read-only (assigning either ends the script), every
+ * body names files by absolute path (a `cd` changes nothing after it), and a body that
+ * ends the script early leaves its section without a status and the later ones absent,
+ * which the reader refuses (splitSections, then a missing section fails the host). A
+ * program a body runs is a process of its own and can change none of it.
  */
 export function factsScript(services: readonly string[], nonce = randomBytes(16).toString("hex"), options: FactsScriptOptions = {}): { script: string; marker: string } {
   const marker = `@@steward-facts-${nonce}@@`;
   const detect = DETECTION_ORDER.map((m, i) => `${i === 0 ? "if" : "elif"} ${drivers[m].detect}; then pm=${m}`).join("; ");
   const lists = options.packageLists ?? true;
+  const names = options.sections ?? SECTIONS;
   const body = (name: SectionName): string => {
     if (lists || !LIST_SECTIONS.has(name)) return BODIES[name](services);
     if (name !== "installed") return "true";
     return `case "$pm" in ${REBOOT_READS_PACKAGES.map((m) => `${m}) ${drivers[m].listInstalled.command} ;;`).join(" ")} *) true ;; esac`;
   };
-  const lines = ["export LC_ALL=C", `M=${marker}`, `pm=; ${detect}; fi`, ...SECTIONS.map((name) => section(name, body(name)))];
+  const lines = ["export LC_ALL=C", `M=${marker}`, `pm=; ${detect}; fi`, SHOW_FILE, "readonly M pm", ...SECTIONS.filter((name) => names.includes(name)).map((name) => section(name, body(name), "group"))];
   return { script: `${lines.join("\n")}\n`, marker };
 }
 
@@ -101,13 +130,18 @@ export function probeOutput(text: string): string {
 }
 
 /**
- * One framed section: begin markers on both streams, the body in a subshell reading
- * /dev/null, its status. The script must set `M` to the marker first. Shared with
- * every other read-only script framed the same way (compliance rules).
+ * One framed section: begin markers on both streams, the body reading /dev/null, its
+ * status. The script must set `M` to the marker first. The body runs in a subshell
+ * (`isolation` "subshell", the default: whatever it does to the shell — exit, cd,
+ * assignments — stays in it), or, for a script's own fixed bodies that keep to the
+ * rules of factsScript, in a `{ }` group of the script's shell ("group"), which saves a
+ * process start per section. Shared with every other read-only script framed the same
+ * way (compliance rules, whose bodies hold runbook commands: subshells).
  */
-export const section = (name: string, body: string): string =>
-  `printf '%s begin %s\\n' "$M" '${name}'; printf '%s begin %s\\n' "$M" '${name}' >&2; ( ${body}
-) </dev/null; printf '\\n%s rc %s\\n' "$M" "$?"`;
+export const section = (name: string, body: string, isolation: "subshell" | "group" = "subshell"): string => {
+  const [open, close] = isolation === "group" ? ["{", "\n}"] : ["(", "\n)"];
+  return `printf '%s begin %s\\n' "$M" '${name}'; printf '%s begin %s\\n' "$M" '${name}' >&2; ${open} ${body}${close} </dev/null; printf '\\n%s rc %s\\n' "$M" "$?"`;
+};
 
 /**
  * The facts output broke the script's framing: a section repeated, out of order or not
@@ -206,12 +240,13 @@ const printable = (text: string): string => {
 };
 
 /**
- * Splits the script's stdout and stderr into sections. Throws `ForgedOutputError` when
+ * Splits the script's stdout and stderr into sections (`names`: those the script was
+ * made with, in order; default all). Throws `ForgedOutputError` when
  * either stream breaks the framing (see there); a section with no status is one the
  * script never finished (`exitCode` null), and sections after it are absent.
  */
-export function splitSections(stdout: string, stderr: string, marker: string): Map<SectionName, Section> {
-  return splitFramed(stdout, stderr, marker, SECTIONS, "facts");
+export function splitSections(stdout: string, stderr: string, marker: string, names: readonly SectionName[] = SECTIONS): Map<SectionName, Section> {
+  return splitFramed(stdout, stderr, marker, names, "facts");
 }
 
 /**

@@ -112,6 +112,17 @@ export interface HostFacts {
 /** Why gathering failed on a host; never thrown past the gatherer. */
 export type FactsErrorKind = "unreachable" | "timeout" | "auth-failed" | "host-key-unknown" | "host-key-mismatch" | "host-key-revoked" | "command-failed" | "unparsable" | "forged" | "output-too-large";
 
+/**
+ * The facts a plan depends on: what its facts digest covers (factsDigest in
+ * src/plan/digest.ts) and what apply's stale check compares (OS, kernels and the reboot
+ * flag judged from them, the package manager and lists, probed apps), plus the warnings
+ * of reading them. gatherPlanFacts reads only these.
+ */
+export type PlanFacts = Pick<HostFacts, "os" | "kernel" | "packageManager" | "installed" | "upgradable" | "reboot" | "apps" | "warnings">;
+
+/** gatherPlanFacts' result: a host's PlanFacts or the reason there are none. */
+export type PlanFactsResult = { host: string; ok: true; gatheredAt: string; facts: PlanFacts } | Extract<FactsResult, { ok: false }>;
+
 /** One host's facts or the reason there are none: a value, not an exception. */
 export type FactsResult =
   | { host: string; ok: true; gatheredAt: string; facts: HostFacts }

@@ -1,7 +1,7 @@
 import canonicalize from "canonicalize";
 import * as crypto from "node:crypto";
 import { StewardError } from "../core/errors.ts";
-import type { AvailableVersion, HostFacts, InstalledPackage, UpgradablePackage } from "../facts/types.ts";
+import type { AvailableVersion, InstalledPackage, PlanFacts, UpgradablePackage } from "../facts/types.ts";
 import { sameVersions, type DecisionEntry } from "./policy.ts";
 
 /**
@@ -79,7 +79,7 @@ export interface DigestMemo {
  * means the plan is stale for that host. Facts the plan ignores (load, disks, other
  * packages) may change freely.
  */
-export function factsDigest(facts: HostFacts, packages: ReadonlySet<string>, apps: readonly string[] = []): string {
+export function factsDigest(facts: PlanFacts, packages: ReadonlySet<string>, apps: readonly string[] = []): string {
   const names = [...packages].sort();
   return plannedFactsDigest(facts, { names, entries: names.map(() => null) }, undefined, undefined, apps);
 }
@@ -124,7 +124,7 @@ export function touchedPackages(names: string[], entries: Array<DecisionEntry | 
  * facts' lists, when the caller has them.
  */
 export function plannedFactsDigest(
-  facts: HostFacts,
+  facts: PlanFacts,
   touched: TouchedPackages,
   installedOrder: readonly number[] | null = orderByName(facts.installed),
   upgradableOrder: readonly number[] | null = orderByName(facts.upgradable),
@@ -143,7 +143,7 @@ export function plannedFactsDigest(
   }
 }
 
-function plannedFactsText(facts: HostFacts, touched: TouchedPackages, installedOrder: readonly number[] | null, upgradableOrder: readonly number[] | null, apps: readonly string[]): string {
+function plannedFactsText(facts: PlanFacts, touched: TouchedPackages, installedOrder: readonly number[] | null, upgradableOrder: readonly number[] | null, apps: readonly string[]): string {
   const { names, entries } = touched;
   let text = apps.length > 0 ? `{"apps":{${appsText(facts, apps)}},"installed":[` : '{"installed":[';
   text += entriesText(facts.installed, installedOrder, names, entries, installedText, memoInstalled);
@@ -193,7 +193,7 @@ function memoUpgradable(entry: DecisionEntry, p: UpgradablePackage): string {
 }
 
 /** The probed versions of the named apps, sorted by name; an app without facts is left out. */
-function appsText(facts: HostFacts, apps: readonly string[]): string {
+function appsText(facts: PlanFacts, apps: readonly string[]): string {
   const out: string[] = [];
   for (const app of [...new Set(apps)].sort()) {
     const a = facts.apps?.[app];
@@ -225,7 +225,7 @@ function q(text: string | null): string {
 }
 
 /** The value factsDigest hashes, in plain form: what apply must reproduce. */
-export function factsDigestValue(facts: HostFacts, packages: ReadonlySet<string>, apps: readonly string[] = []): unknown {
+export function factsDigestValue(facts: PlanFacts, packages: ReadonlySet<string>, apps: readonly string[] = []): unknown {
   return {
     apps: apps.length > 0 ? Object.fromEntries(apps.filter((a) => facts.apps?.[a] !== undefined).map((a) => [a, facts.apps![a]])) : undefined,
     os: { id: facts.os.id, versionId: facts.os.versionId },

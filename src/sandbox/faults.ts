@@ -22,6 +22,9 @@ for my $f (@files) {
 }
 $| = 1; print "locked\\n"; close STDOUT; sleep while 1;`;
 
+/** The process names of OpenSSH's server: the listener and each connection's own process. */
+const SSHD_PROCESSES: ReadonlySet<string> = new Set(["sshd", "sshd-session"]);
+
 function findHost(state: FleetState, name: string): SandboxHost {
   const host = state.hosts.find((h) => h.name === name);
   if (!host) throw new UsageError(`no host '${name}' in the fleet`, `hosts: ${state.hosts.map((h) => h.name).join(", ")}`);
@@ -55,7 +58,7 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10
   }
 }
 
-async function hostProcesses(host: SandboxHost): Promise<Array<{ pid: number; state: string }>> {
+async function hostProcesses(host: SandboxHost): Promise<Array<{ pid: number; state: string; comm: string }>> {
   return (await namespaceProcesses([host.initPid])).get(host.initPid) ?? [];
 }
 
@@ -102,6 +105,13 @@ export async function injectFault(state: FleetState, name: string, kind: FaultKi
     case "unreachable":
       signal(host.initPid, "SIGUSR2");
       await until(async () => !(await portInUse(host.address, host.port)), `sshd of ${name} to stop`);
+      // A host that goes away takes its open connections with it: each has an sshd
+      // process of its own (sshd-session since OpenSSH 9.8), which the listener's end spares.
+      await until(async () => {
+        const sessions = (await hostProcesses(host)).filter((p) => SSHD_PROCESSES.has(p.comm));
+        for (const p of sessions) signal(p.pid, "SIGKILL");
+        return sessions.length === 0;
+      }, `the open connections of ${name} to drop`);
       return;
     case "freeze":
       return freeze(host);

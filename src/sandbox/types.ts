@@ -3,7 +3,7 @@ export type Criticality = "high" | "medium" | "low";
 
 /** A fault a sandbox host can be put in, to rehearse failure handling against real hosts. */
 export type FaultKind =
-  /** sshd stopped and kept stopped: connections are refused. */
+  /** sshd stopped and kept stopped, the connections already open dropped: new ones are refused. */
   | "unreachable"
   /** every process of the host stopped with SIGSTOP: connections hang. */
   | "freeze"

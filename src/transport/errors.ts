@@ -59,8 +59,15 @@ export class ConnectTimeoutError extends TransportError {
 
 /** The connection dropped (peer closed, keepalive expired) while in use. */
 export class ConnectionLostError extends TransportError {
-  constructor(host: string, message: string, options?: ErrorOptions) {
+  /**
+   * True when the connection was known to be gone before the command was sent: the
+   * command certainly never reached the host. False when it may have (it was sent, or
+   * was running, when the connection dropped).
+   */
+  readonly unsent: boolean;
+  constructor(host: string, message: string, options?: ErrorOptions & { unsent?: boolean }) {
     super("connection-lost", host, message, undefined, options);
+    this.unsent = options?.unsent ?? false;
   }
 }
 

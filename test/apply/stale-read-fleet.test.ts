@@ -2,9 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gatherHostFacts } from "../../src/facts/gather.ts";
+import { gatherHostFacts, gatherPlanFacts } from "../../src/facts/gather.ts";
 import { hostTarget } from "../../src/facts/target.ts";
-import type { HostFacts } from "../../src/facts/types.ts";
+import type { HostFacts, PlanFacts } from "../../src/facts/types.ts";
 import type { Inventory, Runbook } from "../../src/model/types.ts";
 import { factsDigest } from "../../src/plan/digest.ts";
 import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandbox/index.ts";
@@ -58,6 +58,12 @@ describe("the stale check of a host whose steps touch no package", () => {
     return result.facts;
   };
 
+  const readPlan = async (name: string): Promise<PlanFacts> => {
+    const result = await gatherPlanFacts(hostTarget(inventory, inventory.hosts.get(name)!), { transport, packageLists: false });
+    if (!result.ok) throw new Error(`${name}: ${result.error.kind}: ${result.error.message}`);
+    return result.facts;
+  };
+
   it("reads no package list, yet gives the same digest of what the plan depends on as the full read", async () => {
     const { plan } = await planNow(transport, inventory, runbooks.get("commands")!);
     expect(plan.hosts).toHaveLength(4);
@@ -72,6 +78,12 @@ describe("the stale check of a host whose steps touch no package", () => {
       expect(narrow.reboot).toEqual(full.reboot);
       expect(factsDigest(narrow, deps.packages, deps.apps)).toBe(host.factsDigest);
       expect(factsDigest(full, deps.packages, deps.apps)).toBe(host.factsDigest);
+      // Apply's read (only the sections a plan depends on) sees the same, and nothing more.
+      const planned = await readPlan(host.name);
+      expect(Object.keys(planned).sort()).toEqual(["installed", "kernel", "os", "packageManager", "reboot", "upgradable"]);
+      expect(planned.kernel).toEqual(full.kernel);
+      expect(planned.reboot).toEqual(full.reboot);
+      expect(factsDigest(planned, deps.packages, deps.apps)).toBe(host.factsDigest);
     }
   });
 

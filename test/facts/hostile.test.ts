@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FACTS_MAX_OUTPUT_BYTES, gatherFacts, gatherHostFacts } from "../../src/facts/gather.ts";
+import { FACTS_MAX_OUTPUT_BYTES, gatherFacts, gatherHostFacts, gatherPlanFacts } from "../../src/facts/gather.ts";
 import { hostTarget } from "../../src/facts/target.ts";
 import type { FactsResult, HostFacts } from "../../src/facts/types.ts";
 import type { Inventory } from "../../src/model/types.ts";
@@ -112,6 +112,22 @@ exec /usr/bin/dpkg-query "$@"`,
       error: "current_version: printed control or format characters; available_versions: 1 printed word(s) cannot be versions (control or format characters, a leading '-' or over 256 characters)",
     });
     expect(facts.upgradable.map((p) => p.name)).not.toContain("evil");
+  });
+
+  it("a program that kills the facts shell (sections run in it, not in subshells) leaves the host's facts refused, not read in part", async () => {
+    const host = targets[0]!;
+    // Its parent is the shell running the script: a { } group starts no process of its own.
+    await plant(state, host.name, "dpkg-query", `#!/bin/sh\necho "evil 9.9 all" \nkill -KILL "$PPID"\nexec /usr/bin/dpkg-query "$@"`);
+    try {
+      const result = await gatherHostFacts(host, { transport });
+      expect(result).toMatchObject({ ok: false, error: { kind: "command-failed", message: expect.stringMatching(/^installed: exit none/) } });
+      expect(JSON.stringify(result)).not.toContain("evil");
+      // The plan read of a host whose plan touches no package runs no package tool at all.
+      const plan = await gatherPlanFacts(host, { transport, packageLists: false });
+      expect(plan).toMatchObject({ ok: true, facts: { packageManager: "apt", installed: [], upgradable: [] } });
+    } finally {
+      await unplant(state, host.name, "dpkg-query");
+    }
   });
 
   it("a host flooding its output is killed early with 'output too large' while another host's facts arrive promptly", async () => {

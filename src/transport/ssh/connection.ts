@@ -48,10 +48,15 @@ export class SshConnection {
     return this.redactor?.redact(text) ?? text;
   }
 
-  /** Opens an exec channel (no pty: output stays byte-exact and stdin is not echoed). */
+  /**
+   * Opens an exec channel (no pty: output stays byte-exact and stdin is not echoed).
+   * On a connection already known to be gone it fails at once with a ConnectionLostError
+   * that is `unsent`: nothing was sent to the host.
+   */
   openExec(command: string): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
-      if (this.lostError !== undefined) return reject(this.lostError);
+      const lost = this.lostError;
+      if (lost !== undefined) return reject(lost instanceof ConnectionLostError ? new ConnectionLostError(lost.host, lost.message, { cause: lost, unsent: true }) : lost);
       this.client.exec(command, (error, channel) => {
         if (error !== undefined && error !== null) {
           reject(this.lostError ?? new ConnectionLostError(this.target.name, `${this.target.name}: cannot open a channel: ${this.redact(error.message)}`));

@@ -3,7 +3,7 @@ import type { ClientChannel } from "ssh2";
 import { becomeNotConfigured, becomeProbeFailure } from "../become.ts";
 import { CommandTimeoutError, ConnectionLostError, OutputTooLargeError } from "../errors.ts";
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TAIL_BYTES, OutputBudget, OutputCollector, settleExec } from "../output.ts";
-import { becomePrefix, killTreeScript, shellCommand } from "../shell.ts";
+import { becomePrefix, execCommand, killTreeScript, shellCommand } from "../shell.ts";
 import type { Become, ExecOptions, ExecResult, HostTarget } from "../types.ts";
 import type { SshConnection } from "./connection.ts";
 import { PidHeader } from "./pid-header.ts";
@@ -14,7 +14,8 @@ export const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60 * 1000;
 /**
  * Runs one command on a pooled connection. The command is wrapped so that its shell
  * first prints its PID on a tagged line of its own (PidHeader: the login shell's startup
- * files may print before it): sshd makes that shell a session and
+ * files may print before it), then `exec`s the command (a plain program and arguments
+ * directly, anything else through `/bin/sh -c`: execCommand): sshd makes that shell a session and
  * process-group leader, so on timeout a second channel can kill the whole tree —
  * signalling the channel alone leaves children such as `sleep` or `apt` running.
  */
@@ -52,7 +53,7 @@ async function runChannel(
     timer = setTimeout(() => resolve("timeout"), timeoutMs);
   });
   const header = new PidHeader();
-  const opening = connection.openExec(`${header.command}; exec ${shellCommand(command, become)}`);
+  const opening = connection.openExec(`${header.command}; exec ${become === false ? execCommand(command) : shellCommand(command, become)}`);
   const channel = await Promise.race([opening, expired]).catch((error: unknown) => {
     clearTimeout(timer);
     throw error;
