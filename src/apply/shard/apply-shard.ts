@@ -70,7 +70,7 @@ export async function applyShard(options: ShardApplyOptions): Promise<ShardOutco
   const journalPath = join(shardDir, JOURNAL_FILE);
   // A wave is cut one way: a shard of another n would apply hosts another shard had.
   const cuts = await otherCuts(join(runDir, "shards"), wave, shard.of);
-  if (cuts.length > 0) throw new UsageError(`wave ${wave + 1} of run ${runId} is already cut into ${cuts.map((c) => c.of).join(" and ")} shard(s) (runs/${runId}/shards/${cuts.map((c) => c.folder).join(", ")}/): --shard ${shard.index}/${shard.of} would apply its hosts a second way`, `apply the wave's other shards with --shard i/${cuts[0]!.of}`);
+  if (cuts.length > 0) throw new UsageError(`wave ${wave + 1} of run ${runId} is already cut into ${[...new Set(cuts.map((c) => c.of))].join(" and ")} shard(s) (runs/${runId}/shards/${cuts.map((c) => c.folder).join(", ")}/): --shard ${shard.index}/${shard.of} would apply its hosts a second way`, `apply the wave's other shards with --shard i/${cuts[0]!.of}`);
   if (await exists(journalPath)) {
     const where = `runs/${runId}/shards/${shardFolder(wave, shard)}/`;
     if (!(await exists(join(shardDir, RESULTS_FILE)))) throw new UsageError(`shard ${shard.index}/${shard.of} of wave ${wave + 1} of run ${runId} started but never finished (its runner crashed or was killed): ${where} has a journal and no results`, `check its hosts, remove ${where} and apply the shard again`);
