@@ -140,7 +140,7 @@ describe("steward apply in a child process: signals, kill -9, the lock and the w
       locked: guarded("locked"),
       // `extra` lands right after the rollout's last key: indented, it belongs to the rollout.
       paused: guarded("paused", "  gate:\n    pause: 60s\n", 0),
-      window: guarded("window", window, 3),
+      window: guarded("window", window, 14),
       unguarded: UNGUARDED,
       faults: FAULTS,
     };
@@ -302,8 +302,9 @@ describe("steward apply in a child process: signals, kill -9, the lock and the w
   }, 120_000);
 
   it("a window that closes during wave 1: the hosts after it are not-started:window", async () => {
-    // The window (02:00–03:00 UTC) closes 2 s into the run; wave 1's step takes 3 s.
-    const now = "2026-12-01T02:59:58Z";
+    // The window (02:00–03:00 UTC) closes 10 s into the run, time enough for the first host
+    // to start on a loaded machine; wave 1's step takes 14 s, so it is still running then.
+    const now = "2026-12-01T02:59:50Z";
     const plan = await planned("window", "--now", now);
     const r = await steward("apply", plan, "--now", now);
     // Not halted (nothing failed), but not done: hosts were left out, as for a failed host.
