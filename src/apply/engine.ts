@@ -35,6 +35,7 @@ import type { ReplayState, ReplayedHost } from "./journal-replay.ts";
 import { budgetCount, exitCodeFor, runResults, runStatus, writeResults, type RunResults } from "./results.ts";
 import { StopController } from "./stop.ts";
 import { BUDGET_OUTCOMES, type HostOutcome, type HostResult, type RunHost } from "./types.ts";
+import { Wakeup } from "./wakeup.ts";
 import { WindowGuard } from "./window-guard.ts";
 
 /** A gate's verdict on a finished wave. */
@@ -109,9 +110,7 @@ class Rollout {
   #failures: number;
   #halt: { reason: HaltReason; detail: string } | null = null;
   #fatal: unknown = undefined;
-  #wake: (() => void) | null = null;
-  /** A notify() that came while nobody waited: the next wait returns at once, so no wake-up is lost. */
-  #woken = false;
+  readonly #wakeup = new Wakeup();
 
   constructor(o: EngineOptions) {
     this.#o = o;
@@ -213,7 +212,7 @@ class Rollout {
       }
       if (this.#fatal !== undefined) throw this.#fatal;
       if (this.#inFlight.size === 0) break;
-      await this.#nextWake();
+      await this.#wakeup.next();
       if (this.#stop.abort.aborted) await this.#hardStop();
     }
     const counts: Partial<Record<HostOutcome, number>> = {};
@@ -272,7 +271,7 @@ class Rollout {
       .finally(() => {
         // A hard stop may have let go of this host already (it did not return in time).
         if (this.#inFlight.get(host.name) === flight) this.#land(flight);
-        this.#notify();
+        this.#wakeup.notify();
       });
     this.#inFlight.set(host.name, flight);
   }
@@ -346,7 +345,7 @@ class Rollout {
 
   #haltFor(reason: HaltReason, detail: string): void {
     this.#halt ??= { reason, detail };
-    this.#notify();
+    this.#wakeup.notify();
   }
 
   #budgetDetail(): string {
@@ -362,7 +361,7 @@ class Rollout {
       this.#fatal ??= error;
     });
     this.#background.add(tracked);
-    this.#notify();
+    this.#wakeup.notify();
   }
 
   /** After the hard stop: hosts get the grace period to return, then are recorded as interrupted. */
@@ -392,20 +391,5 @@ class Rollout {
 
   #emit(event: ApplyEvent): void {
     this.#events.emit(event);
-  }
-
-  #nextWake(): Promise<void> {
-    if (this.#woken) {
-      this.#woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => (this.#wake = resolve));
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    if (wake === undefined || wake === null) this.#woken = true;
-    else wake();
   }
 }
