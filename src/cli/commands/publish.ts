@@ -9,8 +9,7 @@ import { StewardError, UsageError } from "../../core/errors.ts";
 import { isGitRepository } from "../../core/git.ts";
 import { terminalText } from "../../core/text.ts";
 import { planPublication, resultsPublication } from "../../publish/compose.ts";
-import { GitPublisher } from "../../publish/git/index.ts";
-import { GithubPublisher, githubOptionsFromEnv } from "../../publish/github/index.ts";
+import { publisherFor } from "../../publish/select.ts";
 import { incidentReports } from "../../publish/incidents.ts";
 import { isoWeekName, isoWeekOf } from "../../publish/markers.ts";
 import { readReportParts, reportPublication } from "../../publish/report.ts";
@@ -22,15 +21,6 @@ import { ExitCode } from "../exit-codes.ts";
 import { parsePlanTime } from "../../plan/clock.ts";
 import type { Command, CommandIO } from "../io.ts";
 
-
-/** The publisher: `github` when GitHub is configured in the environment (or asked for), else `git`. */
-function publisherFor(kind: string | undefined, root: string, io: CommandIO): Publisher {
-  if (kind !== undefined && kind !== "git" && kind !== "github") throw new UsageError(`unknown publisher '${kind}'`, "use --publisher git or --publisher github");
-  const github = kind === "git" ? undefined : githubOptionsFromEnv(io.env, io.secrets);
-  if (kind === "github" && github === undefined) throw new StewardError("environment", "--publisher github needs GITHUB_REPOSITORY and a credential (STEWARD_GITHUB_TOKEN or GITHUB_TOKEN, or the STEWARD_GITHUB_APP_* variables)", "set them (Actions sets GITHUB_REPOSITORY and GITHUB_TOKEN), or publish with --publisher git");
-  if (github !== undefined) return new GithubPublisher({ ...github, onNotice: (m) => io.stderr(`${terminalText(m)}\n`) });
-  return new GitPublisher({ root });
-}
 
 function describe(what: string, change: PublishedChange): string[] {
   const lines = [`${what}: ${change.action}${change.committed ? `, committed ${change.commit.slice(0, 12)} to ${change.branch}` : ` (${change.branch} already at ${change.commit.slice(0, 12)})`}`, `  review: ${change.review.url} (${change.review.state})`];

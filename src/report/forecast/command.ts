@@ -12,9 +12,7 @@ import { writeFileAtomic } from "../../core/fs.ts";
 import { git } from "../../core/git.ts";
 import { terminalText } from "../../core/text.ts";
 import type { CommandIO } from "../../cli/io.ts";
-import { GitPublisher } from "../../publish/git/index.ts";
-import { GithubPublisher, githubOptionsFromEnv } from "../../publish/github/index.ts";
-import type { Publisher } from "../../publish/types.ts";
+import { publisherFor } from "../../publish/select.ts";
 import { validateRepository } from "../../validate/index.ts";
 import { readSnapshots, type SnapshotProblem } from "../history/snapshots.ts";
 import { renderHtmlReport } from "../html/index.ts";
@@ -109,14 +107,6 @@ export async function runForecastReport(argv: string[], io: CommandIO): Promise<
     if (outcome.branch !== undefined) io.stderr(`${outcome.committed ? `committed ${outcome.commit?.slice(0, 12)} to` : "nothing to commit on"} ${outcome.branch}\n`);
   }
   return 0;
-}
-
-function publisherFor(kind: string | undefined, root: string, io: CommandIO): Publisher {
-  if (kind !== undefined && kind !== "git" && kind !== "github") throw new UsageError(`unknown publisher '${kind}'`, "use --publisher git or --publisher github");
-  const github = kind === "git" ? undefined : githubOptionsFromEnv(io.env, io.secrets);
-  if (kind === "github" && github === undefined) throw new StewardError("environment", "--publisher github needs GITHUB_REPOSITORY and a credential (STEWARD_GITHUB_TOKEN or GITHUB_TOKEN, or the STEWARD_GITHUB_APP_* variables)", "set them, or publish with --publisher git");
-  if (github !== undefined) return new GithubPublisher({ ...github, onNotice: (m) => io.stderr(`${terminalText(m)}\n`) });
-  return new GitPublisher({ root });
 }
 
 function days(text: string, flag: string): number {
