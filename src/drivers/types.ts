@@ -117,4 +117,11 @@ export interface PackageDriver extends PackageGrammar {
   install(packages: readonly PackageRequest[], options?: InstallOptions): DriverCommand;
   /** Holds packages at the given versions so upgrades leave them alone. */
   hold(packages: readonly PackageRequest[]): DriverCommand;
+  /**
+   * Package scripts that failed in a transaction the manager still reports as a success
+   * (rpm: a failing %post leaves the package installed, dnf exits 0), one line each,
+   * from the install command's output. Absent where a failing script fails the
+   * transaction and shows in the package's state instead (dpkg: half-configured).
+   */
+  scriptletFailures?(output: CommandOutput): string[];
 }

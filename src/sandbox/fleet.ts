@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { EnvironmentError, UsageError } from "../core/errors.ts";
 import { setupBackupHost } from "./backup-host.ts";
 import { clientPaths, hostName, placement, writeClientFiles } from "./client-files.ts";
-import { assertSandboxSupported } from "./environment.ts";
+import { assertDnfSupported, assertSandboxSupported } from "./environment.ts";
 import { mapLimit, run } from "./exec.ts";
 import { hostDir, launchHost, prepareHost, waitHostReady, type HostLaunch } from "./host.ts";
 import { buildLayers, lowerDirs } from "./layers.ts";
@@ -12,6 +12,7 @@ import { mountsUnder, unmountUnder } from "./mounts.ts";
 import { portInUse } from "./net.ts";
 import { buildRepository, defaultCacheDir, ensureSudoDeb, PROFILES } from "./packages.ts";
 import { isOurs, signal, waitGone } from "./processes.ts";
+import { ensureRpmRepository } from "./rpm.ts";
 import type { FleetState, SandboxHost } from "./types.ts";
 
 /** Options of `upFleet`. */
@@ -35,6 +36,14 @@ export interface UpOptions {
    * `sftp:backup:/srv/restic/…` with restic (backup-host.ts). Needs 2 hosts or more.
    */
   backupHost?: boolean;
+  /**
+   * The hosts' package manager (default "apt"). "dnf" hosts run dnf 4 with an rpm
+   * database of their own and the same test packages as rpms (rpm.ts, setup-dnf.sh),
+   * their /etc/os-release says Fedora, and apt and dpkg are hidden; the rpm repository
+   * is built once into `cacheDir` and reused. Needs rpm, createrepo-c, dnf and
+   * dnf-plugins-core on this machine. The dpkg-lock and broken-package faults are apt's.
+   */
+  packageManager?: "apt" | "dnf";
 }
 
 /** What `downFleet` did. */
@@ -103,6 +112,7 @@ export async function upFleet(options: UpOptions): Promise<FleetState> {
   validate(count, subnet, port);
   if (options.backupHost === true && count < 2) throw new UsageError("a fleet with a backup host needs 2 hosts or more");
   await assertSandboxSupported();
+  if (options.packageManager === "dnf") await assertDnfSupported();
   if (existsSync(dir)) {
     if (await fleetActive(dir)) throw new EnvironmentError(`a sandbox fleet is already up in ${dir}`, "run 'steward sandbox down' first, or pick another --dir");
     await downFleet(dir);
@@ -124,12 +134,14 @@ async function startFleet(dir: string, addresses: string[], subnet: number, port
   const paths = clientPaths(dir);
   const repoDir = join(dir, "repo");
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const [, sudoDeb] = await Promise.all([
+  const dnf = options.packageManager === "dnf";
+  const [, sudoDeb, , rpmRepoDir] = await Promise.all([
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "steward@sandbox", "-f", paths.identityFile]),
     ensureSudoDeb(cacheDir),
     buildRepository(repoDir, join(dir, "build")),
+    dnf ? ensureRpmRepository(cacheDir) : Promise.resolve(undefined),
   ]);
-  const layers = await buildLayers(dir, repoDir, cacheDir, sudoDeb);
+  const layers = await buildLayers(dir, repoDir, cacheDir, sudoDeb, rpmRepoDir);
   const clientKey = await readFile(`${paths.identityFile}.pub`, "utf8");
   const profiles = Object.keys(PROFILES).sort();
   const hide = [dir, ...(options.hide ?? [])].map((p) => resolve(p));
@@ -149,10 +161,11 @@ async function startFleet(dir: string, addresses: string[], subnet: number, port
     dir: hostDir(dir, h.name),
     lowerDirs: lowerDirs(layers, h.profile),
     repoDir,
+    ...(rpmRepoDir !== undefined ? { rpmRepoDir } : {}),
     diskSize: options.diskSize ?? "128m",
     hide,
   }));
-  const state: FleetState = { version: 1, subnet, port, dir, createdAt: new Date().toISOString(), ...paths, hosts };
+  const state: FleetState = { version: 1, subnet, ...(dnf ? { packageManager: "dnf" as const } : {}), port, dir, createdAt: new Date().toISOString(), ...paths, hosts };
   hosts.forEach((h, i) => {
     h.unsharePid = launchHost(launches[i] as HostLaunch);
   });

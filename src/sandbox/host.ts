@@ -33,6 +33,8 @@ export interface HostLaunch {
   dir: string;
   lowerDirs: string;
   repoDir: string;
+  /** A dnf host's rpm repository, bound read-only at /srv/steward-rpm; absent on an apt host. */
+  rpmRepoDir?: string;
   diskSize: string;
   /** Paths of the real system to cover with an empty tmpfs inside the host. */
   hide: readonly string[];
@@ -61,6 +63,7 @@ export function launchHost(launch: HostLaunch): number {
           REPO: launch.repoDir,
           DISK_SIZE: launch.diskSize,
           HIDE: launch.hide.join(":"),
+          ...(launch.rpmRepoDir !== undefined ? { RPM_REPO: launch.rpmRepoDir } : {}),
         }),
       },
     );

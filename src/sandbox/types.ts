@@ -39,6 +39,8 @@ export interface FleetState {
   version: 1;
   /** The X of 127.0.X.N. */
   subnet: number;
+  /** The hosts' package manager (UpOptions.packageManager); absent in fleets recorded before dnf hosts existed: apt. */
+  packageManager?: "apt" | "dnf";
   port: number;
   /** Absolute fleet folder. */
   dir: string;

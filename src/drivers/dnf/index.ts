@@ -1,9 +1,9 @@
-import type { InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
+import type { AvailableVersion, InstalledPackage, UpgradablePackage } from "../../facts/types.ts";
 import { shellQuote } from "../../transport/shell.ts";
 import type { PackageDriver, PackageRequest, SimulatedChange } from "../types.ts";
 import { checkRequests, hostLines, HostValues } from "../untrusted.ts";
 import { grammar } from "./grammar.ts";
-import { advisoryPackages, tableRows, type TableRow } from "./table.ts";
+import { advisoryVersions, tableRows, type TableRow } from "./table.ts";
 import { compareRpmVersions } from "./version.ts";
 
 export { rules, validArch, validName, validSource, validVersion } from "./grammar.ts";
@@ -24,18 +24,30 @@ const C = "LC_ALL=C";
 export const listInstalled: PackageDriver["listInstalled"] = { command: `${C} dnf -q -C list --installed`, become: false, okExitCodes: [0] };
 export const refresh: PackageDriver["refresh"] = { command: `${C} dnf -q makecache --refresh`, become: true, okExitCodes: [0] };
 
-/** Separates check-update's table from the security advisory list in listUpgradable's output. */
+/** Separates check-update's table from the list of every newer version in listUpgradable's output. */
+export const VERSIONS_MARKER = "@@steward-dnf-upgrade-versions@@";
+/** Separates that list from the security advisory list in listUpgradable's output. */
 export const ADVISORIES_MARKER = "@@steward-dnf-security-advisories@@";
 
 /**
- * check-update (dnf 5: check-upgrade) names no advisories, so the same command also
- * lists the security advisories that apply to newer versions of installed packages,
- * after a marker line. The exit status stays check-update's: 100 when updates exist,
- * 0 when none do. A host whose repositories publish no advisory metadata prints no
- * advisories, and its updates are then marked security only by repository name.
+ * check-update (dnf 5: check-upgrade) names only each package's candidate and no
+ * advisories, so the same command also lists every newer version the repositories
+ * offer (`repoquery --upgrades`, in check-update's `name.arch evr repo` shape; dnf 4
+ * ends each line itself and adds the format's `\n`, dnf 5 needs it) and the security
+ * advisories that apply to newer versions of installed packages, each after a marker
+ * line. The exit status stays check-update's: 100 when updates exist, 0 when none do
+ * (dnf(8), check-update). A host whose repositories publish no advisory metadata prints
+ * no advisories, and its updates are then marked security only by repository name.
  */
 export const listUpgradable: PackageDriver["listUpgradable"] = {
-  command: `${C} dnf -q -C check-update; rc=$?; echo '${ADVISORIES_MARKER}'; ${C} dnf -q -C updateinfo list --security 2>/dev/null; (exit $rc)`,
+  command: [
+    `${C} dnf -q -C check-update; rc=$?`,
+    `echo '${VERSIONS_MARKER}'`,
+    `${C} dnf -q -C repoquery --upgrades --qf '%{name}.%{arch} %{evr} %{repoid}\\n' 2>/dev/null`,
+    `echo '${ADVISORIES_MARKER}'`,
+    `${C} dnf -q -C updateinfo list --security 2>/dev/null`,
+    "(exit $rc)",
+  ].join("; "),
   become: false,
   okExitCodes: [0, 100],
 };
@@ -58,15 +70,36 @@ export const parseInstalled: PackageDriver["parseInstalled"] = (stdout) => {
     .sort((a, b) => a.name.localeCompare(b.name) || (a.arch ?? "").localeCompare(b.arch ?? ""));
 };
 
+/** The part of listUpgradable's output between `start` (or the beginning) and the next marker. */
+function part(lines: readonly string[], start: string | undefined): string | undefined {
+  const from = start === undefined ? 0 : lines.indexOf(start) + 1;
+  if (start !== undefined && from === 0) return undefined;
+  let to = lines.length;
+  for (const marker of [VERSIONS_MARKER, ADVISORIES_MARKER]) {
+    const at = lines.indexOf(marker, from);
+    if (at >= 0 && at < to) to = at;
+  }
+  return lines.slice(from, to).join("\n");
+}
+
+/**
+ * Parses listUpgradable's output (a bare check-update table too): one entry per name
+ * and candidate. An update is security when an advisory names its package or its
+ * repository is named for security. With the version list, every version newer than
+ * the installed one and not newer than the candidate lands in `versions`, newest
+ * first, when there is more than the candidate; each of them is security when an
+ * advisory names that version of the package or an older one still newer than the
+ * installed version (an update carries the fixes of the versions before it).
+ */
 export const parseUpgradable: PackageDriver["parseUpgradable"] = (stdout, installed) => {
   const check = new HostValues(grammar, "dnf", "upgradable");
   const lines = hostLines("upgradable", stdout);
-  const marker = lines.indexOf(ADVISORIES_MARKER);
-  const table = marker < 0 ? stdout : lines.slice(0, marker).join("\n");
-  const advisories = marker < 0 ? new Set<string>() : advisoryPackages(lines.slice(marker + 1).join("\n"));
+  const table = part(lines, undefined) ?? "";
+  const offered = part(lines, VERSIONS_MARKER);
+  const advisories = advisoryVersions(part(lines, ADVISORIES_MARKER) ?? "");
   const current = new Map(installed.map((p) => [`${p.name}.${p.arch ?? ""}`, p.version]));
   const byName = new Map(installed.map((p) => [p.name, p.version]));
-  const found = new Map<string, UpgradablePackage>();
+  const found = new Map<string, UpgradablePackage & { key: string }>();
   // Rows under "Obsoleting Packages" (dnf 5: "Obsoleting packages") repeat packages listed
   // above with what they replace.
   for (const row of tableRows(table, /^Obsoleting [Pp]ackages/)) {
@@ -79,10 +112,29 @@ export const parseUpgradable: PackageDriver["parseUpgradable"] = (stdout, instal
       seen.security ||= security;
       continue;
     }
-    found.set(key, { name: row.name, from: current.get(`${row.name}.${row.arch}`) ?? byName.get(row.name) ?? "", to: row.version, source: row.repo, security });
+    found.set(key, { key: `${row.name}.${row.arch}`, name: row.name, from: current.get(`${row.name}.${row.arch}`) ?? byName.get(row.name) ?? "", to: row.version, source: row.repo, security });
   }
-  return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
+  if (offered !== undefined) addVersions(check, [...found.values()], tableRows(offered), advisories);
+  return [...found.values()].map(({ key: _key, ...pkg }) => pkg).sort((a, b) => a.name.localeCompare(b.name));
 };
+
+/** Fills `versions` of each package from repoquery's rows (see parseUpgradable). */
+function addVersions(check: HostValues, packages: ReadonlyArray<UpgradablePackage & { key: string }>, rows: readonly TableRow[], advisories: ReadonlyMap<string, string[]>): void {
+  for (const pkg of packages) {
+    const newer = (v: string): boolean => pkg.from === "" || compareRpmVersions(v, pkg.from) > 0;
+    const fixes = (advisories.get(pkg.key) ?? []).filter(newer);
+    const versions: AvailableVersion[] = [];
+    for (const row of rows) {
+      if (`${row.name}.${row.arch}` !== pkg.key) continue;
+      checkedRow(check, row);
+      if (!newer(row.version) || compareRpmVersions(row.version, pkg.to) > 0 || versions.some((v) => v.version === row.version)) continue;
+      const security = fixes.some((fixed) => compareRpmVersions(fixed, row.version) <= 0) || /security/i.test(row.repo);
+      versions.push({ version: row.version, source: row.repo, security });
+    }
+    if (versions.length < 2) continue;
+    pkg.versions = versions.sort((a, b) => compareRpmVersions(b.version, a.version));
+  }
+}
 
 /**
  * dnf 4 lists locks as `name-[epoch:]version-release.*`; dnf 5 prints blocks with a
@@ -115,8 +167,10 @@ function specs(command: string, packages: readonly PackageRequest[]): string {
 
 export const simulateInstall: PackageDriver["simulateInstall"] = (packages) => ({
   // --assumeno resolves and prints the transaction, then answers no: exit 1 by design.
+  // dnf 4 refuses install to a user who is not root even with --assumeno ("This command
+  // has to be run with superuser privileges", exit 1), so the simulation needs root.
   command: `${C} dnf -C --assumeno install ${specs("dnf install --assumeno", packages)}`,
-  become: false,
+  become: true,
   okExitCodes: [0, 1],
 });
 
@@ -160,6 +214,31 @@ export const parseSimulation: PackageDriver["parseSimulation"] = ({ stdout, stde
   }
   const errors = [...lines, ...hostLines("simulation", stderr)].filter((line) => /^(Error|No match for argument|Problem)/.test(line.trim()));
   return { ok: errors.length === 0, changes, errors };
+};
+
+// rpm's own words (lib/rpmscript.c), which dnf 4 passes on: "warning: %post(NEVRA)
+// scriptlet failed, exit status 1" (or "…, signal 9"); dnf adds "Error in POSTIN
+// scriptlet in rpm package NAME" on stderr. The package part is kept to rpm's characters.
+const RPM_SCRIPTLET = /^warning: (%[a-z]+)\(([A-Za-z0-9._+:~^-]{1,300})\) scriptlet failed, (exit status \d{1,3}|signal \d{1,3})$/;
+const DNF_SCRIPTLET = /^Error in ([A-Z]+) scriptlet in rpm package ([A-Za-z0-9._+-]{1,256})$/;
+
+/**
+ * Failing scriptlets of a transaction: a %pre failure stops its package (dnf exits 1),
+ * but a failing %post, %preun, %postun or trigger leaves the transaction "Complete!" and
+ * dnf exits 0, the package installed and its configuration not done.
+ */
+export const scriptletFailures: NonNullable<PackageDriver["scriptletFailures"]> = ({ stdout, stderr }) => {
+  const rpm: string[] = [];
+  const dnf: string[] = [];
+  // Only lines whose every character the patterns allow are read, so a scriptlet's own
+  // output (anything at all) is never refused or repeated.
+  for (const line of `${stdout}\n${stderr}`.split("\n")) {
+    const r = RPM_SCRIPTLET.exec(line.trim());
+    if (r) rpm.push(`${r[1]}(${r[2]}) scriptlet failed, ${r[3]}`);
+    const d = DNF_SCRIPTLET.exec(line.trim());
+    if (d) dnf.push(`${d[1]} scriptlet of ${d[2]} failed`);
+  }
+  return [...new Set(rpm.length > 0 ? rpm : dnf)];
 };
 
 export const install: PackageDriver["install"] = (packages) => ({ command: `${C} dnf -y install ${specs("dnf install", packages)}`, become: true, okExitCodes: [0] });

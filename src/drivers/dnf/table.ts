@@ -70,18 +70,26 @@ export function splitNevra(text: string): { name: string; version: string; arch:
 }
 
 /**
- * `name.arch` of every package an advisory list names. dnf 4 prints
+ * The versions advisories name, by the `name.arch` of their package. dnf 4 prints
  * `FEDORA-2021-83fdddca0f Moderate/Sec.  curl-7.76.1-7.fc34.x86_64`, dnf 5 a table
  * with the package in its own column; either way it is the one field shaped as a
  * package's name-version-release.arch.
  */
-export function advisoryPackages(stdout: string): Set<string> {
-  const found = new Set<string>();
+export function advisoryVersions(stdout: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
   for (const line of stdout.split("\n")) {
     for (const word of line.trim().split(/\s+/)) {
       const nevra = splitNevra(word);
-      if (nevra) found.add(`${nevra.name}.${nevra.arch}`);
+      if (!nevra) continue;
+      const key = `${nevra.name}.${nevra.arch}`;
+      const versions = found.get(key) ?? found.set(key, []).get(key)!;
+      if (!versions.includes(nevra.version)) versions.push(nevra.version);
     }
   }
   return found;
+}
+
+/** `name.arch` of every package an advisory list names (see advisoryVersions). */
+export function advisoryPackages(stdout: string): Set<string> {
+  return new Set(advisoryVersions(stdout).keys());
 }

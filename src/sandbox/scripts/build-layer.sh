@@ -10,6 +10,8 @@
 #   REPO   the fleet's apt repository, bound read-only at /srv/steward-apt
 #   DEBS   a folder of extra .deb files, bound read-only at /mnt/steward-debs
 #   SETUP  a shell script run inside the chroot with ARGS
+# Environment: RPM_REPO (optional), the fleet's rpm repository, bound read-only at
+#   /srv/steward-rpm for the layers of dnf hosts.
 set -eu
 lower=$1 upper=$2 work=$3 merged=$4 repo=$5 debs=$6 setup=$7
 shift 7
@@ -33,5 +35,10 @@ mount -t tmpfs -o size=16m steward-run "$merged/run"
 mkdir -p "$merged/srv/steward-apt" "$merged/mnt/steward-debs"
 mount --bind "$repo" "$merged/srv/steward-apt"
 mount --bind "$debs" "$merged/mnt/steward-debs"
+if [ -n "${RPM_REPO:-}" ]; then
+  mkdir -p "$merged/srv/steward-rpm"
+  mount --bind "$RPM_REPO" "$merged/srv/steward-rpm"
+  mount -o remount,bind,ro "$merged/srv/steward-rpm"
+fi
 cp "$setup" "$merged/tmp/setup.sh"
 exec chroot "$merged" /bin/sh /tmp/setup.sh "$@"

@@ -5,7 +5,8 @@
 #   SIGUSR1  reboot: end every process, renew /run and the boot id, start sshd again
 #   SIGUSR2  stop sshd and keep it stopped (the host becomes unreachable)
 #   SIGHUP   start sshd again
-# Environment: NAME ADDRESS PORT HOST_DIR LOWER REPO DISK_SIZE HIDE (colon-separated).
+# Environment: NAME ADDRESS PORT HOST_DIR LOWER REPO DISK_SIZE HIDE (colon-separated),
+# and RPM_REPO on a dnf host (its rpm repository, bound read-only at /srv/steward-rpm).
 set -eu
 
 # Before /proc is replaced it still belongs to the outer pid namespace, so "self" names
@@ -46,6 +47,10 @@ done
 IFS=$old_ifs
 mount --bind "$REPO" "$root/srv/steward-apt"
 mount -o remount,bind,ro "$root/srv/steward-apt"
+if [ -n "${RPM_REPO:-}" ]; then
+  mount --bind "$RPM_REPO" "$root/srv/steward-rpm"
+  mount -o remount,bind,ro "$root/srv/steward-rpm"
+fi
 
 # Identity: these writes land on the host's own disk.
 hostname "$NAME"

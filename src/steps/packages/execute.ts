@@ -170,6 +170,14 @@ export function transaction(driver: PackageDriver, plan: ReturnType<typeof plann
   return `LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get ${verb} -y -q -o DPkg::Lock::Timeout=${lockSeconds} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- ${args}`;
 }
 
+/**
+ * Whether the simulation `transaction` builds needs root: apt-get -s does not; dnf 4
+ * refuses `install --assumeno` to other users (the driver's simulateInstall says so).
+ */
+export function simulationNeedsRoot(driver: PackageDriver, plan: ReturnType<typeof plannedRequests>): boolean {
+  return plan.unpinned.length === 0 && plan.removals.length === 0 && driver.simulateInstall(plan.requests).become;
+}
+
 // needrestart's apt hook would prompt: list mode, and suspended during the transaction (read afterwards).
 const NEEDRESTART_ENV = "NEEDRESTART_MODE=l NEEDRESTART_SUSPEND=1 ";
 const NEEDRESTART_REPORT = "if command -v needrestart >/dev/null 2>&1; then NEEDRESTART_MODE=l needrestart -b -r l; fi";
@@ -207,7 +215,7 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
   const brokenBefore = brokenPackages([...before.values()]);
   if (brokenBefore.length > 0) return clock.finish("failed", `refused: ${brokenBefore.join(", ")}; repair with \`${DPKG_REPAIR}\` first`);
 
-  const sim = await ctx.session.exec(transaction(driver, plan, true), { check: false, label: `simulation of ${step.name}`, timeoutMs: ctx.timeoutMs });
+  const sim = await ctx.session.exec(transaction(driver, plan, true), { become: become && simulationNeedsRoot(driver, plan), check: false, label: `simulation of ${step.name}`, timeoutMs: ctx.timeoutMs });
   const simulation = driver.parseSimulation(sim);
   if (!simulation.ok) return clock.finish("failed", `the simulation failed, nothing was changed: ${simulation.errors.join("; ") || lastLine(sim.stderr) || `exit ${sim.exitCode}`}`, outputOf(sim));
   const problems = unplannedChanges(simulation.changes, plan.requests, heldChanges(sim.stdout), plan.removals);
@@ -258,6 +266,12 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
   const needrestart = parseNeedrestart(report.stdout);
   if (Object.keys(needrestart).length > 0) evidence.needrestart = needrestart;
   if (wrong.length > 0) return clock.finish("failed", `the transaction finished but ${wrong.join(", ")}`, { ...outputOf(result), packages, evidence });
+  const scriptlets = driver.scriptletFailures?.(result) ?? [];
+  if (scriptlets.length > 0) {
+    evidence.scriptlets = scriptlets;
+    const moved = packages.filter((p) => p.from !== p.to).map((p) => `${p.name} ${p.from ?? "(none)"} → ${p.to ?? "(removed)"}`);
+    return clock.finish("failed", `${driver.manager} reported the transaction complete (${moved.join(", ") || "no version moved"}) but ${scriptlets.join("; ")}: the packages are installed, what their scripts set up is not; fix the cause, then reinstall them (\`${driver.manager} reinstall NAME\`)`, { ...outputOf(result), packages, evidence });
+  }
   const moved = packages.filter((p) => p.from !== p.to).map((p) => `${p.name} ${p.from ?? "(none)"} → ${p.to ?? "(removed)"}`);
   return clock.finish(changed ? "changed" : "unchanged", changed ? moved.join(", ") : "every package was already as planned", { ...outputOf(result), packages, evidence });
 }
