@@ -22,11 +22,11 @@
  *   The `weekly-checks` runbook runs on Mondays at 03:00 on reachable hosts: a compliance
  *   rule `ssh-no-root` (non-compliant with probability `nonCompliantRate`) and a restic
  *   backup, test-restored (verified) with probability `verifyRate`.
- * - Disks: mounts `/` (50 GiB) and `/var` (200 GiB); used space starts at 20–40% of the
- *   size and grows linearly at a per-host, per-mount slope of 0.2–0.8% of the size per
- *   day; when it passes 90% a cleanup drops it to 45%; each reading is an outlier
- *   (multiplied by 0.7–1.3) with probability `outlierRate`. Memory available drifts down
- *   0.05% of total per day with ±5% noise; load is 0.5–1.5 per CPU.
+ * - Disks, memory and load: the resource model of resource-model.ts (its own seeded
+ *   stream; growing, flat and shrinking mounts with noise, outliers at `outlierRate`,
+ *   cleanups at 90% and operator cleanups at `cleanupRate`, memory leaks with restarts,
+ *   rising load), and its multi-day outages (`outageRate`, default 0), during which a
+ *   host is unreachable exactly as on a `gapRate` day.
  * The truth returned is computed from the generated events themselves (not from the
  * files), so a report read from the files can be checked against it exactly, and the
  * truth against the model's expectations within statistical tolerances.
@@ -40,6 +40,7 @@ import { recordRun } from "../../src/audit/record.ts";
 import { writeSnapshots } from "../../src/facts/snapshot.ts";
 import { GitPublisher } from "../../src/publish/git/index.ts";
 import type { FactSnapshot, SnapshotUpdateType } from "../../src/report/history/snapshots.ts";
+import { ResourceModel, type ResourceTruth } from "./resource-model.ts";
 
 export interface HistoryModelOptions {
   hosts: number;
@@ -56,11 +57,13 @@ export interface HistoryModelOptions {
   nonCompliantRate?: number;
   verifyRate?: number;
   outlierRate?: number;
+  /** Resource model (resource-model.ts): the chance of an operator cleanup on a growing mount, of a host's multi-day outage. */
+  cleanupRate?: number;
+  outageRate?: number;
   /** Leave out the weekly compliance and backup runs (smaller, faster histories). */
   weekly?: boolean;
 }
 
-export interface DiskTruth { host: string; mount: string; sizeBytes: number; slopeBytesPerDay: number; cleanups: string[]; lastTrueUsedBytes: number }
 
 export interface HistoryModelTruth {
   options: Required<Omit<HistoryModelOptions, "start" | "groups">> & { start: string; groups: string[] };
@@ -79,7 +82,8 @@ export interface HistoryModelTruth {
   exposureHostDays: number;
   observedHostDays: number;
   exposureByGroup: Record<string, { exposed: number; observed: number }>;
-  disks: DiskTruth[];
+  /** Every disk, memory and load series with its true current segment and fill time (resource-model.ts). */
+  resources: ResourceTruth[];
   /** Per host at the end: pending updates by type (as the last reachable snapshot lists them). */
   finalPending: Record<string, Record<SnapshotUpdateType, number>>;
 }
@@ -97,7 +101,6 @@ export function prng(seed: number): () => number {
 }
 
 const DAY = 86_400_000;
-const GIB = 1024 ** 3;
 const hex = (s: string, n: number): string => createHash("sha256").update(s).digest("hex").slice(0, n);
 const stamp = (t: number): string => new Date(t).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 const iso = (t: number): string => new Date(t).toISOString();
@@ -111,6 +114,7 @@ export async function generateHistory(root: string, o: HistoryModelOptions): Pro
     gapRate: o.gapRate ?? 0.01, failureRate: o.failureRate ?? 0.01, updateRate: o.updateRate ?? 0.3,
     typeMix: o.typeMix ?? { security: 0.3, patch: 0.4, minor: 0.2, major: 0.1 }, latencyDays: o.latencyDays ?? [2, 6] as [number, number],
     nonCompliantRate: o.nonCompliantRate ?? 0.1, verifyRate: o.verifyRate ?? 0.8, outlierRate: o.outlierRate ?? 0.02, weekly: o.weekly ?? true,
+    cleanupRate: o.cleanupRate ?? 0.3, outageRate: o.outageRate ?? 0,
   };
   const rnd = prng(opt.seed);
   const t0 = Date.parse(opt.start);
@@ -120,15 +124,8 @@ export async function generateHistory(root: string, o: HistoryModelOptions): Pro
   const pending = names.map(() => [] as Update[]);
   const known = names.map(() => [] as Update[]); // as of the last reachable snapshot
   let counter = 0;
-  const disks: DiskTruth[] = [];
-  const diskState = names.map((host) =>
-    [["/", 50 * GIB], ["/var", 200 * GIB]].map(([mount, size]) => {
-      const d = { host, mount: mount as string, sizeBytes: size as number, slopeBytesPerDay: Math.round((size as number) * (0.002 + 0.006 * rnd())), cleanups: [] as string[], lastTrueUsedBytes: Math.round((size as number) * (0.2 + 0.2 * rnd())) };
-      disks.push(d);
-      return d;
-    }),
-  );
-  const truth: HistoryModelTruth = { options: opt, end: iso(t0 + opt.days * DAY), runs: 0, okRuns: 0, hostResults: 0, hostFailures: 0, runbooks: {}, incidents: [], mttrHours: null, installs: [], exposureHostDays: 0, observedHostDays: 0, exposureByGroup: {}, disks, finalPending: {} };
+  const resources = new ResourceModel(names, { days: opt.days, outlierRate: opt.outlierRate, cleanupRate: opt.cleanupRate, outageRate: opt.outageRate }, prng((opt.seed ^ 0x5bd1e995) >>> 0));
+  const truth: HistoryModelTruth = { options: opt, end: iso(t0 + opt.days * DAY), runs: 0, okRuns: 0, hostResults: 0, hostFailures: 0, runbooks: {}, incidents: [], mttrHours: null, installs: [], exposureHostDays: 0, observedHostDays: 0, exposureByGroup: {}, resources: resources.truth, finalPending: {} };
   const publisherClock = { now: 0 };
   const publisher = new GitPublisher({ root, now: () => new Date(publisherClock.now) });
   const pick = (): SnapshotUpdateType => {
@@ -139,7 +136,7 @@ export async function generateHistory(root: string, o: HistoryModelOptions): Pro
 
   for (let day = 0; day < opt.days; day++) {
     const dayStart = t0 + day * DAY;
-    const reachable = names.map(() => rnd() >= opt.gapRate);
+    const reachable = names.map((_, i) => rnd() >= opt.gapRate && !resources.inOutage(i, day));
     // 00:00: new updates appear.
     for (const [i] of names.entries()) {
       if (rnd() >= opt.updateRate) continue;
@@ -155,24 +152,15 @@ export async function generateHistory(root: string, o: HistoryModelOptions): Pro
       const takenAt = dayStart + 3_600_000 + i * 1000;
       const g = groupOf(i);
       const eg = (truth.exposureByGroup[g] ??= { exposed: 0, observed: 0 });
-      for (const d of diskState[i]!) {
-        d.lastTrueUsedBytes += d.slopeBytesPerDay;
-        if (d.lastTrueUsedBytes > 0.9 * d.sizeBytes) {
-          d.lastTrueUsedBytes = Math.round(0.45 * d.sizeBytes);
-          d.cleanups.push(iso(takenAt));
-        }
-      }
+      resources.advance(i, day, takenAt);
       if (!reachable[i]) {
         lines.push({ v: 1, host, takenAt: iso(takenAt), groups: [g], unreachable: true });
       } else {
         for (const u of pending[i]!) u.firstSeen ??= takenAt;
         known[i] = [...pending[i]!];
-        const total = 8 * GIB;
         lines.push({
           v: 1, host, takenAt: iso(takenAt), groups: [g], os: "debian 12",
-          disks: diskState[i]!.map((d) => ({ mount: d.mount, sizeBytes: d.sizeBytes, usedBytes: Math.min(d.sizeBytes, Math.round(d.lastTrueUsedBytes * (rnd() < opt.outlierRate ? 0.7 + 0.6 * rnd() : 1))) })),
-          memory: { totalBytes: total, availableBytes: Math.round(total * Math.max(0.05, 0.6 - 0.0005 * day + 0.05 * (rnd() * 2 - 1))) },
-          load: { one: Math.round((0.5 + rnd()) * 200) / 100, five: Math.round((0.5 + rnd()) * 200) / 100, fifteen: Math.round((0.5 + rnd()) * 200) / 100, cpus: 2 },
+          ...resources.reading(i, takenAt),
           uptimeSeconds: 3600 + day * 86_400, bootId: hex(`${host}`, 32), rebootRequired: pending[i]!.some((u) => u.type === "security"),
           upgradable: pending[i]!.map((u) => ({ name: u.name, from: u.from, to: u.to, type: u.type })).sort((x, y) => (x.name < y.name ? -1 : 1)),
         });
@@ -218,6 +206,7 @@ export async function generateHistory(root: string, o: HistoryModelOptions): Pro
       await writeRun(root, "weekly-checks", start, start + 1800_000, weekly, truth, publisher, publisherClock);
     }
   }
+  resources.finish();
   const closed = truth.incidents.filter((x) => x.closedAt !== undefined);
   truth.mttrHours = closed.length === 0 ? null : closed.reduce((a, x) => a + (Date.parse(x.closedAt!) - Date.parse(x.openedAt)), 0) / closed.length / 3_600_000;
   for (const [i, host] of names.entries()) {

@@ -12,11 +12,20 @@
  *   and irregular spacing need no filling. Readings at the same instant count once,
  *   at their median.
  * - **Cleanups**: a fall of more than `dropFraction` of the capacity between two
- *   readings, confirmed by the median of the readings after it (at least two) being
- *   that much below the median of the three before, starts a new segment; only the
- *   last segment is fitted, and the trend says so. A single low or high reading is not
- *   a cleanup (the medians do not move), and a fall at the very last reading is noted
- *   but not acted on until a later reading confirms it.
+ *   readings starts a new segment when the readings around it confirm it: the middle
+ *   of the readings from it — at most {@link AFTER}, at least two, up to the next such
+ *   fall (judged on its own) — must be that much below the middle of the
+ *   {@link BEFORE} readings before it, at least three of the segment (the upper middle of an even count after, the
+ *   lower middle before: a cleanup needs both), every reading taken to the fall's time
+ *   along the growth before it (the median pairwise slope of up to {@link GROWTH}
+ *   readings of the segment; none under five), so steep growth does not eat into the fall. The new segment starts at the first of
+ *   those readings nearer the level after than the level before, so a wild reading
+ *   just before the fall is not taken for its start. Only the last segment is fitted,
+ *   and the trend says so. Wild readings are not a cleanup: the middles do not move for
+ *   two low readings among five after a fall, nor three high ones among the seven
+ *   before it (medians of three did: two outliers in three days made a cleanup). A
+ *   fall at the very last reading is noted but not acted on until a later reading
+ *   confirms it.
  * - **Outliers**: Theil–Sen's breakdown point is 29%: a few wild readings do not move it.
  * - **Long series**: a segment of more than {@link MAX_FIT_POINTS} readings is fitted on
  *   the medians of at most that many equal time bins (sen.ts, binMedians), so a year of
@@ -26,7 +35,13 @@
  * - **Too little data**: fewer than `minPoints` readings, or a span under `minSpanDays`,
  *   in the fitted segment gives "insufficient data", never a number.
  * - **Flat or shrinking** usage has no fill date (the interval's pessimistic end may
- *   still give one: the earliest fill the data allows).
+ *   still give one: the earliest fill the data allows). A slope counts as growing or
+ *   shrinking only when its interval leaves out zero — the data show a trend at the
+ *   stated confidence, as Mann–Kendall's test at that level would (Gilbert 1987 §16.4–5:
+ *   the interval is built from the same S statistic) — and it is more than a negligible
+ *   {@link FLAT_SHARE_PER_DAY} of the capacity a day; otherwise it is flat. Without that,
+ *   the noise of a level that does not move gives a small slope of either sign, and a
+ *   fill date decades away from a series that is not growing at all.
  */
 import { binMedians, interceptFor, MAX_FIT_POINTS, senFit } from "./sen.ts";
 
@@ -97,6 +112,11 @@ const DAY_MS = 86_400_000;
 const HORIZON_DAYS = 36_525;
 /** Below this share of the capacity per day, a slope counts as flat (0.0365% a year). */
 const FLAT_SHARE_PER_DAY = 1e-6;
+/** Readings before a fall, and from it, whose middles it is measured between (see the module comment). */
+const BEFORE = 7;
+const AFTER = 5;
+/** Readings before a fall whose median pairwise slope (435 pairs at most) is the growth the levels around it are taken along. */
+const GROWTH = 30;
 
 /**
  * The trend of a series; pure, never throws for any input (bad readings are counted,
@@ -142,12 +162,12 @@ export function fitTrend(points: readonly TrendPoint[], options: TrendOptions): 
     trend.message = `at or over the threshold: ${pct(levelAtLast, capacity)} of capacity at the last reading`;
     return trend;
   }
-  if (fit.slope > flat) {
+  if (fit.slope > flat && fit.lower > 0) {
     trend.status = "growing";
     trend.full = cross(fit.slope, fit.intercept);
     trend.message = trend.full.days === null ? "growing, but not reaching the threshold within 100 years" : `reaches the threshold in ${round(trend.full.days, 1)} days (${day(trend.full.at!)}); ${Math.round(confidence * 100)}% interval ${intervalText(trend)}`;
   } else {
-    trend.status = fit.slope < -flat ? "shrinking" : "flat";
+    trend.status = fit.slope < -flat && fit.upper < 0 ? "shrinking" : "flat";
     trend.full = { at: null, days: null };
     trend.message = `${trend.status}: no fill date${trend.soonest.days !== null ? `; at the interval's pessimistic end it would reach the threshold in ${round(trend.soonest.days, 1)} days` : ""}`;
   }
@@ -202,16 +222,31 @@ function segments(points: readonly TrendPoint[], dropFraction: number): { start:
   for (let i = Math.max(1, start + 1); i < points.length; i++) {
     const limit = dropFraction * points[i]!.capacity;
     if (points[i - 1]!.value - points[i]!.value <= limit) continue;
-    const before = median(points.slice(Math.max(start, i - 3), i).map((p) => p.value));
-    const after = points.slice(i, i + 3).map((p) => p.value);
+    const window = points.slice(Math.max(start, i - BEFORE), i);
+    if (window.length < 3) continue; // no level to fall from yet: one or two readings may be wild
+    // Every level is taken at the fall's time along the growth before it, so steady growth does not eat into the fall.
+    const growth = points.slice(Math.max(start, i - GROWTH), i);
+    const b = growth.length >= 5 ? medianSlope(growth) : 0; // fewer: one wild reading would be a third of the slopes
+    const at = points[i]!.t.getTime();
+    const level = (p: TrendPoint): number => p.value + (b * (at - p.t.getTime())) / DAY_MS;
+    const before = window.map(level);
+    // The readings from the fall up to the next one (a second fall within them is judged on its own).
+    const after = [level(points[i]!)];
+    for (let k = i + 1; k < Math.min(points.length, i + AFTER) && points[k - 1]!.value - points[k]!.value <= limit; k++) after.push(level(points[k]!));
     if (after.length < 2) {
-      unconfirmed = { at: iso(points[i]!.t), from: points[i - 1]!.value, to: points[i]!.value };
+      if (i === points.length - 1) unconfirmed = { at: iso(points[i]!.t), from: points[i - 1]!.value, to: points[i]!.value };
       continue;
     }
-    if (before - median(after) > limit) {
-      cleanups.push({ at: iso(points[i]!.t), from: before, to: median(after) });
-      start = i;
-    }
+    // The level most readings agree on: the lower middle before (a cleanup needs it high), the upper middle after (it needs that low).
+    const from = middle(before, "lower");
+    const to = middle(after, "upper");
+    if (from - to <= limit) continue;
+    // The new segment starts at the first reading nearer the level after than the one before: a wild reading just before the fall is not its start.
+    let j = i;
+    while (j < i + after.length - 1 && level(points[j]!) >= (from + to) / 2) j++;
+    cleanups.push({ at: iso(points[j]!.t), from, to });
+    start = j;
+    i = j;
   }
   return { start, cleanups, ...(unconfirmed ? { unconfirmed } : {}) };
 }
@@ -225,6 +260,22 @@ function crossing(t0: number, slope: number, intercept: number, threshold: numbe
   if (!Number.isFinite(days) || days > HORIZON_DAYS) return { at: null, days: null };
   if (days <= 0) return { at: iso(new Date(Math.max(atMs, -8.64e15))), days: 0 };
   return { at: iso(new Date(atMs)), days };
+}
+
+/** The median of the pairwise slopes of a few points, per day (0 for fewer than two distinct times). */
+function medianSlope(points: readonly TrendPoint[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) for (let j = i + 1; j < points.length; j++) {
+    const dt = (points[j]!.t.getTime() - points[i]!.t.getTime()) / DAY_MS;
+    if (dt > 0) slopes.push((points[j]!.value - points[i]!.value) / dt);
+  }
+  return slopes.length === 0 ? 0 : median(slopes);
+}
+
+/** The middle of the values, the lower or upper of the two middle ones for an even count. */
+function middle(values: readonly number[], which: "lower" | "upper"): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[which === "lower" ? (s.length - 1) >> 1 : s.length >> 1]!;
 }
 
 function median(values: readonly number[]): number {
