@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { factsForRepository } from "../../facts/run.ts";
 import { DAILY_RETENTION_DAYS, snapshotOf, writeSnapshots } from "../../facts/snapshot.ts";
 import type { Inventory } from "../../model/types.ts";
@@ -63,7 +63,7 @@ Exit codes (see README, Exit codes):
   6  environment: the facts cache or the snapshot could not be written (read-only, full, a symbolic link),
      or a secret is shorter than 8 characters`,
   async run(argv, io) {
-    const { values } = parseArgs({
+    const { values } = parseFlags({
       args: argv,
       options: {
         root: { type: "string" },

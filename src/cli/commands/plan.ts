@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { UsageError } from "../../core/errors.ts";
 import { parsePlanTime } from "../../plan/clock.ts";
 import { planRepository } from "../../plan/index.ts";
@@ -39,7 +39,7 @@ Exit codes (see README, Exit codes):
   6  environment: the plan or facts could not be written (read-only, full, a symbolic link),
      or a secret is shorter than 8 characters`,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags({
       args: argv,
       options: {
         root: { type: "string" },

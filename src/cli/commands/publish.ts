@@ -1,6 +1,6 @@
 import { lstat, readFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { resultsProblems, type RunResults } from "../../apply/results.ts";
 import { readPlanFile } from "../../apply/index.ts";
 import { RUN_ID } from "../../audit/entry.ts";
@@ -81,7 +81,7 @@ Publishing twice changes nothing: no duplicate commit, pull request, comment or 
 Exit codes: 0 published, 2 usage, 5 a run's results are not steward's, 6 environment
 (git or GitHub refused; the error names the permission to grant).`,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags({
       args: argv,
       options: { root: { type: "string" }, publisher: { type: "string" }, "pull-request": { type: "string" }, week: { type: "string" }, now: { type: "string" }, "job-summary": { type: "boolean" } },
       strict: true,

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { StewardError, UsageError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/fs.ts";
 import { History } from "../../report/history/index.ts";
@@ -65,7 +65,7 @@ Exit codes: 0 written, 2 usage, 3 a bad --since/--until/--now/--stale-after, 6 -
       const rest = argv.filter((_, i) => i !== at);
       return named === "forecast" ? runForecastReport(rest, io) : runPostmortem(rest, io);
     }
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags({
       args: argv,
       options: {
         root: { type: "string" },

@@ -6,7 +6,7 @@
  * arguments after `forecast`.
  */
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../../cli/args.ts";
 import { StewardError, UsageError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/fs.ts";
 import { git } from "../../core/git.ts";
@@ -79,7 +79,7 @@ export async function forecastReport(args: ForecastArgs, warn: (line: string) =>
 
 /** `steward report forecast …`: returns the exit code. @throws UsageError (exit 2) for bad flags. */
 export async function runForecastReport(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     options: { root: { type: "string" }, since: { type: "string" }, until: { type: "string" }, now: { type: "string" }, horizon: { type: "string" }, format: { type: "string", default: "md" }, out: { type: "string" }, "open-issues": { type: "boolean" }, publisher: { type: "string" } },
     strict: true,
