@@ -12,6 +12,7 @@ import { writeFileAtomic } from "../../core/fs.ts";
 import { git } from "../../core/git.ts";
 import { terminalText } from "../../core/text.ts";
 import type { CommandIO } from "../../cli/io.ts";
+import { outFile } from "../../cli/out-path.ts";
 import { publisherFor } from "../../publish/select.ts";
 import { validateRepository } from "../../validate/index.ts";
 import { readSnapshots, type SnapshotProblem } from "../history/snapshots.ts";
@@ -32,7 +33,9 @@ export const FORECAST_USAGE = `usage: steward report forecast [--root DIR] [--si
   --now         the clock days are counted from (ISO 8601 with a zone; default: the real time)
   --horizon     the deadline for hosts no runbook with a window targets (default 14d)
   --format      md (default), json (schemas/report-forecast.schema.json) or html
-  --out FILE    write the report there (atomically) instead of standard output
+  --out FILE    write the report there (atomically) instead of standard output; - is
+                standard output; never inside runs/, plans/, facts/snapshots/, incidents/,
+                inventory/, runbooks/, schemas/, .git/ or .steward/ (exit 2)
   --open-issues publish the recommendations: one GitHub issue each (found again by a
                 hidden marker, updated in place, closed when it no longer holds), or with
                 the git publisher one file each, recommendations/<id>.md, on
@@ -94,10 +97,11 @@ export async function runForecastReport(argv: string[], io: CommandIO): Promise<
   if (since.getTime() >= until.getTime()) throw new StewardError("invalid-input", `--since (${since.toISOString()}) is not before --until (${until.toISOString()})`, "give a --since earlier than --until");
   const horizonDays = values.horizon === undefined ? 14 : days(values.horizon, "--horizon");
   const root = resolve(io.cwd, values.root ?? ".");
+  const out = await outFile(values.out, io.cwd, root);
   const warn = (line: string): void => io.stderr(`note: ${terminalText(line)}\n`);
   const { report, markdown } = await forecastReport({ root, since, until, now, horizonDays }, warn);
   const text = format === "json" ? `${JSON.stringify(report, null, 2)}\n` : format === "html" ? renderHtmlReport(markdown, { title: "steward forecast" }) : markdown;
-  if (values.out !== undefined) await writeFileAtomic(resolve(io.cwd, values.out), text, { root });
+  if (out !== undefined) await writeFileAtomic(out, text, { root, elsewhere: "write the report elsewhere with --out FILE, or omit --out to print it" });
   else io.stdout(text);
   if (values["open-issues"] === true) {
     const publisher = publisherFor(values.publisher, root, io);
