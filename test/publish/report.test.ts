@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { link, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -132,6 +132,19 @@ describe("the git publisher's weekly report, in a real repository", () => {
       expect(notReport.stderr).toContain('x.json is not a report\'s JSON: it needs a "report" field');
       const missing = await run(["publish", "report", "nope.md", "--root", root, "--publisher", "git"]);
       expect(missing.stderr).toContain("nope.md does not exist");
+
+      // One file named twice, by any spelling: refused naming both arguments, nothing published.
+      await symlink(join(out, "status.md"), join(out, "status-link.md"));
+      await link(join(out, "trends.md"), join(out, "trends-hard.md"));
+      await writeFile(join(out, "other.md"), TRENDS);
+      const before = await git("rev-list", "--count", "steward/report/2026-W50");
+      for (const [a, b] of [["status.md", "status.md"], ["./status.md", "status.md"], [join(out, "status.md"), "../" + out.split("/").at(-1) + "/status.md"], ["status.md", "status-link.md"], ["trends.md", "trends-hard.md"], ["status.json", "./status.json"]]) {
+        const twice = await run(["publish", "report", a!, "status.json" === a ? "status.md" : "other.md", b!, "--root", root, "--publisher", "git", "--week", "2026-W49"]);
+        expect(twice.code, `${a} ${b}`).toBe(2);
+        expect(twice.stderr).toContain(`${JSON.stringify(a)} and ${JSON.stringify(b)} are the same file`);
+      }
+      expect(await git("rev-list", "--count", "steward/report/2026-W50")).toBe(before);
+      expect(await git("branch", "--list", "steward/report/2026-W49")).toBe("");
     } finally {
       await rm(out, { recursive: true, force: true });
     }

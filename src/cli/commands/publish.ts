@@ -68,8 +68,8 @@ export const publish: Command = {
              opens or updates its pull request, and opens, updates or closes the
              runbook's incident (a failed or halted run opens; a clean run closes)
   preview    the plan as a sticky comment on pull request N (edited in place)
-  report     the weekly report: the Markdown reports given (steward report status,
-             trends, forecast --out FILE) joined into reports/<week>.md, the JSON ones
+  report     the weekly report: the Markdown reports given, each once (steward report
+             status, trends, forecast --out FILE), joined into reports/<week>.md, the JSON ones
              into reports/<week>.json, committed to steward/report/<week> with one pull
              request per week, updated in place; the week is --week, else the ISO week
              of --now or today (UTC). --job-summary also appends it to the Actions job
