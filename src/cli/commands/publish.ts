@@ -11,7 +11,7 @@ import { terminalText } from "../../core/text.ts";
 import { planPublication, resultsPublication } from "../../publish/compose.ts";
 import { publisherFor } from "../../publish/select.ts";
 import { incidentReports } from "../../publish/incidents.ts";
-import { isoWeekName, isoWeekOf } from "../../publish/markers.ts";
+import { isoWeekOf, isoWeekStart } from "../../publish/markers.ts";
 import { readReportParts, reportPublication } from "../../publish/report.ts";
 import { writeJobSummary } from "../../report/summary.ts";
 import { postmortemToPublish } from "../../report/postmortem/command.ts";
@@ -42,17 +42,30 @@ async function readResults(root: string, runId: string): Promise<RunResults> {
   return value as RunResults;
 }
 
-/** The week to publish: `--week`, else the ISO week (UTC) of `--now` or of today. */
-function weekArg(week: string | undefined, now: string | undefined): string {
-  if (week !== undefined) {
-    if (now !== undefined) throw new UsageError("give --week or --now, not both", "steward publish report status.md --week 2026-W50");
-    try {
-      return isoWeekName(week);
-    } catch (error) {
-      throw new UsageError((error as Error).message, "name the week as YYYY-Www, e.g. 2026-W50");
-    }
+/** The first week `--week` may name: reports are dated from 2000 on, like every other date steward reads. */
+const FIRST_WEEK = "2000-W01";
+
+/**
+ * The week to publish: `--week`, else the ISO week (UTC) of `--now` or of today.
+ * `--week` must be a real ISO 8601 week (`YYYY-Www`, W53 only in a year that has
+ * one), from {@link FIRST_WEEK} to the week a year after `today`: a week further out
+ * is a typo, and would open a branch and pull request no report will ever fill.
+ * @throws UsageError (exit 2) naming the week and the allowed form and range.
+ */
+export function weekArg(week: string | undefined, now: string | undefined, today: Date = new Date()): string {
+  if (week === undefined) return isoWeekOf(now === undefined ? today : parsePlanTime(now));
+  if (now !== undefined) throw new UsageError("give --week or --now, not both", "steward publish report status.md --week 2026-W50");
+  const latest = isoWeekOf(new Date(Date.UTC(today.getUTCFullYear() + 1, today.getUTCMonth(), Math.min(today.getUTCDate(), 28))));
+  const form = `name the week as YYYY-Www (ISO 8601: W01 to W52, W53 only in a year that has one), from ${FIRST_WEEK} to ${latest}, e.g. ${isoWeekOf(today)}`;
+  let start: Date;
+  try {
+    start = isoWeekStart(week);
+  } catch (error) {
+    throw new UsageError(`--week ${(error as Error).message}`, form);
   }
-  return isoWeekOf(now === undefined ? new Date() : parsePlanTime(now));
+  if (start < isoWeekStart(FIRST_WEEK)) throw new UsageError(`--week ${week} is before ${FIRST_WEEK}`, form);
+  if (start > isoWeekStart(latest)) throw new UsageError(`--week ${week} is more than a year after this week (${isoWeekOf(today)})`, form);
+  return week;
 }
 
 export const publish: Command = {
@@ -71,8 +84,9 @@ export const publish: Command = {
   report     the weekly report: the Markdown reports given, each once (steward report
              status, trends, forecast --out FILE), joined into reports/<week>.md, the JSON ones
              into reports/<week>.json, committed to steward/report/<week> with one pull
-             request per week, updated in place; the week is --week, else the ISO week
-             of --now or today (UTC). --job-summary also appends it to the Actions job
+             request per week, updated in place; the week is --week (ISO 8601, W53
+             only in years that have one, from 2000-W01 to a year after this week),
+             else the ISO week of --now or today (UTC). --job-summary also appends it to the Actions job
              summary (GITHUB_STEP_SUMMARY, within GitHub's 1 MiB)
   --publisher  github when GITHUB_REPOSITORY and a credential are set, else git (a
              local branch; review bodies in .steward/reviews/, incidents in incidents/)
