@@ -173,7 +173,7 @@ export async function generateHistory(root: string, o: HistoryModelOptions): Pro
           disks: diskState[i]!.map((d) => ({ mount: d.mount, sizeBytes: d.sizeBytes, usedBytes: Math.min(d.sizeBytes, Math.round(d.lastTrueUsedBytes * (rnd() < opt.outlierRate ? 0.7 + 0.6 * rnd() : 1))) })),
           memory: { totalBytes: total, availableBytes: Math.round(total * Math.max(0.05, 0.6 - 0.0005 * day + 0.05 * (rnd() * 2 - 1))) },
           load: { one: Math.round((0.5 + rnd()) * 200) / 100, five: Math.round((0.5 + rnd()) * 200) / 100, fifteen: Math.round((0.5 + rnd()) * 200) / 100, cpus: 2 },
-          uptimeSeconds: 3600 + day * 86_400, bootId: hex(`${host}`, 32), rebootRequired: pending[i]!.some((u) => u.type === "security"),
+          uptimeSeconds: 3600 + day * 86_400, bootId: hex(`${host}`, 32).replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-"), rebootRequired: pending[i]!.some((u) => u.type === "security"),
           upgradable: pending[i]!.map((u) => ({ name: u.name, from: u.from, to: u.to, type: u.type })).sort((x, y) => (x.name < y.name ? -1 : 1)),
         });
       }
