@@ -33,7 +33,7 @@ Exit codes: 0 valid, 3 invalid input (see README, Exit codes).`,
     if (format === "json") io.stdout(formatJson(result));
     else if (format === "github") {
       const { log, summary } = formatGithub(result);
-      io.stdout(log);
+      io.workflowCommands(log);
       const summaryFile = io.env.GITHUB_STEP_SUMMARY;
       if (summaryFile) await appendFile(summaryFile, summary);
     } else {
