@@ -56,7 +56,7 @@ async function run(): Promise<{ bytes: number; files?: number }> {
     return { bytes: mode === "parse" ? values : bytes, files: files.length };
   }
   let out = "";
-  const io: CommandIO = { stdout: (t) => void (out += t), stderr: () => undefined, env: {}, cwd: root, secrets: new RunSecrets({}) };
+  const io: CommandIO = { stdout: (t) => void (out += t), stderr: () => undefined, workflowCommands: (t) => void (out += t), env: {}, cwd: root, secrets: new RunSecrets({}) };
   const common = ["--root", root, "--now", now];
   if (mode === "status") await report.run(["status", ...common], io);
   else if (mode === "trends" || mode === "html") await report.run(["trends", "--since", "365d", ...common], io);

@@ -40,6 +40,14 @@ export function processIO(): CliIO {
  */
 export interface CommandIO extends CliIO {
   secrets: RunSecrets;
+  /**
+   * Writes steward's own GitHub workflow commands (annotations) to stdout, redacted. In
+   * Actions, `stdout` and `stderr` make every workflow command in their text inert
+   * (src/cli/workflow-commands.ts), so a host's output cannot issue one; this is the
+   * one way to issue them: only well-formed command lines pass, anything else is made
+   * inert like all output. Outside Actions it writes like `stdout`.
+   */
+  workflowCommands: (text: string) => void;
 }
 
 /** A command of the CLI: parses its own arguments, calls the core, renders, returns an exit code. */

@@ -5,6 +5,7 @@ import { toolVersion } from "./version.ts";
 import { StewardError } from "../core/errors.ts";
 import { RunSecrets } from "../core/secrets.ts";
 import { terminalText } from "../core/text.ts";
+import { InertStream, inGithubActions, trustedCommands } from "./workflow-commands.ts";
 
 function help(): string {
   const names = Object.keys(commands).sort();
@@ -17,12 +18,18 @@ function help(): string {
  * The IO every command writes through: each write first flushes the `::add-mask::`
  * lines of secrets registered since the last write (GitHub Actions only), then the
  * text with every secret redacted — the last line of defence for anything the core
- * did not redact where it entered.
+ * did not redact where it entered. In GitHub Actions every workflow command in that
+ * text is then made inert (src/cli/workflow-commands.ts): hosts' output reaches these
+ * lines, and the runner would execute a `::stop-commands::` or `##[add-mask]` in it.
+ * Steward's own commands go through `workflowCommands`.
  */
 function secureIO(io: CliIO, secrets: RunSecrets): CommandIO {
+  const actions = inGithubActions(io.env);
+  const out = new InertStream();
+  const err = new InertStream();
   const masks = (): void => {
     const lines = secrets.takeMasks();
-    if (lines !== "") io.stdout(lines);
+    if (lines !== "") io.stdout(trustedCommands(out, lines));
   };
   return {
     env: io.env,
@@ -32,11 +39,18 @@ function secureIO(io: CliIO, secrets: RunSecrets): CommandIO {
     secrets,
     stdout: (text) => {
       masks();
-      io.stdout(secrets.redact(text));
+      const safe = secrets.redact(text);
+      io.stdout(actions ? out.inert(safe) : safe);
     },
     stderr: (text) => {
       masks();
-      io.stderr(secrets.redact(text));
+      const safe = secrets.redact(text);
+      io.stderr(actions ? err.inert(safe) : safe);
+    },
+    workflowCommands: (text) => {
+      masks();
+      const safe = secrets.redact(text);
+      if (safe !== "") io.stdout(actions ? trustedCommands(out, safe) : safe);
     },
   };
 }
@@ -51,8 +65,7 @@ export async function main(argv: string[], raw: CliIO = processIO()): Promise<nu
     return await dispatch(argv, io);
   } finally {
     // Secrets registered after the last write are masked too: later steps of the job may print them.
-    const lines = io.secrets.takeMasks();
-    if (lines !== "") raw.stdout(lines);
+    io.workflowCommands("");
   }
 }
 

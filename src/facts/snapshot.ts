@@ -17,7 +17,7 @@ import { lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/fs.ts";
 import { classifyUpdate } from "../plan/policy.ts";
-import { readSnapshotFile, snapshotFiles, SNAPSHOT_FORMAT, SNAPSHOTS_DIR, utcDay, type FactSnapshot, type SnapshotProblem, type SnapshotUpdate } from "../report/history/snapshots.ts";
+import { readSnapshotFile, snapshotFiles, snapshotProblem, SNAPSHOT_FORMAT, SNAPSHOTS_DIR, utcDay, type FactSnapshot, type SnapshotProblem, type SnapshotUpdate } from "../report/history/snapshots.ts";
 import type { FactsResult } from "./types.ts";
 
 /** Days for which every daily snapshot file is kept. */
@@ -51,7 +51,7 @@ export function snapshotOf(result: FactsResult, groups: readonly string[]): Fact
     memory: { totalBytes: f.memory.totalBytes, availableBytes: f.memory.availableBytes },
     load: { one: f.load.one, five: f.load.five, fifteen: f.load.fifteen, cpus: f.load.cpus },
     uptimeSeconds: f.uptimeSeconds,
-    bootId: f.bootId || "unknown",
+    bootId: f.bootId,
     rebootRequired: f.reboot.required,
     upgradable,
   };
@@ -96,18 +96,31 @@ export interface SnapshotWrite {
   pruned: string[];
   /** Lines of existing files that were not valid snapshots and were not kept. */
   problems: SnapshotProblem[];
+  /**
+   * New lines that break the snapshot grammar (src/report/history/snapshot-grammar.ts)
+   * and were not written, by host: a report would refuse them, so they are never
+   * committed. The host's earlier line of that day, if any, stays.
+   */
+  refused: Array<{ host: string; message: string }>;
 }
 
 /**
  * Merges `snapshots` into their days' files (a host's earlier line of the same day is
  * replaced), each file written atomically (src/core/fs.ts), then applies the retention
- * rule relative to the newest day in the folder.
+ * rule relative to the newest day in the folder. Each new line is checked against the
+ * snapshot grammar first; one that breaks it is not written and is listed in `refused`.
  * @throws EnvironmentError when a file cannot be written (link, read-only, disk full).
  */
 export async function writeSnapshots(root: string, snapshots: readonly FactSnapshot[], options: { dailyDays?: number } = {}): Promise<SnapshotWrite> {
   const problems: SnapshotProblem[] = [];
+  const refused: SnapshotWrite["refused"] = [];
   const byDay = new Map<string, FactSnapshot[]>();
   for (const s of snapshots) {
+    const problem = snapshotProblem(s);
+    if (problem !== null) {
+      refused.push({ host: String(s.host), message: `its snapshot line ${problem}` });
+      continue;
+    }
     const day = utcDay(s.takenAt);
     byDay.set(day, [...(byDay.get(day) ?? []), s]);
   }
@@ -135,7 +148,7 @@ export async function writeSnapshots(root: string, snapshots: readonly FactSnaps
       pruned.push(f.file);
     }
   }
-  return { written, pruned, problems };
+  return { written, pruned, problems, refused };
 }
 
 async function isFile(path: string): Promise<boolean> {

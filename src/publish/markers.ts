@@ -74,6 +74,19 @@ export function isoWeekName(week: string): string {
 }
 
 /**
+ * The first moment of an ISO 8601 week: its Monday, 00:00 UTC (week 1 is the week
+ * holding 4 January).
+ * @throws PublishInputError as {@link isoWeekName}.
+ */
+export function isoWeekStart(week: string): Date {
+  isoWeekName(week);
+  const year = Number(week.slice(0, 4));
+  const jan4 = Date.UTC(year, 0, 4);
+  const monday = jan4 - ((new Date(jan4).getUTCDay() + 6) % 7) * 86_400_000;
+  return new Date(monday + (Number(week.slice(6)) - 1) * 7 * 86_400_000);
+}
+
+/**
  * The ISO 8601 week (`YYYY-Www`, UTC) a moment falls in: weeks start on Monday, and
  * week 1 is the one holding the year's first Thursday, so 2027-01-01 is in 2026-W53.
  */

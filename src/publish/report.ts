@@ -5,8 +5,8 @@
  * name the week and each report's sources, and a pull-request body (a short summary,
  * each report folded under its title).
  */
-import { lstat, readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { lstat, readFile, realpath, stat } from "node:fs/promises";
+import { basename, resolve } from "node:path";
 import { StewardError } from "../core/errors.ts";
 import { plainLine } from "../core/text.ts";
 import { isoWeekName } from "./markers.ts";
@@ -19,13 +19,35 @@ export const REPORT_FILE_LIMIT = 16 * 1024 * 1024;
 export type ReportPart = { kind: "md"; source: string; text: string } | { kind: "json"; source: string; value: { report: string; [key: string]: unknown } };
 
 /**
+ * Refuses one file named twice, however it is spelt: `a.md` and `./a.md`, a path through
+ * `..`, a symbolic link to it, or a hard link (the same device and inode). Publishing it
+ * twice would put the same report in the week's file twice, and its figures would read
+ * as two reports.
+ * @throws StewardError (usage) naming both arguments.
+ */
+async function refuseRepeats(files: readonly { path: string; shown: string }[]): Promise<void> {
+  const seen = new Map<string, string>();
+  for (const { path, shown } of files) {
+    // A file that cannot be stat'ed is named by its resolved path; reading it says what is wrong.
+    const info = await stat(path).catch(() => null);
+    const identity = info === null ? `path:${await realpath(path).catch(() => resolve(path))}` : `inode:${info.dev}:${info.ino}`;
+    const first = seen.get(identity);
+    if (first !== undefined) {
+      throw new StewardError("usage", `${JSON.stringify(first)} and ${JSON.stringify(shown)} are the same file: a report is published once`, "name each report file once");
+    }
+    seen.set(identity, shown);
+  }
+}
+
+/**
  * Reads the report files to publish: `.md` files as Markdown, `.json` files as one
  * report object each (`{ "report": "status"|"trends"|"forecast", … }`).
- * @throws StewardError (usage) naming the file: not a regular file, larger than
+ * @throws StewardError (usage) naming the file: named twice (both arguments), not a regular file, larger than
  * {@link REPORT_FILE_LIMIT}, not UTF-8 text, JSON that is not a report object, or
  * another extension.
  */
 export async function readReportParts(files: readonly { path: string; shown: string }[]): Promise<ReportPart[]> {
+  await refuseRepeats(files);
   const parts: ReportPart[] = [];
   for (const { path, shown } of files) {
     const fix = "name the files `steward report … --out FILE` wrote (.md or .json)";

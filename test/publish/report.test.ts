@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { link, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -7,7 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import type { CliIO } from "../../src/cli/io.ts";
 import { GitPublisher } from "../../src/publish/git/index.ts";
-import { isoWeekName, isoWeekOf } from "../../src/publish/markers.ts";
+import { weekArg } from "../../src/cli/commands/publish.ts";
+import { UsageError } from "../../src/core/errors.ts";
+import { isoWeekName, isoWeekOf, isoWeekStart } from "../../src/publish/markers.ts";
 import { reportPublication, type ReportPart } from "../../src/publish/report.ts";
 
 const sh = promisify(execFile);
@@ -25,6 +27,44 @@ describe("ISO weeks", () => {
     expect(isoWeekOf(new Date("2021-01-03T00:00:00Z"))).toBe("2020-W53");
     expect(isoWeekName("2026-W53")).toBe("2026-W53");
     for (const bad of ["2025-W53", "2026-W00", "2026-W54", "2026-50", "2026-w50", "../W50", "2026-W5"]) expect(() => isoWeekName(bad), bad).toThrow(/not an ISO 8601 week/);
+  });
+});
+
+describe("--week", () => {
+  const today = new Date("2026-05-13T10:00:00Z"); // 2026-W20
+  it("starts on its Monday", () => {
+    expect(isoWeekStart("2026-W01").toISOString()).toBe("2025-12-29T00:00:00.000Z");
+    expect(isoWeekStart("2026-W53").toISOString()).toBe("2026-12-28T00:00:00.000Z");
+    expect(isoWeekStart("2000-W01").toISOString()).toBe("2000-01-03T00:00:00.000Z");
+    for (const week of ["2020-W53", "2026-W20", "2009-W53"]) expect(isoWeekOf(isoWeekStart(week))).toBe(week);
+  });
+
+  it("must be a real week from 2000-W01 to a year after this week, and the refusal says the allowed form", () => {
+    for (const good of ["2000-W01", "2004-W53", "2026-W20", "2026-W53", "2027-W19"]) expect(weekArg(good, undefined, today)).toBe(good);
+    for (const [bad, why] of [
+      ["1999-W01", "--week 1999-W01 is before 2000-W01"],
+      ["1999-W52", "is before 2000-W01"],
+      ["0000-W01", "is before 2000-W01"],
+      ["2027-W20", "--week 2027-W20 is more than a year after this week (2026-W20)"],
+      ["9999-W01", "more than a year after"],
+      ["2025-W53", "--week \"2025-W53\" is not an ISO 8601 week"],
+      ["2027-W53", "is not an ISO 8601 week"],
+      ["2026-W00", "is not an ISO 8601 week"],
+      ["2026-W7", "is not an ISO 8601 week"],
+      ["26-W07", "is not an ISO 8601 week"],
+    ] as const) {
+      let error: unknown;
+      try {
+        weekArg(bad, undefined, today);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, bad).toBeInstanceOf(UsageError);
+      expect((error as UsageError).message).toContain(why);
+      expect((error as UsageError).hint).toBe("name the week as YYYY-Www (ISO 8601: W01 to W52, W53 only in a year that has one), from 2000-W01 to 2027-W19, e.g. 2026-W20");
+    }
+    expect(weekArg(undefined, "2026-12-10T06:00:00Z", today)).toBe("2026-W50");
+    expect(weekArg(undefined, undefined, today)).toBe("2026-W20");
   });
 });
 
@@ -126,12 +166,34 @@ describe("the git publisher's weekly report, in a real repository", () => {
       const bad = await run(["publish", "report", "status.json", "--root", root, "--week", "2026-W54"]);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain("not an ISO 8601 week");
+      // Against the real clock: before 2000, or more than a year ahead, nothing is published.
+      const far = `${new Date().getUTCFullYear() + 2}-W01`;
+      for (const week of ["1999-W01", far]) {
+        const out = await run(["publish", "report", "status.md", "--root", root, "--publisher", "git", "--week", week]);
+        expect(out.code, week).toBe(2);
+        expect(out.stderr).toContain(`--week ${week} is`);
+        expect(out.stderr).toContain("hint: name the week as YYYY-Www (ISO 8601: W01 to W52, W53 only in a year that has one), from 2000-W01 to ");
+        expect(await git("branch", "--list", `steward/report/${week}`)).toBe("");
+      }
       await writeFile(join(out, "x.json"), '{"not":"a report"}');
       const notReport = await run(["publish", "report", "status.md", "x.json", "--root", root, "--publisher", "git"]);
       expect(notReport.code).toBe(2);
       expect(notReport.stderr).toContain('x.json is not a report\'s JSON: it needs a "report" field');
       const missing = await run(["publish", "report", "nope.md", "--root", root, "--publisher", "git"]);
       expect(missing.stderr).toContain("nope.md does not exist");
+
+      // One file named twice, by any spelling: refused naming both arguments, nothing published.
+      await symlink(join(out, "status.md"), join(out, "status-link.md"));
+      await link(join(out, "trends.md"), join(out, "trends-hard.md"));
+      await writeFile(join(out, "other.md"), TRENDS);
+      const before = await git("rev-list", "--count", "steward/report/2026-W50");
+      for (const [a, b] of [["status.md", "status.md"], ["./status.md", "status.md"], [join(out, "status.md"), "../" + out.split("/").at(-1) + "/status.md"], ["status.md", "status-link.md"], ["trends.md", "trends-hard.md"], ["status.json", "./status.json"]]) {
+        const twice = await run(["publish", "report", a!, "status.json" === a ? "status.md" : "other.md", b!, "--root", root, "--publisher", "git", "--week", "2026-W49"]);
+        expect(twice.code, `${a} ${b}`).toBe(2);
+        expect(twice.stderr).toContain(`${JSON.stringify(a)} and ${JSON.stringify(b)} are the same file`);
+      }
+      expect(await git("rev-list", "--count", "steward/report/2026-W50")).toBe(before);
+      expect(await git("branch", "--list", "steward/report/2026-W49")).toBe("");
     } finally {
       await rm(out, { recursive: true, force: true });
     }

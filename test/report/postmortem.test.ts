@@ -85,7 +85,7 @@ describe("post-incident report", () => {
   it("a clean run has nothing to write up; a bad run id is a usage error", async () => {
     const input = await run({});
     await expect(writePostmortem(input.root, input)).rejects.toThrow(/completed cleanly/);
-    const io = { stdout: () => undefined, stderr: () => undefined, env: {}, cwd: input.root, secrets: new RunSecrets({}) };
+    const io = { stdout: () => undefined, stderr: () => undefined, workflowCommands: () => undefined, env: {}, cwd: input.root, secrets: new RunSecrets({}) };
     await expect(runPostmortem(["../etc"], io)).rejects.toThrow(/is not a run id/);
     await expect(runPostmortem(["run-9"], io)).rejects.toThrow(/there is no run run-9/);
   });

@@ -37,7 +37,7 @@ describe("steward report: usage, empty history, hostile values", () => {
   });
 
   it("dispatches every report: forecast and postmortem with their own flags, html for each", async () => {
-    await writeSnapshots(root, [{ v: 1, host: "web-1", takenAt: "2026-02-28T01:00:00.000Z", groups: ["web"], os: "debian 12", disks: [{ mount: "/", sizeBytes: 100, usedBytes: 50 }], memory: { totalBytes: 1, availableBytes: 1 }, load: { one: 0, five: 0, fifteen: 0, cpus: 1 }, uptimeSeconds: 1, bootId: "b", rebootRequired: false, upgradable: [] }]);
+    await writeSnapshots(root, [{ v: 1, host: "web-1", takenAt: "2026-02-28T01:00:00.000Z", groups: ["web"], os: "debian 12", disks: [{ mount: "/", sizeBytes: 100, usedBytes: 50 }], memory: { totalBytes: 1, availableBytes: 1 }, load: { one: 0, five: 0, fifteen: 0, cpus: 1 }, uptimeSeconds: 1, bootId: "0b7c4e2a-9d1f-4c3b-8a6e-5f4d3c2b1a09", rebootRequired: false, upgradable: [] }]);
     // The subcommand may follow flags that take values.
     const forecast = await steward(["report", "--root", root, "forecast", "--now", "2026-03-01T00:00:00Z", "--since", "2w", "--format", "json"]);
     expect(forecast.code, forecast.stderr).toBe(0);
@@ -64,7 +64,7 @@ describe("steward report: usage, empty history, hostile values", () => {
   });
 
   it("says when the work tree's history differs from the commit it names", async () => {
-    const line = { v: 1 as const, host: "web-1", takenAt: "2026-02-28T01:00:00.000Z", groups: ["web"], os: "debian 12", disks: [], memory: { totalBytes: 1, availableBytes: 1 }, load: { one: 0, five: 0, fifteen: 0, cpus: 1 }, uptimeSeconds: 1, bootId: "b", rebootRequired: false, upgradable: [] };
+    const line = { v: 1 as const, host: "web-1", takenAt: "2026-02-28T01:00:00.000Z", groups: ["web"], os: "debian 12", disks: [], memory: { totalBytes: 1, availableBytes: 1 }, load: { one: 0, five: 0, fifteen: 0, cpus: 1 }, uptimeSeconds: 1, bootId: "0b7c4e2a-9d1f-4c3b-8a6e-5f4d3c2b1a09", rebootRequired: false, upgradable: [] };
     await writeSnapshots(root, [line]);
     const git = (...args: string[]) => execFileSync("git", ["-C", root, "-c", "user.name=t", "-c", "user.email=t@example.org", ...args]);
     git("init", "-q", "-b", "main");
@@ -90,15 +90,21 @@ describe("steward report: usage, empty history, hostile values", () => {
   });
 
   it("escapes what hosts and files provide, and names bad files as problems", async () => {
-    await writeSnapshots(root, [{ v: 1, host: "web-1", takenAt: "2026-02-28T01:00:00.000Z", groups: ["web"], os: "debian 12", disks: [], memory: { totalBytes: 1, availableBytes: 1 }, load: { one: 0, five: 0, fifteen: 0, cpus: 1 }, uptimeSeconds: 1, bootId: "b", rebootRequired: false, upgradable: [{ name: "evil|pkg", from: "1", to: "2", type: "security" }] }]);
+    await writeSnapshots(root, [{ v: 1, host: "web-1", takenAt: "2026-02-28T01:00:00.000Z", groups: ["web"], os: "debian 12", disks: [], memory: { totalBytes: 1, availableBytes: 1 }, load: { one: 0, five: 0, fifteen: 0, cpus: 1 }, uptimeSeconds: 1, bootId: "0b7c4e2a-9d1f-4c3b-8a6e-5f4d3c2b1a09", rebootRequired: false, upgradable: [{ name: "_evil_pkg_", from: "1", to: "2", type: "security" }] }]);
+    // A hand-edited line with a name no package manager accepts is named, not counted.
+    const day = join(root, "facts/snapshots/2026-02-28.jsonl");
+    await writeFile(day, `${await readFile(day, "utf8")}${(await readFile(day, "utf8")).replace('"web-1"', '"web-2"').replace("_evil_pkg_", "evil|pkg")}`);
     await mkdir(join(root, "runs/patching-20260228T020000Z-abcd"), { recursive: true });
     await writeFile(join(root, "runs/patching-20260228T020000Z-abcd/results.json"), "{ not json");
     const r = await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\| web-1 \| web \|/);
     expect(r.stdout).toContain("runs/patching-20260228T020000Z-abcd/results.json | 0 | is not JSON");
+    expect(r.stdout).toContain('facts/snapshots/2026-02-28.jsonl | 2 | has an upgradable name "evil\\|pkg" no package manager accepts');
+    expect(r.stdout).not.toMatch(/\| web-2 \|/);
     const json = JSON.parse((await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z", "--format", "json"])).stdout);
-    expect(json.hosts[0].updates[0]).toMatchObject({ name: "evil|pkg", type: "security", ageDays: 1 });
+    expect(json.hosts).toHaveLength(1);
+    expect(json.hosts[0].updates[0]).toMatchObject({ name: "_evil_pkg_", type: "security", ageDays: 1 });
   });
 
   it("--out is written atomically and never through a link", async () => {

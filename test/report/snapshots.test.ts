@@ -26,7 +26,7 @@ const ok = (host: string, gatheredAt: string, used = 10): FactsResult => ({
     memory: { totalBytes: 1000, availableBytes: 400 },
     load: { one: 0.5, five: 0.4, fifteen: 0.3, cpus: 2 },
     uptimeSeconds: 1234,
-    bootId: "b0",
+    bootId: "0b7c4e2a-9d1f-4c3b-8a6e-5f4d3c2b1a09",
     services: {},
   },
 });
@@ -98,5 +98,65 @@ describe("facts snapshots", () => {
     expect(kept.filter((d) => d < "2025-01-26")).toEqual(["2025-01-05", "2025-01-12", "2025-01-19", "2025-01-25"]);
     await writeSnapshots(root, [snapshotOf(ok("a", "2024-01-01T00:00:00Z"), []), snapshotOf(ok("a", "2024-01-02T00:00:00Z"), []), snapshotOf(ok("a", "2026-03-01T00:00:00Z"), [])]);
     expect((await readdir(join(root, "facts/snapshots"))).sort()).toEqual(["2024-01-02.jsonl", "2026-03-01.jsonl"]);
+  });
+});
+
+describe("the snapshot grammar: every host-read value, on write and on read", () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "steward-snap-grammar-"));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const good = (): FactSnapshot => snapshotOf(ok("web-1", "2026-03-02T10:00:00.000Z"), ["web"]);
+  // Each a value a hostile host (or a hand edit) could put there, and what the refusal names.
+  const hostile: Array<[string, (s: FactSnapshot) => unknown, RegExp]> = [
+    ["a bootId that is any string", (s) => ({ ...s, bootId: "b0" }), /bootId "b0" that is not a UUID \(Linux's \/proc\/sys\/kernel\/random\/boot_id/],
+    ["an upper-case or braced bootId", (s) => ({ ...s, bootId: "{0B7C4E2A-9D1F-4C3B-8A6E-5F4D3C2B1A09}" }), /bootId .* not a UUID/],
+    ["an escape sequence in the bootId", (s) => ({ ...s, bootId: "\u001b]0;x\u0007" }), /bootId "\\u001b\]0;x\\u0007" that is not a UUID/],
+    ["an empty bootId", (s) => ({ ...s, bootId: "" }), /bootId "" that is not a UUID/],
+    ["a fractional size", (s) => ({ ...s, disks: [{ mount: "/", sizeBytes: 100.5, usedBytes: 1 }] }), /size of disk "\/" that is not a whole number of bytes/],
+    ["a negative size", (s) => ({ ...s, disks: [{ mount: "/", sizeBytes: 100, usedBytes: -1 }] }), /size of disk "\/" that is not a whole number of bytes/],
+    ["a size past 2^53", (s) => ({ ...s, memory: { totalBytes: 2 ** 60, availableBytes: 1 } }), /memory that is not .* whole bytes/],
+    ["a relative mount", (s) => ({ ...s, disks: [{ mount: "var", sizeBytes: 1, usedBytes: 1 }] }), /disk mount "var" that is not an absolute path/],
+    ["a control character in a mount", (s) => ({ ...s, disks: [{ mount: "/x\n::error::y", sizeBytes: 1, usedBytes: 1 }] }), /disk mount "\/x\\n::error::y" that is not an absolute path without control characters/],
+    ["a bidi override in a mount", (s) => ({ ...s, disks: [{ mount: "/data\u202e", sizeBytes: 1, usedBytes: 1 }] }), /disk mount .* not an absolute path/],
+    ["a mount twice", (s) => ({ ...s, disks: [{ mount: "/", sizeBytes: 1, usedBytes: 1 }, { mount: "/", sizeBytes: 2, usedBytes: 1 }] }), /lists the disk mount "\/" twice/],
+    ["no CPU", (s) => ({ ...s, load: { ...s.load, cpus: 0 } }), /load.cpus 0 that is not a whole number from 1 to 65536/],
+    ["a negative load", (s) => ({ ...s, load: { ...s.load, one: -1 } }), /load that is not/],
+    ["an uptime of centuries", (s) => ({ ...s, uptimeSeconds: 1e12 }), /uptimeSeconds 1000000000000 that is not a number of seconds/],
+    ["an os with markup", (s) => ({ ...s, os: "debian <b>12</b>" }), /os "debian <b>12<\/b>" that is not "<ID> <VERSION_ID>"/],
+    ["a package name with a pipe", (s) => ({ ...s, upgradable: [{ name: "evil|pkg", from: "1", to: "2", type: "security" }] }), /upgradable name "evil\|pkg" no package manager accepts/],
+    ["a version with a space", (s) => ({ ...s, upgradable: [{ name: "curl", from: "1 2", to: "2", type: "patch" }] }), /upgradable from version "1 2" of "curl" no package manager accepts/],
+  ];
+
+  it("accepts what steward facts reads from a real host", async () => {
+    const written = await writeSnapshots(root, [good()]);
+    expect(written.refused).toEqual([]);
+    expect((await collect(root)).problems).toEqual([]);
+  });
+
+  it.each(hostile)("refuses %s when writing, naming the host, and keeps the other hosts", async (_what, edit, message) => {
+    const bad = edit({ ...good(), host: "evil-1" }) as FactSnapshot;
+    const written = await writeSnapshots(root, [good(), bad]);
+    expect(written.refused).toHaveLength(1);
+    expect(written.refused[0]!.host).toBe("evil-1");
+    expect(written.refused[0]!.message).toMatch(message);
+    const { lines, problems } = await collect(root);
+    expect(lines.map((l) => l.host)).toEqual(["web-1"]);
+    expect(problems).toEqual([]);
+  });
+
+  it.each(hostile)("names %s in a committed file as file:line when reading, and reads the good lines", async (_what, edit, message) => {
+    await writeSnapshots(root, [good()]);
+    const path = join(root, "facts/snapshots/2026-03-02.jsonl");
+    await writeFile(path, `${await readFile(path, "utf8")}${JSON.stringify(edit({ ...good(), host: "web-2" }))}\n`);
+    const { lines, problems } = await collect(root);
+    expect(lines.map((l) => l.host)).toEqual(["web-1"]);
+    expect(problems).toHaveLength(1);
+    expect(`${problems[0]!.file}:${problems[0]!.line}`).toBe("facts/snapshots/2026-03-02.jsonl:2");
+    expect(problems[0]!.message).toMatch(message);
   });
 });

@@ -161,7 +161,7 @@ export async function generateHistory(root: string, o: HistoryModelOptions): Pro
         lines.push({
           v: 1, host, takenAt: iso(takenAt), groups: [g], os: "debian 12",
           ...resources.reading(i, takenAt),
-          uptimeSeconds: 3600 + day * 86_400, bootId: hex(`${host}`, 32), rebootRequired: pending[i]!.some((u) => u.type === "security"),
+          uptimeSeconds: 3600 + day * 86_400, bootId: hex(`${host}`, 32).replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-"), rebootRequired: pending[i]!.some((u) => u.type === "security"),
           upgradable: pending[i]!.map((u) => ({ name: u.name, from: u.from, to: u.to, type: u.type })).sort((x, y) => (x.name < y.name ? -1 : 1)),
         });
       }

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { applyPlan, type ApplyOutcome } from "../../apply/index.ts";
 import { budgetCount } from "../../apply/results.ts";
 import { applyShard, type ShardOutcome } from "../../apply/shard/apply-shard.ts";
@@ -147,7 +147,7 @@ Exit codes: 0 all hosts ok, 1 some hosts failed within the failure budget, 2 usa
 3 invalid input, 4 halted (failure budget, gate or signal), 5 stale or tampered plan,
 6 environment, 7 plan locked by another run.`,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({ args: argv, options: APPLY_OPTIONS, strict: true, allowPositionals: true });
+    const { values, positionals } = parseFlags({ args: argv, options: APPLY_OPTIONS, strict: true, allowPositionals: true });
     const [planFile, ...extra] = positionals;
     if (planFile === undefined || extra.length > 0) throw new UsageError(planFile === undefined ? "name the plan to apply" : `one plan at a time (got ${positionals.join(", ")})`, "steward apply plans/<id>.json");
     if (values.shard !== undefined) {

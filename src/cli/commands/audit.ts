@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { UsageError } from "../../core/errors.ts";
 import { terminalText } from "../../core/text.ts";
 import { verifyAudit } from "../../audit/verify.ts";
@@ -23,7 +23,7 @@ approving commit, and that no committed version of a run's files went unrecorded
 Every finding names the entry (line and seq), the file and the commit.
 Exit codes: 0 verified, 2 usage, 5 a gap or tampering was found.`,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({ args: argv, options: { root: { type: "string" }, format: { type: "string", default: "text" } }, strict: true, allowPositionals: true });
+    const { values, positionals } = parseFlags({ args: argv, options: { root: { type: "string" }, format: { type: "string", default: "text" } }, strict: true, allowPositionals: true });
     if (positionals.length !== 1 || positionals[0] !== "verify") throw new UsageError(positionals.length === 0 ? "name what to do: steward audit verify" : `unknown audit command '${positionals.join(" ")}'`, "steward audit verify [--root DIR]");
     const format = values.format as (typeof FORMATS)[number];
     if (!FORMATS.includes(format)) throw new UsageError(`unknown format '${values.format}'`, `use one of: ${FORMATS.join(", ")}`);

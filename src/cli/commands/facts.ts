@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { factsForRepository } from "../../facts/run.ts";
 import { DAILY_RETENTION_DAYS, snapshotOf, writeSnapshots } from "../../facts/snapshot.ts";
 import type { Inventory } from "../../model/types.ts";
@@ -57,13 +57,13 @@ export const facts: Command = {
 Exit codes (see README, Exit codes):
   0  every host answered
   1  some hosts failed (unreachable, host key, authentication, become, timeout); each is a
-     row with its reason
+     row with its reason; or a host's snapshot line broke the snapshot grammar (named, not written)
   2  usage: bad flag, or a --limit that is malformed or selects no host
   3  invalid input: the inventory has validation errors (run 'steward validate')
   6  environment: the facts cache or the snapshot could not be written (read-only, full, a symbolic link),
      or a secret is shorter than 8 characters`,
   async run(argv, io) {
-    const { values } = parseArgs({
+    const { values } = parseFlags({
       args: argv,
       options: {
         root: { type: "string" },
@@ -94,8 +94,11 @@ Exit codes (see README, Exit codes):
       const lines = results.map((r) => snapshotOf(r, inventory?.hosts.get(r.host)?.memberOf ?? []));
       const written = await writeSnapshots(root, lines);
       for (const p of written.problems) io.stderr(`steward facts: ${terminalText(`${p.file}:${p.line}`)}: ${terminalText(p.message)} (not kept)\n`);
-      const note = `snapshot: ${results.length} host(s) in ${written.written.join(", ")}${written.pruned.length > 0 ? `; retention removed ${written.pruned.length} older file(s)` : ""}\n`;
+      for (const r of written.refused) io.stderr(`steward facts: host ${terminalText(r.host)}: ${terminalText(r.message)}; not written to the snapshot\n`);
+      const note = `snapshot: ${results.length - written.refused.length} host(s) in ${written.written.join(", ") || "no file"}${written.pruned.length > 0 ? `; retention removed ${written.pruned.length} older file(s)` : ""}\n`;
       (values.json ? io.stderr : io.stdout)(note);
+      // A host whose facts cannot be recorded failed as a host does: the others are recorded.
+      if (written.refused.length > 0) return ExitCode.hostsFailed;
     }
     return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.hostsFailed;
   },

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { UsageError } from "../../core/errors.ts";
 import { parsePlanTime } from "../../plan/clock.ts";
 import { planRepository } from "../../plan/index.ts";
@@ -8,6 +8,7 @@ import { localAllowedByEnvironment } from "../../transport/registry.ts";
 import { displayPath } from "../display-path.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { limitArg } from "../limit-arg.ts";
+import { outFolder } from "../out-path.ts";
 import type { Command } from "../io.ts";
 
 export const plan: Command = {
@@ -26,20 +27,23 @@ export const plan: Command = {
                     machine (also STEWARD_ALLOW_LOCAL=1); only for repositories whose YAML you trust
   --facts DIR       cached facts, one <host>.json per host (default: <root>/.steward/facts);
                     hosts without facts are skipped with the reason "no-facts"
-  --out DIR         where the plan is written (default: <root>/plans)
+  --out DIR         where the plan is written (default: <root>/plans); not -, and no other folder
+                    inside runs/, plans/, facts/snapshots/, incidents/, inventory/, runbooks/,
+                    schemas/, .git/ or .steward/
   --now ISO         the plan's clock, for reproducible plans (default: now): an ISO 8601 date-time
                     with a zone, years 2000–9999, e.g. 2026-11-24T01:30:00Z
 
 The same inputs and --now give byte-identical files.
 Exit codes (see README, Exit codes):
   0  planned (with --gather, hosts whose facts failed are in the plan as skipped, with the reason)
-  2  usage: bad flag or --now, unknown runbook, a --limit that selects no targeted host
+  2  usage: bad or repeated flag, bad --now, unknown runbook, a --limit that selects no targeted
+     host, an --out inside steward's record
   3  invalid input: the repository has validation errors (run 'steward validate'), or the facts
      folder or a facts file is unreadable
   6  environment: the plan or facts could not be written (read-only, full, a symbolic link),
      or a secret is shorter than 8 characters`,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags({
       args: argv,
       options: {
         root: { type: "string" },
@@ -61,12 +65,13 @@ Exit codes (see README, Exit codes):
     if (values["allow-local"] && !values.gather) throw new UsageError("--allow-local works only with --gather", "steward plan <runbook> --gather --allow-local");
     const now = values.now === undefined ? new Date() : parsePlanTime(values.now);
     const limit = limitArg(values.limit);
+    const outDir = values.out === undefined ? resolve(root, "plans") : await outFolder(values.out, io.cwd, root, "plans", "a plan is two files, <id>.json and <id>.md");
     const result = await planRepository({
       root,
       runbook,
       cwd: io.cwd,
       factsDir: values.facts !== undefined ? resolve(io.cwd, values.facts) : resolve(root, ".steward/facts"),
-      outDir: values.out !== undefined ? resolve(io.cwd, values.out) : resolve(root, "plans"),
+      outDir,
       now,
       toolVersion: await packageVersion(),
       ...(limit && values.limit !== undefined ? { limit, limitText: values.limit } : {}),

@@ -1,6 +1,6 @@
 import { lstat, readFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { resultsProblems, type RunResults } from "../../apply/results.ts";
 import { readPlanFile } from "../../apply/index.ts";
 import { RUN_ID } from "../../audit/entry.ts";
@@ -11,7 +11,7 @@ import { terminalText } from "../../core/text.ts";
 import { planPublication, resultsPublication } from "../../publish/compose.ts";
 import { publisherFor } from "../../publish/select.ts";
 import { incidentReports } from "../../publish/incidents.ts";
-import { isoWeekName, isoWeekOf } from "../../publish/markers.ts";
+import { isoWeekOf, isoWeekStart } from "../../publish/markers.ts";
 import { readReportParts, reportPublication } from "../../publish/report.ts";
 import { writeJobSummary } from "../../report/summary.ts";
 import { postmortemToPublish } from "../../report/postmortem/command.ts";
@@ -42,17 +42,30 @@ async function readResults(root: string, runId: string): Promise<RunResults> {
   return value as RunResults;
 }
 
-/** The week to publish: `--week`, else the ISO week (UTC) of `--now` or of today. */
-function weekArg(week: string | undefined, now: string | undefined): string {
-  if (week !== undefined) {
-    if (now !== undefined) throw new UsageError("give --week or --now, not both", "steward publish report status.md --week 2026-W50");
-    try {
-      return isoWeekName(week);
-    } catch (error) {
-      throw new UsageError((error as Error).message, "name the week as YYYY-Www, e.g. 2026-W50");
-    }
+/** The first week `--week` may name: reports are dated from 2000 on, like every other date steward reads. */
+const FIRST_WEEK = "2000-W01";
+
+/**
+ * The week to publish: `--week`, else the ISO week (UTC) of `--now` or of today.
+ * `--week` must be a real ISO 8601 week (`YYYY-Www`, W53 only in a year that has
+ * one), from {@link FIRST_WEEK} to the week a year after `today`: a week further out
+ * is a typo, and would open a branch and pull request no report will ever fill.
+ * @throws UsageError (exit 2) naming the week and the allowed form and range.
+ */
+export function weekArg(week: string | undefined, now: string | undefined, today: Date = new Date()): string {
+  if (week === undefined) return isoWeekOf(now === undefined ? today : parsePlanTime(now));
+  if (now !== undefined) throw new UsageError("give --week or --now, not both", "steward publish report status.md --week 2026-W50");
+  const latest = isoWeekOf(new Date(Date.UTC(today.getUTCFullYear() + 1, today.getUTCMonth(), Math.min(today.getUTCDate(), 28))));
+  const form = `name the week as YYYY-Www (ISO 8601: W01 to W52, W53 only in a year that has one), from ${FIRST_WEEK} to ${latest}, e.g. ${isoWeekOf(today)}`;
+  let start: Date;
+  try {
+    start = isoWeekStart(week);
+  } catch (error) {
+    throw new UsageError(`--week ${(error as Error).message}`, form);
   }
-  return isoWeekOf(now === undefined ? new Date() : parsePlanTime(now));
+  if (start < isoWeekStart(FIRST_WEEK)) throw new UsageError(`--week ${week} is before ${FIRST_WEEK}`, form);
+  if (start > isoWeekStart(latest)) throw new UsageError(`--week ${week} is more than a year after this week (${isoWeekOf(today)})`, form);
+  return week;
 }
 
 export const publish: Command = {
@@ -68,11 +81,12 @@ export const publish: Command = {
              opens or updates its pull request, and opens, updates or closes the
              runbook's incident (a failed or halted run opens; a clean run closes)
   preview    the plan as a sticky comment on pull request N (edited in place)
-  report     the weekly report: the Markdown reports given (steward report status,
-             trends, forecast --out FILE) joined into reports/<week>.md, the JSON ones
+  report     the weekly report: the Markdown reports given, each once (steward report
+             status, trends, forecast --out FILE), joined into reports/<week>.md, the JSON ones
              into reports/<week>.json, committed to steward/report/<week> with one pull
-             request per week, updated in place; the week is --week, else the ISO week
-             of --now or today (UTC). --job-summary also appends it to the Actions job
+             request per week, updated in place; the week is --week (ISO 8601, W53
+             only in years that have one, from 2000-W01 to a year after this week),
+             else the ISO week of --now or today (UTC). --job-summary also appends it to the Actions job
              summary (GITHUB_STEP_SUMMARY, within GitHub's 1 MiB)
   --publisher  github when GITHUB_REPOSITORY and a credential are set, else git (a
              local branch; review bodies in .steward/reviews/, incidents in incidents/)
@@ -81,7 +95,7 @@ Publishing twice changes nothing: no duplicate commit, pull request, comment or 
 Exit codes: 0 published, 2 usage, 5 a run's results are not steward's, 6 environment
 (git or GitHub refused; the error names the permission to grant).`,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags({
       args: argv,
       options: { root: { type: "string" }, publisher: { type: "string" }, "pull-request": { type: "string" }, week: { type: "string" }, now: { type: "string" }, "job-summary": { type: "boolean" } },
       strict: true,

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { StewardError, UsageError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/fs.ts";
 import { History } from "../../report/history/index.ts";
@@ -10,7 +10,9 @@ import { FORECAST_USAGE, runForecastReport } from "../../report/forecast/command
 import { renderHtmlReport } from "../../report/html/index.ts";
 import { runPostmortem } from "../../report/postmortem/command.ts";
 import { DAY, parseInstant, parseSince, parseStale } from "../../report/range.ts";
+import { displayPath } from "../display-path.ts";
 import { ExitCode } from "../exit-codes.ts";
+import { outFile } from "../out-path.ts";
 import type { Command } from "../io.ts";
 
 const SUBCOMMANDS = ["status", "trends", "forecast", "postmortem"] as const;
@@ -45,13 +47,16 @@ export const report: Command = {
   --format FMT     md (default: Markdown with Mermaid charts), json
                    (schemas/report-status.schema.json, schemas/report-trends.schema.json) or html
                    (one self-contained page with the same charts)
-  --out FILE       write the report to FILE (atomically) instead of printing it
+  --out FILE       write the report to FILE (atomically) instead of printing it; - prints it;
+                   never inside runs/, plans/, facts/snapshots/, incidents/, inventory/,
+                   runbooks/, schemas/, .git/ or .steward/ (exit 2)
   --now ISO        the time the report is made at (default: the clock), for reproducible reports
   --stale-after S  compliance evidence older than this is stale and not trusted (default 8d)
 
 Every figure is computed from committed files only (runs/, incidents/, facts/snapshots/), so
 any clone makes the same report; the report names the files and the commit it read.
-Exit codes: 0 written, 2 usage, 3 a bad --since/--until/--now/--stale-after, 6 --out cannot be written.`,
+A flag that takes a value is given once (exit 2 otherwise).
+Exit codes: 0 written, 2 usage (a repeated flag, an --out inside steward's record), 3 a bad --since/--until/--now/--stale-after, 6 --out cannot be written.`,
   helpFor(argv) {
     const at = subcommandIndex(argv);
     const named = at === undefined ? undefined : argv[at];
@@ -65,7 +70,7 @@ Exit codes: 0 written, 2 usage, 3 a bad --since/--until/--now/--stale-after, 6 -
       const rest = argv.filter((_, i) => i !== at);
       return named === "forecast" ? runForecastReport(rest, io) : runPostmortem(rest, io);
     }
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags({
       args: argv,
       options: {
         root: { type: "string" },
@@ -90,7 +95,10 @@ Exit codes: 0 written, 2 usage, 3 a bad --since/--until/--now/--stale-after, 6 -
     const since = values.since === undefined ? (sub === "trends" ? new Date(until.getTime() - DEFAULT_TRENDS_DAYS * DAY) : undefined) : parseSince(values.since, until);
     if (since !== undefined && since.getTime() >= until.getTime()) throw new StewardError("invalid-input", `--since (${since.toISOString()}) is not before --until (${until.toISOString()})`, "give a --since earlier than --until");
     const staleAfterMs = values["stale-after"] === undefined ? DEFAULT_STALE_AFTER_MS : parseStale(values["stale-after"]);
-    const history = new History(resolve(io.cwd, values.root ?? "."));
+    const root = resolve(io.cwd, values.root ?? ".");
+    // Refused before any work: a report is never written over the record it is made from.
+    const out = await outFile(values.out, io.cwd, root);
+    const history = new History(root);
     let text: string;
     if (sub === "status") {
       const r = await statusReport(history, { ...(since ? { since } : {}), until, now, staleAfterMs });
@@ -99,11 +107,10 @@ Exit codes: 0 written, 2 usage, 3 a bad --since/--until/--now/--stale-after, 6 -
       const r = await trendsReport(history, { since: since!, until, now });
       text = format === "json" ? `${JSON.stringify(r, null, 2)}\n` : format === "html" ? renderHtmlReport(trendsMarkdown(r), { title: "steward trends" }) : trendsMarkdown(r);
     }
-    if (values.out === undefined) io.stdout(text);
+    if (out === undefined) io.stdout(text);
     else {
-      const out = resolve(io.cwd, values.out);
-      await writeFileAtomic(out, text, { elsewhere: "write the report elsewhere with --out FILE, or omit --out to print it" });
-      io.stderr(`report written to ${values.out}\n`);
+      await writeFileAtomic(out, text, { root, elsewhere: "write the report elsewhere with --out FILE, or omit --out to print it" });
+      io.stderr(`report written to ${displayPath(io.cwd, out)}\n`);
     }
     return ExitCode.ok;
   },

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { budgetCount } from "../../apply/results.ts";
 import { mergeShards } from "../../apply/shard/merge.ts";
 import { parseWave } from "../../apply/shard/partition.ts";
@@ -25,7 +25,7 @@ Exit codes: 0 the next wave may start (or the run ended ok), 1 some hosts failed
 the budget, 2 usage, 4 halted (budget, gate or signal): the hosts left are
 not-started:budget and no further wave is applied, 5 a shard cannot be merged.`,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({ args: argv, options: { root: { type: "string" }, plan: { type: "string" }, wave: { type: "string" } }, strict: true, allowPositionals: true });
+    const { values, positionals } = parseFlags({ args: argv, options: { root: { type: "string" }, plan: { type: "string" }, wave: { type: "string" } }, strict: true, allowPositionals: true });
     const [what, runId, ...extra] = positionals;
     if (what !== "merge" || runId === undefined || extra.length > 0) throw new UsageError(what === undefined || what === "merge" ? "name the run to merge" : `unknown results command '${what}'`, "steward results merge <run-id>");
     const root = resolve(io.cwd, values.root ?? ".");

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { UsageError } from "../../core/errors.ts";
 import { assertApplicable } from "../../apply/preflight.ts";
 import { planRepository } from "../../plan/index.ts";
@@ -41,7 +41,7 @@ export const run: Command = {
 Writes plans/<id>.json and .md, then runs/<run-id>/ (journal, results, report).
 Exit codes: as steward apply; 3 when the repository is invalid.`,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags({
       args: argv,
       options: { root: { type: "string" }, limit: { type: "string" }, refresh: { type: "boolean" }, json: { type: "boolean" }, now: { type: "string" }, "allow-local": { type: "boolean" } },
       strict: true,

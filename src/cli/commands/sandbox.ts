@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { UsageError } from "../../core/errors.ts";
 import { downFleet, FAULT_KINDS, fleetStatus, healFault, injectFault, readFleetState, upFleet, type FaultKind, type HostStatus } from "../../sandbox/index.ts";
 import type { CliIO, Command } from "../io.ts";
@@ -68,7 +68,7 @@ export const sandbox: Command = {
   summary: "start, inspect, break and stop a local fleet of real SSH hosts",
   usage: USAGE,
   async run(argv: string[], io: CliIO): Promise<number> {
-    const parsed = parseArgs({
+    const parsed = parseFlags({
       args: argv,
       allowPositionals: true,
       strict: true,

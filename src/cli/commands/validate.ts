@@ -1,6 +1,6 @@
 import { appendFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../args.ts";
 import { UsageError } from "../../core/errors.ts";
 import { validateRepository } from "../../validate/index.ts";
 import { formatGithub, formatJson, formatText } from "../../validate/format.ts";
@@ -20,7 +20,7 @@ export const validate: Command = {
 
 Exit codes: 0 valid, 3 invalid input (see README, Exit codes).`,
   async run(argv, io) {
-    const { values } = parseArgs({
+    const { values } = parseFlags({
       args: argv,
       options: { root: { type: "string" }, format: { type: "string", default: "text" }, strict: { type: "boolean", default: false } },
       strict: true,
@@ -33,7 +33,7 @@ Exit codes: 0 valid, 3 invalid input (see README, Exit codes).`,
     if (format === "json") io.stdout(formatJson(result));
     else if (format === "github") {
       const { log, summary } = formatGithub(result);
-      io.stdout(log);
+      io.workflowCommands(log);
       const summaryFile = io.env.GITHUB_STEP_SUMMARY;
       if (summaryFile) await appendFile(summaryFile, summary);
     } else {

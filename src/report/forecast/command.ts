@@ -6,12 +6,13 @@
  * arguments after `forecast`.
  */
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../../cli/args.ts";
 import { StewardError, UsageError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/fs.ts";
 import { git } from "../../core/git.ts";
 import { terminalText } from "../../core/text.ts";
 import type { CommandIO } from "../../cli/io.ts";
+import { outFile } from "../../cli/out-path.ts";
 import { publisherFor } from "../../publish/select.ts";
 import { validateRepository } from "../../validate/index.ts";
 import { readSnapshots, type SnapshotProblem } from "../history/snapshots.ts";
@@ -32,7 +33,9 @@ export const FORECAST_USAGE = `usage: steward report forecast [--root DIR] [--si
   --now         the clock days are counted from (ISO 8601 with a zone; default: the real time)
   --horizon     the deadline for hosts no runbook with a window targets (default 14d)
   --format      md (default), json (schemas/report-forecast.schema.json) or html
-  --out FILE    write the report there (atomically) instead of standard output
+  --out FILE    write the report there (atomically) instead of standard output; - is
+                standard output; never inside runs/, plans/, facts/snapshots/, incidents/,
+                inventory/, runbooks/, schemas/, .git/ or .steward/ (exit 2)
   --open-issues publish the recommendations: one GitHub issue each (found again by a
                 hidden marker, updated in place, closed when it no longer holds), or with
                 the git publisher one file each, recommendations/<id>.md, on
@@ -79,7 +82,7 @@ export async function forecastReport(args: ForecastArgs, warn: (line: string) =>
 
 /** `steward report forecast …`: returns the exit code. @throws UsageError (exit 2) for bad flags. */
 export async function runForecastReport(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     options: { root: { type: "string" }, since: { type: "string" }, until: { type: "string" }, now: { type: "string" }, horizon: { type: "string" }, format: { type: "string", default: "md" }, out: { type: "string" }, "open-issues": { type: "boolean" }, publisher: { type: "string" } },
     strict: true,
@@ -94,10 +97,11 @@ export async function runForecastReport(argv: string[], io: CommandIO): Promise<
   if (since.getTime() >= until.getTime()) throw new StewardError("invalid-input", `--since (${since.toISOString()}) is not before --until (${until.toISOString()})`, "give a --since earlier than --until");
   const horizonDays = values.horizon === undefined ? 14 : days(values.horizon, "--horizon");
   const root = resolve(io.cwd, values.root ?? ".");
+  const out = await outFile(values.out, io.cwd, root);
   const warn = (line: string): void => io.stderr(`note: ${terminalText(line)}\n`);
   const { report, markdown } = await forecastReport({ root, since, until, now, horizonDays }, warn);
   const text = format === "json" ? `${JSON.stringify(report, null, 2)}\n` : format === "html" ? renderHtmlReport(markdown, { title: "steward forecast" }) : markdown;
-  if (values.out !== undefined) await writeFileAtomic(resolve(io.cwd, values.out), text, { root });
+  if (out !== undefined) await writeFileAtomic(out, text, { root, elsewhere: "write the report elsewhere with --out FILE, or omit --out to print it" });
   else io.stdout(text);
   if (values["open-issues"] === true) {
     const publisher = publisherFor(values.publisher, root, io);

@@ -13,6 +13,7 @@
  */
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { snapshotProblem as grammarProblem } from "./snapshot-grammar.ts";
 
 /** The snapshot line format this code writes and reads. */
 export const SNAPSHOT_FORMAT = 1;
@@ -74,47 +75,13 @@ export const MAX_SNAPSHOT_FILE_BYTES = 256 * 1024 * 1024;
 /** Longest line read (one host). */
 export const MAX_SNAPSHOT_LINE = 4 * 1024 * 1024;
 
-const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
-const WORD = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]{1,256}$/;
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-const TYPES: ReadonlySet<string> = new Set(["security", "patch", "minor", "major"]);
-const KEYS: ReadonlySet<string> = new Set(["v", "host", "takenAt", "groups", "unreachable", "os", "disks", "memory", "load", "uptimeSeconds", "bootId", "rebootRequired", "upgradable"]);
-
-const count = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
-const word = (v: unknown): v is string => typeof v === "string" && WORD.test(v);
-const obj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
 /**
- * What is wrong with a parsed line as a snapshot, or null when it is one. Checks the
- * version, every member's type and bounds, and that strings are short and free of
- * control and bidi characters (they came from hosts).
+ * What is wrong with a parsed line as a snapshot, or null when it is one: the format
+ * version, every member's type, and the grammar of every value a host reported
+ * (./snapshot-grammar.ts names each rule and its source).
  */
 export function snapshotProblem(value: unknown): string | null {
-  if (!obj(value)) return "is not a JSON object";
-  if (value.v !== SNAPSHOT_FORMAT) return `has format ${JSON.stringify(value.v)}, expected ${SNAPSHOT_FORMAT}`;
-  for (const k in value) if (!KEYS.has(k)) return `has a member no snapshot has (${JSON.stringify(k.slice(0, 40))})`;
-  if (typeof value.host !== "string" || !HOST.test(value.host)) return "has no valid host name";
-  if (typeof value.takenAt !== "string" || !ISO.test(value.takenAt) || Number.isNaN(Date.parse(value.takenAt))) return "has a takenAt that is not an ISO 8601 UTC time";
-  if (!Array.isArray(value.groups) || value.groups.length > 1000 || !value.groups.every((g) => typeof g === "string" && HOST.test(g))) return "has groups that are not group names";
-  if (value.unreachable !== undefined) {
-    if (value.unreachable !== true) return "has an unreachable that is not true";
-    if (["os", "disks", "memory", "load", "uptimeSeconds", "bootId", "rebootRequired", "upgradable"].some((k) => value[k] !== undefined)) return "is unreachable yet has facts";
-    return null;
-  }
-  if (!word(value.os)) return "has no os";
-  if (!Array.isArray(value.disks) || value.disks.length > 10_000 || !value.disks.every((d) => obj(d) && word(d.mount) && count(d.sizeBytes) && count(d.usedBytes))) return "has disks that are not {mount, sizeBytes, usedBytes}";
-  const m = value.memory;
-  if (!obj(m) || !count(m.totalBytes) || !count(m.availableBytes)) return "has no memory {totalBytes, availableBytes}";
-  const l = value.load;
-  if (!obj(l) || !count(l.one) || !count(l.five) || !count(l.fifteen) || !count(l.cpus)) return "has no load {one, five, fifteen, cpus}";
-  if (!count(value.uptimeSeconds)) return "has no uptimeSeconds";
-  if (!word(value.bootId)) return "has no bootId";
-  if (typeof value.rebootRequired !== "boolean") return "has no rebootRequired";
-  if (!Array.isArray(value.upgradable) || value.upgradable.length > 100_000) return "has no upgradable list";
-  for (const u of value.upgradable) {
-    if (!obj(u) || !word(u.name) || !word(u.from) || !word(u.to) || typeof u.type !== "string" || !TYPES.has(u.type)) return "has an upgradable entry that is not {name, from, to, type}";
-  }
-  return null;
+  return grammarProblem(value, SNAPSHOT_FORMAT);
 }
 
 /** The UTC date (YYYY-MM-DD) of an instant. */

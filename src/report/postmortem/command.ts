@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../../cli/args.ts";
 import { readPlanFile } from "../../apply/index.ts";
 import { resultsProblems, type RunResults } from "../../apply/results.ts";
 import { RUN_ID } from "../../audit/entry.ts";
@@ -26,7 +26,7 @@ export const POSTMORTEM_USAGE = `usage: steward report postmortem <run-id> [--ro
 
 /** `steward report postmortem …`: returns the exit code. @throws UsageError (exit 2) for a bad run id or flags. */
 export async function runPostmortem(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { root: { type: "string" }, stdout: { type: "boolean" } }, strict: true, allowPositionals: true });
+  const { values, positionals } = parseFlags({ args: argv, options: { root: { type: "string" }, stdout: { type: "boolean" } }, strict: true, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "name the run to write up" : `unexpected argument '${positionals[1]}'`, "steward report postmortem <run-id>");
   const runId = positionals[0]!;
   if (!RUN_ID.test(runId)) throw new UsageError(`${JSON.stringify(runId.slice(0, 80))} is not a run id`, "use the run id steward apply printed (runs/<run-id>/)");

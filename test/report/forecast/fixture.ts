@@ -83,7 +83,7 @@ export async function writeSnapshotDays(root: string, models: Record<string, Hos
         disks: Object.entries(m.disks).map(([mount, [used, size]]) => ({ mount, usedBytes: Math.round(used * GIB), sizeBytes: Math.round(size * GIB) })),
         memory: { totalBytes: 16 * GIB, availableBytes: Math.round((m.availableGiB ?? 8) * GIB) },
         load: { one: 1, five: 1, fifteen: m.load ?? 1, cpus: 4 },
-        uptimeSeconds: 1000 + d * 86_400, bootId: "b0", rebootRequired: false, upgradable: [],
+        uptimeSeconds: 1000 + d * 86_400, bootId: "0b7c4e2a-9d1f-4c3b-8a6e-5f4d3c2b1a09", rebootRequired: false, upgradable: [],
       });
     }
     await writeFile(join(root, "facts", "snapshots", `${takenAt.slice(0, 10)}.jsonl`), snapshotFileText(lines));

@@ -40,7 +40,7 @@ const models: Record<string, HostModel> = {
 function io(cwd: string): CommandIO & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: {}, cwd, secrets: new RunSecrets({}) };
+  return { out, err, stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), workflowCommands: (t) => void out.push(t), env: {}, cwd, secrets: new RunSecrets({}) };
 }
 
 let root: string | undefined;
