@@ -105,7 +105,7 @@ describe("forecast against the history model", () => {
     await writeFile(join(root, "runbooks", "web-maintenance.yaml"), RUNBOOK);
     const out: string[] = [];
     const err: string[] = [];
-    const io: CommandIO = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: {}, cwd: root, secrets: new RunSecrets({}) };
+    const io: CommandIO = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), workflowCommands: (t) => void err.push(t), env: {}, cwd: root, secrets: new RunSecrets({}) };
     expect(await runForecastReport(["--format", "json", "--now", truth.end, "--since", `${DAYS}d`, "--horizon", `${HORIZON_DAYS}d`], io)).toBe(0);
     expect(err.join("")).toBe("");
     report = JSON.parse(out.join("")) as ForecastReport;
