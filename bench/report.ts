@@ -73,7 +73,7 @@ export async function benchReport(work: string): Promise<void> {
  * product writers it calls (snapshot files and their line encoding, results.json, the
  * audit log, incidents). The readers are not part of the key: they do not change the files.
  */
-const GENERATOR_SOURCES = ["test/support/history-model.ts", "src/facts/snapshot.ts", "src/facts/snapshot-line.ts", "src/apply/results.ts", "src/audit/record.ts", "src/audit/entry.ts", "src/publish/git/index.ts"];
+const GENERATOR_SOURCES = ["test/support/history-model.ts", "src/facts/snapshot.ts", "src/facts/snapshot-line.ts", "src/apply/results.ts", "src/apply/summary.ts", "src/audit/record.ts", "src/audit/entry.ts", "src/publish/git/index.ts"];
 
 /**
  * The bench history, generated once (about 50 s) and kept in the system's temp folder
@@ -83,7 +83,7 @@ const GENERATOR_SOURCES = ["test/support/history-model.ts", "src/facts/snapshot.
  * after a rename into place), so an interrupted generation is never reused.
  * `STEWARD_BENCH_NO_CACHE=1` generates afresh in `work`.
  */
-async function cachedHistory(work: string): Promise<{ root: string; truth: HistoryModelTruth; cached: boolean }> {
+export async function cachedHistory(work: string): Promise<{ root: string; truth: HistoryModelTruth; cached: boolean }> {
   const params = { hosts: HOSTS, days: DAYS, seed: 2026 };
   if (process.env["STEWARD_BENCH_NO_CACHE"] === "1") return { root: work, truth: await generateHistory(work, params), cached: false };
   const hash = createHash("sha256").update(JSON.stringify(params));

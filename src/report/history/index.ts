@@ -1,5 +1,6 @@
 /**
- * The history loader: every committed file a report reads (runs/*\/results.json,
+ * The history loader: every committed file a report reads (runs/*\/summary.json or,
+ * for a run without a good one, runs/*\/results.json,
  * runs/audit.jsonl, incidents/*.md, facts/snapshots/*.jsonl), read as streams so a
  * report aggregates as it reads, with one record of what was read: how many files,
  * which commit, and every problem (file:line) — a report names its sources so an
@@ -26,6 +27,8 @@ export class History {
   files = 0;
   readonly problems: HistoryProblem[] = [];
   problemsLeftOut = 0;
+  /** Runs read so far, by the file each was read from: its summary.json, or its results.json (no good summary). */
+  readonly runsRead = { summary: 0, results: 0 };
   #snapshotFiles = new Set<string>();
 
   constructor(root: string) {
@@ -54,6 +57,7 @@ export class History {
   async *runs(range: { since?: Date; until?: Date } = {}): AsyncIterable<RunRecord> {
     for await (const r of readRuns(this.root, range, this.problem)) {
       this.files += 1;
+      this.runsRead[r.source] += 1;
       yield r;
     }
   }
