@@ -79,18 +79,26 @@ export async function trendsReport(history: History, o: { since: Date; until: Da
   };
   const exposure = new Map<string, { exposed: number; observed: number }>();
   // Earlier snapshots are read too: an update pending since before the range was first seen then.
-  for await (const s of history.snapshots({ until: o.until })) {
-    tracker.add(s);
-    if (Date.parse(s.takenAt) < since) continue;
-    const e = exposure.get(s.host) ?? { exposed: 0, observed: 0 };
-    const d = dayOf(s.takenAt.slice(0, 10));
-    e.observed += 1;
-    d.observedHosts += 1;
-    if (tracker.exposed(s.host)) {
-      e.exposed += 1;
-      d.exposedHosts += 1;
+  for await (const day of history.snapshotDays({ until: o.until })) {
+    // Every line of a day's file is taken that day (readSnapshotFile checks it).
+    const date = day[0]!.takenAt.slice(0, 10);
+    const dayStart = Date.parse(date);
+    const before = dayStart + DAY <= since;
+    const whole = dayStart >= since;
+    let d: ReturnType<typeof dayOf> | undefined;
+    for (const s of day) {
+      tracker.add(s);
+      if (before || (!whole && Date.parse(s.takenAt) < since)) continue;
+      d ??= dayOf(date);
+      const e = exposure.get(s.host) ?? { exposed: 0, observed: 0 };
+      e.observed += 1;
+      d.observedHosts += 1;
+      if (tracker.exposed(s.host)) {
+        e.exposed += 1;
+        d.exposedHosts += 1;
+      }
+      exposure.set(s.host, e);
     }
-    exposure.set(s.host, e);
   }
   const groupsOf = (host: string): string[] => tracker.hosts.get(host)?.latest.groups ?? [];
 

@@ -10,10 +10,10 @@ import { git } from "../../core/git.ts";
 import { readAuditLog } from "../../audit/log.ts";
 import { readIncidents, type IncidentEpisode } from "./incidents.ts";
 import { readRuns, type HistoryProblem, type RunRecord } from "./runs.ts";
-import { readSnapshots, type FactSnapshot, type SnapshotRange } from "./snapshots.ts";
+import { readSnapshotDays, type FactSnapshot, type SnapshotRange } from "./snapshots.ts";
 
 export type { FactSnapshot, SnapshotProblem, SnapshotRange, SnapshotUpdate, SnapshotUpdateType } from "./snapshots.ts";
-export { readSnapshots } from "./snapshots.ts";
+export { readSnapshotDays, readSnapshots } from "./snapshots.ts";
 export type { HistoryProblem, RunRecord } from "./runs.ts";
 export type { IncidentEpisode } from "./incidents.ts";
 
@@ -43,13 +43,18 @@ export class History {
 
   /** Snapshots in `range`, oldest day first (see readSnapshots). */
   async *snapshots(range: SnapshotRange = {}): AsyncIterable<FactSnapshot> {
-    for await (const s of readSnapshots(this.root, range, { onProblem: this.problem })) {
-      const day = s.takenAt.slice(0, 10);
+    for await (const day of this.snapshotDays(range)) yield* day;
+  }
+
+  /** Snapshots in `range`, one day's lines at a time, oldest day first (see readSnapshotDays). */
+  async *snapshotDays(range: SnapshotRange = {}): AsyncIterable<FactSnapshot[]> {
+    for await (const lines of readSnapshotDays(this.root, range, { onProblem: this.problem })) {
+      const day = lines[0]!.takenAt.slice(0, 10);
       if (!this.#snapshotFiles.has(day)) {
         this.#snapshotFiles.add(day);
         this.files += 1;
       }
-      yield s;
+      yield lines;
     }
   }
 

@@ -86,12 +86,14 @@ function decode(value: unknown, runId: string): { run: RunView; results: RunSumm
   const table = strings as string[];
   const base = Date.parse(s.startedAt as string);
   const text = (i: unknown, what: string): string => (isInt(i) && i >= 0 && i < table.length ? table[i]! : fail(`has ${what} that is no index of its string table`));
-  const time = (v: unknown, what: string): string => {
-    if (isInt(v)) {
-      const t = base + v;
-      return Math.abs(t) <= MAX_MS ? new Date(t).toISOString() : fail(`has ${what} out of range`);
-    }
+  /** Checks a time; an offset is returned as ms, a text as itself (converted only where a report shows it). */
+  const checked = (v: unknown, what: string): number | string => {
+    if (isInt(v)) return Math.abs(base + v) <= MAX_MS ? base + v : fail(`has ${what} out of range`);
     return typeof v === "string" && v.length > 0 && v.length <= MAX_TIME_TEXT ? v : fail(`has ${what} that is no time`);
+  };
+  const time = (v: unknown, what: string): string => {
+    const t = checked(v, what);
+    return typeof t === "number" ? new Date(t).toISOString() : t;
   };
   const rows = (k: string, width: number): unknown[][] => {
     const list = s[k];
@@ -113,7 +115,8 @@ function decode(value: unknown, runId: string): { run: RunView; results: RunSumm
     const outcome = text(r[1], `host ${name as string}'s outcome`);
     if (!OUTCOMES.has(outcome)) fail(`has host ${name as string} with an outcome steward does not write`);
     if (!isInt(r[2]) || r[2] < 0) fail(`has host ${name as string} with no wave`);
-    for (const j of [3, 4]) if (r[j] !== null) time(r[j], `host ${name as string}'s times`);
+    if (r[3] !== null) checked(r[3], `host ${name as string}'s start`);
+    if (r[4] !== null) checked(r[4], `host ${name as string}'s end`);
     hosts[i] = name as string;
     outcomes[i] = outcome as HostOutcome;
     waves[i] = r[2] as number;
@@ -122,7 +125,8 @@ function decode(value: unknown, runId: string): { run: RunView; results: RunSumm
   const orNull = (i: unknown, what: string): string | null => (i === null ? null : text(i, what));
 
   const packages = rows("packages", 5).map((r) => {
-    const at = Date.parse(time(r[1], "a packages step's end"));
+    const t = checked(r[1], "a packages step's end");
+    const at = typeof t === "number" ? t : Date.parse(t);
     if (Number.isNaN(at)) fail("has a packages step's end that is no time");
     return { host: host(r[0], "a package"), at, name: text(r[2], "a package name"), from: orNull(r[3], "a package version"), to: orNull(r[4], "a package version") };
   });

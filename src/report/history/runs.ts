@@ -231,7 +231,7 @@ async function readSummary(root: string, runId: string, resultsBytes: number, on
   }
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(path, "utf8"));
+    value = JSON.parse((await readFile(path)).toString("utf8"));
   } catch {
     onProblem?.({ file, line: 0, message: `is not JSON; ${fix}` });
     return undefined;
