@@ -135,9 +135,10 @@ export async function collectSeries(snapshots: AsyncIterable<FactSnapshot | read
   const hosts = new Map<string, HostSeries>();
   const days = new Set<string>();
   let count = 0;
+  let day = "";
   for await (const item of snapshots) for (const s of Array.isArray(item) ? (item as readonly FactSnapshot[]) : [item as FactSnapshot]) {
     count++;
-    days.add(s.takenAt.slice(0, 10));
+    if (!s.takenAt.startsWith(day) || day === "") days.add((day = s.takenAt.slice(0, 10)));
     let h = hosts.get(s.host);
     if (h === undefined) {
       h = { host: s.host, groups: [], disks: new Map(), memory: new DailySeries("memory"), load: new DailySeries("load"), snapshots: 0, unreachable: 0, lastReading: "" };
