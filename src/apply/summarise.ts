@@ -30,8 +30,9 @@ export interface SummariseOutcome {
 /**
  * Summarises the named runs (every run folder under runs/ when `runIdsWanted` is
  * empty), oldest first. Never writes for a results.json the audit log does not vouch for.
- * @throws UsageError-free: a run id of another shape is a `refused` outcome; EnvironmentError
- *   when a summary cannot be written; AuditLogError for a log that is a link or a pipe.
+ * A run id of another shape is a `refused` outcome, not an error.
+ * @throws EnvironmentError when a summary cannot be written; AuditLogError for an audit
+ *   log or run file that is a link or not a regular file.
  */
 export async function summariseRuns(root: string, runIdsWanted: readonly string[]): Promise<SummariseOutcome[]> {
   const log = await readAuditLog(root);

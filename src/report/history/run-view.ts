@@ -10,7 +10,7 @@
  * checks results.json gets), and says what is wrong instead of throwing.
  */
 import { runStatus } from "../../apply/results.ts";
-import { SUMMARY_FORMAT, SUMMARY_KIND, type RunSummary, type SummaryTime } from "../../apply/summary.ts";
+import { SUMMARY_FORMAT, SUMMARY_KIND, type RunSummary } from "../../apply/summary.ts";
 import { HOST_OUTCOMES, type HostOutcome, type RunStatus } from "../../apply/types.ts";
 import { RUN_ID } from "../../audit/entry.ts";
 
@@ -158,9 +158,4 @@ function decode(value: unknown, runId: string): { run: RunView; results: RunSumm
     backups,
   };
   return { run, results: { sha256: res!.sha256 as string, bytes: res!.bytes as number } };
-}
-
-/** A time of a summary as text (see src/apply/summary.ts); exported for tests. */
-export function timeText(v: SummaryTime, startedAt: string): string {
-  return typeof v === "number" ? new Date(Date.parse(startedAt) + v).toISOString() : v;
 }
