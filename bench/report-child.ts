@@ -1,20 +1,27 @@
 /**
  * One measurement of the report bench in a process of its own, so its peak RSS is its
  * own: argv[2] the repository, argv[3] what to do, argv[4] the report's --now.
- * - `read`: read every file a report reads (facts/snapshots/*.jsonl, runs/*\/results.json,
- *   runs/audit.jsonl, incidents/*.md) into memory and drop it: the floor of reading.
- * - `parse`: the same, and JSON.parse each results file and each snapshot line.
+ * - `read:<report>`: read every file that report reads into memory and drop it: the
+ *   floor of reading. status reads every snapshot, each run's summary.json (its
+ *   results.json when it has none), runs/audit.jsonl and incidents/*.md; trends the
+ *   snapshots up to --now, the runs of the last 365 days and incidents/*.md; forecast
+ *   the snapshots of the last 365 days.
+ * - `parse:<report>`: the same, and JSON.parse each .json file and each snapshot line.
  * - `status`, `trends`, `forecast`: the command in-process, exactly as the CLI runs it
  *   (`steward report status`, `trends --since 365d`, `forecast --since 365d`), its
  *   Markdown captured; `html`: `trends` then the HTML page of its Markdown.
- * Prints one JSON line: wall and CPU ms, peak RSS and sampled peak heap (MB), output bytes.
+ * With --expose-gc, the heap is sampled after a collection every 250 ms: the peak of what
+ * the report keeps reachable, rather than of the garbage V8 lets pile up between collections.
+ * Prints one JSON line: wall and CPU ms, peak RSS and sampled peak heap (MB), output
+ * bytes (for read and parse: bytes read, files, and how many run files were summaries).
  */
-import { readdir, readFile } from "node:fs/promises";
+import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { report } from "../src/cli/commands/report.ts";
 import type { CommandIO } from "../src/cli/io.ts";
 import { RunSecrets } from "../src/core/secrets.ts";
 import { runForecastReport } from "../src/report/forecast/command.ts";
+import { runIdTime } from "../src/report/history/runs.ts";
 import { renderHtmlReport } from "../src/report/html/index.ts";
 
 const [root, mode, now] = process.argv.slice(2) as [string, string, string];
@@ -23,37 +30,64 @@ let peakHeap = 0;
 const sample = (): void => {
   peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
 };
-const sampler = setInterval(sample, 5);
+// With --expose-gc (the bench's live-memory runs): the heap still reachable, collected before each sample.
+const gc = (globalThis as { gc?: () => void }).gc;
+const sampler = gc === undefined ? setInterval(sample, 5) : setInterval(() => (gc(), sample()), 250);
 
-/** Every file a report reads, in the order the loader reads them. */
-async function inputs(): Promise<string[]> {
+const DAY = 86_400_000;
+
+/** Every file `of` reads, in the order the loader reads them, and how many run files are summaries. */
+async function inputs(of: string): Promise<{ files: string[]; summaries: number }> {
   const files: string[] = [];
+  const until = Date.parse(now);
+  const since = of === "status" ? -Infinity : until - 365 * DAY;
   const snapshots = join(root, "facts", "snapshots");
-  for (const name of (await readdir(snapshots)).sort()) if (name.endsWith(".jsonl")) files.push(join(snapshots, name));
+  for (const name of (await readdir(snapshots)).sort()) {
+    const day = Date.parse(name.slice(0, 10));
+    // trends reads the snapshots before its range too (an update pending since then was first seen then).
+    if (name.endsWith(".jsonl") && day <= until && (of !== "forecast" || day + DAY > since)) files.push(join(snapshots, name));
+  }
+  let summaries = 0;
+  if (of === "forecast") return { files, summaries };
   for (const name of (await readdir(join(root, "runs"))).sort()) {
-    if (name === "audit.jsonl") files.push(join(root, "runs", name));
-    else if (name !== "locks") files.push(join(root, "runs", name, "results.json"));
+    if (name === "audit.jsonl") {
+      if (of === "status") files.push(join(root, "runs", name));
+      continue;
+    }
+    const t = runIdTime(name);
+    if (name === "locks" || t === undefined || t < since || t > until) continue;
+    const summary = join(root, "runs", name, "summary.json");
+    if (await lstat(summary).then(() => true, () => false)) {
+      files.push(summary);
+      summaries += 1;
+    } else files.push(join(root, "runs", name, "results.json"));
   }
   for (const name of (await readdir(join(root, "incidents")).catch(() => [] as string[])).sort()) if (name.endsWith(".md")) files.push(join(root, "incidents", name));
-  return files;
+  return { files, summaries };
 }
 
-async function run(): Promise<{ bytes: number; files?: number }> {
-  if (mode === "read" || mode === "parse") {
+async function run(): Promise<{ bytes: number; files?: number; summaries?: number }> {
+  const [floor, of] = mode.split(":") as [string, string | undefined];
+  if ((floor === "read" || floor === "parse") && of !== undefined) {
     let bytes = 0;
-    let values = 0;
-    const files = await inputs();
+    const { files, summaries } = await inputs(of);
     for (const file of files) {
-      const text = await readFile(file, "utf8");
+      const text = (await readFile(file)).toString("utf8");
       bytes += text.length;
-      if (mode === "parse") {
+      if (floor === "parse") {
         if (file.endsWith(".jsonl")) {
-          for (const line of text.split("\n")) if (line !== "") values += JSON.parse(line) === null ? 0 : 1;
-        } else if (file.endsWith(".json")) values += JSON.parse(text) === null ? 0 : 1;
+          let start = 0;
+          while (start < text.length) {
+            let end = text.indexOf("\n", start);
+            if (end === -1) end = text.length;
+            if (end > start) JSON.parse(text.slice(start, end));
+            start = end + 1;
+          }
+        } else if (file.endsWith(".json")) JSON.parse(text);
       }
       sample();
     }
-    return { bytes: mode === "parse" ? values : bytes, files: files.length };
+    return { bytes, files: files.length, summaries };
   }
   let out = "";
   const io: CommandIO = { stdout: (t) => void (out += t), stderr: () => undefined, workflowCommands: (t) => void (out += t), env: {}, cwd: root, secrets: new RunSecrets({}) };

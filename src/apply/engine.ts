@@ -70,6 +70,8 @@ export interface EngineOptions {
    * wave, without its pause, so the merge reads each shard's verdict on its own hosts.
    */
   gateLastWave?: boolean;
+  /** Write summary.json with results.json (default); false for a shard, whose results reports never read. */
+  summary?: boolean;
 }
 
 /**
@@ -183,7 +185,7 @@ class Rollout {
     const end = await this.#append({ type: "run-end", status, exitCode, halt: this.#halt?.reason ?? null });
     await this.#journal.close();
     const results = runResults({ runId: this.#journal.runId, plan, startedAt: this.#journal.startedAt, finishedAt: end.time, status, halt: this.#halt, failures: this.#failures, resumes: (this.#o.resume?.resumes ?? -1) + 1, hosts: ordered });
-    await writeResults(dirname(this.#journal.path), results);
+    await writeResults(dirname(this.#journal.path), results, { summary: this.#o.summary !== false });
     this.#emit({ type: "run-end", time: end.time, status, exitCode, halt: this.#halt?.reason ?? null });
     return results;
   }

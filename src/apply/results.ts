@@ -1,16 +1,18 @@
 /**
  * runs/<run-id>/results.json: what a run did, per host and step, for people, the
  * report and scripts. Its shape is schemas/results.schema.json; it is written
- * atomically (core/fs.ts) at the end of each run and of each resume, so a reader
- * never sees half a file.
+ * atomically (core/fs.ts) at the end of each run, of each resume and of each merge of a
+ * sharded wave, so a reader never sees half a file, together with the run's
+ * summary.json (summary.ts), the compact form reports read.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import type { HaltReason } from "../core/events.ts";
-import { writeFileAtomic } from "../core/fs.ts";
+import { writeFilesAtomic } from "../core/fs.ts";
 import type { Plan } from "../plan/types.ts";
+import { SUMMARY_FILE, summariseResults, summaryProblems, summaryText } from "./summary.ts";
 import { BUDGET_OUTCOMES, HOST_OUTCOMES, type HostOutcome, type HostResult, type RunStatus } from "./types.ts";
 
 /** The file name of a run's results inside runs/<run-id>/. */
@@ -44,7 +46,7 @@ export interface RunResults {
 const NOT_DONE: ReadonlySet<HostOutcome> = new Set<HostOutcome>([...BUDGET_OUTCOMES, "skipped:stale", "not-started:window", "interrupted"]);
 
 /** The run's status from its hosts and halt. */
-export function runStatus(hosts: readonly HostResult[], halt: HaltReason | null): RunStatus {
+export function runStatus(hosts: readonly Pick<HostResult, "outcome">[], halt: HaltReason | null): RunStatus {
   if (halt !== null) return `halted:${halt}`;
   return hosts.some((h) => NOT_DONE.has(h.outcome)) ? "hosts-failed" : "ok";
 }
@@ -97,16 +99,34 @@ export function runResults(r: { runId: string; plan: Pick<Plan, "id" | "digest" 
   };
 }
 
+/** results.json's text: pretty-printed JSON and a newline. */
+export function resultsText(results: RunResults): string {
+  return `${JSON.stringify(results, null, 2)}\n`;
+}
+
 /**
- * Writes results.json into `runDir` atomically, after checking it against the schema
- * (a mismatch is a bug in steward, and says so rather than writing a wrong file).
+ * Writes results.json into `runDir` and, unless `options.summary` is false (a shard's
+ * results, which reports never read), summary.json derived from those very bytes
+ * (src/apply/summary.ts), as one atomic pair (core/fs.ts writeFilesAtomic): both are
+ * replaced or neither, so they never disagree on disk. Both are checked against their
+ * schemas first (a mismatch is a bug in steward, and says so rather than writing a wrong
+ * file).
+ * @returns the path of results.json.
  * @throws EnvironmentError when the folder cannot be written.
  */
-export async function writeResults(runDir: string, results: RunResults): Promise<string> {
+export async function writeResults(runDir: string, results: RunResults, options: { summary?: boolean; root?: string } = {}): Promise<string> {
   const problems = resultsProblems(results);
   if (problems.length > 0) throw new Error(`results of run ${results.runId} do not match schemas/results.schema.json (a bug in steward): ${problems.join("; ")}`);
   const path = join(runDir, RESULTS_FILE);
-  await writeFileAtomic(path, `${JSON.stringify(results, null, 2)}\n`);
+  const text = resultsText(results);
+  const files = [{ path, text }];
+  if (options.summary !== false) {
+    const summary = summariseResults(results, text);
+    const wrong = summaryProblems(summary);
+    if (wrong.length > 0) throw new Error(`the summary of run ${results.runId} does not match schemas/run-summary.schema.json (a bug in steward): ${wrong.join("; ")}`);
+    files.push({ path: join(runDir, SUMMARY_FILE), text: summaryText(summary) });
+  }
+  await writeFilesAtomic(files, options.root === undefined ? {} : { root: options.root });
   return path;
 }
 

@@ -6,10 +6,13 @@
  * Checked: the log's own chain (entry.ts); that every run folder has an entry and every
  * entry a folder; that each run's files match the digests of its latest entry, and its
  * journal still begins with what every earlier entry recorded (a journal only grows);
- * that each journal's own hash chain holds and names the entry's plan; and, in a git
+ * that each journal's own hash chain holds and names the entry's plan; that each run's
+ * summary.json is exactly the one derived from its results.json (verify-summary.ts);
+ * and, in a git
  * repository, that each applied plan was committed before its apply started (and is in
- * the approving commit the entry names), and that no committed version of a run's
- * files differs from every digest the log recorded for it.
+ * the approving commit the entry names), that no committed version of a run's
+ * files differs from every digest the log recorded for it, and that every committed
+ * summary is the one derived from the results.json committed with it.
  */
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -21,6 +24,7 @@ import { AUDIT_LOG, hostsDigest, RUN_ID } from "./entry.ts";
 import { readAuditLog, type ReadEntry } from "./log.ts";
 import { digestOf, readRunFile, RUN_FILES } from "./record.ts";
 import { checkShardCommits, checkShardFiles } from "./verify-shards.ts";
+import { checkSummaryCommits, checkSummaryFile } from "./verify-summary.ts";
 
 /** One thing verification found. `error`s make verify fail; a `note` says what could not be checked. */
 export interface Finding {
@@ -161,6 +165,7 @@ async function checkRunFilesOf(root: string, runId: string, entries: ReadEntry[]
   }
   const journalFile = `runs/${runId}/journal.jsonl`;
   checkResultsAgree(contents.get("results.json") ?? null, latest, findings);
+  await checkSummaryFile(root, runId, contents.get("results.json") ?? null, latest, findings);
   const journal = contents.get("journal.jsonl") ?? null;
   if (journal !== null) {
     for (const e of entries.slice(0, -1)) {
@@ -213,6 +218,7 @@ async function checkCommits(root: string, runId: string, entries: ReadEntry[], f
       if (!known.has(digestOf(bytes).sha256)) findings.push({ severity: "error", entry: at(entries.at(-1) as ReadEntry), file, commit: c.commit, message: `commit ${c.commit} holds a version of ${file} that no entry of run ${runId} in ${AUDIT_LOG} recorded: it was changed after the run recorded it` });
     }
   }
+  await checkSummaryCommits(root, runId, entries.at(-1) as ReadEntry, findings);
 }
 
 async function checkPlanCommitted(root: string, runId: string, planFile: string, first: ReadEntry, findings: Finding[]): Promise<void> {

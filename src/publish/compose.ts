@@ -10,6 +10,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readJournal } from "../apply/journal-replay.ts";
 import { recordedShardFiles } from "../audit/verify-shards.ts";
+import { readRunFile } from "../audit/record.ts";
+import { SUMMARY_FILE } from "../apply/summary.ts";
 import type { RunResults } from "../apply/results.ts";
 import type { AuditEntry } from "../audit/entry.ts";
 import type { Plan } from "../plan/types.ts";
@@ -52,13 +54,17 @@ export function resultsSubject(results: RunResults, runbook: string): string {
 }
 
 /**
- * A run to publish: runs/<run-id>/ (journal, results, report), the audit log, and any
- * incident files `extra` names, on steward/results/<run-id>.
+ * A run to publish: runs/<run-id>/ (journal, results, report, and the summary reports
+ * read when the run has one: runs written before summaries existed have none until
+ * `steward results summarise`), the audit log, and any incident files `extra` names,
+ * on steward/results/<run-id>.
  */
 export async function resultsPublication(root: string, results: RunResults, runbook: string, entry: AuditEntry | undefined, extra: readonly PublishFile[] = []): Promise<ResultsPublication> {
   const dir = `runs/${results.runId}`;
   const files: PublishFile[] = [];
   for (const name of ["journal.jsonl", "results.json", "report.md"]) files.push({ path: `${dir}/${name}`, content: await readFile(join(root, dir, name)) });
+  const summaryFile = await readRunFile(join(root, dir, SUMMARY_FILE), `${dir}/${SUMMARY_FILE}`);
+  if (summaryFile !== null) files.push({ path: `${dir}/${SUMMARY_FILE}`, content: summaryFile });
   // A sharded run: each shard's files, which its journal's shard-merge records name by digest.
   const shardFiles = recordedShardFiles(results.runId, (await readJournal(join(root, dir, "journal.jsonl"))).records);
   for (const path of [...shardFiles.keys()].sort()) files.push({ path, content: await readFile(join(root, path)) });

@@ -34,8 +34,16 @@ export function pie(title: string, slices: Array<[string, number]>): string {
   return `\`\`\`mermaid\npie showData\n    title ${mermaidLabel(title)}\n${shown.map(([k, n]) => `    "${mermaidLabel(k)}" : ${n}`).join("\n")}\n\`\`\`\n`;
 }
 
-function sources(r: { source: { commit?: string; uncommitted?: number; since: string | null; until: string; files: number }; problems: Array<{ file: string; line: number; message: string }>; problemsLeftOut: number }): string {
-  const out = [`\n## Sources\n\n${r.source.files} file(s) read${r.source.commit ? (r.source.uncommitted ? ` from the work tree, which differs from commit \`${r.source.commit}\` in ${r.source.uncommitted} file(s) under runs/, incidents/ and facts/snapshots/: these figures are not the commit's (commit or discard the changes)` : `, as committed at \`${r.source.commit}\``) : " (not a git commit: the work tree as it is)"}, from ${r.source.since ?? "the start of the history"} to ${r.source.until}: runs/*/results.json, runs/audit.jsonl, incidents/*.md, facts/snapshots/*.jsonl.\n`];
+/** How the runs were read: from their summary.json, or from results.json (no good summary: older runs). */
+function runSources(runs: { summary: number; results: number } | undefined): string {
+  if (runs === undefined) return "runs/*/results.json, ";
+  const parts = [`${runs.summary} run(s) from runs/*/summary.json`];
+  if (runs.results > 0) parts.push(`${runs.results} from runs/*/results.json, having no good summary (\`steward results summarise\` writes them)`);
+  return `${parts.join(", ")}; `;
+}
+
+function sources(r: { source: { commit?: string; uncommitted?: number; since: string | null; until: string; files: number; runs?: { summary: number; results: number } }; problems: Array<{ file: string; line: number; message: string }>; problemsLeftOut: number }): string {
+  const out = [`\n## Sources\n\n${r.source.files} file(s) read${r.source.commit ? (r.source.uncommitted ? ` from the work tree, which differs from commit \`${r.source.commit}\` in ${r.source.uncommitted} file(s) under runs/, incidents/ and facts/snapshots/: these figures are not the commit's (commit or discard the changes)` : `, as committed at \`${r.source.commit}\``) : " (not a git commit: the work tree as it is)"}, from ${r.source.since ?? "the start of the history"} to ${r.source.until}: ${runSources(r.source.runs)}runs/audit.jsonl, incidents/*.md, facts/snapshots/*.jsonl.\n`];
   if (r.problems.length > 0) {
     out.push(`\n${r.problems.length + r.problemsLeftOut} problem(s) in the history; what they name was skipped:\n\n${head(["File", "Line", "Problem"])}`);
     for (const p of r.problems) out.push(row([p.file, p.line, p.message]));

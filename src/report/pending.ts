@@ -32,7 +32,7 @@ export interface EndedStreak extends PendingUpdate {
 
 /** Per-host pending state, fed snapshot by snapshot in time order. */
 export class PendingTracker {
-  readonly hosts = new Map<string, { pending: Map<string, PendingUpdate & { lastSeen: string }>; latest: FactSnapshot; lastReachable?: FactSnapshot }>();
+  readonly hosts = new Map<string, { pending: Map<string, PendingUpdate & { lastSeen: string; seen: number }>; latest: FactSnapshot; lastReachable?: FactSnapshot; seen: number }>();
   readonly #onEnded: ((s: EndedStreak) => void) | undefined;
 
   constructor(onEnded?: (s: EndedStreak) => void) {
@@ -43,22 +43,36 @@ export class PendingTracker {
   add(s: FactSnapshot): void {
     let state = this.hosts.get(s.host);
     if (state === undefined) {
-      state = { pending: new Map(), latest: s };
+      state = { pending: new Map(), latest: s, seen: 0 };
       this.hosts.set(s.host, state);
     }
     state.latest = s;
     if (s.unreachable === true) return;
     state.lastReachable = s;
-    const next = new Map<string, PendingUpdate & { lastSeen: string }>();
+    // The pending map is updated in place (a year of a thousand hosts is 365,000
+    // snapshots): a streak still listed keeps its entry, marked with this snapshot's
+    // number; an entry this snapshot did not mark has ended.
+    const seen = ++state.seen;
+    const pending = state.pending;
+    let marked = 0;
     for (const u of s.upgradable ?? []) {
-      const before = state.pending.get(u.name);
+      const before = pending.get(u.name);
       // A security candidate arriving for a package pending as a plain update makes it a security update from then on.
-      next.set(u.name, { name: u.name, type: u.type, firstSeen: before?.firstSeen ?? s.takenAt, lastSeen: s.takenAt });
+      if (before === undefined) pending.set(u.name, { name: u.name, type: u.type, firstSeen: s.takenAt, lastSeen: s.takenAt, seen });
+      else {
+        if (before.seen === seen) marked -= 1; // listed twice in this snapshot
+        before.type = u.type;
+        before.lastSeen = s.takenAt;
+        before.seen = seen;
+      }
+      marked += 1;
     }
-    if (this.#onEnded !== undefined) {
-      for (const [name, p] of state.pending) if (!next.has(name)) this.#onEnded({ host: s.host, name, type: p.type, firstSeen: p.firstSeen, lastSeen: p.lastSeen, goneAt: s.takenAt });
+    if (marked === pending.size) return;
+    for (const [name, p] of pending) {
+      if (p.seen === seen) continue;
+      pending.delete(name);
+      this.#onEnded?.({ host: s.host, name, type: p.type, firstSeen: p.firstSeen, lastSeen: p.lastSeen, goneAt: s.takenAt });
     }
-    state.pending = next;
   }
 
   /** True when the host's current (or carried-over) pending set holds a security update. */

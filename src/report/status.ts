@@ -5,10 +5,10 @@
  *   age = `until` − first seen (src/report/pending.ts: first snapshot of the streak);
  * - pending reboot: `rebootRequired` of that snapshot;
  * - reachable: whether the host's latest snapshot line is a gap (`unreachable`);
- * - last successful maintenance: the latest run (results.json) in which the host's
- *   outcome was `changed` or `unchanged`;
+ * - last successful maintenance: the latest run (its summary.json, else results.json)
+ *   in which the host's outcome was `changed` or `unchanged`;
  * - compliance per rule: the latest verdict of each rule on the host (compliance step
- *   evidence in results.json) with its age; evidence older than the staleness threshold
+ *   evidence, as the run's summary keeps it) with its age; evidence older than the staleness threshold
  *   is flagged `stale` and not trusted (it counts neither as compliant nor as failing);
  * - last backup: the latest backup step that made a snapshot; last verified restore:
  *   the latest verify-backup step that test-restored a snapshot and found every file
@@ -16,8 +16,8 @@
  * - open incidents: incident files whose timeline ends failing (history/incidents.ts).
  * Memory: one small record per host and rule; runs and snapshots are streamed.
  */
-import type { ComplianceEvidence } from "../steps/compliance/execute.ts";
 import type { History } from "./history/index.ts";
+import type { ViewBackup } from "./history/run-view.ts";
 import type { SnapshotUpdateType } from "./history/snapshots.ts";
 import { PendingTracker } from "./pending.ts";
 
@@ -51,7 +51,7 @@ export interface GroupStatus { group: string; hosts: number; unreachable: number
 export interface StatusReport {
   report: "status";
   generatedAt: string;
-  source: { commit?: string; uncommitted?: number; since: string | null; until: string; files: number };
+  source: { commit?: string; uncommitted?: number; since: string | null; until: string; files: number; runs: { summary: number; results: number } };
   staleAfterDays: number;
   summary: Omit<GroupStatus, "group"> & { openIncidents: number };
   hosts: HostStatus[];
@@ -61,45 +61,43 @@ export interface StatusReport {
   problemsLeftOut: number;
 }
 
-const str = (v: unknown): string => (typeof v === "string" ? v : "");
-
 /** Computes the status report from the history; see the module comment for each figure. */
 export async function statusReport(history: History, o: { since?: Date; until: Date; now: Date; staleAfterMs?: number }): Promise<StatusReport> {
   const staleAfter = o.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const until = o.until.getTime();
   const range = { ...(o.since ? { since: o.since } : {}), until: o.until };
   const tracker = new PendingTracker();
-  for await (const s of history.snapshots(range)) tracker.add(s);
+  for await (const day of history.snapshotDays(range)) for (const s of day) tracker.add(s);
 
   const success = new Map<string, HostStatus["lastSuccess"]>();
   const rules = new Map<string, Map<string, Omit<RuleStatus, "ageDays" | "stale">>>();
   const backups = new Map<string, HostStatus["lastBackup"]>();
   const restores = new Map<string, HostStatus["lastVerifiedRestore"]>();
-  for await (const run of history.runs(range)) {
-    for (const h of run.results.hosts) {
-      if ((h.outcome === "changed" || h.outcome === "unchanged") && (success.get(h.host)?.at ?? "") <= run.results.finishedAt) success.set(h.host, { at: run.results.finishedAt, runId: run.runId, runbook: run.runbook });
-      for (const step of h.steps) {
-        const ev = step.evidence ?? {};
-        if (step.kind === "compliance") {
-          const c = ev["compliance"] as ComplianceEvidence | undefined;
-          if (c === undefined || !Array.isArray(c.rules)) continue;
-          let byRule = rules.get(h.host);
-          if (byRule === undefined) rules.set(h.host, (byRule = new Map()));
-          for (const r of c.rules) {
-            if (typeof r?.id !== "string" || typeof r.observedAt !== "string") continue;
-            const before = byRule.get(r.id);
-            if (before === undefined || before.observedAt <= r.observedAt) byRule.set(r.id, { rule: r.id, severity: str(r.severity), status: str(r.status), observedAt: r.observedAt, runId: run.runId });
-          }
-        } else if (step.kind === "backup" && step.outcome === "changed") {
-          const tool = str(ev["tool"]) || "restic";
-          const snapshot = tool === "tar" ? str(ev["archive"]) : str(ev["snapshotId"]);
-          const verify = h.steps.find((v) => v.kind === "verify-backup" && snapshot !== "" && (str(v.evidence?.["snapshotId"]) || str(v.evidence?.["archive"])) === snapshot);
-          const restored = verify !== undefined && verify.outcome !== "failed" && (verify.evidence?.["testRestore"] as { ok?: boolean } | undefined)?.ok === true;
-          const verification = restored ? "verified" : verify?.outcome === "failed" ? "verification-failed" : "unverified";
-          if ((backups.get(h.host)?.at ?? "") <= step.finishedAt) backups.set(h.host, { at: step.finishedAt, runId: run.runId, tool, snapshot, verification });
-          if (restored && (restores.get(h.host)?.at ?? "") <= verify.finishedAt) restores.set(h.host, { at: verify.finishedAt, runId: run.runId, filesCompared: Number((verify.evidence?.["testRestore"] as { filesCompared?: number }).filesCompared ?? 0) });
-        }
-      }
+  for await (const { run, runId, runbook } of history.runs(range)) {
+    run.outcomes.forEach((outcome, i) => {
+      const host = run.hosts[i]!;
+      if ((outcome === "changed" || outcome === "unchanged") && (success.get(host)?.at ?? "") <= run.finishedAt) success.set(host, { at: run.finishedAt, runId, runbook });
+    });
+    for (const r of run.rules) {
+      const host = run.hosts[r.host]!;
+      let byRule = rules.get(host);
+      if (byRule === undefined) rules.set(host, (byRule = new Map()));
+      const before = byRule.get(r.id);
+      if (before === undefined || before.observedAt <= r.observedAt) byRule.set(r.id, { rule: r.id, severity: r.severity, status: r.status, observedAt: r.observedAt, runId });
+    }
+    // Each backup is judged by the host's first verify-backup step of the same snapshot.
+    const verifies = new Map<number, ViewBackup[]>();
+    for (const b of run.backups) if (b.kind === "verify-backup") verifies.set(b.host, [...(verifies.get(b.host) ?? []), b]);
+    for (const b of run.backups) {
+      if (b.kind !== "backup" || b.outcome !== "changed") continue;
+      const host = run.hosts[b.host]!;
+      const tool = b.tool || "restic";
+      const snapshot = tool === "tar" ? b.archive : b.snapshotId;
+      const verify = verifies.get(b.host)?.find((v) => snapshot !== "" && (v.snapshotId || v.archive) === snapshot);
+      const restored = verify !== undefined && verify.outcome !== "failed" && verify.testRestore?.ok === true;
+      const verification = restored ? "verified" : verify?.outcome === "failed" ? "verification-failed" : "unverified";
+      if ((backups.get(host)?.at ?? "") <= b.finishedAt) backups.set(host, { at: b.finishedAt, runId, tool, snapshot, verification });
+      if (restored && (restores.get(host)?.at ?? "") <= verify.finishedAt) restores.set(host, { at: verify.finishedAt, runId, filesCompared: verify.testRestore!.filesCompared });
     }
   }
 
@@ -159,7 +157,7 @@ export async function statusReport(history: History, o: { since?: Date; until: D
   return {
     report: "status",
     generatedAt: o.now.toISOString(),
-    source: { ...(commit ? { commit } : {}), ...(uncommitted ? { uncommitted } : {}), since: o.since?.toISOString() ?? null, until: o.until.toISOString(), files: history.files },
+    source: { ...(commit ? { commit } : {}), ...(uncommitted ? { uncommitted } : {}), since: o.since?.toISOString() ?? null, until: o.until.toISOString(), files: history.files, runs: { ...history.runsRead } },
     staleAfterDays: days(staleAfter),
     summary: { ...tally(hosts), openIncidents: open.length },
     hosts,

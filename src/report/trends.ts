@@ -1,8 +1,9 @@
 /**
  * `steward report trends`: what happened between `since` and `until`. Every figure
  * and its source:
- * - runs per runbook and their status rates: runs/*\/results.json started in the range
- *   (`ok` is a success; `hosts-failed` and `halted:*` are failures);
+ * - runs per runbook and their status rates: the runs started in the range (each
+ *   run's summary.json, else its results.json; `ok` is a success; `hosts-failed` and
+ *   `halted:*` are failures);
  * - host failure rate: host results counted against the failure budget (failed,
  *   unreachable, cancelled:precheck) over all host results of those runs;
  * - hosts changed: distinct hosts with outcome `changed`, and host-runs that changed;
@@ -34,7 +35,7 @@ export interface GroupTrend { group: string; hosts: number; hostResults: number;
 export interface TrendsReport {
   report: "trends";
   generatedAt: string;
-  source: { commit?: string; uncommitted?: number; since: string; until: string; files: number };
+  source: { commit?: string; uncommitted?: number; since: string; until: string; files: number; runs: { summary: number; results: number } };
   summary: Omit<RunbookTrend, "runbook"> & { mttr: { incidents: number; meanHours: number | null; medianHours: number | null; stillOpen: number }; patchLatency: Latency; exposureHostDays: number; observedHostDays: number; exposureShare: number | null };
   runbooks: RunbookTrend[];
   groups: GroupTrend[];
@@ -78,18 +79,26 @@ export async function trendsReport(history: History, o: { since: Date; until: Da
   };
   const exposure = new Map<string, { exposed: number; observed: number }>();
   // Earlier snapshots are read too: an update pending since before the range was first seen then.
-  for await (const s of history.snapshots({ until: o.until })) {
-    tracker.add(s);
-    if (Date.parse(s.takenAt) < since) continue;
-    const e = exposure.get(s.host) ?? { exposed: 0, observed: 0 };
-    const d = dayOf(s.takenAt.slice(0, 10));
-    e.observed += 1;
-    d.observedHosts += 1;
-    if (tracker.exposed(s.host)) {
-      e.exposed += 1;
-      d.exposedHosts += 1;
+  for await (const day of history.snapshotDays({ until: o.until })) {
+    // Every line of a day's file is taken that day (readSnapshotFile checks it).
+    const date = day[0]!.takenAt.slice(0, 10);
+    const dayStart = Date.parse(date);
+    const before = dayStart + DAY <= since;
+    const whole = dayStart >= since;
+    let d: ReturnType<typeof dayOf> | undefined;
+    for (const s of day) {
+      tracker.add(s);
+      if (before || (!whole && Date.parse(s.takenAt) < since)) continue;
+      d ??= dayOf(date);
+      const e = exposure.get(s.host) ?? { exposed: 0, observed: 0 };
+      e.observed += 1;
+      d.observedHosts += 1;
+      if (tracker.exposed(s.host)) {
+        e.exposed += 1;
+        d.exposedHosts += 1;
+      }
+      exposure.set(s.host, e);
     }
-    exposure.set(s.host, e);
   }
   const groupsOf = (host: string): string[] => tracker.hosts.get(host)?.latest.groups ?? [];
 
@@ -102,10 +111,9 @@ export async function trendsReport(history: History, o: { since: Date; until: Da
   };
   const byType: Record<SnapshotUpdateType, number[]> = { security: [], patch: [], minor: [], major: [] };
   const matched = new Set<EndedStreak>();
-  for await (const run of history.runs({ since: o.since, until: o.until })) {
-    const r = run.results;
-    const rb = runbooks.get(run.runbook) ?? newRunbook(run.runbook);
-    runbooks.set(run.runbook, rb);
+  for await (const { run: r, runbook } of history.runs({ since: o.since, until: o.until })) {
+    const rb = runbooks.get(runbook) ?? newRunbook(runbook);
+    runbooks.set(runbook, rb);
     rb.runs += 1;
     const d = dayOf(r.startedAt.slice(0, 10));
     d.runs += 1;
@@ -115,38 +123,37 @@ export async function trendsReport(history: History, o: { since: Date; until: Da
       if (r.status === "hosts-failed") rb.hostsFailed += 1;
       else rb.halted += 1;
     }
-    for (const h of r.hosts) {
-      const hs = hostOf(h.host);
+    r.outcomes.forEach((outcome, i) => {
+      const host = r.hosts[i]!;
+      const hs = hostOf(host);
       rb.hostResults += 1;
       hs.results += 1;
-      if (BUDGET_OUTCOMES.has(h.outcome)) {
+      if (BUDGET_OUTCOMES.has(outcome)) {
         rb.hostFailures += 1;
         hs.failures += 1;
       }
-      if (h.outcome === "changed") {
+      if (outcome === "changed") {
         rb.changes += 1;
-        rb.changed.add(h.host);
+        rb.changed.add(host);
         hs.changes += 1;
       }
-      for (const step of h.steps) {
-        if (step.kind !== "packages" || !Array.isArray(step.packages)) continue;
-        const at = Date.parse(step.finishedAt);
-        for (const p of step.packages) {
-          if (p.to === null || p.to === p.from) continue;
-          const key = `${h.host}\0${p.name}`;
-          // The streak the install ended: first seen before it, gone after it (or still listed, when facts lag).
-          let streak: { firstSeen: string; type: SnapshotUpdateType } | undefined = streaks.get(key)?.find((s) => !matched.has(s) && Date.parse(s.firstSeen) <= at && at <= Date.parse(s.goneAt));
-          if (streak !== undefined) matched.add(streak as EndedStreak);
-          else {
-            const open = tracker.hosts.get(h.host)?.pending.get(p.name);
-            if (open !== undefined && Date.parse(open.firstSeen) <= at) streak = open;
-          }
-          if (streak === undefined) continue;
-          const ms = at - Date.parse(streak.firstSeen);
-          byType[streak.type].push(ms);
-          hs.latencies.push(ms);
-        }
+    });
+    for (const p of r.packages) {
+      if (p.to === null || p.to === p.from) continue;
+      const host = r.hosts[p.host]!;
+      const at = p.at;
+      const key = `${host}\0${p.name}`;
+      // The streak the install ended: first seen before it, gone after it (or still listed, when facts lag).
+      let streak: { firstSeen: string; type: SnapshotUpdateType } | undefined = streaks.get(key)?.find((s) => !matched.has(s) && Date.parse(s.firstSeen) <= at && at <= Date.parse(s.goneAt));
+      if (streak !== undefined) matched.add(streak as EndedStreak);
+      else {
+        const open = tracker.hosts.get(host)?.pending.get(p.name);
+        if (open !== undefined && Date.parse(open.firstSeen) <= at) streak = open;
       }
+      if (streak === undefined) continue;
+      const ms = at - Date.parse(streak.firstSeen);
+      byType[streak.type].push(ms);
+      hostOf(host).latencies.push(ms);
     }
   }
   let goneWithoutInstall = 0;
@@ -202,7 +209,7 @@ export async function trendsReport(history: History, o: { since: Date; until: Da
   return {
     report: "trends",
     generatedAt: o.now.toISOString(),
-    source: { ...(commit ? { commit } : {}), ...(uncommitted ? { uncommitted } : {}), since: o.since.toISOString(), until: o.until.toISOString(), files: history.files },
+    source: { ...(commit ? { commit } : {}), ...(uncommitted ? { uncommitted } : {}), since: o.since.toISOString(), until: o.until.toISOString(), files: history.files, runs: { ...history.runsRead } },
     summary: {
       runs, ok: sum((r) => r.ok), hostsFailed: sum((r) => r.hostsFailed), halted: sum((r) => r.halted), successRate: rate(sum((r) => r.ok), runs),
       hostResults, hostFailures: sum((r) => r.hostFailures), hostFailureRate: rate(sum((r) => r.hostFailures), hostResults),

@@ -6,6 +6,7 @@ import { readJournal } from "../../src/apply/journal-replay.ts";
 import type { JournalRecord } from "../../src/apply/journal-records.ts";
 import { budgetCount, resultsProblems } from "../../src/apply/results.ts";
 import { StopController } from "../../src/apply/stop.ts";
+import { summariseResults, summaryText } from "../../src/apply/summary.ts";
 import { EventEmitter, type ApplyEvent } from "../../src/core/events.ts";
 import { FakeFleet, newJournal, rolloutPlan, type HostSpec } from "./fixtures.ts";
 
@@ -32,6 +33,17 @@ describe("engine: scheduling", () => {
     expect(lastEnd(1)).toBeLessThan(firstStart(2));
     expect(rs.filter((r) => r.type === "wave-start").map((r) => (r as { wave: number }).wave)).toEqual([0, 1, 2]);
     expect(rs.at(-1)).toMatchObject({ type: "run-end", status: "ok", exitCode: 0 });
+  });
+
+  it("writes summary.json with results.json, derived from its bytes; a shard's engine writes none", async () => {
+    const plan = rolloutPlan({ hosts: hosts(3, () => 0) });
+    const journal = await newJournal(plan);
+    const results = await runEngine({ plan, journal, runHost: new FakeFleet(plan, {}).runHost });
+    const bytes = await readFile(join(dirname(journal.path), "results.json"));
+    expect(await readFile(join(dirname(journal.path), "summary.json"), "utf8")).toBe(summaryText(summariseResults(results, bytes)));
+    const shard = await newJournal(plan);
+    await runEngine({ plan, journal: shard, runHost: new FakeFleet(plan, {}).runHost, summary: false });
+    await expect(readFile(join(dirname(shard.path), "summary.json"))).rejects.toThrow(/ENOENT/);
   });
 
   it("never exceeds the global and per-group limits, and reaches them", async () => {

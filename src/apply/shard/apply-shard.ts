@@ -90,6 +90,8 @@ export async function applyShard(options: ShardApplyOptions): Promise<ShardOutco
       runGate,
       // The gate after the last wave would gate nothing.
       gateLastWave: wave < waves - 1,
+      // Reports read the merged run's summary, never a shard's.
+      summary: false,
       ...(options.now ? { now: options.now } : {}),
       ...(options.events ? { events: options.events } : {}),
       ...(options.stop ? { stop: options.stop } : {}),

@@ -6,11 +6,13 @@ import { parseWave } from "../../apply/shard/partition.ts";
 import { UsageError } from "../../core/errors.ts";
 import { terminalText } from "../../core/text.ts";
 import { displayPath as shownPath } from "../display-path.ts";
-import type { Command } from "../io.ts";
+import type { Command, CommandIO } from "../io.ts";
+import { summariseRuns } from "../../apply/summarise.ts";
 
 export const results: Command = {
-  summary: "merge the shards of a sharded run's next wave into the run's results, journal and audit entry",
+  summary: "merge the shards of a sharded run's next wave; write the summaries reports read for older runs",
   usage: `usage: steward results merge <run-id> [--root DIR] [--plan FILE] [--wave K]
+       steward results summarise [<run-id>...] [--root DIR]
 
   merge       merges runs/<run-id>/shards/w<K>-*-of-<N>/ (every shard of the next wave,
               steward apply --shard) into runs/<run-id>/journal.jsonl, results.json and
@@ -23,10 +25,20 @@ Refused (exit 5), naming the shard: a missing shard, a duplicated or moved one, 
 of another plan or run, a shard that never finished, or one run with another budget share.
 Exit codes: 0 the next wave may start (or the run ended ok), 1 some hosts failed within
 the budget, 2 usage, 4 halted (budget, gate or signal): the hosts left are
-not-started:budget and no further wave is applied, 5 a shard cannot be merged.`,
+not-started:budget and no further wave is applied, 5 a shard cannot be merged.
+
+  summarise   writes runs/<run-id>/summary.json (the compact form reports read) for
+              each named run, or every run, that has none or a wrong one, derived
+              from its results.json; refuses (exit 5), naming it, a results.json that
+              is not the one runs/audit.jsonl recorded. Exit 0 when every run has its
+              summary. Commit the summaries it writes.`,
   async run(argv, io) {
     const { values, positionals } = parseFlags({ args: argv, options: { root: { type: "string" }, plan: { type: "string" }, wave: { type: "string" } }, strict: true, allowPositionals: true });
     const [what, runId, ...extra] = positionals;
+    if (what === "summarise" || what === "summarize") {
+      if (values.plan !== undefined || values.wave !== undefined) throw new UsageError(`--${values.plan !== undefined ? "plan" : "wave"} is an option of results merge`, "steward results summarise [<run-id>...]");
+      return summarise(resolve(io.cwd, values.root ?? "."), positionals.slice(1), io);
+    }
     if (what !== "merge" || runId === undefined || extra.length > 0) throw new UsageError(what === undefined || what === "merge" ? "name the run to merge" : `unknown results command '${what}'`, "steward results merge <run-id>");
     const root = resolve(io.cwd, values.root ?? ".");
     const wave = values.wave === undefined ? undefined : parseWave(values.wave);
@@ -46,3 +58,15 @@ not-started:budget and no further wave is applied, 5 a shard cannot be merged.`,
     return r.exitCode;
   },
 };
+
+/** `steward results summarise`: one line per run written or refused, and a count; exit 5 when any was refused. */
+async function summarise(root: string, runIds: string[], io: CommandIO): Promise<number> {
+  const outcomes = await summariseRuns(root, runIds);
+  const written = outcomes.filter((o) => o.action === "written").map((o) => `wrote runs/${o.runId}/summary.json`);
+  const refused = outcomes.filter((o) => o.action === "refused").map((o) => `refused ${o.runId}: ${o.reason ?? ""}`);
+  const n = (a: string): number => outcomes.filter((o) => o.action === a).length;
+  const total = `${outcomes.length} run(s): ${n("written")} written, ${n("unchanged")} already summarised, ${n("refused")} refused${n("skipped") > 0 ? `, ${n("skipped")} without results yet` : ""}`;
+  io.stdout(`${[...written, total].map((l) => terminalText(l)).join("\n")}\n`);
+  if (refused.length > 0) io.stderr(`${refused.map((l) => terminalText(l)).join("\n")}\n`);
+  return n("refused") > 0 ? 5 : 0;
+}

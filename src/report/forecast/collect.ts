@@ -130,14 +130,15 @@ export interface CollectedSeries {
   days: number;
 }
 
-/** Reads every snapshot once, keeping only the daily series forecasts fit (see the module comment). */
-export async function collectSeries(snapshots: AsyncIterable<FactSnapshot>): Promise<CollectedSeries> {
+/** Reads every snapshot once (one at a time, or a day's at a time: readSnapshotDays), keeping only the daily series forecasts fit (see the module comment). */
+export async function collectSeries(snapshots: AsyncIterable<FactSnapshot | readonly FactSnapshot[]>): Promise<CollectedSeries> {
   const hosts = new Map<string, HostSeries>();
   const days = new Set<string>();
   let count = 0;
-  for await (const s of snapshots) {
+  let day = "";
+  for await (const item of snapshots) for (const s of Array.isArray(item) ? (item as readonly FactSnapshot[]) : [item as FactSnapshot]) {
     count++;
-    days.add(s.takenAt.slice(0, 10));
+    if (!s.takenAt.startsWith(day) || day === "") days.add((day = s.takenAt.slice(0, 10)));
     let h = hosts.get(s.host);
     if (h === undefined) {
       h = { host: s.host, groups: [], disks: new Map(), memory: new DailySeries("memory"), load: new DailySeries("load"), snapshots: 0, unreachable: 0, lastReading: "" };

@@ -15,7 +15,7 @@ import type { CommandIO } from "../../cli/io.ts";
 import { outFile } from "../../cli/out-path.ts";
 import { publisherFor } from "../../publish/select.ts";
 import { validateRepository } from "../../validate/index.ts";
-import { readSnapshots, type SnapshotProblem } from "../history/snapshots.ts";
+import { readSnapshotDays, type SnapshotProblem } from "../history/snapshots.ts";
 import { renderHtmlReport } from "../html/index.ts";
 import { parseInstant, parseSince } from "../range.ts";
 import { collectSeries } from "./collect.ts";
@@ -66,7 +66,7 @@ export interface ForecastArgs {
  */
 export async function forecastReport(args: ForecastArgs, warn: (line: string) => void): Promise<ForecastOutput> {
   const problems: SnapshotProblem[] = [];
-  const collected = await collectSeries(readSnapshots(args.root, { since: args.since, until: args.until }, { onProblem: (p) => problems.push(p) }));
+  const collected = await collectSeries(readSnapshotDays(args.root, { since: args.since, until: args.until }, { onProblem: (p) => problems.push(p) }));
   if (problems.length > 0) {
     warn(`${problems.length} snapshot line(s) or file(s) skipped: ${problems.slice(0, 3).map((p) => `${p.file}:${p.line} ${p.message}`).join("; ")}${problems.length > 3 ? "; …" : ""}`);
   }

@@ -128,6 +128,6 @@ function chartOf(rec: Recommendation, trend: Trend, kind: ResourceKind, h: HostS
   const series = kind === "disk" ? h.disks.get(mount!)! : kind === "memory" ? h.memory : h.load;
   const observed: Array<[string, number]> = [];
   for (const p of series.points()) if (p.t.getTime() >= from) observed.push([p.t.toISOString(), p.value / scale]);
-  const fitted = (trend.line ?? []).map(([t, v]) => [t, v / scale] as [string, number]);
+  const fitted = (trend.line?.() ?? []).map(([t, v]) => [t, v / scale] as [string, number]);
   return { id: rec.id, title: rec.title, unit: kind === "load" ? "load" : "GiB", observed, fitted, threshold: trend.threshold / scale };
 }

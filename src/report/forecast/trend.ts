@@ -103,8 +103,12 @@ export interface Trend {
   /** The interval: the soonest crossing (upper slope) and the latest (lower slope; null when it may never cross). */
   soonest?: Crossing;
   latest?: Crossing;
-  /** The fitted line at each reading of the segment, for charts: [ISO time, value]. */
-  line?: Array<[string, number]>;
+  /**
+   * The fitted line at each reading of the segment, for charts: [ISO time, value].
+   * Computed on call: only the series with a chart need it (a year of 4,000 series
+   * would otherwise make 1.5 million time strings that are thrown away).
+   */
+  line?: () => Array<[string, number]>;
 }
 
 const DAY_MS = 86_400_000;
@@ -151,7 +155,7 @@ export function fitTrend(points: readonly TrendPoint[], options: TrendOptions): 
   const levelAtLast = fit.intercept + fit.slope * xLast;
   const cross = (slope: number, intercept: number): Crossing => crossing(t0, slope, intercept, threshold, options.now);
   trend.fit = { slopePerDay: fit.slope, lowerPerDay: fit.lower, upperPerDay: fit.upper, confidence, levelAtLast, intercept: fit.intercept, fittedPoints: binned === undefined ? x.length : binned.x.length };
-  trend.line = seg.map((p, i) => [iso(p.t), fit.intercept + fit.slope * x[i]!]);
+  trend.line = () => seg.map((p, i) => [iso(p.t), fit.intercept + fit.slope * x[i]!]);
   const flat = FLAT_SHARE_PER_DAY * capacity;
   trend.soonest = fit.upper > 0 ? cross(fit.upper, interceptFor(x, y, fit.upper)) : { at: null, days: null };
   trend.latest = fit.lower > 0 ? cross(fit.lower, interceptFor(x, y, fit.lower)) : { at: null, days: null };

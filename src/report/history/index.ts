@@ -1,5 +1,6 @@
 /**
- * The history loader: every committed file a report reads (runs/*\/results.json,
+ * The history loader: every committed file a report reads (runs/*\/summary.json or,
+ * for a run without a good one, runs/*\/results.json,
  * runs/audit.jsonl, incidents/*.md, facts/snapshots/*.jsonl), read as streams so a
  * report aggregates as it reads, with one record of what was read: how many files,
  * which commit, and every problem (file:line) — a report names its sources so an
@@ -9,10 +10,10 @@ import { git } from "../../core/git.ts";
 import { readAuditLog } from "../../audit/log.ts";
 import { readIncidents, type IncidentEpisode } from "./incidents.ts";
 import { readRuns, type HistoryProblem, type RunRecord } from "./runs.ts";
-import { readSnapshots, type FactSnapshot, type SnapshotRange } from "./snapshots.ts";
+import { readSnapshotDays, type FactSnapshot, type SnapshotRange } from "./snapshots.ts";
 
 export type { FactSnapshot, SnapshotProblem, SnapshotRange, SnapshotUpdate, SnapshotUpdateType } from "./snapshots.ts";
-export { readSnapshots } from "./snapshots.ts";
+export { readSnapshotDays, readSnapshots } from "./snapshots.ts";
 export type { HistoryProblem, RunRecord } from "./runs.ts";
 export type { IncidentEpisode } from "./incidents.ts";
 
@@ -26,6 +27,8 @@ export class History {
   files = 0;
   readonly problems: HistoryProblem[] = [];
   problemsLeftOut = 0;
+  /** Runs read so far, by the file each was read from: its summary.json, or its results.json (no good summary). */
+  readonly runsRead = { summary: 0, results: 0 };
   #snapshotFiles = new Set<string>();
 
   constructor(root: string) {
@@ -40,13 +43,18 @@ export class History {
 
   /** Snapshots in `range`, oldest day first (see readSnapshots). */
   async *snapshots(range: SnapshotRange = {}): AsyncIterable<FactSnapshot> {
-    for await (const s of readSnapshots(this.root, range, { onProblem: this.problem })) {
-      const day = s.takenAt.slice(0, 10);
+    for await (const day of this.snapshotDays(range)) yield* day;
+  }
+
+  /** Snapshots in `range`, one day's lines at a time, oldest day first (see readSnapshotDays). */
+  async *snapshotDays(range: SnapshotRange = {}): AsyncIterable<FactSnapshot[]> {
+    for await (const lines of readSnapshotDays(this.root, range, { onProblem: this.problem })) {
+      const day = lines[0]!.takenAt.slice(0, 10);
       if (!this.#snapshotFiles.has(day)) {
         this.#snapshotFiles.add(day);
         this.files += 1;
       }
-      yield s;
+      yield lines;
     }
   }
 
@@ -54,6 +62,7 @@ export class History {
   async *runs(range: { since?: Date; until?: Date } = {}): AsyncIterable<RunRecord> {
     for await (const r of readRuns(this.root, range, this.problem)) {
       this.files += 1;
+      this.runsRead[r.source] += 1;
       yield r;
     }
   }

