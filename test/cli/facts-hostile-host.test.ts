@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
+import { snapshotProblem, type FactSnapshot } from "../../src/report/history/snapshots.ts";
 import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandbox/index.ts";
 
 // Own subnet: test files run in parallel and every fleet needs its own addresses.
@@ -41,5 +42,23 @@ describe("steward facts against a hostile host", () => {
     // The hostile host's row carries its text, made plain, or the reason it was refused.
     expect(lines[1]).toMatch(/^sandbox-01\s+(debianevil @org\/team 12\s|error: )/);
     expect(lines[2]).toMatch(/^sandbox-02\s+debian 12\s/);
+  });
+
+  it("--snapshot records the other host and never writes the hostile host's text into the history", async () => {
+    let stdout = "";
+    let stderr = "";
+    const code = await main(["facts", "--root", state.dir, "--snapshot"], { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: process.env, cwd: process.cwd() });
+    expect(code).toBe(1);
+    expect(stderr).not.toMatch(CONTROL);
+    const day = /facts\/snapshots\/(\d{4}-\d\d-\d\d)\.jsonl/.exec(stdout)![1]!;
+    const text = await readFile(join(state.dir, "facts/snapshots", `${day}.jsonl`), "utf8");
+    const lines = text.trim().split("\n").map((l) => JSON.parse(l) as FactSnapshot);
+    expect(lines.find((l) => l.host === "sandbox-02")).toMatchObject({ os: "debian 12" });
+    expect(text).not.toContain("evil");
+    // Its facts were refused as they were read (a gap line), or its line broke the snapshot grammar (named, not written).
+    const hostile = lines.find((l) => l.host === "sandbox-01");
+    if (hostile === undefined) expect(stderr).toContain('host sandbox-01: its snapshot line has an os "debian\\u001b[2J');
+    else expect(hostile.unreachable).toBe(true);
+    for (const l of lines) expect(snapshotProblem(l)).toBeNull();
   });
 });
