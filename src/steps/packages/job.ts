@@ -26,6 +26,9 @@ export const JOB_ROOT = "/var/lib/steward/jobs";
 /** Job folders are kept this many days after their last change, for a human to read. */
 export const JOB_KEEP_DAYS = 30;
 
+/** Seconds a follower gives a job it finds without a pid before calling it lost. */
+export const LAUNCH_GRACE_SECONDS = 30;
+
 /** Bytes of each output stream read back from a job. */
 const OUTPUT_TAIL_BYTES = 65_536;
 
@@ -77,7 +80,8 @@ export function jobBody(id: string, command: string): string {
  * The script (run as root) that reports a job's state on its first line and, once it
  * ended, its output: `exit N` then the stdout tail (stderr tail on stderr); `running`
  * (with `wait` false); `lost` (its process is gone and it left no status: killed, or
- * the host rebooted under it); `missing` (no such job). With `wait`, it waits for the
+ * the host rebooted under it; a job that has not written its pid yet is given
+ * LAUNCH_GRACE_SECONDS first); `missing` (no such job). With `wait`, it waits for the
  * job to end (the caller bounds the wait with its exec timeout).
  */
 export function stateScript(id: string, wait: boolean): string {
@@ -85,9 +89,11 @@ export function stateScript(id: string, wait: boolean): string {
   const alive = `{ p=$(cat ${d}/pid 2>/dev/null) && [ -n "$p" ] && grep -qs run.sh /proc/"$p"/cmdline; }`;
   return [
     `if [ ! -d ${d} ]; then echo missing; exit 0; fi`,
+    "early=0",
     `while [ ! -e ${d}/exit ]; do`,
-    // The job writes its pid first thing; give a job that just started a moment to do so.
-    `  if ! ${alive}; then sleep 0.5; if [ ! -e ${d}/exit ] && ! ${alive}; then echo lost; exit 0; fi; fi`,
+    // The job writes its pid first thing, but on a loaded host that can take seconds: a job
+    // without a pid yet is given LAUNCH_GRACE_SECONDS; one whose process is gone, half a second.
+    `  if ! ${alive}; then sleep 0.5; if [ ! -e ${d}/exit ] && ! ${alive}; then if [ -s ${d}/pid ] || [ "$early" -ge ${LAUNCH_GRACE_SECONDS * 2} ]; then echo lost; exit 0; fi; early=$((early + 1)); fi; fi`,
     wait ? "  sleep 0.2" : "  echo running; exit 0",
     "done",
     `echo "exit $(head -c 8 ${d}/exit)"`,
