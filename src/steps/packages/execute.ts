@@ -214,6 +214,8 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
   if (names.length === 0) return clock.finish("unchanged", "nothing to change: the plan names no package for this host");
   const become = step.become ?? true;
   const lockSeconds = step.lock_timeout ?? LOCK_TIMEOUT_SECONDS;
+  // The connection's become check (a sudo) runs beside the first round trip, not before the second.
+  if (become) ctx.session.prepareBecome?.().catch(() => undefined);
   // One round trip: the versions before and the simulation, judged here before anything changes.
   let pre: Before;
   try {
