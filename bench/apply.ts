@@ -72,12 +72,16 @@ steps:
  *    packages step's work (the stale check's facts read with the package lists, the
  *    simulation, the install, the versions read back) and Ansible's apt module; hosts
  *    reset in between.
+ *
+ * STEWARD_BENCH_APPLY_SUITE=commands or =upgrade runs only that suite (the fleet is
+ * brought up either way); unset or empty runs both.
  */
 export async function benchApply(work: string): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.log("skipped: the sandbox fleet needs root on Linux (run `sudo npm run bench apply`)");
     return;
   }
+  const only = suiteChoice(process.env["STEWARD_BENCH_APPLY_SUITE"]);
   const dir = join(work, "fleet");
   const started = Date.now();
   try {
@@ -93,12 +97,22 @@ export async function benchApply(work: string): Promise<void> {
     const older = state.hosts.filter((h) => ["1.0.0", "1.0.1"].includes(libVersion(h) ?? "")).slice(0, UPGRADE_HOSTS);
     await writeFile(join(state.dir, "runbooks", "bench-upgrade.yaml"), upgradeRunbook(older));
 
-    await commandsSuite(state, connect, ansible);
-    await upgradeSuite(state, older, connect, ansible);
+    if (only !== "upgrade") await commandsSuite(state, connect, ansible);
+    if (only !== "commands") await upgradeSuite(state, older, connect, ansible);
   } finally {
     await downFleet(dir);
   }
   console.log(`\napply suite: ${seconds(Date.now() - started)} in all (fleet up and down included)`);
+}
+
+/**
+ * The suite STEWARD_BENCH_APPLY_SUITE names, undefined for both.
+ * @throws Error naming the accepted values for any other text (before the fleet is up).
+ */
+function suiteChoice(value: string | undefined): "commands" | "upgrade" | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value === "commands" || value === "upgrade") return value;
+  throw new Error(`STEWARD_BENCH_APPLY_SUITE=${JSON.stringify(value)}: set it to commands or upgrade, or leave it unset for both`);
 }
 
 async function commandsSuite(state: FleetState, connect: Connect, ansible: string | undefined): Promise<void> {

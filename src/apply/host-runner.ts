@@ -35,7 +35,7 @@ import type { Plan, PlannedAction, PlannedHost } from "../plan/types.ts";
 import { connectionGone, errorDetail, redactAcrossRemoved } from "../steps/execute-helpers.ts";
 import { redactStrings } from "../core/redact-value.ts";
 import { executorFor, unsupportedSteps, type Executor } from "../steps/executors.ts";
-import { compileTemplate } from "../template/index.ts";
+import { compileTemplate, type RenderFn } from "../template/index.ts";
 import type { HostTarget, Session, Transport } from "../transport/types.ts";
 import { noting, plainSession, reconnected, type StepReach } from "./step-session.ts";
 import type { HostJournal, HostOutcome, HostResult, StepContext, StepIntent, StepOutcome, StepResult } from "./types.ts";
@@ -288,12 +288,33 @@ function stepContext(options: Omit<RunHostOptions, "journal">, session: Session,
     },
     step,
     action,
-    render: (template, extra) => compileTemplate(template, "shell")({ ...(options.templateContext ?? {}), ...(extra ?? {}) }),
+    render: (template, extra) => shellTemplate(template)({ ...(options.templateContext ?? {}), ...(extra ?? {}) }),
     signal,
     timeoutMs: stepTimeoutMs(step),
     ...(options.secret !== undefined ? { secret: options.secret } : {}),
   };
   return ctx;
+}
+
+/** Compiled shell templates by source: a plan's step templates are few, its hosts many. */
+const shellTemplates = new Map<string, RenderFn>();
+/** Templates kept at most; past it the cache starts again (a plan never comes near). */
+const MAX_SHELL_TEMPLATES = 1024;
+
+/**
+ * `compileTemplate(source, "shell")`, compiled once per source rather than once per host
+ * and step (Handlebars' compiler was the apply engine's largest CPU cost on 100 hosts).
+ * A compiled template holds no state between renders. A source that does not compile
+ * is not kept: it throws TemplateSyntaxError each time, as compileTemplate does.
+ */
+function shellTemplate(source: string): RenderFn {
+  let render = shellTemplates.get(source);
+  if (render === undefined) {
+    render = compileTemplate(source, "shell");
+    if (shellTemplates.size >= MAX_SHELL_TEMPLATES) shellTemplates.clear();
+    shellTemplates.set(source, render);
+  }
+  return render;
 }
 
 /**

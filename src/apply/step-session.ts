@@ -39,6 +39,8 @@ export function noting(session: Session, reach: StepReach): Session {
       ),
     close: () => inner.close(),
   };
+  // Only a check that become works: nothing that could change the host.
+  if (inner.prepareBecome !== undefined) wrapped.prepareBecome = () => inner.prepareBecome!();
   plain.set(wrapped, inner);
   return wrapped;
 }

@@ -102,6 +102,14 @@ export interface ExecResult {
 export interface Session {
   readonly target: HostTarget;
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Starts the connection's once-per-user check that `become` works without a password
+   * (the probe the first `exec(..., { become: true })` would otherwise run first), so a
+   * caller can overlap it with commands that need no become. Resolves once it passed;
+   * rejects with the BecomeError that exec would throw. Optional: a session without it
+   * probes on its first become exec.
+   */
+  prepareBecome?(): Promise<void>;
   /** Releases this session; the connection stays pooled until the Transport closes. */
   close(): Promise<void>;
 }

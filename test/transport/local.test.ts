@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Redactor } from "../../src/core/redact.ts";
-import { CommandTimeoutError, ExecError } from "../../src/transport/errors.ts";
+import { BecomeError, CommandTimeoutError, ExecError } from "../../src/transport/errors.ts";
 import { create } from "../../src/transport/local/index.ts";
 import type { HostTarget } from "../../src/transport/types.ts";
 import { run } from "./sshd-server.ts";
@@ -33,6 +33,15 @@ describe("local transport", () => {
     const error = await session.exec("echo nope >&2; exit 2").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExecError);
     expect(error).toMatchObject({ exitCode: 2, stderrTail: "nope\n" });
+  });
+
+  it("prepareBecome runs the become check alone: it passes where sudo works, and rejects as exec would where there is no become", async () => {
+    await expect((await transport.connect(controller)).prepareBecome!()).rejects.toBeInstanceOf(BecomeError);
+    const session = await transport.connect({ ...controller, become: { method: "sudo", user: "root" } });
+    const sudo = await run("sh", ["-c", "command -v sudo && sudo -n true"]).then(() => true, () => false);
+    if (!sudo) return;
+    await expect(session.prepareBecome!()).resolves.toBeUndefined();
+    expect(await session.exec("id -u", { become: true })).toMatchObject({ stdout: "0\n" });
   });
 
   it("keeps a bounded tail", async () => {

@@ -2,20 +2,24 @@
  * The `packages` step on a host: the planned set in one transaction at the exact
  * planned versions, simulated first, read back afterwards.
  *
- * Order of work (apt; dnf and apk take the same path without the apt-only parts):
- *   1. read the installed versions and states of exactly the planned packages;
- *   2. simulate the transaction (no root, no lock) and refuse the host when it would
- *      change anything the plan does not name: another package pulled to its candidate,
- *      a removal, a held package (never `--allow-change-held-packages`);
- *   3. install, non-interactive for real (DEBIAN_FRONTEND=noninteractive, existing
- *      conffiles kept, needrestart suspended in list mode), waiting at most
- *      `LOCK_TIMEOUT_SECONDS` for dpkg's lock; on a lock failure the holder is read from
- *      /proc/locks and named; the lock is never deleted. The transaction runs detached
- *      on the host as a job (./job.ts), whose id the step's intent records, so killing
- *      steward never kills apt mid-transaction, and a resume finds what it did;
- *   4. re-read the versions: each package's `from → to` is recorded as observed;
- *   5. a package left half-configured (a failing maintainer script) is reported with
- *      the repair command, `dpkg --configure -a`, which runs only with `repair: true`.
+ * Order of work (apt; dnf and apk take the same path without the apt-only parts), in two
+ * exec round trips per host (./round-trips.ts):
+ *   1. in one read-only script: the installed versions and states of exactly the planned
+ *      packages, and the simulation of the transaction (no root, no lock); then, here,
+ *      before anything changes: refuse a host with broken packages, and one whose
+ *      simulation would change anything the plan does not name: another package pulled
+ *      to its candidate, a removal, a held package (never `--allow-change-held-packages`);
+ *   2. in one script through become: install, non-interactive for real
+ *      (DEBIAN_FRONTEND=noninteractive, existing conffiles kept, needrestart suspended in
+ *      list mode), waiting at most `LOCK_TIMEOUT_SECONDS` for dpkg's lock. The
+ *      transaction runs detached on the host as a job (./job.ts), whose id the step's
+ *      intent records, so killing steward never kills apt mid-transaction, and a resume
+ *      finds what it did; the same script follows the job to its end, then re-reads the
+ *      versions (each package's `from → to` is recorded as observed) and needrestart's
+ *      report;
+ *   3. on a lock failure the holder is read from /proc/locks and named; the lock is never
+ *      deleted. A package left half-configured (a failing maintainer script) is reported
+ *      with the repair command, `dpkg --configure -a`, which runs only with `repair: true`.
  */
 import type { IntentEvidence, StepContext, StepExecutor, StepOutcome, StepResult, ObservedPackage } from "../../apply/types.ts";
 import { drivers } from "../../drivers/registry.ts";
@@ -28,7 +32,9 @@ import { shellQuote } from "../../transport/shell.ts";
 import type { Session } from "../../transport/types.ts";
 import { CommandTimeoutError } from "../../transport/errors.ts";
 import { guarded, lastLine, outputOf, tail, type StepClock } from "../execute-helpers.ts";
-import { isJobId, JOB_ROOT, jobState, newJobId, startJob, type JobState } from "./job.ts";
+import { ForgedOutputError } from "../../facts/script.ts";
+import { isJobId, JOB_ROOT, jobState, newJobId } from "./job.ts";
+import { runBefore, runTransaction, type Before, type Transaction } from "./round-trips.ts";
 
 /** Seconds apt waits for dpkg's lock held by another process before the step fails. */
 export const LOCK_TIMEOUT_SECONDS = 60;
@@ -191,7 +197,12 @@ function driverOf(ctx: StepContext): PackageDriver {
 async function readVersions(session: Session, driver: PackageDriver, names: readonly string[]): Promise<Map<string, InstalledPackage>> {
   if (names.length === 0) return new Map();
   const result = await session.exec(versionQuery(driver, names), { check: false, label: "package versions", timeoutMs: 60_000 });
-  return new Map(parseVersions(driver, result.stdout, names).map((p) => [p.name, p]));
+  return versionsOf(driver, result.stdout, names);
+}
+
+/** The named packages' entries from a version query's stdout, by name. */
+function versionsOf(driver: PackageDriver, stdout: string, names: readonly string[]): Map<string, InstalledPackage> {
+  return new Map(parseVersions(driver, stdout, names).map((p) => [p.name, p]));
 }
 
 function observed(names: readonly string[], before: Map<string, InstalledPackage>, after: Map<string, InstalledPackage>): ObservedPackage[] {
@@ -211,28 +222,47 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
   if (names.length === 0) return clock.finish("unchanged", "nothing to change: the plan names no package for this host");
   const become = step.become ?? true;
   const lockSeconds = step.lock_timeout ?? LOCK_TIMEOUT_SECONDS;
-  const before = await readVersions(ctx.session, driver, names);
+  // The connection's become check (a sudo) runs beside the first round trip, not before the second.
+  if (become) ctx.session.prepareBecome?.().catch(() => undefined);
+  // One round trip: the versions before and the simulation, judged here before anything changes.
+  let pre: Before;
+  try {
+    // dnf 4 simulates only as root (simulationNeedsRoot): then the whole read-only round trip goes through become.
+    pre = await runBefore(ctx.session, versionQuery(driver, names), transaction(driver, plan, true), ctx.timeoutMs, become && simulationNeedsRoot(driver, plan));
+  } catch (error) {
+    if (error instanceof ForgedOutputError) return clock.finish("failed", `refused, nothing was changed: ${error.message}`);
+    throw error;
+  }
+  if (!pre.ok) return clock.finish("failed", `the simulation could not be read, nothing was changed: ${pre.reason}`);
+  const before = versionsOf(driver, pre.versions.stdout, names);
   const brokenBefore = brokenPackages([...before.values()]);
   if (brokenBefore.length > 0) return clock.finish("failed", `refused: ${brokenBefore.join(", ")}; repair with \`${DPKG_REPAIR}\` first`);
 
-  const sim = await ctx.session.exec(transaction(driver, plan, true), { become: become && simulationNeedsRoot(driver, plan), check: false, label: `simulation of ${step.name}`, timeoutMs: ctx.timeoutMs });
+  const sim = { exitCode: pre.simulation.exitCode, stdout: pre.simulation.stdout, stderr: pre.simulation.stderr };
   const simulation = driver.parseSimulation(sim);
   if (!simulation.ok) return clock.finish("failed", `the simulation failed, nothing was changed: ${simulation.errors.join("; ") || lastLine(sim.stderr) || `exit ${sim.exitCode}`}`, outputOf(sim));
   const problems = unplannedChanges(simulation.changes, plan.requests, heldChanges(sim.stdout), plan.removals);
   if (problems.length > 0) return clock.finish("failed", `refused, nothing was changed: the transaction ${problems.join("; ")}`, { ...outputOf(sim), evidence: { simulation: simulation.changes } });
 
+  // One round trip through become: start the detached job, follow it, read versions and needrestart after.
   const job = isJobId(ctx.evidence?.job) ? ctx.evidence.job : newJobId();
-  await startJob(ctx.session, job, NEEDRESTART_ENV + transaction(driver, plan, false, lockSeconds), become);
-  let state: JobState;
+  const still = `the ${driver.manager} transaction was still running after the step's timeout; it goes on on the host, detached, as job ${job} (${JOB_ROOT}/${job}/exit will hold its exit status): let it finish, then plan again`;
+  let tx: Transaction;
   try {
-    state = await jobState(ctx.session, job, become, true, Math.max(1000, ctx.timeoutMs - (Date.now() - t0)));
+    const waitSeconds = Math.max(1, Math.ceil((ctx.timeoutMs - (Date.now() - t0)) / 1000));
+    tx = await runTransaction(ctx.session, job, NEEDRESTART_ENV + transaction(driver, plan, false, lockSeconds), { versions: versionQuery(driver, names), needrestart: NEEDRESTART_REPORT }, become, waitSeconds);
   } catch (error) {
-    if (!(error instanceof CommandTimeoutError)) throw error;
-    return clock.finish("failed", `the ${driver.manager} transaction was still running after the step's timeout; it goes on on the host, detached, as job ${job} (${JOB_ROOT}/${job}/exit will hold its exit status): let it finish, then plan again`, { evidence: { job } });
+    if (error instanceof CommandTimeoutError) return clock.finish("failed", still, { evidence: { job } });
+    if (error instanceof ForgedOutputError) return clock.finish("failed", `the ${driver.manager} transaction ran as job ${job}, but ${error.message}; check the host (${JOB_ROOT}/${job}) and its packages`, { evidence: { job } });
+    throw error;
   }
+  if (!tx.started) return clock.finish("failed", `could not start the package job ${job} on the host, nothing was changed (${tx.reason})`, { evidence: { job } });
+  if (tx.state === undefined) return clock.finish("failed", `the ${driver.manager} transaction (job ${job}) was started but not followed to its end: ${tx.reason}; it may go on on the host, detached: check ${JOB_ROOT}/${job} and its packages`, { evidence: { job } });
+  const state = tx.state;
+  if (state.state === "running") return clock.finish("failed", still, { evidence: { job } });
   if (state.state !== "exit") return clock.finish("failed", `the ${driver.manager} transaction (job ${job}) ${state.state === "lost" ? "ended without an exit status (killed, or the host restarted under it)" : "could not be found on the host"}; check the host (${JOB_ROOT}/${job}) and its packages`, { evidence: { job } });
   const result = { exitCode: state.exitCode, signal: null, stdout: state.stdout, stderr: state.stderr };
-  const after = await readVersions(ctx.session, driver, names);
+  const after = tx.versions !== undefined ? versionsOf(driver, tx.versions.stdout, names) : await readVersions(ctx.session, driver, names);
   const packages = observed(names, before, after);
   const changed = packages.some((p) => p.from !== p.to);
   const evidence: Record<string, unknown> = { job };
@@ -262,7 +292,7 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
   const wrong = plan.requests.filter((r) => after.get(r.name)?.version !== r.version).map((r) => `${r.name} is ${after.get(r.name)?.version ?? "not installed"}, not ${r.version}`);
   wrong.push(...plan.unpinned.filter((n) => !after.has(n)).map((n) => `${n} is not installed`));
   wrong.push(...plan.removals.filter((n) => after.has(n)).map((n) => `${n} is still installed`));
-  const report = await ctx.session.exec(NEEDRESTART_REPORT, { become, check: false, label: "needrestart report", timeoutMs: 60_000 });
+  const report = tx.needrestart ?? (await ctx.session.exec(NEEDRESTART_REPORT, { become, check: false, label: "needrestart report", timeoutMs: 60_000 }));
   const needrestart = parseNeedrestart(report.stdout);
   if (Object.keys(needrestart).length > 0) evidence.needrestart = needrestart;
   if (wrong.length > 0) return clock.finish("failed", `the transaction finished but ${wrong.join(", ")}`, { ...outputOf(result), packages, evidence });

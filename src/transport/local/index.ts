@@ -61,6 +61,7 @@ export const create: TransportDriver["create"] = (options) => {
           const become = execOptions.become === true ? await ensureBecome(target, options, probes) : false;
           return runLocal(target, command, become, execOptions, options, running);
         },
+        prepareBecome: () => ensureBecome(target, options, probes).then(() => undefined),
         close: async () => undefined,
       };
     },

@@ -179,8 +179,8 @@ function signalOnly(channel: ClientChannel): false {
   return false;
 }
 
-/** Checks once per connection and user that sudo runs without a password. */
-function ensureBecome(connection: SshConnection, target: HostTarget): Promise<Become> {
+/** Checks once per connection and user that sudo runs without a password; resolves to the target's become. */
+export function ensureBecome(connection: SshConnection, target: HostTarget): Promise<Become> {
   const become = target.become;
   if (become === false) return Promise.reject(becomeNotConfigured(target.name));
   let probe = connection.becomeProbes.get(become.user);

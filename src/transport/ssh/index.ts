@@ -1,6 +1,6 @@
 import { connectionsForFileLimit } from "../limiter.ts";
 import type { Session, TransportDriver } from "../types.ts";
-import { execOnConnection } from "./exec.ts";
+import { ensureBecome, execOnConnection } from "./exec.ts";
 import { HostKeyStore } from "./host-keys.ts";
 import { ConnectionPool } from "./pool.ts";
 
@@ -31,6 +31,7 @@ export const create: TransportDriver["create"] = (options) => {
       return {
         target,
         exec: (command, execOptions = {}) => execOnConnection(connection, target, command, execOptions, killTimeoutMs),
+        prepareBecome: () => ensureBecome(connection, target).then(() => undefined),
         async close() {
           if (!open) return;
           open = false;
