@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -77,6 +77,17 @@ describe("the packages step's second round trip: start the job, follow it, read 
     expect(stages.get("versions")).toMatchObject({ stdout: "steward-lib 1.1.0\n", exitCode: 0 });
     expect(stages.get("needrestart")).toMatchObject({ stdout: "NEEDRESTART-VER: 3.6\n", exitCode: 0 });
     expect(await readFile(join(root, "jobs", id, "exit"), "utf8")).toBe("0\n");
+  });
+
+  it("runs the transaction with root's usual umask 022 while the job's own files stay root-only", async () => {
+    const id = newJobId();
+    const { script, marker } = transactionScript(id, "umask; mkdir \"$STEWARD_PROBE\"", "true", "true", 60);
+    const probe = join(root, "made-by-the-transaction");
+    const r = await sh(`STEWARD_PROBE=${probe}; export STEWARD_PROBE\n${local(script)}`);
+    const wait = splitFramed(r.stdout, r.stderr, marker, TRANSACTION_STAGES, "packages step output").get("wait")!;
+    expect(parseJobState(wait.stdout, wait.stderr)).toMatchObject({ state: "exit", exitCode: 0, stdout: "0022\n" });
+    expect((await stat(probe)).mode & 0o777).toBe(0o755);
+    expect((await stat(join(root, "jobs", id, "stdout"))).mode & 0o777).toBe(0o600);
   });
 
   it("a job's stderr without a final line feed does not break the framing; its exit status is reported", async () => {

@@ -89,10 +89,16 @@ function prepareLines(id: string): string[] {
  */
 const launchLine = (id: string): string => `( nohup setsid /bin/sh ${dirOf(id)}/run.sh </dev/null >/dev/null 2>&1 & )`;
 
-/** `run.sh` of a job: the command with its output in files, then its exit status, atomically. */
+/**
+ * `run.sh` of a job: the command with its output in files, then its exit status, atomically.
+ * The job's own files keep the start script's umask 077 (root-only); the transaction runs
+ * with umask 022, root's usual one (Debian's /etc/login.defs, base-files), so maintainer
+ * scripts create world-readable files as they would under a login shell: a transaction
+ * under 077 would leave a package's new config files or folders readable by root alone.
+ */
 export function jobBody(id: string, command: string): string {
   const d = dirOf(id);
-  return [`echo $$ > ${d}/pid`, "cd /", `( ${command} ) </dev/null >${d}/stdout 2>${d}/stderr`, `echo $? > ${d}/exit.tmp`, `mv -f ${d}/exit.tmp ${d}/exit`, ""].join("\n");
+  return [`echo $$ > ${d}/pid`, "cd /", `( umask 022; ${command} ) </dev/null >${d}/stdout 2>${d}/stderr`, `echo $? > ${d}/exit.tmp`, `mv -f ${d}/exit.tmp ${d}/exit`, ""].join("\n");
 }
 
 /**
