@@ -72,8 +72,10 @@ describe("steward plan on the sandbox fleet", () => {
     expect(hold.code, hold.stderr).toBe(0);
     await injectFault(state, "sandbox-06", "broken-package");
     await injectFault(state, "sandbox-07", "unreachable");
-    // A host without apt: the package manager's binaries are gone from its root.
-    const noApt = await execInHost(state, "sandbox-08", ["sh", "-c", "mv /usr/bin/apt-get /usr/bin/apt-get.gone && mv /usr/bin/dpkg-query /usr/bin/dpkg-query.gone"]);
+    // A host without a package manager: apt's binaries are gone from its root, and so are
+    // dnf's and apk's where the machine the sandbox is built from has them (its hosts see
+    // the machine's /usr; scripts/setup installs dnf for the dnf hosts).
+    const noApt = await execInHost(state, "sandbox-08", ["sh", "-c", "mv /usr/bin/apt-get /usr/bin/apt-get.gone && mv /usr/bin/dpkg-query /usr/bin/dpkg-query.gone && for b in dnf apk; do p=$(command -v $b) || continue; mv \"$p\" \"$p.gone\" || exit 1; done"]);
     expect(noApt.code, noApt.stderr).toBe(0);
 
     // --refresh runs apt-get update on hosts with apt; one unreachable host makes the exit 1.
