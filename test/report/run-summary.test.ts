@@ -186,6 +186,25 @@ describe("run summaries", () => {
     expect(again.stdout).toBe("1 run(s): 0 written, 1 already summarised, 0 refused\n");
   });
 
+  it("steward results summarise refuses, as a usage error naming it, a name that is not a run, no such run, or a run named twice", async () => {
+    const at = await fresh("summarise-usage");
+    await rm(join(at, "runs", runs[0]!, "summary.json"));
+    for (const [args, message] of [
+      [["nosuch-run"], /^there is no run nosuch-run \(runs\/nosuch-run\/ does not exist\)/],
+      [["../../etc"], /^"\.\.\/\.\.\/etc" is not a run id/],
+      [["locks"], /^"locks" is not a run id/],
+      [["a\nb"], /^"a\\nb" is not a run id/],
+      [[runs[0]!, runs[1]!, runs[0]!], new RegExp(`^run ${runs[0]} is named twice`)],
+    ] as const) {
+      const r = await steward(["results", "summarise", ...args, "--root", at]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.replace(/^steward results: /, "")).toMatch(message);
+    }
+    // Nothing was written before the refusal.
+    await expect(readFile(join(at, "runs", runs[0]!, "summary.json"))).rejects.toThrow(/ENOENT/);
+  });
+
   it("decodes what it encodes: times back to the same text, canonical or not; bad indexes refused", () => {
     expect(encodeTime("2026-01-05T02:00:30.000Z", Date.parse("2026-01-05T02:00:00.000Z"))).toBe(30_000);
     expect(encodeTime("2026-01-05T02:00:30Z", Date.parse("2026-01-05T02:00:00.000Z"))).toBe("2026-01-05T02:00:30Z");
