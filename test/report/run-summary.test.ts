@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResults } from "../../src/apply/results.ts";
 import { encodeTime, summariseResults, summaryText, type RunSummary } from "../../src/apply/summary.ts";
 import { main } from "../../src/cli/main.ts";
-import { decodeSummary } from "../../src/report/history/run-view.ts";
+import { decodeSummary, SUMMARY_MEMBERS, SUMMARY_RESULTS_MEMBERS } from "../../src/report/history/run-view.ts";
 import type { StatusReport } from "../../src/report/status.ts";
 import type { TrendsReport } from "../../src/report/trends.ts";
 import { generateHistory, type HistoryModelTruth } from "../support/history-model.ts";
@@ -123,6 +123,31 @@ describe("run summaries", () => {
     await rm(join(at, "runs", a, "results.json"));
     const s = await steward(["report", "status", "--root", at, "--now", truth.end, "--format", "json"]);
     expect((JSON.parse(s.stdout) as StatusReport).problems[0]).toEqual({ file: `runs/${a}/summary.json`, line: 0, message: expect.stringMatching(/^has no results.json beside it to be derived from; the run was not read/) });
+  });
+
+  it("names a summary with a member its schema does not have, at the top or in results, and reads the run from results.json", async () => {
+    const at = await fresh("foreign-members");
+    const good = figures(await reports(join(base, "model")));
+    const [a, b, c] = runs.filter((r) => r.startsWith("patching-")).slice(-3) as [string, string, string];
+    const text = async (id: string) => await readFile(join(at, "runs", id, "summary.json"), "utf8");
+    await writeFile(join(at, "runs", a, "summary.json"), (await text(a)).replace(/^\{/, '{"zzz":1,'));
+    await writeFile(join(at, "runs", b, "summary.json"), (await text(b)).replace(/^\{/, '{"__proto__":{"polluted":true},'));
+    await writeFile(join(at, "runs", c, "summary.json"), (await text(c)).replace('"results":{', '"results":{"extra":0,'));
+    const r = await reports(at);
+    expect(r.status.problems.map((p) => `${p.file}: ${p.message}`)).toEqual([
+      expect.stringMatching(new RegExp(`^runs/${a}/summary.json: has a member "zzz" a run summary does not have; the run was read from results.json`)),
+      expect.stringMatching(new RegExp(`^runs/${b}/summary.json: has a member "__proto__" a run summary does not have; the run was read from results.json`)),
+      expect.stringMatching(new RegExp(`^runs/${c}/summary.json: has a member "extra" in results that a run summary does not have; the run was read from results.json`)),
+    ]);
+    expect(r.status.source.runs).toEqual({ summary: runs.length - 3, results: 3 });
+    expect({ ...figures(r).status, problems: [] }).toEqual(good.status);
+    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
+  });
+
+  it("the members a summary may have are the schema's", () => {
+    const schema = JSON.parse(readFileSync(join(PROJECT, "schemas/run-summary.schema.json"), "utf8")) as { properties: Record<string, { properties?: object }> };
+    expect([...SUMMARY_MEMBERS].sort()).toEqual(Object.keys(schema.properties).sort());
+    expect([...SUMMARY_RESULTS_MEMBERS].sort()).toEqual(Object.keys(schema.properties["results"]!.properties!).sort());
   });
 
   it("steward audit verify derives every summary again: an edited summary and an edited results.json are each caught, named", async () => {
