@@ -18,6 +18,7 @@ import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readJournal } from "../apply/journal-replay.ts";
 import { EnvironmentError } from "../core/errors.ts";
+import { quotedName } from "../core/text.ts";
 import { commitsTouching, fileAtCommit, git, isGitRepository, safeRepoPath } from "../core/git.ts";
 import type { RunResults } from "../apply/results.ts";
 import { AUDIT_LOG, hostsDigest, RUN_ID } from "./entry.ts";
@@ -70,7 +71,7 @@ async function runFolders(root: string, findings: Finding[]): Promise<string[]> 
   const names: string[] = [];
   for (const d of await readdir(runs, { withFileTypes: true })) {
     if (d.name === "locks" || d.name === "audit.jsonl") continue;
-    const shown = `runs/${JSON.stringify(d.name).slice(1, -1)}`;
+    const shown = quotedName(`runs/${d.name}`);
     if (!RUN_ID.test(d.name)) findings.push({ severity: "error", file: shown, message: `${shown} is not a run folder steward writes (its name is no run id)` });
     else if (d.isSymbolicLink()) findings.push({ severity: "error", file: `${shown}/`, message: `${shown} is a symbolic link: a run's files are a folder steward writes, never a link` });
     else if (!d.isDirectory()) findings.push({ severity: "error", file: shown, message: `${shown} is not a folder: not a run steward writes` });

@@ -201,6 +201,14 @@ describe("the git publisher's weekly report, in a real repository", () => {
       expect(notReport.stderr).toContain('x.json is not a report\'s JSON: it needs a "report" field');
       const missing = await run(["publish", "report", "nope.md", "--root", root, "--publisher", "git"]);
       expect(missing.stderr).toContain("nope.md does not exist");
+      // A name with a control character is quoted escaped, never printed raw.
+      const forged = await run(["publish", "report", "a\nerror: forged.md", "--root", root, "--publisher", "git"]);
+      expect(forged.code).toBe(2);
+      expect(forged.stderr).toContain('"a\\nerror: forged.md" does not exist');
+      expect(forged.stderr).not.toMatch(/^error: forged/m);
+      await writeFile(join(out, "b\u0085c.md"), TRENDS);
+      const twiceForged = await run(["publish", "report", "status.md", "b\u0085c.md", "./b\u0085c.md", "--root", root, "--publisher", "git", "--week", "2026-W49"]);
+      expect(twiceForged.stderr).toContain('"b\\u0085c.md" and "./b\\u0085c.md" are the same file');
 
       // One file named twice, by any spelling: refused naming both arguments, nothing published.
       await symlink(join(out, "status.md"), join(out, "status-link.md"));
