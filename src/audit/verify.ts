@@ -129,10 +129,14 @@ export async function verifyAudit(root: string): Promise<VerifyResult> {
     gitChecked = false;
   }
   if (gitChecked) {
+    const unattended: string[] = [];
     for (const [runId, entries] of byRun) {
       if (!folderSet.has(runId)) continue;
+      if (entries[0]!.entry.type === "run") unattended.push(runId);
       await checkCommits(root, runId, entries, findings);
     }
+    const note = unattendedNote(unattended);
+    if (note !== undefined) findings.push({ severity: "note", message: note });
     await checkTrailers(root, log.entries, findings);
   } else if (!(await isGitRepository(root))) {
     findings.push({ severity: "note", message: `${root} is not a git work tree: approvals and committed versions were not checked` });
@@ -192,9 +196,8 @@ async function checkCommits(root: string, runId: string, entries: ReadEntry[], f
     findings.push({ severity: "error", entry: at(first), message: `plan id ${JSON.stringify(first.entry.plan.id)} cannot name a file` });
     return;
   }
-  // `steward run` plans and applies at once: nothing was proposed, so nothing was approved.
-  if (first.entry.type === "run") findings.push({ severity: "note", entry: at(first), message: `run ${runId} was planned and applied at once by steward run (unattended): no approval to check` });
-  else await checkPlanCommitted(root, runId, planFile, first, findings);
+  // `steward run` plans and applies at once: nothing was proposed, so nothing was approved (one note for all such runs: unattendedNote).
+  if (first.entry.type !== "run") await checkPlanCommitted(root, runId, planFile, first, findings);
   for (const e of entries) {
     const approval = e.entry.approval;
     if (approval === null) continue;
@@ -220,6 +223,21 @@ async function checkCommits(root: string, runId: string, entries: ReadEntry[], f
     }
   }
   await checkSummaryCommits(root, runId, entries.at(-1) as ReadEntry, findings);
+}
+
+/** Run ids an unattended-runs note names before "and N more". */
+export const UNATTENDED_SHOWN = 3;
+
+/**
+ * One note for every run `steward run` planned and applied at once (nothing proposed,
+ * so no approval to check): their count and the first {@link UNATTENDED_SHOWN} ids, not
+ * a line per run — a daily unattended check would otherwise bury every other finding.
+ * Undefined when there is none.
+ */
+export function unattendedNote(runIds: readonly string[]): string | undefined {
+  if (runIds.length === 0) return undefined;
+  const more = runIds.length - UNATTENDED_SHOWN;
+  return `${runIds.length} run(s) were planned and applied at once by steward run (unattended): no approval to check (${runIds.slice(0, UNATTENDED_SHOWN).join(", ")}${more > 0 ? ` and ${more} more` : ""})`;
 }
 
 async function checkPlanCommitted(root: string, runId: string, planFile: string, first: ReadEntry, findings: Finding[]): Promise<void> {

@@ -170,6 +170,24 @@ describe("run summaries", () => {
     expect(out).toMatch(new RegExp(`runs/${y}/summary.json was derived from results.json bytes with sha256 [0-9a-f]{12}…, not from runs/${y}/results.json`));
   });
 
+  it("steward audit verify says once, with a count and the first run ids, that unattended runs have no approval to check", async () => {
+    const at = await fresh("verify-unattended");
+    const git = (...args: string[]) => sh("git", ["-C", at, "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false", ...args]);
+    await git("init", "-q");
+    await git("add", "-A");
+    await git("commit", "-qm", "history");
+    const v = await steward(["audit", "verify", "--root", at]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    const notes = v.stdout.split("\n").filter((l) => /no approval to check/.test(l));
+    expect(runs.length).toBeGreaterThan(3);
+    expect(notes).toHaveLength(1);
+    const m = /^note: (\d+) run\(s\) were planned and applied at once by steward run \(unattended\): no approval to check \((.+), (.+), (.+) and (\d+) more\)$/.exec(notes[0]!);
+    expect(m, notes[0]).not.toBeNull();
+    expect(Number(m![1])).toBe(runs.length);
+    expect(Number(m![5])).toBe(runs.length - 3);
+    for (const id of m!.slice(2, 5)) expect(runs).toContain(id);
+  });
+
   it("in git, a committed summary that is not the one derived from the results.json committed with it is named with its commit", async () => {
     const at = await fresh("verify-git");
     const x = runs.filter((r) => r.startsWith("patching-")).at(-1)!;
