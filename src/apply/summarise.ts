@@ -10,11 +10,14 @@
  * that was edited (or has no entry) is refused, named, and nothing is written for it:
  * `steward audit verify` says what changed.
  */
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { AUDIT_LOG, RUN_ID } from "../audit/entry.ts";
 import { readAuditLog } from "../audit/log.ts";
 import { digestOf, readRunFile } from "../audit/record.ts";
+import { UsageError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/fs.ts";
+import { quotedName } from "../core/text.ts";
 import { runIds } from "../report/history/runs.ts";
 import { resultsProblems, type RunResults } from "./results.ts";
 import { SUMMARY_FILE, summariseResults, summaryText } from "./summary.ts";
@@ -30,21 +33,20 @@ export interface SummariseOutcome {
 /**
  * Summarises the named runs (every run folder under runs/ when `runIdsWanted` is
  * empty), oldest first. Never writes for a results.json the audit log does not vouch for.
- * A run id of another shape is a `refused` outcome, not an error.
+ * @throws UsageError (exit 2) naming it, before anything is written: a named id that is
+ *   not a run id (`../../etc`), one named twice, or one with no folder under runs/.
  * @throws EnvironmentError when a summary cannot be written; AuditLogError for an audit
  *   log or run file that is a link or not a regular file.
  */
 export async function summariseRuns(root: string, runIdsWanted: readonly string[]): Promise<SummariseOutcome[]> {
+  await refuseBadNames(root, runIdsWanted);
   const log = await readAuditLog(root);
   const latest = new Map<string, string | undefined>();
   for (const { entry } of log.entries) latest.set(entry.runId, entry.files["results.json"]?.sha256);
   const ids = runIdsWanted.length > 0 ? runIdsWanted : await runIds(root);
   const out: SummariseOutcome[] = [];
   for (const runId of ids) {
-    if (!RUN_ID.test(runId)) {
-      out.push({ runId, action: "refused", reason: "is not a run id" });
-      continue;
-    }
+    if (!RUN_ID.test(runId)) continue; // a folder under runs/ that is not a run (checked above for named ones)
     const file = `runs/${runId}/results.json`;
     const bytes = await readRunFile(join(root, file), file);
     if (bytes === null) {
@@ -82,4 +84,18 @@ export async function summariseRuns(root: string, runIdsWanted: readonly string[
     out.push({ runId, action: "written" });
   }
   return out;
+}
+
+/** Named run ids a user mistyped: not a run id, named twice, or no such run folder. */
+async function refuseBadNames(root: string, runIdsWanted: readonly string[]): Promise<void> {
+  const fix = "name runs by the id steward apply printed (runs/<run-id>/), each once; or name none to summarise every run";
+  const seen = new Set<string>();
+  for (const runId of runIdsWanted) {
+    if (!RUN_ID.test(runId) || runId === "locks" || runId.endsWith(".jsonl") || runId.endsWith(".lock")) throw new UsageError(`${quotedName(runId)} is not a run id`, fix);
+    if (seen.has(runId)) throw new UsageError(`run ${runId} is named twice`, fix);
+    seen.add(runId);
+    const info = await lstat(join(root, "runs", runId)).catch(() => null);
+    if (info === null) throw new UsageError(`there is no run ${runId} (runs/${runId}/ does not exist)`, fix);
+    if (!info.isDirectory()) throw new UsageError(`runs/${runId} is ${info.isSymbolicLink() ? "a symbolic link" : "not a folder"}, not a run`, fix);
+  }
 }

@@ -18,6 +18,7 @@ import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readJournal } from "../apply/journal-replay.ts";
 import { EnvironmentError } from "../core/errors.ts";
+import { quotedName } from "../core/text.ts";
 import { commitsTouching, fileAtCommit, git, isGitRepository, safeRepoPath } from "../core/git.ts";
 import type { RunResults } from "../apply/results.ts";
 import { AUDIT_LOG, hostsDigest, RUN_ID } from "./entry.ts";
@@ -70,7 +71,7 @@ async function runFolders(root: string, findings: Finding[]): Promise<string[]> 
   const names: string[] = [];
   for (const d of await readdir(runs, { withFileTypes: true })) {
     if (d.name === "locks" || d.name === "audit.jsonl") continue;
-    const shown = `runs/${JSON.stringify(d.name).slice(1, -1)}`;
+    const shown = quotedName(`runs/${d.name}`);
     if (!RUN_ID.test(d.name)) findings.push({ severity: "error", file: shown, message: `${shown} is not a run folder steward writes (its name is no run id)` });
     else if (d.isSymbolicLink()) findings.push({ severity: "error", file: `${shown}/`, message: `${shown} is a symbolic link: a run's files are a folder steward writes, never a link` });
     else if (!d.isDirectory()) findings.push({ severity: "error", file: shown, message: `${shown} is not a folder: not a run steward writes` });
@@ -128,10 +129,14 @@ export async function verifyAudit(root: string): Promise<VerifyResult> {
     gitChecked = false;
   }
   if (gitChecked) {
+    const unattended: string[] = [];
     for (const [runId, entries] of byRun) {
       if (!folderSet.has(runId)) continue;
+      if (entries[0]!.entry.type === "run") unattended.push(runId);
       await checkCommits(root, runId, entries, findings);
     }
+    const note = unattendedNote(unattended);
+    if (note !== undefined) findings.push({ severity: "note", message: note });
     await checkTrailers(root, log.entries, findings);
   } else if (!(await isGitRepository(root))) {
     findings.push({ severity: "note", message: `${root} is not a git work tree: approvals and committed versions were not checked` });
@@ -191,9 +196,8 @@ async function checkCommits(root: string, runId: string, entries: ReadEntry[], f
     findings.push({ severity: "error", entry: at(first), message: `plan id ${JSON.stringify(first.entry.plan.id)} cannot name a file` });
     return;
   }
-  // `steward run` plans and applies at once: nothing was proposed, so nothing was approved.
-  if (first.entry.type === "run") findings.push({ severity: "note", entry: at(first), message: `run ${runId} was planned and applied at once by steward run (unattended): no approval to check` });
-  else await checkPlanCommitted(root, runId, planFile, first, findings);
+  // `steward run` plans and applies at once: nothing was proposed, so nothing was approved (one note for all such runs: unattendedNote).
+  if (first.entry.type !== "run") await checkPlanCommitted(root, runId, planFile, first, findings);
   for (const e of entries) {
     const approval = e.entry.approval;
     if (approval === null) continue;
@@ -219,6 +223,21 @@ async function checkCommits(root: string, runId: string, entries: ReadEntry[], f
     }
   }
   await checkSummaryCommits(root, runId, entries.at(-1) as ReadEntry, findings);
+}
+
+/** Run ids an unattended-runs note names before "and N more". */
+export const UNATTENDED_SHOWN = 3;
+
+/**
+ * One note for every run `steward run` planned and applied at once (nothing proposed,
+ * so no approval to check): their count and the first {@link UNATTENDED_SHOWN} ids, not
+ * a line per run — a daily unattended check would otherwise bury every other finding.
+ * Undefined when there is none.
+ */
+export function unattendedNote(runIds: readonly string[]): string | undefined {
+  if (runIds.length === 0) return undefined;
+  const more = runIds.length - UNATTENDED_SHOWN;
+  return `${runIds.length} run(s) were planned and applied at once by steward run (unattended): no approval to check (${runIds.slice(0, UNATTENDED_SHOWN).join(", ")}${more > 0 ? ` and ${more} more` : ""})`;
 }
 
 async function checkPlanCommitted(root: string, runId: string, planFile: string, first: ReadEntry, findings: Finding[]): Promise<void> {

@@ -12,11 +12,16 @@
  *   `--out runs/audit.jsonl`. A report written there would overwrite the evidence it
  *   was made from.
  *
- * Refusals are usage errors (exit 2) naming the path and what it holds.
+ * - A name holding a control, line-separator or format character (`a\nb.md`) is
+ *   refused: such a file forges lines in every listing that shows it.
+ *
+ * Refusals are usage errors (exit 2) naming the path (quoted by quotedName,
+ * src/core/text.ts) and what it holds.
  */
 import { realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { UsageError } from "../core/errors.ts";
+import { hasUnprintable, quotedName } from "../core/text.ts";
 import { displayPath } from "./display-path.ts";
 
 /** The folders and files of a repository that hold steward's record, relative to its root, most specific first. */
@@ -44,6 +49,7 @@ const FOLDERS = "runs/, plans/, facts/snapshots/, incidents/, inventory/, runboo
 export async function outFile(value: string | undefined, cwd: string, root: string): Promise<string | undefined> {
   if (value === undefined || value === "-") return undefined;
   if (value === "") throw new UsageError("--out is empty", "name the file to write, --out - for standard output, or omit --out to print it");
+  refuseUnprintable(value);
   const path = resolve(cwd, value);
   await refuseManaged(path, cwd, root, "name a file outside them (e.g. --out status.md), or omit --out to print it");
   return path;
@@ -57,9 +63,18 @@ export async function outFile(value: string | undefined, cwd: string, root: stri
  */
 export async function outFolder(value: string, cwd: string, root: string, keep: string, what: string): Promise<string> {
   if (value === "" || value === "-") throw new UsageError(`--out ${JSON.stringify(value)} names no folder: ${what}, so there is nothing to print`, `name a folder, or omit --out for ${keep}/`);
+  refuseUnprintable(value);
   const path = resolve(cwd, value);
   await refuseManaged(path, cwd, root, `name a folder outside them, or omit --out for ${keep}/`, keep);
   return path;
+}
+
+/**
+ * Refuses an output name holding a control, line-separator or format character.
+ * @throws UsageError naming it escaped.
+ */
+export function refuseUnprintable(value: string, flag = "--out"): void {
+  if (hasUnprintable(value)) throw new UsageError(`${flag} ${quotedName(value)} holds a control or format character: steward writes no file whose name can forge lines in a listing`, "name the file with printable characters only");
 }
 
 /** The path the kernel would reach: links resolved in every existing component, the rest appended. */
@@ -96,8 +111,8 @@ async function refuseManaged(path: string, cwd: string, root: string, fix: strin
     if (rel === undefined || rel === "" || rel === keep) continue;
     const managed = MANAGED_PATHS.find((m) => rel === m.path || rel.startsWith(`${m.path}/`));
     if (managed === undefined) continue;
-    const via = real !== path ? ` (it resolves to ${real})` : "";
+    const via = real !== path ? ` (it resolves to ${quotedName(real)})` : "";
     const where = rel === managed.path && managed.path.endsWith(".jsonl") ? managed.path : `${managed.path}/`;
-    throw new UsageError(`--out ${displayPath(cwd, path)}${via}: ${where} holds ${managed.holds}; steward never writes output over its own record`, `steward writes nothing under ${FOLDERS}: ${fix}`);
+    throw new UsageError(`--out ${quotedName(displayPath(cwd, path))}${via}: ${where} holds ${managed.holds}; steward never writes output over its own record`, `steward writes nothing under ${FOLDERS}: ${fix}`);
   }
 }

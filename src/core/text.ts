@@ -137,3 +137,29 @@ export function markdownText(value: unknown): string {
   text = text.replace(/^(#|[-+=]|\d{1,9}(?=[.)](\s|$)))/, (m) => (/^\d/.test(m) ? `${m}\\` : `\\${m}`));
   return text.replace(/@(?=[A-Za-z0-9_-])/g, `@${JOINER}`).replace(/#(?=\d)/g, `#${JOINER}`).replace(/(GH)-(?=\d)/gi, `$1-${JOINER}`);
 }
+
+/** C0 and C1 controls, DEL, line and paragraph separators, and Unicode format characters (Cf, bidi controls among them). */
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\p{Cf}]/u;
+const UNPRINTABLE_ALL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\p{Cf}]/gu;
+
+/** True when a name holds a character {@link quotedName} would escape: a file name that can forge output or hide what it is. */
+export function hasUnprintable(value: string): boolean {
+  return UNPRINTABLE.test(value);
+}
+
+/**
+ * A name the user gave (a path, a run id) as an error message quotes it: as it is when
+ * every character prints, else JSON-quoted with every control, line separator and format
+ * character escaped (`"a\nb.md"`, `"x\u202eb"`) — JSON.stringify's form, with the C1,
+ * bidi and other format characters it leaves raw escaped too — so a name can neither
+ * start a line of its own nor read differently than it is, and the reader sees exactly
+ * which character is wrong. The one quoting every command uses for such names.
+ */
+export function quotedName(value: string): string {
+  return UNPRINTABLE.test(value) ? jsonQuoted(value) : value;
+}
+
+/** A name always in double quotes, escaped as {@link quotedName} escapes it: for a message that quotes every name it gives. */
+export function jsonQuoted(value: string): string {
+  return JSON.stringify(value).replace(UNPRINTABLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

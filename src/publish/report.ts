@@ -8,7 +8,7 @@
 import { lstat, readFile, realpath, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { StewardError } from "../core/errors.ts";
-import { plainLine } from "../core/text.ts";
+import { jsonQuoted, plainLine, quotedName } from "../core/text.ts";
 import { isoWeekName } from "./markers.ts";
 import type { ReportPublication } from "./types.ts";
 
@@ -33,7 +33,7 @@ async function refuseRepeats(files: readonly { path: string; shown: string }[]):
     const identity = info === null ? `path:${await realpath(path).catch(() => resolve(path))}` : `inode:${info.dev}:${info.ino}`;
     const first = seen.get(identity);
     if (first !== undefined) {
-      throw new StewardError("usage", `${JSON.stringify(first)} and ${JSON.stringify(shown)} are the same file: a report is published once`, "name each report file once");
+      throw new StewardError("usage", `${jsonQuoted(first)} and ${jsonQuoted(shown)} are the same file: a report is published once`, "name each report file once");
     }
     seen.set(identity, shown);
   }
@@ -49,7 +49,8 @@ async function refuseRepeats(files: readonly { path: string; shown: string }[]):
 export async function readReportParts(files: readonly { path: string; shown: string }[]): Promise<ReportPart[]> {
   await refuseRepeats(files);
   const parts: ReportPart[] = [];
-  for (const { path, shown } of files) {
+  for (const { path, shown: given } of files) {
+    const shown = quotedName(given);
     const fix = "name the files `steward report … --out FILE` wrote (.md or .json)";
     const info = await lstat(path).catch(() => null);
     if (info === null || !info.isFile()) throw new StewardError("usage", `${shown} ${info === null ? "does not exist" : "is not a regular file"}`, fix);
@@ -60,7 +61,7 @@ export async function readReportParts(files: readonly { path: string; shown: str
     } catch {
       throw new StewardError("usage", `${shown} is not UTF-8 text`, fix);
     }
-    if (/\.md$/i.test(path)) parts.push({ kind: "md", source: shown, text: text.endsWith("\n") ? text : `${text}\n` });
+    if (/\.md$/i.test(path)) parts.push({ kind: "md", source: given, text: text.endsWith("\n") ? text : `${text}\n` });
     else if (/\.json$/i.test(path)) {
       let value: unknown;
       try {
@@ -71,7 +72,7 @@ export async function readReportParts(files: readonly { path: string; shown: str
       if (typeof value !== "object" || value === null || Array.isArray(value) || typeof (value as { report?: unknown }).report !== "string" || !/^[a-z][a-z0-9-]{0,40}$/.test((value as { report: string }).report)) {
         throw new StewardError("usage", `${shown} is not a report's JSON: it needs a "report" field naming the report (status, trends, forecast)`, "write it with steward report … --format json");
       }
-      parts.push({ kind: "json", source: shown, value: value as { report: string } });
+      parts.push({ kind: "json", source: given, value: value as { report: string } });
     } else throw new StewardError("usage", `${shown} is neither .md nor .json`, fix);
   }
   if (!parts.some((p) => p.kind === "md")) throw new StewardError("usage", "the weekly report needs at least one Markdown report", "steward publish report status.md trends.md forecast.md [status.json …]");

@@ -72,7 +72,7 @@ describe("audit verify on hostile repositories", () => {
     await mkdir(join(root, "runs", "evil\nerror: fake finding"));
     const r = await verify(root);
     expect(r.code).toBe(5);
-    expect(r.stdout).toContain("runs/evil\\nerror: fake finding is not a run folder steward writes");
+    expect(r.stdout).toContain("\"runs/evil\\nerror: fake finding\" is not a run folder steward writes");
     expect(r.stdout).not.toMatch(/^error: fake finding$/m);
   });
 

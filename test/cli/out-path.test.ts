@@ -106,6 +106,22 @@ describe("--out: - and steward's own record", () => {
     expect(await readdir(join(root, "runs"))).toEqual(["audit.jsonl"]);
   });
 
+  it("refuses an --out whose name holds a control or format character, quoted escaped, and writes nothing", async () => {
+    for (const [argv, shown] of [
+      [["report", "status", "--out", join(away, "a\nb.md")], JSON.stringify(join(away, "a\nb.md"))],
+      [["report", "forecast", "--out", "x\u001b[2Jy.md"], '"x\\u001b[2Jy.md"'],
+      [["report", "trends", "--out", "r\u202eevil.md"], '"r\\u202eevil.md"'],
+      [["plan", "runbooks/base.yaml", "--out", "p\rq"], '"p\\rq"'],
+    ] as const) {
+      const r = await steward([...argv, "--now", NOW], root);
+      expect(r.code, argv.join(" ")).toBe(ExitCode.usage);
+      expect(r.stderr).toContain(`--out ${shown} holds a control or format character`);
+      expect(r.stderr.split("\n").filter((l) => l !== "").length, r.stderr).toBeLessThanOrEqual(2);
+    }
+    expect(await readdir(away)).toEqual([]);
+    expect((await readdir(root)).filter((n) => /[\x00-\x1f\u202e]/.test(n))).toEqual([]);
+  });
+
   it("writes anywhere else, as before", async () => {
     const r = await steward(["report", "status", "--now", NOW, "--out", "reports/status.md"], root);
     expect(r.code, r.stderr).toBe(0);

@@ -66,6 +66,26 @@ describe("--week", () => {
     expect(weekArg(undefined, "2026-12-10T06:00:00Z", today)).toBe("2026-W50");
     expect(weekArg(undefined, undefined, today)).toBe("2026-W20");
   });
+
+  it("holds the week of --now to the same range, measured from the real today", () => {
+    expect(weekArg(undefined, "2000-01-03T00:00:00Z", today)).toBe("2000-W01");
+    expect(weekArg(undefined, "2027-05-10T00:00:00Z", today)).toBe("2027-W19");
+    for (const [now, why] of [
+      ["2000-01-01T00:00:00Z", '--now "2000-01-01T00:00:00Z" falls in 1999-W52, which is before 2000-W01'],
+      ["2099-01-01T00:00:00Z", '--now "2099-01-01T00:00:00Z" falls in 2099-W01, which is more than a year after this week (2026-W20)'],
+      ["2027-05-17T00:00:00Z", "2027-W20, which is more than a year after"],
+    ] as const) {
+      let error: unknown;
+      try {
+        weekArg(undefined, now, today);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, now).toBeInstanceOf(UsageError);
+      expect((error as UsageError).message).toContain(why);
+      expect((error as UsageError).hint).toContain("from 2000-W01 to 2027-W19");
+    }
+  });
 });
 
 describe("the weekly report publication", () => {
@@ -181,6 +201,14 @@ describe("the git publisher's weekly report, in a real repository", () => {
       expect(notReport.stderr).toContain('x.json is not a report\'s JSON: it needs a "report" field');
       const missing = await run(["publish", "report", "nope.md", "--root", root, "--publisher", "git"]);
       expect(missing.stderr).toContain("nope.md does not exist");
+      // A name with a control character is quoted escaped, never printed raw.
+      const forged = await run(["publish", "report", "a\nerror: forged.md", "--root", root, "--publisher", "git"]);
+      expect(forged.code).toBe(2);
+      expect(forged.stderr).toContain('"a\\nerror: forged.md" does not exist');
+      expect(forged.stderr).not.toMatch(/^error: forged/m);
+      await writeFile(join(out, "b\u0085c.md"), TRENDS);
+      const twiceForged = await run(["publish", "report", "status.md", "b\u0085c.md", "./b\u0085c.md", "--root", root, "--publisher", "git", "--week", "2026-W49"]);
+      expect(twiceForged.stderr).toContain('"b\\u0085c.md" and "./b\\u0085c.md" are the same file');
 
       // One file named twice, by any spelling: refused naming both arguments, nothing published.
       await symlink(join(out, "status.md"), join(out, "status-link.md"));

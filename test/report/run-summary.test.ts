@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResults } from "../../src/apply/results.ts";
 import { encodeTime, summariseResults, summaryText, type RunSummary } from "../../src/apply/summary.ts";
 import { main } from "../../src/cli/main.ts";
-import { decodeSummary } from "../../src/report/history/run-view.ts";
+import { decodeSummary, SUMMARY_MEMBERS, SUMMARY_RESULTS_MEMBERS } from "../../src/report/history/run-view.ts";
 import type { StatusReport } from "../../src/report/status.ts";
 import type { TrendsReport } from "../../src/report/trends.ts";
 import { generateHistory, type HistoryModelTruth } from "../support/history-model.ts";
@@ -125,6 +125,31 @@ describe("run summaries", () => {
     expect((JSON.parse(s.stdout) as StatusReport).problems[0]).toEqual({ file: `runs/${a}/summary.json`, line: 0, message: expect.stringMatching(/^has no results.json beside it to be derived from; the run was not read/) });
   });
 
+  it("names a summary with a member its schema does not have, at the top or in results, and reads the run from results.json", async () => {
+    const at = await fresh("foreign-members");
+    const good = figures(await reports(join(base, "model")));
+    const [a, b, c] = runs.filter((r) => r.startsWith("patching-")).slice(-3) as [string, string, string];
+    const text = async (id: string) => await readFile(join(at, "runs", id, "summary.json"), "utf8");
+    await writeFile(join(at, "runs", a, "summary.json"), (await text(a)).replace(/^\{/, '{"zzz":1,'));
+    await writeFile(join(at, "runs", b, "summary.json"), (await text(b)).replace(/^\{/, '{"__proto__":{"polluted":true},'));
+    await writeFile(join(at, "runs", c, "summary.json"), (await text(c)).replace('"results":{', '"results":{"extra":0,'));
+    const r = await reports(at);
+    expect(r.status.problems.map((p) => `${p.file}: ${p.message}`)).toEqual([
+      expect.stringMatching(new RegExp(`^runs/${a}/summary.json: has a member "zzz" a run summary does not have; the run was read from results.json`)),
+      expect.stringMatching(new RegExp(`^runs/${b}/summary.json: has a member "__proto__" a run summary does not have; the run was read from results.json`)),
+      expect.stringMatching(new RegExp(`^runs/${c}/summary.json: has a member "extra" in results that a run summary does not have; the run was read from results.json`)),
+    ]);
+    expect(r.status.source.runs).toEqual({ summary: runs.length - 3, results: 3 });
+    expect({ ...figures(r).status, problems: [] }).toEqual(good.status);
+    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
+  });
+
+  it("the members a summary may have are the schema's", () => {
+    const schema = JSON.parse(readFileSync(join(PROJECT, "schemas/run-summary.schema.json"), "utf8")) as { properties: Record<string, { properties?: object }> };
+    expect([...SUMMARY_MEMBERS].sort()).toEqual(Object.keys(schema.properties).sort());
+    expect([...SUMMARY_RESULTS_MEMBERS].sort()).toEqual(Object.keys(schema.properties["results"]!.properties!).sort());
+  });
+
   it("steward audit verify derives every summary again: an edited summary and an edited results.json are each caught, named", async () => {
     const at = await fresh("verify");
     const ok = await steward(["audit", "verify", "--root", at]);
@@ -143,6 +168,24 @@ describe("run summaries", () => {
     expect(out).toMatch(new RegExp(`runs/${x}/summary.json differs from the summary derived from runs/${x}/results.json: it was edited`));
     expect(out).toMatch(new RegExp(`runs/${y}/results.json changed after`));
     expect(out).toMatch(new RegExp(`runs/${y}/summary.json was derived from results.json bytes with sha256 [0-9a-f]{12}…, not from runs/${y}/results.json`));
+  });
+
+  it("steward audit verify says once, with a count and the first run ids, that unattended runs have no approval to check", async () => {
+    const at = await fresh("verify-unattended");
+    const git = (...args: string[]) => sh("git", ["-C", at, "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false", ...args]);
+    await git("init", "-q");
+    await git("add", "-A");
+    await git("commit", "-qm", "history");
+    const v = await steward(["audit", "verify", "--root", at]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    const notes = v.stdout.split("\n").filter((l) => /no approval to check/.test(l));
+    expect(runs.length).toBeGreaterThan(3);
+    expect(notes).toHaveLength(1);
+    const m = /^note: (\d+) run\(s\) were planned and applied at once by steward run \(unattended\): no approval to check \((.+), (.+), (.+) and (\d+) more\)$/.exec(notes[0]!);
+    expect(m, notes[0]).not.toBeNull();
+    expect(Number(m![1])).toBe(runs.length);
+    expect(Number(m![5])).toBe(runs.length - 3);
+    for (const id of m!.slice(2, 5)) expect(runs).toContain(id);
   });
 
   it("in git, a committed summary that is not the one derived from the results.json committed with it is named with its commit", async () => {
@@ -184,6 +227,25 @@ describe("run summaries", () => {
     await expect(readFile(join(at, "runs", last, "summary.json"))).rejects.toThrow(/ENOENT/);
     const again = await steward(["results", "summarise", "--root", at, runs[1]!]);
     expect(again.stdout).toBe("1 run(s): 0 written, 1 already summarised, 0 refused\n");
+  });
+
+  it("steward results summarise refuses, as a usage error naming it, a name that is not a run, no such run, or a run named twice", async () => {
+    const at = await fresh("summarise-usage");
+    await rm(join(at, "runs", runs[0]!, "summary.json"));
+    for (const [args, message] of [
+      [["nosuch-run"], /^there is no run nosuch-run \(runs\/nosuch-run\/ does not exist\)/],
+      [["../../etc"], /^\.\.\/\.\.\/etc is not a run id/],
+      [["locks"], /^locks is not a run id/],
+      [["a\nb"], /^"a\\nb" is not a run id/],
+      [[runs[0]!, runs[1]!, runs[0]!], new RegExp(`^run ${runs[0]} is named twice`)],
+    ] as const) {
+      const r = await steward(["results", "summarise", ...args, "--root", at]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.replace(/^steward results: /, "")).toMatch(message);
+    }
+    // Nothing was written before the refusal.
+    await expect(readFile(join(at, "runs", runs[0]!, "summary.json"))).rejects.toThrow(/ENOENT/);
   });
 
   it("decodes what it encodes: times back to the same text, canonical or not; bad indexes refused", () => {

@@ -85,6 +85,17 @@ describe("facts snapshots", () => {
     expect(problems[3]!.message).toMatch(/symbolic link/);
   });
 
+  it("names a second line for the same host as file:line and keeps the first", async () => {
+    await writeSnapshots(root, [snapshotOf(ok("a", "2026-03-02T01:00:00Z", 10), []), snapshotOf(ok("b", "2026-03-02T01:00:00Z", 20), [])]);
+    const path = join(root, "facts/snapshots/2026-03-02.jsonl");
+    const later = JSON.stringify(snapshotOf(ok("a", "2026-03-02T05:00:00Z", 90), []));
+    await writeFile(path, `${await readFile(path, "utf8")}${later}\n`);
+    const { lines, problems } = await collect(root);
+    expect(lines.map((l) => [l.host, l.disks?.[0]?.usedBytes])).toEqual([["a", 10], ["b", 20]]);
+    expect(problems.map((p) => `${p.file}:${p.line}`)).toEqual(["facts/snapshots/2026-03-02.jsonl:3"]);
+    expect(problems[0]!.message).toMatch(/second line for host "a" \(first on line 1\)/);
+  });
+
   it("keeps every day for 400 days, then the last day of each ISO week", async () => {
     expect(isoWeek("2026-01-01")).toBe("2026-W01");
     expect(isoWeek("2027-01-01")).toBe("2026-W53");

@@ -49,22 +49,32 @@ const FIRST_WEEK = "2000-W01";
  * The week to publish: `--week`, else the ISO week (UTC) of `--now` or of today.
  * `--week` must be a real ISO 8601 week (`YYYY-Www`, W53 only in a year that has
  * one), from {@link FIRST_WEEK} to the week a year after `today`: a week further out
- * is a typo, and would open a branch and pull request no report will ever fill.
- * @throws UsageError (exit 2) naming the week and the allowed form and range.
+ * is a typo, and would open a branch and pull request no report will ever fill. The
+ * week worked out from `--now` is held to the same range (measured from the real
+ * `today`, not from `--now`), so `--now` is no way around it.
+ * @throws UsageError (exit 2) naming the week (and the `--now` it came from) and the allowed form and range.
  */
 export function weekArg(week: string | undefined, now: string | undefined, today: Date = new Date()): string {
-  if (week === undefined) return isoWeekOf(now === undefined ? today : parsePlanTime(now));
-  if (now !== undefined) throw new UsageError("give --week or --now, not both", "steward publish report status.md --week 2026-W50");
+  if (week === undefined && now === undefined) return isoWeekOf(today);
+  if (week !== undefined && now !== undefined) throw new UsageError("give --week or --now, not both", "steward publish report status.md --week 2026-W50");
   const latest = isoWeekOf(new Date(Date.UTC(today.getUTCFullYear() + 1, today.getUTCMonth(), Math.min(today.getUTCDate(), 28))));
   const form = `name the week as YYYY-Www (ISO 8601: W01 to W52, W53 only in a year that has one), from ${FIRST_WEEK} to ${latest}, e.g. ${isoWeekOf(today)}`;
   let start: Date;
-  try {
+  let named: string;
+  if (week === undefined) {
+    week = isoWeekOf(parsePlanTime(now!));
     start = isoWeekStart(week);
-  } catch (error) {
-    throw new UsageError(`--week ${(error as Error).message}`, form);
+    named = `--now ${JSON.stringify(now)} falls in ${week}, which`;
+  } else {
+    try {
+      start = isoWeekStart(week);
+    } catch (error) {
+      throw new UsageError(`--week ${(error as Error).message}`, form);
+    }
+    named = `--week ${week}`;
   }
-  if (start < isoWeekStart(FIRST_WEEK)) throw new UsageError(`--week ${week} is before ${FIRST_WEEK}`, form);
-  if (start > isoWeekStart(latest)) throw new UsageError(`--week ${week} is more than a year after this week (${isoWeekOf(today)})`, form);
+  if (start < isoWeekStart(FIRST_WEEK)) throw new UsageError(`${named} is before ${FIRST_WEEK}`, form);
+  if (start > isoWeekStart(latest)) throw new UsageError(`${named} is more than a year after this week (${isoWeekOf(today)})`, form);
   return week;
 }
 
@@ -86,7 +96,7 @@ export const publish: Command = {
              into reports/<week>.json, committed to steward/report/<week> with one pull
              request per week, updated in place; the week is --week (ISO 8601, W53
              only in years that have one, from 2000-W01 to a year after this week),
-             else the ISO week of --now or today (UTC). --job-summary also appends it to the Actions job
+             else the ISO week of --now (held to the same range) or today (UTC). --job-summary also appends it to the Actions job
              summary (GITHUB_STEP_SUMMARY, within GitHub's 1 MiB)
   --publisher  github when GITHUB_REPOSITORY and a credential are set, else git (a
              local branch; review bodies in .steward/reviews/, incidents in incidents/)

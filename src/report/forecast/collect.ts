@@ -32,6 +32,13 @@ export class DailySeries {
   length = 0;
   /** Readings not kept, by reason (see readingProblem). */
   readonly rejected = new Map<string, number>();
+  /**
+   * The capacity of the latest reading whose capacity is a positive finite number, kept
+   * or not (0 when none): the real size of a disk whose every reading was refused, so the
+   * report shows that size rather than a capacity of 0.
+   */
+  lastCapacity = 0;
+  #lastCapacityAt = Number.NEGATIVE_INFINITY;
   /** Index of the first reading of the open (latest) day; its day number. */
   #dayStart = 0;
   #day = Number.NEGATIVE_INFINITY;
@@ -43,6 +50,10 @@ export class DailySeries {
   /** Adds one reading: `value` of `capacity` at `tMs` (ms since the epoch). */
   push(tMs: number, value: number, capacity: number): void {
     const problem = readingProblem(tMs, value, capacity, this.kind !== "load");
+    if (Number.isFinite(capacity) && capacity > 0 && tMs >= this.#lastCapacityAt) {
+      this.lastCapacity = capacity;
+      this.#lastCapacityAt = tMs;
+    }
     const day = Math.floor(tMs / DAY_MS);
     if (problem !== null || day < this.#day) {
       const reason = problem ?? "older than a reading already kept";

@@ -77,6 +77,7 @@ export async function forecastReport(args: ForecastArgs, warn: (line: string) =>
   const head = await git(args.root, ["rev-parse", "--verify", "--quiet", "HEAD"]).catch(() => undefined);
   const commit = head?.code === 0 ? head.stdout.toString("utf8").trim() : undefined;
   const { report, charts } = buildForecast(collected, { now: args.now, since: args.since, until: args.until, windows, horizonDays: args.horizonDays, ...(commit !== undefined ? { commit } : {}) });
+  for (const p of report.problems) warn(`${p.host} ${p.resource}: ${p.message}`);
   return { report, markdown: renderForecastMarkdown(report, charts) };
 }
 

@@ -32,6 +32,12 @@ export function renderForecastMarkdown(report: ForecastReport, charts: readonly 
     out.push("");
     for (const c of charts) out.push(chart(c));
   }
+  if (report.problems.length > 0) {
+    out.push("## Problems in the data\n");
+    out.push("| Host | Resource | Problem |\n|---|---|---|");
+    for (const p of report.problems) out.push(`| ${cell(p.host)} | ${cell(p.resource)} | ${cell(p.message)} |`);
+    out.push("");
+  }
   out.push("## Every trend\n");
   const rows = trendRows(report);
   out.push("| Host | Resource | Status | Level | Growth per day (interval) | Days to threshold (interval) | Note |\n|---|---|---|---|---|---|---|");
@@ -50,7 +56,7 @@ function trendRows(report: ForecastReport): Array<{ key: number; text: string }>
       const level = f === undefined ? "" : unit === "load" ? `${f.levelAtLast.toFixed(2)} / ${t.capacity} CPUs` : `${((100 * f.levelAtLast) / t.capacity).toFixed(1)}% of ${bytes(t.capacity)}`;
       const growth = f === undefined ? "" : `${fmt(f.slopePerDay)} (${fmt(f.lowerPerDay)} to ${fmt(f.upperPerDay)})`;
       const days = t.full === undefined ? "" : `${t.full.days === null ? "—" : t.full.days.toFixed(1)} (${t.soonest?.days == null ? "—" : t.soonest.days.toFixed(1)} to ${t.latest?.days == null ? "never" : t.latest.days.toFixed(1)})`;
-      const note = t.status === "insufficient-data" || t.status === "full" ? t.message : [t.cleanups.length > 0 ? `fitted since the cleanup on ${t.cleanups.at(-1)!.at.slice(0, 10)}` : "", t.unconfirmedDrop ? `last reading fell to ${unit === "load" ? t.unconfirmedDrop.to : bytes(t.unconfirmedDrop.to)}: a cleanup if the next confirms it` : "", t.rejected.length > 0 ? `${t.rejected.reduce((n, r) => n + r.count, 0)} reading(s) left out` : ""].filter(Boolean).join("; ");
+      const note = t.note !== undefined ? `${t.note}; ${t.message}` : t.status === "insufficient-data" || t.status === "full" ? t.message : [t.cleanups.length > 0 ? `fitted since the cleanup on ${t.cleanups.at(-1)!.at.slice(0, 10)}` : "", t.unconfirmedDrop ? `last reading fell to ${unit === "load" ? t.unconfirmedDrop.to : bytes(t.unconfirmedDrop.to)}: a cleanup if the next confirms it` : "", t.rejected.length > 0 ? `${t.rejected.reduce((n, r) => n + r.count, 0)} reading(s) left out` : ""].filter(Boolean).join("; ");
       rows.push({ key, text: `| ${cell(h.host)} | ${cell(resource)} | ${t.status} | ${level} | ${growth} | ${days} | ${cell(note)} |` });
     };
     for (const d of h.disks) add(`disk ${d.mount}`, d, "bytes");

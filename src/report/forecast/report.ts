@@ -42,6 +42,8 @@ export interface ForecastReport {
   summary: { hosts: number; trends: number; growing: number; full: number; insufficient: number; recommendations: number; urgent: number };
   recommendations: Recommendation[];
   hosts: HostForecast[];
+  /** Data a trend could not be computed from for a reason people must fix (a trend's note), by host and resource. */
+  problems: Array<{ host: string; resource: string; message: string }>;
 }
 
 export interface BuildOptions extends Required<Pick<ForecastOptions, "now">> {
@@ -73,6 +75,7 @@ export function buildForecast(collected: CollectedSeries, options: BuildOptions)
   const hosts: HostForecast[] = [];
   const recommendations: Recommendation[] = [];
   const charts: ChartSeries[] = [];
+  const problems: ForecastReport["problems"] = [];
   const summary = { hosts: 0, trends: 0, growing: 0, full: 0, insufficient: 0, recommendations: 0, urgent: 0 };
   const names = [...collected.hosts.keys()].sort();
   for (const name of names) {
@@ -88,6 +91,7 @@ export function buildForecast(collected: CollectedSeries, options: BuildOptions)
         recommendations.push(rec);
         charts.push(chartOf(rec, trend, kind, collected.hosts.get(name)!, mount));
       }
+      if (trend.note !== undefined) problems.push({ host: name, resource: kind === "disk" ? `disk ${mount!}` : kind, message: trend.note });
       const { line: _line, ...reported } = trend;
       return reported;
     };
@@ -118,6 +122,7 @@ export function buildForecast(collected: CollectedSeries, options: BuildOptions)
     summary,
     recommendations,
     hosts,
+    problems,
   };
   return { report, charts };
 }

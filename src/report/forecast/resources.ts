@@ -91,5 +91,23 @@ export function forecastLoad(samples: readonly LoadSample[], options: ForecastOp
  * fit as forecastDisk/Memory/Load, with the readings the collector refused counted.
  */
 export function forecastSeries(series: DailySeries, options: ForecastOptions): Trend {
-  return fitTrend(series.points(), { ...options, ...RESOURCE_RULES[series.kind], valueAtMostCapacity: series.kind !== "load", rejected: series.rejections() });
+  const rules = RESOURCE_RULES[series.kind];
+  const trend = fitTrend(series.points(), { ...options, ...rules, valueAtMostCapacity: series.kind !== "load", rejected: series.rejections() });
+  if (trend.observed > 0 || series.lastCapacity <= 0) return trend;
+  // No reading was kept: the capacity is still the one the host reported, never 0.
+  const known = { ...trend, capacity: series.lastCapacity, threshold: series.lastCapacity * rules.fullAt };
+  const overfull = trend.rejected.find((r) => r.reason === OVER_CAPACITY);
+  if (series.kind === "disk" && overfull !== undefined && trend.rejected.length === 1) known.note = DISK_OVER_SIZE;
+  return known;
 }
+
+/** The reason readingProblem gives for a level above its capacity. */
+const OVER_CAPACITY = "more used than the capacity";
+
+/**
+ * The note of a disk whose every reading says more is used than its size: df cannot
+ * show that for a real filesystem (used ≤ size, df(1)), so the host's df output is
+ * wrong (a broken mount, an overlay or FUSE filesystem misreporting) and no forecast
+ * can be made until it is fixed.
+ */
+export const DISK_OVER_SIZE = "every reading reports more used than its size: the host's df output is wrong";

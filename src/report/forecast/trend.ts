@@ -96,6 +96,8 @@ export interface Trend {
   /** The latest capacity, and the level at which the resource counts as exhausted. */
   capacity: number;
   threshold: number;
+  /** A problem with the data itself, for people (e.g. a disk whose every reading is more used than its size); also listed in the report's problems. */
+  note?: string;
   /** The fit, per day, and its level at the last reading; absent with insufficient data. */
   fit?: { slopePerDay: number; lowerPerDay: number; upperPerDay: number; confidence: number; levelAtLast: number; intercept: number; fittedPoints: number };
   /** The crossing by the fitted slope; at null for flat or shrinking usage. */

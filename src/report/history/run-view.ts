@@ -5,7 +5,7 @@
  * figures never depend on which of the two it read.
  *
  * A summary is untrusted input like any committed file: {@link decodeSummary} checks
- * the format, every member's type, every string index against the string table, host
+ * the format, that it has no member the schema does not have, every member's type, every string index against the string table, host
  * names, outcomes and times, and that the run does not contradict itself (the same
  * checks results.json gets), and says what is wrong instead of throwing.
  */
@@ -48,6 +48,24 @@ const MAX_TIME_TEXT = 256;
 /** The instants Date can represent, ±8.64e15 ms. */
 const MAX_MS = 8.64e15;
 
+/**
+ * The members schemas/run-summary.schema.json allows (`additionalProperties: false`),
+ * at the top and in `results`, the two objects a summary holds; its other members are
+ * lists of fixed-width rows, checked by width. A key-set check, not the compiled schema:
+ * a member the schema forbids (`"zzz"`, `"__proto__"`) is refused as cheaply as the rest.
+ */
+export const SUMMARY_MEMBERS: readonly string[] = ["format", "kind", "runId", "planId", "startedAt", "finishedAt", "status", "results", "strings", "hosts", "packages", "rules", "backups"];
+/** The members of a summary's `results` object. */
+export const SUMMARY_RESULTS_MEMBERS: readonly string[] = ["sha256", "bytes"];
+const TOP = new Set(SUMMARY_MEMBERS);
+const RESULTS = new Set(SUMMARY_RESULTS_MEMBERS);
+
+/** The first own key of `o` not in `allowed`, or undefined. */
+function foreignKey(o: object, allowed: ReadonlySet<string>): string | undefined {
+  for (const k of Object.keys(o)) if (!allowed.has(k)) return k;
+  return undefined;
+}
+
 /** Why a summary is refused; the caller names the file. */
 class Refused extends Error {}
 
@@ -72,6 +90,8 @@ function decode(value: unknown, runId: string): { run: RunView; results: RunSumm
   };
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail("is not a JSON object");
   const s = value as Record<string, unknown>;
+  const extra = foreignKey(s, TOP);
+  if (extra !== undefined) fail(`has a member ${JSON.stringify(extra).slice(0, 60)} a run summary does not have`);
   if (s.kind !== SUMMARY_KIND) fail(`is not a run summary (kind ${JSON.stringify(s.kind)?.slice(0, 40)}, expected ${SUMMARY_KIND})`);
   if (s.format !== SUMMARY_FORMAT) fail(`has format ${JSON.stringify(s.format)?.slice(0, 20)}, expected ${SUMMARY_FORMAT} (written by another version of steward)`);
   if (s.runId !== runId) fail("names another run than its folder");
@@ -81,6 +101,8 @@ function decode(value: unknown, runId: string): { run: RunView; results: RunSumm
   if (typeof s.status !== "string" || !STATUSES.has(s.status)) fail("has no run status steward writes");
   const res = s.results as Record<string, unknown> | null;
   if (typeof res !== "object" || res === null || typeof res.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(res.sha256) || !isInt(res.bytes) || res.bytes < 0) fail("has no results {sha256, bytes}");
+  const extraInResults = foreignKey(res!, RESULTS);
+  if (extraInResults !== undefined) fail(`has a member ${JSON.stringify(extraInResults).slice(0, 60)} in results that a run summary does not have`);
   const strings = s.strings;
   if (!Array.isArray(strings) || !strings.every((x) => typeof x === "string")) fail("has no string table");
   const table = strings as string[];

@@ -9,7 +9,8 @@
  *
  * Reading treats every line as untrusted: a committed file may have been edited by
  * hand. A line that is not JSON or not a snapshot is a {@link SnapshotProblem} naming
- * `file:line`, and the reader goes on; it never throws on a bad line.
+ * `file:line`, and the reader goes on; it never throws on a bad line. A file holds one
+ * line per host: a second line for the same host is such a problem (the first is kept).
  */
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -116,7 +117,7 @@ export async function snapshotFiles(root: string, onProblem?: (p: SnapshotProble
 
 /**
  * Reads one snapshot file's lines as snapshots. Problems (not a regular file, too large,
- * a bad line, a line dated another day) go to `onProblem`; the good lines are returned.
+ * a bad line, a line dated another day, a second line for a host already read) go to `onProblem`; the good lines are returned.
  */
 export async function readSnapshotFile(path: string, file: string, day: string, onProblem?: (p: SnapshotProblem) => void): Promise<FactSnapshot[]> {
   const report = (line: number, message: string): void => onProblem?.({ file, line, message });
@@ -133,6 +134,9 @@ export async function readSnapshotFile(path: string, file: string, day: string, 
   // StringDecoder, measured at about a quarter of the parse time for a year of snapshots.
   const text = (await readFile(path)).toString("utf8");
   const out: FactSnapshot[] = [];
+  // Line of each host already read: a second line for a host (a hand edit or a bad merge)
+  // is named and left out, the first kept, never silently preferred.
+  const seen = new Map<string, number>();
   // One pass, one JSON.parse per line on a slice found by indexOf (no split, no regex per
   // line): measured quicker than joining the file into one JSON array and parsing that,
   // and a bad line costs nothing extra to name.
@@ -166,6 +170,12 @@ export async function readSnapshotFile(path: string, file: string, day: string, 
       report(n, `was taken on ${utcDay(snapshot.takenAt)}, not on the file's day; skipped`);
       continue;
     }
+    const first = seen.get(snapshot.host);
+    if (first !== undefined) {
+      report(n, `is a second line for host ${JSON.stringify(snapshot.host)} (first on line ${first}); skipped`);
+      continue;
+    }
+    seen.set(snapshot.host, n);
     out.push(snapshot);
   }
   return out;

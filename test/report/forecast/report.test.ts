@@ -91,6 +91,23 @@ describe("steward report forecast", () => {
     expect(md).toContain("fitted since the cleanup on 2026-11-17");
   });
 
+  it("a disk whose every reading is more used than its size keeps its real size and is named as a data problem, not a capacity of 0", async () => {
+    root = await fleetRepo({ ...models, "db-2": (d) => ({ disks: { "/": [10, 100], "/data": [120 + d, 100] } }) }, DAYS, new Date(NOW));
+    const cli = io(root);
+    expect(await runForecastReport(["--format", "json", "--now", NOW], cli)).toBe(0);
+    const report = JSON.parse(cli.out.join("")) as ForecastReport;
+    expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
+    const data = report.hosts.find((h) => h.host === "db-2")!.disks.find((d) => d.mount === "/data")!;
+    expect(data).toMatchObject({ status: "insufficient-data", observed: 0, capacity: 100 * 1024 ** 3, threshold: 95 * 1024 ** 3, rejected: [{ reason: "more used than the capacity", count: DAYS }] });
+    expect(data.note).toBe("every reading reports more used than its size: the host's df output is wrong");
+    expect(report.problems).toEqual([{ host: "db-2", resource: "disk /data", message: data.note }]);
+    expect(report.hosts.find((h) => h.host === "db-2")!.disks.find((d) => d.mount === "/")!.note).toBeUndefined();
+    expect(cli.err.join("")).toContain("note: db-2 disk /data: every reading reports more used than its size: the host's df output is wrong");
+    const md = io(root);
+    expect(await runForecastReport(["--now", NOW], md)).toBe(0);
+    expect(md.out.join("")).toContain("## Problems in the data\n\n| Host | Resource | Problem |\n|---|---|---|\n| db-2 | disk /data | every reading reports more used than its size: the host's df output is wrong |");
+  });
+
   it("with the git publisher: one file per recommendation, nothing new the second time, removed when it no longer holds", async () => {
     root = await fleetRepo(models, DAYS, new Date(NOW));
     const first = io(root);
