@@ -38,7 +38,8 @@ export const MANAGED_PATHS: ReadonlyArray<{ path: string; holds: string }> = [
   { path: ".steward", holds: "steward's working state (facts cache, locks, reviews, the sandbox fleet)" },
 ];
 
-const FOLDERS = "runs/, plans/, facts/snapshots/, incidents/, inventory/, runbooks/, schemas/, .git/ and .steward/";
+/** The record's folders as a message lists them ("runs/, plans/, … and .steward/"), from MANAGED_PATHS. */
+const FOLDERS = ((names: string[]) => `${names.slice(0, -1).join(", ")} and ${names.at(-1)!}`)(MANAGED_PATHS.filter((m) => m.path !== "runs/audit.jsonl").map((m) => `${m.path}/`));
 
 /**
  * `--out FILE` of a command that prints its result when there is no `--out`: undefined

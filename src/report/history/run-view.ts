@@ -39,9 +39,12 @@ export interface RunView {
   backups: ViewBackup[];
 }
 
-const PLAN_ID = /^(.+)-\d{8}T\d{4}-[0-9a-f]{12}$/;
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-const STATUSES: ReadonlySet<string> = new Set(["ok", "hosts-failed", "halted:budget", "halted:gate", "halted:signal"]);
+/** A plan id (`<runbook>-<yyyymmddThhmm>-<12 hex>`, src/plan/document.ts planId); group 1 is the runbook. */
+export const PLAN_ID = /^(.+)-\d{8}T\d{4}-[0-9a-f]{12}$/;
+/** An ISO 8601 UTC time as steward writes it (Date#toISOString, fractions optional). */
+export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+/** The run statuses steward writes (RunStatus, src/apply/types.ts). */
+export const RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>(["ok", "hosts-failed", "halted:budget", "halted:gate", "halted:signal"]);
 const OUTCOMES: ReadonlySet<string> = new Set(HOST_OUTCOMES);
 /** Largest time text kept verbatim (a hand-written observedAt, say). */
 const MAX_TIME_TEXT = 256;
@@ -97,8 +100,8 @@ function decode(value: unknown, runId: string): { run: RunView; results: RunSumm
   if (s.runId !== runId) fail("names another run than its folder");
   if (typeof s.planId !== "string") fail("has no plan id");
   const runbook = PLAN_ID.exec(s.planId as string)?.[1] ?? fail("has no plan id steward makes");
-  for (const k of ["startedAt", "finishedAt"]) if (typeof s[k] !== "string" || !ISO.test(s[k] as string) || Number.isNaN(Date.parse(s[k] as string))) fail(`has a ${k} that is not an ISO 8601 UTC time`);
-  if (typeof s.status !== "string" || !STATUSES.has(s.status)) fail("has no run status steward writes");
+  for (const k of ["startedAt", "finishedAt"]) if (typeof s[k] !== "string" || !ISO_UTC.test(s[k] as string) || Number.isNaN(Date.parse(s[k] as string))) fail(`has a ${k} that is not an ISO 8601 UTC time`);
+  if (typeof s.status !== "string" || !RUN_STATUSES.has(s.status)) fail("has no run status steward writes");
   const res = s.results as Record<string, unknown> | null;
   if (typeof res !== "object" || res === null || typeof res.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(res.sha256) || !isInt(res.bytes) || res.bytes < 0) fail("has no results {sha256, bytes}");
   const extraInResults = foreignKey(res!, RESULTS);

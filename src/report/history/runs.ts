@@ -23,7 +23,7 @@ import { join } from "node:path";
 import type { RunResults } from "../../apply/results.ts";
 import { SUMMARY_FILE, summariseResults } from "../../apply/summary.ts";
 import { RUN_ID } from "../../audit/entry.ts";
-import { decodeSummary, type RunView } from "./run-view.ts";
+import { decodeSummary, ISO_UTC, PLAN_ID, RUN_STATUSES, type RunView } from "./run-view.ts";
 
 /** Something the loader skipped, and why. `file` is relative to the repository root; `line` 0 = the whole file. */
 export interface HistoryProblem {
@@ -50,9 +50,6 @@ export const MAX_RESULTS_BYTES = 512 * 1024 * 1024;
 export const MAX_SUMMARY_BYTES = 64 * 1024 * 1024;
 
 const RUN_STAMP = /^(.+)-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{1,16}$/;
-const PLAN_ID = /^(.+)-\d{8}T\d{4}-[0-9a-f]{12}$/;
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-const STATUSES: ReadonlySet<string> = new Set(["ok", "hosts-failed", "halted:budget", "halted:gate", "halted:signal"]);
 
 /** The start time a run id carries, in ms; undefined for an id of another shape. */
 export function runIdTime(runId: string): number | undefined {
@@ -75,15 +72,15 @@ export function resultsShapeProblem(value: unknown, runId: string): string | nul
   if (r.runId !== runId) return "names another run than its folder";
   const plan = r.plan as Record<string, unknown> | null;
   if (typeof plan !== "object" || plan === null || typeof plan.id !== "string" || runbookOfPlanId(plan.id) === undefined) return "has no plan id steward makes";
-  for (const k of ["startedAt", "finishedAt"]) if (typeof r[k] !== "string" || !ISO.test(r[k] as string)) return `has a ${k} that is not an ISO 8601 UTC time`;
-  if (typeof r.status !== "string" || !STATUSES.has(r.status)) return "has no run status steward writes";
+  for (const k of ["startedAt", "finishedAt"]) if (typeof r[k] !== "string" || !ISO_UTC.test(r[k] as string)) return `has a ${k} that is not an ISO 8601 UTC time`;
+  if (typeof r.status !== "string" || !RUN_STATUSES.has(r.status)) return "has no run status steward writes";
   if (!Array.isArray(r.hosts)) return "has no hosts";
   for (const h of r.hosts as unknown[]) {
     const host = h as Record<string, unknown> | null;
     if (typeof host !== "object" || host === null || typeof host.host !== "string" || !RUN_ID.test(host.host) || typeof host.outcome !== "string" || !Array.isArray(host.steps)) return "has a host that is not {host, outcome, steps}";
     for (const s of host.steps as unknown[]) {
       const step = s as Record<string, unknown> | null;
-      if (typeof step !== "object" || step === null || typeof step.kind !== "string" || typeof step.outcome !== "string" || typeof step.finishedAt !== "string" || !ISO.test(step.finishedAt)) return `has a step of ${host.host} that is not {kind, outcome, finishedAt}`;
+      if (typeof step !== "object" || step === null || typeof step.kind !== "string" || typeof step.outcome !== "string" || typeof step.finishedAt !== "string" || !ISO_UTC.test(step.finishedAt)) return `has a step of ${host.host} that is not {kind, outcome, finishedAt}`;
     }
   }
   return consistencyProblem(r as unknown as RunResults, runId);

@@ -21,14 +21,13 @@
  */
 import { drivers } from "../../drivers/registry.ts";
 import { MAX_VALUE_LENGTH, shown } from "../../drivers/untrusted.ts";
+import { hasUnprintable } from "../../core/text.ts";
+import { ISO_UTC } from "./run-view.ts";
 
 const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const BOOT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const OS_WORD = "[A-Za-z0-9._~+-]{1,64}";
 const OS = new RegExp(`^${OS_WORD}( ${OS_WORD})?$`);
-/** C0 and C1 controls, DEL, line and paragraph separators, bidi marks and overrides, zero-width characters. */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
 const MAX_PATH = 4096;
 const MAX_UPTIME = 100 * 366 * 86_400;
 const TYPES: ReadonlySet<string> = new Set(["security", "patch", "minor", "major"]);
@@ -51,7 +50,7 @@ export function snapshotProblem(value: unknown, format: number): string | null {
   if (value.v !== format) return `has format ${JSON.stringify(value.v)}, expected ${format}`;
   for (const k in value) if (!KEYS.has(k)) return `has a member no snapshot has (${shown(k.slice(0, 40))})`;
   if (typeof value.host !== "string" || !HOST.test(value.host)) return "has no valid host name";
-  if (typeof value.takenAt !== "string" || !ISO.test(value.takenAt) || Number.isNaN(Date.parse(value.takenAt))) return "has a takenAt that is not an ISO 8601 UTC time";
+  if (typeof value.takenAt !== "string" || !ISO_UTC.test(value.takenAt) || Number.isNaN(Date.parse(value.takenAt))) return "has a takenAt that is not an ISO 8601 UTC time";
   if (!Array.isArray(value.groups) || value.groups.length > 1000 || !value.groups.every((g) => typeof g === "string" && HOST.test(g))) return "has groups that are not group names";
   if (value.unreachable !== undefined) {
     if (value.unreachable !== true) return "has an unreachable that is not true";
@@ -63,7 +62,7 @@ export function snapshotProblem(value: unknown, format: number): string | null {
   const mounts = new Set<string>();
   for (const d of value.disks) {
     if (!obj(d) || typeof d.mount !== "string") return "has a disk that is not {mount, sizeBytes, usedBytes}";
-    if (!d.mount.startsWith("/") || d.mount.length > MAX_PATH || UNSAFE.test(d.mount)) return `has a disk mount ${shown(d.mount)} that is not an absolute path without control characters`;
+    if (!d.mount.startsWith("/") || d.mount.length > MAX_PATH || hasUnprintable(d.mount)) return `has a disk mount ${shown(d.mount)} that is not an absolute path without control characters`;
     if (mounts.has(d.mount)) return `lists the disk mount ${shown(d.mount)} twice`;
     mounts.add(d.mount);
     if (!bytes(d.sizeBytes) || !bytes(d.usedBytes)) return `has a size of disk ${shown(d.mount)} that is not a whole number of bytes (0 to 2^53-1)`;
