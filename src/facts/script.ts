@@ -135,12 +135,15 @@ export function probeOutput(text: string): string {
  * (`isolation` "subshell", the default: whatever it does to the shell — exit, cd,
  * assignments — stays in it), or, for a script's own fixed bodies that keep to the
  * rules of factsScript, in a `{ }` group of the script's shell ("group"), which saves a
- * process start per section. Shared with every other read-only script framed the same
- * way (compliance rules, whose bodies hold runbook commands: subshells).
+ * process start per section. Shared with every other script framed the same
+ * way (compliance rules, whose bodies hold runbook commands: subshells; the packages
+ * step's round trips, src/steps/packages/round-trips.ts). With `stop`, a non-zero status
+ * ends the script after it is printed (exit 0), so later sections are absent.
  */
-export const section = (name: string, body: string, isolation: "subshell" | "group" = "subshell"): string => {
+export const section = (name: string, body: string, isolation: "subshell" | "group" = "subshell", stop = false): string => {
   const [open, close] = isolation === "group" ? ["{", "\n}"] : ["(", "\n)"];
-  return `printf '%s begin %s\\n' "$M" '${name}'; printf '%s begin %s\\n' "$M" '${name}' >&2; ${open} ${body}${close} </dev/null; printf '\\n%s rc %s\\n' "$M" "$?"`;
+  const status = stop ? `s=$?; printf '\\n%s rc %s\\n' "$M" "$s"; [ "$s" -eq 0 ] || exit 0` : `printf '\\n%s rc %s\\n' "$M" "$?"`;
+  return `printf '%s begin %s\\n' "$M" '${name}'; printf '%s begin %s\\n' "$M" '${name}' >&2; ${open} ${body}${close} </dev/null; ${status}`;
 };
 
 /**

@@ -22,7 +22,7 @@
  * needrestart), four through sudo; now two, one through sudo.
  */
 import { randomBytes } from "node:crypto";
-import { splitFramed, type Section } from "../../facts/script.ts";
+import { section, splitFramed, type Section } from "../../facts/script.ts";
 import type { Session } from "../../transport/types.ts";
 import { lastLine } from "../execute-helpers.ts";
 import { parseJobState, startScript, stateScript, type JobState } from "./job.ts";
@@ -36,15 +36,8 @@ export const TRANSACTION_STAGES = ["start", "wait", "versions", "needrestart"] a
 /** What `splitFramed` calls this output in its errors. */
 const WHAT = "packages step output";
 
-/**
- * One framed stage: begin lines on both streams, the body in a subshell reading
- * /dev/null, its status. With `stop`, a non-zero status ends the script there (the
- * later stages are then absent from the output).
- */
-function stage(name: string, body: string, stop: boolean): string {
-  const begin = `printf '%s begin %s\\n' "$M" '${name}'`;
-  return `${begin}; ${begin} >&2; ( ${body}\n) </dev/null; s=$?; printf '\\n%s rc %s\\n' "$M" "$s"${stop ? '; [ "$s" -eq 0 ] || exit 0' : ""}`;
-}
+/** One framed stage: facts/script.ts's section in a subshell; with `stop`, a non-zero status ends the script there. */
+const stage = (name: string, body: string, stop: boolean): string => section(name, body, "subshell", stop);
 
 const nonce = (): string => randomBytes(16).toString("hex");
 
