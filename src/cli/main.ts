@@ -5,7 +5,8 @@ import { toolVersion } from "./version.ts";
 import { StewardError } from "../core/errors.ts";
 import { RunSecrets } from "../core/secrets.ts";
 import { terminalText } from "../core/text.ts";
-import { InertStream, inGithubActions, trustedCommands } from "./workflow-commands.ts";
+import { inActions } from "../audit/approval.ts";
+import { InertStream, trustedCommands } from "./workflow-commands.ts";
 
 function help(): string {
   const names = Object.keys(commands).sort();
@@ -24,7 +25,7 @@ function help(): string {
  * Steward's own commands go through `workflowCommands`.
  */
 function secureIO(io: CliIO, secrets: RunSecrets): CommandIO {
-  const actions = inGithubActions(io.env);
+  const actions = inActions(io.env);
   const out = new InertStream();
   const err = new InertStream();
   const masks = (): void => {

@@ -23,11 +23,6 @@
  * steward and makes anything else inert too.
  */
 
-/** True when running as a GitHub Actions step (the runner sets GITHUB_ACTIONS=true). */
-export function inGithubActions(env: NodeJS.ProcessEnv): boolean {
-  return env["GITHUB_ACTIONS"] === "true";
-}
-
 /**
  * Char.IsWhiteSpace of .NET (Unicode Zs, Zl, Zp, U+0009–U+000D, U+0085), plus U+180E and
  * U+FEFF, which older Unicode versions counted: wider than the runner's trim, never narrower.
