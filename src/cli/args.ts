@@ -7,6 +7,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../core/errors.ts";
+import { jsonQuoted } from "../core/text.ts";
 
 /**
  * `parseArgs(config)`, refusing a single-value flag (`type: "string"` without
@@ -25,7 +26,7 @@ export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typ
     const value = token.value ?? "";
     const first = seen.get(token.name);
     if (first !== undefined) {
-      const shown = (v: string): string => JSON.stringify(v.slice(0, 80));
+      const shown = (v: string): string => jsonQuoted(v.slice(0, 80));
       throw new UsageError(`--${token.name} is given twice (${shown(first)}, then ${shown(value)}): a flag that takes one value takes it once`, `keep one --${token.name}`);
     }
     seen.set(token.name, value);
