@@ -5,10 +5,8 @@
  * sharded wave, so a reader never sees half a file, together with the run's
  * summary.json (summary.ts), the compact form reports read.
  */
-import { readFileSync } from "node:fs";
+import { schemaCheck } from "../core/schema-check.ts";
 import { join } from "node:path";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
 import type { HaltReason } from "../core/events.ts";
 import { writeFilesAtomic } from "../core/fs.ts";
 import type { Plan } from "../plan/types.ts";
@@ -130,15 +128,5 @@ export async function writeResults(runDir: string, results: RunResults, options:
   return path;
 }
 
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
-let compiled: ValidateFunction | undefined;
-
 /** Problems of `value` as results.json, one `<path>: <what>` line each; [] when it is valid. */
-export function resultsProblems(value: unknown): string[] {
-  if (compiled === undefined) {
-    const schema = JSON.parse(readFileSync(new URL("../../schemas/results.schema.json", import.meta.url), "utf8")) as object;
-    compiled = addFormats(new Ajv2020({ allErrors: true, strict: true })).compile(schema);
-  }
-  if (compiled(value)) return [];
-  return (compiled.errors ?? []).map((e) => `${e.instancePath === "" ? "(top)" : e.instancePath.slice(1)}: ${e.message ?? "is invalid"}`);
-}
+export const resultsProblems: (value: unknown) => string[] = schemaCheck("results.schema.json");

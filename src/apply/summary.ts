@@ -22,10 +22,8 @@
  * derived from; `steward audit verify` derives it again from results.json and names a
  * summary that differs. Format: schemas/run-summary.schema.json.
  */
+import { schemaCheck } from "../core/schema-check.ts";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
 import type { RunResults } from "./results.ts";
 
 /** The file name of a run's summary inside runs/<run-id>/. */
@@ -152,19 +150,9 @@ export function summaryText(summary: RunSummary): string {
   return `${JSON.stringify(summary)}\n`;
 }
 
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
-let compiled: ValidateFunction | undefined;
-
 /**
  * Problems of `value` as summary.json against schemas/run-summary.schema.json, one
  * `<path>: <what>` line each; [] when it is valid. (Index bounds are not a schema's to
  * check: the report's reader checks them.)
  */
-export function summaryProblems(value: unknown): string[] {
-  if (compiled === undefined) {
-    const schema = JSON.parse(readFileSync(new URL("../../schemas/run-summary.schema.json", import.meta.url), "utf8")) as object;
-    compiled = addFormats(new Ajv2020({ allErrors: true, strict: true })).compile(schema);
-  }
-  if (compiled(value)) return [];
-  return (compiled.errors ?? []).map((e) => `${e.instancePath === "" ? "(top)" : e.instancePath.slice(1)}: ${e.message ?? "is invalid"}`);
-}
+export const summaryProblems: (value: unknown) => string[] = schemaCheck("run-summary.schema.json");
