@@ -83,7 +83,7 @@ export async function benchReport(work: string): Promise<void> {
  * product writers it calls (snapshot files and their line encoding, results.json, the
  * audit log, incidents). The readers are not part of the key: they do not change the files.
  */
-const GENERATOR_SOURCES = ["test/support/history-model.ts", "test/support/resource-model.ts", "src/facts/snapshot.ts", "src/facts/snapshot-line.ts", "src/apply/results.ts", "src/apply/summary.ts", "src/audit/record.ts", "src/audit/entry.ts", "src/publish/git/index.ts"];
+const GENERATOR_SOURCES = ["test/support/history-model.ts", "test/support/prng.ts", "test/support/resource-model.ts", "src/facts/snapshot.ts", "src/facts/snapshot-line.ts", "src/apply/results.ts", "src/apply/summary.ts", "src/audit/record.ts", "src/audit/entry.ts", "src/publish/git/index.ts"];
 
 /**
  * The bench history, generated once (about 50 s) and kept in the system's temp folder

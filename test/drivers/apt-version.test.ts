@@ -1,18 +1,8 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { compareDebianVersions, parseDebianVersion } from "../../src/drivers/apt/version.ts";
+import { prng } from "../support/prng.ts";
 
-/** A small seeded generator, so a failing pair reproduces on every run. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const UPSTREAM_CHARS = ["0", "1", "2", "9", "00", "01", "10", "a", "b", "z", "A", "Z", ".", "+", "~", "-"];
 const REVISION_CHARS = ["0", "1", "2", "9", "00", "a", "z", "A", ".", "+", "~"];

@@ -41,6 +41,7 @@ import { writeSnapshots } from "../../src/facts/snapshot.ts";
 import { GitPublisher } from "../../src/publish/git/index.ts";
 import type { FactSnapshot, SnapshotUpdateType } from "../../src/report/history/snapshots.ts";
 import { ResourceModel, type ResourceTruth } from "./resource-model.ts";
+import { prng } from "./prng.ts";
 
 export interface HistoryModelOptions {
   hosts: number;
@@ -88,17 +89,6 @@ export interface HistoryModelTruth {
   finalPending: Record<string, Record<SnapshotUpdateType, number>>;
 }
 
-/** mulberry32: a small, well-known 32-bit PRNG; same seed, same history. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DAY = 86_400_000;
 const hex = (s: string, n: number): string => createHash("sha256").update(s).digest("hex").slice(0, n);

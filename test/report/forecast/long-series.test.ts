@@ -3,22 +3,13 @@ import { collectSeries, DailySeries } from "../../../src/report/forecast/collect
 import { forecastDisk, forecastSeries } from "../../../src/report/forecast/resources.ts";
 import { binMedians, MAX_FIT_POINTS, senFit } from "../../../src/report/forecast/sen.ts";
 import type { FactSnapshot } from "../../../src/report/history/snapshots.ts";
+import { prng } from "../../support/prng.ts";
 
 const GB = 1e9;
 const DAY = 86_400_000;
 const T0 = Date.parse("2026-01-01T01:00:00Z");
 const at = (days: number): Date => new Date(T0 + days * DAY);
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("long series: Sen's slope over bin medians", () => {
   it("a year of daily readings is fitted on at most 120 bin medians, and an exact line keeps its slope and fill date", () => {

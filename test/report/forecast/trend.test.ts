@@ -2,23 +2,13 @@ import { describe, expect, it } from "vitest";
 import { forecastDisk, forecastLoad, forecastMemory, type DiskSample } from "../../../src/report/forecast/resources.ts";
 import { senFit } from "../../../src/report/forecast/sen.ts";
 import { fitTrend } from "../../../src/report/forecast/trend.ts";
+import { prng } from "../../support/prng.ts";
 
 const GB = 1e9;
 const DAY = 86_400_000;
 const T0 = Date.parse("2026-01-01T06:00:00Z");
 const at = (days: number): Date => new Date(T0 + days * DAY);
 
-/** mulberry32: a small seeded PRNG, so every "random" series is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** used = start + slope·day, on a disk of `size`, one reading a day for `days` days. */
 function linear(days: number, start: number, slope: number, size = 100 * GB): DiskSample[] {
