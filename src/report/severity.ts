@@ -13,8 +13,9 @@ export type Severity = "SEV1" | "SEV2" | "SEV3" | "SEV4";
 
 /**
  * What a host's failure left behind, worst first:
- * - `broken`: a change was interrupted half-way — a package step failed (the package
- *   manager may hold half-configured packages) or a reboot never came back;
+ * - `broken`: a change was interrupted half-way — a package step failed after it started
+ *   its transaction (the package manager may hold half-configured packages), or a
+ *   reboot never came back;
  * - `partial`: some step changed the host, then a later one failed;
  * - `untouched`: a step failed before anything changed;
  * - `unreachable`: steward could not reach the host (it may be down);
@@ -25,6 +26,16 @@ export type FailureKind = "broken" | "partial" | "untouched" | "unreachable" | "
 /** Steps whose failure can leave a host between two states. */
 const HALF_DONE_KINDS: ReadonlySet<StepKind> = new Set<StepKind>(["packages", "app-upgrade", "reboot"]);
 
+/**
+ * Whether a failed step of a half-done kind may have left the host between two states. A
+ * packages step records its job id (src/steps/packages/execute.ts) from the moment it
+ * starts a transaction; one that failed without one was refused before anything changed
+ * (broken packages before, a simulation beyond the plan, output not trusted).
+ */
+function mayHaveChanged(step: HostResult["steps"][number]): boolean {
+  return step.kind !== "packages" || step.outcome === "unknown" || step.evidence?.["job"] !== undefined;
+}
+
 /** The failure kind of a host result; undefined when the host did not fail. */
 export function failureKind(result: HostResult): FailureKind | undefined {
   switch (result.outcome) {
@@ -34,7 +45,7 @@ export function failureKind(result: HostResult): FailureKind | undefined {
       return "precheck";
     case "failed": {
       const failed = result.steps.find((s) => s.outcome === "failed" || s.outcome === "unknown");
-      if (failed !== undefined && HALF_DONE_KINDS.has(failed.kind)) return "broken";
+      if (failed !== undefined && HALF_DONE_KINDS.has(failed.kind) && mayHaveChanged(failed)) return "broken";
       return result.steps.some((s) => s.outcome === "changed") ? "partial" : "untouched";
     }
     default:

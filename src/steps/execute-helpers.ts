@@ -8,6 +8,7 @@ import { CommandTimeoutError, ExecError, OutputTooLargeError, TransportError } f
 import type { ExecResult } from "../transport/types.ts";
 import { plainLine } from "../core/text.ts";
 import { TemplateRenderError } from "../template/index.ts";
+import { UnparsableError } from "../facts/parsers.ts";
 
 /** Characters of each stream a StepResult keeps: the end of the output, where errors are. */
 export const RESULT_TAIL_CHARS = 2000;
@@ -98,13 +99,16 @@ export function lastLine(text: string): string {
 /**
  * A one-line reason for an error thrown while running a step: the transport's typed
  * errors carry their own wording (host, command, exit code), a template that cannot be
- * rendered says which value it lacks; anything else is a bug in steward and says so.
+ * rendered says which value it lacks, host output that breaks its grammar says the host's
+ * output is not trusted; anything else is a bug in steward and says so.
  */
 export function errorDetail(error: unknown): string {
   if (error instanceof CommandTimeoutError || error instanceof OutputTooLargeError || error instanceof ExecError) return error.message.split("\n").join(" — ");
   if (error instanceof TransportError) return error.message;
   // A template that needs a value the host or the environment lacks: the step cannot be rendered.
   if (error instanceof TemplateRenderError) return `cannot render the step: ${error.message}`;
+  // Host output that breaks its grammar is the host's fault (src/facts/parsers.ts), not steward's.
+  if (error instanceof UnparsableError) return `the host's output is not trusted: ${error.message}`;
   if (error instanceof Error) return `internal error: ${error.message}`;
   return `internal error: ${String(error)}`;
 }

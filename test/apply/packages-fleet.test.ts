@@ -7,6 +7,7 @@ import { downFleet, execInHost, healFault, injectFault, upFleet, type FleetState
 import { createTransport } from "../../src/transport/registry.ts";
 import type { Transport } from "../../src/transport/types.ts";
 import { rejudgeStep } from "../../src/apply/host-runner.ts";
+import { failureKind } from "../../src/report/severity.ts";
 import { applyHost, hostOptions, planNow, RecordingJournal, repository, versionsOn } from "./fleet-helpers.ts";
 
 /**
@@ -51,6 +52,7 @@ describe("packages steps on the sandbox fleet", () => {
       locked: runbook("locked", "sandbox-02", ["steward-broken"]),
       stale: runbook("stale", "sandbox-09|sandbox-06", ["steward-lib", "steward-broken"]),
       repair: runbook("repair", "sandbox-03", ["steward-broken"]),
+      hostile: runbook("hostile", "sandbox-07", ["steward-broken"]),
     }));
   });
 
@@ -116,6 +118,27 @@ describe("packages steps on the sandbox fleet", () => {
     // Still at `from`: not applied, safe to run again.
     const intent = { step: "upgrade", kind: "packages" as const, startedAt: new Date().toISOString() };
     expect(await rejudgeStep(hostOptions(transport, inventory, book("app-only"), plan, "sandbox-08", new RecordingJournal()), 0, intent)).toBe("skipped");
+  });
+
+  it("a simulation whose output breaks its grammar refuses the host, untouched: the host's output is not trusted, not a steward bug", async () => {
+    const { plan } = await planNow(transport, inventory, book("hostile"));
+    expect(plan.hosts.find((h) => h.name === "sandbox-07")!.actions).toMatchObject([{ kind: "packages", upgrades: [{ name: "steward-broken", from: "1.0.0", to: "1.0.1" }] }]);
+    // apt-get, as the host runs it, prints an escape sequence and a workflow command into its simulation.
+    const wrap = "mv /usr/bin/apt-get /usr/bin/apt-get.real && printf '%s\\n' '#!/bin/sh' 'case \" $* \" in *\" -s \"*) printf \"\\033[2J\\033]0;pwned\\007::error::x\\n\";; esac' 'exec /usr/bin/apt-get.real \"$@\"' > /usr/bin/apt-get && chmod 755 /usr/bin/apt-get";
+    const wrapped = await execInHost(state, "sandbox-07", ["sh", "-c", wrap]);
+    expect(wrapped.code, wrapped.stderr).toBe(0);
+    try {
+      const journal = new RecordingJournal();
+      const result = await applyHost(transport, inventory, book("hostile"), plan, "sandbox-07", journal);
+      expect(result.outcome).toBe("failed");
+      expect(result.steps[0]!.detail).toMatch(/^refused, nothing was changed: the host's output is not trusted: /);
+      expect(result.steps[0]!.detail).not.toContain("internal error");
+      expect(failureKind(result)).toBe("untouched");
+      expect(await versionsOn(state, "sandbox-07", ["steward-broken"])).toEqual({ "steward-broken": "1.0.0 ii" });
+      expect(journal.trail("sandbox-07")).toEqual(["intent 0 upgrade", "outcome 0 failed"]);
+    } finally {
+      await execInHost(state, "sandbox-07", ["mv", "-f", "/usr/bin/apt-get.real", "/usr/bin/apt-get"]);
+    }
   });
 
   it("with repair: true the repair runs after a failing postinst, and what it left is reported", async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { errorDetail, redactAcrossRemoved, StepClock, tail } from "../../src/steps/execute-helpers.ts";
 import { RunSecrets } from "../../src/core/secrets.ts";
 import { TemplateRenderError } from "../../src/template/index.ts";
+import { UnparsableError } from "../../src/facts/parsers.ts";
 
 describe("what a step result keeps of a host's output", () => {
   it("drops control and bidi characters from tails, keeping lines and tabs, and marks where it did", () => {
@@ -41,6 +42,7 @@ describe("what a step result keeps of a host's output", () => {
 
   it("names a template that cannot be rendered as such, not as a bug", () => {
     expect(errorDetail(new TemplateRenderError("the template reads `vars.db_password`, which is not set"))).toBe("cannot render the step: the template reads `vars.db_password`, which is not set");
+    expect(errorDetail(new UnparsableError("simulation", 'line 5: control character "\\u001b"'))).toBe('the host\'s output is not trusted: simulation: line 5: control character "\\u001b"');
     expect(errorDetail(new Error("x"))).toBe("internal error: x");
   });
 });

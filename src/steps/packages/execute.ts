@@ -25,6 +25,7 @@ import type { IntentEvidence, StepContext, StepExecutor, StepOutcome, StepResult
 import { drivers } from "../../drivers/registry.ts";
 import type { PackageDriver, PackageRequest, SimulatedChange } from "../../drivers/types.ts";
 import type { InstalledPackage } from "../../facts/types.ts";
+import { UnparsableError } from "../../facts/parsers.ts";
 import type { Step } from "../../model/types.ts";
 import { installRequests } from "./index.ts";
 import type { PlannedAction } from "../../plan/types.ts";
@@ -234,12 +235,20 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
     throw error;
   }
   if (!pre.ok) return clock.finish("failed", `the simulation could not be read, nothing was changed: ${pre.reason}`);
-  const before = versionsOf(driver, pre.versions.stdout, names);
+  // Host output that breaks its grammar (control characters, forged lines) is refused before anything changes.
+  let before: Map<string, InstalledPackage>;
+  let simulation: ReturnType<PackageDriver["parseSimulation"]>;
+  const sim = { exitCode: pre.simulation.exitCode, stdout: pre.simulation.stdout, stderr: pre.simulation.stderr };
+  try {
+    before = versionsOf(driver, pre.versions.stdout, names);
+    simulation = driver.parseSimulation(sim);
+  } catch (error) {
+    if (error instanceof UnparsableError) return clock.finish("failed", `refused, nothing was changed: the host's output is not trusted: ${error.message}`);
+    throw error;
+  }
   const brokenBefore = brokenPackages([...before.values()]);
   if (brokenBefore.length > 0) return clock.finish("failed", `refused: ${brokenBefore.join(", ")}; repair with \`${DPKG_REPAIR}\` first`);
 
-  const sim = { exitCode: pre.simulation.exitCode, stdout: pre.simulation.stdout, stderr: pre.simulation.stderr };
-  const simulation = driver.parseSimulation(sim);
   if (!simulation.ok) return clock.finish("failed", `the simulation failed, nothing was changed: ${simulation.errors.join("; ") || lastLine(sim.stderr) || `exit ${sim.exitCode}`}`, outputOf(sim));
   const problems = unplannedChanges(simulation.changes, plan.requests, heldChanges(sim.stdout), plan.removals);
   if (problems.length > 0) return clock.finish("failed", `refused, nothing was changed: the transaction ${problems.join("; ")}`, { ...outputOf(sim), evidence: { simulation: simulation.changes } });
@@ -262,7 +271,13 @@ async function run(ctx: StepContext, clock: StepClock): Promise<StepResult> {
   if (state.state === "running") return clock.finish("failed", still, { evidence: { job } });
   if (state.state !== "exit") return clock.finish("failed", `the ${driver.manager} transaction (job ${job}) ${state.state === "lost" ? "ended without an exit status (killed, or the host restarted under it)" : "could not be found on the host"}; check the host (${JOB_ROOT}/${job}) and its packages`, { evidence: { job } });
   const result = { exitCode: state.exitCode, signal: null, stdout: state.stdout, stderr: state.stderr };
-  const after = tx.versions !== undefined ? versionsOf(driver, tx.versions.stdout, names) : await readVersions(ctx.session, driver, names);
+  let after: Map<string, InstalledPackage>;
+  try {
+    after = tx.versions !== undefined ? versionsOf(driver, tx.versions.stdout, names) : await readVersions(ctx.session, driver, names);
+  } catch (error) {
+    if (!(error instanceof UnparsableError)) throw error;
+    return clock.finish("failed", `the ${driver.manager} transaction (job ${job}) ended with exit ${state.exitCode}, but the versions read back afterwards are not trusted: ${error.message}; check the host's packages`, { ...outputOf(result), evidence: { job } });
+  }
   const packages = observed(names, before, after);
   const changed = packages.some((p) => p.from !== p.to);
   const evidence: Record<string, unknown> = { job };
