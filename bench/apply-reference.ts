@@ -77,19 +77,22 @@ export function readFirst(connect: Connect, script: string): Connect {
  * The same per-host work through steward's own transport and facts reader, as apply
  * does it without apply around it: the transport's defaults (connect rate, strict host
  * keys, each command wrapped so it can be killed on timeout), the stale check's facts
- * read (gatherPlanFacts, `packageLists` as apply chooses it, parsed and checked against
- * the facts schema), then the commands one after another. What steward apply takes beyond this
+ * read when the plan depends on facts (gatherPlanFacts, `packageLists` as apply chooses
+ * it, parsed and checked against the facts schema; `read: "none"` for a host whose steps
+ * depend on no fact, which apply does not read), then the commands one after another. What steward apply takes beyond this
  * is the CLI and the engine: plan checks, lock, journal, events, results, report.
  */
-export async function transportSameWork(state: FleetState, hosts: readonly SandboxHost[], concurrency: number, commands: readonly string[], packageLists: boolean): Promise<void> {
+export async function transportSameWork(state: FleetState, hosts: readonly SandboxHost[], concurrency: number, commands: readonly string[], read: "none" | "plan" | "plan and package lists"): Promise<void> {
   const transport = createTransport({ knownHostsFiles: [state.knownHosts], env: {} });
   try {
     const results = await mapConcurrent(hosts, concurrency, async (host) => {
       const target = sandboxTarget(state, host);
       const session = await transport.connect(target);
       try {
-        const read = await gatherPlanFacts(target, { transport, packageLists });
-        if (!read.ok) throw new Error(`${host.name}: facts: ${read.error.message}`);
+        if (read !== "none") {
+          const facts = await gatherPlanFacts(target, { transport, packageLists: read === "plan and package lists" });
+          if (!facts.ok) throw new Error(`${host.name}: facts: ${facts.error.message}`);
+        }
         for (const command of commands) {
           const r = await session.exec(command, { check: false, timeoutMs: 60_000 });
           if (r.exitCode !== 0) throw new Error(`${host.name}: ${command}: exit ${r.exitCode}`);

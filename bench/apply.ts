@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.ts";
 import { factsScript, PLAN_SECTIONS } from "../src/facts/script.ts";
+import { NO_FACTS_DIGEST } from "../src/plan/digest.ts";
 import { findProgram } from "../src/sandbox/environment.ts";
 import { downFleet, execInHost, PROFILES, upFleet, type FleetState, type SandboxHost } from "../src/sandbox/index.ts";
 import { mapConcurrent } from "../src/transport/limiter.ts";
@@ -58,15 +59,15 @@ steps:
  * `steward apply` on real OpenSSH hosts against clients doing the same work with
  * nothing around it, in the same run (see README, "Benchmarks"):
  *
- * 1. three commands on 100 hosts, one wave, 50 at a time. References, each adding one
- *    piece of what apply must do per host: a minimal ssh2 script; the same with
- *    connects spaced at steward's default rate; the same with the facts read of
- *    apply's stale check before the commands (the sections a plan depends on; for a
- *    host whose steps touch no package, no package lists); and steward's own transport and facts reader doing
- *    that same work, which splits steward's cost over the reference between the
- *    transport and apply's CLI and engine. Target: steward within 1.15x of the
- *    same-work reference — the plan check, lock, journal, events, results and report
- *    must cost next to nothing. Ansible runs the same three commands (once: it is slow).
+ * 1. three commands on 100 hosts, one wave, 50 at a time. Commands depend on no fact,
+ *    so apply reads none before them (NO_FACTS_DIGEST): the minimal ssh2 script does
+ *    the same work. References, each adding one piece of what apply does per host: a
+ *    minimal ssh2 script; the same with connects spaced at steward's default rate; and
+ *    steward's own transport doing that work, which splits steward's cost over the
+ *    script between the transport and apply's CLI and engine. Target: steward within
+ *    1.15x of the minimal script — the plan check, lock, journal, events, results and
+ *    report must cost next to nothing. Ansible runs the same three commands (once: it
+ *    is slow); the issue's target is steward 12x faster than it.
  * 2. steward-lib and steward-demo-app upgraded to 1.1.0 on the 50 hosts that have an
  *    older one, against the minimal script's apt-get install, a reference doing the
  *    packages step's work (the stale check's facts read with the package lists, the
@@ -118,28 +119,31 @@ function suiteChoice(value: string | undefined): "commands" | "upgrade" | undefi
 async function commandsSuite(state: FleetState, connect: Connect, ansible: string | undefined): Promise<void> {
   console.log(`\n### ${COMMANDS.length} commands on ${HOSTS} hosts, one wave, ${CONCURRENCY} at a time; ${RUNS} runs each, order rotated, wall time`);
   const plan = await steward(state, "plan", "bench-commands", "--gather");
-  const stale = factsScript([], undefined, { packageLists: false, sections: PLAN_SECTIONS }).script;
+  // The runbook's steps are all commands: they depend on no fact, so apply reads none
+  // before them (NO_FACTS_DIGEST) and the minimal script does the same work.
+  const reads = JSON.parse(await readFile(join(state.dir, plan.plan), "utf8")) as { hosts: Array<{ factsDigest: string }> };
+  const factFree = reads.hosts.filter((h) => h.factsDigest === NO_FACTS_DIGEST).length;
+  if (factFree !== HOSTS) throw new Error(`${plan.plan}: ${HOSTS - factFree} hosts have a facts digest: a commands-only plan should depend on no facts`);
   const rows: Row[] = [
     { label: "minimal ssh2 script", samples: [], run: () => perHost(state.hosts, CONCURRENCY, connect, COMMANDS) },
     { label: `+ connects spaced at ${CONNECTS_PER_SECOND}/s`, samples: [], run: () => perHost(state.hosts, CONCURRENCY, spaced(connect, CONNECTS_PER_SECOND), COMMANDS) },
-    { label: "+ the stale check's facts read (same work)", samples: [], run: () => perHost(state.hosts, CONCURRENCY, readFirst(spaced(connect, CONNECTS_PER_SECOND), stale), COMMANDS) },
-    { label: "steward's transport and facts reader, same work", samples: [], run: () => transportSameWork(state, state.hosts, CONCURRENCY, COMMANDS, false) },
+    { label: "steward's transport, same work", samples: [], run: () => transportSameWork(state, state.hosts, CONCURRENCY, COMMANDS, "none") },
     { label: "steward apply", samples: [], run: () => applied(state, plan, HOSTS) },
   ];
   await measure(rows, RUNS);
-  const [minimal, rate, same, transport, ours] = rows.map((r) => summarise(r.samples)) as [Summary, Summary, Summary, Summary, Summary];
+  const [minimal, rate, transport, ours] = rows.map((r) => summarise(r.samples)) as [Summary, Summary, Summary, Summary];
   const ansibleMs = await ansibleRun(ansible, () => ansiblePlaybook(ansible!, state, state.hosts, COMMANDS.map((c) => ({ name: c, command: c })), CONCURRENCY, join(state.dir, "ansible-commands")));
   table([
     [rows[0]!.label, fmt(minimal), "1.00x"],
     [rows[1]!.label, fmt(rate), `${ratio(rate, minimal)} (the connect rate costs ${(rate.median - minimal.median).toFixed(0)}ms)`],
-    [rows[2]!.label, fmt(same), `${ratio(same, minimal)} (the read costs ${(same.median - rate.median).toFixed(0)}ms)`],
-    [rows[3]!.label, fmt(transport), `${ratio(transport, minimal)}; ${ratio(transport, same)} the same-work reference`],
-    [rows[4]!.label, fmt(ours), `${ratio(ours, minimal)}; ${ratio(ours, same)} the same-work reference`],
+    [rows[2]!.label, fmt(transport), `${ratio(transport, minimal)}; ${ratio(transport, rate)} the rate-spaced script`],
+    [rows[3]!.label, fmt(ours), `${ratio(ours, minimal)}; ${ratio(ours, rate)} the rate-spaced script`],
     ansibleRow(ansibleMs, minimal, ours),
   ]);
-  const r = ours.median / same.median;
-  console.log(`steward / same-work reference (median): ${r.toFixed(2)}x, target <= ${TARGET_RATIO}x: ${r <= TARGET_RATIO ? "met" : "NOT met"}`);
-  console.log(`  of steward's ${(ours.median - same.median).toFixed(0)}ms over it: ${(transport.median - same.median).toFixed(0)}ms the transport and facts reader, ${(ours.median - transport.median).toFixed(0)}ms the CLI and engine (plan checks, lock, journal, events, results, report)`);
+  const r = ours.median / minimal.median;
+  console.log(`steward / minimal ssh2 script (median): ${r.toFixed(2)}x, target <= ${TARGET_RATIO}x: ${r <= TARGET_RATIO ? "met" : "NOT met"}`);
+  if (ansibleMs !== undefined && !Number.isNaN(ansibleMs)) console.log(`steward faster than Ansible: ${(ansibleMs / ours.median).toFixed(1)}x (target >= 12x; Ansible itself took ${(ansibleMs / minimal.median).toFixed(1)}x the minimal script in this run)`);
+  console.log(`  of steward's ${(ours.median - minimal.median).toFixed(0)}ms over the minimal script: ${(rate.median - minimal.median).toFixed(0)}ms the connect rate, ${(transport.median - rate.median).toFixed(0)}ms the rest of the transport, ${(ours.median - transport.median).toFixed(0)}ms the CLI and engine (plan checks, lock, journal, events, results, report)`);
   console.log(
     `connect rate: ${CONNECTS_PER_SECOND} new connections/s by default (connectsPerSecond, src/transport/ssh/index.ts; it spares sshd's MaxStartups): ` +
       `${HOSTS} hosts take at least ${((HOSTS / CONNECTS_PER_SECOND) * 1000).toFixed(0)}ms to connect; measured cost here ${(rate.median - minimal.median).toFixed(0)}ms of wall time`,

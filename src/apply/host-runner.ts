@@ -7,7 +7,8 @@
  *      (gatherPlanFacts: the facts script's PLAN_SECTIONS; the package lists only when
  *      a step touches packages, as only then are any in the digest or is a broken
  *      package a reason to stop) and recompute the facts digest (factsDigest in
- *      src/plan/digest.ts); a
+ *      src/plan/digest.ts); nothing at all for a host whose steps depend on no fact
+ *      (NO_FACTS_DIGEST: commands, checks, services… cannot go stale); a
  *      different digest, or packages now half-configured, is `skipped:stale` naming
  *      what moved, and nothing is changed. Not on a resumed host this run already
  *      touched: it moved because of this run, and its journal says how far it got;
@@ -30,7 +31,7 @@ import { gatherPlanFacts } from "../facts/gather.ts";
 import type { AppProbe, PlanFacts } from "../facts/types.ts";
 import type { Check, Step, StepKind } from "../model/types.ts";
 import { hostFactsDependencies, stepTimeoutMs } from "../steps/registry.ts";
-import { factsDigest } from "../plan/digest.ts";
+import { factsDigest, NO_FACTS_DIGEST } from "../plan/digest.ts";
 import type { Plan, PlannedAction, PlannedHost } from "../plan/types.ts";
 import { connectionGone, errorDetail, redactAcrossRemoved } from "../steps/execute-helpers.ts";
 import { redactStrings } from "../core/redact-value.ts";
@@ -341,6 +342,10 @@ export async function rejudgeStep(options: RunHostOptions, stepIndex: number, in
 async function staleness(options: RunHostOptions): Promise<{ outcome: HostOutcome; detail: string } | undefined> {
   const { host } = options;
   const deps = hostFactsDependencies(host.actions);
+  // Actions decided from no fact (commands, checks, services…) cannot go stale: the plan
+  // recorded the digest of no facts, and nothing is read. A plan whose host has no fact
+  // dependencies but another digest was not made by this rule: refused, not trusted.
+  if (!deps.any) return host.factsDigest === NO_FACTS_DIGEST ? undefined : { outcome: "skipped:stale", detail: "the plan's facts digest for this host is not that of a host whose steps depend on no facts; plan again" };
   const hasPackages = host.actions.some((a) => a.kind === "packages");
   // The package lists are the costly part of the read (apt loads its cache twice). A host
   // whose steps touch no package has none in its digest and no broken-package check, so

@@ -1,7 +1,7 @@
 import type { HostFacts } from "../facts/types.ts";
 import type { Step } from "../model/types.ts";
 import { HostPlan } from "../steps/host-plan.ts";
-import { kindOf } from "../steps/registry.ts";
+import { hostFactsDependencies, kindOf } from "../steps/registry.ts";
 import type { TouchedPackages } from "./digest.ts";
 import type { CompiledPolicy } from "./policy.ts";
 import type { PlannedAction } from "./types.ts";
@@ -20,6 +20,8 @@ export interface HostActions {
   /** Distinct packages upgraded, by name and architecture: libc6 for amd64 and for i386 are two, one package upgraded by two steps is one. */
   upgrades: number;
   rebootExpected: boolean;
+  /** False when no action depends on any fact (see hostFactsDependencies): the host's digest is NO_FACTS_DIGEST. */
+  dependsOnFacts: boolean;
   /** True when the runbook manages packages or apps here but no such step changes anything. */
   packagesIdle: boolean;
   hasPackageStep: boolean;
@@ -42,6 +44,7 @@ export function hostActions(steps: readonly Step[], appliesTo: (step: Step) => b
     apps: host.apps,
     upgrades: host.upgrades,
     rebootExpected: host.rebootExpected,
+    dependsOnFacts: hostFactsDependencies(actions).any,
     packagesIdle: (host.managesPackages || host.managesApps) && host.changes === 0,
     hasPackageStep: host.managesPackages,
   };

@@ -62,6 +62,14 @@ export const sha256: (text: string) => string =
   typeof crypto.hash === "function" ? (text) => crypto.hash("sha256", text, "hex") : (text) => crypto.createHash("sha256").update(text).digest("hex");
 
 /**
+ * The facts digest of a host whose actions depend on no fact at all (only commands,
+ * checks, services, backups…; see hostFactsDependencies): sha256 of `{}`, the canonical
+ * JSON of the empty value. Apply reads no facts before such a host's steps — a pending
+ * reboot or an OS upgrade since planning changes nothing these steps were decided from.
+ */
+export const NO_FACTS_DIGEST: string = sha256("{}");
+
+/**
  * The digest text factsDigest writes for one package, kept with the package's shared
  * decision (see policy.ts) together with the entry it was written for, so the next host
  * with an equal entry reuses it instead of writing it again.

@@ -3,7 +3,7 @@ import { evaluateSelector, indexInventory, parseSelector, type Selector } from "
 import { CRITICALITIES, type Host, type Inventory, type Runbook, type Step } from "../model/types.ts";
 import { neverOpensReason, nextOpening } from "../model/window.ts";
 import { hostActions } from "./actions.ts";
-import { canonicalJson, NameOrder, plannedFactsDigest, sha256 } from "./digest.ts";
+import { canonicalJson, NameOrder, NO_FACTS_DIGEST, plannedFactsDigest, sha256 } from "./digest.ts";
 import { plainLine } from "../core/text.ts";
 import { checkPlanTime } from "./clock.ts";
 import { sealPlan } from "./document.ts";
@@ -113,7 +113,7 @@ export function plan(input: PlanInput): Plan {
     }
     // Keep what the plan needs of the facts, not the facts: a large fleet's facts need not all fit in memory.
     const f = result.facts;
-    const digest = plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder, work.apps);
+    const digest = work.dependsOnFacts ? plannedFactsDigest(f, work.touched, installedOrders.of(f.installed), upgradableOrder, work.apps) : NO_FACTS_DIGEST;
     ready.push({ host, os: f.os.prettyName, packageManager: f.packageManager, arch: nativeArch(f), gatheredAt: result.gatheredAt, digest, actions: work.actions, upgrades: work.upgrades, rebootExpected: work.rebootExpected, rank: 0, criticality: CRITICALITIES.indexOf(host.criticality) });
   }
 

@@ -13,7 +13,7 @@ import type { ExcludedPackage, ExclusionReason, PlannedPackage } from "./policy.
  * know. 4: the plan carries each step's full definition, the runbook's vars and the
  * gate's checks, and actions name their step by index.
  */
-export const PLAN_FORMAT = 4;
+export const PLAN_FORMAT = 5;
 
 /** A plan without the two members made from its content: what planDigest hashes. */
 export type PlanBody = Omit<Plan, "id" | "digest">;

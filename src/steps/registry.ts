@@ -52,15 +52,19 @@ export const stepTimeoutMs = (step: Step): number => (step.timeout !== undefined
  * The facts a host's planned actions depend on, from the actions alone: apply passes
  * them to factsDigest (src/plan/digest.ts) over freshly gathered facts and compares
  * the result with the host's `factsDigest` in the plan; a difference means the host
- * moved since planning.
+ * moved since planning. `any` is false when no action depends on any fact (commands,
+ * checks, services…): the plan records NO_FACTS_DIGEST for such a host and apply reads
+ * no facts before its steps: there is nothing on the host that could make the plan stale.
  */
-export function hostFactsDependencies(actions: readonly PlannedAction[]): { packages: Set<string>; apps: string[] } {
+export function hostFactsDependencies(actions: readonly PlannedAction[]): { packages: Set<string>; apps: string[]; any: boolean } {
   const packages = new Set<string>();
   const apps: string[] = [];
+  let host = false;
   for (const a of actions) {
     const deps = kindOfAction(a).dependsOn(a);
     for (const name of deps.packages) packages.add(name);
     apps.push(...deps.apps);
+    host ||= deps.host;
   }
-  return { packages, apps };
+  return { packages, apps, any: host || packages.size > 0 || apps.length > 0 };
 }

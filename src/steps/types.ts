@@ -57,6 +57,14 @@ export interface FactsDependencies {
   packages: readonly string[];
   /** App names whose probed versions the action was decided from. */
   apps: readonly string[];
+  /**
+   * True when the action was decided from the host-wide facts the digest always covers
+   * (OS, package manager, reboot flag): a packages step (the driver and its lists), an
+   * app-upgrade (its probe), a `when: required` reboot (the flag). False for an action
+   * decided from nothing on the host (a command, a check, a service…): a host whose
+   * actions are all such has no facts to go stale, and apply reads none (NO_FACTS_DIGEST).
+   */
+  host: boolean;
 }
 
 /**

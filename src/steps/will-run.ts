@@ -8,7 +8,7 @@ import type { FactsDependencies } from "./types.ts";
  */
 export const willRun = <K extends StepKind>(kind: K, step: { name: string }, index: number): { step: string; index: number; kind: K } => ({ step: step.name, index, kind });
 
-export const NO_DEPENDENCIES: FactsDependencies = { packages: [], apps: [] };
+export const NO_DEPENDENCIES: FactsDependencies = { packages: [], apps: [], host: false };
 
 export const noDependencies = (): FactsDependencies => NO_DEPENDENCIES;
 

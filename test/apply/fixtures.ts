@@ -52,7 +52,7 @@ export function rolloutPlan(spec: PlanSpec): Plan {
   });
   const haltsAt = spec.haltsAt ?? 1;
   return {
-    format: 4,
+    format: 5,
     id: "patches-20261124T0100-dddddddddddd",
     digest: DIGEST,
     createdAt: "2026-11-24T01:00:00.000Z",

@@ -101,7 +101,7 @@ describe("plan artifact", () => {
     expect(() => parsePlan(JSON.stringify(doc), "plans/x.json")).toThrow("plans/x.json: the plan was changed after it was written");
     // Written so by steward (a bug): the index itself is caught when the plan is read.
     expect(() => fromDocument(doc, "plans/x.json")).toThrow(`plans/x.json: host ${host.name} refers to package entry 9999, which does not exist`);
-    expect(() => parsePlan(JSON.stringify({ ...doc, format: 2 }), "plans/x.json")).toThrow("plans/x.json: plan format 2 was written by an older steward; this steward reads format 4 only");
+    expect(() => parsePlan(JSON.stringify({ ...doc, format: 2 }), "plans/x.json")).toThrow("plans/x.json: plan format 2 was written by an older steward; this steward reads format 5 only");
     expect(() => parsePlan("{", "plans/x.json")).toThrow(/^plans\/x\.json: not JSON/);
   });
 

@@ -182,7 +182,7 @@ describe("parsePlan refuses a plan changed after it was written", () => {
     ] as const) {
       const error = refusal(edited(p, (doc) => void ((doc as { format?: unknown }).format = format)));
       expect(error?.code).toBe("stale-plan");
-      expect(error?.message).toBe(`${FILE}: ${shown}; this steward reads format 4 only`);
+      expect(error?.message).toBe(`${FILE}: ${shown}; this steward reads format 5 only`);
       expect(error?.hint).toMatch(hint);
     }
   });

@@ -26,7 +26,7 @@ export const plan: StepKindModule<"app-upgrade">["plan"] = (step, index, host) =
   return { step: step.name, index, kind: "app-upgrade", ...decision };
 };
 
-export const dependsOn: StepKindModule<"app-upgrade">["dependsOn"] = (a) => ({ packages: [], apps: [a.app] });
+export const dependsOn: StepKindModule<"app-upgrade">["dependsOn"] = (a) => ({ packages: [], apps: [a.app], host: true });
 
 export const render: StepKindModule<"app-upgrade">["render"] = (a) => ({
   notes: [a.status === "upgrade" ? `${a.step}: ${a.app} ${a.current} → ${a.to} (${a.updateType}, in ${a.range}; ${a.detail})` : `${a.step}: ${a.app} ${a.status === "current" ? "stays" : "cannot be planned"}: ${a.detail}`],

@@ -78,7 +78,7 @@ export const plan: StepKindModule<"packages">["plan"] = (step, index, host) => {
   return { step: step.name, index, kind: "packages", action: step.action, packages };
 };
 
-export const dependsOn: StepKindModule<"packages">["dependsOn"] = (a) => ({ packages: a.action === "upgrade" ? a.upgrades.map((u) => u.name) : a.packages.map((p) => p.name), apps: [] });
+export const dependsOn: StepKindModule<"packages">["dependsOn"] = (a) => ({ packages: a.action === "upgrade" ? a.upgrades.map((u) => u.name) : a.packages.map((p) => p.name), apps: [], host: true });
 
 /** Upgrades go to the host's package table; an install or removal is one line. */
 export const render: StepKindModule<"packages">["render"] = (a) =>

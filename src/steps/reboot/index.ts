@@ -1,5 +1,5 @@
 import type { StepKindModule } from "../types.ts";
-import { noDependencies, noRules } from "../will-run.ts";
+import { noRules } from "../will-run.ts";
 
 /**
  * `reboot`: `when: required` (the default) reboots only a host that needs it: one that
@@ -28,7 +28,7 @@ export const plan: StepKindModule<"reboot">["plan"] = (step, index, host) => {
   return { step: step.name, index, kind: "reboot", when, expected, because };
 };
 
-/** The reboot flag is in every host's facts digest already. */
-export const dependsOn: StepKindModule<"reboot">["dependsOn"] = noDependencies;
+/** `when: required` was decided from the reboot flag (in the host-wide part of the digest); `when: always` from nothing. */
+export const dependsOn: StepKindModule<"reboot">["dependsOn"] = (a) => ({ packages: [], apps: [], host: a.when === "required" });
 
 export const render: StepKindModule<"reboot">["render"] = (a) => ({ notes: [a.expected ? `${a.step}: reboot expected (${a.because.join("; ")})` : `${a.step}: no reboot expected`] });
