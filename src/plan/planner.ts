@@ -135,6 +135,7 @@ export function plan(input: PlanInput): Plan {
       position: i + 1,
       criticality: host.criticality,
       orderGroup: rank.get(host.name)?.group ?? null,
+      groups: [...host.groups].sort(),
       os,
       packageManager,
       factsGatheredAt: gatheredAt,
