@@ -15,12 +15,14 @@ import { join } from "node:path";
 import { AUDIT_LOG, RUN_ID } from "../audit/entry.ts";
 import { readAuditLog } from "../audit/log.ts";
 import { digestOf, readRunFile } from "../audit/record.ts";
-import { UsageError } from "../core/errors.ts";
+import { StewardError, UsageError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/fs.ts";
 import { quotedName } from "../core/text.ts";
 import { runIds } from "../report/history/runs.ts";
 import { resultsProblems, type RunResults } from "./results.ts";
 import { SUMMARY_FILE, summariseResults, summaryText } from "./summary.ts";
+
+const RESULTS_FILE = "results.json";
 
 /** What was done for one run. */
 export interface SummariseOutcome {
@@ -34,7 +36,9 @@ export interface SummariseOutcome {
  * Summarises the named runs (every run folder under runs/ when `runIdsWanted` is
  * empty), oldest first. Never writes for a results.json the audit log does not vouch for.
  * @throws UsageError (exit 2) naming it, before anything is written: a named id that is
- *   not a run id (`../../etc`), one named twice, or one with no folder under runs/.
+ *   not a run id (`../../etc`), one named twice, or one with no folder under runs/;
+ *   StewardError "invalid-input" (exit 3), also before anything is written, for a named
+ *   run whose folder holds no results.json yet (applying, or stopped: `--resume` writes it).
  * @throws EnvironmentError when a summary cannot be written; AuditLogError for an audit
  *   log or run file that is a link or not a regular file.
  */
@@ -47,7 +51,7 @@ export async function summariseRuns(root: string, runIdsWanted: readonly string[
   const out: SummariseOutcome[] = [];
   for (const runId of ids) {
     if (!RUN_ID.test(runId)) continue; // a folder under runs/ that is not a run (checked above for named ones)
-    const file = `runs/${runId}/results.json`;
+    const file = `runs/${runId}/${RESULTS_FILE}`;
     const bytes = await readRunFile(join(root, file), file);
     if (bytes === null) {
       out.push(runIdsWanted.length > 0 ? { runId, action: "refused", reason: `${file} does not exist` } : { runId, action: "skipped", reason: "no results.json yet" });
@@ -97,5 +101,13 @@ async function refuseBadNames(root: string, runIdsWanted: readonly string[]): Pr
     const info = await lstat(join(root, "runs", runId)).catch(() => null);
     if (info === null) throw new UsageError(`there is no run ${runId} (runs/${runId}/ does not exist)`, fix);
     if (!info.isDirectory()) throw new UsageError(`runs/${runId} is ${info.isSymbolicLink() ? "a symbolic link" : "not a folder"}, not a run`, fix);
+    // The name is right but the record is not there yet: invalid input (exit 3), not a tampered record (5).
+    if ((await readRunFile(join(root, "runs", runId, RESULTS_FILE), `runs/${runId}/${RESULTS_FILE}`)) === null) {
+      throw new StewardError(
+        "invalid-input",
+        `run ${runId} has no results to summarise: runs/${runId}/${RESULTS_FILE} does not exist (the run is still applying, or it stopped before writing its results)`,
+        `let a running apply finish; resume a stopped run with \`steward apply <plan.json> --resume ${runId}\`, or merge a sharded run's wave with \`steward results merge ${runId}\`: either writes results.json and its summary`,
+      );
+    }
   }
 }

@@ -16,11 +16,14 @@
  *   refused: such a file forges lines in every listing that shows it.
  *
  * Refusals are usage errors (exit 2) naming the path (quoted by quotedName,
- * src/core/text.ts) and what it holds.
+ * src/core/text.ts) and what it holds. The GitHub Actions job summary file
+ * (`$GITHUB_STEP_SUMMARY`, {@link jobSummaryFile}) is checked by the same rules; it
+ * comes from the runner's environment rather than the command line, so its refusals
+ * are environment errors (exit 6).
  */
 import { realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { UsageError } from "../core/errors.ts";
+import { EnvironmentError, StewardError, UsageError } from "../core/errors.ts";
 import { hasUnprintable, quotedName } from "../core/text.ts";
 import { displayPath } from "./display-path.ts";
 
@@ -71,11 +74,31 @@ export async function outFolder(value: string, cwd: string, root: string, keep: 
 }
 
 /**
- * Refuses an output name holding a control, line-separator or format character.
- * @throws UsageError naming it escaped.
+ * `$GITHUB_STEP_SUMMARY`, the file GitHub Actions shows as the job summary: undefined
+ * when it is unset or empty (not running in Actions), else the absolute path, checked
+ * as `--out` is (module comment) before anything is written. The runner sets it to a
+ * plain file under its own temp folder; anything else is a broken or hostile setting.
+ * @param root the repository the command works on (its `--root`).
+ * @throws EnvironmentError (exit 6) naming the variable: a control or format character
+ *   in the name, or a path inside steward's record.
  */
-export function refuseUnprintable(value: string, flag = "--out"): void {
-  if (hasUnprintable(value)) throw new UsageError(`${flag} ${quotedName(value)} holds a control or format character: steward writes no file whose name can forge lines in a listing`, "name the file with printable characters only");
+export async function jobSummaryFile(env: NodeJS.ProcessEnv, cwd: string, root: string): Promise<string | undefined> {
+  const value = env["GITHUB_STEP_SUMMARY"];
+  if (value === undefined || value === "") return undefined;
+  const fix = "GitHub Actions sets GITHUB_STEP_SUMMARY itself: do not set or override it in the workflow (or set it to a writable file outside steward's record)";
+  const refuse = (message: string, hint: string): StewardError => new EnvironmentError(message, hint);
+  refuseUnprintable(value, "GITHUB_STEP_SUMMARY", refuse, fix);
+  const path = resolve(cwd, value);
+  await refuseManaged(path, cwd, root, fix, undefined, "GITHUB_STEP_SUMMARY", refuse);
+  return path;
+}
+
+/**
+ * Refuses an output name holding a control, line-separator or format character.
+ * @throws UsageError naming it escaped (or what `refuse` makes).
+ */
+export function refuseUnprintable(value: string, flag = "--out", refuse: (message: string, hint: string) => StewardError = (m, h) => new UsageError(m, h), fix = "name the file with printable characters only"): void {
+  if (hasUnprintable(value)) throw refuse(`${flag} ${quotedName(value)} holds a control or format character: steward writes no file whose name can forge lines in a listing`, fix);
 }
 
 /** The path the kernel would reach: links resolved in every existing component, the rest appended. */
@@ -103,7 +126,7 @@ function within(base: string, path: string): string | undefined {
   return rel.split(sep).join("/");
 }
 
-async function refuseManaged(path: string, cwd: string, root: string, fix: string, keep?: string): Promise<void> {
+async function refuseManaged(path: string, cwd: string, root: string, fix: string, keep?: string, flag = "--out", refuse: (message: string, hint: string) => StewardError = (m, h) => new UsageError(m, h)): Promise<void> {
   const lexicalRoot = resolve(root);
   const realRoot = await realTarget(lexicalRoot);
   const real = await realTarget(path);
@@ -114,6 +137,6 @@ async function refuseManaged(path: string, cwd: string, root: string, fix: strin
     if (managed === undefined) continue;
     const via = real !== path ? ` (it resolves to ${quotedName(real)})` : "";
     const where = rel === managed.path && managed.path.endsWith(".jsonl") ? managed.path : `${managed.path}/`;
-    throw new UsageError(`--out ${quotedName(displayPath(cwd, path))}${via}: ${where} holds ${managed.holds}; steward never writes output over its own record`, `steward writes nothing under ${FOLDERS}: ${fix}`);
+    throw refuse(`${flag} ${quotedName(displayPath(cwd, path))}${via}: ${where} holds ${managed.holds}; steward never writes output over its own record`, `steward writes nothing under ${FOLDERS}: ${fix}`);
   }
 }

@@ -25,7 +25,8 @@ export function headContext(plan: Plan): Record<string, unknown> {
     planned: plan.summary.planned,
     skipped: plan.summary.skipped,
     selected: plan.summary.selected,
-    waves: plan.summary.waves.length > 0 ? plan.summary.waves.join(" → ") : "none",
+    // The count first, as `steward plan` prints it: sizes alone ("2") read as a number of waves.
+    waves: plan.summary.waves.length > 0 ? `${plan.summary.waves.length} (hosts per wave: ${plan.summary.waves.join(" → ")})` : "none: no host is planned",
     upgrades: plan.summary.upgrades,
     reboots: plan.summary.rebootsExpected,
     budget: `more than ${plural(r.failureBudget.allowed, "failed host")} halts (${r.failureBudget.spec ?? "not set: the first failure halts"}; unreachable hosts count)`,

@@ -59,10 +59,10 @@ Package upgrades left out by policy: {{#each excludedByReason}}{{#if @index}}, {
   wave: `
 ### Wave {{number}}: {{size}} {{noun}} ({{total}} started in total; entry {{spec}})
 
-| # | Host | Group | Criticality | Upgrades | Reboot |
-|---|---|---|---|---|---|
+| # | Host |{{#if ordered}} Order group |{{/if}} Groups | Criticality | Upgrades | Reboot |
+|---|---|{{#if ordered}}---|{{/if}}---|---|---|---|
 `,
-  waveRow: "| {{position}} | {{name}} | {{group}} | {{criticality}} | {{upgrades}} | {{reboot}} |\n",
+  waveRow: "| {{position}} | {{name}} |{{#if ordered}} {{orderGroup}} |{{/if}} {{groups}} | {{criticality}} | {{upgrades}} | {{reboot}} |\n",
   waveMore: "\n_… and {{more}} more hosts in this wave (see the plan JSON)._\n",
   detailHeading: "\n#### {{name}}\n",
   detailOpen: "\n<details><summary>{{summary}}</summary>\n",
@@ -169,16 +169,19 @@ class PlanDocument {
   private readonly waveMoreBase: number;
   private readonly skippedMoreBase: number;
   private readonly skippedHead: string;
+  /** Whether the runbook orders its rollout by group: then wave tables have an "Order group" column. */
+  private readonly ordered: boolean;
 
   constructor(plan: Plan) {
     this.plan = plan;
+    this.ordered = plan.rollout.order.length > 0;
     this.rowsAll = Math.max(plan.hosts.length, plan.skipped.length);
     this.byName = new Map(plan.hosts.map((h) => [h.name, h]));
     for (const wave of plan.rollout.waves) for (const name of wave.hosts) this.appearances.set(name, (this.appearances.get(name) ?? 0) + 1);
     this.head = this.t.head(headContext(plan));
     this.waveHeads = plan.rollout.waves.map((wave) => {
       const spec = wave.spec === "rest" ? "the remaining hosts" : wave.spec === "all" ? "all hosts, no waves set" : String(wave.spec);
-      return this.t.wave({ number: wave.index + 1, size: wave.size, noun: wave.size === 1 ? "host" : "hosts", total: wave.total, spec });
+      return this.t.wave({ number: wave.index + 1, size: wave.size, noun: wave.size === 1 ? "host" : "hosts", total: wave.total, spec, ordered: this.ordered });
     });
     this.waveRows = plan.rollout.waves.map(() => []);
     this.noteBase = this.note("").length;
@@ -306,7 +309,10 @@ class PlanDocument {
     const cache = this.waveRows[w]!;
     if (cache[j] === undefined) {
       const h = this.host(this.plan.rollout.waves[w]!.hosts[j]!);
-      cache[j] = this.t.waveRow({ position: h.position, name: h.name, group: h.orderGroup ?? "–", criticality: h.criticality, upgrades: h.upgrades, reboot: h.rebootExpected ? "expected" : "no" });
+      // The order group only where the runbook orders by group; the inventory groups always, so a host's groups are never shown as "–".
+      const orderGroup = h.orderGroup ?? "none: goes last";
+      const groups = h.groups.length > 0 ? h.groups.join(", ") : "–";
+      cache[j] = this.t.waveRow({ position: h.position, name: h.name, ordered: this.ordered, orderGroup, groups, criticality: h.criticality, upgrades: h.upgrades, reboot: h.rebootExpected ? "expected" : "no" });
     }
     return cache[j]!;
   }

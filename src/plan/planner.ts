@@ -108,7 +108,11 @@ export function plan(input: PlanInput): Plan {
       const excluded = work.actions.flatMap((a) => ("excluded" in a ? a.excluded : []));
       const packages = !work.hasPackageStep ? [] : [excluded.length > 0 ? `no package change passes the policy (${excluded.length} left out)` : "no package changes are pending"];
       const current = apps.filter((a) => a.status === "current").map((a) => `${a.app}: ${a.detail}`);
-      skip(host.name, "nothing-to-do", [...packages, ...current].join("; "), excluded.length > 0 ? { excluded } : {});
+      // The runbook's other steps serve its package and app changes (a backup before, a restart or check after): without one they do not run, and the plan says so.
+      // A reboot step is not named: here no reboot is expected, so it would have done nothing.
+      const others = work.actions.filter((a) => a.kind !== "packages" && a.kind !== "app-upgrade" && a.kind !== "reboot").map((a) => `${a.step} (${a.kind})`);
+      const idle = others.length > 0 ? [`so the runbook's other steps do not run here either: ${others.join(", ")}`] : [];
+      skip(host.name, "nothing-to-do", [...packages, ...current, ...idle].join("; "), excluded.length > 0 ? { excluded } : {});
       continue;
     }
     // Keep what the plan needs of the facts, not the facts: a large fleet's facts need not all fit in memory.
@@ -135,6 +139,7 @@ export function plan(input: PlanInput): Plan {
       position: i + 1,
       criticality: host.criticality,
       orderGroup: rank.get(host.name)?.group ?? null,
+      groups: [...host.groups].sort(),
       os,
       packageManager,
       factsGatheredAt: gatheredAt,

@@ -95,6 +95,8 @@ export interface PlannedHost {
   criticality: Criticality;
   /** The first `rollout.order` group the host belongs to; null when it is in none (it goes last). */
   orderGroup: string | null;
+  /** The groups the inventory lists for the host (its own `groups:`, not their parents), sorted: for the reviewer. */
+  groups: string[];
   os: string;
   packageManager: PackageManager | null;
   factsGatheredAt: string;

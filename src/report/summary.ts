@@ -10,12 +10,15 @@
  * much was left out and where the whole report is.
  */
 import { open, stat } from "node:fs/promises";
+import { EnvironmentError } from "../core/errors.ts";
 import { plainLine } from "../core/text.ts";
 
 /** GitHub's limit for one step's summary, in bytes. */
 export const STEP_SUMMARY_LIMIT = 1024 * 1024;
 
 export interface JobSummaryOptions {
+  /** The summary file, already checked (src/cli/out-path.ts jobSummaryFile); when absent, GITHUB_STEP_SUMMARY of `env` as it is. */
+  path?: string;
   /** Where GITHUB_STEP_SUMMARY is read from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   /** Where the whole report is (a file or an artifact), named when detail is left out. */
@@ -39,24 +42,39 @@ const bytes = (text: string): number => Buffer.byteLength(text, "utf8");
  * Appends `markdown` to the job summary when running in GitHub Actions
  * (`GITHUB_STEP_SUMMARY` set); does nothing otherwise. Never writes more than the
  * step's remaining budget.
- * @throws Error from the file system when the summary file cannot be appended to
- * (the runner creates it; a failure there is the runner's, and should be seen).
+ * @throws EnvironmentError (see {@link appendJobSummary}) when the summary file cannot be
+ * appended to (the runner creates it; a failure there is the runner's, and should be seen).
  */
 export async function writeJobSummary(markdown: string, options: JobSummaryOptions = {}): Promise<JobSummaryOutcome> {
-  const path = (options.env ?? process.env)["GITHUB_STEP_SUMMARY"];
+  const path = options.path ?? (options.env ?? process.env)["GITHUB_STEP_SUMMARY"];
   if (path === undefined || path === "") return { written: false, reason: "GITHUB_STEP_SUMMARY is not set (not running in GitHub Actions)" };
   const limit = options.limit ?? STEP_SUMMARY_LIMIT;
   const already = await stat(path).then((s) => s.size, () => 0);
   const fitted = fitSummary(markdown, limit - already - 1, options.fullTextPath);
   if (fitted === undefined) return { written: false, reason: `the step summary already holds ${already} bytes of its ${limit}` };
   const text = `${already > 0 ? "\n" : ""}${fitted.text}`;
-  const file = await open(path, "a");
-  try {
-    await file.appendFile(text, "utf8");
-  } finally {
-    await file.close();
-  }
+  await appendJobSummary(path, text);
   return { written: true, path, bytes: bytes(text), sectionsOmitted: fitted.omitted, cut: fitted.cut };
+}
+
+/**
+ * Appends `text` to the job summary file at `path` (checked by the caller, e.g. with
+ * src/cli/out-path.ts jobSummaryFile), creating it when missing as the runner would.
+ * @throws EnvironmentError (exit 6) naming GITHUB_STEP_SUMMARY, the path and the
+ * system's reason (ENOENT: its folder is missing; EACCES; EISDIR…).
+ */
+export async function appendJobSummary(path: string, text: string): Promise<void> {
+  try {
+    const file = await open(path, "a");
+    try {
+      await file.appendFile(text, "utf8");
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new EnvironmentError(`GITHUB_STEP_SUMMARY ${plainLine(path)}: cannot append the job summary (${reason}: ${plainLine((error as Error).message)})`, "GitHub Actions creates this file for each step: run the command in a workflow step, or point GITHUB_STEP_SUMMARY at a writable file (or unset it)", { cause: error });
+  }
 }
 
 /**

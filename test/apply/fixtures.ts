@@ -36,6 +36,7 @@ export function rolloutPlan(spec: PlanSpec): Plan {
     position: i + 1,
     criticality: "medium",
     orderGroup: h.group ?? null,
+    groups: h.group ? [h.group] : [],
     os: "debian 12",
     packageManager: "apt",
     factsGatheredAt: "2026-11-24T01:00:00.000Z",

@@ -127,7 +127,7 @@ describe("plan artifact", () => {
     expect(md.indexOf("| Waves |")).toBeLessThan(md.indexOf("## Waves"));
     expect(md.indexOf("## Waves")).toBeLessThan(md.indexOf("## Skipped hosts"));
     expect(seen).toContain("| Failure budget | more than 1 failed host halts (5%; unreachable hosts count) |");
-    expect(seen).toContain("| Waves | 1 → 3 → 14 → 18 |");
+    expect(seen).toContain("| Waves | 4 (hosts per wave: 1 → 3 → 14 → 18) |");
     expect(seen).toMatch(/\| host-\d+ \| no-package-manager \| the runbook manages packages/);
     expect(seen).toContain("vendor-agent nightly → nightly2: unparsable-version (semver could not read 'nightly'; assumed major;");
     expect(md).not.toContain("<details>");

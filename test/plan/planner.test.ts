@@ -60,7 +60,7 @@ describe("plan", () => {
       ["legacy-01", "no-package-manager"],
     ]);
     expect(p.skipped.find((s) => s.host === "gone-01")).toMatchObject({ factsError: "unreachable", detail: expect.stringContaining("ECONNREFUSED") });
-    expect(p.skipped.find((s) => s.host === "app-02")?.detail).toBe("no package change passes the policy (1 left out)");
+    expect(p.skipped.find((s) => s.host === "app-02")?.detail).toBe("no package change passes the policy (1 left out); so the runbook's other steps do not run here either: pre-flight (check)");
     expect(p.summary).toMatchObject({ targeted: 9, selected: 9, planned: 6, skipped: 3, waves: [1, 2, 3], skippedByReason: { "nothing-to-do": 1, unreachable: 1, "no-package-manager": 1 } });
   });
 

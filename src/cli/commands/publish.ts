@@ -18,6 +18,7 @@ import { postmortemToPublish } from "../../report/postmortem/command.ts";
 import { isIncident } from "../../report/postmortem/write.ts";
 import type { PublishedChange, Publisher, PublishFile } from "../../publish/types.ts";
 import { ExitCode } from "../exit-codes.ts";
+import { jobSummaryFile } from "../out-path.ts";
 import { parsePlanTime } from "../../plan/clock.ts";
 import type { Command, CommandIO } from "../io.ts";
 
@@ -120,10 +121,12 @@ Exit codes: 0 published, 2 usage, 5 a run's results are not steward's, 6 environ
     const lines: string[] = [];
     if (what === "report") {
       const week = weekArg(values.week, values.now);
+      // Checked before anything is read or published: a refused summary path publishes nothing.
+      const summaryFile = values["job-summary"] === true ? await jobSummaryFile(io.env, io.cwd, root) : undefined;
       const parts = await readReportParts([target, ...extra].map((f) => ({ path: resolve(io.cwd, f), shown: f })));
       const publication = reportPublication(week, parts);
       if (values["job-summary"] === true) {
-        const summary = await writeJobSummary(String(publication.files[0]!.content), { env: io.env, fullTextPath: publication.files[0]!.path });
+        const summary = await writeJobSummary(String(publication.files[0]!.content), { ...(summaryFile !== undefined ? { path: summaryFile } : {}), env: io.env, fullTextPath: publication.files[0]!.path });
         lines.push(summary.written ? `job summary: ${summary.bytes} bytes${summary.sectionsOmitted > 0 || summary.cut ? `, ${summary.sectionsOmitted} section(s) left out to fit 1 MiB` : ""}` : `job summary: not written (${summary.reason})`);
       }
       lines.push(...describe(`report ${week}`, await publisherFor(values.publisher, root, io).publishReport(publication)));

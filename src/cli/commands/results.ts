@@ -32,8 +32,10 @@ not-started:budget and no further wave is applied, 5 a shard cannot be merged.
               from its results.json; refuses (exit 5), naming it, a results.json that
               is not the one runs/audit.jsonl recorded. A name that is not a run id,
               a run with no folder under runs/, or a run named twice is a usage error
-              (exit 2), refused before anything is written. Exit 0 when every run has
-              its summary. Commit the summaries it writes.`,
+              (exit 2); a named run with no results.json yet (still applying, or
+              stopped: resume it) is invalid input (exit 3); both are refused before
+              anything is written. Exit 0 when every run has its summary. Commit the
+              summaries it writes.`,
   async run(argv, io) {
     const { values, positionals } = parseFlags({ args: argv, options: { root: { type: "string" }, plan: { type: "string" }, wave: { type: "string" } }, strict: true, allowPositionals: true });
     const [what, runId, ...extra] = positionals;

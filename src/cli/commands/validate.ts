@@ -1,11 +1,12 @@
-import { appendFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseFlags } from "../args.ts";
 import { UsageError } from "../../core/errors.ts";
 import { validateRepository } from "../../validate/index.ts";
 import { formatGithub, formatJson, formatText } from "../../validate/format.ts";
+import { appendJobSummary } from "../../report/summary.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { Command } from "../io.ts";
+import { jobSummaryFile } from "../out-path.ts";
 
 const FORMATS = ["text", "json", "github"] as const;
 
@@ -29,13 +30,14 @@ Exit codes: 0 valid, 3 invalid input (see README, Exit codes).`,
     const format = values.format as (typeof FORMATS)[number];
     if (!FORMATS.includes(format)) throw new UsageError(`unknown format '${values.format}'`, `use one of: ${FORMATS.join(", ")}`);
     const root = resolve(io.cwd, values.root ?? ".");
+    // Checked before anything is printed: a refused summary path leaves no half-written output.
+    const summaryFile = format === "github" ? await jobSummaryFile(io.env, io.cwd, root) : undefined;
     const result = await validateRepository(root);
     if (format === "json") io.stdout(formatJson(result));
     else if (format === "github") {
       const { log, summary } = formatGithub(result);
       io.workflowCommands(log);
-      const summaryFile = io.env.GITHUB_STEP_SUMMARY;
-      if (summaryFile) await appendFile(summaryFile, summary);
+      if (summaryFile !== undefined) await appendJobSummary(summaryFile, summary);
     } else {
       io.stdout(formatText(result, result.texts));
     }
