@@ -143,6 +143,7 @@ describe("steward apply in a child process: signals, kill -9, the lock and the w
       window: guarded("window", window, 14),
       unguarded: UNGUARDED,
       faults: FAULTS,
+      piped: guarded("piped", "", 1),
     };
     for (const [name, text] of Object.entries(files)) await writeFile(join(state.dir, "runbooks", `${name}.yaml`), text);
   }, 180_000);
@@ -282,6 +283,23 @@ describe("steward apply in a child process: signals, kill -9, the lock and the w
     // The lock went with the first run: the plan can be applied again (nothing left to do).
     const third = await steward("apply", plan);
     expect(third.code, third.stdout + third.stderr).toBe(0);
+  }, 120_000);
+
+  it("a reader that closes the output mid-run (`apply | head -1`) does not stop the run: every host finishes, results and audit entry written, exit 0", async () => {
+    const plan = await planned("piped");
+    const running = start("apply", plan);
+    // The first progress line is out: the reader goes away, as `head -1` does.
+    await waitJournal("piped", running, (records) => intents(records, "first").length === 1);
+    running.child.stdout!.destroy();
+    const ended = await running.exited;
+    expect(ended.code, ended.stderr).toBe(0);
+    const { runId, records } = await journalOf("piped");
+    const done = await results(runId);
+    expect(done.hosts.map((h) => h.outcome)).toEqual(ALL.map(() => "changed"));
+    expect(records.filter((r) => r.type === "step-outcome")).toHaveLength(ALL.length * 2);
+    const audit = await readFile(join(state.dir, "runs", "audit.jsonl"), "utf8");
+    expect(audit).toContain(`"runId":"${runId}"`);
+    for (const host of ALL) expect(await runsOn(host, "piped-first-runs")).toBe(1);
   }, 120_000);
 
   it("SIGINT during the pause between waves ends the pause at once: later waves not started, exit 4", async () => {
