@@ -17,9 +17,11 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** GitHub's operationIds of every endpoint the publisher (and the fake's merge button) uses. */
+/** GitHub's operationIds of every endpoint the publisher (and the fake's merge button) uses; `/user` and `/app` name who steward publishes as. */
 const OPERATIONS = [
   "apps/create-installation-access-token",
+  "apps/get-authenticated",
+  "users/get-authenticated",
   "repos/get",
   "git/get-ref",
   "git/create-ref",

@@ -5,6 +5,7 @@
  */
 import { createPublicKey, randomBytes, verify, type KeyObject } from "node:crypto";
 import { DOCS, error, type Reply } from "./reply.ts";
+import { app, type Urls } from "./shapes.ts";
 import type { Account } from "./state.ts";
 
 /** GitHub's fine-grained permission names the publisher needs. */
@@ -45,6 +46,26 @@ export class AppRegistry {
   grant(authorization: string | undefined): TokenGrant | undefined {
     const token = /^(?:token|bearer) (.+)$/i.exec(authorization ?? "")?.[1];
     return token === undefined ? undefined : this.tokens.get(token);
+  }
+
+  /**
+   * GET /app: the App whose JWT signs the request (its `iss` claim names the App), as
+   * GitHub answers it; 401 with GitHub's wording for a JWT no registered App signed.
+   */
+  authenticatedApp(authorization: string | undefined, now: Date, urls: Urls): Reply {
+    const jwt = /^bearer (.+)$/i.exec(authorization ?? "")?.[1];
+    if (jwt === undefined || this.grant(authorization) !== undefined) return { status: 401, body: { message: "A JSON web token could not be decoded", documentation_url: DOCS } };
+    let issuer: string | undefined;
+    try {
+      issuer = String((JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8")) as { iss?: unknown }).iss);
+    } catch {
+      issuer = undefined;
+    }
+    const found = [...this.apps.values()].find((a) => a.appId === issuer);
+    const problem = found === undefined ? "A JSON web token could not be decoded" : checkJwt(jwt, found, now);
+    if (found === undefined || problem !== undefined) return { status: 401, body: { message: problem, documentation_url: DOCS } };
+    const owner: Account = { login: "acme", id: 4_000_000 + Number(found.appId), type: "User" };
+    return { status: 200, body: app(urls, { appId: found.appId, slug: found.slug, owner, permissions: found.permissions as Record<string, string> }) };
   }
 
   createInstallationToken(installationId: string, authorization: string | undefined, body: Record<string, unknown> | undefined, now: Date): Reply {

@@ -22,7 +22,7 @@ import { gitHandlers } from "./handlers-git.ts";
 import { issueHandlers } from "./handlers-issues.ts";
 import { OpenApiContract, type Violation } from "./openapi.ts";
 import { DOCS, error, notFound, validationFailed, type Handler, type Reply } from "./reply.ts";
-import { loginId, type Urls } from "./shapes.ts";
+import { authenticatedUser, loginId, type Urls } from "./shapes.ts";
 import { Ids, type Account, type RepoRecord } from "./state.ts";
 import { AppRegistry, type Permission, type Permissions, type TokenGrant } from "./auth.ts";
 
@@ -201,8 +201,11 @@ export class GithubFake {
       return finish(validationFailed(problems.flatMap((p) => p.errors.map((message) => ({ code: "invalid", message: `${p.where}: ${message}` })))));
     }
     if (operation.id === "apps/create-installation-access-token") return finish(this.apps.createInstallationToken(params["installation_id"]!, req.headers.authorization, body as Record<string, unknown> | undefined, new Date()));
+    if (operation.id === "apps/get-authenticated") return finish(this.apps.authenticatedApp(req.headers.authorization, new Date(), this.urls));
     const grant = this.apps.grant(req.headers.authorization);
     if (grant === undefined) return finish(error(401, "Requires authentication"));
+    // An installation token (an App's, GITHUB_TOKEN) has no user: GitHub refuses it here.
+    if (operation.id === "users/get-authenticated") return finish(grant.account.type === "Bot" ? error(403, "Resource not accessible by integration") : { status: 200, body: authenticatedUser(this.urls, grant.account) });
     const repo = this.repos.get(`${params["owner"]}/${params["repo"]}`.toLowerCase());
     if (repo === undefined) return finish(notFound());
     const needed = PERMISSIONS[operation.id]!;

@@ -26,6 +26,28 @@ export function user(urls: Urls, account: Account): Record<string, unknown> {
   };
 }
 
+/**
+ * GET /user for a person's token: the "private-user" shape (the public profile plus the
+ * private counts), as GitHub answers the account a personal access token belongs to.
+ */
+export function authenticatedUser(urls: Urls, account: Account): Record<string, unknown> {
+  return {
+    ...user(urls, account), user_view_type: "private", name: account.login, company: null, blog: "", location: null, email: null, hireable: null, bio: null,
+    public_repos: 0, public_gists: 0, followers: 0, following: 0, created_at: EPOCH, updated_at: EPOCH,
+    private_gists: 0, total_private_repos: 0, owned_private_repos: 0, disk_usage: 0, collaborators: 0, two_factor_authentication: true,
+  };
+}
+
+/** GET /app: the "integration" shape of an App, owned by `owner`. */
+export function app(urls: Urls, record: { appId: string; slug: string; owner: Account; permissions: Record<string, string> }): Record<string, unknown> {
+  const id = Number(record.appId);
+  return {
+    id, slug: record.slug, node_id: nodeId("A", id), client_id: `Iv1.fake${id.toString(16)}`, owner: user(urls, record.owner), name: record.slug, description: null,
+    external_url: `${urls.html}/apps/${record.slug}`, html_url: `${urls.html}/apps/${record.slug}`, created_at: EPOCH, updated_at: EPOCH,
+    permissions: { metadata: "read", ...record.permissions }, events: [], installations_count: 1,
+  };
+}
+
 export function repository(urls: Urls, repo: RepoRecord, full = false): Record<string, unknown> {
   const fullName = `${repo.owner.login}/${repo.name}`;
   const api = `${urls.api}/repos/${fullName}`;

@@ -44,7 +44,7 @@ describe("the GitOps loop end to end", () => {
   async function steward(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = "";
     let stderr = "";
-    const io: CliIO = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { PATH: process.env["PATH"] ?? "", GITHUB_REPOSITORY: "acme/fleet", GITHUB_API_URL: fake.url, STEWARD_GITHUB_TOKEN: TOKEN, ...env }, cwd: state.dir };
+    const io: CliIO = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { PATH: process.env["PATH"] ?? "", GITHUB_REPOSITORY: "acme/fleet", GITHUB_API_URL: fake.url, STEWARD_GITHUB_TOKEN: TOKEN, STEWARD_GITHUB_AUTHOR: "steward-ci[bot]", ...env }, cwd: state.dir };
     const code = await main(args, io);
     return { code, stdout, stderr };
   }

@@ -88,6 +88,35 @@ describe("the git publisher, in a real repository", () => {
     expect(await git("rev-parse", "steward/results/run-1")).toBe(second.commit);
   });
 
+  it("builds only on a branch tip it left: a commit someone added is never carried into the review", async () => {
+    const pub = new GitPublisher({ root });
+    const r = (n: string) => ({ runId: "run-1", title: "apply", message: `apply patches: ${n}\n\nSteward-Run: run-1\n`, files: [{ path: "runs/run-1/results.json", content: n }], body: { summary: n, details: [] }, labels: [] });
+    const first = await pub.publishResults(r("1 changed"));
+    await pub.publishPlan(plan("p1"));
+    // Someone commits on top of both branches (a hand edit of the inventory, say).
+    for (const branch of ["steward/results/run-1", "steward/plan/patches"]) {
+      await git("checkout", "-q", branch);
+      await writeFile(join(root, "inventory.yaml"), "hosts: [evil]\n");
+      await git("add", "inventory.yaml");
+      await git("commit", "-q", "-m", "not steward's");
+      await git("checkout", "-q", "main");
+    }
+    const foreign = await git("rev-parse", "steward/results/run-1");
+    await expect(pub.publishResults(r("2 changed"))).rejects.toThrow(`steward/results/run-1 is at ${foreign.slice(0, 12)}, a commit steward did not publish there (it left ${first.commit.slice(0, 12)}): someone committed to the branch or made it elsewhere, and steward does not build on what it did not write`);
+    await expect(pub.publishPlan(plan("p1"))).rejects.toThrow(/^steward\/plan\/patches is at [0-9a-f]{12}, a commit steward did not publish there/);
+    expect(await git("rev-parse", "steward/results/run-1")).toBe(foreign);
+    // A new plan starts again from HEAD: nothing of the foreign commit is in it.
+    const next = await pub.publishPlan(plan("p2"));
+    expect(await git("ls-tree", "-r", "--name-only", next.commit)).toBe("README\nplans/p2.json");
+    // Deleting the branch, as the error says, lets the results be published again from HEAD.
+    await git("branch", "-D", "steward/results/run-1");
+    const again = await pub.publishResults(r("2 changed"));
+    expect(await git("ls-tree", "-r", "--name-only", again.commit)).toBe("README\nruns/run-1/results.json");
+    // A branch steward never published (made elsewhere, no record) is not built on either.
+    await git("branch", "steward/report/2026-W50", foreign);
+    await expect(pub.publishReport({ week: "2026-W50", title: "w", message: "report\n", files: [{ path: "reports/2026-W50.md", content: "# r\n" }], body: { summary: "r", details: [] }, labels: [] })).rejects.toThrow(/^steward\/report\/2026-W50 is at [0-9a-f]{12}, a commit steward did not publish there: /);
+  });
+
   it("refuses paths outside the repository and branch names git would misread", async () => {
     const pub = new GitPublisher({ root });
     await expect(pub.publishPlan({ ...plan("p1"), files: [{ path: "../escape", content: "x" }] })).rejects.toThrow(/cannot publish the file/);

@@ -11,6 +11,14 @@
  * with the same marker and body: `.steward/reviews/<branch>.md` (not committed: the
  * branch is the change), and `incidents/<runbook>-<severity>.md` (committed with the
  * next results, so the incident history is in Git).
+ *
+ * Steward builds only on what it wrote: the branch tip it leaves is recorded beside the
+ * review (`.steward/reviews/<branch>.tip`, untracked working state like the review), and
+ * a publish that would add to the branch or keep its tip (a resumed run's results, the
+ * same plan or week again) first checks that the tip is still the one recorded. A tip
+ * steward did not publish — someone committed to the branch, or it was fetched from
+ * elsewhere — is refused, never carried into what a reviewer approves. Branches
+ * steward starts again from HEAD (a new plan) are simply replaced, as on GitHub.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -150,6 +158,27 @@ export class GitPublisher implements Publisher {
   /** Commits `files` on top of `base`'s tree to `branch`; unchanged when the branch tip already has exactly that tree. */
   async #commit(branch: string, base: string, tip: string | null, files: readonly PublishFile[], message: string, mayBeSame: boolean, casOld: string | null = tip): Promise<{ commit: string; committed: boolean }> {
     for (const f of files) checkFilePath(f.path);
+    // Adding to the branch, or keeping it, trusts its tip: only the one steward recorded.
+    if (tip !== null && mayBeSame) await this.#checkTip(branch, tip);
+    const outcome = await this.#build(branch, base, tip, files, message, mayBeSame, casOld);
+    await writeFileAtomic(join(this.#root, this.#tipPath(branch)), `${outcome.commit}\n`, { root: this.#root });
+    return outcome;
+  }
+
+  /**
+   * Refuses a branch tip steward did not leave there (see the module comment).
+   * @throws PublishError naming the branch and its tip, and how to clear it.
+   */
+  async #checkTip(branch: string, tip: string): Promise<void> {
+    const recorded = (await readOptional(join(this.#root, this.#tipPath(branch))))?.trim();
+    if (recorded === tip) return;
+    throw new PublishError(
+      `${branch} is at ${tip.slice(0, 12)}, a commit steward did not publish there${recorded !== undefined && /^[0-9a-f]{40,64}$/.test(recorded) ? ` (it left ${recorded.slice(0, 12)})` : ""}: someone committed to the branch or made it elsewhere, and steward does not build on what it did not write`,
+      `see what it holds with \`git log HEAD..${branch}\`; keep any work of yours on another branch, then delete this one (\`git branch -D ${branch}\`) and publish again`,
+    );
+  }
+
+  async #build(branch: string, base: string, tip: string | null, files: readonly PublishFile[], message: string, mayBeSame: boolean, casOld: string | null): Promise<{ commit: string; committed: boolean }> {
     const scratch = await mkdtemp(join(tmpdir(), "steward-publish-"));
     try {
       const env = { GIT_INDEX_FILE: join(scratch, "index"), ...(await this.#identity()) };
@@ -212,6 +241,11 @@ export class GitPublisher implements Publisher {
 
   #reviewPath(name: string): string {
     return `${REVIEWS_DIR}/${name.replace(/\//g, "__")}.md`;
+  }
+
+  /** Where the tip steward last left on `branch` is recorded. */
+  #tipPath(branch: string): string {
+    return `${REVIEWS_DIR}/${branch.replace(/\//g, "__")}.tip`;
   }
 
   #ref(branch: string, state: ReviewRef["state"]): ReviewRef {

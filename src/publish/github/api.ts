@@ -12,7 +12,7 @@ import { PublishError } from "../errors.ts";
 import type { GithubClient } from "./client.ts";
 
 /** The fine-grained permission a request needs, as the App settings and `permissions:` name it. */
-export type GithubPermission = "contents: write" | "contents: read" | "pull-requests: write" | "pull-requests: read" | "issues: write" | "issues: read";
+export type GithubPermission = "contents: write" | "contents: read" | "pull-requests: write" | "pull-requests: read" | "issues: write" | "issues: read" | "metadata: read";
 
 /** A refusal the caller expected and handles (a 404 for a branch that does not exist yet). */
 export interface Refusal {

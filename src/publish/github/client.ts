@@ -19,7 +19,15 @@ import { Octokit } from "@octokit/rest";
 
 /** How steward authenticates: a token (GITHUB_TOKEN, a fine-grained PAT) or a GitHub App installation. */
 export type GithubAuth =
-  | { kind: "token"; token: string }
+  | {
+      kind: "token";
+      token: string;
+      /**
+       * True when the token is (as the environment tells) the Actions workflow's
+       * GITHUB_TOKEN, whose items GitHub attributes to `github-actions[bot]` (identity.ts).
+       */
+      workflowToken?: boolean;
+    }
   | { kind: "app"; appId: string; privateKey: string; installationId: string };
 
 /** Retry and pacing knobs; the defaults are GitHub's guidance. Units: milliseconds, counts. */

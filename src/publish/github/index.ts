@@ -16,6 +16,7 @@ import { planBranch, planMarker, reportBranch, reportMarker, resultsBranch, resu
 import type { CommentOutcome, IncidentOutcome, IncidentReport, PlanPublication, PublishedChange, Publisher, RecommendationSet, RecommendationsOutcome, ReportPublication, ResultsPublication, StickyComment } from "../types.ts";
 import { GithubApi } from "./api.ts";
 import { createClient, type GithubAuth, type GithubTuning } from "./client.ts";
+import { Authorship } from "./identity.ts";
 import { reportIncident, upsertComment } from "./issues.ts";
 import { LabelMaker } from "./labels.ts";
 import { publishBranch } from "./pulls.ts";
@@ -40,6 +41,16 @@ export interface GithubPublisherOptions {
   /** Told about rate-limit waits; already redacted. */
   onNotice?: (message: string) => void;
   /**
+   * The login steward publishes as (STEWARD_GITHUB_AUTHOR); absent: found from the
+   * credential (identity.ts). Only items GitHub says this login wrote are steward's.
+   */
+  author?: string;
+  /**
+   * Told, once per item and run, about an item that carries a steward marker but was
+   * written by another account, and is therefore ignored; already redacted. Absent: not told.
+   */
+  onWarning?: (message: string) => void;
+  /**
    * Stops publishing: the request in flight is aborted and the method rejects with a
    * PublishError. A pause for a rate limit or a retry ends first (at most its
    * Retry-After or back-off).
@@ -56,10 +67,11 @@ export class GithubPublisher implements Publisher {
   readonly kind = "github" as const;
   private readonly api: GithubApi;
   private readonly labels: LabelMaker;
+  private readonly authors: Authorship;
   private readonly bodyLimit: number;
   private base: string | undefined;
 
-  /** @throws PublishInputError when `repository` is not `owner/name`, or the credential is not registered with `secrets`. */
+  /** @throws PublishInputError when `repository` is not `owner/name`, `author` is not a GitHub login, or the credential is not registered with `secrets`. */
   constructor(options: GithubPublisherOptions) {
     const match = /^([A-Za-z0-9-]{1,39})\/([A-Za-z0-9._-]{1,100})$/.exec(options.repository);
     if (match === null) throw new PublishInputError(`the repository to publish to is ${JSON.stringify(options.repository.slice(0, 150))}, not owner/name`, "name the repository as owner/name, e.g. acme/fleet");
@@ -81,12 +93,14 @@ export class GithubPublisher implements Publisher {
       rateLimits: options.tuning?.rateLimitRetries ?? 3,
     }, options.signal);
     this.labels = new LabelMaker(this.api);
+    const onWarning = options.onWarning;
+    this.authors = new Authorship(this.api, options.auth, options.author, (message) => onWarning?.(options.secrets.redact(message)));
     this.bodyLimit = options.bodyLimit ?? GITHUB_BODY_LIMIT;
     this.base = options.baseBranch;
   }
 
   async publishPlan(plan: PlanPublication): Promise<PublishedChange> {
-    return publishBranch(this.api, this.labels, {
+    return publishBranch(this.api, this.labels, this.authors, {
       branch: planBranch(plan.runbook),
       base: await this.baseBranch(),
       marker: planMarker(plan.runbook, plan.planId),
@@ -103,7 +117,7 @@ export class GithubPublisher implements Publisher {
   }
 
   async publishResults(results: ResultsPublication): Promise<PublishedChange> {
-    return publishBranch(this.api, this.labels, {
+    return publishBranch(this.api, this.labels, this.authors, {
       branch: resultsBranch(results.runId),
       base: await this.baseBranch(),
       marker: resultsMarker(results.runId),
@@ -124,7 +138,7 @@ export class GithubPublisher implements Publisher {
    * in place; a merged or closed one settles the week (`closed-before`).
    */
   async publishReport(report: ReportPublication): Promise<PublishedChange> {
-    return publishBranch(this.api, this.labels, {
+    return publishBranch(this.api, this.labels, this.authors, {
       branch: reportBranch(report.week),
       base: await this.baseBranch(),
       marker: reportMarker(report.week),
@@ -140,15 +154,15 @@ export class GithubPublisher implements Publisher {
   }
 
   async stickyComment(comment: StickyComment): Promise<CommentOutcome> {
-    return upsertComment(this.api, comment.pullRequest, comment.key, comment.body, this.bodyLimit);
+    return upsertComment(this.api, this.authors, comment.pullRequest, comment.key, comment.body, this.bodyLimit);
   }
 
   async incident(report: IncidentReport): Promise<IncidentOutcome> {
-    return reportIncident(this.api, this.labels, report, this.bodyLimit);
+    return reportIncident(this.api, this.labels, this.authors, report, this.bodyLimit);
   }
 
   async recommendations(set: RecommendationSet): Promise<RecommendationsOutcome> {
-    return syncRecommendations(this.api, this.labels, set, this.bodyLimit);
+    return syncRecommendations(this.api, this.labels, this.authors, set, this.bodyLimit);
   }
 
   private async baseBranch(): Promise<string> {

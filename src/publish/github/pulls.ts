@@ -2,7 +2,9 @@
  * Plans and results as pull requests, one per marker key, never duplicated:
  * the pull request is found by its branch and its hidden marker and updated in place;
  * a merged or closed one is never reopened; older plans of the same runbook are
- * closed with a comment linking the new one (Renovate's "superseded").
+ * closed with a comment linking the new one (Renovate's "superseded"). Only pull
+ * requests steward opened count (identity.ts): one someone else opened is never
+ * updated, closed or read as settled, whatever marker its body carries.
  */
 import { renderBody } from "../body.ts";
 import { PublishError } from "../errors.ts";
@@ -10,6 +12,7 @@ import { hasMarker, type Marker } from "../markers.ts";
 import type { BodyParts, PublishedChange, PublishFile, ReviewRef } from "../types.ts";
 import type { GithubApi } from "./api.ts";
 import { commitFiles } from "./commit.ts";
+import { authorOf, type Authorship } from "./identity.ts";
 import type { LabelMaker } from "./labels.ts";
 
 export interface BranchPublication {
@@ -46,14 +49,23 @@ interface Pull {
   body: string | null;
   labels: ReadonlyArray<{ name?: string }>;
   head: { ref: string };
+  user?: { login?: string; type?: string } | null;
 }
 
-export async function publishBranch(api: GithubApi, labels: LabelMaker, pub: BranchPublication): Promise<PublishedChange> {
+const named = (p: Pull): string => `pull request #${p.number}`;
+
+/**
+ * Publishes one branch and its pull request (see the module comment).
+ * @throws PublishError when GitHub refuses, or a pull request steward did not open is open on the branch.
+ */
+export async function publishBranch(api: GithubApi, labels: LabelMaker, authors: Authorship, pub: BranchPublication): Promise<PublishedChange> {
   const body = renderBody(pub.marker, pub.body, pub.bodyLimit);
   let committedEarlier = false;
   for (let attempt = 1; ; attempt++) {
     const onBranch = await listPulls(api, { head: `${api.owner}:${pub.branch}`, state: "all" });
-    const mine = onBranch.filter((p) => hasMarker(p.body, pub.marker.kind, pub.marker.fields));
+    // Only steward's own pull requests are matched by marker; the others are foreign whatever their body says.
+    const ours = await authors.mine(onBranch, named);
+    const mine = ours.filter((p) => hasMarker(p.body, pub.marker.kind, pub.marker.fields));
     const open = mine.find((p) => p.state === "open");
     const previous = mine.sort((a, b) => b.number - a.number)[0];
     if (open !== undefined) {
@@ -68,11 +80,12 @@ export async function publishBranch(api: GithubApi, labels: LabelMaker, pub: Bra
     if (previous !== undefined && pub.settledByClosed) return closedBefore(api, pub.branch, previous);
 
     const family = pub.family;
-    const elsewhere = family === undefined ? [] : (await listPulls(api, { state: "open" })).filter((p) => p.head.ref !== pub.branch);
-    const older = [...onBranch.filter((p) => p.state === "open"), ...elsewhere].filter((p) => family !== undefined && hasMarker(p.body, pub.marker.kind, family));
+    const elsewhere = family === undefined ? [] : await authors.mine((await listPulls(api, { state: "open" })).filter((p) => p.head.ref !== pub.branch), named);
+    const older = [...ours.filter((p) => p.state === "open"), ...elsewhere].filter((p) => family !== undefined && hasMarker(p.body, pub.marker.kind, family));
     const foreign = onBranch.filter((p) => p.state === "open" && !older.includes(p));
     if (foreign.length > 0) {
-      throw new PublishError(`cannot publish to ${pub.branch}: pull request #${foreign[0]!.number} is open on it and was not opened by steward for this`, `close #${foreign[0]!.number} or move its work to another branch; ${pub.branch} belongs to steward`);
+      const other = foreign[0]!;
+      throw new PublishError(`cannot publish to ${pub.branch}: pull request #${other.number} is open on it and was not opened by steward for this (it was opened by ${authorOf(other)})`, `close #${other.number} or move its work to another branch; ${pub.branch} belongs to steward`);
     }
     // A branch has one open pull request per base: close the older plan on it first.
     for (const old of older.filter((p) => p.head.ref === pub.branch)) await close(api, old);
@@ -86,6 +99,7 @@ export async function publishBranch(api: GithubApi, labels: LabelMaker, pub: Bra
       throw api.refused(`open a pull request from ${pub.branch}`, "pull-requests: write", created);
     }
     const pull = created.data as Pull;
+    await authors.confirm(pull, `pull request #${pull.number}`);
     await labels.apply(pull.number, pull.labels, pub.labels);
     const superseded: ReviewRef[] = [];
     for (const old of older) {

@@ -11,22 +11,27 @@
  *   steward does not argue with a human decision, and opens no second issue.
  * - No longer holds, issue open: a comment with the reason, then closed, its marker
  *   set to `state=resolved`.
+ *
+ * Only issues and comments steward wrote count (identity.ts): an issue someone else
+ * opened with a recommendation marker is never updated, reopened or closed, and its
+ * `state=` is never read; a comment someone else wrote does not count as a transition.
  */
 import { markdownText } from "../../core/text.ts";
 import { renderBody } from "../body.ts";
 import { commentMarker, formatMarker, hasMarker, parseMarker, recommendationMarker } from "../markers.ts";
 import type { RecommendationOutcome, RecommendationSet, RecommendationsOutcome, ReviewRef } from "../types.ts";
 import type { GithubApi } from "./api.ts";
+import type { Authorship } from "./identity.ts";
+import { listComments, type Issue } from "./issues.ts";
 import type { LabelMaker } from "./labels.ts";
-import type { Issue } from "./issues.ts";
 
 /** Every recommendation issue carries this label: the search filters on it. */
 export const RECOMMENDATION_LABEL = "steward-recommendation";
 
 
 /** Makes the open recommendation issues match `set` (see the module comment). */
-export async function syncRecommendations(api: GithubApi, labels: LabelMaker, set: RecommendationSet, limit: number): Promise<RecommendationsOutcome> {
-  const issues = await listRecommendationIssues(api);
+export async function syncRecommendations(api: GithubApi, labels: LabelMaker, authors: Authorship, set: RecommendationSet, limit: number): Promise<RecommendationsOutcome> {
+  const issues = await listRecommendationIssues(api, authors);
   const byId = new Map<string, Issue>();
   for (const issue of issues) {
     const id = parseMarker(issue.body)?.fields.id;
@@ -44,8 +49,9 @@ export async function syncRecommendations(api: GithubApi, labels: LabelMaker, se
     const existing = byId.get(item.id);
     if (existing === undefined) {
       await labels.ensure(wanted);
-      const find = async () => (await listRecommendationIssues(api)).find((i) => i.state === "open" && hasMarker(i.body, "recommendation", { id: item.id }));
+      const find = async () => (await listRecommendationIssues(api, authors)).find((i) => i.state === "open" && hasMarker(i.body, "recommendation", { id: item.id }));
       const made = await api.createOnce(`open the recommendation ${item.id}`, "issues: write", find, (noRetry) => api.octokit.rest.issues.create({ ...api.where, title: item.title, body, labels: wanted, ...noRetry }));
+      await authors.confirm(made, `recommendation #${made.number}`);
       outcomes.push({ id: item.id, action: "opened", review: ref(made) });
       continue;
     }
@@ -54,7 +60,7 @@ export async function syncRecommendations(api: GithubApi, labels: LabelMaker, se
         outcomes.push({ id: item.id, action: "dismissed", review: ref(existing) });
         continue;
       }
-      await comment(api, existing.number, "reopened", "resolved", `This holds again: ${markdownText(item.title)}`);
+      await comment(api, authors, existing.number, "reopened", "resolved", `This holds again: ${markdownText(item.title)}`);
       await api.call(`reopen recommendation #${existing.number}`, "issues: write", () => api.octokit.rest.issues.update({ ...api.where, issue_number: existing.number, state: "open", title: item.title, body }));
       await labels.apply(existing.number, existing.labels, wanted);
       outcomes.push({ id: item.id, action: "reopened", review: { ...ref(existing), state: "open" } });
@@ -67,7 +73,7 @@ export async function syncRecommendations(api: GithubApi, labels: LabelMaker, se
   }
   for (const [id, issue] of byId) {
     if (wantedIds.has(id) || issue.state !== "open") continue;
-    await comment(api, issue.number, "resolved", "reopened", `No longer recommended: ${set.resolution}`);
+    await comment(api, authors, issue.number, "resolved", "reopened", `No longer recommended: ${set.resolution}`);
     const body = (issue.body ?? "").replace(formatMarker(recommendationMarker(id)), formatMarker(recommendationMarker(id, true)));
     await api.call(`close recommendation #${issue.number}`, "issues: write", () => api.octokit.rest.issues.update({ ...api.where, issue_number: issue.number, state: "closed", state_reason: "completed", body }));
     outcomes.push({ id, action: "closed", review: { ...ref(issue), state: "closed" } });
@@ -81,11 +87,8 @@ export async function syncRecommendations(api: GithubApi, labels: LabelMaker, se
  * other way so far (`resolved.0`, `reopened.1`, `resolved.1`, …): publishing again after
  * a lost answer finds it and adds none, and each later cycle gets its own.
  */
-async function comment(api: GithubApi, number: number, kind: "resolved" | "reopened", other: "resolved" | "reopened", text: string): Promise<void> {
-  const list = async () =>
-    api.call(`list the comments of #${number}`, "issues: read", async () => ({
-      data: (await api.octokit.paginate(api.octokit.rest.issues.listComments, { ...api.where, issue_number: number, per_page: 100 })) as Array<{ body?: string }>,
-    }));
+async function comment(api: GithubApi, authors: Authorship, number: number, kind: "resolved" | "reopened", other: "resolved" | "reopened", text: string): Promise<void> {
+  const list = () => listComments(api, authors, number);
   const existing = await list();
   const key = `${kind}.${existing.filter((c) => parseMarker(c.body)?.kind === "comment" && parseMarker(c.body)!.fields.key?.startsWith(`${other}.`)).length}`;
   const find = async () => (await list()).find((c) => hasMarker(c.body, "comment", { key }));
@@ -94,12 +97,13 @@ async function comment(api: GithubApi, number: number, kind: "resolved" | "reope
   await api.createOnce(`comment on recommendation #${number}`, "issues: write", find, (noRetry) => api.octokit.rest.issues.createComment({ ...api.where, issue_number: number, body, ...noRetry }));
 }
 
-/** Every issue, open or closed, labelled as a recommendation (pull requests skipped). */
-async function listRecommendationIssues(api: GithubApi): Promise<Issue[]> {
+/** Every issue steward opened, open or closed, labelled and marked as a recommendation (pull requests skipped). */
+async function listRecommendationIssues(api: GithubApi, authors: Authorship): Promise<Issue[]> {
   const all = await api.call("list recommendation issues", "issues: read", async () => ({
     data: (await api.octokit.paginate(api.octokit.rest.issues.listForRepo, { ...api.where, state: "all", labels: RECOMMENDATION_LABEL, per_page: 100 })) as Issue[],
   }));
-  return all.filter((i) => i.pull_request === undefined && parseMarker(i.body)?.kind === "recommendation");
+  const mine = await authors.mine(all, (i) => `${i.pull_request === undefined ? "issue" : "pull request"} #${i.number}`);
+  return mine.filter((i) => i.pull_request === undefined && parseMarker(i.body)?.kind === "recommendation");
 }
 
 function ref(issue: Issue): ReviewRef {

@@ -13,6 +13,8 @@ import { GithubFake, type Permissions } from "../../github-fake/server.ts";
 
 export const TOKEN = "ghs_publisherTokenForTests0123456789";
 export const HUMAN_TOKEN = "ghp_humanReviewerToken0123456789abcd";
+/** The bot the publisher's token belongs to: an installation token, so GitHub will not name it and the harness configures it (STEWARD_GITHUB_AUTHOR). */
+export const STEWARD = "steward-ci[bot]";
 
 /** Fast but real: every retry and pause still happens, in milliseconds. */
 export const FAST = { serverErrorRetries: 2, serverErrorDelayMs: 5, rateLimitRetries: 2, retryAfterUnitMs: 20, writeSpacingMs: 0, notificationSpacingMs: 0 };
@@ -23,24 +25,33 @@ export interface Harness {
   publisher: GithubPublisher;
   /** A reviewer's client, to merge and close as a human would. */
   human: Octokit;
+  /** A client with the publisher's own token: items it makes are steward's. */
+  steward: Octokit;
+  /** What the publishers told `onWarning`, in order. */
+  warnings: string[];
   /** git in the fake's backing repository. */
   git(args: string[]): Promise<string>;
   publisherWith(options: Partial<GithubPublisherOptions>): GithubPublisher;
 }
 
+const QUIET = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
 export async function startHarness(permissions?: Permissions): Promise<Harness> {
   const fake = await GithubFake.start();
   const repo = await fake.createRepo("acme", "fleet", { "README.md": "# fleet\n", "runbooks/web.yaml": "name: web\n" });
-  fake.addToken(TOKEN, { login: "steward-ci[bot]" }, permissions);
+  fake.addToken(TOKEN, { login: STEWARD }, permissions);
   fake.addToken(HUMAN_TOKEN, { login: "alice", type: "User" });
   const secrets = new RunSecrets({ STEWARD_GITHUB_TOKEN: TOKEN });
+  const warnings: string[] = [];
   const publisherWith = (options: Partial<GithubPublisherOptions>) =>
-    new GithubPublisher({ repository: "acme/fleet", auth: { kind: "token", token: TOKEN }, baseUrl: fake.url, secrets, tuning: FAST, ...options });
+    new GithubPublisher({ repository: "acme/fleet", auth: { kind: "token", token: TOKEN }, author: STEWARD, baseUrl: fake.url, secrets, tuning: FAST, onWarning: (m) => warnings.push(m), ...options });
   return {
     fake,
     secrets,
     publisher: publisherWith({}),
-    human: new Octokit({ baseUrl: fake.url, auth: HUMAN_TOKEN, log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } }),
+    human: new Octokit({ baseUrl: fake.url, auth: HUMAN_TOKEN, log: QUIET }),
+    steward: new Octokit({ baseUrl: fake.url, auth: TOKEN, log: QUIET }),
+    warnings,
     git: (args) => repo.git.git(args),
     publisherWith,
   };

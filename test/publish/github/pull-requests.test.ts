@@ -81,13 +81,13 @@ describe("plan pull requests", () => {
   });
 
   it("supersedes an open plan of the runbook on another branch too", async () => {
-    // An older plan pull request left on another branch (say, before the runbook's branch was renamed).
+    // An older plan pull request steward left on another branch (say, before the runbook's branch was renamed).
     const main = (await h.git(["rev-parse", "main"])).trim();
-    await h.human.rest.git.createRef({ ...R, ref: "refs/heads/steward/plan/web-old", sha: main });
-    const tree = await h.human.rest.git.createTree({ ...R, base_tree: (await h.git(["rev-parse", "main^{tree}"])).trim(), tree: [{ path: "plans/old.json", mode: "100644", type: "blob", content: "{}\n" }] });
-    const commit = await h.human.rest.git.createCommit({ ...R, message: "old plan", tree: tree.data.sha, parents: [main] });
-    await h.human.rest.git.updateRef({ ...R, ref: "heads/steward/plan/web-old", sha: commit.data.sha });
-    await h.human.rest.pulls.create({ ...R, head: "steward/plan/web-old", base: "main", title: "old", body: "<!-- steward:plan plan=old runbook=web -->\nold" });
+    await h.steward.rest.git.createRef({ ...R, ref: "refs/heads/steward/plan/web-old", sha: main });
+    const tree = await h.steward.rest.git.createTree({ ...R, base_tree: (await h.git(["rev-parse", "main^{tree}"])).trim(), tree: [{ path: "plans/old.json", mode: "100644", type: "blob", content: "{}\n" }] });
+    const commit = await h.steward.rest.git.createCommit({ ...R, message: "old plan", tree: tree.data.sha, parents: [main] });
+    await h.steward.rest.git.updateRef({ ...R, ref: "heads/steward/plan/web-old", sha: commit.data.sha });
+    await h.steward.rest.pulls.create({ ...R, head: "steward/plan/web-old", base: "main", title: "old", body: "<!-- steward:plan plan=old runbook=web -->\nold" });
     // A plan of another runbook is not this one's to close.
     await h.human.rest.git.createRef({ ...R, ref: "refs/heads/steward/plan/db", sha: commit.data.sha });
     await h.human.rest.pulls.create({ ...R, head: "steward/plan/db", base: "main", title: "db", body: "<!-- steward:plan plan=x runbook=db -->" });
