@@ -21,7 +21,7 @@
  * comes from the runner's environment rather than the command line, so its refusals
  * are environment errors (exit 6).
  */
-import { realpath } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { EnvironmentError, StewardError, UsageError } from "../core/errors.ts";
 import { hasUnprintable, quotedName } from "../core/text.ts";
@@ -78,9 +78,12 @@ export async function outFolder(value: string, cwd: string, root: string, keep: 
  * when it is unset or empty (not running in Actions), else the absolute path, checked
  * as `--out` is (module comment) before anything is written. The runner sets it to a
  * plain file under its own temp folder; anything else is a broken or hostile setting.
+ * The summary is appended to, in place (not replaced by a rename as `--out` files are),
+ * so a file with more than one name — a hard link, which may be a record file such as
+ * runs/audit.jsonl under another name that no path check can see — is refused too.
  * @param root the repository the command works on (its `--root`).
  * @throws EnvironmentError (exit 6) naming the variable: a control or format character
- *   in the name, or a path inside steward's record.
+ *   in the name, a path inside steward's record, or an existing file with several links.
  */
 export async function jobSummaryFile(env: NodeJS.ProcessEnv, cwd: string, root: string): Promise<string | undefined> {
   const value = env["GITHUB_STEP_SUMMARY"];
@@ -90,6 +93,11 @@ export async function jobSummaryFile(env: NodeJS.ProcessEnv, cwd: string, root: 
   refuseUnprintable(value, "GITHUB_STEP_SUMMARY", refuse, fix);
   const path = resolve(cwd, value);
   await refuseManaged(path, cwd, root, fix, undefined, "GITHUB_STEP_SUMMARY", refuse);
+  const links = await stat(path).then(
+    (s) => (s.isFile() ? s.nlink : 1),
+    () => 1,
+  );
+  if (links > 1) throw refuse(`GITHUB_STEP_SUMMARY ${quotedName(displayPath(cwd, path))} is a file with ${links} names (hard links): it could be one of steward's record files under another name, and the summary is appended to it in place`, fix);
   return path;
 }
 

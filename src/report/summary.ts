@@ -67,13 +67,19 @@ export async function appendJobSummary(path: string, text: string): Promise<void
   try {
     const file = await open(path, "a");
     try {
+      // Checked on the file opened, not only on the name beforehand (jobSummaryFile):
+      // a hard link may be a record file (runs/audit.jsonl) under another name.
+      const links = (await file.stat()).nlink;
+      if (links > 1) throw new EnvironmentError(`GITHUB_STEP_SUMMARY ${plainLine(path)} is a file with ${links} names (hard links): it could be one of steward's record files under another name; nothing was appended`, "GitHub Actions creates this file for each step: do not set or override GITHUB_STEP_SUMMARY in the workflow");
       await file.appendFile(text, "utf8");
     } finally {
       await file.close();
     }
   } catch (error) {
+    if (error instanceof EnvironmentError) throw error;
     const reason = (error as NodeJS.ErrnoException).code ?? "error";
-    throw new EnvironmentError(`GITHUB_STEP_SUMMARY ${plainLine(path)}: cannot append the job summary (${reason}: ${plainLine((error as Error).message)})`, "GitHub Actions creates this file for each step: run the command in a workflow step, or point GITHUB_STEP_SUMMARY at a writable file (or unset it)", { cause: error });
+    const message = plainLine((error as Error).message);
+    throw new EnvironmentError(`GITHUB_STEP_SUMMARY ${plainLine(path)}: cannot append the job summary (${message.startsWith(`${reason}:`) ? message : `${reason}: ${message}`})`, "GitHub Actions creates this file for each step: run the command in a workflow step, or point GITHUB_STEP_SUMMARY at a writable file (or unset it)", { cause: error });
   }
 }
 

@@ -6,7 +6,8 @@
  * (environment: the runner's setting, not the command line), never a crash (70).
  */
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendJobSummary } from "../../src/report/summary.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -74,7 +75,27 @@ describe("GITHUB_STEP_SUMMARY", () => {
     const missing = join(dir, "no-such-folder", "summary.md");
     const r = await run(["validate", "--root", repo, "--format", "github"], dir, { GITHUB_STEP_SUMMARY: missing });
     expect(r.code, r.stderr).toBe(6);
-    expect(r.stderr).toContain(`GITHUB_STEP_SUMMARY ${missing}: cannot append the job summary (ENOENT`);
+    expect(r.stderr).toContain(`GITHUB_STEP_SUMMARY ${missing}: cannot append the job summary (ENOENT: no such file or directory`);
+    expect(r.stderr).not.toContain("ENOENT: ENOENT");
+  });
+
+  it("refuses a hard link (a record file under another name): exit 6, the audit log untouched, for validate and publish report", async () => {
+    const linked = join(dir, "linked.md");
+    await link(join(repo, "runs/audit.jsonl"), linked);
+    try {
+      const v = await run(["validate", "--root", repo, "--format", "github"], dir, { GITHUB_STEP_SUMMARY: linked });
+      expect(v.code, v.stderr).toBe(6);
+      expect(v.stderr).toContain("is a file with 2 names (hard links)");
+      const p = await run(["publish", "report", "status.md", "--root", repo, "--publisher", "git", "--week", "2026-W50", "--job-summary"], dir, { GITHUB_STEP_SUMMARY: linked });
+      expect(p.code, p.stderr).toBe(6);
+      expect(await branches()).toBe("");
+      expect(await readFile(join(repo, "runs/audit.jsonl"), "utf8")).toBe(AUDIT);
+      // The check on the opened file, when the name was swapped for a link after the early check.
+      await expect(appendJobSummary(linked, "# forged\n")).rejects.toThrow("nothing was appended");
+      expect(await readFile(join(repo, "runs/audit.jsonl"), "utf8")).toBe(AUDIT);
+    } finally {
+      await rm(linked, { force: true });
+    }
   });
 
   it("still writes a good summary path", async () => {
