@@ -81,10 +81,13 @@ Left out:
 - {{name}} {{from}} → {{to}}: {{reason}} ({{detail}})
 {{/each}}
 {{/if}}
-{{#each notes}}
+{{#if notes.length}}
 
+Notes:
+{{#each notes}}
 - {{this}}
 {{/each}}
+{{/if}}
 `,
   skipped: `
 ## Skipped hosts
@@ -275,6 +278,7 @@ class PlanDocument {
       for (const name of wave.hosts) {
         if (!shown.has(name)) continue;
         const d = this.detail(name);
+        if (d.body === "") continue;
         parts.push(d.heading, ...(budget.collapse ? [d.open, d.body, DETAIL_CLOSE] : [d.body]));
       }
     }
@@ -327,6 +331,7 @@ class PlanDocument {
     const times = this.appearances.get(name) ?? 0;
     if (times === 0) return 0;
     const d = this.detail(name);
+    if (d.body === "") return 0;
     return times * (d.heading.length + d.body.length + (collapse ? d.open.length + DETAIL_CLOSE.length : 0));
   }
 
@@ -334,7 +339,9 @@ class PlanDocument {
     const known = this.details.get(name);
     if (known) return known;
     const context = hostDetail(this.host(name));
-    const d: Detail = { heading: this.t.detailHeading(context), open: this.t.detailOpen(context), body: this.t.detailBody(context) };
+    const body = this.t.detailBody(context);
+    // A host with nothing to detail (only commands, checks…: the wave table says it all) gets no heading of its own.
+    const d: Detail = body.trim() === "" ? { heading: "", open: "", body: "" } : { heading: this.t.detailHeading(context), open: this.t.detailOpen(context), body };
     this.details.set(name, d);
     return d;
   }
