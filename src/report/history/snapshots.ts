@@ -236,7 +236,8 @@ export async function readSnapshotFile(path: string, file: string, day: string, 
  * undefined when it is not a regular file once opened or grows past the largest read.
  */
 async function readInto(path: string, buffer: SnapshotReadBuffer): Promise<number | undefined> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  // No link followed; a FIFO swapped in since the caller's lstat must not block the open (O_NONBLOCK, open(2)).
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const info = await handle.stat();
     if (!info.isFile() || info.size > MAX_SNAPSHOT_FILE_BYTES) return undefined;
