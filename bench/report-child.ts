@@ -1,12 +1,13 @@
 /**
  * One measurement of the report bench in a process of its own, so its peak RSS is its
  * own: argv[2] the repository, argv[3] what to do, argv[4] the report's --now.
- * - `read:<report>`: read every file that report reads into memory and drop it: the
- *   floor of reading. status reads every snapshot, each run's summary.json (its
+ * - `read:<report>`: read every file that report reads into memory (one buffer reused
+ *   from file to file, as the snapshot reader does) and drop it: the floor of reading. status reads every snapshot, each run's summary.json (its
  *   results.json when it has none), runs/audit.jsonl and incidents/*.md; trends the
  *   snapshots up to --now, the runs of the last 365 days and incidents/*.md; forecast
  *   the snapshots of the last 365 days.
- * - `parse:<report>`: the same, and JSON.parse each .json file and each snapshot line.
+ * - `parse:<report>`: the same, and JSON.parse each .json file and each snapshot line
+ *   (each line decoded from the buffer on its own).
  * - `status`, `trends`, `forecast`: the command in-process, exactly as the CLI runs it
  *   (`steward report status`, `trends --since 365d`, `forecast --since 365d`), its
  *   Markdown captured; `html`: `trends` then the HTML page of its Markdown.
@@ -15,7 +16,7 @@
  * Prints one JSON line: wall and CPU ms, peak RSS and sampled peak heap (MB), output
  * bytes (for read and parse: bytes read, files, and how many run files were summaries).
  */
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { lstat, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { report } from "../src/cli/commands/report.ts";
 import type { CommandIO } from "../src/cli/io.ts";
@@ -71,19 +72,32 @@ async function run(): Promise<{ bytes: number; files?: number; summaries?: numbe
   if ((floor === "read" || floor === "parse") && of !== undefined) {
     let bytes = 0;
     const { files, summaries } = await inputs(of);
+    // Read as the snapshot reader reads (src/report/history/snapshots.ts): into one buffer
+    // reused from file to file, each line decoded on its own; a fresh buffer and string per
+    // file would cost more than the reports' own reading and flatter every ratio.
+    let buffer = Buffer.allocUnsafe(1 << 20);
     for (const file of files) {
-      const text = (await readFile(file)).toString("utf8");
-      bytes += text.length;
+      const handle = await open(file, "r");
+      const size = (await handle.stat()).size;
+      if (buffer.length < size) buffer = Buffer.allocUnsafe(size);
+      let length = 0;
+      while (length < size) {
+        const { bytesRead } = await handle.read(buffer, length, size - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      await handle.close();
+      bytes += length;
       if (floor === "parse") {
         if (file.endsWith(".jsonl")) {
           let start = 0;
-          while (start < text.length) {
-            let end = text.indexOf("\n", start);
-            if (end === -1) end = text.length;
-            if (end > start) JSON.parse(text.slice(start, end));
+          while (start < length) {
+            let end = buffer.indexOf(10, start);
+            if (end === -1 || end > length) end = length;
+            if (end > start) JSON.parse(buffer.toString("utf8", start, end));
             start = end + 1;
           }
-        } else if (file.endsWith(".json")) JSON.parse(text);
+        } else if (file.endsWith(".json")) JSON.parse(buffer.toString("utf8", 0, length));
       }
       sample();
     }

@@ -1,6 +1,7 @@
 /**
  * Writing facts snapshots (`steward facts --snapshot`): the compact line of each host
- * (src/report/history/snapshots.ts has the format and the reader) merged into
+ * (./snapshot-line.ts has the format written, src/report/history/snapshots.ts the
+ * reader of every format) merged into
  * `facts/snapshots/<YYYY-MM-DD>.jsonl` of the UTC day it was taken, and the retention
  * rule applied on every write.
  *
@@ -18,7 +19,10 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../core/fs.ts";
 import { classifyUpdate } from "../plan/policy.ts";
 import { readSnapshotFile, snapshotFiles, snapshotProblem, SNAPSHOT_FORMAT, SNAPSHOTS_DIR, utcDay, type FactSnapshot, type SnapshotProblem, type SnapshotUpdate } from "../report/history/snapshots.ts";
+import { snapshotFileText } from "./snapshot-line.ts";
 import type { FactsResult } from "./types.ts";
+
+export { snapshotFileText } from "./snapshot-line.ts";
 
 /** Days for which every daily snapshot file is kept. */
 export const DAILY_RETENTION_DAYS = 400;
@@ -55,12 +59,6 @@ export function snapshotOf(result: FactsResult, groups: readonly string[]): Fact
     rebootRequired: f.reboot.required,
     upgradable,
   };
-}
-
-/** The text of one day's file: one compact line per host, by host name. */
-export function snapshotFileText(lines: Iterable<FactSnapshot>): string {
-  const sorted = [...lines].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-  return sorted.map((s) => `${JSON.stringify(s)}\n`).join("");
 }
 
 /** The ISO 8601 week of a UTC day, as "YYYY-Www" (the ISO week-numbering year). */

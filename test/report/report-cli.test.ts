@@ -91,7 +91,8 @@ describe("steward report: usage, empty history, hostile values", () => {
 
   it("escapes what hosts and files provide, and names bad files as problems", async () => {
     await writeSnapshots(root, [{ v: 1, host: "web-1", takenAt: "2026-02-28T01:00:00.000Z", groups: ["web"], os: "debian 12", disks: [], memory: { totalBytes: 1, availableBytes: 1 }, load: { one: 0, five: 0, fifteen: 0, cpus: 1 }, uptimeSeconds: 1, bootId: "0b7c4e2a-9d1f-4c3b-8a6e-5f4d3c2b1a09", rebootRequired: false, upgradable: [{ name: "_evil_pkg_", from: "1", to: "2", type: "security" }] }]);
-    // A hand-edited line with a name no package manager accepts is named, not counted.
+    // A hand-edited line with a name no package manager accepts is named, not counted (the file
+    // written twice: header 1, web-1 2, the same header 3, the edited row 4).
     const day = join(root, "facts/snapshots/2026-02-28.jsonl");
     await writeFile(day, `${await readFile(day, "utf8")}${(await readFile(day, "utf8")).replace('"web-1"', '"web-2"').replace("_evil_pkg_", "evil|pkg")}`);
     await mkdir(join(root, "runs/patching-20260228T020000Z-abcd"), { recursive: true });
@@ -100,7 +101,7 @@ describe("steward report: usage, empty history, hostile values", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\| web-1 \| web \|/);
     expect(r.stdout).toContain("runs/patching-20260228T020000Z-abcd/results.json | 0 | is not JSON");
-    expect(r.stdout).toContain('facts/snapshots/2026-02-28.jsonl | 2 | has an upgradable name "evil\\|pkg" no package manager accepts');
+    expect(r.stdout).toContain('facts/snapshots/2026-02-28.jsonl | 4 | has an upgradable name "evil\\|pkg" no package manager accepts');
     expect(r.stdout).not.toMatch(/\| web-2 \|/);
     const json = JSON.parse((await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z", "--format", "json"])).stdout);
     expect(json.hosts).toHaveLength(1);

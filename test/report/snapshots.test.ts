@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { daysToPrune, isoWeek, snapshotOf, writeSnapshots } from "../../src/facts/snapshot.ts";
+import { SNAPSHOT_HEADER, SNAPSHOT_HEADER_LINE, snapshotRow } from "../../src/facts/snapshot-line.ts";
 import type { FactsResult } from "../../src/facts/types.ts";
 import { readSnapshots, type FactSnapshot, type SnapshotProblem } from "../../src/report/history/snapshots.ts";
 
@@ -51,14 +52,57 @@ describe("facts snapshots", () => {
     const failed: FactsResult = { host: "a-1", ok: false, gatheredAt: "2026-03-02T10:00:00.000Z", error: { kind: "unreachable", message: "no route" } };
     await writeSnapshots(root, [snapshotOf(ok("web-2", "2026-03-02T10:00:00.000Z"), ["web", "prod"]), snapshotOf(failed, ["db"])]);
     const text = await readFile(join(root, "facts/snapshots/2026-03-02.jsonl"), "utf8");
-    const lines = text.trim().split("\n").map((l) => JSON.parse(l) as FactSnapshot);
+    // Format 2: the header naming the columns, then one row per host by name; an unreachable host's row has host, takenAt and groups only.
+    const [header, ...rows] = text.trim().split("\n").map((l) => JSON.parse(l) as unknown);
+    expect(header).toEqual(SNAPSHOT_HEADER);
+    expect(rows[0]).toEqual(["a-1", "2026-03-02T10:00:00.000Z", ["db"]]);
+    expect(rows[1]).toEqual(["web-2", "2026-03-02T10:00:00.000Z", ["prod", "web"], "debian 12", [["/", 100, 10]], [1000, 400], [0.5, 0.4, 0.3, 2], 1234, "0b7c4e2a-9d1f-4c3b-8a6e-5f4d3c2b1a09", true, [["bash", "5.2.15-2", "5.2.15-2+b1", "patch"], ["curl", "7.88.1-10", "8.1.0-1", "major"], ["openssl", "3.0.11-1", "3.0.13-1", "security"]]]);
+    const { lines, problems } = await collect(root);
+    expect(problems).toEqual([]);
     expect(lines.map((l) => l.host)).toEqual(["a-1", "web-2"]);
     expect(lines[0]).toEqual({ v: 1, host: "a-1", takenAt: "2026-03-02T10:00:00.000Z", groups: ["db"], unreachable: true });
-    expect(lines[1]).toMatchObject({ groups: ["prod", "web"], os: "debian 12", rebootRequired: true, disks: [{ mount: "/", sizeBytes: 100, usedBytes: 10 }] });
+    expect(lines[1]).toMatchObject({ groups: ["prod", "web"], os: "debian 12", rebootRequired: true, disks: [{ mount: "/", sizeBytes: 100, usedBytes: 10 }], memory: { totalBytes: 1000, availableBytes: 400 }, load: { one: 0.5, five: 0.4, fifteen: 0.3, cpus: 2 }, uptimeSeconds: 1234 });
     expect(lines[1]!.upgradable).toEqual([
       { name: "bash", from: "5.2.15-2", to: "5.2.15-2+b1", type: "patch" },
       { name: "curl", from: "7.88.1-10", to: "8.1.0-1", type: "major" },
       { name: "openssl", from: "3.0.11-1", to: "3.0.13-1", type: "security" },
+    ]);
+  });
+
+  it("reads committed format-1 lines (one object per host), alone or mixed with format-2 rows, and rewrites them as format 2", async () => {
+    const v1 = [snapshotOf(ok("a", "2026-03-02T01:00:00.000Z", 10), ["web"]), snapshotOf({ host: "b", ok: false, gatheredAt: "2026-03-02T01:00:00.000Z", error: { kind: "unreachable", message: "x" } }, [])];
+    const path = join(root, "facts/snapshots/2026-03-02.jsonl");
+    await writeSnapshots(root, [snapshotOf(ok("z", "2026-03-02T01:00:00.000Z"), [])]);
+    await writeFile(join(root, "facts/snapshots/2026-03-01.jsonl"), v1.map((s) => `${JSON.stringify({ ...s, takenAt: s.takenAt.replace("03-02", "03-01") })}\n`).join(""));
+    await writeFile(path, `${await readFile(path, "utf8")}${v1.map((s) => `${JSON.stringify(s)}\n`).join("")}`);
+    const { lines, problems } = await collect(root);
+    expect(problems).toEqual([]);
+    expect(lines.map((l) => `${l.takenAt.slice(0, 10)} ${l.host}`)).toEqual(["2026-03-01 a", "2026-03-01 b", "2026-03-02 z", "2026-03-02 a", "2026-03-02 b"]);
+    expect(lines[3]).toEqual(v1[0]);
+    expect(lines[4]).toEqual(v1[1]);
+    // A new snapshot of that day merges the old lines and writes the file in format 2, by host.
+    await writeSnapshots(root, [snapshotOf(ok("a", "2026-03-02T05:00:00.000Z", 30), ["web"])]);
+    const text = await readFile(path, "utf8");
+    expect(text.split("\n")[0]).toBe(SNAPSHOT_HEADER_LINE);
+    expect(text.split("\n").slice(1, -1).map((l) => (JSON.parse(l) as unknown[])[0])).toEqual(["a", "b", "z"]);
+    const after = await collect(root, { since: new Date("2026-03-02T00:00:00Z") });
+    expect(after.lines.map((l) => [l.host, l.disks?.[0]?.usedBytes])).toEqual([["a", 30], ["b", undefined], ["z", 10]]);
+  });
+
+  it("names a row before the header, a row of the wrong length and a header that is not format 2's, and reads the rest", async () => {
+    await writeSnapshots(root, [snapshotOf(ok("a", "2026-03-02T01:00:00.000Z"), [])]);
+    const path = join(root, "facts/snapshots/2026-03-02.jsonl");
+    const [header, row] = (await readFile(path, "utf8")).trim().split("\n") as [string, string];
+    const other = row.replace('"a"', '"b"');
+    const renamed = header.replace('"sizeBytes"', '"size"');
+    await writeFile(path, `${other}\n${header}\n${row}\n["c","2026-03-02T01:00:00.000Z",[],"debian 12"]\n${renamed}\n${row.replace('"a"', '"d"')}\n`);
+    const { lines, problems } = await collect(root);
+    expect(lines.map((l) => l.host)).toEqual(["a"]);
+    expect(problems.map((p) => `${p.line}: ${p.message}`)).toEqual([
+      expect.stringMatching(/^1: is a format-2 row before the file's header line/),
+      expect.stringMatching(/^4: has 4 values, not 11 \(a reachable host\) or 3/),
+      expect.stringMatching(/^5: is not the format-2 header line/),
+      expect.stringMatching(/^6: is a format-2 row before the file's header line/),
     ]);
   });
 
@@ -80,8 +124,10 @@ describe("facts snapshots", () => {
     await symlink("/etc/passwd", join(root, "facts/snapshots/2026-03-04.jsonl"));
     const { lines, problems } = await collect(root, { since: new Date("2026-03-02T00:00:00Z") });
     expect(lines.map((l) => l.takenAt.slice(0, 10))).toEqual(["2026-03-03", "2026-03-05"]);
-    expect(problems.map((p) => `${p.file}:${p.line}`)).toEqual(["facts/snapshots/2026-03-03.jsonl:1", "facts/snapshots/2026-03-03.jsonl:2", "facts/snapshots/2026-03-03.jsonl:4", "facts/snapshots/2026-03-04.jsonl:0"]);
+    // Lines 3 and 4 are the good file's header and row.
+    expect(problems.map((p) => `${p.file}:${p.line}`)).toEqual(["facts/snapshots/2026-03-03.jsonl:1", "facts/snapshots/2026-03-03.jsonl:2", "facts/snapshots/2026-03-03.jsonl:5", "facts/snapshots/2026-03-04.jsonl:0"]);
     expect(problems[1]!.message).toMatch(/os/);
+    expect(problems[2]!.message).toMatch(/is not the format-2 header line/);
     expect(problems[3]!.message).toMatch(/symbolic link/);
   });
 
@@ -92,8 +138,9 @@ describe("facts snapshots", () => {
     await writeFile(path, `${await readFile(path, "utf8")}${later}\n`);
     const { lines, problems } = await collect(root);
     expect(lines.map((l) => [l.host, l.disks?.[0]?.usedBytes])).toEqual([["a", 10], ["b", 20]]);
-    expect(problems.map((p) => `${p.file}:${p.line}`)).toEqual(["facts/snapshots/2026-03-02.jsonl:3"]);
-    expect(problems[0]!.message).toMatch(/second line for host "a" \(first on line 1\)/);
+    // Line 1 is the header; the appended line (format 1) is line 4.
+    expect(problems.map((p) => `${p.file}:${p.line}`)).toEqual(["facts/snapshots/2026-03-02.jsonl:4"]);
+    expect(problems[0]!.message).toMatch(/second line for host "a" \(first on line 2\)/);
   });
 
   it("keeps every day for 400 days, then the last day of each ISO week", async () => {
@@ -167,7 +214,18 @@ describe("the snapshot grammar: every host-read value, on write and on read", ()
     const { lines, problems } = await collect(root);
     expect(lines.map((l) => l.host)).toEqual(["web-1"]);
     expect(problems).toHaveLength(1);
-    expect(`${problems[0]!.file}:${problems[0]!.line}`).toBe("facts/snapshots/2026-03-02.jsonl:2");
+    // Line 1 is the header, 2 web-1's row, 3 the appended line.
+    expect(`${problems[0]!.file}:${problems[0]!.line}`).toBe("facts/snapshots/2026-03-02.jsonl:3");
+    expect(problems[0]!.message).toMatch(message);
+  });
+
+  it.each(hostile)("names %s in a committed format-2 row as file:line when reading, and reads the good lines", async (_what, edit, message) => {
+    await writeSnapshots(root, [good()]);
+    const path = join(root, "facts/snapshots/2026-03-02.jsonl");
+    await writeFile(path, `${await readFile(path, "utf8")}${JSON.stringify(snapshotRow(edit({ ...good(), host: "web-2" }) as FactSnapshot))}\n`);
+    const { lines, problems } = await collect(root);
+    expect(lines.map((l) => l.host)).toEqual(["web-1"]);
+    expect(problems.map((p) => `${p.file}:${p.line}`)).toEqual(["facts/snapshots/2026-03-02.jsonl:3"]);
     expect(problems[0]!.message).toMatch(message);
   });
 });

@@ -66,7 +66,9 @@ export interface ForecastArgs {
  */
 export async function forecastReport(args: ForecastArgs, warn: (line: string) => void): Promise<ForecastOutput> {
   const problems: SnapshotProblem[] = [];
-  const collected = await collectSeries(readSnapshotDays(args.root, { since: args.since, until: args.until }, { onProblem: (p) => problems.push(p) }));
+  // One point a day at most: the UTC days the range touches.
+  const days = Math.floor(args.until.getTime() / DAY_MS) - Math.floor(args.since.getTime() / DAY_MS) + 1;
+  const collected = await collectSeries(readSnapshotDays(args.root, { since: args.since, until: args.until }, { onProblem: (p) => problems.push(p) }), days);
   if (problems.length > 0) {
     warn(`${problems.length} snapshot line(s) or file(s) skipped: ${problems.slice(0, 3).map((p) => `${p.file}:${p.line} ${p.message}`).join("; ")}${problems.length > 3 ? "; …" : ""}`);
   }

@@ -66,8 +66,10 @@ export function senFit(x: ArrayLike<number>, y: ArrayLike<number>, confidence: n
 
 /** median(y − b·x): the intercept of a line of slope b through the series. */
 export function interceptFor(x: ArrayLike<number>, y: ArrayLike<number>, b: number): number {
-  const cuts = Float64Array.from(x, (xi, i) => y[i]! - b * xi).sort();
-  return medianSorted(Array.from(cuts));
+  const cuts = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) cuts[i] = y[i]! - b * x[i]!;
+  // simple-statistics' medianSorted reads only length and indices: a typed array is one.
+  return medianSorted(cuts.sort() as unknown as number[]);
 }
 
 /** Most points a Sen fit ranks the pairwise slopes of (see the module comment). */

@@ -200,19 +200,24 @@ function cleanPoints(points: readonly TrendPoint[], atMostCapacity: boolean, bef
   const reject = (reason: string, n = 1): void => void reasons.set(reason, (reasons.get(reason) ?? 0) + n);
   for (const r of before) reject(r.reason, r.count);
   const ok: TrendPoint[] = [];
+  let ordered = true;
   for (const p of points) {
     const problem = readingProblem(p?.t instanceof Date ? p.t.getTime() : Number.NaN, p?.value, p?.capacity, atMostCapacity);
     if (problem !== null) reject(problem);
-    else ok.push(p);
+    else {
+      if (ordered && ok.length > 0 && ok[ok.length - 1]!.t.getTime() > p.t.getTime()) ordered = false;
+      ok.push(p);
+    }
   }
-  ok.sort((a, b) => a.t.getTime() - b.t.getTime());
+  // Collected series come in time order, one point a day: no sort, no merge to do.
+  if (!ordered) ok.sort((a, b) => a.t.getTime() - b.t.getTime());
   // Readings at the same instant count once, at their median (and the last capacity).
   const clean: TrendPoint[] = [];
   for (let i = 0; i < ok.length; ) {
-    let j = i;
-    while (j < ok.length && ok[j]!.t.getTime() === ok[i]!.t.getTime()) j++;
-    const values = ok.slice(i, j).map((p) => p.value);
-    clean.push({ t: ok[i]!.t, value: median(values), capacity: ok[j - 1]!.capacity });
+    const at = ok[i]!.t.getTime();
+    let j = i + 1;
+    while (j < ok.length && ok[j]!.t.getTime() === at) j++;
+    clean.push(j === i + 1 ? ok[i]! : { t: ok[i]!.t, value: median(ok.slice(i, j).map((p) => p.value)), capacity: ok[j - 1]!.capacity });
     i = j;
   }
   const rejected = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count }));
@@ -270,12 +275,16 @@ function crossing(t0: number, slope: number, intercept: number, threshold: numbe
 
 /** The median of the pairwise slopes of a few points, per day (0 for fewer than two distinct times). */
 function medianSlope(points: readonly TrendPoint[]): number {
-  const slopes: number[] = [];
-  for (let i = 0; i < points.length; i++) for (let j = i + 1; j < points.length; j++) {
-    const dt = (points[j]!.t.getTime() - points[i]!.t.getTime()) / DAY_MS;
-    if (dt > 0) slopes.push((points[j]!.value - points[i]!.value) / dt);
+  const n = points.length;
+  const t = new Float64Array(n);
+  for (let i = 0; i < n; i++) t[i] = points[i]!.t.getTime();
+  const slopes = new Float64Array((n * (n - 1)) / 2);
+  let k = 0;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
+    const dt = (t[j]! - t[i]!) / DAY_MS;
+    if (dt > 0) slopes[k++] = (points[j]!.value - points[i]!.value) / dt;
   }
-  return slopes.length === 0 ? 0 : median(slopes);
+  return k === 0 ? 0 : medianOfSorted(slopes.subarray(0, k).sort());
 }
 
 /** The middle of the values, the lower or upper of the two middle ones for an even count. */
@@ -285,7 +294,10 @@ function middle(values: readonly number[], which: "lower" | "upper"): number {
 }
 
 function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
+  return medianOfSorted(Float64Array.from(values).sort());
+}
+
+function medianOfSorted(s: Float64Array): number {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }

@@ -1,8 +1,11 @@
 /**
- * The grammar of a facts snapshot line (format 1): every value in it was read from a
- * host, so each is checked against what the host's kernel or package manager can
- * actually produce, both when `steward facts --snapshot` writes a line and when a
- * report reads a committed one (which anyone may have edited by hand).
+ * The grammar of a facts snapshot: every value in it was read from a host, so each is
+ * checked against what the host's kernel or package manager can actually produce, both
+ * when `steward facts --snapshot` writes a line and when a report reads a committed one
+ * (which anyone may have edited by hand). The same rules hold for both line formats: a
+ * format-1 line (the record as a JSON object, {@link snapshotProblem}) and a format-2
+ * row (the record's values as a JSON array under its file's header, {@link decodeRow};
+ * src/facts/snapshot-line.ts).
  *
  * - `bootId`: a UUID in Linux's form, 8-4-4-4-12 lower-case hex
  *   (/proc/sys/kernel/random/boot_id, random(4)).
@@ -18,10 +21,17 @@
  * - `upgradable[]`: a name and versions some package manager steward drives accepts
  *   (src/drivers/<manager>/grammar.ts), a type of security, patch, minor or major.
  * - `host`, `groups`: inventory names; `takenAt`: ISO 8601 UTC.
+ *
+ * Cost: every report checks every line it reads (365,000 in a year of a thousand
+ * hosts), so the checks allocate nothing and create no function per value (the
+ * sources run through tsx, which names each function expression as it is created).
+ * Remembering strings that passed (a host's bootId, mounts, versions recur day after
+ * day) was measured no quicker than the regular expressions themselves, so there is none.
  */
 import { drivers } from "../../drivers/registry.ts";
 import { MAX_VALUE_LENGTH, shown } from "../../drivers/untrusted.ts";
 import { hasUnprintable } from "../../core/text.ts";
+import type { FactSnapshot, SnapshotUpdate } from "./snapshots.ts";
 import { ISO_UTC } from "./run-view.ts";
 
 const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
@@ -30,56 +40,179 @@ const OS_WORD = "[A-Za-z0-9._~+-]{1,64}";
 const OS = new RegExp(`^${OS_WORD}( ${OS_WORD})?$`);
 const MAX_PATH = 4096;
 const MAX_UPTIME = 100 * 366 * 86_400;
+const MAX_GROUPS = 1000;
+const MAX_DISKS = 10_000;
+const MAX_UPDATES = 100_000;
 const TYPES: ReadonlySet<string> = new Set(["security", "patch", "minor", "major"]);
 const KEYS: ReadonlySet<string> = new Set(["v", "host", "takenAt", "groups", "unreachable", "os", "disks", "memory", "load", "uptimeSeconds", "bootId", "rebootRequired", "upgradable"]);
 const FACTS = ["os", "disks", "memory", "load", "uptimeSeconds", "bootId", "rebootRequired", "upgradable"] as const;
+const DRIVERS = Object.values(drivers);
 
 const bytes = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 const reading = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
 const obj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const packageValue = (v: unknown, valid: (d: (typeof drivers)[keyof typeof drivers], v: string) => boolean): boolean =>
-  typeof v === "string" && v.length <= MAX_VALUE_LENGTH && Object.values(drivers).some((d) => valid(d, v));
 const quoted = (v: unknown): string => (typeof v === "string" ? shown(v) : JSON.stringify(v)?.slice(0, 40) ?? String(v));
+const isHost = (s: string): boolean => HOST.test(s);
+const isOs = (s: string): boolean => OS.test(s);
+const isBootId = (s: string): boolean => BOOT_ID.test(s);
+const isMount = (s: string): boolean => s.startsWith("/") && s.length <= MAX_PATH && !hasUnprintable(s);
+const isName = (s: string): boolean => DRIVERS.some((d) => d.validName(s));
+const isVersion = (s: string): boolean => DRIVERS.some((d) => d.validVersion(s));
+const hostName = (v: unknown): v is string => typeof v === "string" && isHost(v);
+const packageName = (v: unknown): boolean => typeof v === "string" && v.length <= MAX_VALUE_LENGTH && isName(v);
+const packageVersion = (v: unknown): boolean => typeof v === "string" && v.length <= MAX_VALUE_LENGTH && isVersion(v);
+
+function identityProblem(host: unknown, takenAt: unknown, groups: unknown): string | null {
+  if (!hostName(host)) return "has no valid host name";
+  if (typeof takenAt !== "string" || !ISO_UTC.test(takenAt) || Number.isNaN(Date.parse(takenAt))) return "has a takenAt that is not an ISO 8601 UTC time";
+  if (!Array.isArray(groups) || groups.length > MAX_GROUPS) return "has groups that are not group names";
+  for (const g of groups) if (!hostName(g)) return "has groups that are not group names";
+  return null;
+}
+
+function osProblem(os: unknown): string | null {
+  return typeof os === "string" && isOs(os) ? null : `has an os ${quoted(os)} that is not "<ID> <VERSION_ID>" of os-release (letters, digits, . _ ~ + -)`;
+}
+
+function diskProblem(mount: unknown, size: unknown, used: unknown, mounts: Set<string>): string | null {
+  if (typeof mount !== "string") return "has a disk that is not {mount, sizeBytes, usedBytes}";
+  if (!isMount(mount)) return `has a disk mount ${shown(mount)} that is not an absolute path without control characters`;
+  if (mounts.has(mount)) return `lists the disk mount ${shown(mount)} twice`;
+  mounts.add(mount);
+  if (!bytes(size) || !bytes(used)) return `has a size of disk ${shown(mount)} that is not a whole number of bytes (0 to 2^53-1)`;
+  return null;
+}
+
+function memoryProblem(total: unknown, available: unknown): string | null {
+  return bytes(total) && bytes(available) ? null : "has a memory that is not {totalBytes, availableBytes} in whole bytes (0 to 2^53-1)";
+}
+
+function loadProblem(one: unknown, five: unknown, fifteen: unknown, cpus: unknown): string | null {
+  if (!reading(one) || !reading(five) || !reading(fifteen)) return "has a load that is not {one, five, fifteen} as numbers of 0 or more";
+  if (typeof cpus !== "number" || !Number.isInteger(cpus) || cpus < 1 || cpus > 65_536) return `has a load.cpus ${quoted(cpus)} that is not a whole number from 1 to 65536`;
+  return null;
+}
+
+function hostStateProblem(uptime: unknown, bootId: unknown, rebootRequired: unknown): string | null {
+  if (!reading(uptime) || uptime > MAX_UPTIME) return `has an uptimeSeconds ${quoted(uptime)} that is not a number of seconds from 0 to 100 years`;
+  if (typeof bootId !== "string" || !isBootId(bootId)) return `has a bootId ${quoted(bootId)} that is not a UUID (Linux's /proc/sys/kernel/random/boot_id: 8-4-4-4-12 lower-case hex)`;
+  if (typeof rebootRequired !== "boolean") return "has no rebootRequired";
+  return null;
+}
+
+function updateProblem(name: unknown, from: unknown, to: unknown, type: unknown): string | null {
+  if (typeof type !== "string" || !TYPES.has(type)) return "has an upgradable entry that is not {name, from, to, type}";
+  if (!packageName(name)) return `has an upgradable name ${quoted(name)} no package manager accepts`;
+  if (!packageVersion(from)) return `has an upgradable from version ${quoted(from)} of ${shown(String(name))} no package manager accepts`;
+  if (!packageVersion(to)) return `has an upgradable to version ${quoted(to)} of ${shown(String(name))} no package manager accepts`;
+  return null;
+}
 
 /**
- * What is wrong with a parsed value as a snapshot line, naming the member and the rule
- * it breaks, or null when it is one (see the module comment for every rule).
+ * What is wrong with a parsed value as a format-1 snapshot line (the record as an
+ * object), naming the member and the rule it breaks, or null when it is one (see the
+ * module comment for every rule).
  */
 export function snapshotProblem(value: unknown, format: number): string | null {
   if (!obj(value)) return "is not a JSON object";
   if (value.v !== format) return `has format ${JSON.stringify(value.v)}, expected ${format}`;
   for (const k in value) if (!KEYS.has(k)) return `has a member no snapshot has (${shown(k.slice(0, 40))})`;
-  if (typeof value.host !== "string" || !HOST.test(value.host)) return "has no valid host name";
-  if (typeof value.takenAt !== "string" || !ISO_UTC.test(value.takenAt) || Number.isNaN(Date.parse(value.takenAt))) return "has a takenAt that is not an ISO 8601 UTC time";
-  if (!Array.isArray(value.groups) || value.groups.length > 1000 || !value.groups.every((g) => typeof g === "string" && HOST.test(g))) return "has groups that are not group names";
+  const identity = identityProblem(value.host, value.takenAt, value.groups);
+  if (identity !== null) return identity;
   if (value.unreachable !== undefined) {
     if (value.unreachable !== true) return "has an unreachable that is not true";
     if (FACTS.some((k) => value[k] !== undefined)) return "is unreachable yet has facts";
     return null;
   }
-  if (typeof value.os !== "string" || !OS.test(value.os)) return `has an os ${quoted(value.os)} that is not "<ID> <VERSION_ID>" of os-release (letters, digits, . _ ~ + -)`;
-  if (!Array.isArray(value.disks) || value.disks.length > 10_000) return "has no disks list";
+  const os = osProblem(value.os);
+  if (os !== null) return os;
+  if (!Array.isArray(value.disks) || value.disks.length > MAX_DISKS) return "has no disks list";
   const mounts = new Set<string>();
   for (const d of value.disks) {
-    if (!obj(d) || typeof d.mount !== "string") return "has a disk that is not {mount, sizeBytes, usedBytes}";
-    if (!d.mount.startsWith("/") || d.mount.length > MAX_PATH || hasUnprintable(d.mount)) return `has a disk mount ${shown(d.mount)} that is not an absolute path without control characters`;
-    if (mounts.has(d.mount)) return `lists the disk mount ${shown(d.mount)} twice`;
-    mounts.add(d.mount);
-    if (!bytes(d.sizeBytes) || !bytes(d.usedBytes)) return `has a size of disk ${shown(d.mount)} that is not a whole number of bytes (0 to 2^53-1)`;
+    const problem = obj(d) ? diskProblem(d.mount, d.sizeBytes, d.usedBytes, mounts) : "has a disk that is not {mount, sizeBytes, usedBytes}";
+    if (problem !== null) return problem;
   }
   const m = value.memory;
-  if (!obj(m) || !bytes(m.totalBytes) || !bytes(m.availableBytes)) return "has a memory that is not {totalBytes, availableBytes} in whole bytes (0 to 2^53-1)";
+  const memory = obj(m) ? memoryProblem(m.totalBytes, m.availableBytes) : memoryProblem(undefined, undefined);
+  if (memory !== null) return memory;
   const l = value.load;
-  if (!obj(l) || !reading(l.one) || !reading(l.five) || !reading(l.fifteen)) return "has a load that is not {one, five, fifteen} as numbers of 0 or more";
-  if (typeof l.cpus !== "number" || !Number.isInteger(l.cpus) || l.cpus < 1 || l.cpus > 65_536) return `has a load.cpus ${quoted(l.cpus)} that is not a whole number from 1 to 65536`;
-  if (!reading(value.uptimeSeconds) || value.uptimeSeconds > MAX_UPTIME) return `has an uptimeSeconds ${quoted(value.uptimeSeconds)} that is not a number of seconds from 0 to 100 years`;
-  if (typeof value.bootId !== "string" || !BOOT_ID.test(value.bootId)) return `has a bootId ${quoted(value.bootId)} that is not a UUID (Linux's /proc/sys/kernel/random/boot_id: 8-4-4-4-12 lower-case hex)`;
-  if (typeof value.rebootRequired !== "boolean") return "has no rebootRequired";
-  if (!Array.isArray(value.upgradable) || value.upgradable.length > 100_000) return "has no upgradable list";
+  const load = obj(l) ? loadProblem(l.one, l.five, l.fifteen, l.cpus) : loadProblem(undefined, undefined, undefined, undefined);
+  if (load !== null) return load;
+  const state = hostStateProblem(value.uptimeSeconds, value.bootId, value.rebootRequired);
+  if (state !== null) return state;
+  if (!Array.isArray(value.upgradable) || value.upgradable.length > MAX_UPDATES) return "has no upgradable list";
   for (const u of value.upgradable) {
-    if (!obj(u) || typeof u.type !== "string" || !TYPES.has(u.type)) return "has an upgradable entry that is not {name, from, to, type}";
-    if (!packageValue(u.name, (d, v) => d.validName(v))) return `has an upgradable name ${quoted(u.name)} no package manager accepts`;
-    for (const k of ["from", "to"] as const) if (!packageValue(u[k], (d, v) => d.validVersion(v))) return `has an upgradable ${k} version ${quoted(u[k])} of ${shown(String(u.name))} no package manager accepts`;
+    const problem = obj(u) ? updateProblem(u.name, u.from, u.to, u.type) : "has an upgradable entry that is not {name, from, to, type}";
+    if (problem !== null) return problem;
   }
   return null;
+}
+
+/** Values in a format-2 row of a reachable host, and of an unreachable one (src/facts/snapshot-line.ts). */
+export const ROW_LENGTH = 11;
+export const UNREACHABLE_ROW_LENGTH = 3;
+
+/**
+ * A format-2 row (a JSON array in the order of its file's header, src/facts/
+ * snapshot-line.ts) checked against the same rules as a format-1 line and, when it
+ * keeps them, decoded into the record; otherwise the problem, naming the value and the
+ * rule it breaks (a string). One pass: each value is checked as it is taken.
+ */
+export function decodeRow(row: readonly unknown[]): FactSnapshot | string {
+  // No closure or spread here: this runs for every line of every report.
+  if (row.length !== ROW_LENGTH && row.length !== UNREACHABLE_ROW_LENGTH) return `has ${row.length} values, not ${ROW_LENGTH} (a reachable host) or ${UNREACHABLE_ROW_LENGTH} (an unreachable one: host, takenAt, groups)`;
+  const host = row[0];
+  const takenAt = row[1];
+  const groups = row[2];
+  const identity = identityProblem(host, takenAt, groups);
+  if (identity !== null) return identity;
+  if (row.length === UNREACHABLE_ROW_LENGTH) return { v: 1, host: host as string, takenAt: takenAt as string, groups: groups as string[], unreachable: true };
+  const os = row[3];
+  const osp = osProblem(os);
+  if (osp !== null) return osp;
+  const diskRows = row[4];
+  if (!Array.isArray(diskRows) || diskRows.length > MAX_DISKS) return "has no disks list";
+  const mounts = new Set<string>();
+  const disks: NonNullable<FactSnapshot["disks"]> = [];
+  for (let i = 0; i < diskRows.length; i++) {
+    const d: unknown = diskRows[i];
+    if (!Array.isArray(d) || d.length !== 3) return "has a disk that is not [mount, sizeBytes, usedBytes]";
+    const problem = diskProblem(d[0], d[1], d[2], mounts);
+    if (problem !== null) return problem;
+    disks.push({ mount: d[0] as string, sizeBytes: d[1] as number, usedBytes: d[2] as number });
+  }
+  const memory = row[5];
+  if (!Array.isArray(memory) || memory.length !== 2) return "has a memory that is not [totalBytes, availableBytes] in whole bytes (0 to 2^53-1)";
+  const mp = memoryProblem(memory[0], memory[1]);
+  if (mp !== null) return mp;
+  const load = row[6];
+  if (!Array.isArray(load) || load.length !== 4) return "has a load that is not [one, five, fifteen, cpus]";
+  const lp = loadProblem(load[0], load[1], load[2], load[3]);
+  if (lp !== null) return lp;
+  const sp = hostStateProblem(row[7], row[8], row[9]);
+  if (sp !== null) return sp;
+  const updateRows = row[10];
+  if (!Array.isArray(updateRows) || updateRows.length > MAX_UPDATES) return "has no upgradable list";
+  const upgradable: SnapshotUpdate[] = [];
+  for (let i = 0; i < updateRows.length; i++) {
+    const u: unknown = updateRows[i];
+    if (!Array.isArray(u) || u.length !== 4) return "has an upgradable entry that is not [name, from, to, type]";
+    const problem = updateProblem(u[0], u[1], u[2], u[3]);
+    if (problem !== null) return problem;
+    upgradable.push({ name: u[0] as string, from: u[1] as string, to: u[2] as string, type: u[3] as SnapshotUpdate["type"] });
+  }
+  return {
+    v: 1,
+    host: host as string,
+    takenAt: takenAt as string,
+    groups: groups as string[],
+    os: os as string,
+    disks,
+    memory: { totalBytes: memory[0] as number, availableBytes: memory[1] as number },
+    load: { one: load[0] as number, five: load[1] as number, fifteen: load[2] as number, cpus: load[3] as number },
+    uptimeSeconds: row[7] as number,
+    bootId: row[8] as string,
+    rebootRequired: row[9] as boolean,
+    upgradable,
+  };
 }
