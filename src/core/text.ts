@@ -128,13 +128,18 @@ const JOINER = "\u2060";
  *   autolinker does not cross while the text reads the same: `@name` and
  *   `@org/team` mentions (they notify people), `#123`, `owner/repo#123` and `GH-123`
  *   issue references. A backslash does not stop these: GitHub links references after
- *   Markdown is rendered, in the text that escaping produced.
+ *   Markdown is rendered, in the text that escaping produced;
+ * - autolinks likewise: GFM's autolink extension (GitHub Flavored Markdown spec, §6.9)
+ *   links `www.` and `http://`, `https://`, `ftp://` in plain text, so a group or host
+ *   name `www.evil.example` would reach the reviewer as a live link; a word joiner after
+ *   `www` and after the scheme breaks the pattern.
  */
 export function markdownText(value: unknown): string {
   let text = stripControls(asText(value).replace(LINE_BREAKS, " ")).replace(BIDI, "").replace(/[\n\t]/g, " ");
   text = text.replace(/[\\`*_[\]|<>~&!$]/g, "\\$&").replace(/(?<=\\\])[()]/g, "\\$&");
   // An ordered-list marker needs a space or the end after it, so versions like 1.2.3 stay as they are.
   text = text.replace(/^(#|[-+=]|\d{1,9}(?=[.)](\s|$)))/, (m) => (/^\d/.test(m) ? `${m}\\` : `\\${m}`));
+  text = text.replace(/(?<![A-Za-z0-9])(www)(?=\.)/gi, `$1${JOINER}`).replace(/(?<![A-Za-z0-9])(https?|ftp)(?=:\/\/)/gi, `$1${JOINER}`);
   return text.replace(/@(?=[A-Za-z0-9_-])/g, `@${JOINER}`).replace(/#(?=\d)/g, `#${JOINER}`).replace(/(GH)-(?=\d)/gi, `$1-${JOINER}`);
 }
 

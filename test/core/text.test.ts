@@ -47,7 +47,7 @@ describe("markdown text", () => {
   it("escapes inline syntax, table cells and link or image forms", () => {
     expect(markdownText(HOSTILE.cell)).toBe("\\| cell \\|");
     expect(markdownText("*a*_b_`c`~d~<b>&amp;")).toBe("\\*a\\*\\_b\\_\\`c\\`\\~d\\~\\<b\\>\\&amp;");
-    expect(markdownText("![x](http://e/x.png)")).toBe("\\!\\[x\\]\\(http://e/x.png)");
+    expect(markdownText("![x](http://e/x.png)")).toBe("\\!\\[x\\]\\(http\u2060://e/x.png)");
     expect(markdownText("$x^2$ and \\")).toBe("\\$x^2\\$ and \\\\");
   });
 
@@ -60,6 +60,17 @@ describe("markdown text", () => {
     expect(markdownText("1. item")).toBe("1\\. item");
     expect(markdownText("12) item")).toBe("12\\) item");
     expect(markdownText("1.2.3-1~deb12u1")).toBe("1.2.3-1\\~deb12u1");
+  });
+
+  it("neutralises GFM autolinks (www. and scheme URLs) with a word joiner, so no name becomes a live link", async () => {
+    expect(markdownText("www.evil.example")).toBe("www\u2060.evil.example");
+    expect(markdownText("see https://evil.example/x and HTTP://a.b, ftp://c.d")).toBe("see https\u2060://evil.example/x and HTTP\u2060://a.b, ftp\u2060://c.d");
+    // Words that merely contain the letters stay as they are.
+    expect(markdownText("awww.x shttp://y")).toBe("awww.x shttp://y");
+    // As GitHub's renderer would link them (marked, GFM): no link left.
+    const { marked } = await import("marked");
+    for (const value of ["www.evil.example", "https://evil.example", "group www.evil.example here"]) expect(await marked.parse(markdownText(value), { gfm: true })).not.toContain("<a ");
+    expect(await marked.parse("www.evil.example", { gfm: true })).toContain("<a ");
   });
 
   it("neutralises mentions and issue references with a word joiner", () => {
