@@ -17,7 +17,7 @@ import { readAuditLog } from "../audit/log.ts";
 import { digestOf, readRunFile } from "../audit/record.ts";
 import { StewardError, UsageError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/fs.ts";
-import { quotedName } from "../core/text.ts";
+import { jsonQuoted } from "../core/text.ts";
 import { runIds } from "../report/history/runs.ts";
 import { resultsProblems, type RunResults } from "./results.ts";
 import { SUMMARY_FILE, summariseResults, summaryText } from "./summary.ts";
@@ -95,7 +95,7 @@ async function refuseBadNames(root: string, runIdsWanted: readonly string[]): Pr
   const fix = "name runs by the id steward apply printed (runs/<run-id>/), each once; or name none to summarise every run";
   const seen = new Set<string>();
   for (const runId of runIdsWanted) {
-    if (!RUN_ID.test(runId) || runId === "locks" || runId.endsWith(".jsonl") || runId.endsWith(".lock")) throw new UsageError(`${quotedName(runId)} is not a run id`, fix);
+    if (!RUN_ID.test(runId) || runId === "locks" || runId.endsWith(".jsonl") || runId.endsWith(".lock")) throw new UsageError(`${jsonQuoted(runId)} is not a run id`, fix);
     if (seen.has(runId)) throw new UsageError(`run ${runId} is named twice`, fix);
     seen.add(runId);
     const info = await lstat(join(root, "runs", runId)).catch(() => null);

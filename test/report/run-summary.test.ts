@@ -234,8 +234,9 @@ describe("run summaries", () => {
     await rm(join(at, "runs", runs[0]!, "summary.json"));
     for (const [args, message] of [
       [["nosuch-run"], /^there is no run nosuch-run \(runs\/nosuch-run\/ does not exist\)/],
-      [["../../etc"], /^\.\.\/\.\.\/etc is not a run id/],
-      [["locks"], /^locks is not a run id/],
+      [["../../etc"], /^"\.\.\/\.\.\/etc" is not a run id/],
+      [["locks"], /^"locks" is not a run id/],
+      [[""], /^"" is not a run id/],
       [["a\nb"], /^"a\\nb" is not a run id/],
       [[runs[0]!, runs[1]!, runs[0]!], new RegExp(`^run ${runs[0]} is named twice`)],
     ] as const) {
