@@ -275,6 +275,18 @@ describe("a crashed shard is resumed from its own journal", () => {
     const resume = (...args: string[]): Promise<Ran> => steward("apply", plan, "--resume", runId, ...args);
     const first = await steward("apply", plan, "--shard", "1/2", "--wave", "1");
     expect(first.code, first.stderr).toBe(0);
+    // A runner that recorded the shard's end and died before writing results.json: the
+    // resume writes them from the journal (the same bytes), touching no host.
+    const resultsFile = join(state.dir, "runs", runId, "shards", "w1-1-of-2", "results.json");
+    const written = await readFile(resultsFile, "utf8");
+    const journalBefore = await readFile(join(state.dir, "runs", runId, "shards", "w1-1-of-2", "journal.jsonl"), "utf8");
+    await rm(resultsFile);
+    for (const host of (await cutOf(plan, 0, 2))[0]!) await execInHost(state, host, ["rm", "/tmp/touch-ran"]);
+    const rewritten = await resume("--shard", "1/2", "--wave", "1");
+    expect(rewritten.code, rewritten.stdout + rewritten.stderr).toBe(0);
+    expect(await readFile(resultsFile, "utf8")).toBe(written);
+    expect(await readFile(join(state.dir, "runs", runId, "shards", "w1-1-of-2", "journal.jsonl"), "utf8")).toBe(journalBefore);
+    for (const host of (await cutOf(plan, 0, 2))[0]!) expect(await existsOn(host, "/tmp/touch-ran"), host).toBe(false);
 
     let r = await resume("--shard", "2/2", "--wave", "1");
     expect(r.code).toBe(2);
