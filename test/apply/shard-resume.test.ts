@@ -313,6 +313,10 @@ describe("a crashed shard is resumed from its own journal", () => {
     r = await steward("apply", plan, "--resume", "crash-20260101T000000Z-abcd", "--shard", "1/2");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`the shards of plan ${runId.replace(/-sharded$/, "")} belong to its sharded run ${runId}`);
+    // A sharded run is never continued by one runner.
+    r = await steward("apply", plan, "--resume", runId);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`run ${runId} is a sharded run: it is continued one shard at a time, never by one runner`);
     r = await steward("apply", plan, "--shard", "1/2", "--retry-unknown");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--retry-unknown works only with --resume");
