@@ -23,6 +23,7 @@ import { changedInputs, StalePlanError } from "./inputs.ts";
 import { Journal, JOURNAL_FILE } from "./journal.ts";
 import { readJournal } from "./journal-replay.ts";
 import { lockPlan, PlanLockedError } from "./lock.ts";
+import { shardedRunId } from "./shard/partition.ts";
 import { assertApplicable } from "./preflight.ts";
 import { runGateChecks, runHost, type RunHostOptions } from "./host-runner.ts";
 import type { RunResults } from "./results.ts";
@@ -211,6 +212,11 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
   const runId = options.resume ?? newRunId(plan, clock());
   if (!RUN_ID.test(runId)) throw new StewardError("usage", `--resume ${JSON.stringify(runId)} is not a run id`, "use the run id steward apply printed, e.g. security-patches-20261124T020000Z-1a2b");
   const runDir = join(runsDir, runId);
+  // A sharded run is continued shard by shard and merged, never as one runner: that
+  // would apply its next waves beside the shards' runners, outside the merge's budget.
+  if (options.resume !== undefined && (runId === shardedRunId(plan) || (await exists(join(runDir, "shards"))))) {
+    throw new StewardError("usage", `run ${runId} is a sharded run: it is continued one shard at a time, never by one runner`, `resume a crashed shard with: steward apply ${prepared.shownPlan} --resume ${runId} --shard i/n --wave K; merge a wave with: steward results merge ${runId}`);
+  }
   if (options.resume !== undefined && !(await exists(join(runDir, JOURNAL_FILE)))) {
     throw new StewardError("usage", `there is no run ${runId} to resume (runs/${runId}/journal.jsonl does not exist)`, "use the run id steward apply printed, e.g. from `continue with: steward apply … --resume <run-id>`");
   }

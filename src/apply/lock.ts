@@ -55,6 +55,8 @@ export interface LockOptions {
   root?: string;
   /** A lock not refreshed for this long is stale; at least 2000 (proper-lockfile's floor). Default 20 s. */
   staleMs?: number;
+  /** The journal the holder writes, as a takeover names it (repository-relative); default runs/<run-id>/journal.jsonl. */
+  journal?: string;
   /** Called when the held lock is lost; the caller should stop the run gracefully. */
   onCompromised?: (error: Error) => void;
 }
@@ -114,7 +116,7 @@ export async function lockPlan(runsDir: string, planId: string, options: LockOpt
   const { atime, mtime } = await stat(lockDir);
   await writeFile(join(lockDir, HOLDER_FILE), `${JSON.stringify(holder)}\n`);
   await utimes(lockDir, atime, mtime);
-  const takenOver = previous === null ? null : { holder: previous, message: `took over the stale lock of run ${previous.runId} (pid ${previous.pid} on ${previous.machine}, since ${previous.startedAt}): that process is gone; check its journal (runs/${previous.runId}/journal.jsonl) before trusting what it did` };
+  const takenOver = previous === null ? null : { holder: previous, message: `took over the stale lock of run ${previous.runId} (pid ${previous.pid} on ${previous.machine}, since ${previous.startedAt}): that process is gone; check its journal (${options.journal ?? `runs/${previous.runId}/journal.jsonl`}) before trusting what it did` };
   return {
     holder,
     takenOver,

@@ -233,7 +233,7 @@ describe("sharded apply on the sandbox fleet, compared with one runner", () => {
     const crashed = await steward(sharded, "apply", plan, "--shard", "3/3", "--wave", "1");
     expect(crashed.code).toBe(2);
     expect(crashed.stderr).toContain("started but never finished");
-    expect(crashed.stderr).toContain(`remove runs/${runId}/shards/w1-3-of-3/ and apply the shard again`);
+    expect(crashed.stderr).toContain(`continue it from its journal: steward apply ${plan} --resume ${runId} --shard 3/3 --wave 1`);
     await rm(join(shards, "w1-3-of-3"), { recursive: true });
     const third = await steward(sharded, "apply", plan, "--shard", "3/3", "--wave", "1");
     expect(third.code, third.stderr).toBe(0);

@@ -13,7 +13,7 @@ import type { FileDigest } from "../../audit/entry.ts";
 import { StewardError, UsageError } from "../../core/errors.ts";
 import type { Plan } from "../../plan/types.ts";
 import type { JournalRecord, ShardIdentity } from "../journal-records.ts";
-import { readJournal } from "../journal-replay.ts";
+import { FINAL_OUTCOMES, readJournal } from "../journal-replay.ts";
 import { resultsProblems, type RunResults } from "../results.ts";
 import type { HostResult, RunStatus } from "../types.ts";
 import { partitionWave, SHARD_FOLDER, shareOf } from "./partition.ts";
@@ -93,14 +93,21 @@ export async function readWaveShards(runDir: string, runId: string, plan: Plan, 
     const share = shareOf(remaining, index, of);
     if (id.allowed !== share) throw new ShardError(`${where} ran with ${id.allowed} failure(s) of budget, but the waves merged so far leave shard ${index}/${of} ${share}: it was applied against another state of the run`);
     const end = records.findLast((r) => r.type === "run-end");
-    if (end === undefined) throw new ShardError(`${where}/journal.jsonl has no run-end: shard ${index}/${of} never finished (crashed or still running)`);
+    if (end === undefined) throw new ShardError(`${where}/journal.jsonl has no run-end: shard ${index}/${of} never finished (crashed or still running)`, `once its runner is gone, continue it from its journal: steward apply plans/${plan.id}.json --resume ${runId} --shard ${index}/${of} --wave ${wave + 1}; then merge again`);
     const hosts = new Map<string, HostResult>();
+    // A host ends again only when a resume (a run-resume record after its end) ran it
+    // again, and only when that end was not final (interrupted, not started): a resume
+    // never runs a finished host. The latest end is the host's result.
+    const resumedAfter = new Set<string>();
     for (const r of records) {
+      if (r.type === "run-resume") for (const h of hosts.keys()) resumedAfter.add(h);
       if (r.type !== "host-end") continue;
-      if (hosts.has(r.host)) throw new ShardError(`${where}/journal.jsonl ends host ${r.host} twice`);
+      const before = hosts.get(r.host);
+      if (before !== undefined && (!resumedAfter.has(r.host) || FINAL_OUTCOMES.has(before.outcome))) throw new ShardError(`${where}/journal.jsonl ends host ${r.host} twice`);
       hosts.set(r.host, r.result);
+      resumedAfter.delete(r.host);
       const other = owner.get(r.host);
-      if (other !== undefined) throw new ShardError(`host ${r.host} is in ${shown}/${other} and in ${where}: a duplicated shard`);
+      if (other !== undefined && other !== folder) throw new ShardError(`host ${r.host} is in ${shown}/${other} and in ${where}: a duplicated shard`);
       owner.set(r.host, folder);
     }
     const expected = cut[index - 1] as string[];

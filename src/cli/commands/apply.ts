@@ -87,8 +87,12 @@ export async function runApply(io: CommandIO, planFile: string, values: { root?:
   return results.exitCode;
 }
 
-/** `steward apply <plan> --shard i/n [--wave K]`: one shard of the next wave (src/apply/shard/apply-shard.ts). */
-async function runShard(io: CommandIO, planFile: string, values: { root?: string; json?: boolean; now?: string; "allow-local"?: boolean; shard: string; wave?: string }): Promise<number> {
+/**
+ * `steward apply <plan> --shard i/n [--wave K]`: one shard of the next wave; with
+ * `--resume <run-id> [--retry-unknown]`, a crashed shard continued from its journal
+ * (src/apply/shard/apply-shard.ts, resume-shard.ts).
+ */
+async function runShard(io: CommandIO, planFile: string, values: { root?: string; resume?: string; "retry-unknown"?: boolean; json?: boolean; now?: string; "allow-local"?: boolean; shard: string; wave?: string }): Promise<number> {
   const shard = parseShard(values.shard);
   const wave = values.wave === undefined ? undefined : parseWave(values.wave);
   const root = resolve(io.cwd, values.root ?? ".");
@@ -100,7 +104,21 @@ async function runShard(io: CommandIO, planFile: string, values: { root?: string
   const now = parseNow(values.now);
   let outcome: ShardOutcome;
   try {
-    outcome = await applyShard({ root, planFile: resolve(io.cwd, planFile), secrets: io.secrets, env: io.env, toolVersion: await toolVersion(), events, stop, shard, allowLocal: values["allow-local"] === true || localAllowedByEnvironment(io.env), ...(wave !== undefined ? { wave } : {}), ...(now ? { now } : {}) });
+    outcome = await applyShard({
+      root,
+      planFile: resolve(io.cwd, planFile),
+      secrets: io.secrets,
+      env: io.env,
+      toolVersion: await toolVersion(),
+      events,
+      stop,
+      shard,
+      allowLocal: values["allow-local"] === true || localAllowedByEnvironment(io.env),
+      ...(values.resume !== undefined ? { resume: values.resume } : {}),
+      ...(values["retry-unknown"] ? { retryUnknown: true } : {}),
+      ...(wave !== undefined ? { wave } : {}),
+      ...(now ? { now } : {}),
+    });
   } finally {
     progress.done();
     unsubscribe?.();
@@ -110,7 +128,7 @@ async function runShard(io: CommandIO, planFile: string, values: { root?: string
     const counts = Object.entries(results.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`).join(", ");
     io.stdout(`${[
       ...(outcome.tookOver ? [outcome.tookOver] : []),
-      `run ${outcome.runId} shard ${shard.index}/${shard.of} of wave ${outcome.wave + 1}: ${results.status}${results.halt ? ` (${results.halt.detail})` : ""}`,
+      `run ${outcome.runId} shard ${shard.index}/${shard.of} of wave ${outcome.wave + 1}${outcome.resumed ? ` (resumed, attempt ${results.resumes + 1})` : ""}: ${results.status}${results.halt ? ` (${results.halt.detail})` : ""}`,
       `  hosts: ${counts || "none"}`,
       `  ${budgetCount(results.failureBudget.failures, results.hosts)}; this shard's share allows ${outcome.allowed}`,
       `wrote ${shownPath(io.cwd, resolve(outcome.shardDir, "results.json"))}`,
@@ -124,11 +142,14 @@ export const apply: Command = {
   summary: "apply a saved plan to its hosts in waves, with a journal (runs/<run-id>/) and a report",
   usage: `usage: steward apply <plan.json> [--root DIR] [--resume RUN_ID [--retry-unknown]] [--json] [--now ISO] [--allow-local]
        steward apply <plan.json> --shard I/N [--wave K] [--root DIR] [--json] [--now ISO] [--allow-local]
+       steward apply <plan.json> --resume RUN_ID --shard I/N [--wave K] [--retry-unknown] [--root DIR] [--json] [--now ISO] [--allow-local]
 
   <plan.json>        the plan file steward plan wrote (plans/<id>.json), applied exactly
   --root DIR         repository root (default: the current directory)
   --resume RUN_ID    continue a run that was stopped or crashed: completed steps are never
-                     run again, a step that was started is judged from the host's state
+                     run again, a step that was started is judged from the host's state;
+                     with --shard, continue that shard of the sharded run RUN_ID
+                     (<plan-id>-sharded) from its own journal after its runner crashed
   --retry-unknown    with --resume: run again steps whose effect could not be judged
   --json             print progress as one JSON event per line
   --now ISO          the clock the maintenance window is checked against (tests, demos)
@@ -137,6 +158,11 @@ export const apply: Command = {
                      sharded run <plan-id>-sharded, into runs/<run-id>/shards/w<K>-<I>-of-<N>/;
                      then steward results merge <run-id> (README, Past one runner)
   --wave K           with --shard: the wave to apply; refused unless it is the next one
+
+A shard's runner that crashed or was killed leaves a journal and no results: continue it
+with --resume <plan-id>-sharded --shard I/N --wave K (the same I/N and K), then merge.
+Refused: a shard that never started or that finished (exit 2), a folder whose journal is
+another plan's, run's, shard's or budget share's (exit 5), a shard a live runner holds (exit 7).
 
 Before any host is touched the plan is verified: its digest and schema (exit 5 when it
 was changed), the repository (exit 3), every input file and the steward version (exit 5
@@ -150,12 +176,9 @@ Exit codes: 0 all hosts ok, 1 some hosts failed within the failure budget, 2 usa
     const { values, positionals } = parseFlags({ args: argv, options: APPLY_OPTIONS, strict: true, allowPositionals: true });
     const [planFile, ...extra] = positionals;
     if (planFile === undefined || extra.length > 0) throw new UsageError(planFile === undefined ? "name the plan to apply" : `one plan at a time (got ${positionals.join(", ")})`, "steward apply plans/<id>.json");
-    if (values.shard !== undefined) {
-      if (values.resume !== undefined || values["retry-unknown"]) throw new UsageError("--shard cannot be combined with --resume or --retry-unknown: a shard is applied once, into its own folder", "steward apply <plan> --shard i/n [--wave K]");
-      return runShard(io, planFile, { ...values, shard: values.shard });
-    }
+    if (values["retry-unknown"] && values.resume === undefined) throw new UsageError("--retry-unknown works only with --resume", values.shard === undefined ? "steward apply <plan> --resume <run-id> --retry-unknown" : "steward apply <plan> --resume <plan-id>-sharded --shard i/n --wave K --retry-unknown");
+    if (values.shard !== undefined) return runShard(io, planFile, { ...values, shard: values.shard });
     if (values.wave !== undefined) throw new UsageError("--wave works only with --shard", "steward apply <plan> --shard i/n --wave K");
-    if (values["retry-unknown"] && values.resume === undefined) throw new UsageError("--retry-unknown works only with --resume", "steward apply <plan> --resume <run-id> --retry-unknown");
     return runApply(io, planFile, values);
   },
 };

@@ -22,7 +22,8 @@ export const results: Command = {
   --wave K    the wave to merge; refused unless it is the next one
 
 Refused (exit 5), naming the shard: a missing shard, a duplicated or moved one, shards
-of another plan or run, a shard that never finished, or one run with another budget share.
+of another plan or run, a shard that never finished (continue it: steward apply <plan>
+--resume <run-id> --shard I/N --wave K), or one run with another budget share.
 Exit codes: 0 the next wave may start (or the run ended ok), 1 some hosts failed within
 the budget, 2 usage, 4 halted (budget, gate or signal): the hosts left are
 not-started:budget and no further wave is applied, 5 a shard cannot be merged.
