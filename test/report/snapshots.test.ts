@@ -106,6 +106,30 @@ describe("facts snapshots", () => {
     ]);
   });
 
+  it("ignores a byte-order mark before the header: the day is read whole", async () => {
+    await writeSnapshots(root, [snapshotOf(ok("a", "2026-03-02T01:00:00.000Z"), []), snapshotOf(ok("b", "2026-03-02T01:00:00.000Z"), [])]);
+    const path = join(root, "facts/snapshots/2026-03-02.jsonl");
+    await writeFile(path, `\ufeff${await readFile(path, "utf8")}`);
+    const { lines, problems } = await collect(root);
+    expect(problems).toEqual([]);
+    expect(lines.map((l) => l.host)).toEqual(["a", "b"]);
+  });
+
+  it("names a .jsonl file whose name is not a calendar date and skips it; other files are not snapshots", async () => {
+    await writeSnapshots(root, [snapshotOf(ok("a", "2026-03-02T01:00:00.000Z"), [])]);
+    const text = await readFile(join(root, "facts/snapshots/2026-03-02.jsonl"), "utf8");
+    for (const name of ["2026-03-1.jsonl", "2026-13-45.jsonl", "2026-02-30.jsonl", "notes.JSONL"]) await writeFile(join(root, "facts/snapshots", name), text.replace('"a"', '"z"'));
+    await writeFile(join(root, "facts/snapshots/.gitkeep"), "");
+    const { lines, problems } = await collect(root);
+    expect(lines.map((l) => l.host)).toEqual(["a"]);
+    expect(problems.map((p) => `${p.file}:${p.line}: ${p.message}`).sort()).toEqual([
+      "facts/snapshots/2026-02-30.jsonl:0: is named for 2026-02-30, which is not a calendar date; skipped (rename it to the UTC date it holds, <YYYY-MM-DD>.jsonl)",
+      "facts/snapshots/2026-03-1.jsonl:0: is not named <YYYY-MM-DD>.jsonl (the UTC date it holds); skipped (rename it)",
+      "facts/snapshots/2026-13-45.jsonl:0: is named for 2026-13-45, which is not a calendar date; skipped (rename it to the UTC date it holds, <YYYY-MM-DD>.jsonl)",
+      "facts/snapshots/notes.JSONL:0: is not named <YYYY-MM-DD>.jsonl (the UTC date it holds); skipped (rename it)",
+    ]);
+  });
+
   it("a second snapshot the same day replaces that host's line and keeps the others", async () => {
     await writeSnapshots(root, [snapshotOf(ok("a", "2026-03-02T01:00:00Z", 10), []), snapshotOf(ok("b", "2026-03-02T01:00:00Z", 10), [])]);
     await writeSnapshots(root, [snapshotOf(ok("a", "2026-03-02T18:00:00Z", 30), [])]);
@@ -184,6 +208,9 @@ describe("the snapshot grammar: every host-read value, on write and on read", ()
     ["a mount twice", (s) => ({ ...s, disks: [{ mount: "/", sizeBytes: 1, usedBytes: 1 }, { mount: "/", sizeBytes: 2, usedBytes: 1 }] }), /lists the disk mount "\/" twice/],
     ["no CPU", (s) => ({ ...s, load: { ...s.load, cpus: 0 } }), /load.cpus 0 that is not a whole number from 1 to 65536/],
     ["a negative load", (s) => ({ ...s, load: { ...s.load, one: -1 } }), /load that is not/],
+    ["a load no Linux can have", (s) => ({ ...s, load: { ...s.load, fifteen: 1e308 } }), /load above 4194304 \(Linux's most tasks, PID_MAX_LIMIT\)/],
+    ["more memory available than there is", (s) => ({ ...s, memory: { totalBytes: 1000, availableBytes: 1001 } }), /availableBytes 1001 above its totalBytes 1000/],
+    ["a reboot flag as a string", (s) => ({ ...s, rebootRequired: "false" }), /rebootRequired "false" that is not true or false/],
     ["an uptime of centuries", (s) => ({ ...s, uptimeSeconds: 1e12 }), /uptimeSeconds 1000000000000 that is not a number of seconds/],
     ["an os with markup", (s) => ({ ...s, os: "debian <b>12</b>" }), /os "debian <b>12<\/b>" that is not "<ID> <VERSION_ID>"/],
     ["a package name with a pipe", (s) => ({ ...s, upgradable: [{ name: "evil|pkg", from: "1", to: "2", type: "security" }] }), /upgradable name "evil\|pkg" no package manager accepts/],

@@ -10,10 +10,12 @@
  * - `bootId`: a UUID in Linux's form, 8-4-4-4-12 lower-case hex
  *   (/proc/sys/kernel/random/boot_id, random(4)).
  * - sizes (`disks[].sizeBytes`, `usedBytes`, `memory.*`): whole numbers of bytes, 0 to
- *   2^53−1 (`df -B1` and /proc/meminfo give integers; beyond that JSON numbers lose bytes).
+ *   2^53−1 (`df -B1` and /proc/meminfo give integers; beyond that JSON numbers lose bytes);
+ *   `memory.availableBytes` at most `totalBytes`.
  * - `disks[].mount`: an absolute path (starts with `/`), at most 4096 bytes (PATH_MAX),
  *   no control, bidirectional or invisible character, each mount once.
- * - `load`: one, five, fifteen are finite numbers ≥ 0 (/proc/loadavg); `cpus` a whole
+ * - `load`: one, five, fifteen are finite numbers from 0 to 2^22 (/proc/loadavg; Linux's
+ *   PID_MAX_LIMIT bounds the tasks a load averages); `cpus` a whole
  *   number 1 to 65,536 (Linux's NR_CPUS is at most 8192 today).
  * - `uptimeSeconds`: a finite number ≥ 0 and below 100 years (/proc/uptime).
  * - `os`: `<ID> <VERSION_ID>` of os-release(5), each a word of letters, digits and
@@ -84,11 +86,20 @@ function diskProblem(mount: unknown, size: unknown, used: unknown, mounts: Set<s
 }
 
 function memoryProblem(total: unknown, available: unknown): string | null {
-  return bytes(total) && bytes(available) ? null : "has a memory that is not {totalBytes, availableBytes} in whole bytes (0 to 2^53-1)";
+  if (!bytes(total) || !bytes(available)) return "has a memory that is not {totalBytes, availableBytes} in whole bytes (0 to 2^53-1)";
+  // MemAvailable is an estimate of what of MemTotal can be had (Linux, Documentation/filesystems/proc.rst): never more than it.
+  return available > total ? `has an availableBytes ${available} above its totalBytes ${total}` : null;
 }
+
+/**
+ * Most a load average can be: it averages the tasks runnable or in uninterruptible
+ * sleep, and Linux has at most PID_MAX_LIMIT (2^22, include/linux/threads.h) tasks.
+ */
+const MAX_LOAD = 4_194_304;
 
 function loadProblem(one: unknown, five: unknown, fifteen: unknown, cpus: unknown): string | null {
   if (!reading(one) || !reading(five) || !reading(fifteen)) return "has a load that is not {one, five, fifteen} as numbers of 0 or more";
+  if (one > MAX_LOAD || five > MAX_LOAD || fifteen > MAX_LOAD) return `has a load above ${MAX_LOAD} (Linux's most tasks, PID_MAX_LIMIT): not a load average`;
   if (typeof cpus !== "number" || !Number.isInteger(cpus) || cpus < 1 || cpus > 65_536) return `has a load.cpus ${quoted(cpus)} that is not a whole number from 1 to 65536`;
   return null;
 }
@@ -96,7 +107,7 @@ function loadProblem(one: unknown, five: unknown, fifteen: unknown, cpus: unknow
 function hostStateProblem(uptime: unknown, bootId: unknown, rebootRequired: unknown): string | null {
   if (!reading(uptime) || uptime > MAX_UPTIME) return `has an uptimeSeconds ${quoted(uptime)} that is not a number of seconds from 0 to 100 years`;
   if (typeof bootId !== "string" || !isBootId(bootId)) return `has a bootId ${quoted(bootId)} that is not a UUID (Linux's /proc/sys/kernel/random/boot_id: 8-4-4-4-12 lower-case hex)`;
-  if (typeof rebootRequired !== "boolean") return "has no rebootRequired";
+  if (typeof rebootRequired !== "boolean") return rebootRequired === undefined ? "has no rebootRequired" : `has a rebootRequired ${quoted(rebootRequired)} that is not true or false`;
   return null;
 }
 

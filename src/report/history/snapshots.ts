@@ -104,7 +104,10 @@ export function utcDay(at: Date | string): string {
 
 /**
  * The snapshot files of a repository with their dates, oldest first; [] when there is
- * no snapshot folder. Names that are not `<YYYY-MM-DD>.jsonl` are ignored.
+ * no snapshot folder. A `.jsonl` file (any case) whose name is not a real UTC date
+ * `<YYYY-MM-DD>.jsonl` (`2026-10-1.jsonl`, `2026-13-45.jsonl`, `x.JSONL`) is named to
+ * `onProblem` and skipped: a mistyped name must not drop a day silently. Other files
+ * (a README, `.gitkeep`) are not snapshots and are left alone.
  * @throws nothing for a missing folder; a folder that is a link is reported as a problem.
  */
 export async function snapshotFiles(root: string, onProblem?: (p: SnapshotProblem) => void): Promise<Array<{ day: string; path: string; file: string }>> {
@@ -120,9 +123,17 @@ export async function snapshotFiles(root: string, onProblem?: (p: SnapshotProble
     throw error;
   }
   const names = await readdir(dir);
+  const realDay = (day: string): boolean => {
+    const at = Date.parse(`${day}T00:00:00Z`);
+    return Number.isFinite(at) && new Date(at).toISOString().slice(0, 10) === day;
+  };
   return names
     .map((name) => ({ name, m: SNAPSHOT_FILE.exec(name) }))
-    .filter((x): x is { name: string; m: RegExpExecArray } => x.m !== null)
+    .filter((x): x is { name: string; m: RegExpExecArray } => {
+      if (x.m !== null && realDay(x.m[1]!)) return true;
+      if (/\.jsonl$/i.test(x.name)) onProblem?.({ file: `${SNAPSHOTS_DIR}/${x.name}`, line: 0, message: x.m !== null ? `is named for ${x.m[1]}, which is not a calendar date; skipped (rename it to the UTC date it holds, <YYYY-MM-DD>.jsonl)` : "is not named <YYYY-MM-DD>.jsonl (the UTC date it holds); skipped (rename it)" });
+      return false;
+    })
     .map(({ name, m }) => ({ day: m[1]!, path: join(dir, name), file: `${SNAPSHOTS_DIR}/${name}` }))
     .sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
 }
@@ -168,7 +179,8 @@ export async function readSnapshotFile(path: string, file: string, day: string, 
   let header = false;
   // One pass over the bytes: each line found by indexOf, decoded on its own and parsed
   // once (no split, no string of the whole file); a bad line costs nothing extra to name.
-  let start = 0;
+  // A byte-order mark (an editor's, U+FEFF in UTF-8) before the first line is not part of it.
+  let start = length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   for (let n = 1; start < length; n++) {
     let end = bytes.indexOf(10, start);
     if (end === -1 || end > length) end = length;
