@@ -95,10 +95,12 @@ Exit codes (see README, Exit codes):
       const written = await writeSnapshots(root, lines);
       for (const p of written.problems) io.stderr(`steward facts: ${terminalText(`${p.file}:${p.line}`)}: ${terminalText(p.message)} (not kept)\n`);
       for (const r of written.refused) io.stderr(`steward facts: host ${terminalText(r.host)}: ${terminalText(r.message)}; not written to the snapshot\n`);
-      const note = `snapshot: ${results.length - written.refused.length} host(s) in ${written.written.join(", ") || "no file"}${written.pruned.length > 0 ? `; retention removed ${written.pruned.length} older file(s)` : ""}\n`;
+      const dropped = written.problems.length > 0 ? `; ${written.problems.length} unreadable line(s) of the day's file not kept (named above; the committed file in git still has them)` : "";
+      const note = `snapshot: ${results.length - written.refused.length} host(s) in ${written.written.join(", ") || "no file"}${written.pruned.length > 0 ? `; retention removed ${written.pruned.length} older file(s)` : ""}${dropped}\n`;
       (values.json ? io.stderr : io.stdout)(note);
       // A host whose facts cannot be recorded failed as a host does: the others are recorded.
-      if (written.refused.length > 0) return ExitCode.hostsFailed;
+      // Lines of the existing file that could not be carried over are a loss to look at: not a clean run either.
+      if (written.refused.length > 0 || written.problems.length > 0) return ExitCode.hostsFailed;
     }
     return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.hostsFailed;
   },
