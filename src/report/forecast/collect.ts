@@ -86,6 +86,16 @@ export class DailySeries {
     this.length += 1;
   }
 
+  /**
+   * Closes the open day (its readings become one point) and returns the points kept:
+   * then `t`, `value` and `capacity` up to that length are the daily series, for fitting
+   * (trend.ts, fitTrendColumns) or charting without an object per point.
+   */
+  settle(): number {
+    this.#closeDay();
+    return this.length;
+  }
+
   /** The points for fitting (one per day), as TrendPoints; built on demand, not kept. */
   points(): TrendPoint[] {
     this.#closeDay();

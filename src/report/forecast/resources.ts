@@ -14,7 +14,7 @@
  *   runnable task per CPU (load ≥ cpus). Load is not cumulative: no segments.
  */
 import type { DailySeries } from "./collect.ts";
-import { fitTrend, type Trend, type TrendPoint } from "./trend.ts";
+import { fitTrend, fitTrendColumns, type Trend, type TrendPoint } from "./trend.ts";
 
 export type ResourceKind = "disk" | "memory" | "load";
 
@@ -102,7 +102,8 @@ export function forecastLoad(samples: readonly LoadSample[], options: ForecastOp
  */
 export function forecastSeries(series: DailySeries, options: ForecastOptions): Trend {
   const rules = RESOURCE_RULES[series.kind];
-  const trend = fitTrend(series.points(), { ...options, ...rules, valueAtMostCapacity: series.kind !== "load", rejected: series.rejections() });
+  const length = series.settle();
+  const trend = fitTrendColumns({ t: series.t, value: series.value, capacity: series.capacity, length }, { ...options, ...rules, valueAtMostCapacity: series.kind !== "load", rejected: series.rejections() });
   if (trend.observed > 0 || series.lastCapacity <= 0) return trend;
   // No reading was kept: the capacity is still the one the host reported, never 0.
   const known = { ...trend, capacity: series.lastCapacity, threshold: series.lastCapacity * rules.fullAt };
