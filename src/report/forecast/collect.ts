@@ -12,8 +12,9 @@
  * the fit reports those counts like its own. Unreachable days are gaps: counted, never
  * readings.
  */
-import type { FactSnapshot } from "../history/snapshots.ts";
-import { diskLevel, loadLevel, memoryLevel, type ResourceKind } from "./resources.ts";
+import { readSnapshotResources, type ResourceSink } from "../history/snapshot-columns.ts";
+import type { FactSnapshot, SnapshotProblem, SnapshotRange } from "../history/snapshots.ts";
+import { loadCapacity, memoryInUse, type ResourceKind } from "./resources.ts";
 import { readingProblem, type TrendPoint } from "./trend.ts";
 
 const DAY_MS = 86_400_000;
@@ -83,6 +84,16 @@ export class DailySeries {
     this.value[this.length] = value;
     this.capacity[this.length] = capacity;
     this.length += 1;
+  }
+
+  /**
+   * Closes the open day (its readings become one point) and returns the points kept:
+   * then `t`, `value` and `capacity` up to that length are the daily series, for fitting
+   * (trend.ts, fitTrendColumns) or charting without an object per point.
+   */
+  settle(): number {
+    this.#closeDay();
+    return this.length;
   }
 
   /** The points for fitting (one per day), as TrendPoints; built on demand, not kept. */
@@ -160,40 +171,83 @@ export interface CollectedSeries {
  * the days the snapshots span at most (the range read), the room each series is made with.
  */
 export async function collectSeries(snapshots: AsyncIterable<FactSnapshot | readonly FactSnapshot[]>, spanDays = 64): Promise<CollectedSeries> {
-  const hosts = new Map<string, HostSeries>();
-  const days = new Set<string>();
-  let count = 0;
-  let day = "";
+  const collector = new SeriesCollector(spanDays);
   for await (const item of snapshots) for (const s of Array.isArray(item) ? (item as readonly FactSnapshot[]) : [item as FactSnapshot]) {
-    count++;
-    if (!s.takenAt.startsWith(day) || day === "") days.add((day = s.takenAt.slice(0, 10)));
-    let h = hosts.get(s.host);
-    if (h === undefined) {
-      h = { host: s.host, groups: [], disks: new Map(), memory: new DailySeries("memory", spanDays), load: new DailySeries("load", spanDays), snapshots: 0, unreachable: 0, lastReading: "" };
-      hosts.set(s.host, h);
-    }
-    h.snapshots++;
-    h.groups = s.groups;
-    if (s.unreachable === true) {
-      h.unreachable++;
-      continue;
-    }
-    const t = Date.parse(s.takenAt);
-    if (s.takenAt > h.lastReading) h.lastReading = s.takenAt;
-    for (const d of s.disks ?? []) {
-      let series = h.disks.get(d.mount);
-      if (series === undefined) h.disks.set(d.mount, (series = new DailySeries("disk", spanDays)));
-      const p = diskLevel(d);
-      series.push(t, p.value, p.capacity);
-    }
-    if (s.memory !== undefined) {
-      const p = memoryLevel(s.memory);
-      h.memory.push(t, p.value, p.capacity);
-    }
-    if (s.load !== undefined) {
-      const p = loadLevel(s.load);
-      h.load.push(t, p.value, p.capacity);
-    }
+    collector.snapshot(s.host, s.takenAt, Date.parse(s.takenAt), s.groups, s.unreachable === true);
+    if (s.unreachable === true) continue;
+    for (const d of s.disks ?? []) collector.disk(d.mount, d.sizeBytes, d.usedBytes);
+    if (s.memory !== undefined) collector.memory(s.memory.totalBytes, s.memory.availableBytes);
+    if (s.load !== undefined) collector.load(s.load.one, s.load.five, s.load.fifteen, s.load.cpus);
   }
-  return { hosts, snapshots: count, days: days.size };
+  return collector.collected();
+}
+
+/**
+ * The series of every snapshot of `root` within `range`, read for their resources only
+ * (readSnapshotResources: no record or object per reading on the way to the columns).
+ * `spanDays` as for {@link collectSeries}; problems go to `onProblem`.
+ */
+export async function collectSnapshotSeries(root: string, range: SnapshotRange, spanDays: number, onProblem?: (p: SnapshotProblem) => void): Promise<CollectedSeries> {
+  const collector = new SeriesCollector(spanDays);
+  await readSnapshotResources(root, range, collector, onProblem === undefined ? {} : { onProblem });
+  return collector.collected();
+}
+
+/**
+ * Builds the series as snapshots are handed to it (a ResourceSink: each value once, in
+ * time order). Each reading is turned into its level and capacity by the rules of
+ * resources.ts (diskLevel, memoryInUse, loadCapacity) and pushed to its series.
+ */
+export class SeriesCollector implements ResourceSink {
+  readonly #hosts = new Map<string, HostSeries>();
+  readonly #spanDays: number;
+  #snapshots = 0;
+  readonly #days = new Set<string>();
+  #day = "";
+  /** The host of the snapshot being read, and its time in ms. */
+  #host: HostSeries | undefined;
+  #t = 0;
+
+  constructor(spanDays = 64) {
+    this.#spanDays = spanDays;
+  }
+
+  snapshot(host: string, takenAt: string, takenAtMs: number, groups: string[], unreachable: boolean): void {
+    this.#snapshots++;
+    if (this.#day === "" || !takenAt.startsWith(this.#day)) {
+      this.#day = takenAt.slice(0, 10);
+      this.#days.add(this.#day);
+    }
+    let h = this.#hosts.get(host);
+    if (h === undefined) {
+      h = { host, groups: [], disks: new Map(), memory: new DailySeries("memory", this.#spanDays), load: new DailySeries("load", this.#spanDays), snapshots: 0, unreachable: 0, lastReading: "" };
+      this.#hosts.set(host, h);
+    }
+    this.#host = h;
+    this.#t = takenAtMs;
+    h.snapshots++;
+    h.groups = groups;
+    if (unreachable) h.unreachable++;
+    else if (takenAt > h.lastReading) h.lastReading = takenAt;
+  }
+
+  disk(mount: string, sizeBytes: number, usedBytes: number): void {
+    const h = this.#host!;
+    let series = h.disks.get(mount);
+    if (series === undefined) h.disks.set(mount, (series = new DailySeries("disk", this.#spanDays)));
+    series.push(this.#t, usedBytes, sizeBytes);
+  }
+
+  memory(totalBytes: number, availableBytes: number): void {
+    this.#host!.memory.push(this.#t, memoryInUse(availableBytes, totalBytes), totalBytes);
+  }
+
+  load(_one: number, _five: number, fifteen: number, cpus: number): void {
+    this.#host!.load.push(this.#t, fifteen, loadCapacity(cpus));
+  }
+
+  /** The series so far. */
+  collected(): CollectedSeries {
+    return { hosts: this.#hosts, snapshots: this.#snapshots, days: this.#days.size };
+  }
 }

@@ -15,10 +15,10 @@ import type { CommandIO } from "../../cli/io.ts";
 import { outFile } from "../../cli/out-path.ts";
 import { publisherFor } from "../../publish/select.ts";
 import { validateRepository } from "../../validate/index.ts";
-import { readSnapshotDays, type SnapshotProblem } from "../history/snapshots.ts";
+import type { SnapshotProblem } from "../history/snapshots.ts";
 import { renderHtmlReport } from "../html/index.ts";
 import { parseInstant, parseSince } from "../range.ts";
-import { collectSeries } from "./collect.ts";
+import { collectSnapshotSeries } from "./collect.ts";
 import { renderForecastMarkdown } from "./markdown.ts";
 import { hostWindows, type HostWindow } from "./recommend.ts";
 import { buildForecast, type ForecastReport } from "./report.ts";
@@ -68,7 +68,7 @@ export async function forecastReport(args: ForecastArgs, warn: (line: string) =>
   const problems: SnapshotProblem[] = [];
   // One point a day at most: the UTC days the range touches.
   const days = Math.floor(args.until.getTime() / DAY_MS) - Math.floor(args.since.getTime() / DAY_MS) + 1;
-  const collected = await collectSeries(readSnapshotDays(args.root, { since: args.since, until: args.until }, { onProblem: (p) => problems.push(p) }), days);
+  const collected = await collectSnapshotSeries(args.root, { since: args.since, until: args.until }, days, (p) => problems.push(p));
   if (problems.length > 0) {
     warn(`${problems.length} snapshot line(s) or file(s) skipped: ${problems.slice(0, 3).map((p) => `${p.file}:${p.line} ${p.message}`).join("; ")}${problems.length > 3 ? "; …" : ""}`);
   }

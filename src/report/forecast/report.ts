@@ -132,7 +132,8 @@ function chartOf(rec: Recommendation, trend: Trend, kind: ResourceKind, h: HostS
   const scale = kind === "load" ? 1 : GIB;
   const series = kind === "disk" ? h.disks.get(mount!)! : kind === "memory" ? h.memory : h.load;
   const observed: Array<[string, number]> = [];
-  for (const p of series.points()) if (p.t.getTime() >= from) observed.push([p.t.toISOString(), p.value / scale]);
+  const length = series.settle();
+  for (let i = 0; i < length; i++) if (series.t[i]! >= from) observed.push([new Date(series.t[i]!).toISOString(), series.value[i]! / scale]);
   const fitted = (trend.line?.() ?? []).map(([t, v]) => [t, v / scale] as [string, number]);
   return { id: rec.id, title: rec.title, unit: kind === "load" ? "load" : "GiB", observed, fitted, threshold: trend.threshold / scale };
 }

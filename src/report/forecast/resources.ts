@@ -14,7 +14,7 @@
  *   runnable task per CPU (load ≥ cpus). Load is not cumulative: no segments.
  */
 import type { DailySeries } from "./collect.ts";
-import { fitTrend, type Trend, type TrendPoint } from "./trend.ts";
+import { fitTrend, fitTrendColumns, type Trend, type TrendPoint } from "./trend.ts";
 
 export type ResourceKind = "disk" | "memory" | "load";
 
@@ -61,12 +61,22 @@ export function diskLevel(s: { usedBytes: number; sizeBytes: number }): { value:
 
 /** A memory reading as a level: bytes in use (total − available; NaN, so refused, when available exceeds the total). */
 export function memoryLevel(s: { availableBytes: number; totalBytes: number }): { value: number; capacity: number } {
-  return { value: s.availableBytes > s.totalBytes ? Number.NaN : s.totalBytes - s.availableBytes, capacity: s.totalBytes };
+  return { value: memoryInUse(s.availableBytes, s.totalBytes), capacity: s.totalBytes };
+}
+
+/** Bytes of memory in use: total − available; NaN (so refused) when available exceeds the total. */
+export function memoryInUse(availableBytes: number, totalBytes: number): number {
+  return availableBytes > totalBytes ? Number.NaN : totalBytes - availableBytes;
 }
 
 /** A load reading as a level: the fifteen-minute load of the CPU count (NaN, so refused, for a count that is not whole). */
 export function loadLevel(s: { fifteen: number; cpus: number }): { value: number; capacity: number } {
-  return { value: s.fifteen, capacity: Number.isInteger(s.cpus) ? s.cpus : Number.NaN };
+  return { value: s.fifteen, capacity: loadCapacity(s.cpus) };
+}
+
+/** The capacity of a load reading: the CPU count, NaN (so refused) when it is not whole. */
+export function loadCapacity(cpus: number): number {
+  return Number.isInteger(cpus) ? cpus : Number.NaN;
 }
 
 const point = (t: Date, l: { value: number; capacity: number }): TrendPoint => ({ t, value: l.value, capacity: l.capacity });
@@ -92,7 +102,8 @@ export function forecastLoad(samples: readonly LoadSample[], options: ForecastOp
  */
 export function forecastSeries(series: DailySeries, options: ForecastOptions): Trend {
   const rules = RESOURCE_RULES[series.kind];
-  const trend = fitTrend(series.points(), { ...options, ...rules, valueAtMostCapacity: series.kind !== "load", rejected: series.rejections() });
+  const length = series.settle();
+  const trend = fitTrendColumns({ t: series.t, value: series.value, capacity: series.capacity, length }, { ...options, ...rules, valueAtMostCapacity: series.kind !== "load", rejected: series.rejections() });
   if (trend.observed > 0 || series.lastCapacity <= 0) return trend;
   // No reading was kept: the capacity is still the one the host reported, never 0.
   const known = { ...trend, capacity: series.lastCapacity, threshold: series.lastCapacity * rules.fullAt };

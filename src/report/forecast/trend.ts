@@ -129,41 +129,87 @@ const GROWTH = 30;
  * an unusable series is "insufficient data").
  */
 export function fitTrend(points: readonly TrendPoint[], options: TrendOptions): Trend {
+  const { clean, rejected } = cleanPoints(points, options.valueAtMostCapacity === true, options.rejected ?? []);
+  return fitClean(clean, rejected, options);
+}
+
+/**
+ * Readings as columns: the `i`-th reading is `value[i]` of `capacity[i]` at `t[i]` (ms
+ * since the epoch), for `i < length`.
+ */
+export interface TrendColumns {
+  t: ArrayLike<number>;
+  value: ArrayLike<number>;
+  capacity: ArrayLike<number>;
+  length: number;
+}
+
+/**
+ * The same trend as {@link fitTrend} of the same readings, from columns (a collected
+ * daily series: collect.ts), with no object or Date per reading. Readings already in
+ * time order at distinct instants, each fit to be fitted (the collector's case), are
+ * used as they are; any other input is checked and ordered as fitTrend does. Pure,
+ * never throws.
+ */
+export function fitTrendColumns(columns: TrendColumns, options: TrendOptions): Trend {
+  const atMostCapacity = options.valueAtMostCapacity === true;
+  const { t, value, capacity, length } = columns;
+  for (let i = 0; i < length; i++) {
+    if (readingProblem(t[i]!, value[i]!, capacity[i]!, atMostCapacity) !== null || (i > 0 && !(t[i]! > t[i - 1]!))) {
+      const points: TrendPoint[] = [];
+      for (let k = 0; k < length; k++) points.push({ t: new Date(t[k]!), value: value[k]!, capacity: capacity[k]! });
+      return fitTrend(points, options);
+    }
+  }
+  return fitClean(columns, rejectedList(new Map(), options.rejected ?? []), options);
+}
+
+/** The fit of clean readings: in time order, distinct instants, each fit to be fitted. */
+function fitClean(clean: TrendColumns, rejected: Trend["rejected"], options: TrendOptions): Trend {
   const minPoints = Math.max(2, options.minPoints ?? 5);
   const minSpanDays = options.minSpanDays ?? 2;
   const confidence = options.confidence ?? 0.95;
-  const { clean, rejected } = cleanPoints(points, options.valueAtMostCapacity === true, options.rejected ?? []);
-  const last = clean.at(-1);
-  const capacity = last?.capacity ?? 0;
+  const n = clean.length;
+  const { t, value } = clean;
+  const capacity = n > 0 ? clean.capacity[n - 1]! : 0;
   const threshold = capacity * options.fullAt;
-  const base: Trend = { status: "insufficient-data", message: "", observed: clean.length, rejected, cleanups: [], segment: null, capacity, threshold };
-  if (clean.length === 0) return { ...base, message: `insufficient data: 0 points, need ${minPoints}${rejected.length > 0 ? ` (${rejectedText(rejected)})` : ""}` };
+  const base: Trend = { status: "insufficient-data", message: "", observed: n, rejected, cleanups: [], segment: null, capacity, threshold };
+  if (n === 0) return { ...base, message: `insufficient data: 0 points, need ${minPoints}${rejected.length > 0 ? ` (${rejectedText(rejected)})` : ""}` };
   const { start, cleanups, unconfirmed } = segments(clean, options.dropFraction);
-  const seg = clean.slice(start);
-  const trend: Trend = { ...base, cleanups, segment: { from: iso(seg[0]!.t), to: iso(seg.at(-1)!.t), points: seg.length }, ...(unconfirmed ? { unconfirmedDrop: unconfirmed } : {}) };
+  const m = n - start;
+  const t0 = t[start]!;
+  const tLast = t[n - 1]!;
+  const trend: Trend = { ...base, cleanups, segment: { from: iso(t0), to: iso(tLast), points: m }, ...(unconfirmed ? { unconfirmedDrop: unconfirmed } : {}) };
   const since = cleanups.length > 0 ? ` since the cleanup on ${day(cleanups.at(-1)!.at)}` : "";
-  const spanDays = (seg.at(-1)!.t.getTime() - seg[0]!.t.getTime()) / DAY_MS;
-  if (seg.length < minPoints) return { ...trend, message: `insufficient data: ${seg.length} point${seg.length === 1 ? "" : "s"}${since}, need ${minPoints}` };
-  if (spanDays < minSpanDays) return { ...trend, message: `insufficient data: ${seg.length} points${since} over ${round(spanDays, 2)} days, need at least ${minSpanDays} days` };
+  const spanDays = (tLast - t0) / DAY_MS;
+  if (m < minPoints) return { ...trend, message: `insufficient data: ${m} point${m === 1 ? "" : "s"}${since}, need ${minPoints}` };
+  if (spanDays < minSpanDays) return { ...trend, message: `insufficient data: ${m} points${since} over ${round(spanDays, 2)} days, need at least ${minSpanDays} days` };
 
-  const t0 = seg[0]!.t.getTime();
-  const x = seg.map((p) => (p.t.getTime() - t0) / DAY_MS);
-  const y = seg.map((p) => p.value);
+  const x = new Float64Array(m);
+  const y = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    x[i] = (t[start + i]! - t0) / DAY_MS;
+    y[i] = value[start + i]!;
+  }
   // Long segments: Sen's slope and its interval over bin medians (see the module comment).
-  const binned = x.length > MAX_FIT_POINTS ? binMedians(x, y, MAX_FIT_POINTS) : undefined;
+  const binned = m > MAX_FIT_POINTS ? binMedians(x, y, MAX_FIT_POINTS) : undefined;
   const sen = binned === undefined ? senFit(x, y, confidence) : senFit(binned.x, binned.y, confidence);
   const fit = { ...sen, intercept: binned === undefined ? sen.intercept : interceptFor(x, y, sen.slope) };
-  const xLast = x.at(-1)!;
+  const xLast = x[m - 1]!;
   const levelAtLast = fit.intercept + fit.slope * xLast;
   const cross = (slope: number, intercept: number): Crossing => crossing(t0, slope, intercept, threshold, options.now);
-  trend.fit = { slopePerDay: fit.slope, lowerPerDay: fit.lower, upperPerDay: fit.upper, confidence, levelAtLast, intercept: fit.intercept, fittedPoints: binned === undefined ? x.length : binned.x.length };
-  trend.line = () => seg.map((p, i) => [iso(p.t), fit.intercept + fit.slope * x[i]!]);
+  trend.fit = { slopePerDay: fit.slope, lowerPerDay: fit.lower, upperPerDay: fit.upper, confidence, levelAtLast, intercept: fit.intercept, fittedPoints: binned === undefined ? m : binned.x.length };
+  trend.line = () => {
+    const line: Array<[string, number]> = new Array(m);
+    for (let i = 0; i < m; i++) line[i] = [iso(t[start + i]!), fit.intercept + fit.slope * x[i]!];
+    return line;
+  };
   const flat = FLAT_SHARE_PER_DAY * capacity;
   trend.soonest = fit.upper > 0 ? cross(fit.upper, interceptFor(x, y, fit.upper)) : { at: null, days: null };
   trend.latest = fit.lower > 0 ? cross(fit.lower, interceptFor(x, y, fit.lower)) : { at: null, days: null };
   if (levelAtLast >= threshold) {
     trend.status = "full";
-    trend.full = { at: iso(seg.at(-1)!.t), days: 0 };
+    trend.full = { at: iso(tLast), days: 0 };
     trend.soonest = trend.full;
     trend.message = `at or over the threshold: ${pct(levelAtLast, capacity)} of capacity at the last reading`;
     return trend;
@@ -177,7 +223,7 @@ export function fitTrend(points: readonly TrendPoint[], options: TrendOptions): 
     trend.full = { at: null, days: null };
     trend.message = `${trend.status}: no fill date${trend.soonest.days !== null ? `; at the interval's pessimistic end it would reach the threshold in ${round(trend.soonest.days, 1)} days` : ""}`;
   }
-  if (cleanups.length > 0) trend.message += `; fitted only the ${seg.length} readings${since}`;
+  if (cleanups.length > 0) trend.message += `; fitted only the ${m} readings${since}`;
   return trend;
 }
 
@@ -195,57 +241,68 @@ export function readingProblem(tMs: number, value: number, capacity: number, atM
   return null;
 }
 
-function cleanPoints(points: readonly TrendPoint[], atMostCapacity: boolean, before: ReadonlyArray<{ reason: string; count: number }>): { clean: TrendPoint[]; rejected: Trend["rejected"] } {
+/** The reasons readings were left out, most frequent first, at most five; `before` counted first. */
+function rejectedList(reasons: Map<string, number>, before: ReadonlyArray<{ reason: string; count: number }>): Trend["rejected"] {
+  const all = new Map<string, number>();
+  for (const r of before) all.set(r.reason, (all.get(r.reason) ?? 0) + r.count);
+  for (const [reason, count] of reasons) all.set(reason, (all.get(reason) ?? 0) + count);
+  return [...all].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count }));
+}
+
+function cleanPoints(points: readonly TrendPoint[], atMostCapacity: boolean, before: ReadonlyArray<{ reason: string; count: number }>): { clean: TrendColumns; rejected: Trend["rejected"] } {
   const reasons = new Map<string, number>();
-  const reject = (reason: string, n = 1): void => void reasons.set(reason, (reasons.get(reason) ?? 0) + n);
-  for (const r of before) reject(r.reason, r.count);
-  const ok: TrendPoint[] = [];
+  const ok: Array<{ t: number; value: number; capacity: number }> = [];
   let ordered = true;
   for (const p of points) {
-    const problem = readingProblem(p?.t instanceof Date ? p.t.getTime() : Number.NaN, p?.value, p?.capacity, atMostCapacity);
-    if (problem !== null) reject(problem);
+    const tMs = p?.t instanceof Date ? p.t.getTime() : Number.NaN;
+    const problem = readingProblem(tMs, p?.value, p?.capacity, atMostCapacity);
+    if (problem !== null) reasons.set(problem, (reasons.get(problem) ?? 0) + 1);
     else {
-      if (ordered && ok.length > 0 && ok[ok.length - 1]!.t.getTime() > p.t.getTime()) ordered = false;
-      ok.push(p);
+      if (ordered && ok.length > 0 && ok[ok.length - 1]!.t > tMs) ordered = false;
+      ok.push({ t: tMs, value: p.value, capacity: p.capacity });
     }
   }
-  // Collected series come in time order, one point a day: no sort, no merge to do.
-  if (!ordered) ok.sort((a, b) => a.t.getTime() - b.t.getTime());
+  if (!ordered) ok.sort((a, b) => a.t - b.t);
   // Readings at the same instant count once, at their median (and the last capacity).
-  const clean: TrendPoint[] = [];
+  const t: number[] = [];
+  const value: number[] = [];
+  const capacity: number[] = [];
   for (let i = 0; i < ok.length; ) {
-    const at = ok[i]!.t.getTime();
+    const at = ok[i]!.t;
     let j = i + 1;
-    while (j < ok.length && ok[j]!.t.getTime() === at) j++;
-    clean.push(j === i + 1 ? ok[i]! : { t: ok[i]!.t, value: median(ok.slice(i, j).map((p) => p.value)), capacity: ok[j - 1]!.capacity });
+    while (j < ok.length && ok[j]!.t === at) j++;
+    t.push(at);
+    value.push(j === i + 1 ? ok[i]!.value : median(ok.slice(i, j).map((p) => p.value)));
+    capacity.push(ok[j - 1]!.capacity);
     i = j;
   }
-  const rejected = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, count]) => ({ reason, count }));
-  return { clean, rejected };
+  return { clean: { t, value, capacity, length: t.length }, rejected: rejectedList(reasons, before) };
 }
 
 /** The start of the last segment after confirmed cleanups (see the module comment). */
-function segments(points: readonly TrendPoint[], dropFraction: number): { start: number; cleanups: Trend["cleanups"]; unconfirmed?: { at: string; from: number; to: number } } {
+function segments(points: TrendColumns, dropFraction: number): { start: number; cleanups: Trend["cleanups"]; unconfirmed?: { at: string; from: number; to: number } } {
   const cleanups: Trend["cleanups"] = [];
   let start = 0;
   let unconfirmed: { at: string; from: number; to: number } | undefined;
   if (!(dropFraction < Number.POSITIVE_INFINITY)) return { start, cleanups };
-  for (let i = Math.max(1, start + 1); i < points.length; i++) {
-    const limit = dropFraction * points[i]!.capacity;
-    if (points[i - 1]!.value - points[i]!.value <= limit) continue;
-    const window = points.slice(Math.max(start, i - BEFORE), i);
-    if (window.length < 3) continue; // no level to fall from yet: one or two readings may be wild
+  const { t, value: v, capacity: c, length: n } = points;
+  for (let i = Math.max(1, start + 1); i < n; i++) {
+    const limit = dropFraction * c[i]!;
+    if (v[i - 1]! - v[i]! <= limit) continue;
+    const windowStart = Math.max(start, i - BEFORE);
+    if (i - windowStart < 3) continue; // no level to fall from yet: one or two readings may be wild
     // Every level is taken at the fall's time along the growth before it, so steady growth does not eat into the fall.
-    const growth = points.slice(Math.max(start, i - GROWTH), i);
-    const b = growth.length >= 5 ? medianSlope(growth) : 0; // fewer: one wild reading would be a third of the slopes
-    const at = points[i]!.t.getTime();
-    const level = (p: TrendPoint): number => p.value + (b * (at - p.t.getTime())) / DAY_MS;
-    const before = window.map(level);
+    const growthStart = Math.max(start, i - GROWTH);
+    const b = i - growthStart >= 5 ? medianSlope(points, growthStart, i) : 0; // fewer: one wild reading would be a third of the slopes
+    const at = t[i]!;
+    const level = (k: number): number => v[k]! + (b * (at - t[k]!)) / DAY_MS;
+    const before: number[] = [];
+    for (let k = windowStart; k < i; k++) before.push(level(k));
     // The readings from the fall up to the next one (a second fall within them is judged on its own).
-    const after = [level(points[i]!)];
-    for (let k = i + 1; k < Math.min(points.length, i + AFTER) && points[k - 1]!.value - points[k]!.value <= limit; k++) after.push(level(points[k]!));
+    const after = [level(i)];
+    for (let k = i + 1; k < Math.min(n, i + AFTER) && v[k - 1]! - v[k]! <= limit; k++) after.push(level(k));
     if (after.length < 2) {
-      if (i === points.length - 1) unconfirmed = { at: iso(points[i]!.t), from: points[i - 1]!.value, to: points[i]!.value };
+      if (i === n - 1) unconfirmed = { at: iso(t[i]!), from: v[i - 1]!, to: v[i]! };
       continue;
     }
     // The level most readings agree on: the lower middle before (a cleanup needs it high), the upper middle after (it needs that low).
@@ -254,35 +311,34 @@ function segments(points: readonly TrendPoint[], dropFraction: number): { start:
     if (from - to <= limit) continue;
     // The new segment starts at the first reading nearer the level after than the one before: a wild reading just before the fall is not its start.
     let j = i;
-    while (j < i + after.length - 1 && level(points[j]!) >= (from + to) / 2) j++;
-    cleanups.push({ at: iso(points[j]!.t), from, to });
+    while (j < i + after.length - 1 && level(j) >= (from + to) / 2) j++;
+    cleanups.push({ at: iso(t[j]!), from, to });
     start = j;
     i = j;
   }
   return { start, cleanups, ...(unconfirmed ? { unconfirmed } : {}) };
 }
 
-/** When the line `intercept + slope·x` (x in days from t0) crosses `threshold`, counted from `now`. */
+/** When the line `intercept + slope·x` (x in days from t0, ms) crosses `threshold`, counted from `now`. */
 function crossing(t0: number, slope: number, intercept: number, threshold: number, now: Date): Crossing {
   if (!(slope > 0)) return { at: null, days: null };
   const xFill = (threshold - intercept) / slope;
   const atMs = t0 + xFill * DAY_MS;
   const days = (atMs - now.getTime()) / DAY_MS;
   if (!Number.isFinite(days) || days > HORIZON_DAYS) return { at: null, days: null };
-  if (days <= 0) return { at: iso(new Date(Math.max(atMs, -8.64e15))), days: 0 };
-  return { at: iso(new Date(atMs)), days };
+  if (days <= 0) return { at: iso(Math.max(atMs, -8.64e15)), days: 0 };
+  return { at: iso(atMs), days };
 }
 
-/** The median of the pairwise slopes of a few points, per day (0 for fewer than two distinct times). */
-function medianSlope(points: readonly TrendPoint[]): number {
-  const n = points.length;
-  const t = new Float64Array(n);
-  for (let i = 0; i < n; i++) t[i] = points[i]!.t.getTime();
+/** The median of the pairwise slopes of the readings `from` to `to` (exclusive), per day (0 for fewer than two distinct times). */
+function medianSlope(points: TrendColumns, from: number, to: number): number {
+  const { t, value } = points;
+  const n = to - from;
   const slopes = new Float64Array((n * (n - 1)) / 2);
   let k = 0;
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
+  for (let i = from; i < to; i++) for (let j = i + 1; j < to; j++) {
     const dt = (t[j]! - t[i]!) / DAY_MS;
-    if (dt > 0) slopes[k++] = (points[j]!.value - points[i]!.value) / dt;
+    if (dt > 0) slopes[k++] = (value[j]! - value[i]!) / dt;
   }
   return k === 0 ? 0 : medianOfSorted(slopes.subarray(0, k).sort());
 }
@@ -312,7 +368,7 @@ function rejectedText(rejected: Trend["rejected"]): string {
   return rejected.map((r) => `${r.count} left out: ${r.reason}`).join("; ");
 }
 
-const iso = (d: Date): string => d.toISOString();
+const iso = (ms: number): string => new Date(ms).toISOString();
 const day = (isoTime: string): string => isoTime.slice(0, 10);
 const round = (n: number, digits: number): number => Number(n.toFixed(digits));
 const pct = (v: number, c: number): string => `${round((100 * v) / c, 1)}%`;

@@ -164,6 +164,37 @@ export const ROW_LENGTH = 11;
 export const UNREACHABLE_ROW_LENGTH = 3;
 
 /**
+ * What is wrong with a format-2 row for a report that reads only its identity (host,
+ * takenAt, groups) and its resources (disks, memory, load), or null: the row's length,
+ * and those values under the same rules and with the same messages as {@link decodeRow};
+ * the other values (os, uptimeSeconds, bootId, rebootRequired, upgradable) are not
+ * looked at. Allocates only the set of mounts seen.
+ */
+export function resourceRowProblem(row: readonly unknown[]): string | null {
+  if (row.length !== ROW_LENGTH && row.length !== UNREACHABLE_ROW_LENGTH) return `has ${row.length} values, not ${ROW_LENGTH} (a reachable host) or ${UNREACHABLE_ROW_LENGTH} (an unreachable one: host, takenAt, groups)`;
+  const identity = identityProblem(row[0], row[1], row[2]);
+  if (identity !== null || row.length === UNREACHABLE_ROW_LENGTH) return identity;
+  const diskRows = row[4];
+  if (!Array.isArray(diskRows) || diskRows.length > MAX_DISKS) return "has no disks list";
+  if (diskRows.length > 0) {
+    const mounts = new Set<string>();
+    for (let i = 0; i < diskRows.length; i++) {
+      const d: unknown = diskRows[i];
+      if (!Array.isArray(d) || d.length !== 3) return "has a disk that is not [mount, sizeBytes, usedBytes]";
+      const problem = diskProblem(d[0], d[1], d[2], mounts);
+      if (problem !== null) return problem;
+    }
+  }
+  const memory = row[5];
+  if (!Array.isArray(memory) || memory.length !== 2) return "has a memory that is not [totalBytes, availableBytes] in whole bytes (0 to 2^53-1)";
+  const mp = memoryProblem(memory[0], memory[1]);
+  if (mp !== null) return mp;
+  const load = row[6];
+  if (!Array.isArray(load) || load.length !== 4) return "has a load that is not [one, five, fifteen, cpus]";
+  return loadProblem(load[0], load[1], load[2], load[3]);
+}
+
+/**
  * A format-2 row (a JSON array in the order of its file's header, src/facts/
  * snapshot-line.ts) checked against the same rules as a format-1 line and, when it
  * keeps them, decoded into the record; otherwise the problem, naming the value and the

@@ -156,26 +156,100 @@ export class SnapshotReadBuffer {
  * lines are returned. `buffer` is reused across calls when given.
  */
 export async function readSnapshotFile(path: string, file: string, day: string, onProblem?: (p: SnapshotProblem) => void, buffer = new SnapshotReadBuffer()): Promise<FactSnapshot[]> {
-  const report = (line: number, message: string): void => onProblem?.({ file, line, message });
+  const out: FactSnapshot[] = [];
+  const lines = new SnapshotLines(file, day, onProblem);
+  const take = (snapshot: FactSnapshot, n: number): void => {
+    if (lines.admit(snapshot.host, snapshot.takenAt, n)) out.push(snapshot);
+  };
+  await scanSnapshotFile(path, lines, buffer, {
+    row(value, n) {
+      const row = decodeRow(value);
+      if (typeof row === "string") lines.report(n, `${row}; skipped`);
+      else take(row, n);
+    },
+    record(value, n) {
+      const problem = snapshotProblem(value);
+      if (problem !== null) lines.report(n, `${problem}; skipped`);
+      else take(value as FactSnapshot, n);
+    },
+  });
+  return out;
+}
+
+/**
+ * The checks every reader of one file shares, whatever it decodes of a line: problems
+ * named `file:line`, every line taken on the file's day, one line per host.
+ */
+export class SnapshotLines {
+  readonly file: string;
+  readonly day: string;
+  readonly #onProblem: ((p: SnapshotProblem) => void) | undefined;
+  // Line of each host already read: a second line for a host (a hand edit or a bad merge)
+  // is named and left out, the first kept, never silently preferred.
+  readonly #seen = new Map<string, number>();
+
+  constructor(file: string, day: string, onProblem?: (p: SnapshotProblem) => void) {
+    this.file = file;
+    this.day = day;
+    this.#onProblem = onProblem;
+  }
+
+  /** Reports a problem with line `line` (0: the whole file). */
+  report(line: number, message: string): void {
+    this.#onProblem?.({ file: this.file, line, message });
+  }
+
+  /**
+   * Whether line `n`, already checked (host a host name, takenAt ISO 8601 UTC), is
+   * taken: it is dated the file's day and is the first line of its host. Otherwise
+   * the problem is reported and false returned.
+   */
+  admit(host: string, takenAt: string, n: number): boolean {
+    if (!takenAt.startsWith(this.day)) {
+      this.report(n, `was taken on ${utcDay(takenAt)}, not on the file's day; skipped`);
+      return false;
+    }
+    const firstLine = this.#seen.get(host);
+    if (firstLine !== undefined) {
+      this.report(n, `is a second line for host ${JSON.stringify(host)} (first on line ${firstLine}); skipped`);
+      return false;
+    }
+    this.#seen.set(host, n);
+    return true;
+  }
+}
+
+/** What {@link scanSnapshotFile} hands over of each line; both are still to be checked against the grammar. */
+export interface SnapshotLineHandler {
+  /** A format-2 row (a JSON array) under the file's good header, on line `n` (1-based). */
+  row(row: unknown[], n: number): void;
+  /** Any other JSON value that is not a format-2 header nor of a format steward does not read: a format-1 line to check. */
+  record(value: unknown, n: number): void;
+}
+
+/**
+ * The line loop every snapshot reader shares: reads the file whole into `buffer` and
+ * hands each line, parsed once, to `handler`. Problems with the file or the line itself
+ * (not a regular file, too large, a line too long or not JSON, a row before a header, a
+ * header that is not format 2's, an unknown format) go to `lines.report`; never throws
+ * for the file's content.
+ */
+export async function scanSnapshotFile(path: string, lines: SnapshotLines, buffer: SnapshotReadBuffer, handler: SnapshotLineHandler): Promise<void> {
   const info = await lstat(path);
   if (!info.isFile()) {
-    report(0, `is ${info.isSymbolicLink() ? "a symbolic link" : "not a regular file"}; skipped`);
-    return [];
+    lines.report(0, `is ${info.isSymbolicLink() ? "a symbolic link" : "not a regular file"}; skipped`);
+    return;
   }
   if (info.size > MAX_SNAPSHOT_FILE_BYTES) {
-    report(0, `is larger than ${MAX_SNAPSHOT_FILE_BYTES} bytes; skipped`);
-    return [];
+    lines.report(0, `is larger than ${MAX_SNAPSHOT_FILE_BYTES} bytes; skipped`);
+    return;
   }
   const length = await readInto(path, buffer);
   if (length === undefined) {
-    report(0, `is no longer a regular file of at most ${MAX_SNAPSHOT_FILE_BYTES} bytes; skipped`);
-    return [];
+    lines.report(0, `is no longer a regular file of at most ${MAX_SNAPSHOT_FILE_BYTES} bytes; skipped`);
+    return;
   }
   const bytes = buffer.bytes;
-  const out: FactSnapshot[] = [];
-  // Line of each host already read: a second line for a host (a hand edit or a bad merge)
-  // is named and left out, the first kept, never silently preferred.
-  const seen = new Map<string, number>();
   let header = false;
   // One pass over the bytes: each line found by indexOf, decoded on its own and parsed
   // once (no split, no string of the whole file); a bad line costs nothing extra to name.
@@ -189,7 +263,7 @@ export async function readSnapshotFile(path: string, file: string, day: string, 
     const lineStart = start;
     start = end + 1;
     if (size > MAX_SNAPSHOT_LINE) {
-      report(n, `is longer than ${MAX_SNAPSHOT_LINE} bytes; skipped`);
+      lines.report(n, `is longer than ${MAX_SNAPSHOT_LINE} bytes; skipped`);
       continue;
     }
     if (size === 0) continue;
@@ -199,48 +273,26 @@ export async function readSnapshotFile(path: string, file: string, day: string, 
     try {
       value = JSON.parse(line);
     } catch {
-      report(n, "is not JSON; skipped");
+      lines.report(n, "is not JSON; skipped");
       continue;
     }
-    let snapshot: FactSnapshot;
     if (Array.isArray(value)) {
-      if (!header) {
-        report(n, `is a format-${SNAPSHOT_LINE_FORMAT} row before the file's header line; skipped`);
-        continue;
-      }
-      const row = decodeRow(value);
-      if (typeof row === "string") {
-        report(n, `${row}; skipped`);
-        continue;
-      }
-      snapshot = row;
-    } else {
-      const format = (value as { v?: unknown } | null)?.v;
-      if (format === SNAPSHOT_LINE_FORMAT) {
-        header = JSON.stringify(value) === SNAPSHOT_HEADER_LINE;
-        if (!header) report(n, `is not the format-${SNAPSHOT_LINE_FORMAT} header line (${SNAPSHOT_HEADER_LINE.slice(0, 60)}…); the rows after it are read only under a good header; skipped`);
-        continue;
-      }
-      const problem = format !== undefined && format !== SNAPSHOT_FORMAT && typeof format === "number" ? `has format ${JSON.stringify(format)}; steward reads formats ${SNAPSHOT_FORMAT} and ${SNAPSHOT_LINE_FORMAT}` : snapshotProblem(value);
-      if (problem !== null) {
-        report(n, `${problem}; skipped`);
-        continue;
-      }
-      snapshot = value as FactSnapshot;
-    }
-    if (!snapshot.takenAt.startsWith(day)) {
-      report(n, `was taken on ${utcDay(snapshot.takenAt)}, not on the file's day; skipped`);
+      if (header) handler.row(value, n);
+      else lines.report(n, `is a format-${SNAPSHOT_LINE_FORMAT} row before the file's header line; skipped`);
       continue;
     }
-    const firstLine = seen.get(snapshot.host);
-    if (firstLine !== undefined) {
-      report(n, `is a second line for host ${JSON.stringify(snapshot.host)} (first on line ${firstLine}); skipped`);
+    const format = (value as { v?: unknown } | null)?.v;
+    if (format === SNAPSHOT_LINE_FORMAT) {
+      header = JSON.stringify(value) === SNAPSHOT_HEADER_LINE;
+      if (!header) lines.report(n, `is not the format-${SNAPSHOT_LINE_FORMAT} header line (${SNAPSHOT_HEADER_LINE.slice(0, 60)}…); the rows after it are read only under a good header; skipped`);
       continue;
     }
-    seen.set(snapshot.host, n);
-    out.push(snapshot);
+    if (format !== undefined && format !== SNAPSHOT_FORMAT && typeof format === "number") {
+      lines.report(n, `has format ${JSON.stringify(format)}; steward reads formats ${SNAPSHOT_FORMAT} and ${SNAPSHOT_LINE_FORMAT}; skipped`);
+      continue;
+    }
+    handler.record(value, n);
   }
-  return out;
 }
 
 /**
