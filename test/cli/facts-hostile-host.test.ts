@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
-import { snapshotProblem, type FactSnapshot } from "../../src/report/history/snapshots.ts";
+import { readSnapshots, snapshotProblem, type FactSnapshot } from "../../src/report/history/snapshots.ts";
 import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandbox/index.ts";
 
 // Own subnet: test files run in parallel and every fleet needs its own addresses.
@@ -52,7 +52,9 @@ describe("steward facts against a hostile host", () => {
     expect(stderr).not.toMatch(CONTROL);
     const day = /facts\/snapshots\/(\d{4}-\d\d-\d\d)\.jsonl/.exec(stdout)![1]!;
     const text = await readFile(join(state.dir, "facts/snapshots", `${day}.jsonl`), "utf8");
-    const lines = text.trim().split("\n").map((l) => JSON.parse(l) as FactSnapshot);
+    // Read as reports read them (line format 2: a header, then one row per host); any line the grammar refuses fails the test.
+    const lines: FactSnapshot[] = [];
+    for await (const s of readSnapshots(state.dir, {}, { onProblem: (p) => expect.fail(`${p.file}:${p.line} ${p.message}`) })) lines.push(s);
     expect(lines.find((l) => l.host === "sandbox-02")).toMatchObject({ os: "debian 12" });
     expect(text).not.toContain("evil");
     // Its facts were refused as they were read (a gap line), or its line broke the snapshot grammar (named, not written).
