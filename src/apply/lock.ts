@@ -34,7 +34,9 @@ export class PlanLockedError extends StewardError {
   readonly holder: LockHolder | null;
   constructor(planId: string, holder: LockHolder | null, staleMs: number) {
     const who = holder === null ? "another steward process (it has not said who yet)" : `run ${holder.runId} (pid ${holder.pid} on ${holder.machine}, since ${holder.startedAt})`;
-    const stop = holder === null ? "" : `, or stop it (kill -INT ${holder.pid} on ${holder.machine}; a stopped run is continued with --resume ${holder.runId})`;
+    // A shard's runner (run id <plan-id>-sharded) stopped by a signal ends its shard halted:signal: it is not resumed, and the merge halts the run.
+    const after = holder === null ? "" : holder.runId.endsWith("-sharded") ? "a shard stopped so ends halted:signal, and the merge then halts the run" : `a stopped run is continued with --resume ${holder.runId}`;
+    const stop = holder === null ? "" : `, or stop it (kill -INT ${holder.pid} on ${holder.machine}; ${after})`;
     super("busy", `plan ${planId} is being applied by ${who}; one apply per plan at a time`, `wait for it to finish${stop}; if that process is gone, its lock goes stale after ${Math.round(staleMs / 1000)}s and the next apply takes it over`);
     this.holder = holder;
   }

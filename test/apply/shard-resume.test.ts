@@ -257,6 +257,14 @@ describe("a crashed shard is resumed from its own journal", () => {
     expect(plain.stderr).toContain("finished (hosts-failed)");
     expect(plain.stderr).toContain(`its host(s) sandbox-08 were left with a step of unknown effect: check them by hand, then run it again: steward apply ${plan} --resume ${runId} --shard 1/1 --wave 1 --retry-unknown`);
     expect(await runsOn("sandbox-08", "unguarded-runs")).toBe(before);
+    // Merged, the shard could no longer be retried: the merge refuses until someone decides.
+    const early = await steward("results", "merge", runId);
+    expect(early.code, early.stdout + early.stderr).toBe(2);
+    expect(early.stderr).toContain("holds steps of unknown effect");
+    expect(early.stderr).toContain("sandbox-08 (count, shard 1/1)");
+    expect(early.stderr).toContain(`--resume ${runId} --shard 1/1 --wave 1 --retry-unknown`);
+    expect(early.stderr).toContain(`steward results merge ${runId} --accept-unknown`);
+    await expect(readFile(join(state.dir, "runs", runId, "results.json"), "utf8")).rejects.toThrow(/ENOENT/);
 
     const retried = await steward("apply", plan, "--resume", runId, "--shard", "1/1", "--wave", "1", "--retry-unknown");
     expect(retried.code, retried.stdout + retried.stderr).toBe(0);

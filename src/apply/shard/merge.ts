@@ -55,6 +55,12 @@ export interface MergeOptions {
   env: NodeJS.ProcessEnv;
   /** Waits out the gate's pause; injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Merge even when a shard left hosts with a step of unknown effect (`--accept-unknown`):
+   * once the wave is merged its shards can no longer be resumed with `--retry-unknown`,
+   * so without it such a merge is refused, naming the hosts.
+   */
+  acceptUnknown?: boolean;
 }
 
 export interface MergeOutcome {
@@ -104,10 +110,34 @@ export async function mergeShards(o: MergeOptions): Promise<MergeOutcome> {
     if (wave >= plan.rollout.waves.length) throw new UsageError(`every wave of run ${o.runId} is merged`);
     if (o.wave !== undefined && o.wave !== wave + 1) throw new UsageError(`--wave ${o.wave}: the next wave of run ${o.runId} to merge is ${wave + 1}`, o.wave > wave + 1 ? `merge wave ${wave + 1} first` : `wave ${o.wave} is merged already`);
     const shards = await readWaveShards(runDir, o.runId, plan, wave, state.failures);
+    if (o.acceptUnknown !== true) refuseUnknown(o.runId, plan, wave, shards);
     return await writeMerge(o, plan, planFile, runDir, wave, shards, state.failures);
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Refuses to merge a wave whose shards left hosts holding a step of unknown effect (a
+ * crash mid-step that nothing on the host could judge): merged, the wave's shards can no
+ * longer be resumed with `--retry-unknown`, and the decision — run the step again, or
+ * accept it as it is after looking at the host — would be lost.
+ * @throws UsageError (exit 2) naming each host and step, with both ways on.
+ */
+function refuseUnknown(runId: string, plan: Plan, wave: number, shards: readonly ReadShard[]): void {
+  const held: string[] = [];
+  const resumes: string[] = [];
+  for (const s of shards) {
+    const hosts = [...s.hosts.values()].filter((h) => h.steps.some((st) => st.outcome === "unknown"));
+    if (hosts.length === 0) continue;
+    for (const h of hosts) held.push(`${h.host} (${h.steps.filter((st) => st.outcome === "unknown").map((st) => st.step).join(", ")}, shard ${s.index}/${s.identity.of})`);
+    resumes.push(`steward apply plans/${plan.id}.json --resume ${runId} --shard ${s.index}/${s.identity.of} --wave ${wave + 1} --retry-unknown`);
+  }
+  if (held.length === 0) return;
+  throw new UsageError(
+    `wave ${wave + 1} of run ${runId} holds steps of unknown effect (a runner crashed while they ran and nothing on the host tells whether they did): ${held.join("; ")}; once the wave is merged its shards cannot be resumed`,
+    `check each host, then either run those steps again (${resumes.join("; ")}) and merge, or merge leaving them as they are: steward results merge ${runId} --accept-unknown`,
+  );
 }
 
 /** Each shard's copied records merged in time order (ties: lower shard first), each shard's order kept. */

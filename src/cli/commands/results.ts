@@ -11,7 +11,7 @@ import { summariseRuns } from "../../apply/summarise.ts";
 
 export const results: Command = {
   summary: "merge the shards of a sharded run's next wave; write the summaries reports read for older runs",
-  usage: `usage: steward results merge <run-id> [--root DIR] [--plan FILE] [--wave K]
+  usage: `usage: steward results merge <run-id> [--root DIR] [--plan FILE] [--wave K] [--accept-unknown]
        steward results summarise [<run-id>...] [--root DIR]
 
   merge       merges runs/<run-id>/shards/w<K>-*-of-<N>/ (every shard of the next wave,
@@ -20,6 +20,10 @@ export const results: Command = {
               records one audit entry
   --plan FILE the plan (default plans/<plan-id>.json, the id the shards' journals name)
   --wave K    the wave to merge; refused unless it is the next one
+  --accept-unknown
+              merge although a shard left hosts holding a step of unknown effect
+              (refused without it, exit 2: once merged, the shards cannot be resumed
+              with --retry-unknown)
 
 Refused (exit 5), naming the shard: a missing shard, a duplicated or moved one, shards
 of another plan or run, a shard that never finished (continue it: steward apply <plan>
@@ -38,7 +42,7 @@ not-started:budget and no further wave is applied, 5 a shard cannot be merged.
               anything is written. Exit 0 when every run has its summary. Commit the
               summaries it writes.`,
   async run(argv, io) {
-    const { values, positionals } = parseFlags({ args: argv, options: { root: { type: "string" }, plan: { type: "string" }, wave: { type: "string" } }, strict: true, allowPositionals: true });
+    const { values, positionals } = parseFlags({ args: argv, options: { root: { type: "string" }, plan: { type: "string" }, wave: { type: "string" }, "accept-unknown": { type: "boolean" } }, strict: true, allowPositionals: true });
     const [what, runId, ...extra] = positionals;
     if (what === "summarise" || what === "summarize") {
       if (values.plan !== undefined || values.wave !== undefined) throw new UsageError(`--${values.plan !== undefined ? "plan" : "wave"} is an option of results merge`, "steward results summarise [<run-id>...]");
@@ -47,7 +51,7 @@ not-started:budget and no further wave is applied, 5 a shard cannot be merged.
     if (what !== "merge" || runId === undefined || extra.length > 0) throw new UsageError(what === undefined || what === "merge" ? "name the run to merge" : `unknown results command '${what}'`, "steward results merge <run-id>");
     const root = resolve(io.cwd, values.root ?? ".");
     const wave = values.wave === undefined ? undefined : parseWave(values.wave);
-    const merged = await mergeShards({ root, runId, secrets: io.secrets, env: io.env, ...(values.plan !== undefined ? { planFile: resolve(io.cwd, values.plan) } : {}), ...(wave !== undefined ? { wave } : {}) });
+    const merged = await mergeShards({ root, runId, secrets: io.secrets, env: io.env, ...(values.plan !== undefined ? { planFile: resolve(io.cwd, values.plan) } : {}), ...(wave !== undefined ? { wave } : {}), acceptUnknown: values["accept-unknown"] === true });
     const r = merged.results;
     const counts = Object.entries(r.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`).join(", ");
     const lines = [
