@@ -140,6 +140,23 @@ export async function lockHolder(runsDir: string, planId: string): Promise<LockH
   }
 }
 
+/**
+ * Refuses when a live runner holds the lock, without taking it or taking over a stale
+ * one (that is left to the run that will hold it, so it can say so): a lock held and
+ * fresh (proper-lockfile's check, the same staleness as lockPlan) whose holder is not
+ * a process known gone on this machine.
+ * @throws PlanLockedError (exit 7) naming the holder.
+ */
+export async function refuseLiveHolder(runsDir: string, planId: string, staleMs = 20_000): Promise<void> {
+  const file = join(runsDir, "locks", planId);
+  const lockDir = `${file}.lock`;
+  const held = await lockfile.check(file, { stale: Math.max(staleMs, 2000), realpath: false, lockfilePath: lockDir, fs: lockFs }).catch(() => false);
+  if (!held) return;
+  const holder = readHolder(lockDir);
+  if (holder !== null && isDeadHere(holder)) return;
+  throw new PlanLockedError(planId, holder, Math.max(staleMs, 2000));
+}
+
 function readHolder(lockDir: string): LockHolder | null {
   try {
     return parseHolder(readFileSync(join(lockDir, HOLDER_FILE), "utf8"));

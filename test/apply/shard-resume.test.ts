@@ -61,7 +61,7 @@ targets: sandbox-07
 steps:
   - kind: command
     name: nap
-    command: sleep 6
+    command: sleep 15
 `,
 };
 
@@ -286,6 +286,11 @@ describe("a crashed shard is resumed from its own journal", () => {
     const locked = await steward("apply", slow, "--resume", slowRun, "--shard", "1/1", "--wave", "1");
     expect(locked.code, locked.stderr).toBe(7);
     expect(locked.stderr).toContain(`is being applied by run ${slowRun} (pid ${running.child.pid}`);
+    expect(locked.stderr).toContain("a shard stopped so ends halted:signal");
+    // Applying it again while it runs is the same: the live runner is named, not "crashed".
+    const again = await steward("apply", slow, "--shard", "1/1");
+    expect(again.code, again.stderr).toBe(7);
+    expect(again.stderr).toContain(`is being applied by run ${slowRun} (pid ${running.child.pid}`);
     const ended = await running.exited;
     expect(ended.code, ended.stderr).toBe(0);
     expect((await shardResults(slowRun, "w1-1-of-1")).resumes).toBe(0);

@@ -22,7 +22,7 @@ import { UsageError } from "../../core/errors.ts";
 import { jsonQuoted } from "../../core/text.ts";
 import { closeWithin, CLOSE_GRACE_MS, exists, prepareApply, runTransport, type ApplyOptions } from "../index.ts";
 import { Journal } from "../journal.ts";
-import { lockPlan } from "../lock.ts";
+import { lockPlan, refuseLiveHolder } from "../lock.ts";
 import { RESULTS_FILE, type RunResults } from "../results.ts";
 import { join } from "node:path";
 import { placeShard, runShardEngine } from "./place.ts";
@@ -69,7 +69,11 @@ export async function applyShard(options: ShardApplyOptions): Promise<ShardOutco
   const { runId, wave, shardDir, journalPath, shown } = place;
   if (await exists(journalPath)) {
     const which = `shard ${shard.index}/${shard.of} of wave ${wave + 1} of run ${runId}`;
-    if (!(await exists(join(shardDir, RESULTS_FILE)))) throw new UsageError(`${which} started but never finished (its runner crashed or was killed, or it is still running): ${shown} has a journal and no results`, `continue it from its journal: ${shardResumeCommand(prepared.shownPlan, runId, shard, wave)}`);
+    if (!(await exists(join(shardDir, RESULTS_FILE)))) {
+      // Still running? Its lock says so (PlanLockedError, exit 7, naming the live runner); else its runner is gone.
+      await refuseLiveHolder(place.runsDir, `${plan.id}.${place.folder}`);
+      throw new UsageError(`${which} started but never finished (its runner crashed or was killed): ${shown} has a journal and no results`, `continue it from its journal: ${shardResumeCommand(prepared.shownPlan, runId, shard, wave)}`);
+    }
     throw new UsageError(`${which} was applied already (${shown})`, `merge the wave: steward results merge ${runId}`);
   }
   const lock = await lockPlan(place.runsDir, `${plan.id}.${place.folder}`, { runId, root: options.root, journal: `${place.shown}journal.jsonl` });
