@@ -87,10 +87,7 @@ export async function lockPlan(runsDir: string, planId: string, options: LockOpt
   const lockDir = `${file}.lock`;
   let compromised: Error | null = null;
   const lockOptions = {
-    stale: staleMs,
-    realpath: false,
-    lockfilePath: lockDir,
-    fs: lockFs,
+    ...lockfileOptions(lockDir, staleMs),
     onCompromised: (error: Error) => {
       compromised = error;
       options.onCompromised?.(error);
@@ -150,11 +147,16 @@ export async function lockHolder(runsDir: string, planId: string): Promise<LockH
 export async function refuseLiveHolder(runsDir: string, planId: string, staleMs = 20_000): Promise<void> {
   const file = join(runsDir, "locks", planId);
   const lockDir = `${file}.lock`;
-  const held = await lockfile.check(file, { stale: Math.max(staleMs, 2000), realpath: false, lockfilePath: lockDir, fs: lockFs }).catch(() => false);
+  const held = await lockfile.check(file, lockfileOptions(lockDir, staleMs)).catch(() => false);
   if (!held) return;
   const holder = readHolder(lockDir);
   if (holder !== null && isDeadHere(holder)) return;
   throw new PlanLockedError(planId, holder, Math.max(staleMs, 2000));
+}
+
+/** proper-lockfile's options for a plan lock: the lock folder itself (no realpath), steward's fs, staleness of at least 2 s. */
+function lockfileOptions(lockDir: string, staleMs: number): { stale: number; realpath: false; lockfilePath: string; fs: typeof lockFs } {
+  return { stale: Math.max(staleMs, 2000), realpath: false, lockfilePath: lockDir, fs: lockFs };
 }
 
 function readHolder(lockDir: string): LockHolder | null {

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { parseFlags } from "../args.ts";
-import { applyPlan, type ApplyOutcome } from "../../apply/index.ts";
+import { applyPlan, type ApplyOptions, type ApplyOutcome } from "../../apply/index.ts";
 import { budgetCount } from "../../apply/results.ts";
 import { applyShard, type ShardOutcome } from "../../apply/shard/apply-shard.ts";
 import { parseShard, parseWave } from "../../apply/shard/partition.ts";
@@ -38,8 +38,23 @@ export function parseNow(value: string | undefined): (() => Date) | undefined {
  * Runs a plan with progress on the CLI: signals become stop requests (the first is
  * graceful, the second immediate), events are rendered, and the outcome printed.
  */
-export async function runApply(io: CommandIO, planFile: string, values: { root?: string; resume?: string; "retry-unknown"?: boolean; json?: boolean; now?: string; "allow-local"?: boolean; unattended?: boolean }): Promise<number> {
-  const root = resolve(io.cwd, values.root ?? ".");
+/** The flags `steward apply` and its `--shard` form share. */
+interface ApplyFlags {
+  root?: string;
+  resume?: string;
+  "retry-unknown"?: boolean;
+  json?: boolean;
+  now?: string;
+  "allow-local"?: boolean;
+}
+
+/**
+ * The part of a run both forms share: progress rendered from the core's events (NDJSON
+ * with --json, a live view on a TTY outside CI, plain lines otherwise), signals turned
+ * into stop requests, and the options every apply takes, built from the flags; `run`
+ * gets those options and starts the apply. Progress and the signal handler end with it.
+ */
+async function withProgress<T>(io: CommandIO, planFile: string, values: ApplyFlags, run: (common: Omit<ApplyOptions, "unattended">) => Promise<T>): Promise<T> {
   const events = new EventEmitter<ApplyEvent>();
   const mode: ProgressMode = values.json ? "json" : io.isTTY === true && io.env["CI"] === undefined ? "live" : "lines";
   const progress = createProgress(mode, (text) => io.stdout(text));
@@ -47,10 +62,9 @@ export async function runApply(io: CommandIO, planFile: string, values: { root?:
   const stop = new StopController();
   const unsubscribe = io.onSignal?.((signal) => void stop.request(signal));
   const now = parseNow(values.now);
-  let outcome: ApplyOutcome;
   try {
-    outcome = await applyPlan({
-      root,
+    return await run({
+      root: resolve(io.cwd, values.root ?? "."),
       planFile: resolve(io.cwd, planFile),
       secrets: io.secrets,
       env: io.env,
@@ -60,13 +74,16 @@ export async function runApply(io: CommandIO, planFile: string, values: { root?:
       allowLocal: values["allow-local"] === true || localAllowedByEnvironment(io.env),
       ...(values.resume !== undefined ? { resume: values.resume } : {}),
       ...(values["retry-unknown"] ? { retryUnknown: true } : {}),
-      ...(values.unattended ? { unattended: true } : {}),
       ...(now ? { now } : {}),
     });
   } finally {
     progress.done();
     unsubscribe?.();
   }
+}
+
+export async function runApply(io: CommandIO, planFile: string, values: ApplyFlags & { unattended?: boolean }): Promise<number> {
+  const outcome: ApplyOutcome = await withProgress(io, planFile, values, (common) => applyPlan({ ...common, ...(values.unattended ? { unattended: true } : {}) }));
   const { results, runDir, report } = outcome;
   if (!values.json) {
     const counts = Object.entries(results.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`).join(", ");
@@ -92,37 +109,10 @@ export async function runApply(io: CommandIO, planFile: string, values: { root?:
  * `--resume <run-id> [--retry-unknown]`, a crashed shard continued from its journal
  * (src/apply/shard/apply-shard.ts, resume-shard.ts).
  */
-async function runShard(io: CommandIO, planFile: string, values: { root?: string; resume?: string; "retry-unknown"?: boolean; json?: boolean; now?: string; "allow-local"?: boolean; shard: string; wave?: string }): Promise<number> {
+async function runShard(io: CommandIO, planFile: string, values: ApplyFlags & { shard: string; wave?: string }): Promise<number> {
   const shard = parseShard(values.shard);
   const wave = values.wave === undefined ? undefined : parseWave(values.wave);
-  const root = resolve(io.cwd, values.root ?? ".");
-  const events = new EventEmitter<ApplyEvent>();
-  const progress = createProgress(values.json ? "json" : io.isTTY === true && io.env["CI"] === undefined ? "live" : "lines", (text) => io.stdout(text));
-  events.on((e) => progress.on(e));
-  const stop = new StopController();
-  const unsubscribe = io.onSignal?.((signal) => void stop.request(signal));
-  const now = parseNow(values.now);
-  let outcome: ShardOutcome;
-  try {
-    outcome = await applyShard({
-      root,
-      planFile: resolve(io.cwd, planFile),
-      secrets: io.secrets,
-      env: io.env,
-      toolVersion: await toolVersion(),
-      events,
-      stop,
-      shard,
-      allowLocal: values["allow-local"] === true || localAllowedByEnvironment(io.env),
-      ...(values.resume !== undefined ? { resume: values.resume } : {}),
-      ...(values["retry-unknown"] ? { retryUnknown: true } : {}),
-      ...(wave !== undefined ? { wave } : {}),
-      ...(now ? { now } : {}),
-    });
-  } finally {
-    progress.done();
-    unsubscribe?.();
-  }
+  const outcome: ShardOutcome = await withProgress(io, planFile, values, (common) => applyShard({ ...common, shard, ...(wave !== undefined ? { wave } : {}) }));
   const { results } = outcome;
   if (!values.json) {
     const counts = Object.entries(results.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`).join(", ");

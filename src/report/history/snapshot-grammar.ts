@@ -202,35 +202,24 @@ export function resourceRowProblem(row: readonly unknown[]): string | null {
  */
 export function decodeRow(row: readonly unknown[]): FactSnapshot | string {
   // No closure or spread here: this runs for every line of every report.
-  if (row.length !== ROW_LENGTH && row.length !== UNREACHABLE_ROW_LENGTH) return `has ${row.length} values, not ${ROW_LENGTH} (a reachable host) or ${UNREACHABLE_ROW_LENGTH} (an unreachable one: host, takenAt, groups)`;
+  // Length, identity and resources under the rules forecast reads them by (one copy of them).
+  const resources = resourceRowProblem(row);
+  if (resources !== null) return resources;
   const host = row[0];
   const takenAt = row[1];
   const groups = row[2];
-  const identity = identityProblem(host, takenAt, groups);
-  if (identity !== null) return identity;
   if (row.length === UNREACHABLE_ROW_LENGTH) return { v: 1, host: host as string, takenAt: takenAt as string, groups: groups as string[], unreachable: true };
   const os = row[3];
   const osp = osProblem(os);
   if (osp !== null) return osp;
-  const diskRows = row[4];
-  if (!Array.isArray(diskRows) || diskRows.length > MAX_DISKS) return "has no disks list";
-  const mounts = new Set<string>();
+  const diskRows = row[4] as unknown[][];
   const disks: NonNullable<FactSnapshot["disks"]> = [];
   for (let i = 0; i < diskRows.length; i++) {
-    const d: unknown = diskRows[i];
-    if (!Array.isArray(d) || d.length !== 3) return "has a disk that is not [mount, sizeBytes, usedBytes]";
-    const problem = diskProblem(d[0], d[1], d[2], mounts);
-    if (problem !== null) return problem;
+    const d = diskRows[i]!;
     disks.push({ mount: d[0] as string, sizeBytes: d[1] as number, usedBytes: d[2] as number });
   }
-  const memory = row[5];
-  if (!Array.isArray(memory) || memory.length !== 2) return "has a memory that is not [totalBytes, availableBytes] in whole bytes (0 to 2^53-1)";
-  const mp = memoryProblem(memory[0], memory[1]);
-  if (mp !== null) return mp;
-  const load = row[6];
-  if (!Array.isArray(load) || load.length !== 4) return "has a load that is not [one, five, fifteen, cpus]";
-  const lp = loadProblem(load[0], load[1], load[2], load[3]);
-  if (lp !== null) return lp;
+  const memory = row[5] as unknown[];
+  const load = row[6] as unknown[];
   const sp = hostStateProblem(row[7], row[8], row[9]);
   if (sp !== null) return sp;
   const updateRows = row[10];
