@@ -12,7 +12,8 @@
  *   the update is **gone** there (installed by steward, by hand, or withdrawn — runs
  *   decide which, see trends.ts).
  */
-import type { FactSnapshot, SnapshotUpdateType } from "./history/snapshots.ts";
+import type { PendingSnapshot } from "./history/snapshot-pending.ts";
+import type { SnapshotUpdateType } from "./history/snapshots.ts";
 
 /** One pending update of one host. */
 export interface PendingUpdate {
@@ -30,9 +31,27 @@ export interface EndedStreak extends PendingUpdate {
   goneAt: string;
 }
 
-/** Per-host pending state, fed snapshot by snapshot in time order. */
+/** One host's state in a {@link PendingTracker}. */
+export interface HostPending {
+  /** The updates pending now (or carried over a gap), by package name. */
+  pending: Map<string, PendingUpdate & { seen: number }>;
+  /** The host's last snapshot fed, reachable or not. */
+  latest: PendingSnapshot;
+  lastReachable?: PendingSnapshot;
+  /** The mark of the last reachable snapshot whose list was read (each such snapshot takes the next number). */
+  seen: number;
+  /** Whether `pending` holds a security update. */
+  exposed: boolean;
+}
+
+/**
+ * Per-host pending state, fed snapshot by snapshot in time order. A snapshot whose
+ * `upgradable` is the very list (the same array) of the host's previous reachable one,
+ * as the pending reader hands on an unchanged list (history/snapshot-pending.ts),
+ * changes nothing but the host's latest snapshot: every streak goes on.
+ */
 export class PendingTracker {
-  readonly hosts = new Map<string, { pending: Map<string, PendingUpdate & { lastSeen: string; seen: number }>; latest: FactSnapshot; lastReachable?: FactSnapshot; seen: number }>();
+  readonly hosts = new Map<string, HostPending>();
   readonly #onEnded: ((s: EndedStreak) => void) | undefined;
 
   constructor(onEnded?: (s: EndedStreak) => void) {
@@ -40,15 +59,17 @@ export class PendingTracker {
   }
 
   /** Takes the host's next snapshot (never an older one than the last fed). */
-  add(s: FactSnapshot): void {
+  add(s: PendingSnapshot): void {
     let state = this.hosts.get(s.host);
     if (state === undefined) {
-      state = { pending: new Map(), latest: s, seen: 0 };
+      state = { pending: new Map(), latest: s, seen: 0, exposed: false };
       this.hosts.set(s.host, state);
     }
     state.latest = s;
     if (s.unreachable === true) return;
+    const previous = state.lastReachable;
     state.lastReachable = s;
+    if (previous !== undefined && previous.upgradable === s.upgradable && s.upgradable !== undefined) return;
     // The pending map is updated in place (a year of a thousand hosts is 365,000
     // snapshots): a streak still listed keeps its entry, marked with this snapshot's
     // number; an entry this snapshot did not mark has ended.
@@ -58,28 +79,30 @@ export class PendingTracker {
     for (const u of s.upgradable ?? []) {
       const before = pending.get(u.name);
       // A security candidate arriving for a package pending as a plain update makes it a security update from then on.
-      if (before === undefined) pending.set(u.name, { name: u.name, type: u.type, firstSeen: s.takenAt, lastSeen: s.takenAt, seen });
+      if (before === undefined) pending.set(u.name, { name: u.name, type: u.type, firstSeen: s.takenAt, seen });
       else {
         if (before.seen === seen) marked -= 1; // listed twice in this snapshot
         before.type = u.type;
-        before.lastSeen = s.takenAt;
         before.seen = seen;
       }
       marked += 1;
     }
-    if (marked === pending.size) return;
-    for (const [name, p] of pending) {
-      if (p.seen === seen) continue;
-      pending.delete(name);
-      this.#onEnded?.({ host: s.host, name, type: p.type, firstSeen: p.firstSeen, lastSeen: p.lastSeen, goneAt: s.takenAt });
+    if (marked !== pending.size) {
+      // Every streak still pending was listed by the previous reachable snapshot too (it was marked there or ended).
+      const lastSeen = previous!.takenAt;
+      for (const [name, p] of pending) {
+        if (p.seen === seen) continue;
+        pending.delete(name);
+        this.#onEnded?.({ host: s.host, name, type: p.type, firstSeen: p.firstSeen, lastSeen, goneAt: s.takenAt });
+      }
     }
+    let exposed = false;
+    for (const p of pending.values()) if (p.type === "security") exposed = true;
+    state.exposed = exposed;
   }
 
   /** True when the host's current (or carried-over) pending set holds a security update. */
   exposed(host: string): boolean {
-    const state = this.hosts.get(host);
-    if (state === undefined) return false;
-    for (const p of state.pending.values()) if (p.type === "security") return true;
-    return false;
+    return this.hosts.get(host)?.exposed ?? false;
   }
 }

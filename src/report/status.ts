@@ -67,7 +67,7 @@ export async function statusReport(history: History, o: { since?: Date; until: D
   const until = o.until.getTime();
   const range = { ...(o.since ? { since: o.since } : {}), until: o.until };
   const tracker = new PendingTracker();
-  for await (const day of history.snapshotDays(range)) for (const s of day) tracker.add(s);
+  for await (const day of history.pendingSnapshotDays(range)) for (const s of day) tracker.add(s);
 
   const success = new Map<string, HostStatus["lastSuccess"]>();
   const rules = new Map<string, Map<string, Omit<RuleStatus, "ageDays" | "stale">>>();

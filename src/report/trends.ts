@@ -88,7 +88,7 @@ export async function trendsReport(history: History, o: { since: Date; until: Da
   };
   const exposure = new Map<string, { exposed: number; observed: number }>();
   // Earlier snapshots are read too: an update pending since before the range was first seen then.
-  for await (const day of history.snapshotDays({ until: o.until })) {
+  for await (const day of history.pendingSnapshotDays({ until: o.until })) {
     // Every line of a day's file is taken that day (readSnapshotFile checks it).
     const date = day[0]!.takenAt.slice(0, 10);
     const dayStart = Date.parse(date);

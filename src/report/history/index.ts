@@ -10,6 +10,7 @@ import { git } from "../../core/git.ts";
 import { readAuditLog } from "../../audit/log.ts";
 import { readIncidents, type IncidentEpisode } from "./incidents.ts";
 import { readRuns, type HistoryProblem, type RunRecord } from "./runs.ts";
+import { readPendingSnapshotDays, type PendingSnapshot } from "./snapshot-pending.ts";
 import { readSnapshotDays, type FactSnapshot, type SnapshotRange } from "./snapshots.ts";
 
 export type { FactSnapshot, SnapshotProblem, SnapshotRange, SnapshotUpdate, SnapshotUpdateType } from "./snapshots.ts";
@@ -47,8 +48,22 @@ export class History {
   }
 
   /** Snapshots in `range`, one day's lines at a time, oldest day first (see readSnapshotDays). */
-  async *snapshotDays(range: SnapshotRange = {}): AsyncIterable<FactSnapshot[]> {
-    for await (const lines of readSnapshotDays(this.root, range, { onProblem: this.problem })) {
+  snapshotDays(range: SnapshotRange = {}): AsyncIterable<FactSnapshot[]> {
+    return this.#counted(readSnapshotDays(this.root, range, { onProblem: this.problem }));
+  }
+
+  /**
+   * Snapshots in `range` read for their pending updates only, one day's lines at a time,
+   * oldest day first (see readPendingSnapshotDays: identity, reboot flag and upgradable
+   * list, an unchanged list handed on as the same array).
+   */
+  pendingSnapshotDays(range: SnapshotRange = {}): AsyncIterable<PendingSnapshot[]> {
+    return this.#counted(readPendingSnapshotDays(this.root, range, { onProblem: this.problem }));
+  }
+
+  /** The days of `days`, each day's file counted once in {@link History.files}. */
+  async *#counted<T extends { takenAt: string }>(days: AsyncIterable<T[]>): AsyncIterable<T[]> {
+    for await (const lines of days) {
       const day = lines[0]!.takenAt.slice(0, 10);
       if (!this.#snapshotFiles.has(day)) {
         this.#snapshotFiles.add(day);

@@ -64,9 +64,15 @@ const hostName = (v: unknown): v is string => typeof v === "string" && isHost(v)
 const packageName = (v: unknown): boolean => typeof v === "string" && v.length <= MAX_VALUE_LENGTH && isName(v);
 const packageVersion = (v: unknown): boolean => typeof v === "string" && v.length <= MAX_VALUE_LENGTH && isVersion(v);
 
-function identityProblem(host: unknown, takenAt: unknown, groups: unknown): string | null {
+/** What is wrong with a line's host, takenAt and groups (in that order), or null. */
+export function identityProblem(host: unknown, takenAt: unknown, groups: unknown): string | null {
   if (!hostName(host)) return "has no valid host name";
   if (typeof takenAt !== "string" || !ISO_UTC.test(takenAt) || Number.isNaN(Date.parse(takenAt))) return "has a takenAt that is not an ISO 8601 UTC time";
+  return groupsProblem(groups);
+}
+
+/** What is wrong with a line's groups (a list of at most 1,000 inventory names), or null. */
+export function groupsProblem(groups: unknown): string | null {
   if (!Array.isArray(groups) || groups.length > MAX_GROUPS) return "has groups that are not group names";
   for (const g of groups) if (!hostName(g)) return "has groups that are not group names";
   return null;
@@ -107,6 +113,10 @@ function loadProblem(one: unknown, five: unknown, fifteen: unknown, cpus: unknow
 function hostStateProblem(uptime: unknown, bootId: unknown, rebootRequired: unknown): string | null {
   if (!reading(uptime) || uptime > MAX_UPTIME) return `has an uptimeSeconds ${quoted(uptime)} that is not a number of seconds from 0 to 100 years`;
   if (typeof bootId !== "string" || !isBootId(bootId)) return `has a bootId ${quoted(bootId)} that is not a UUID (Linux's /proc/sys/kernel/random/boot_id: 8-4-4-4-12 lower-case hex)`;
+  return rebootProblem(rebootRequired);
+}
+
+function rebootProblem(rebootRequired: unknown): string | null {
   if (typeof rebootRequired !== "boolean") return rebootRequired === undefined ? "has no rebootRequired" : `has a rebootRequired ${quoted(rebootRequired)} that is not true or false`;
   return null;
 }
@@ -195,6 +205,55 @@ export function resourceRowProblem(row: readonly unknown[]): string | null {
 }
 
 /**
+ * A format-2 row's upgradable value (a list of `[name, from, to, type]`) checked and
+ * decoded into update records, or what is wrong with it (the first entry that breaks a
+ * rule, named as {@link decodeRow} names it).
+ */
+export function decodeUpdates(updateRows: unknown): SnapshotUpdate[] | string {
+  if (!Array.isArray(updateRows) || updateRows.length > MAX_UPDATES) return "has no upgradable list";
+  const upgradable: SnapshotUpdate[] = [];
+  for (let i = 0; i < updateRows.length; i++) {
+    const u: unknown = updateRows[i];
+    if (!Array.isArray(u) || u.length !== 4) return "has an upgradable entry that is not [name, from, to, type]";
+    const problem = updateProblem(u[0], u[1], u[2], u[3]);
+    if (problem !== null) return problem;
+    upgradable.push({ name: u[0] as string, from: u[1] as string, to: u[2] as string, type: u[3] as SnapshotUpdate["type"] });
+  }
+  return upgradable;
+}
+
+/** What a report of pending updates takes of a format-2 row (see {@link pendingRow}). */
+export interface PendingRow {
+  host: string;
+  takenAt: string;
+  groups: string[];
+  /** Absent for a reachable host. */
+  unreachable?: true;
+  /** Absent for an unreachable host. */
+  rebootRequired?: boolean;
+  upgradable?: SnapshotUpdate[];
+}
+
+/**
+ * A format-2 row checked and decoded for a report that uses a host's identity (host,
+ * takenAt, groups), its reboot flag and its pending updates, and nothing else of it
+ * (status, trends): the row's length and those values under the same rules and with the
+ * same messages as {@link decodeRow}; os, disks, memory, load, uptimeSeconds and bootId
+ * are not looked at. The problem as a string when the row breaks a rule.
+ */
+export function pendingRow(row: readonly unknown[]): PendingRow | string {
+  if (row.length !== ROW_LENGTH && row.length !== UNREACHABLE_ROW_LENGTH) return `has ${row.length} values, not ${ROW_LENGTH} (a reachable host) or ${UNREACHABLE_ROW_LENGTH} (an unreachable one: host, takenAt, groups)`;
+  const identity = identityProblem(row[0], row[1], row[2]);
+  if (identity !== null) return identity;
+  if (row.length === UNREACHABLE_ROW_LENGTH) return { host: row[0] as string, takenAt: row[1] as string, groups: row[2] as string[], unreachable: true };
+  const reboot = rebootProblem(row[9]);
+  if (reboot !== null) return reboot;
+  const upgradable = decodeUpdates(row[10]);
+  if (typeof upgradable === "string") return upgradable;
+  return { host: row[0] as string, takenAt: row[1] as string, groups: row[2] as string[], rebootRequired: row[9] as boolean, upgradable };
+}
+
+/**
  * A format-2 row (a JSON array in the order of its file's header, src/facts/
  * snapshot-line.ts) checked against the same rules as a format-1 line and, when it
  * keeps them, decoded into the record; otherwise the problem, naming the value and the
@@ -222,16 +281,8 @@ export function decodeRow(row: readonly unknown[]): FactSnapshot | string {
   const load = row[6] as unknown[];
   const sp = hostStateProblem(row[7], row[8], row[9]);
   if (sp !== null) return sp;
-  const updateRows = row[10];
-  if (!Array.isArray(updateRows) || updateRows.length > MAX_UPDATES) return "has no upgradable list";
-  const upgradable: SnapshotUpdate[] = [];
-  for (let i = 0; i < updateRows.length; i++) {
-    const u: unknown = updateRows[i];
-    if (!Array.isArray(u) || u.length !== 4) return "has an upgradable entry that is not [name, from, to, type]";
-    const problem = updateProblem(u[0], u[1], u[2], u[3]);
-    if (problem !== null) return problem;
-    upgradable.push({ name: u[0] as string, from: u[1] as string, to: u[2] as string, type: u[3] as SnapshotUpdate["type"] });
-  }
+  const upgradable = decodeUpdates(row[10]);
+  if (typeof upgradable === "string") return upgradable;
   return {
     v: 1,
     host: host as string,

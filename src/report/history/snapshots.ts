@@ -221,6 +221,13 @@ export class SnapshotLines {
 
 /** What {@link scanSnapshotFile} hands over of each line; both are still to be checked against the grammar. */
 export interface SnapshotLineHandler {
+  /**
+   * Offered first each line that starts with `[` under the file's good header, as bytes
+   * (`bytes[start, end)`, without the newline), before any parse: true when the handler
+   * took the line whole (read it, or reported its problem), false to have it parsed and
+   * handed to {@link SnapshotLineHandler.row} as usual.
+   */
+  rawRow?(bytes: Buffer, start: number, end: number, n: number): boolean;
   /** A format-2 row (a JSON array) under the file's good header, on line `n` (1-based). */
   row(row: unknown[], n: number): void;
   /** Any other JSON value that is not a format-2 header nor of a format steward does not read: a format-1 line to check. */
@@ -267,6 +274,7 @@ export async function scanSnapshotFile(path: string, lines: SnapshotLines, buffe
       continue;
     }
     if (size === 0) continue;
+    if (first === 91 && header && handler.rawRow !== undefined && handler.rawRow(bytes, lineStart, end, n)) continue;
     const line = bytes.toString("utf8", lineStart, end);
     if (first !== 123 && first !== 91 && line.trim() === "") continue;
     let value: unknown;
@@ -339,6 +347,22 @@ export async function* readSnapshots(root: string, range: SnapshotRange = {}, op
  * them in a year of a thousand hosts). Days with no line in the range are not yielded.
  */
 export async function* readSnapshotDays(root: string, range: SnapshotRange = {}, options: { onProblem?: (p: SnapshotProblem) => void } = {}): AsyncIterable<FactSnapshot[]> {
+  yield* snapshotDaysOf(root, range, options, readSnapshotFile);
+}
+
+/**
+ * A reader of one snapshot file's good lines (as {@link readSnapshotFile} reads them,
+ * or a projection of them): path, name relative to the root, the file's day, where
+ * problems go, the buffer to reuse.
+ */
+export type SnapshotFileReader<T> = (path: string, file: string, day: string, onProblem: ((p: SnapshotProblem) => void) | undefined, buffer: SnapshotReadBuffer) => Promise<T[]>;
+
+/**
+ * The day loop {@link readSnapshotDays} and the projections of the same lines share:
+ * the files of `range`'s days in date order, each read by `read`, the lines of a day at
+ * an end of the range kept only when taken within it. Days with no line kept are not yielded.
+ */
+export async function* snapshotDaysOf<T extends { takenAt: string }>(root: string, range: SnapshotRange, options: { onProblem?: (p: SnapshotProblem) => void }, read: SnapshotFileReader<T>): AsyncIterable<T[]> {
   const since = range.since?.getTime() ?? -Infinity;
   const until = range.until?.getTime() ?? Infinity;
   const firstDay = range.since === undefined ? "" : utcDay(range.since);
@@ -346,7 +370,7 @@ export async function* readSnapshotDays(root: string, range: SnapshotRange = {},
   const buffer = new SnapshotReadBuffer();
   for (const f of await snapshotFiles(root, options.onProblem)) {
     if (f.day < firstDay || f.day > lastDay) continue;
-    let lines = await readSnapshotFile(f.path, f.file, f.day, options.onProblem, buffer);
+    let lines = await read(f.path, f.file, f.day, options.onProblem, buffer);
     // Every line is taken on the file's day (checked), so only a day at an end of the range needs its times compared.
     if (f.day === firstDay || f.day === lastDay) {
       lines = lines.filter((s) => {

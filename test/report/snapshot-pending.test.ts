@@ -1,0 +1,123 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SNAPSHOT_HEADER_LINE } from "../../src/facts/snapshot-line.ts";
+import { readPendingSnapshotDays, type PendingSnapshot } from "../../src/report/history/snapshot-pending.ts";
+import { readSnapshotDays, type SnapshotProblem, type SnapshotRange } from "../../src/report/history/snapshots.ts";
+import { PendingTracker, type EndedStreak } from "../../src/report/pending.ts";
+import { prng } from "../support/prng.ts";
+
+const BOOT = "0b7c4e2a-9d1f-4c3b-8a6e-5f4d3c2b1a09";
+type Update = [string, string, string, string];
+const row = (host: string, at: string, upgradable: unknown, extra: { groups?: unknown; reboot?: unknown; disks?: unknown } = {}): string =>
+  JSON.stringify([host, at, extra.groups ?? ["web"], "debian 12", extra.disks ?? [["/", 1000, 100]], [1000, 400], [0.5, 0.4, 0.3, 2], 1234, BOOT, extra.reboot ?? false, upgradable]);
+const record = (host: string, at: string, upgradable: Update[]): string =>
+  JSON.stringify({ v: 1, host, takenAt: at, groups: ["db"], os: "debian 12", disks: [{ mount: "/", sizeBytes: 900, usedBytes: 90 }], memory: { totalBytes: 800, availableBytes: 300 }, load: { one: 1, five: 1, fifteen: 1.5, cpus: 4 }, uptimeSeconds: 5, bootId: BOOT, rebootRequired: true, upgradable: upgradable.map(([name, from, to, type]) => ({ name, from, to, type })) });
+
+/** What the status and trends reports take of a snapshot, from either reader. */
+const project = (s: PendingSnapshot): unknown => (s.unreachable === true ? { host: s.host, takenAt: s.takenAt, groups: s.groups, unreachable: true } : { host: s.host, takenAt: s.takenAt, groups: s.groups, rebootRequired: s.rebootRequired, upgradable: s.upgradable });
+
+async function both(root: string, range: SnapshotRange = {}): Promise<{ pending: PendingSnapshot[][]; full: PendingSnapshot[][]; pendingProblems: SnapshotProblem[]; fullProblems: SnapshotProblem[] }> {
+  const pendingProblems: SnapshotProblem[] = [];
+  const fullProblems: SnapshotProblem[] = [];
+  const pending: PendingSnapshot[][] = [];
+  const full: PendingSnapshot[][] = [];
+  for await (const day of readPendingSnapshotDays(root, range, { onProblem: (p) => pendingProblems.push(p) })) pending.push(day);
+  for await (const day of readSnapshotDays(root, range, { onProblem: (p) => fullProblems.push(p) })) full.push(day);
+  return { pending, full, pendingProblems, fullProblems };
+}
+
+describe("snapshots read for their pending updates only (status and trends)", () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "steward-snappending-"));
+    await mkdir(join(root, "facts/snapshots"), { recursive: true });
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+  const write = (day: string, lines: string[]): Promise<void> => writeFile(join(root, "facts/snapshots", `${day}.jsonl`), `${lines.join("\n")}\n`);
+
+  it("reads what the full reader reads, with the same problems, over a random history with bad lines, escapes and both formats", async () => {
+    const rand = prng(11);
+    const int = (n: number): number => Math.floor(rand() * n);
+    const pool: Update[] = [["curl", "7.88.1-10", "8.1.0-1", "major"], ["libc6", "2.36-9+deb12u4", "2.36-9+deb12u7", "security"], ["openssl", "3.0.11-1", "3.0.13-1", "patch"], ["nginx", "1.22.1-9", "1.22.1-9+deb12u1", "security"], ["zlib1g", "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-2", "minor"]];
+    const hosts = ["a-1", "b-2", "c-3", "d-4", "e-5", "f-6"];
+    const lists = new Map<string, Update[]>(hosts.map((h) => [h, [pool[0]!]]));
+    for (let d = 1; d <= 28; d++) {
+      const day = `2026-02-${String(d).padStart(2, "0")}`;
+      const lines = [SNAPSHOT_HEADER_LINE];
+      hosts.forEach((host, i) => {
+        const at = `${day}T01:00:0${i}.000Z`;
+        // About half the days a host's list changes, as in a real fleet.
+        if (rand() < 0.5) lists.set(host, pool.filter(() => rand() < 0.4));
+        const list = lists.get(host)!;
+        const pick = int(40);
+        if (pick === 0) lines.push(JSON.stringify([host, at, ["web"]])); // unreachable
+        else if (pick === 1) lines.push(row(host, at, [...list, ["bad name!", "1", "2", "patch"]])); // a bad update: skipped by both
+        else if (pick === 2) lines.push(row(host, at, list, { reboot: "yes" })); // a bad reboot flag
+        else if (pick === 3) lines.push(row(host, at, list, { groups: ["we b"] })); // a bad group
+        else if (pick === 4) lines.push(`${row(host, at, list).slice(0, -3)}`); // torn: not JSON
+        else if (pick === 5) lines.push(row(host, at, list).replace('"web"', '"\\u0077eb"')); // an escape: the slow path, same record
+        else if (pick === 6) lines.push(row(host, `2026-01-01T00:00:00.000Z`, list)); // another day's line
+        else if (pick === 7) lines.push(row(host, at, JSON.parse(JSON.stringify(list).replace(/"patch"/g, '"p\\u0061tch"')) as Update[]));
+        else if (pick === 8) lines.push(` ${row(host, at, list)}`); // leading white space: parsed as before
+        else if (pick === 9) lines.push(record(host, at, list)); // format 1 among rows
+        else if (pick === 10) lines.push(JSON.stringify([host, at, ["web"], "debian 12"])); // a wrong length
+        else lines.push(row(host, at, list));
+        if (int(30) === 0) lines.push(row(host, at, list)); // a second line for the host
+      });
+      if (d === 5) lines.unshift(row("z-9", `${day}T00:00:00.000Z`, [])); // a row before the header
+      await write(day, lines);
+    }
+    const { pending, full, pendingProblems, fullProblems } = await both(root);
+    expect(pending.map((day) => day.map(project))).toEqual(full.map((day) => day.map(project)));
+    expect(pendingProblems).toEqual(fullProblems);
+    expect(fullProblems.length).toBeGreaterThan(20);
+    // Every kind of line above was met.
+    const messages = fullProblems.map((p) => p.message).join("\n");
+    for (const kind of ["upgradable name", "rebootRequired", "groups", "not JSON", "not on the file's day", "second line", "before the file's header", "has 4 values"]) expect(messages).toContain(kind);
+
+    const range = { since: new Date("2026-02-03T01:00:02.000Z"), until: new Date("2026-02-20T01:00:03.000Z") };
+    const ranged = await both(root, range);
+    expect(ranged.pending.map((day) => day.map(project))).toEqual(ranged.full.map((day) => day.map(project)));
+    expect(ranged.pending[0]!.every((s) => s.takenAt >= "2026-02-03T01:00:02.000Z")).toBe(true);
+
+    // The tracker ends the same streaks and leaves the same pending sets from either reader (its internal marks aside).
+    const track = (days: PendingSnapshot[][]): { ended: EndedStreak[]; left: unknown } => {
+      const ended: EndedStreak[] = [];
+      const tracker = new PendingTracker((s) => ended.push(s));
+      for (const day of days) for (const s of day) tracker.add(s);
+      return { ended, left: [...tracker.hosts].map(([h, st]) => [h, [...st.pending.values()].map((u) => ({ name: u.name, type: u.type, firstSeen: u.firstSeen })), st.exposed, st.latest.takenAt]) };
+    };
+    const a = track(pending);
+    expect(a).toEqual(track(full));
+    expect(a.ended.length).toBeGreaterThan(30);
+  });
+
+  it("hands on the host's previous list itself while its bytes stay the same, a new one when they change", async () => {
+    const list: Update[] = [["curl", "7.88.1-10", "8.1.0-1", "major"]];
+    await write("2026-03-01", [SNAPSHOT_HEADER_LINE, row("a-1", "2026-03-01T01:00:00.000Z", list), row("b-2", "2026-03-01T01:00:00.000Z", list)]);
+    await write("2026-03-02", [SNAPSHOT_HEADER_LINE, row("a-1", "2026-03-02T01:00:00.000Z", list), JSON.stringify(["b-2", "2026-03-02T01:00:00.000Z", ["web"]])]);
+    await write("2026-03-03", [SNAPSHOT_HEADER_LINE, row("a-1", "2026-03-03T01:00:00.000Z", [...list, ["zlib1g", "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-2", "minor"]]), row("b-2", "2026-03-03T01:00:00.000Z", list)]);
+    const { pending } = await both(root);
+    const [d1, d2, d3] = pending as [PendingSnapshot[], PendingSnapshot[], PendingSnapshot[]];
+    expect(d2[0]!.upgradable).toBe(d1[0]!.upgradable);
+    expect(d3[0]!.upgradable).not.toBe(d1[0]!.upgradable);
+    expect(d3[0]!.upgradable).toHaveLength(2);
+    // Over a gap (b-2 unreachable on day 2) the list is still the one remembered.
+    expect(d3[1]!.upgradable).toBe(d1[1]!.upgradable);
+    // Each host has its own: equal bytes on two hosts are two lists.
+    expect(d1[1]!.upgradable).not.toBe(d1[0]!.upgradable);
+  });
+
+  it("takes a row whose unused values break their rule (the full reader skips it) and says so nowhere else", async () => {
+    await write("2026-03-01", [SNAPSHOT_HEADER_LINE, row("a-1", "2026-03-01T01:00:00.000Z", [], { disks: [["relative", 1, 1]] })]);
+    const { pending, full, pendingProblems, fullProblems } = await both(root);
+    expect(full).toEqual([]);
+    expect(fullProblems.map((p) => p.message)).toEqual([expect.stringContaining("not an absolute path")]);
+    expect(pending.flat().map(project)).toEqual([{ host: "a-1", takenAt: "2026-03-01T01:00:00.000Z", groups: ["web"], rebootRequired: false, upgradable: [] }]);
+    expect(pendingProblems).toEqual([]);
+  });
+});
