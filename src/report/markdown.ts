@@ -46,7 +46,7 @@ function sources(r: { source: { commit?: string; uncommitted?: number; since: st
   const out = [`\n## Sources\n\n${r.source.files} file(s) read${r.source.commit ? (r.source.uncommitted ? ` from the work tree, which differs from commit \`${r.source.commit}\` in ${r.source.uncommitted} file(s) under runs/, incidents/ and facts/snapshots/: these figures are not the commit's (commit or discard the changes)` : `, as committed at \`${r.source.commit}\``) : " (not a git commit: the work tree as it is)"}, from ${r.source.since ?? "the start of the history"} to ${r.source.until}: ${runSources(r.source.runs)}runs/audit.jsonl, incidents/*.md, facts/snapshots/*.jsonl.\n`];
   if (r.problems.length > 0) {
     out.push(`\n${r.problems.length + r.problemsLeftOut} problem(s) in the history; what they name was skipped:\n\n${head(["File", "Line", "Problem"])}`);
-    for (const p of r.problems) out.push(row([p.file, p.line, p.message]));
+    for (const p of r.problems) out.push(row([p.file, p.line === 0 ? "(whole file)" : p.line, p.message]));
     if (r.problemsLeftOut > 0) out.push(`\n… and ${r.problemsLeftOut} more.\n`);
   }
   return out.join("");

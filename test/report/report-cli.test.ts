@@ -100,7 +100,7 @@ describe("steward report: usage, empty history, hostile values", () => {
     const r = await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\| web-1 \| web \|/);
-    expect(r.stdout).toContain("runs/patching-20260228T020000Z-abcd/results.json | 0 | is not JSON");
+    expect(r.stdout).toContain("runs/patching-20260228T020000Z-abcd/results.json | (whole file) | is not JSON");
     expect(r.stdout).toContain('facts/snapshots/2026-02-28.jsonl | 4 | has an upgradable name "evil\\|pkg" no package manager accepts');
     expect(r.stdout).not.toMatch(/\| web-2 \|/);
     const json = JSON.parse((await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z", "--format", "json"])).stdout);
@@ -135,7 +135,7 @@ describe("steward report: usage, empty history, hostile values", () => {
     await mkdir(join(root, "incidents"), { recursive: true });
     await writeFile(join(root, "incidents/noheader.md"), "# notes\n");
     const r = await steward(["report", "status", "--root", root, "--now", "2026-03-01T00:00:00Z"]);
-    expect(r.stdout).toContain("incidents/noheader.md | 0 | is not named \\<runbook\\>-\\<sev\\>.md");
+    expect(r.stdout).toContain("incidents/noheader.md | (whole file) | is not named \\<runbook\\>-\\<sev\\>.md");
   });
 });
 

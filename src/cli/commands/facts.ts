@@ -93,7 +93,7 @@ Exit codes (see README, Exit codes):
     if (values.snapshot && results.length > 0) {
       const lines = results.map((r) => snapshotOf(r, inventory?.hosts.get(r.host)?.memberOf ?? []));
       const written = await writeSnapshots(root, lines);
-      for (const p of written.problems) io.stderr(`steward facts: ${terminalText(`${p.file}:${p.line}`)}: ${terminalText(p.message)} (not kept)\n`);
+      for (const p of written.problems) io.stderr(`steward facts: ${terminalText(p.line > 0 ? `${p.file}:${p.line}` : p.file)}: ${terminalText(p.message)} (not kept)\n`);
       for (const r of written.refused) io.stderr(`steward facts: host ${terminalText(r.host)}: ${terminalText(r.message)}; not written to the snapshot\n`);
       const dropped = written.problems.length > 0 ? `; ${written.problems.length} unreadable line(s) of the day's file not kept (named above; the committed file in git still has them)` : "";
       const note = `snapshot: ${results.length - written.refused.length} host(s) in ${written.written.join(", ") || "no file"}${written.pruned.length > 0 ? `; retention removed ${written.pruned.length} older file(s)` : ""}${dropped}\n`;

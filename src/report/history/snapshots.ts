@@ -258,6 +258,8 @@ export async function scanSnapshotFile(path: string, lines: SnapshotLines, buffe
   }
   const bytes = buffer.bytes;
   let header = false;
+  // The line of the last header that was not format 2's, when the rows now follow it (0: none).
+  let badHeader = 0;
   // One pass over the bytes: each line found by indexOf, decoded on its own and parsed
   // once (no split, no string of the whole file); a bad line costs nothing extra to name.
   // A byte-order mark (an editor's, U+FEFF in UTF-8) before the first line is not part of it.
@@ -286,12 +288,13 @@ export async function scanSnapshotFile(path: string, lines: SnapshotLines, buffe
     }
     if (Array.isArray(value)) {
       if (header) handler.row(value, n);
-      else lines.report(n, `is a format-${SNAPSHOT_LINE_FORMAT} row before the file's header line; skipped`);
+      else lines.report(n, badHeader > 0 ? `is a format-${SNAPSHOT_LINE_FORMAT} row under the bad header of line ${badHeader}; skipped` : `is a format-${SNAPSHOT_LINE_FORMAT} row before the file's header line; skipped`);
       continue;
     }
     const format = (value as { v?: unknown } | null)?.v;
     if (format === SNAPSHOT_LINE_FORMAT) {
       header = JSON.stringify(value) === SNAPSHOT_HEADER_LINE;
+      badHeader = header ? 0 : n;
       if (!header) lines.report(n, `is not the format-${SNAPSHOT_LINE_FORMAT} header line (${SNAPSHOT_HEADER_LINE.slice(0, 60)}…); the rows after it are read only under a good header; skipped`);
       continue;
     }
