@@ -62,14 +62,15 @@ export function statusMarkdown(r: StatusReport): string {
     out.push("\nThe history holds no host yet: no facts snapshot and no run. Record facts with `steward facts --snapshot` and commit `facts/snapshots/`; runs add themselves under `runs/`.\n");
     return out.join("") + sources(r);
   }
-  out.push(`\n- **${s.hosts}** host(s), ${s.unreachable} unreachable at their latest snapshot\n- **${s.withPendingSecurity}** host(s) with pending security updates; pending: ${s.pending.security} security, ${s.pending.patch} patch, ${s.pending.minor} minor, ${s.pending.major} major\n- **${s.rebootRequired}** host(s) waiting for a reboot\n- **${s.nonCompliant}** host(s) failing a compliance rule; ${s.staleEvidence} with stale evidence (older than ${r.staleAfterDays} days: not trusted)\n- **${s.withoutVerifiedRestore}** host(s) backed up but never test-restored\n- **${s.openIncidents}** open incident(s)\n`);
+  const notSeen = s.factsStale === 0 ? "" : `\n- **${s.factsStale}** host(s) not in any snapshot for more than ${r.staleAfterDays} days (retired, or their facts are no longer recorded): listed as last seen, counted in no total below`;
+  out.push(`\n- **${s.hosts}** host(s), ${s.unreachable} unreachable at their latest snapshot${notSeen}\n- **${s.withPendingSecurity}** host(s) with pending security updates; pending: ${s.pending.security} security, ${s.pending.patch} patch, ${s.pending.minor} minor, ${s.pending.major} major\n- **${s.rebootRequired}** host(s) waiting for a reboot\n- **${s.nonCompliant}** host(s) failing a compliance rule; ${s.staleEvidence} with stale evidence (older than ${r.staleAfterDays} days: not trusted)\n- **${s.withoutVerifiedRestore}** host(s) backed up but never test-restored\n- **${s.openIncidents}** open incident(s)\n`);
   out.push("\n", pie("Pending updates by type", [["security", s.pending.security], ["patch", s.pending.patch], ["minor", s.pending.minor], ["major", s.pending.major]]));
   if (r.openIncidents.length > 0) {
     out.push(`\n## Open incidents\n\n${head(["Runbook", "Severity", "Opened", "Age", "Failing runs", "File"])}`);
     for (const i of r.openIncidents) out.push(row([i.runbook, i.severity, i.openedAt, `${i.ageDays} d`, i.failures, i.file]));
   }
-  out.push(`\n## Groups\n\n${head(["Group", "Hosts", "Unreachable", "Security", "Patch", "Minor", "Major", "Hosts exposed", "Reboot", "Non-compliant", "Stale evidence", "No verified restore"])}`);
-  for (const g of r.groups) out.push(row([g.group, g.hosts, g.unreachable, g.pending.security, g.pending.patch, g.pending.minor, g.pending.major, g.withPendingSecurity, g.rebootRequired, g.nonCompliant, g.staleEvidence, g.withoutVerifiedRestore]));
+  out.push(`\n## Groups\n\n${head(["Group", "Hosts", "Not seen", "Unreachable", "Security", "Patch", "Minor", "Major", "Hosts exposed", "Reboot", "Non-compliant", "Stale evidence", "No verified restore"])}`);
+  for (const g of r.groups) out.push(row([g.group, g.hosts, g.factsStale, g.unreachable, g.pending.security, g.pending.patch, g.pending.minor, g.pending.major, g.withPendingSecurity, g.rebootRequired, g.nonCompliant, g.staleEvidence, g.withoutVerifiedRestore]));
   out.push(`\nAges count from the first facts snapshot that listed the update. A pending reboot is as of the latest reachable snapshot.\n\n## Hosts\n\n${head(["Host", "Groups", "Last seen", "Security (oldest)", "Patch (oldest)", "Minor (oldest)", "Major (oldest)", "Reboot", "Last successful maintenance", "Compliance", "Last backup", "Last verified restore"])}`);
   for (const h of r.hosts) {
     const fresh = h.compliance.filter((c) => !c.stale);
@@ -77,7 +78,7 @@ export function statusMarkdown(r: StatusReport): string {
     const stale = h.compliance.filter((c) => c.stale).map((c) => `${c.rule} (${c.ageDays} d)`);
     const compliance = h.compliance.length === 0 ? "no evidence" : `${fresh.length - failing.length}/${h.compliance.length} compliant${failing.length > 0 ? `; ${failing.join(", ")}` : ""}${stale.length > 0 ? `; stale: ${stale.join(", ")}` : ""}`;
     const p = (t: "security" | "patch" | "minor" | "major"): string => (h.pending[t] === 0 ? "0" : `${h.pending[t]} (${age(h.oldestPendingDays[t])})`);
-    out.push(row([h.host, h.groups.join(", ") || "—", `${h.lastSeen ?? "never"}${h.reachable ? "" : " (unreachable)"}`, p("security"), p("patch"), p("minor"), p("major"), h.rebootRequired === null ? "—" : h.rebootRequired ? "yes" : "no", h.lastSuccess ? `${h.lastSuccess.at} (${h.lastSuccess.runbook})` : "never", compliance, h.lastBackup ? `${h.lastBackup.at} ${h.lastBackup.verification}` : "none", h.lastVerifiedRestore?.at ?? "never"]));
+    out.push(row([h.host, h.groups.join(", ") || "—", `${h.lastSeen ?? "never"}${h.reachable ? "" : " (unreachable)"}${h.factsStale ? ` (not seen for more than ${r.staleAfterDays} d: not counted)` : ""}`, p("security"), p("patch"), p("minor"), p("major"), h.rebootRequired === null ? "—" : h.rebootRequired ? "yes" : "no", h.lastSuccess ? `${h.lastSuccess.at} (${h.lastSuccess.runbook})` : "never", compliance, h.lastBackup ? `${h.lastBackup.at} ${h.lastBackup.verification}` : "none", h.lastVerifiedRestore?.at ?? "never"]));
   }
   return out.join("") + sources(r);
 }

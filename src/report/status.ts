@@ -5,6 +5,10 @@
  *   age = `until` − first seen (src/report/pending.ts: first snapshot of the streak);
  * - pending reboot: `rebootRequired` of that snapshot;
  * - reachable: whether the host's latest snapshot line is a gap (`unreachable`);
+ * - facts stale: the host's latest snapshot line (reachable or not) is older than the
+ *   staleness threshold (the one compliance evidence has): the host was retired, or its
+ *   facts are no longer recorded. Its last known state is listed but not trusted: it
+ *   counts in no total of pending updates, reboots or unreachable hosts, only as stale;
  * - last successful maintenance: the latest run (its summary.json, else results.json)
  *   in which the host's outcome was `changed` or `unchanged`;
  * - compliance per rule: the latest verdict of each rule on the host (compliance step
@@ -37,6 +41,8 @@ export interface HostStatus {
   groups: string[];
   lastSeen: string | null;
   reachable: boolean;
+  /** The latest snapshot is older than the staleness threshold: state as last seen, not counted in totals. */
+  factsStale: boolean;
   pending: Counts;
   /** Age in days of the oldest pending update of each type; null when none. */
   oldestPendingDays: Record<SnapshotUpdateType, number | null>;
@@ -47,7 +53,7 @@ export interface HostStatus {
   lastBackup: { at: string; runId: string; tool: string; snapshot: string; verification: string } | null;
   lastVerifiedRestore: { at: string; runId: string; filesCompared: number } | null;
 }
-export interface GroupStatus { group: string; hosts: number; unreachable: number; pending: Counts; withPendingSecurity: number; rebootRequired: number; nonCompliant: number; staleEvidence: number; withoutVerifiedRestore: number }
+export interface GroupStatus { group: string; hosts: number; factsStale: number; unreachable: number; pending: Counts; withPendingSecurity: number; rebootRequired: number; nonCompliant: number; staleEvidence: number; withoutVerifiedRestore: number }
 export interface StatusReport {
   report: "status";
   generatedAt: string;
@@ -123,6 +129,7 @@ export async function statusReport(history: History, o: { since?: Date; until: D
       groups: state?.latest.groups ?? [],
       lastSeen: state?.latest.takenAt ?? null,
       reachable: state !== undefined && state.latest.unreachable !== true,
+      factsStale: state !== undefined && until - Date.parse(state.latest.takenAt) > staleAfter,
       pending,
       oldestPendingDays: oldest,
       updates,
@@ -135,12 +142,15 @@ export async function statusReport(history: History, o: { since?: Date; until: D
   }
 
   const tally = (list: HostStatus[]): Omit<GroupStatus, "group"> => {
-    const t = { hosts: list.length, unreachable: 0, pending: zero(), withPendingSecurity: 0, rebootRequired: 0, nonCompliant: 0, staleEvidence: 0, withoutVerifiedRestore: 0 };
+    const t = { hosts: list.length, factsStale: 0, unreachable: 0, pending: zero(), withPendingSecurity: 0, rebootRequired: 0, nonCompliant: 0, staleEvidence: 0, withoutVerifiedRestore: 0 };
     for (const h of list) {
-      if (!h.reachable) t.unreachable += 1;
-      for (const k of UPDATE_TYPES) t.pending[k] += h.pending[k];
-      if (h.pending.security > 0) t.withPendingSecurity += 1;
-      if (h.rebootRequired === true) t.rebootRequired += 1;
+      if (h.factsStale) t.factsStale += 1;
+      else {
+        if (!h.reachable) t.unreachable += 1;
+        for (const k of UPDATE_TYPES) t.pending[k] += h.pending[k];
+        if (h.pending.security > 0) t.withPendingSecurity += 1;
+        if (h.rebootRequired === true) t.rebootRequired += 1;
+      }
       if (h.compliance.some((c) => !c.stale && c.status === "non-compliant")) t.nonCompliant += 1;
       if (h.compliance.some((c) => c.stale)) t.staleEvidence += 1;
       if (h.lastBackup !== null && h.lastVerifiedRestore === null) t.withoutVerifiedRestore += 1;
