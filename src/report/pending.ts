@@ -58,18 +58,18 @@ export class PendingTracker {
     this.#onEnded = onEnded;
   }
 
-  /** Takes the host's next snapshot (never an older one than the last fed). */
-  add(s: PendingSnapshot): void {
+  /** Takes the host's next snapshot (never an older one than the last fed); returns the host's state after it. */
+  add(s: PendingSnapshot): HostPending {
     let state = this.hosts.get(s.host);
     if (state === undefined) {
       state = { pending: new Map(), latest: s, seen: 0, exposed: false };
       this.hosts.set(s.host, state);
     }
     state.latest = s;
-    if (s.unreachable === true) return;
+    if (s.unreachable === true) return state;
     const previous = state.lastReachable;
     state.lastReachable = s;
-    if (previous !== undefined && previous.upgradable === s.upgradable && s.upgradable !== undefined) return;
+    if (previous !== undefined && previous.upgradable === s.upgradable && s.upgradable !== undefined) return state;
     // The pending map is updated in place (a year of a thousand hosts is 365,000
     // snapshots): a streak still listed keeps its entry, marked with this snapshot's
     // number; an entry this snapshot did not mark has ended.
@@ -99,6 +99,7 @@ export class PendingTracker {
     let exposed = false;
     for (const p of pending.values()) if (p.type === "security") exposed = true;
     state.exposed = exposed;
+    return state;
   }
 
   /** True when the host's current (or carried-over) pending set holds a security update. */

@@ -96,17 +96,17 @@ export async function trendsReport(history: History, o: { since: Date; until: Da
     const whole = dayStart >= since;
     let d: ReturnType<typeof dayOf> | undefined;
     for (const s of day) {
-      tracker.add(s);
+      const state = tracker.add(s);
       if (before || (!whole && Date.parse(s.takenAt) < since)) continue;
       d ??= dayOf(date);
-      const e = exposure.get(s.host) ?? { exposed: 0, observed: 0 };
+      let e = exposure.get(s.host);
+      if (e === undefined) exposure.set(s.host, (e = { exposed: 0, observed: 0 }));
       e.observed += 1;
       d.observedHosts += 1;
-      if (tracker.exposed(s.host)) {
+      if (state.exposed) {
         e.exposed += 1;
         d.exposedHosts += 1;
       }
-      exposure.set(s.host, e);
     }
   }
   const groupsOf = (host: string): string[] => tracker.hosts.get(host)?.latest.groups ?? [];
