@@ -59,6 +59,11 @@ const ZERO = 0x30;
 const NINE = 0x39;
 
 const isSpace = (c: number): boolean => c === SPACE || c === TAB || c === LF || c === CR;
+/** The first offset from `i` that is not JSON white space (or `end`). */
+function skipSpace(b: Uint8Array, i: number, end: number): number {
+  while (i < end && isSpace(b[i]!)) i++;
+  return i;
+}
 const isDigit = (c: number): boolean => c >= ZERO && c <= NINE;
 const isHex = (c: number): boolean => (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 
@@ -151,14 +156,12 @@ const stack: boolean[] = [];
  * parse the line with JSON.parse to learn what it is. Allocates nothing.
  */
 export function splitJsonArray(b: Uint8Array, start: number, end: number, out: RowSlices): boolean {
-  let i = start;
-  while (i < end && isSpace(b[i]!)) i++;
+  let i = skipSpace(b, start, end);
   while (end > i && isSpace(b[end - 1]!)) end--;
   if (i >= end || b[i] !== OPEN_ARRAY || b[end - 1] !== CLOSE_ARRAY) return false;
   out.count = 0;
   out.plain = 0;
-  i++;
-  while (i < end - 1 && isSpace(b[i]!)) i++;
+  i = skipSpace(b, i + 1, end - 1);
   if (i === end - 1) return true; // []
   for (;;) {
     // One top-level value at i.
@@ -176,11 +179,10 @@ export function splitJsonArray(b: Uint8Array, start: number, end: number, out: R
     }
     out.ends[at] = i;
     out.count = at + 1;
-    while (i < end - 1 && isSpace(b[i]!)) i++;
+    i = skipSpace(b, i, end - 1);
     if (i === end - 1) return true;
     if (b[i] !== COMMA) return false;
-    i++;
-    while (i < end - 1 && isSpace(b[i]!)) i++;
+    i = skipSpace(b, i + 1, end - 1);
     if (i >= end - 1) return false;
   }
 }
@@ -196,7 +198,7 @@ function scanContainer(b: Uint8Array, i: number, end: number): number {
   // After an opening bracket: a value (or a key) or the closing bracket may come.
   let first = true;
   for (;;) {
-    while (i < end && isSpace(b[i]!)) i++;
+    i = skipSpace(b, i, end);
     if (i >= end) return -1;
     const inObject = stack[stack.length - 1]!;
     let c = b[i]!;
@@ -207,10 +209,10 @@ function scanContainer(b: Uint8Array, i: number, end: number): number {
         if (c !== QUOTE) return -1;
         i = scanString(b, i, end);
         if (i < 0) return -1;
-        while (i < end && isSpace(b[i]!)) i++;
+        i = skipSpace(b, i, end);
         if (i >= end || b[i] !== COLON) return -1;
         i++;
-        while (i < end && isSpace(b[i]!)) i++;
+        i = skipSpace(b, i, end);
         if (i >= end) return -1;
         c = b[i]!;
       }
@@ -223,7 +225,7 @@ function scanContainer(b: Uint8Array, i: number, end: number): number {
       }
       i = scanScalar(b, i, end);
       if (i < 0) return -1;
-      while (i < end && isSpace(b[i]!)) i++;
+      i = skipSpace(b, i, end);
       if (i >= end) return -1;
       c = b[i]!;
       if (c === COMMA) {
@@ -238,7 +240,7 @@ function scanContainer(b: Uint8Array, i: number, end: number): number {
       stack.pop();
       i++;
       if (stack.length === 0) return i;
-      while (i < end && isSpace(b[i]!)) i++;
+      i = skipSpace(b, i, end);
       if (i >= end) return -1;
       c = b[i]!;
       if (c === COMMA) {
