@@ -24,6 +24,7 @@ import { Journal, JOURNAL_FILE } from "./journal.ts";
 import { readJournal } from "./journal-replay.ts";
 import { lockPlan, PlanLockedError } from "./lock.ts";
 import { shardedRunId } from "./shard/partition.ts";
+import { tornCutNote } from "./torn.ts";
 import { assertApplicable } from "./preflight.ts";
 import { runGateChecks, runHost, type RunHostOptions } from "./host-runner.ts";
 import type { RunResults } from "./results.ts";
@@ -74,6 +75,8 @@ export interface ApplyOutcome {
   tookOver?: string;
   /** The run's entry in runs/audit.jsonl. */
   audit: AuditEntry;
+  /** What the operator must be told besides the results (a torn journal line a resume cut off: torn.ts), one sentence each. */
+  notes: string[];
 }
 
 /** A run's id: the runbook, the UTC start to the second, and 4 random hex digits (two runs in one second). */
@@ -233,6 +236,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
         throw error;
       }
     }
+    const notes = opened !== undefined && opened.state.tornBytes > 0 ? [tornCutNote(`runs/${runId}/journal.jsonl`, opened.state.records + 1, opened.state.tornBytes)] : [];
     const journal = opened?.journal ?? (await Journal.create(journalPath, { runId, planId: plan.id, planDigest: plan.digest, ...(options.now ? { clockOverride: clock().toISOString() } : {}) }, { root: options.root }));
     const { runHost: run, runGate } = runners(options, prepared, runId, journal, transport);
     const results = await runEngine({
@@ -250,7 +254,7 @@ export async function applyPlan(options: ApplyOptions): Promise<ApplyOutcome> {
     const report = join(runDir, "report.md");
     await writeFileAtomic(report, options.secrets.redact(renderRunReport({ plan, results, journal: records, criticality, planFile: options.planFile })), { root: options.root });
     const audit = await recordRun({ root: options.root, runDir, resumed: options.resume !== undefined, unattended: options.unattended === true, planFile: prepared.shownPlan, approval, actor: actorOf(options.env), results });
-    return { results, runDir, report, audit, ...(lock.takenOver ? { tookOver: lock.takenOver.message } : {}) };
+    return { results, runDir, report, audit, notes, ...(lock.takenOver ? { tookOver: lock.takenOver.message } : {}) };
   } finally {
     try {
       await closeWithin(transport, CLOSE_GRACE_MS);

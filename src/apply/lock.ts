@@ -34,9 +34,10 @@ export class PlanLockedError extends StewardError {
   readonly holder: LockHolder | null;
   constructor(planId: string, holder: LockHolder | null, staleMs: number) {
     const who = holder === null ? "another steward process (it has not said who yet)" : `run ${holder.runId} (pid ${holder.pid} on ${holder.machine}, since ${holder.startedAt})`;
-    // A shard's runner (run id <plan-id>-sharded) stopped by a signal ends its shard halted:signal: it is not resumed, and the merge halts the run.
-    const after = holder === null ? "" : holder.runId.endsWith("-sharded") ? "a shard stopped so ends halted:signal, and the merge then halts the run" : `a stopped run is continued with --resume ${holder.runId}`;
-    const stop = holder === null ? "" : `, or stop it (kill -INT ${holder.pid} on ${holder.machine}; ${after})`;
+    // A shard's lock is <plan-id>.w<K>-<i>-of-<n>: a shard so stopped is continued as a crashed one is. A merge's (<run-id>.merge) is not stopped: it is short and has no resume.
+    const shard = SHARD_LOCK.exec(planId);
+    const after = holder === null ? null : shard !== null ? `a shard so stopped is continued with --resume ${holder.runId} --shard ${shard[2]}/${shard[3]} --wave ${shard[1]}` : holder.runId.endsWith("-sharded") ? null : `a stopped run is continued with --resume ${holder.runId}`;
+    const stop = holder === null || after === null ? "" : `, or stop it (kill -INT ${holder.pid} on ${holder.machine}; ${after})`;
     super("busy", `plan ${planId} is being applied by ${who}; one apply per plan at a time`, `wait for it to finish${stop}; if that process is gone, its lock goes stale after ${Math.round(staleMs / 1000)}s and the next apply takes it over`);
     this.holder = holder;
   }
@@ -64,6 +65,8 @@ export interface LockOptions {
 }
 
 const HOLDER_FILE = "holder.json";
+/** A shard's lock name ends with its folder, w<K>-<i>-of-<n> (src/apply/shard/partition.ts). */
+const SHARD_LOCK = /\.w([1-9]\d{0,6})-([1-9]\d{0,2})-of-([1-9]\d{0,2})$/;
 const PLAN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** proper-lockfile removes a lock with rmdir(2); the folder holds holder.json, so remove it whole. */
@@ -145,13 +148,24 @@ export async function lockHolder(runsDir: string, planId: string): Promise<LockH
  * @throws PlanLockedError (exit 7) naming the holder.
  */
 export async function refuseLiveHolder(runsDir: string, planId: string, staleMs = 20_000): Promise<void> {
+  const state = await lockState(runsDir, planId, staleMs);
+  if (state?.live === true) throw new PlanLockedError(planId, state.holder, Math.max(staleMs, 2000));
+}
+
+/**
+ * Whether the lock `planId` under `runsDir` is there, without taking it: null when its
+ * folder is absent (never taken, or released); else its holder (null while unnamed or
+ * unreadable) and whether that holder is live — fresh by proper-lockfile's check (the
+ * same staleness as lockPlan) and not a process known gone on this machine. A lock left
+ * behind (`live: false`) records that a holder took it and never released it.
+ */
+export async function lockState(runsDir: string, planId: string, staleMs = 20_000): Promise<{ holder: LockHolder | null; live: boolean } | null> {
   const file = join(runsDir, "locks", planId);
   const lockDir = `${file}.lock`;
+  if ((await stat(lockDir).catch(() => null)) === null) return null;
   const held = await lockfile.check(file, lockfileOptions(lockDir, staleMs)).catch(() => false);
-  if (!held) return;
   const holder = readHolder(lockDir);
-  if (holder !== null && isDeadHere(holder)) return;
-  throw new PlanLockedError(planId, holder, Math.max(staleMs, 2000));
+  return { holder, live: held && !(holder !== null && isDeadHere(holder)) };
 }
 
 /** proper-lockfile's options for a plan lock: the lock folder itself (no realpath), steward's fs, staleness of at least 2 s. */

@@ -6,12 +6,18 @@
  * file: entry → journal.jsonl → shard-merge → shard file. Checked here: every shard a
  * merge names has its files with those digests, every shard folder was merged, and
  * (in git) no committed version of a shard file differs from the merged one.
+ *
+ * A shard folder that holds no whole journal record (empty, or a journal cut before its
+ * first line ended) applied nothing: it is a note, not a gap — unless something else
+ * records that a shard ran there (its lock left behind, a commit holding its journal:
+ * src/apply/shard/traces.ts), and then its record was removed (an error).
  */
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { JournalRecord } from "../apply/journal-records.ts";
 import { commitsTouching, fileAtCommit } from "../core/git.ts";
 import { SHARD_FOLDER } from "../apply/shard/partition.ts";
+import { missingRecord, shardTraces } from "../apply/shard/traces.ts";
 import { AUDIT_LOG } from "./entry.ts";
 import type { ReadEntry } from "./log.ts";
 import { digestOf, readRunFile } from "./record.ts";
@@ -47,11 +53,48 @@ export async function checkShardFiles(root: string, runId: string, records: read
     return;
   }
   const merged = new Set([...recorded.keys()].map((f) => f.split("/")[3]));
+  const start = records[0];
+  const planId = start?.type === "run-start" ? start.planId : null;
+  const mergedWaves = new Set(records.flatMap((r) => (r.type === "shard-merge" ? [r.wave + 1] : [])));
   for (const d of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     const shown = `runs/${runId}/shards/${JSON.stringify(d.name).slice(1, -1)}`;
-    if (!SHARD_FOLDER.test(d.name) || !d.isDirectory()) findings.push({ severity: "error", entry: at, file: shown, message: `${shown} is not a shard folder steward writes` });
-    else if (!merged.has(d.name)) findings.push({ severity: "error", entry: at, file: `${shown}/`, message: `${shown}/ was applied but never merged: no merge of run ${runId} names it (steward results merge ${runId})` });
+    const m = SHARD_FOLDER.exec(d.name);
+    if (m === null || !d.isDirectory()) findings.push({ severity: "error", entry: at, file: shown, message: `${shown} is not a shard folder steward writes` });
+    else if (merged.has(d.name)) continue;
+    else if (planId !== null && (await neverRan(join(dir, d.name)))) findings.push(await emptyFolder(root, runId, planId, d.name, { wave: Number(m[1]), index: Number(m[2]), of: Number(m[3]) }, mergedWaves, at));
+    else findings.push({ severity: "error", entry: at, file: `${shown}/`, message: `${shown}/ was applied but never merged: no merge of run ${runId} names it (steward results merge ${runId})` });
   }
+}
+
+/**
+ * True when shard folder `path` holds no whole journal record: nothing in it, or only a
+ * journal.jsonl whose first line never ended (its runner was killed as it started).
+ */
+export async function neverRan(path: string): Promise<boolean> {
+  const names = await readdir(path);
+  if (names.length === 0) return true;
+  if (names.length !== 1 || names[0] !== "journal.jsonl") return false;
+  const bytes = await readRunFile(join(path, "journal.jsonl"), "journal.jsonl").catch(() => null);
+  return bytes !== null && bytes.indexOf(0x0a) === -1;
+}
+
+/**
+ * The finding for an unmerged shard folder that holds no record (neverRan): an error
+ * when its traces show a shard ran there (its record was removed); else a note saying
+ * that it applied nothing and what to do with it, by whether its wave was merged.
+ */
+async function emptyFolder(root: string, runId: string, planId: string, folder: string, shard: { wave: number; index: number; of: number }, mergedWaves: ReadonlySet<number>, at: Finding["entry"] & object): Promise<Finding> {
+  const shown = `runs/${runId}/shards/${folder}/`;
+  const traces = await shardTraces(root, runId, planId, folder);
+  const what = `${shown} holds no journal record (it is empty, or its journal's first line never ended)`;
+  if (traces.lock !== null || traces.commit !== null) {
+    const verdict = missingRecord(traces, shown, [], { apply: `steward apply plans/${planId}.json --shard ${shard.index}/${shard.of} --wave ${shard.wave}`, then: `merge: steward results merge ${runId}` });
+    return { severity: "error", entry: at, file: shown, message: `${what}, ${verdict.message}; ${verdict.hint}` };
+  }
+  const next = mergedWaves.has(shard.wave)
+    ? `wave ${shard.wave} was merged from other shard folders, so this one is not part of the run: remove it`
+    : `wave ${shard.wave} is not merged yet: apply the shard into it (steward apply plans/${planId}.json --shard ${shard.index}/${shard.of} --wave ${shard.wave}) and merge (steward results merge ${runId}), or remove it`;
+  return { severity: "note", entry: at, file: shown, message: `${what}: an empty shard folder, where no shard ran (or whose files were deleted, which nothing else records: no lock left behind, no commit holding them); it records nothing applied, so it is no gap in the history; ${next}` };
 }
 
 /** In git: every committed version of a shard file is the one its merge recorded. */

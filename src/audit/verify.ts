@@ -24,7 +24,7 @@ import type { RunResults } from "../apply/results.ts";
 import { AUDIT_LOG, hostsDigest, RUN_ID } from "./entry.ts";
 import { readAuditLog, type ReadEntry } from "./log.ts";
 import { digestOf, readRunFile, RUN_FILES } from "./record.ts";
-import { checkShardCommits, checkShardFiles } from "./verify-shards.ts";
+import { checkShardCommits, checkShardFiles, neverRan } from "./verify-shards.ts";
 import { checkSummaryCommits, checkSummaryFile } from "./verify-summary.ts";
 
 /** One thing verification found. `error`s make verify fail; a `note` says what could not be checked. */
@@ -106,7 +106,10 @@ export async function verifyAudit(root: string): Promise<VerifyResult> {
     }
     const sharded = await lstat(join(root, "runs", folder, "shards")).then(() => true, () => false);
     if (sharded && !(await lstat(join(root, file)).then(() => true, () => false))) {
-      findings.push({ severity: "error", file: `runs/${folder}/`, message: `runs/${folder}/ has no entry in ${AUDIT_LOG}: its shards were applied and no wave was merged yet (steward results merge ${folder})` });
+      // Shard folders that hold no record applied nothing (verify-shards.ts): no shard ran yet.
+      const ran = await shardsThatRan(join(root, "runs", folder, "shards"));
+      if (ran === 0) findings.push({ severity: "note", file: `runs/${folder}/`, message: `runs/${folder}/ has no entry in ${AUDIT_LOG} and records nothing applied: its shard folders hold no journal record (no shard ran in them, or their files were deleted), and no wave was merged` });
+      else findings.push({ severity: "error", file: `runs/${folder}/`, message: `runs/${folder}/ has no entry in ${AUDIT_LOG}: ${ran} of its shard folders were applied and no wave was merged yet (steward results merge ${folder})` });
       continue;
     }
     findings.push({ severity: "error", file: `runs/${folder}/`, message: ended ? `runs/${folder}/ has no entry in ${AUDIT_LOG}: the run finished but its entry was removed (or never written)` : `runs/${folder}/ has no entry in ${AUDIT_LOG}: the run never finished (crashed or still running); resume it with steward apply <plan> --resume ${folder}` });
@@ -142,6 +145,15 @@ export async function verifyAudit(root: string): Promise<VerifyResult> {
     findings.push({ severity: "note", message: `${root} is not a git work tree: approvals and committed versions were not checked` });
   }
   return { entries: log.entries.length, runs: folders.length, findings, gitChecked };
+}
+
+/** How many folders under a sharded run's shards/ hold a journal record (neverRan: empty ones do not). */
+async function shardsThatRan(dir: string): Promise<number> {
+  let n = 0;
+  for (const d of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (!d.isDirectory() || !(await neverRan(join(dir, d.name)))) n += 1;
+  }
+  return n;
 }
 
 async function checkRunFiles(root: string, runId: string, entries: ReadEntry[], findings: Finding[]): Promise<void> {

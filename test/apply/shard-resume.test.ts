@@ -286,7 +286,7 @@ describe("a crashed shard is resumed from its own journal", () => {
     const locked = await steward("apply", slow, "--resume", slowRun, "--shard", "1/1", "--wave", "1");
     expect(locked.code, locked.stderr).toBe(7);
     expect(locked.stderr).toContain(`is being applied by run ${slowRun} (pid ${running.child.pid}`);
-    expect(locked.stderr).toContain("a shard stopped so ends halted:signal");
+    expect(locked.stderr).toContain(`a shard so stopped is continued with --resume ${slowRun} --shard 1/1 --wave 1`);
     // Applying it again while it runs is the same: the live runner is named, not "crashed".
     const again = await steward("apply", slow, "--shard", "1/1");
     expect(again.code, again.stderr).toBe(7);

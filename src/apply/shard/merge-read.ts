@@ -5,9 +5,12 @@
  * of the same plan and run, finished, run with the budget share the merged state
  * gives it, and covering exactly the hosts partitionWave gives it. Every refusal
  * names the shard's folder and what is wrong (exit 5; exit 2 when no shard exists).
+ * A shard whose folder is gone or holds no journal is named by what else records it
+ * (traces.ts): its record is missing when its lock or a commit shows it started; else
+ * the refusal says that nothing tells whether it ran.
  */
 import { lstat, readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { digestOf, readRunFile } from "../../audit/record.ts";
 import type { FileDigest } from "../../audit/entry.ts";
 import { StewardError, UsageError } from "../../core/errors.ts";
@@ -16,7 +19,9 @@ import type { JournalRecord, ShardIdentity } from "../journal-records.ts";
 import { FINAL_OUTCOMES, readJournal } from "../journal-replay.ts";
 import { resultsProblems, type RunResults } from "../results.ts";
 import type { HostResult, RunStatus } from "../types.ts";
+import { tornTailNote } from "../torn.ts";
 import { partitionWave, SHARD_FOLDER, shareOf } from "./partition.ts";
+import { missingRecord, shardTraces, type MissingRecord } from "./traces.ts";
 
 /** One shard of the wave, read and checked. */
 export interface ReadShard {
@@ -71,9 +76,20 @@ export async function readWaveShards(runDir: string, runId: string, plan: Plan, 
   const cuts = [...new Set(folders.map((f) => f.of))];
   if (cuts.length > 1) throw new ShardError(`wave ${wave + 1} of run ${runId} was cut two ways: ${folders.map((f) => f.folder).join(", ")}`, "keep the shards of one cut (one n) and remove the others' folders");
   const of = cuts[0] as number;
-  const missing = Array.from({ length: of }, (_, k) => k + 1).filter((i) => !folders.some((f) => f.index === i));
-  if (missing.length > 0) throw new ShardError(`wave ${wave + 1} of run ${runId} is missing shard(s) ${missing.map((i) => `${i}/${of} (${shown}/w${wave + 1}-${i}-of-${of}/)`).join(", ")}: their jobs did not finish or their files were not gathered`, "apply each missing shard (steward apply <plan> --shard i/n), then merge again");
   const cut = partitionWave(plan, wave, of);
+  const root = resolve(runDir, "..", "..");
+  /** Why shard `index` has no record (its folder gone, or no journal in it), from its traces. */
+  const unrecorded = async (index: number): Promise<MissingRecord> => {
+    const folder = `w${wave + 1}-${index}-of-${of}`;
+    const commands = { apply: `steward apply plans/${plan.id}.json --shard ${index}/${of} --wave ${wave + 1}`, then: `merge again (once it ended: a shard that never finished is continued first with steward apply plans/${plan.id}.json --resume ${runId} --shard ${index}/${of} --wave ${wave + 1})` };
+    return missingRecord(await shardTraces(root, runId, plan.id, folder), `${shown}/${folder}/`, cut[index - 1] ?? [], commands);
+  };
+  const missing = Array.from({ length: of }, (_, k) => k + 1).filter((i) => !folders.some((f) => f.index === i));
+  if (missing.length > 0) {
+    const verdicts = await Promise.all(missing.map(async (i) => ({ i, v: await unrecorded(i) })));
+    const named = verdicts.map(({ i }) => `${i}/${of} (${shown}/w${wave + 1}-${i}-of-${of}/)`).join(", ");
+    throw new ShardError(`wave ${wave + 1} of run ${runId} is missing shard(s) ${named}: ${verdicts.map(({ i, v }) => `shard ${i}/${of}'s folder does not exist, ${v.message}`).join("; ")}`, verdicts.map(({ i, v }) => `shard ${i}/${of}: ${v.hint}`).join("; "));
+  }
   const remaining = Math.max(0, plan.rollout.failureBudget.allowed - failures);
   const owner = new Map<string, string>();
   const shards: ReadShard[] = [];
@@ -81,8 +97,12 @@ export async function readWaveShards(runDir: string, runId: string, plan: Plan, 
     const where = `${shown}/${folder}`;
     const journalBytes = await readRunFile(join(runDir, "shards", folder, "journal.jsonl"), `${where}/journal.jsonl`);
     const resultsBytes = await readRunFile(join(runDir, "shards", folder, "results.json"), `${where}/results.json`);
-    if (journalBytes === null) throw new ShardError(`${where}/journal.jsonl does not exist: shard ${index}/${of} never started`);
-    const { records } = await readJournal(join(runDir, "shards", folder, "journal.jsonl"));
+    if (journalBytes === null) {
+      const v = await unrecorded(index);
+      throw new ShardError(`${where}/journal.jsonl does not exist: shard ${index}/${of} has no record in its folder, ${v.message}`, v.hint);
+    }
+    if (journalBytes.indexOf(0x0a) === -1) throw new ShardError(`${where}/journal.jsonl holds no whole record: shard ${index}/${of} was killed while it started, so no host of it was started`, `remove ${where}/ and apply the shard: steward apply plans/${plan.id}.json --shard ${index}/${of} --wave ${wave + 1}; then merge again`);
+    const { records, tornBytes } = await readJournal(join(runDir, "shards", folder, "journal.jsonl"));
     const start = records[0];
     if (start?.type !== "run-start") throw new ShardError(`${where}/journal.jsonl does not begin with run-start`);
     if (start.planDigest !== plan.digest || start.planId !== plan.id) throw new ShardError(`${where} applied plan ${start.planId} (digest ${start.planDigest.slice(0, 12)}…), not plan ${plan.id} (digest ${plan.digest.slice(0, 12)}…): shards of different plans are never merged`, "apply every shard of a run with the same plan");
@@ -93,7 +113,7 @@ export async function readWaveShards(runDir: string, runId: string, plan: Plan, 
     const share = shareOf(remaining, index, of);
     if (id.allowed !== share) throw new ShardError(`${where} ran with ${id.allowed} failure(s) of budget, but the waves merged so far leave shard ${index}/${of} ${share}: it was applied against another state of the run`);
     const end = records.findLast((r) => r.type === "run-end");
-    if (end === undefined) throw new ShardError(`${where}/journal.jsonl has no run-end: shard ${index}/${of} never finished (crashed or still running)`, `once its runner is gone, continue it from its journal: steward apply plans/${plan.id}.json --resume ${runId} --shard ${index}/${of} --wave ${wave + 1}; then merge again`);
+    if (end === undefined) throw new ShardError(`${where}/journal.jsonl has no run-end: shard ${index}/${of} never finished (crashed or still running)${tornBytes > 0 ? `; ${tornTailNote(records.length + 1, tornBytes)}` : ""}`, `once its runner is gone, continue it from its journal: steward apply plans/${plan.id}.json --resume ${runId} --shard ${index}/${of} --wave ${wave + 1}; then merge again`);
     const hosts = new Map<string, HostResult>();
     // A host ends again only when a resume (a run-resume record after its end) ran it
     // again, and only when that end was not final (interrupted, not started): a resume

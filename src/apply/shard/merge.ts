@@ -11,7 +11,12 @@
  * verdicts. A shard's own run-start, wave records, gate, budget-trip and run-end stay
  * in its journal and are summed up by shard-merge.
  *
- * Verdicts, in order: a shard stopped by a signal halts the run (signal); the run's
+ * Before anything is written: a wave with a shard stopped by SIGINT/SIGTERM
+ * (halted:signal) is refused (exit 2), naming the shard and its resume, since a merged
+ * wave's shards can no longer be resumed; `acceptStopped` merges it as it stands. Then
+ * the same for hosts left with a step of unknown effect (`acceptUnknown`).
+ *
+ * Verdicts, in order: a shard stopped by a signal (merged with acceptStopped) halts the run (signal); the run's
  * cumulative failures reaching `haltsAt` halt it (budget), as does a shard that spent
  * its share of the budget and so left hosts of the wave unstarted (budget: more
  * conservative than one runner, which would have started them while the whole was
@@ -38,6 +43,7 @@ import { exists, readPlanFile } from "../index.ts";
 import { Journal, JOURNAL_FILE } from "../journal.ts";
 import type { JournalBody, JournalRecord } from "../journal-records.ts";
 import { readJournal, replayJournal } from "../journal-replay.ts";
+import { tornMergeNote, tornNotesOf } from "../torn.ts";
 import { lockPlan } from "../lock.ts";
 import { budgetCount, runResults, runStatus, writeResults, type RunResults } from "../results.ts";
 import { BUDGET_OUTCOMES, type HostOutcome, type HostResult } from "../types.ts";
@@ -61,6 +67,12 @@ export interface MergeOptions {
    * so without it such a merge is refused, naming the hosts.
    */
   acceptUnknown?: boolean;
+  /**
+   * Merge even when a shard was stopped by a signal (`--accept-stopped`): the run then
+   * halts (halted:signal), its later hosts not-started:signal. Without it such a merge
+   * is refused, naming the shard and its resume: merged, it could no longer be resumed.
+   */
+  acceptStopped?: boolean;
 }
 
 export interface MergeOutcome {
@@ -72,6 +84,8 @@ export interface MergeOutcome {
   ended: boolean;
   audit: AuditEntry;
   report: string;
+  /** What the operator must be told besides the results (torn journal lines cut off: torn.ts), one sentence each. */
+  notes: string[];
 }
 
 /** Host records a shard's journal passes to the run's journal. */
@@ -110,11 +124,37 @@ export async function mergeShards(o: MergeOptions): Promise<MergeOutcome> {
     if (wave >= plan.rollout.waves.length) throw new UsageError(`every wave of run ${o.runId} is merged`);
     if (o.wave !== undefined && o.wave !== wave + 1) throw new UsageError(`--wave ${o.wave}: the next wave of run ${o.runId} to merge is ${wave + 1}`, o.wave > wave + 1 ? `merge wave ${wave + 1} first` : `wave ${o.wave} is merged already`);
     const shards = await readWaveShards(runDir, o.runId, plan, wave, state.failures);
+    if (o.acceptStopped !== true) refuseStopped(o.runId, plan, wave, shards);
     if (o.acceptUnknown !== true) refuseUnknown(o.runId, plan, wave, shards);
-    return await writeMerge(o, plan, planFile, runDir, wave, shards, state.failures);
+    const notes = shards.flatMap((s) => tornNotesOf(`runs/${o.runId}/shards/${s.folder}/journal.jsonl`, s.records));
+    return await writeMerge(o, plan, planFile, runDir, wave, shards, state.failures, notes);
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Refuses to merge a wave with a shard stopped by SIGINT/SIGTERM (its journal ends
+ * halted:signal): its hosts not done are resumable from its journal, as a crashed
+ * shard's are, but not once the wave is merged — and merging it would halt the run.
+ * @throws UsageError (exit 2) naming each shard, the signal, its hosts not done and its
+ *   resume, and the way to halt the run there instead (--accept-stopped).
+ */
+function refuseStopped(runId: string, plan: Plan, wave: number, shards: readonly ReadShard[]): void {
+  const stopped = shards.filter((s) => s.status === "halted:signal");
+  if (stopped.length === 0) return;
+  const which = stopped.map((s) => {
+    const attempt = s.records.slice(s.records.findLastIndex((r) => r.type === "run-resume") + 1);
+    const signal = attempt.find((r) => r.type === "signal");
+    const left = s.results.hosts.filter((h) => h.outcome === "interrupted" || h.outcome.startsWith("not-started"));
+    const by = signal?.type === "signal" ? `${signal.reason} at ${signal.time}` : "a signal";
+    return `shard ${s.index}/${s.identity.of} (runs/${runId}/shards/${s.folder}/, stopped by ${by}; ${left.length} host(s) not done: ${left.map((h) => `${h.host} ${h.outcome}`).join(", ") || "none, its gate did not run"})`;
+  });
+  const resumes = stopped.map((s) => `steward apply plans/${plan.id}.json --resume ${runId} --shard ${s.index}/${s.identity.of} --wave ${wave + 1}`);
+  throw new UsageError(
+    `wave ${wave + 1} of run ${runId} has ${stopped.length} shard(s) stopped by a signal before they were done: ${which.join("; ")}; a stopped shard is resumable from its journal (what it completed is kept), but not once the wave is merged`,
+    `continue each (${resumes.join("; ")}), then merge again; or, to halt the run here (its later hosts not-started:signal), merge the wave as it stands: steward results merge ${runId} --accept-stopped`,
+  );
 }
 
 /**
@@ -159,7 +199,7 @@ function interleave(shards: readonly ReadShard[]): JournalRecord[] {
   }
 }
 
-async function writeMerge(o: MergeOptions, plan: Plan, planFile: string, runDir: string, wave: number, shards: readonly ReadShard[], failuresBefore: number): Promise<MergeOutcome> {
+async function writeMerge(o: MergeOptions, plan: Plan, planFile: string, runDir: string, wave: number, shards: readonly ReadShard[], failuresBefore: number, notes: string[]): Promise<MergeOutcome> {
   const path = join(runDir, JOURNAL_FILE);
   // Copied records keep the time they happened; the merge's own records get the merge's.
   let stamp: string | null = null;
@@ -172,7 +212,9 @@ async function writeMerge(o: MergeOptions, plan: Plan, planFile: string, runDir:
     const override = shards.map((s) => s.records[0]).find((r) => r?.type === "run-start" && r.clockOverride !== undefined);
     journal = await Journal.create(path, { runId: o.runId, planId: plan.id, planDigest: plan.digest, ...(override?.type === "run-start" && override.clockOverride !== undefined ? { clockOverride: override.clockOverride } : {}) }, { root: o.root, clock });
   } else {
-    journal = (await Journal.resume(path, { root: o.root, clock, continuing: false })).journal;
+    const opened = await Journal.resume(path, { root: o.root, clock, continuing: false });
+    journal = opened.journal;
+    if (opened.state.tornBytes > 0) notes.push(tornMergeNote(`runs/${o.runId}/journal.jsonl`, opened.state.records + 1, opened.state.tornBytes));
   }
   try {
     const at = async (time: string | null, body: JournalBody): Promise<JournalRecord> => {
@@ -250,7 +292,7 @@ async function writeMerge(o: MergeOptions, plan: Plan, planFile: string, runDir:
     await writeFileAtomic(report, o.secrets.redact(renderRunReport({ plan, results: results2, journal: records, criticality, planFile })), { root: o.root });
     const approval = (await approvalFromActions(o.env)) ?? (await approvalFromHistory(o.root, isAbsolute(planFile) ? planFile : join(o.root, planFile)));
     const audit = await recordRun({ root: o.root, runDir, resumed: false, merged: true, planFile, approval, actor: actorOf(o.env), results: results2 });
-    return { results: results2, wave, shards: shards.length, ended, audit, report };
+    return { results: results2, wave, shards: shards.length, ended, audit, report, notes };
   } finally {
     await journal.close().catch(() => undefined);
   }

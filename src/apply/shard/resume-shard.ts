@@ -9,18 +9,25 @@
  * budget; the journal gains a run-resume record and is then appended to, and
  * results.json is written, so `steward results merge` accepts the shard.
  *
+ * A shard stopped by SIGINT/SIGTERM (its journal ends halted:signal) is continued the
+ * same way: its interrupted and not-started hosts run, what they completed is kept.
+ *
  * Refused before any host is touched, naming the folder and the way out:
- * - no journal in the folder (the shard never started: apply it) — exit 2;
+ * - no journal in the folder, and nothing else records that the shard started (apply
+ *   it; if it ran, restore its folder first) — exit 2; when something does (its lock
+ *   left behind, a commit holding its journal: traces.ts), its record is missing — exit 5;
  * - a journal that is not this shard's (another plan, another run, another shard or
  *   wave, a whole run's, or run with another budget or concurrency share than the run
  *   now gives it) — exit 5, as the merge refuses it;
- * - a shard that finished (its journal ends with run-end and results.json is there):
- *   nothing to resume, merge it — exit 2; except with --retry-unknown when the only
- *   hosts it left undone are hosts left with a step of unknown effect, which run again;
+ * - a shard that finished (its journal ends with run-end and results.json is there) and
+ *   was not stopped by a signal: nothing to resume, merge it — exit 2; except with
+ *   --retry-unknown when the only hosts it left undone are hosts left with a step of
+ *   unknown effect, which run again;
  * - a shard whose lock a live runner holds — exit 7 (a dead holder's lock is taken
  *   over, as for every lock: src/apply/lock.ts).
- * A shard that recorded its end but died before writing results.json gets its
- * results.json written from its journal, and no host is touched.
+ * A shard that recorded its end (other than a stop by a signal) but died before writing
+ * results.json gets its results.json written from its journal, and no host is touched.
+ * A torn last line (a runner killed mid-write) is cut off and named in the outcome's notes.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -31,12 +38,14 @@ import { closeWithin, CLOSE_GRACE_MS, exists, runTransport, type PreparedApply }
 import { Journal } from "../journal.ts";
 import type { JournalRecord } from "../journal-records.ts";
 import { readJournal, replayJournal, type ReplayState } from "../journal-replay.ts";
-import { lockPlan } from "../lock.ts";
+import { lockPlan, PlanLockedError } from "../lock.ts";
 import { budgetCount, runResults, writeResults, RESULTS_FILE, type RunResults } from "../results.ts";
 import type { HostResult } from "../types.ts";
 import type { ShardApplyOptions, ShardOutcome } from "./apply-shard.ts";
 import type { ShardSpec } from "./partition.ts";
 import { runShardEngine, type ShardPlace } from "./place.ts";
+import { missingRecord, shardTraces } from "./traces.ts";
+import { tornCutNote } from "../torn.ts";
 
 /** The command that continues a shard (wave 0-based), as hints print it. */
 export function shardResumeCommand(planFile: string, runId: string, shard: ShardSpec, wave: number, retryUnknown = false): string {
@@ -53,7 +62,13 @@ export async function resumeShard(options: ShardApplyOptions, prepared: Prepared
   const { runId, shown } = place;
   const which = `shard ${shard.index}/${shard.of} of wave ${place.wave + 1} of run ${runId}`;
   const applyAgain = `steward apply ${prepared.shownPlan} --shard ${shard.index}/${shard.of} --wave ${place.wave + 1}`;
-  if (!(await exists(place.journalPath))) throw new UsageError(`there is no ${which} to resume: ${shown}journal.jsonl does not exist (the shard never started)`, `apply it: ${applyAgain}`);
+  if (!(await exists(place.journalPath))) {
+    const traces = await shardTraces(options.root, runId, plan.id, place.folder);
+    if (traces.lock?.live === true) throw new PlanLockedError(`${plan.id}.${place.folder}`, traces.lock.holder, 20_000);
+    const verdict = missingRecord(traces, shown, place.hosts, { apply: applyAgain, then: `resume it: ${shardResumeCommand(prepared.shownPlan, runId, shard, place.wave)}` });
+    const message = `there is no ${which} to resume: ${shown}journal.jsonl does not exist, ${verdict.message}`;
+    throw verdict.started ? new StewardError("stale-plan", message, verdict.hint) : new UsageError(message, verdict.hint);
+  }
   // The lock first: a live runner may still be appending to the journal read below.
   const lock = await lockPlan(place.runsDir, `${plan.id}.${place.folder}`, { runId, root: options.root, journal: `${place.shown}journal.jsonl` });
   let transport: Transport | undefined;
@@ -65,8 +80,12 @@ export async function resumeShard(options: ShardApplyOptions, prepared: Prepared
     checkIdentity(read.records[0] as JournalRecord, plan, place, shard, applyAgain);
     const replay = replayJournal(read);
     const taken = lock.takenOver ? { tookOver: lock.takenOver.message } : {};
-    const outcome = (results: RunResults): ShardOutcome => ({ results, runId, wave: place.wave, shardDir: place.shardDir, hosts: place.hosts, allowed: place.allowed, resumed: true, ...taken });
-    if (replay.ended !== null) {
+    const notes: string[] = [];
+    const outcome = (results: RunResults): ShardOutcome => ({ results, runId, wave: place.wave, shardDir: place.shardDir, hosts: place.hosts, allowed: place.allowed, resumed: true, notes, ...taken });
+    // Stopped by SIGINT/SIGTERM: resumed as a crashed shard is (its latest end says so).
+    const end = read.records.findLast((r) => r.type === "run-end");
+    const stopped = end?.type === "run-end" && end.halt === "signal";
+    if (replay.ended !== null && !stopped) {
       const hasResults = await exists(join(place.shardDir, RESULTS_FILE));
       if (!hasResults) return outcome(await rewriteResults(place, read.records, replay, options.root));
       const left = place.hosts.filter((h) => !replay.finished.has(h));
@@ -82,6 +101,7 @@ export async function resumeShard(options: ShardApplyOptions, prepared: Prepared
       }
     }
     const opened = await Journal.resume(place.journalPath, { root: options.root });
+    if (opened.state.tornBytes > 0) notes.push(tornCutNote(`${shown}journal.jsonl`, opened.state.records + 1, opened.state.tornBytes));
     transport = runTransport(options, inventory);
     return outcome(await runShardEngine(options, prepared, place, opened.journal, transport, opened.state));
   } finally {
@@ -134,11 +154,8 @@ async function rewriteResults(place: ShardPlace, records: readonly JournalRecord
   });
   const attempt = records.slice(records.findLastIndex((r) => r.type === "run-resume") + 1);
   const { allowed, haltsAt } = place.sliced.rollout.failureBudget;
+  // A stop by a signal is resumed, never rewritten (resumeShard): the halt is the gate's or the budget's.
   const detail = (): string => {
-    if (end.halt === "signal") {
-      const signal = attempt.find((r) => r.type === "signal");
-      return `stopped by ${signal?.type === "signal" ? signal.reason : "a signal"}: no host started after it; hosts in flight finished their current step`;
-    }
     if (end.halt === "gate") {
       const gate = attempt.findLast((r) => r.type === "gate");
       return `the gate after wave ${place.wave + 1} failed: ${gate?.type === "gate" ? gate.detail : "(no verdict recorded)"}`;

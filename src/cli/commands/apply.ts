@@ -4,8 +4,10 @@ import { applyPlan, type ApplyOptions, type ApplyOutcome } from "../../apply/ind
 import { budgetCount } from "../../apply/results.ts";
 import { applyShard, type ShardOutcome } from "../../apply/shard/apply-shard.ts";
 import { parseShard, parseWave } from "../../apply/shard/partition.ts";
+import { shardResumeCommand } from "../../apply/shard/resume-shard.ts";
 import { StopController } from "../../apply/stop.ts";
 import { UsageError } from "../../core/errors.ts";
+import { terminalText } from "../../core/text.ts";
 import { parsePlanTime } from "../../plan/clock.ts";
 import { displayPath as shownPath } from "../display-path.ts";
 import { EventEmitter, type ApplyEvent } from "../../core/events.ts";
@@ -85,6 +87,7 @@ async function withProgress<T>(io: CommandIO, planFile: string, values: ApplyFla
 export async function runApply(io: CommandIO, planFile: string, values: ApplyFlags & { unattended?: boolean }): Promise<number> {
   const outcome: ApplyOutcome = await withProgress(io, planFile, values, (common) => applyPlan({ ...common, ...(values.unattended ? { unattended: true } : {}) }));
   const { results, runDir, report } = outcome;
+  printNotes(io, outcome.notes);
   if (!values.json) {
     const counts = Object.entries(results.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`).join(", ");
     const lines = [
@@ -114,6 +117,7 @@ async function runShard(io: CommandIO, planFile: string, values: ApplyFlags & { 
   const wave = values.wave === undefined ? undefined : parseWave(values.wave);
   const outcome: ShardOutcome = await withProgress(io, planFile, values, (common) => applyShard({ ...common, shard, ...(wave !== undefined ? { wave } : {}) }));
   const { results } = outcome;
+  printNotes(io, outcome.notes);
   if (!values.json) {
     const counts = Object.entries(results.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`).join(", ");
     io.stdout(`${[
@@ -122,10 +126,17 @@ async function runShard(io: CommandIO, planFile: string, values: ApplyFlags & { 
       `  hosts: ${counts || "none"}`,
       `  ${budgetCount(results.failureBudget.failures, results.hosts)}; this shard's share allows ${outcome.allowed}`,
       `wrote ${shownPath(io.cwd, resolve(outcome.shardDir, "results.json"))}`,
+      // Stopped by a signal: resumed from its journal before the wave is merged (the merge refuses it until then).
+      ...(results.status === "halted:signal" ? [`continue with: ${shardResumeCommand(planFile, outcome.runId, shard, outcome.wave)}`] : []),
       `once every shard of wave ${outcome.wave + 1} has ended: steward results merge ${outcome.runId}`,
     ].join("\n")}\n`);
   }
   return results.exitCode;
+}
+
+/** Notes of the core (a torn journal line cut off…), on standard error whatever the output mode: `steward apply: note: …`. */
+function printNotes(io: CommandIO, notes: readonly string[]): void {
+  for (const note of notes) io.stderr(`steward apply: note: ${terminalText(note)}\n`);
 }
 
 export const apply: Command = {
@@ -140,6 +151,7 @@ export const apply: Command = {
                      run again, a step that was started is judged from the host's state;
                      with --shard, continue that shard of the sharded run RUN_ID
                      (<plan-id>-sharded) from its own journal after its runner crashed
+                     or was stopped by a signal
   --retry-unknown    with --resume: run again steps whose effect could not be judged
   --json             print progress as one JSON event per line
   --now ISO          the clock the maintenance window is checked against (tests, demos)
@@ -149,10 +161,14 @@ export const apply: Command = {
                      then steward results merge <run-id> (README, Past one runner)
   --wave K           with --shard: the wave to apply; refused unless it is the next one
 
-A shard's runner that crashed or was killed leaves a journal and no results: continue it
-with --resume <plan-id>-sharded --shard I/N --wave K (the same I/N and K), then merge.
-Refused: a shard that never started or that finished (exit 2), a folder whose journal is
-another plan's, run's, shard's or budget share's (exit 5), a shard a live runner holds (exit 7).
+A shard's runner that crashed or was killed leaves a journal and no results, and one
+stopped by SIGINT/SIGTERM ends halted:signal: continue either with --resume
+<plan-id>-sharded --shard I/N --wave K (the same I/N and K), then merge.
+Refused: a shard with no journal that nothing records as started, or one that finished
+(exit 2); one with no journal that its lock or a commit records as started (its record is
+missing), a folder whose journal is another plan's, run's, shard's or budget share's
+(exit 5); a shard a live runner holds (exit 7). A torn last journal line (a runner killed
+mid-write) is cut off by the resume and named on standard error.
 
 Before any host is touched the plan is verified: its digest and schema (exit 5 when it
 was changed), the repository (exit 3), every input file and the steward version (exit 5

@@ -11,7 +11,7 @@ import { summariseRuns } from "../../apply/summarise.ts";
 
 export const results: Command = {
   summary: "merge the shards of a sharded run's next wave; write the summaries reports read for older runs",
-  usage: `usage: steward results merge <run-id> [--root DIR] [--plan FILE] [--wave K] [--accept-unknown]
+  usage: `usage: steward results merge <run-id> [--root DIR] [--plan FILE] [--wave K] [--accept-unknown] [--accept-stopped]
        steward results summarise [<run-id>...] [--root DIR]
 
   merge       merges runs/<run-id>/shards/w<K>-*-of-<N>/ (every shard of the next wave,
@@ -24,10 +24,17 @@ export const results: Command = {
               merge although a shard left hosts holding a step of unknown effect
               (refused without it, exit 2: once merged, the shards cannot be resumed
               with --retry-unknown)
+  --accept-stopped
+              merge although a shard was stopped by SIGINT/SIGTERM: the run halts
+              there (halted:signal). Refused without it (exit 2), naming the shard:
+              continue it first (steward apply <plan> --resume <run-id> --shard I/N
+              --wave K), as a crashed one
 
-Refused (exit 5), naming the shard: a missing shard, a duplicated or moved one, shards
-of another plan or run, a shard that never finished (continue it: steward apply <plan>
---resume <run-id> --shard I/N --wave K), or one run with another budget share.
+Refused (exit 5), naming the shard: a missing shard (and what records that it started:
+its lock left behind, a commit holding its journal; or that nothing does), a duplicated
+or moved one, shards of another plan or run, a shard that never finished (continue it:
+steward apply <plan> --resume <run-id> --shard I/N --wave K), or one run with another
+budget share. Torn journal lines a shard's resume cut off are named on standard error.
 Exit codes: 0 the next wave may start (or the run ended ok), 1 some hosts failed within
 the budget, 2 usage, 4 halted (budget, gate or signal): the hosts left are
 not-started:budget and no further wave is applied, 5 a shard cannot be merged.
@@ -42,7 +49,7 @@ not-started:budget and no further wave is applied, 5 a shard cannot be merged.
               anything is written. Exit 0 when every run has its summary. Commit the
               summaries it writes.`,
   async run(argv, io) {
-    const { values, positionals } = parseFlags({ args: argv, options: { root: { type: "string" }, plan: { type: "string" }, wave: { type: "string" }, "accept-unknown": { type: "boolean" } }, strict: true, allowPositionals: true });
+    const { values, positionals } = parseFlags({ args: argv, options: { root: { type: "string" }, plan: { type: "string" }, wave: { type: "string" }, "accept-unknown": { type: "boolean" }, "accept-stopped": { type: "boolean" } }, strict: true, allowPositionals: true });
     const [what, runId, ...extra] = positionals;
     if (what === "summarise" || what === "summarize") {
       if (values.plan !== undefined || values.wave !== undefined) throw new UsageError(`--${values.plan !== undefined ? "plan" : "wave"} is an option of results merge`, "steward results summarise [<run-id>...]");
@@ -51,7 +58,8 @@ not-started:budget and no further wave is applied, 5 a shard cannot be merged.
     if (what !== "merge" || runId === undefined || extra.length > 0) throw new UsageError(what === undefined || what === "merge" ? "name the run to merge" : `unknown results command '${what}'`, "steward results merge <run-id>");
     const root = resolve(io.cwd, values.root ?? ".");
     const wave = values.wave === undefined ? undefined : parseWave(values.wave);
-    const merged = await mergeShards({ root, runId, secrets: io.secrets, env: io.env, ...(values.plan !== undefined ? { planFile: resolve(io.cwd, values.plan) } : {}), ...(wave !== undefined ? { wave } : {}), acceptUnknown: values["accept-unknown"] === true });
+    const merged = await mergeShards({ root, runId, secrets: io.secrets, env: io.env, ...(values.plan !== undefined ? { planFile: resolve(io.cwd, values.plan) } : {}), ...(wave !== undefined ? { wave } : {}), acceptUnknown: values["accept-unknown"] === true, acceptStopped: values["accept-stopped"] === true });
+    for (const note of merged.notes) io.stderr(`steward results: note: ${terminalText(note)}\n`);
     const r = merged.results;
     const counts = Object.entries(r.counts).filter(([, n]) => n > 0).map(([o, n]) => `${n} ${o}`).join(", ");
     const lines = [
