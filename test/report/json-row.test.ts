@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_DEPTH, MAX_VALUES, RowSlices, splitJsonArray } from "../../src/report/history/json-row.ts";
+import { firstDuplicateKey, MAX_DEPTH, MAX_VALUES, RowSlices, splitJsonArray } from "../../src/report/history/json-row.ts";
 import { prng } from "../support/prng.ts";
 
 /** What the splitter says of a line: null when it declines, else each value as JSON.parse reads its bytes, and which it called plain. */
@@ -162,4 +162,20 @@ describe("splitting a JSON array line into its values by their bytes", () => {
     expect(accepted).toBeGreaterThan(1000);
     expect(accepted).toBeLessThan(19_000);
   });
+
+  it("finds a member named twice in one object, at any depth and however its name is written", () => {
+    const dup = (text: string): string | null => {
+      const b = Buffer.from(text, "utf8");
+      return firstDuplicateKey(b, 0, b.length);
+    };
+    expect(dup('{"host":"a","v":1,"host":"b"}')).toBe("host");
+    expect(dup('{"host":"a","ho\\u0073t":"b"}')).toBe("host");
+    expect(dup('{"v":1,"disks":[{"mount":"/","mount":"/x"}]}')).toBe("mount");
+    expect(dup(' { "a" : 1 , "b" : { "a" : 2 } } ')).toBeNull(); // the same name in two objects is no repeat
+    expect(dup('[{"a":1},{"a":2}]')).toBeNull();
+    expect(dup('{"é":1,"\\u00e9":2}')).toBe("é");
+    expect(dup('{"a":[1,"x",{"b":null,"c":true}],"d":-1.5e3}')).toBeNull();
+    expect(dup("[1,2,3]")).toBeNull();
+  });
 });
+

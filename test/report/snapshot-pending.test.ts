@@ -10,8 +10,8 @@ import { prng } from "../support/prng.ts";
 
 const BOOT = "0b7c4e2a-9d1f-4c3b-8a6e-5f4d3c2b1a09";
 type Update = [string, string, string, string];
-const row = (host: string, at: string, upgradable: unknown, extra: { groups?: unknown; reboot?: unknown; disks?: unknown } = {}): string =>
-  JSON.stringify([host, at, extra.groups ?? ["web"], "debian 12", extra.disks ?? [["/", 1000, 100]], [1000, 400], [0.5, 0.4, 0.3, 2], 1234, BOOT, extra.reboot ?? false, upgradable]);
+const row = (host: string, at: string, upgradable: unknown, extra: { groups?: unknown; reboot?: unknown; disks?: unknown; os?: unknown; memory?: unknown; load?: unknown; uptime?: unknown; bootId?: unknown } = {}): string =>
+  JSON.stringify([host, at, extra.groups ?? ["web"], extra.os ?? "debian 12", extra.disks ?? [["/", 1000, 100], ["/var", 5000, 2500]], extra.memory ?? [1000, 400], extra.load ?? [0.5, 0.4, 0.3, 2], extra.uptime ?? 1234.5, extra.bootId ?? BOOT, extra.reboot ?? false, upgradable]);
 const record = (host: string, at: string, upgradable: Update[]): string =>
   JSON.stringify({ v: 1, host, takenAt: at, groups: ["db"], os: "debian 12", disks: [{ mount: "/", sizeBytes: 900, usedBytes: 90 }], memory: { totalBytes: 800, availableBytes: 300 }, load: { one: 1, five: 1, fifteen: 1.5, cpus: 4 }, uptimeSeconds: 5, bootId: BOOT, rebootRequired: true, upgradable: upgradable.map(([name, from, to, type]) => ({ name, from, to, type })) });
 
@@ -45,6 +45,7 @@ describe("snapshots read for their pending updates only (status and trends)", ()
     const pool: Update[] = [["curl", "7.88.1-10", "8.1.0-1", "major"], ["libc6", "2.36-9+deb12u4", "2.36-9+deb12u7", "security"], ["openssl", "3.0.11-1", "3.0.13-1", "patch"], ["nginx", "1.22.1-9", "1.22.1-9+deb12u1", "security"], ["zlib1g", "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-2", "minor"]];
     const hosts = ["a-1", "b-2", "c-3", "d-4", "e-5", "f-6"];
     const lists = new Map<string, Update[]>(hosts.map((h) => [h, [pool[0]!]]));
+    let rows = 0;
     for (let d = 1; d <= 28; d++) {
       const day = `2026-02-${String(d).padStart(2, "0")}`;
       const lines = [SNAPSHOT_HEADER_LINE];
@@ -53,19 +54,42 @@ describe("snapshots read for their pending updates only (status and trends)", ()
         // About half the days a host's list changes, as in a real fleet.
         if (rand() < 0.5) lists.set(host, pool.filter(() => rand() < 0.4));
         const list = lists.get(host)!;
-        const pick = int(40);
+        // Each kind of line once in the first days, then at random.
+        const pick = rows < 30 ? rows : int(60);
+        rows += 1;
+        const good = row(host, at, list);
         if (pick === 0) lines.push(JSON.stringify([host, at, ["web"]])); // unreachable
         else if (pick === 1) lines.push(row(host, at, [...list, ["bad name!", "1", "2", "patch"]])); // a bad update: skipped by both
         else if (pick === 2) lines.push(row(host, at, list, { reboot: "yes" })); // a bad reboot flag
         else if (pick === 3) lines.push(row(host, at, list, { groups: ["we b"] })); // a bad group
-        else if (pick === 4) lines.push(`${row(host, at, list).slice(0, -3)}`); // torn: not JSON
-        else if (pick === 5) lines.push(row(host, at, list).replace('"web"', '"\\u0077eb"')); // an escape: the slow path, same record
+        else if (pick === 4) lines.push(good.slice(0, -3)); // torn: not JSON
+        else if (pick === 5) lines.push(good.replace('"web"', '"\\u0077eb"')); // an escape: the slow path, same record
         else if (pick === 6) lines.push(row(host, `2026-01-01T00:00:00.000Z`, list)); // another day's line
-        else if (pick === 7) lines.push(row(host, at, JSON.parse(JSON.stringify(list).replace(/"patch"/g, '"p\\u0061tch"')) as Update[]));
-        else if (pick === 8) lines.push(` ${row(host, at, list)}`); // leading white space: parsed as before
+        else if (pick === 7) lines.push(good.replace(/"patch"/g, '"p\\u0061tch"').replace(/"security"/g, '"s\\u0065curity"')); // escaped types, same text
+        else if (pick === 8) lines.push(` ${good}`); // leading white space: parsed as before
         else if (pick === 9) lines.push(record(host, at, list)); // format 1 among rows
         else if (pick === 10) lines.push(JSON.stringify([host, at, ["web"], "debian 12"])); // a wrong length
-        else lines.push(row(host, at, list));
+        // The values no pending report uses break their rules, or are good in another form: judged as the full reader judges them.
+        else if (pick === 11) lines.push(row(host, at, list, { disks: [["relative", 1, 1]] }));
+        else if (pick === 12) lines.push(row(host, at, list, { disks: [["/", 1, 1], ["/", 2, 2]] })); // a mount twice
+        else if (pick === 13) lines.push(JSON.stringify([host, at, ["web"], null, null, null, null, null, null, false, list]));
+        else if (pick === 14) lines.push(row(host, at, list, { memory: [1000, 1001] })); // available above total
+        else if (pick === 15) lines.push(row(host, at, list, { load: [0.5, 0.4, 0.3, 0] })); // no cpu
+        else if (pick === 16) lines.push(row(host, at, list, { load: [4194305, 0.4, 0.3, 2] })); // above Linux's most tasks
+        else if (pick === 17) lines.push(row(host, at, list, { uptime: 1e12 }));
+        else if (pick === 18) lines.push(row(host, at, list, { bootId: "not-a-uuid" }));
+        else if (pick === 19) lines.push(row(host, at, list, { os: "<script>" }));
+        else if (pick === 20) lines.push(row(host, at, list, { disks: [["/", 2 ** 53, 1]] })); // beyond whole bytes
+        else if (pick === 21) lines.push(good.replace("1234.5", "1.2345e3")); // an exponent: good, another form
+        else if (pick === 22) lines.push(good.replace('"/var"', '"\\/var"')); // an escaped slash: good, another form
+        else if (pick === 23) lines.push(good.replace("[0.5,", "[-0,")); // -0: good for JSON.parse's reading
+        else if (pick === 24) lines.push(good.replace("1234.5", "1e400")); // Infinity
+        else if (pick === 25) lines.push(row(host, at, list, { load: [4194304, 0.4, 0.3, 2] })); // exactly the most
+        else if (pick === 26) lines.push(row(host, at, list, { disks: [] }));
+        else if (pick === 27) lines.push(row(host, at, list, { memory: [1000, 1000], load: [0, 0, 0, 65536], uptime: 0 }));
+        else if (pick === 28) lines.push(row(host, at, list, { disks: [["/", 1, 1], ["/b", 1, 1], ["/b", 1, 1]] }));
+        else if (pick === 29) lines.push(row(host, at, list, { bootId: "0B7C4E2A-9D1F-4C3B-8A6E-5F4D3C2B1A09" }));
+        else lines.push(good);
         if (int(30) === 0) lines.push(row(host, at, list)); // a second line for the host
       });
       if (d === 5) lines.unshift(row("z-9", `${day}T00:00:00.000Z`, [])); // a row before the header
@@ -77,7 +101,7 @@ describe("snapshots read for their pending updates only (status and trends)", ()
     expect(fullProblems.length).toBeGreaterThan(20);
     // Every kind of line above was met.
     const messages = fullProblems.map((p) => p.message).join("\n");
-    for (const kind of ["upgradable name", "rebootRequired", "groups", "not JSON", "not on the file's day", "second line", "before the file's header", "has 4 values"]) expect(messages).toContain(kind);
+    for (const kind of ["upgradable name", "rebootRequired", "groups", "not JSON", "not on the file's day", "second line", "before the file's header", "has 4 values", "not an absolute path", "twice", "no disks list", "above its totalBytes", "load.cpus", "load above", "uptimeSeconds", "bootId", "os ", "whole number of bytes", "uptimeSeconds Infinity"]) expect(messages).toContain(kind);
 
     const range = { since: new Date("2026-02-03T01:00:02.000Z"), until: new Date("2026-02-20T01:00:03.000Z") };
     const ranged = await both(root, range);
@@ -112,12 +136,12 @@ describe("snapshots read for their pending updates only (status and trends)", ()
     expect(d1[1]!.upgradable).not.toBe(d1[0]!.upgradable);
   });
 
-  it("takes a row whose unused values break their rule (the full reader skips it) and says so nowhere else", async () => {
-    await write("2026-03-01", [SNAPSHOT_HEADER_LINE, row("a-1", "2026-03-01T01:00:00.000Z", [], { disks: [["relative", 1, 1]] })]);
+  it("skips a row whose unused values break their rule, as the full reader does, naming it", async () => {
+    await write("2026-03-01", [SNAPSHOT_HEADER_LINE, row("a-1", "2026-03-01T01:00:00.000Z", [], { disks: [["relative", 1, 1]] }), JSON.stringify(["b-2", "2026-03-01T01:00:00.000Z", ["web"], null, null, null, null, null, null, false, []])]);
     const { pending, full, pendingProblems, fullProblems } = await both(root);
     expect(full).toEqual([]);
-    expect(fullProblems.map((p) => p.message)).toEqual([expect.stringContaining("not an absolute path")]);
-    expect(pending.flat().map(project)).toEqual([{ host: "a-1", takenAt: "2026-03-01T01:00:00.000Z", groups: ["web"], rebootRequired: false, upgradable: [] }]);
-    expect(pendingProblems).toEqual([]);
+    expect(pending).toEqual([]);
+    expect(fullProblems.map((p) => `${p.line}: ${p.message}`)).toEqual([expect.stringMatching(/^2: .*not an absolute path/), expect.stringMatching(/^3: /)]);
+    expect(pendingProblems).toEqual(fullProblems);
   });
 });

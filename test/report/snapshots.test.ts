@@ -106,6 +106,16 @@ describe("facts snapshots", () => {
     ]);
   });
 
+  it("skips a format-1 line that names a member twice, which JSON.parse would read as its last", async () => {
+    await writeSnapshots(root, [snapshotOf(ok("a", "2026-03-02T01:00:00.000Z"), [])]);
+    const path = join(root, "facts/snapshots/2026-03-02.jsonl");
+    const good = JSON.stringify({ v: 1, host: "b", takenAt: "2026-03-02T01:00:00.000Z", groups: [], unreachable: true });
+    await writeFile(path, `${good}\n${good.replace('"host":"b"', '"host":"c","host":"d"')}\n`);
+    const { lines, problems } = await collect(root);
+    expect(lines.map((l) => l.host)).toEqual(["b"]);
+    expect(problems.map((p) => `${p.line}: ${p.message}`)).toEqual(['2: has the member "host" twice (a reader keeps the last, a reviewer may read the first); skipped']);
+  });
+
   it("ignores a byte-order mark before the header: the day is read whole", async () => {
     await writeSnapshots(root, [snapshotOf(ok("a", "2026-03-02T01:00:00.000Z"), []), snapshotOf(ok("b", "2026-03-02T01:00:00.000Z"), [])]);
     const path = join(root, "facts/snapshots/2026-03-02.jsonl");

@@ -251,3 +251,52 @@ function scanContainer(b: Uint8Array, i: number, end: number): number {
     }
   }
 }
+
+/** Deepest nesting {@link firstDuplicateKey} looks into (a format-1 line nests 3 deep). */
+const MAX_KEY_DEPTH = 64;
+
+/**
+ * The first member name that appears twice in one object anywhere in the JSON text
+ * `b[start, end)`, or null. JSON.parse keeps the last of two members of one name
+ * silently (RFC 8259 §4 leaves it to the reader), so a hand-edited line could show a
+ * reviewer one value and a report another. For lines JSON.parse accepted; objects
+ * nested deeper than 64 levels are not looked into.
+ */
+export function firstDuplicateKey(b: Uint8Array, start: number, end: number): string | null {
+  duplicate = null;
+  walkValue(b, skipSpace(b, start, end), end, 0);
+  return duplicate;
+}
+
+let duplicate: string | null = null;
+
+/** The offset past the value at `i`, noting in `duplicate` the first member name repeated in one object; -1 when it is not JSON. */
+function walkValue(b: Uint8Array, i: number, end: number, depth: number): number {
+  const c = b[i];
+  if (c !== OPEN_OBJECT && c !== OPEN_ARRAY) return scanScalar(b, i, end);
+  if (depth >= MAX_KEY_DEPTH) return scanContainer(b, i, end);
+  const object = c === OPEN_OBJECT;
+  const close = object ? CLOSE_OBJECT : CLOSE_ARRAY;
+  const names = object ? new Set<string>() : undefined;
+  i = skipSpace(b, i + 1, end);
+  if (b[i] === close) return i + 1;
+  for (;;) {
+    if (names !== undefined) {
+      const keyStart = i;
+      i = scanString(b, i, end);
+      if (i < 0) return -1;
+      const name = lastPlain ? Buffer.from(b.buffer, b.byteOffset + keyStart + 1, i - keyStart - 2).toString("latin1") : (JSON.parse(Buffer.from(b.buffer, b.byteOffset + keyStart, i - keyStart).toString("utf8")) as string);
+      if (names.has(name)) duplicate ??= name;
+      names.add(name);
+      i = skipSpace(b, i, end);
+      if (b[i] !== COLON) return -1;
+      i = skipSpace(b, i + 1, end);
+    }
+    i = walkValue(b, i, end, depth + 1);
+    if (i < 0) return -1;
+    i = skipSpace(b, i, end);
+    if (b[i] === close) return i + 1;
+    if (b[i] !== COMMA) return -1;
+    i = skipSpace(b, i + 1, end);
+  }
+}

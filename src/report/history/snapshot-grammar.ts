@@ -41,9 +41,11 @@ const BOOT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const OS_WORD = "[A-Za-z0-9._~+-]{1,64}";
 const OS = new RegExp(`^${OS_WORD}( ${OS_WORD})?$`);
 const MAX_PATH = 4096;
-const MAX_UPTIME = 100 * 366 * 86_400;
+/** Longest uptime believed, in seconds (100 years). */
+export const MAX_UPTIME = 100 * 366 * 86_400;
 const MAX_GROUPS = 1000;
-const MAX_DISKS = 10_000;
+/** Most disks one line lists. */
+export const MAX_DISKS = 10_000;
 const MAX_UPDATES = 100_000;
 const TYPES: ReadonlySet<string> = new Set(["security", "patch", "minor", "major"]);
 const KEYS: ReadonlySet<string> = new Set(["v", "host", "takenAt", "groups", "unreachable", "os", "disks", "memory", "load", "uptimeSeconds", "bootId", "rebootRequired", "upgradable"]);
@@ -53,10 +55,13 @@ const DRIVERS = Object.values(drivers);
 const bytes = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 const reading = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
 const obj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const quoted = (v: unknown): string => (typeof v === "string" ? shown(v) : JSON.stringify(v)?.slice(0, 40) ?? String(v));
+// A number JSON cannot write (1e400 parses to Infinity) is shown as it is, not as JSON's null.
+const quoted = (v: unknown): string => (typeof v === "string" ? shown(v) : typeof v === "number" && !Number.isFinite(v) ? String(v) : JSON.stringify(v)?.slice(0, 40) ?? String(v));
 const isHost = (s: string): boolean => HOST.test(s);
-const isOs = (s: string): boolean => OS.test(s);
-const isBootId = (s: string): boolean => BOOT_ID.test(s);
+/** Whether `s` is `<ID> <VERSION_ID>` of os-release(5) (see the module comment), or `unknown`. */
+export const isOs = (s: string): boolean => OS.test(s);
+/** Whether `s` is a Linux boot id: a UUID, 8-4-4-4-12 lower-case hex. */
+export const isBootId = (s: string): boolean => BOOT_ID.test(s);
 const isMount = (s: string): boolean => s.startsWith("/") && s.length <= MAX_PATH && !hasUnprintable(s);
 const isName = (s: string): boolean => DRIVERS.some((d) => d.validName(s));
 const isVersion = (s: string): boolean => DRIVERS.some((d) => d.validVersion(s));
@@ -101,7 +106,7 @@ function memoryProblem(total: unknown, available: unknown): string | null {
  * Most a load average can be: it averages the tasks runnable or in uninterruptible
  * sleep, and Linux has at most PID_MAX_LIMIT (2^22, include/linux/threads.h) tasks.
  */
-const MAX_LOAD = 4_194_304;
+export const MAX_LOAD = 4_194_304;
 
 function loadProblem(one: unknown, five: unknown, fifteen: unknown, cpus: unknown): string | null {
   if (!reading(one) || !reading(five) || !reading(fifteen)) return "has a load that is not {one, five, fifteen} as numbers of 0 or more";
@@ -122,7 +127,8 @@ function rebootProblem(rebootRequired: unknown): string | null {
 }
 
 function updateProblem(name: unknown, from: unknown, to: unknown, type: unknown): string | null {
-  if (typeof type !== "string" || !TYPES.has(type)) return "has an upgradable entry that is not {name, from, to, type}";
+  if (typeof type === "string" && !TYPES.has(type)) return `has an upgradable type ${quoted(type)} of ${shown(String(name))} that is not security, patch, minor or major`;
+  if (typeof type !== "string") return "has an upgradable entry without a type (security, patch, minor or major)";
   if (!packageName(name)) return `has an upgradable name ${quoted(name)} no package manager accepts`;
   if (!packageVersion(from)) return `has an upgradable from version ${quoted(from)} of ${shown(String(name))} no package manager accepts`;
   if (!packageVersion(to)) return `has an upgradable to version ${quoted(to)} of ${shown(String(name))} no package manager accepts`;
@@ -136,7 +142,7 @@ function updateProblem(name: unknown, from: unknown, to: unknown, type: unknown)
  */
 export function snapshotProblem(value: unknown, format: number): string | null {
   if (!obj(value)) return "is not a JSON object";
-  if (value.v !== format) return `has format ${JSON.stringify(value.v)}, expected ${format}`;
+  if (value.v !== format) return value.v === undefined ? `has no "v" (its format): not a snapshot line of format ${format}` : `has format ${quoted(value.v)}, expected ${format}`;
   for (const k in value) if (!KEYS.has(k)) return `has a member no snapshot has (${shown(k.slice(0, 40))})`;
   const identity = identityProblem(value.host, value.takenAt, value.groups);
   if (identity !== null) return identity;
@@ -222,7 +228,7 @@ export function decodeUpdates(updateRows: unknown): SnapshotUpdate[] | string {
   return upgradable;
 }
 
-/** What a report of pending updates takes of a format-2 row (see {@link pendingRow}). */
+/** What a report of pending updates takes of a snapshot line (history/snapshot-pending.ts). */
 export interface PendingRow {
   host: string;
   takenAt: string;
@@ -232,25 +238,6 @@ export interface PendingRow {
   /** Absent for an unreachable host. */
   rebootRequired?: boolean;
   upgradable?: SnapshotUpdate[];
-}
-
-/**
- * A format-2 row checked and decoded for a report that uses a host's identity (host,
- * takenAt, groups), its reboot flag and its pending updates, and nothing else of it
- * (status, trends): the row's length and those values under the same rules and with the
- * same messages as {@link decodeRow}; os, disks, memory, load, uptimeSeconds and bootId
- * are not looked at. The problem as a string when the row breaks a rule.
- */
-export function pendingRow(row: readonly unknown[]): PendingRow | string {
-  if (row.length !== ROW_LENGTH && row.length !== UNREACHABLE_ROW_LENGTH) return `has ${row.length} values, not ${ROW_LENGTH} (a reachable host) or ${UNREACHABLE_ROW_LENGTH} (an unreachable one: host, takenAt, groups)`;
-  const identity = identityProblem(row[0], row[1], row[2]);
-  if (identity !== null) return identity;
-  if (row.length === UNREACHABLE_ROW_LENGTH) return { host: row[0] as string, takenAt: row[1] as string, groups: row[2] as string[], unreachable: true };
-  const reboot = rebootProblem(row[9]);
-  if (reboot !== null) return reboot;
-  const upgradable = decodeUpdates(row[10]);
-  if (typeof upgradable === "string") return upgradable;
-  return { host: row[0] as string, takenAt: row[1] as string, groups: row[2] as string[], rebootRequired: row[9] as boolean, upgradable };
 }
 
 /**

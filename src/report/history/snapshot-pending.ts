@@ -1,26 +1,26 @@
 /**
- * Facts snapshots read for pending updates only: a reader mode for the reports that use
- * a host's identity (host, takenAt, groups), its reboot flag and the updates it lists as
+ * Facts snapshots read for pending updates: a reader mode for the reports that use a
+ * host's identity (host, takenAt, groups), its reboot flag and the updates it lists as
  * upgradable, and nothing else of a line (`steward report status` and `trends`). Where
  * {@link readSnapshotDays} turns every line into a whole record (a disk object per
- * mount, memory, load…), this takes from a format-2 row only those values, found by
- * their bytes (./json-row.ts) without parsing the rest, and reads a host's upgradable
- * list once for as long as its bytes stay the same from line to line: the same list
- * object is handed on (a pending set changes on about half of the days in a fleet's
- * year; a tracker can take an unchanged one without looking into it).
+ * mount, memory, load…), this checks a format-2 row from its bytes (./json-row.ts,
+ * ./row-bytes.ts) and decodes only those values, and reads a host's upgradable list once
+ * for as long as its bytes stay the same from line to line: the same list object is
+ * handed on (a pending set changes on about half of the days in a fleet's year; a
+ * tracker can take an unchanged one without looking into it).
  *
- * What is checked is what is used, as the forecast's resource reader does
- * (./snapshot-columns.ts): the whole line must be JSON, the row's length right, and the
- * host, takenAt, groups, rebootRequired and every upgradable entry keep their grammar
- * (./snapshot-grammar.ts, pendingRow: the same rules and messages as the full reader);
- * os, disks, memory, load, uptimeSeconds and bootId are not looked at. A format-1 line
- * (the record as an object: history written before format 2) is checked whole, as the
- * full reader checks it. Every other rule of the full reader holds (./snapshots.ts):
- * one file at a time in date order, a line of another day and a second line of a host
- * skipped and named, the range's ends compared to the instant.
+ * Every line is checked whole, under exactly the full reader's rules: the bytes path
+ * accepts only rows in the writer's plain form whose every value keeps its grammar, and
+ * hands any other row to the full reader's check (decodeRow, ./snapshot-grammar.ts), so
+ * the lines taken and the problems named (`file:line`) are the full reader's. A format-1
+ * line (the record as an object) is checked as the full reader checks it. Every other
+ * rule of the full reader holds (./snapshots.ts): one file at a time in date order, a
+ * line of another day and a second line of a host skipped and named, the range's ends
+ * compared to the instant.
  */
 import { RowSlices, splitJsonArray } from "./json-row.ts";
-import { decodeUpdates, groupsProblem, identityProblem, pendingRow, ROW_LENGTH, UNREACHABLE_ROW_LENGTH, type PendingRow } from "./snapshot-grammar.ts";
+import { disksInPlainForm, loadInPlainForm, memoryInPlainForm, uptimeInPlainForm } from "./row-bytes.ts";
+import { decodeRow, decodeUpdates, groupsProblem, identityProblem, isBootId, isOs, ROW_LENGTH, UNREACHABLE_ROW_LENGTH, type PendingRow } from "./snapshot-grammar.ts";
 import { scanSnapshotFile, snapshotDaysOf, snapshotProblem, SnapshotLines, SnapshotReadBuffer, type FactSnapshot, type SnapshotProblem, type SnapshotRange, type SnapshotUpdate } from "./snapshots.ts";
 
 /**
@@ -37,11 +37,27 @@ export type PendingSnapshot = Readonly<PendingRow>;
  */
 class PendingReadState {
   readonly slices = new RowSlices();
-  readonly hosts = new Map<string, { groupBytes: Buffer; groups: string[]; updateBytes: Buffer; upgradable: SnapshotUpdate[] }>();
+  readonly hosts = new Map<string, KeptHost>();
+}
+
+/** What a read remembers of a host's last good row: values with the bytes they were read from. */
+interface KeptHost {
+  groupBytes: Buffer;
+  groups: string[];
+  updateBytes: Buffer;
+  upgradable: SnapshotUpdate[];
+  /** The os and bootId values' bytes (quotes included), which passed their rules. */
+  osBytes: Buffer;
+  bootIdBytes: Buffer;
 }
 
 /** Whether `bytes[start, end)` holds exactly the bytes of `kept`. */
 const sameBytes = (kept: Buffer, bytes: Buffer, start: number, end: number): boolean => kept.length === end - start && bytes.compare(kept, 0, kept.length, start, end) === 0;
+
+/** What these reports take of a whole (checked) record. */
+function pendingOf(s: FactSnapshot): PendingSnapshot {
+  return s.unreachable === true ? { host: s.host, takenAt: s.takenAt, groups: s.groups, unreachable: true } : { host: s.host, takenAt: s.takenAt, groups: s.groups, rebootRequired: s.rebootRequired!, upgradable: s.upgradable! };
+}
 
 /**
  * Reads one file's lines as {@link PendingSnapshot}s (see the module comment); problems
@@ -61,15 +77,14 @@ async function readPendingFile(state: PendingReadState, path: string, file: stri
       return true;
     },
     row(value, n) {
-      const s = pendingRow(value);
+      const s = decodeRow(value);
       if (typeof s === "string") lines.report(n, `${s}; skipped`);
-      else take(s, n);
+      else take(pendingOf(s), n);
     },
     record(value, n) {
       const problem = snapshotProblem(value);
       if (problem !== null) return lines.report(n, `${problem}; skipped`);
-      const s = value as FactSnapshot;
-      take(s.unreachable === true ? { host: s.host, takenAt: s.takenAt, groups: s.groups, unreachable: true } : { host: s.host, takenAt: s.takenAt, groups: s.groups, rebootRequired: s.rebootRequired!, upgradable: s.upgradable! }, n);
+      take(pendingOf(value as FactSnapshot), n);
     },
   });
   return out;
@@ -107,6 +122,17 @@ function fastRow(state: PendingReadState, bytes: Buffer, start: number, end: num
     }
     return { host, takenAt, groups: groups!, unreachable: true };
   }
+  // os and bootId: plain strings, unchanged since the host's last good row or keeping their rules.
+  const osStart = v.starts[3]!;
+  const osEnd = v.ends[3]!;
+  const sameOs = kept !== undefined && sameBytes(kept.osBytes, bytes, osStart, osEnd);
+  if (!sameOs && (!v.isPlain(3) || !isOs(bytes.toString("latin1", osStart + 1, osEnd - 1)))) return undefined;
+  const bootStart = v.starts[8]!;
+  const bootEnd = v.ends[8]!;
+  const sameBoot = kept !== undefined && sameBytes(kept.bootIdBytes, bytes, bootStart, bootEnd);
+  if (!sameBoot && (!v.isPlain(8) || !isBootId(bytes.toString("latin1", bootStart + 1, bootEnd - 1)))) return undefined;
+  // The values no pending report uses are checked all the same, from their bytes.
+  if (!disksInPlainForm(bytes, v.starts[4]!, v.ends[4]!) || !memoryInPlainForm(bytes, v.starts[5]!, v.ends[5]!) || !loadInPlainForm(bytes, v.starts[6]!, v.ends[6]!) || !uptimeInPlainForm(bytes, v.starts[7]!, v.ends[7]!)) return undefined;
   // rebootRequired: the literal true or false (the split checked it is JSON).
   const rebootStart = v.starts[9]!;
   const rebootLength = v.ends[9]! - rebootStart;
@@ -122,16 +148,19 @@ function fastRow(state: PendingReadState, bytes: Buffer, start: number, end: num
     upgradable = decoded;
   }
   // Remembered only once the whole row passed: what is kept was checked.
-  if (kept === undefined) state.hosts.set(host, { groupBytes: Buffer.from(bytes.subarray(groupStart, groupEnd)), groups: groups!, updateBytes: Buffer.from(bytes.subarray(updateStart, updateEnd)), upgradable: upgradable! });
+  const copy = (start: number, end: number): Buffer => Buffer.from(bytes.subarray(start, end));
+  if (kept === undefined) state.hosts.set(host, { groupBytes: copy(groupStart, groupEnd), groups: groups!, updateBytes: copy(updateStart, updateEnd), upgradable: upgradable!, osBytes: copy(osStart, osEnd), bootIdBytes: copy(bootStart, bootEnd) });
   else {
     if (!sameGroups) {
-      kept.groupBytes = Buffer.from(bytes.subarray(groupStart, groupEnd));
+      kept.groupBytes = copy(groupStart, groupEnd);
       kept.groups = groups!;
     }
     if (!sameUpdates) {
-      kept.updateBytes = Buffer.from(bytes.subarray(updateStart, updateEnd));
+      kept.updateBytes = copy(updateStart, updateEnd);
       kept.upgradable = upgradable!;
     }
+    if (!sameOs) kept.osBytes = copy(osStart, osEnd);
+    if (!sameBoot) kept.bootIdBytes = copy(bootStart, bootEnd);
   }
   return { host, takenAt, groups: groups!, rebootRequired: reboot, upgradable: upgradable! };
 }

@@ -23,6 +23,8 @@ import { constants } from "node:fs";
 import { lstat, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { SNAPSHOT_HEADER_LINE, SNAPSHOT_LINE_FORMAT } from "../../facts/snapshot-line.ts";
+import { shown } from "../../drivers/untrusted.ts";
+import { firstDuplicateKey } from "./json-row.ts";
 import { decodeRow, snapshotProblem as grammarProblem } from "./snapshot-grammar.ts";
 
 /**
@@ -300,6 +302,12 @@ export async function scanSnapshotFile(path: string, lines: SnapshotLines, buffe
     }
     if (format !== undefined && format !== SNAPSHOT_FORMAT && typeof format === "number") {
       lines.report(n, `has format ${JSON.stringify(format)}; steward reads formats ${SNAPSHOT_FORMAT} and ${SNAPSHOT_LINE_FORMAT}; skipped`);
+      continue;
+    }
+    // A member twice: JSON.parse kept the last, a reviewer of the diff may read the first.
+    const twice = firstDuplicateKey(bytes, lineStart, end);
+    if (twice !== null) {
+      lines.report(n, `has the member ${shown(twice.slice(0, 40))} twice (a reader keeps the last, a reviewer may read the first); skipped`);
       continue;
     }
     handler.record(value, n);
