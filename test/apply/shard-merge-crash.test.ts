@@ -110,21 +110,25 @@ describe("a merge killed at any point is completed by the same command", () => {
     for (const s of shards) expect([0, 1, 4], s.stdout + s.stderr).toContain(s.code);
   }
 
-  /** A copy of what the merge reads (the plan, the run's folder, the audit log) in a fresh root, merged there by a merge nobody kills. */
-  async function reference(plan: string, runId: string, ...args: string[]): Promise<{ root: string; ran: Ran }> {
+  /** A copy of what the merge reads (the plan, the run's folder, the audit log) in a fresh root. */
+  async function copyRoot(plan: string, runId: string): Promise<string> {
     const root = await mkdtemp(join(tmpdir(), "steward-merge-ref-"));
     scratch.push(root);
     await mkdir(join(root, "plans"));
     await cp(join(state.dir, plan), join(root, plan));
     await cp(join(state.dir, "runs", runId), join(root, "runs", runId), { recursive: true });
     if (await exists(join(state.dir, "runs", "audit.jsonl"))) await cp(join(state.dir, "runs", "audit.jsonl"), join(root, "runs", "audit.jsonl"));
-    const copy = { root, ran: { code: null, stdout: "", stderr: "" } as Ran };
-    copy.ran = await start(root, "results", "merge", runId, ...args).exited;
-    return copy;
+    return root;
+  }
+
+  /** The same files merged, in a copy, by a merge nobody kills. */
+  async function reference(plan: string, runId: string, ...args: string[]): Promise<{ root: string; ran: Ran }> {
+    const root = await copyRoot(plan, runId);
+    return { root, ran: await start(root, "results", "merge", runId, ...args).exited };
   }
 
   /** What must be the same after a merge killed and run again as after one never killed: the merge's own clock, pid and machine aside. */
-  async function sameAsReference(ref: { root: string; ran: Ran }, runId: string, ran: Ran): Promise<void> {
+  async function sameAsReference(ref: { root: string; ran: Ran }, runId: string, ran: Ran, root = state.dir): Promise<void> {
     expect(ran.code, ran.stdout + ran.stderr).toBe(ref.ran.code);
     const lines = (r: Ran): string[] => r.stdout.split("\n").filter((l) => !/^recorded in runs\/audit\.jsonl/.test(l));
     expect(lines(ran)).toEqual(lines(ref.ran));
@@ -135,7 +139,7 @@ describe("a merge killed at any point is completed by the same command", () => {
         const mine = own.has(r.type) || (r.type === "host-end" && r.result.startedAt === null);
         return { ...x, ...(mine ? { time: "" } : {}), ...("pid" in x ? { pid: 0, machine: "" } : {}), ...(r.type === "pause" ? { until: "" } : {}) };
       });
-    const got = await records(state.dir, runId);
+    const got = await records(root, runId);
     expect(normal(got)).toEqual(normal(await records(ref.root, runId)));
     // Every shard record once.
     const merges = got.filter((r) => r.type === "shard-merge");
@@ -144,12 +148,12 @@ describe("a merge killed at any point is completed by the same command", () => {
       const { finishedAt: _f, ...rest } = JSON.parse(await readFile(join(root, "runs", runId, "results.json"), "utf8")) as RunResults;
       return rest;
     };
-    expect(await results(state.dir)).toEqual(await results(ref.root));
+    expect(await results(root)).toEqual(await results(ref.root));
     const entries = (e: AuditLine[]): unknown[] => e.map((x) => [x.type, x.status, x.exitCode, x.outcomes, x.hostsDigest, x.startedAt]);
-    const mine = await audit(state.dir, runId);
+    const mine = await audit(root, runId);
     expect(entries(mine)).toEqual(entries(await audit(ref.root, runId)));
     expect(mine).toHaveLength(merges.length);
-    expect(await leftovers(state.dir, runId)).toEqual([]);
+    expect(await leftovers(root, runId)).toEqual([]);
   }
 
   /**
@@ -207,8 +211,23 @@ describe("a merge killed at any point is completed by the same command", () => {
 
     // Wave 1, 2 shards; the merge never killed, on a copy, is what every re-run must end as.
     await applyWave(plan, 1, 2);
+    const older = await Promise.all([0, 1, 2].map(() => copyRoot(plan, runId)));
     const ref1 = await reference(plan, runId, "--wave", "1");
     expect(ref1.ran.code, ref1.ran.stdout + ref1.ran.stderr).toBe(0);
+
+    // What a merge of an older steward, which appended record by record, left when it
+    // was killed: an empty journal, its run-start and a torn line, half the wave (the
+    // "exists already … --resume" dead end). The same command merges the wave whole.
+    const lines = (await readFile(join(ref1.root, "runs", runId, "journal.jsonl"), "utf8")).split("\n");
+    const half = lines.findIndex((l) => l.includes('"type":"step-outcome"')) + 3;
+    expect(lines.slice(0, half).some((l) => l.includes('"shard-merge"'))).toBe(false);
+    const states = ["", `${lines[0]}\n{"seq":2,"time":"20`, `${lines.slice(0, half).join("\n")}\n`];
+    for (const [k, root] of older.entries()) {
+      await writeFile(join(root, "runs", runId, "journal.jsonl"), states[k]!);
+      const ran = await start(root, "results", "merge", runId, "--wave", "1").exited;
+      await sameAsReference(ref1, runId, ran, root);
+      if (k > 0) expect(ran.stderr).toContain("written by a merge killed before it completed; nothing acted on them");
+    }
     const points: string[] = [];
 
     // Killed holding its lock, before it wrote anything.
@@ -224,7 +243,11 @@ describe("a merge killed at any point is completed by the same command", () => {
     expect((await records(state.dir, runId)).filter((r) => r.type === "shard-merge")).toHaveLength(1);
     expect(await audit(state.dir, runId)).toEqual([]);
     expect(await exists(join(runDir, "results.json"))).toBe(false);
-    // A shard of the next wave is not the way on: the merge says what to do.
+    // verify names the state and the way on.
+    const pending = await steward("audit", "verify");
+    expect(pending.code).toBe(5);
+    expect(pending.stdout).toContain(`runs/${runId}/ has no entry in runs/audit.jsonl: the merge of wave 1 of run ${runId} wrote runs/${runId}/journal.jsonl and was killed (or is still running) before it recorded its entry: run it again, which completes it (steward results merge ${runId} --wave 1)`);
+    // The next wave is not the way on: the merge says what to do.
     const wrong = await steward("results", "merge", runId, "--wave", "2");
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain(`the merge of wave 1 of run ${runId} was killed after it wrote runs/${runId}/journal.jsonl and before runs/audit.jsonl recorded it`);
@@ -258,8 +281,13 @@ describe("a merge killed at any point is completed by the same command", () => {
       hold.kill("SIGKILL");
     }
     expect(await audit(state.dir, runId)).toHaveLength(1);
+    const unrecorded = await steward("audit", "verify");
+    expect(unrecorded.code).toBe(5);
+    expect(unrecorded.stdout).toContain(`runs/${runId}/journal.jsonl changed after runs/audit.jsonl line`);
+    expect(unrecorded.stdout).toContain(`bytes); the merge of wave 2 of run ${runId} wrote runs/${runId}/journal.jsonl and was killed (or is still running) before it recorded its entry: run it again, which completes it (steward results merge ${runId} --wave 2)`);
     const done = await merge("2").exited;
     await sameAsReference(ref2, runId, done);
+    console.log(`merge killed at: ${points.join(", ")}`);
     expect(points).toEqual(expect.arrayContaining(["before", "audit"]));
     expect(points.includes("during") || points.includes("renamed")).toBe(true);
 
@@ -270,5 +298,60 @@ describe("a merge killed at any point is completed by the same command", () => {
     expect(await audit(state.dir, runId)).toHaveLength(2);
     const verify = await steward("audit", "verify");
     expect(verify.code, verify.stdout).toBe(0);
-  }, 300_000);
+  }, 420_000);
+
+  it("--accept-stopped merges a wave with a shard stopped by SIGTERM as it stands: the run halts, later hosts not-started:signal, one audit entry", async () => {
+    const plan = await planned("stop");
+    const runId = `${idOf(plan)}-sharded`;
+    const parsed = parsePlan(await readFile(join(state.dir, plan), "utf8"), plan);
+    const cut = partitionWave(parsed, 0, 2);
+    expect(cut.map((c) => c.length)).toEqual([1, 1]);
+    const later = parsed.rollout.waves[1]!.hosts;
+    expect(later).toHaveLength(2);
+    const other = start(state.dir, "apply", plan, "--shard", "2/2", "--wave", "1");
+    const victim = start(state.dir, "apply", plan, "--shard", "1/2", "--wave", "1");
+    const shardJournal = join(state.dir, "runs", runId, "shards", "w1-1-of-2", "journal.jsonl");
+    for (let i = 0; !(await readJournal(shardJournal).catch(() => null))?.records.some((r) => r.type === "step-intent"); i++) {
+      if (i > 600) throw new Error("the shard never started its step");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    victim.child.kill("SIGTERM");
+    const stopped = await victim.exited;
+    expect(stopped.code, stopped.stdout + stopped.stderr).toBe(4);
+    expect(stopped.stdout).toContain(`run ${runId} shard 1/2 of wave 1: halted:signal`);
+    expect((await other.exited).code).toBe(0);
+    const shard = JSON.parse(await readFile(join(state.dir, "runs", runId, "shards", "w1-1-of-2", "results.json"), "utf8")) as RunResults;
+
+    const refused = await steward("results", "merge", runId);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("stopped by SIGTERM at ");
+    expect(await audit(state.dir, runId)).toEqual([]);
+
+    const merged = await steward("results", "merge", runId, "--accept-stopped");
+    expect(merged.code, merged.stdout + merged.stderr).toBe(4);
+    expect(merged.stdout).toContain(`run ${runId} wave 1 merged from 2 shard(s): halted:signal (shard(s) 1/2 of wave 1 were stopped by a signal)`);
+    expect(merged.stdout).toContain(`run ${runId} ended`);
+    const results = JSON.parse(await readFile(join(state.dir, "runs", runId, "results.json"), "utf8")) as RunResults;
+    expect([results.status, results.exitCode, results.halt?.reason]).toEqual(["halted:signal", 4, "signal"]);
+    const outcome = Object.fromEntries(results.hosts.map((h) => [h.host, h.outcome]));
+    expect(outcome).toEqual({ [cut[0]![0]!]: shard.hosts[0]!.outcome, [cut[1]![0]!]: "changed", [later[0]!]: "not-started:signal", [later[1]!]: "not-started:signal" });
+    for (const h of results.hosts.filter((x) => later.includes(x.host))) expect(h.detail).toBe("shard(s) 1/2 of wave 1 were stopped by a signal");
+    const journal = await records(state.dir, runId);
+    expect(journal.filter((r) => r.type === "shard-merge")).toHaveLength(1);
+    expect(journal.filter((r) => r.type === "run-end").map((r) => r.type === "run-end" && [r.status, r.halt])).toEqual([["halted:signal", "signal"]]);
+    const entries = await audit(state.dir, runId);
+    expect(entries.map((e) => [e.type, e.status, e.exitCode])).toEqual([["merge", "halted:signal", 4]]);
+    for (const host of later) expect((await execInHost(state, host, ["test", "-e", "/tmp/stop-ran"])).code, host).not.toBe(0);
+
+    // The run ended: no later wave is applied, and merging again writes nothing.
+    const more = await steward("apply", plan, "--shard", "1/2", "--wave", "2");
+    expect(more.code).toBe(2);
+    expect(more.stderr).toContain("nothing is left to apply");
+    const again = await steward("results", "merge", runId, "--accept-stopped");
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`run ${runId} ended (halted:signal)`);
+    expect(await audit(state.dir, runId)).toHaveLength(1);
+    const verify = await steward("audit", "verify");
+    expect(verify.code, verify.stdout).toBe(0);
+  }, 180_000);
 });

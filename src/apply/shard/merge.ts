@@ -125,7 +125,8 @@ export async function mergeShards(o: MergeOptions): Promise<MergeOutcome> {
   const lock = await lockPlan(runsDir, `${o.runId}.merge`, { runId: o.runId, root: o.root });
   try {
     const notes: string[] = [];
-    if (lock.takenOver !== null) notes.push(`the merge lock of run ${o.runId}: ${lock.takenOver.message}`);
+    const gone = lock.takenOver?.holder;
+    if (lock.takenOver !== null) notes.push(gone === null || gone === undefined ? `took over the merge lock of run ${o.runId}, left by a merge that was killed before it said who it was` : `took over the merge lock of run ${o.runId}, left by a merge that was killed (pid ${gone.pid} on ${gone.machine}, since ${gone.startedAt}); what it wrote is checked below and completed`);
     const left = await removeLeftovers(runDir);
     if (left.length > 0) notes.push(`removed ${left.map((n) => `runs/${o.runId}/${n}`).join(", ")}: temporary files of a merge killed while it wrote them (never renamed into place, so never part of the run)`);
     const journal = await readRunJournal(o.root, runDir, o.runId);
