@@ -126,17 +126,18 @@ export async function mergeShards(o: MergeOptions): Promise<MergeOutcome> {
   try {
     const notes: string[] = [];
     const gone = lock.takenOver?.holder;
-    if (lock.takenOver !== null) notes.push(gone === null || gone === undefined ? `took over the merge lock of run ${o.runId}, left by a merge that was killed before it said who it was` : `took over the merge lock of run ${o.runId}, left by a merge that was killed (pid ${gone.pid} on ${gone.machine}, since ${gone.startedAt}); what it wrote is checked below and completed`);
+    if (lock.takenOver !== null) notes.push(gone === null || gone === undefined ? `took over the merge lock of run ${o.runId}, left by a merge that was killed before it said who it was` : `took over the merge lock of run ${o.runId}, left by a merge that was killed (pid ${gone.pid} on ${gone.machine}, since ${gone.startedAt}); this merge checks what it wrote and completes it`);
     const left = await removeLeftovers(runDir);
     if (left.length > 0) notes.push(`removed ${left.map((n) => `runs/${o.runId}/${n}`).join(", ")}: temporary files of a merge killed while it wrote them (never renamed into place, so never part of the run)`);
     const journal = await readRunJournal(o.root, runDir, o.runId);
     const state = mergedStateOf(journal.recorded, o.runId, plan);
     const shown = `runs/${o.runId}/${JOURNAL_FILE}`;
-    const recordedBy = journal.entry === null ? "any entry of the run" : `${AUDIT_LOG} line ${journal.entry.line} (seq ${journal.entry.entry.seq})`;
+    /** Where the unrecorded records stand, as messages say it. */
+    const past = journal.entry === null ? `that no entry of the run in ${AUDIT_LOG} recorded` : `after what ${AUDIT_LOG} line ${journal.entry.line} (seq ${journal.entry.entry.seq}) recorded`;
     // The wave's shard-merge is in the journal and no entry recorded it: its merge was killed after the rename.
     const interrupted = journal.unrecorded.some((r) => r.type === "shard-merge");
     if (state.ended !== null) {
-      if (journal.unrecorded.length > 0) throw new JournalError(`${shown} holds ${journal.unrecorded.length} record(s) after the run's end, which ${recordedBy} recorded: the journal was edited`, "run steward audit verify for every finding; restore the run's files from Git");
+      if (journal.unrecorded.length > 0) throw new JournalError(`${shown} holds ${journal.unrecorded.length} record(s) after the run's end ${past}: the journal was edited`, "run steward audit verify for every finding; restore the run's files from Git");
       throw new UsageError(`run ${o.runId} ended (${state.ended.status}) when wave ${state.next} was merged: nothing is left to merge`, `read runs/${o.runId}/report.md`);
     }
     const wave = state.next;
@@ -158,11 +159,11 @@ export async function mergeShards(o: MergeOptions): Promise<MergeOutcome> {
       notes.push(`the merge of wave ${wave + 1} of run ${o.runId} was killed after it wrote ${shown} and before ${AUDIT_LOG} recorded it; the wave's records there are the ones this merge writes from the same shards, so this merge completed it (results.json, report.md and its one audit entry)`);
     } else {
       if (!sameRecords(journal.unrecorded, decided.block, true)) {
-        throw new JournalError(`${shown} holds ${journal.unrecorded.length} record(s) after what ${recordedBy} recorded (from line ${journal.recorded.length + 1}) that are not the records of wave ${wave + 1} this merge writes from its shards: the journal or a shard's files were changed`, "run steward audit verify for every finding; keep the files for review");
+        throw new JournalError(`${shown} holds ${journal.unrecorded.length} record(s) ${past} (from line ${journal.recorded.length + 1}) that are not the records of wave ${wave + 1} this merge writes from its shards: the journal or a shard's files were changed`, "run steward audit verify for every finding; keep the files for review");
       }
       if (journal.unrecorded.length > 0 || journal.tornBytes > 0) {
         const what = [journal.unrecorded.length > 0 ? `${journal.unrecorded.length} record(s) of wave ${wave + 1}` : "", journal.tornBytes > 0 ? `a torn line of ${journal.tornBytes} byte(s)` : ""].filter(Boolean).join(" and ");
-        notes.push(`${shown} held ${what} after what ${recordedBy} recorded, written by a merge killed before it completed; nothing acted on them (copies of shard records and the merge's own), so this merge wrote the wave again, whole`);
+        notes.push(`${shown} held ${what} ${past}, written by a merge killed before it completed; nothing acted on them (copies of shard records and the merge's own), so this merge wrote the wave again, whole`);
       }
       block = await writeRunJournal(o.root, runDir, journal.lines, decided.block, now);
     }
