@@ -97,3 +97,13 @@ export const JOURNAL_RECORD_TYPES: ReadonlySet<string> = new Set<JournalRecordTy
 export function lineHash(line: string): string {
   return createHash("sha256").update(line, "utf8").digest("hex");
 }
+
+/**
+ * Record `seq` of a journal, chained to the line before it (`prev`: its lineHash, "" for
+ * the first), with its exact line (no "\n"): the one serialisation every journal writer
+ * uses — Journal.append, and the merge, which writes the run's journal whole (merge.ts).
+ */
+export function chainRecord(seq: number, time: string, prev: string, body: JournalBody): { record: JournalRecord; line: string } {
+  const record = { seq, time, prev, ...body } as JournalRecord;
+  return { record, line: JSON.stringify(record) };
+}

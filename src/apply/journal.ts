@@ -23,7 +23,7 @@ import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { ensureDirectory, syncFolder, writeFailure } from "../core/fs.ts";
 import { StewardError } from "../core/errors.ts";
-import { lineHash, type JournalBody, type JournalRecord, type ShardIdentity } from "./journal-records.ts";
+import { chainRecord, lineHash, type JournalBody, type JournalRecord, type ShardIdentity } from "./journal-records.ts";
 import { readJournal, replayJournal, type ReplayState } from "./journal-replay.ts";
 
 /** The file name of a run's journal inside runs/<run-id>/. */
@@ -130,8 +130,7 @@ export class Journal {
   append(body: JournalBody): Promise<JournalRecord> {
     if (this.#closed) return Promise.reject(new StewardError("internal", `journal ${this.path} is closed; a record of type ${body.type} came too late`));
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
-    const record = { seq: this.#seq + 1, time: this.#clock().toISOString(), prev: this.#prev, ...body } as JournalRecord;
-    const text = JSON.stringify(record);
+    const { record, line: text } = chainRecord(this.#seq + 1, this.#clock().toISOString(), this.#prev, body);
     this.#seq = record.seq;
     this.#prev = lineHash(text);
     return new Promise<JournalRecord>((resolve, reject) => {

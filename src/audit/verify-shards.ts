@@ -18,7 +18,7 @@ import type { JournalRecord } from "../apply/journal-records.ts";
 import { commitsTouching, fileAtCommit } from "../core/git.ts";
 import { SHARD_FOLDER } from "../apply/shard/partition.ts";
 import { missingRecord, shardTraces } from "../apply/shard/traces.ts";
-import { AUDIT_LOG } from "./entry.ts";
+import { AUDIT_LOG, type FileDigest } from "./entry.ts";
 import type { ReadEntry } from "./log.ts";
 import { digestOf, readRunFile } from "./record.ts";
 import type { Finding } from "./verify.ts";
@@ -105,4 +105,30 @@ export async function checkShardCommits(root: string, runId: string, records: re
       if (bytes !== null && digestOf(bytes).sha256 !== sha256) findings.push({ severity: "error", entry: { line: latest.line, seq: latest.entry.seq, runId }, file, commit: c.commit, message: `commit ${c.commit} holds a version of ${file} that the merge of run ${runId} did not record: it was changed after it was merged` });
     }
   }
+}
+
+/**
+ * When a merge of sharded run `runId` was killed (or still runs) after it put a wave in
+ * the run's journal and before it recorded its entry (src/apply/shard/merge-journal.ts):
+ * the journal begins with what the run's latest entry recorded (`recorded`; null when
+ * no entry recorded the run yet) and holds a shard-merge record after it. Returns the
+ * sentence that says so and what to do, or null.
+ */
+export function unrecordedMerge(runId: string, journal: Buffer, recorded: FileDigest | null): string | null {
+  const from = recorded?.bytes ?? 0;
+  if (journal.length <= from || (recorded !== null && digestOf(journal.subarray(0, from)).sha256 !== recorded.sha256)) return null;
+  const wave = journal
+    .subarray(from)
+    .toString("utf8")
+    .split("\n")
+    .flatMap((line) => {
+      try {
+        const r = JSON.parse(line) as { type?: unknown; wave?: unknown };
+        return r.type === "shard-merge" && typeof r.wave === "number" ? [r.wave + 1] : [];
+      } catch {
+        return [];
+      }
+    })[0];
+  if (wave === undefined) return null;
+  return `the merge of wave ${wave} of run ${runId} wrote runs/${runId}/journal.jsonl and was killed (or is still running) before it recorded its entry: run it again, which completes it (steward results merge ${runId} --wave ${wave})`;
 }

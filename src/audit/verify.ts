@@ -24,7 +24,7 @@ import type { RunResults } from "../apply/results.ts";
 import { AUDIT_LOG, hostsDigest, RUN_ID } from "./entry.ts";
 import { readAuditLog, type ReadEntry } from "./log.ts";
 import { digestOf, readRunFile, RUN_FILES } from "./record.ts";
-import { checkShardCommits, checkShardFiles, neverRan } from "./verify-shards.ts";
+import { checkShardCommits, checkShardFiles, neverRan, unrecordedMerge } from "./verify-shards.ts";
 import { checkSummaryCommits, checkSummaryFile } from "./verify-summary.ts";
 
 /** One thing verification found. `error`s make verify fail; a `note` says what could not be checked. */
@@ -112,6 +112,12 @@ export async function verifyAudit(root: string): Promise<VerifyResult> {
       else findings.push({ severity: "error", file: `runs/${folder}/`, message: `runs/${folder}/ has no entry in ${AUDIT_LOG}: ${ran} of its shard folders were applied and no wave was merged yet (steward results merge ${folder})` });
       continue;
     }
+    const merging = sharded ? unrecordedMerge(folder, (await readRunFile(join(root, file), file).catch(() => null)) ?? Buffer.alloc(0), null) : null;
+    if (sharded) {
+      // A sharded run is never resumed by one runner: its merge is run again (src/apply/shard/merge-journal.ts).
+      findings.push({ severity: "error", file: `runs/${folder}/`, message: `runs/${folder}/ has no entry in ${AUDIT_LOG}: ${merging ?? `the merge of its first wave was killed (or is still running) before it recorded its entry: run it again (steward results merge ${folder})`}` });
+      continue;
+    }
     findings.push({ severity: "error", file: `runs/${folder}/`, message: ended ? `runs/${folder}/ has no entry in ${AUDIT_LOG}: the run finished but its entry was removed (or never written)` : `runs/${folder}/ has no entry in ${AUDIT_LOG}: the run never finished (crashed or still running); resume it with steward apply <plan> --resume ${folder}` });
   }
   const folderSet = new Set(folders);
@@ -169,16 +175,20 @@ async function checkRunFilesOf(root: string, runId: string, entries: ReadEntry[]
   const latest = entries.at(-1) as ReadEntry;
   // Each file is read once: its digest, the results' agreement and the journal's prefixes all come from these bytes.
   const contents = new Map<string, Buffer | null>();
+  for (const name of RUN_FILES) contents.set(name, await readRunFile(join(root, `runs/${runId}/${name}`), `runs/${runId}/${name}`));
+  // A sharded run whose latest merge was killed before its entry: its files changed for that reason, and are completed by merging again.
+  const journalBytes = contents.get("journal.jsonl") ?? null;
+  const pending = journalBytes === null ? null : unrecordedMerge(runId, journalBytes, latest.entry.files["journal.jsonl"] ?? null);
+  const why = pending === null ? "" : `; ${pending}`;
   for (const name of RUN_FILES) {
     const file = `runs/${runId}/${name}`;
-    const bytes = await readRunFile(join(root, file), file);
-    contents.set(name, bytes);
+    const bytes = contents.get(name) ?? null;
     const recorded = latest.entry.files[name];
     const now = bytes === null ? null : digestOf(bytes);
     if (recorded === undefined && now === null) continue;
     if (recorded === undefined) findings.push({ severity: "error", entry: at(latest), file, message: `${file} was added after ${AUDIT_LOG} line ${latest.line} (seq ${latest.entry.seq}) recorded the run without it` });
     else if (now === null) findings.push({ severity: "error", entry: at(latest), file, message: `${file} was removed: ${AUDIT_LOG} line ${latest.line} (seq ${latest.entry.seq}) recorded it` });
-    else if (now.sha256 !== recorded.sha256) findings.push({ severity: "error", entry: at(latest), file, message: `${file} changed after ${AUDIT_LOG} line ${latest.line} (seq ${latest.entry.seq}) recorded it (sha256 ${recorded.sha256.slice(0, 12)}…, ${recorded.bytes} bytes; now ${now.sha256.slice(0, 12)}…, ${now.bytes} bytes)` });
+    else if (now.sha256 !== recorded.sha256) findings.push({ severity: "error", entry: at(latest), file, message: `${file} changed after ${AUDIT_LOG} line ${latest.line} (seq ${latest.entry.seq}) recorded it (sha256 ${recorded.sha256.slice(0, 12)}…, ${recorded.bytes} bytes; now ${now.sha256.slice(0, 12)}…, ${now.bytes} bytes)${why}` });
   }
   const journalFile = `runs/${runId}/journal.jsonl`;
   checkResultsAgree(contents.get("results.json") ?? null, latest, findings);

@@ -8,47 +8,50 @@
  * each exactly once, in time order (ties: the lower shard first; each shard's own order
  * kept), re-chained with the journal's seq and prev and keeping its own time; a
  * wave-end; a shard-merge naming each shard's journal and results by sha256; then the
- * verdicts. A shard's own run-start, wave records, gate, budget-trip and run-end stay
- * in its journal and are summed up by shard-merge.
+ * verdicts (merge-decide.ts). A shard's own run-start, wave records, gate, budget-trip
+ * and run-end stay in its journal and are summed up by shard-merge.
  *
  * Before anything is written: a wave with a shard stopped by SIGINT/SIGTERM
  * (halted:signal) is refused (exit 2), naming the shard and its resume, since a merged
  * wave's shards can no longer be resumed; `acceptStopped` merges it as it stands. Then
  * the same for hosts left with a step of unknown effect (`acceptUnknown`).
  *
- * Verdicts, in order: a shard stopped by a signal (merged with acceptStopped) halts the run (signal); the run's
- * cumulative failures reaching `haltsAt` halt it (budget), as does a shard that spent
- * its share of the budget and so left hosts of the wave unstarted (budget: more
- * conservative than one runner, which would have started them while the whole was
- * within budget), and a failing gate on any shard (gate). A halted run's hosts of later waves
- * are `not-started:budget` (or `:signal`), a closed window's `not-started:window`, and
- * the run ends (exit 4, or 1 for the window); otherwise the gate's pause is waited
- * out and the next wave may start (exit 0, or 1 when some hosts failed).
+ * Verdicts (merge-decide.ts): a halt (signal, budget or gate) or a closed window ends
+ * the run (exit 4, or 1 for the window); otherwise the gate's pause is waited out and
+ * the next wave may start (exit 0, or 1 when some hosts failed).
+ *
+ * Crash safety: a merge killed at any point is completed by running the same command
+ * again, which then ends as a merge that was not killed: every record once, one
+ * shard-merge, one audit entry, the same verdict. The wave's records reach the journal
+ * whole or not at all (a temporary file renamed into place: merge-journal.ts), and the
+ * audit entry, written last, is what marks a merge complete. A merge that finds a
+ * wave's records in the journal with no entry recording them checks that they are
+ * exactly what it writes from the same shards, waits out what is left of the gate's
+ * pause, and writes results.json, report.md and the entry; it merges no further wave.
  */
 import { readdir } from "node:fs/promises";
-import { hostname } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { actorOf, approvalFromActions, approvalFromHistory } from "../../audit/approval.ts";
-import { RUN_ID, type AuditEntry } from "../../audit/entry.ts";
+import { AUDIT_LOG, RUN_ID, type AuditEntry } from "../../audit/entry.ts";
 import { recordRun } from "../../audit/record.ts";
-import { parseDuration } from "../../core/duration.ts";
 import { UsageError } from "../../core/errors.ts";
-import type { HaltReason } from "../../core/events.ts";
 import { writeFileAtomic } from "../../core/fs.ts";
 import type { RunSecrets } from "../../core/secrets.ts";
 import { sleep as realSleep } from "../../core/sleep.ts";
 import type { Plan } from "../../plan/types.ts";
 import { renderRunReport } from "../../report/run-report.ts";
 import { exists, readPlanFile } from "../index.ts";
-import { Journal, JOURNAL_FILE } from "../journal.ts";
-import type { JournalBody, JournalRecord } from "../journal-records.ts";
-import { readJournal, replayJournal } from "../journal-replay.ts";
-import { tornMergeNote, tornNotesOf } from "../torn.ts";
+import { JOURNAL_FILE } from "../journal.ts";
+import type { JournalRecord } from "../journal-records.ts";
+import { JournalError, readJournal } from "../journal-replay.ts";
+import { tornNotesOf } from "../torn.ts";
 import { lockPlan } from "../lock.ts";
-import { budgetCount, runResults, runStatus, writeResults, type RunResults } from "../results.ts";
-import { BUDGET_OUTCOMES, type HostOutcome, type HostResult } from "../types.ts";
+import { runResults, runStatus, writeResults, type RunResults } from "../results.ts";
+import { BUDGET_OUTCOMES } from "../types.ts";
+import { allHosts, decideWave, replayed, sameRecords, type WaveDecision } from "./merge-decide.ts";
+import { readRunJournal, removeLeftovers, writeRunJournal } from "./merge-journal.ts";
 import { readWaveShards, type ReadShard } from "./merge-read.ts";
-import { readMergedState } from "./state.ts";
+import { mergedStateOf } from "./state.ts";
 
 export interface MergeOptions {
   root: string;
@@ -88,14 +91,12 @@ export interface MergeOutcome {
   notes: string[];
 }
 
-/** Host records a shard's journal passes to the run's journal. */
-const COPIED: ReadonlySet<JournalRecord["type"]> = new Set<JournalRecord["type"]>(["host-start", "host-wait", "step-intent", "step-outcome", "host-end", "window-close", "signal"]);
-
 /** The plan id a sharded run applies: from its merged journal, else from the first shard's. */
 async function planIdOf(runDir: string, runId: string): Promise<string> {
   const merged = join(runDir, JOURNAL_FILE);
   if (await exists(merged)) {
-    const start = (await readJournal(merged)).records[0];
+    // A journal cut before its first line ended (a merge killed as it began) names no plan: the shards do.
+    const start = (await readJournal(merged).catch(() => null))?.records[0];
     if (start?.type === "run-start") return start.planId;
   }
   const folders = (await readdir(join(runDir, "shards")).catch(() => [] as string[])).sort();
@@ -108,7 +109,12 @@ async function planIdOf(runDir: string, runId: string): Promise<string> {
   throw new UsageError(`run ${runId} has no shard to merge (runs/${runId}/shards/ holds no journal)`, "apply the shards first: steward apply <plan> --shard i/n");
 }
 
-/** Merges the next wave of run `runId`; see the module comment. @throws UsageError, ShardError (exit 5), as readPlanFile. */
+/**
+ * Merges the next wave of run `runId`, or completes the merge of a wave that was killed
+ * after it wrote the run's journal (module comment, merge-journal.ts).
+ * @throws UsageError, ShardError (exit 5), JournalError (exit 5: the run's journal is not
+ *   what the audit log and the shards say it must be), as readPlanFile.
+ */
 export async function mergeShards(o: MergeOptions): Promise<MergeOutcome> {
   if (!RUN_ID.test(o.runId)) throw new UsageError(`${JSON.stringify(o.runId)} is not a run id`, "use the run id steward apply --shard printed, <plan-id>-sharded");
   const runsDir = join(o.root, "runs");
@@ -118,16 +124,56 @@ export async function mergeShards(o: MergeOptions): Promise<MergeOutcome> {
   const plan = await readPlanFile(planPath, planFile);
   const lock = await lockPlan(runsDir, `${o.runId}.merge`, { runId: o.runId, root: o.root });
   try {
-    const state = await readMergedState(runDir, o.runId, plan);
-    if (state.ended !== null) throw new UsageError(`run ${o.runId} ended (${state.ended.status}) when wave ${state.next} was merged: nothing is left to merge`, `read runs/${o.runId}/report.md`);
+    const notes: string[] = [];
+    const gone = lock.takenOver?.holder;
+    if (lock.takenOver !== null) notes.push(gone === null || gone === undefined ? `took over the merge lock of run ${o.runId}, left by a merge that was killed before it said who it was` : `took over the merge lock of run ${o.runId}, left by a merge that was killed (pid ${gone.pid} on ${gone.machine}, since ${gone.startedAt}); this merge checks what it wrote and completes it`);
+    const left = await removeLeftovers(runDir);
+    if (left.length > 0) notes.push(`removed ${left.map((n) => `runs/${o.runId}/${n}`).join(", ")}: temporary files of a merge killed while it wrote them (never renamed into place, so never part of the run)`);
+    const journal = await readRunJournal(o.root, runDir, o.runId);
+    const state = mergedStateOf(journal.recorded, o.runId, plan);
+    const shown = `runs/${o.runId}/${JOURNAL_FILE}`;
+    /** Where the unrecorded records stand, as messages say it. */
+    const past = journal.entry === null ? `that no entry of the run in ${AUDIT_LOG} recorded` : `after what ${AUDIT_LOG} line ${journal.entry.line} (seq ${journal.entry.entry.seq}) recorded`;
+    // The wave's shard-merge is in the journal and no entry recorded it: its merge was killed after the rename.
+    const interrupted = journal.unrecorded.some((r) => r.type === "shard-merge");
+    if (state.ended !== null) {
+      if (journal.unrecorded.length > 0) throw new JournalError(`${shown} holds ${journal.unrecorded.length} record(s) after the run's end ${past}: the journal was edited`, "run steward audit verify for every finding; restore the run's files from Git");
+      throw new UsageError(`run ${o.runId} ended (${state.ended.status}) when wave ${state.next} was merged: nothing is left to merge`, `read runs/${o.runId}/report.md`);
+    }
     const wave = state.next;
     if (wave >= plan.rollout.waves.length) throw new UsageError(`every wave of run ${o.runId} is merged`);
-    if (o.wave !== undefined && o.wave !== wave + 1) throw new UsageError(`--wave ${o.wave}: the next wave of run ${o.runId} to merge is ${wave + 1}`, o.wave > wave + 1 ? `merge wave ${wave + 1} first` : `wave ${o.wave} is merged already`);
+    if (o.wave !== undefined && o.wave !== wave + 1) {
+      if (interrupted) throw new UsageError(`--wave ${o.wave}: the merge of wave ${wave + 1} of run ${o.runId} was killed after it wrote ${shown} and before ${AUDIT_LOG} recorded it`, `complete it first: steward results merge ${o.runId} --wave ${wave + 1}`);
+      throw new UsageError(`--wave ${o.wave}: the next wave of run ${o.runId} to merge is ${wave + 1}`, o.wave > wave + 1 ? `merge wave ${wave + 1} first` : `wave ${o.wave} is merged already`);
+    }
     const shards = await readWaveShards(runDir, o.runId, plan, wave, state.failures);
-    if (o.acceptStopped !== true) refuseStopped(o.runId, plan, wave, shards);
-    if (o.acceptUnknown !== true) refuseUnknown(o.runId, plan, wave, shards);
-    const notes = shards.flatMap((s) => tornNotesOf(`runs/${o.runId}/shards/${s.folder}/journal.jsonl`, s.records));
-    return await writeMerge(o, plan, planFile, runDir, wave, shards, state.failures, notes);
+    // An interrupted merge got past these refusals (or was told to merge as it stands): what it wrote stands.
+    if (!interrupted && o.acceptStopped !== true) refuseStopped(o.runId, plan, wave, shards);
+    if (!interrupted && o.acceptUnknown !== true) refuseUnknown(o.runId, plan, wave, shards);
+    notes.push(...shards.flatMap((s) => tornNotesOf(`runs/${o.runId}/shards/${s.folder}/journal.jsonl`, s.records)));
+    const now = new Date().toISOString();
+    const decided = decideWave({ plan, runId: o.runId, wave, shards, before: journal.recorded, failuresBefore: state.failures, now });
+    let block: JournalRecord[];
+    if (interrupted && journal.tornBytes === 0 && sameRecords(journal.unrecorded, decided.block)) {
+      block = journal.unrecorded;
+      notes.push(`the merge of wave ${wave + 1} of run ${o.runId} was killed after it wrote ${shown} and before ${AUDIT_LOG} recorded it; the wave's records there are the ones this merge writes from the same shards, so this merge completed it (results.json, report.md and its one audit entry)`);
+    } else {
+      if (!sameRecords(journal.unrecorded, decided.block, true)) {
+        throw new JournalError(`${shown} holds ${journal.unrecorded.length} record(s) ${past} (from line ${journal.recorded.length + 1}) that are not the records of wave ${wave + 1} this merge writes from its shards: the journal or a shard's files were changed`, "run steward audit verify for every finding; keep the files for review");
+      }
+      if (journal.unrecorded.length > 0 || journal.tornBytes > 0) {
+        const what = [journal.unrecorded.length > 0 ? `${journal.unrecorded.length} record(s) of wave ${wave + 1}` : "", journal.tornBytes > 0 ? `a torn line of ${journal.tornBytes} byte(s)` : ""].filter(Boolean).join(" and ");
+        notes.push(`${shown} held ${what} ${past}, written by a merge killed before it completed; nothing acted on them (copies of shard records and the merge's own), so this merge wrote the wave again, whole`);
+      }
+      block = await writeRunJournal(o.root, runDir, journal.lines, decided.block, now);
+    }
+    const pause = block.find((r) => r.type === "pause");
+    if (pause?.type === "pause") {
+      // The pause runs from when the journal first held it: a completing merge waits only what is left.
+      const ms = Date.parse(pause.until) - Date.now();
+      if (ms > 0) await (o.sleep ?? ((n: number) => realSleep(n, new AbortController().signal)))(ms);
+    }
+    return await finish(o, plan, planFile, runDir, wave, shards.length, [...journal.recorded, ...block], decided, notes);
   } finally {
     await lock.release();
   }
@@ -180,141 +226,21 @@ function refuseUnknown(runId: string, plan: Plan, wave: number, shards: readonly
   );
 }
 
-/** Each shard's copied records merged in time order (ties: lower shard first), each shard's order kept. */
-function interleave(shards: readonly ReadShard[]): JournalRecord[] {
-  const queues = shards.map((s) => s.records.filter((r) => COPIED.has(r.type)));
-  const at = queues.map(() => 0);
-  const out: JournalRecord[] = [];
-  for (;;) {
-    let best = -1;
-    for (let k = 0; k < queues.length; k++) {
-      const r = (queues[k] as JournalRecord[])[at[k] as number];
-      if (r === undefined) continue;
-      const b = best === -1 ? undefined : (queues[best] as JournalRecord[])[at[best] as number];
-      if (b === undefined || r.time < b.time) best = k;
-    }
-    if (best === -1) return out;
-    out.push((queues[best] as JournalRecord[])[at[best] as number] as JournalRecord);
-    at[best] = (at[best] as number) + 1;
-  }
-}
-
-async function writeMerge(o: MergeOptions, plan: Plan, planFile: string, runDir: string, wave: number, shards: readonly ReadShard[], failuresBefore: number, notes: string[]): Promise<MergeOutcome> {
-  const path = join(runDir, JOURNAL_FILE);
-  // Copied records keep the time they happened; the merge's own records get the merge's.
-  let stamp: string | null = null;
-  const clock = (): Date => (stamp !== null ? new Date(stamp) : new Date());
-  const first = (s: ReadShard): string => (s.records[0] as JournalRecord).time;
-  const last = (s: ReadShard): string => (s.records.at(-1) as JournalRecord).time;
-  let journal: Journal;
-  if (wave === 0) {
-    stamp = shards.map(first).sort()[0] as string;
-    const override = shards.map((s) => s.records[0]).find((r) => r?.type === "run-start" && r.clockOverride !== undefined);
-    journal = await Journal.create(path, { runId: o.runId, planId: plan.id, planDigest: plan.digest, ...(override?.type === "run-start" && override.clockOverride !== undefined ? { clockOverride: override.clockOverride } : {}) }, { root: o.root, clock });
-  } else {
-    const opened = await Journal.resume(path, { root: o.root, clock, continuing: false });
-    journal = opened.journal;
-    if (opened.state.tornBytes > 0) notes.push(tornMergeNote(`runs/${o.runId}/journal.jsonl`, opened.state.records + 1, opened.state.tornBytes));
-  }
-  try {
-    const at = async (time: string | null, body: JournalBody): Promise<JournalRecord> => {
-      stamp = time;
-      return journal.append(body);
-    };
-    const w = plan.rollout.waves[wave] as Plan["rollout"]["waves"][number];
-    await at(shards.map(first).sort()[0] as string, { type: "wave-start", wave, hosts: [...w.hosts] });
-    const copied = interleave(shards);
-    for (const r of copied) {
-      const { seq: _seq, time, prev: _prev, ...body } = r;
-      await at(time, body as JournalBody);
-    }
-    const results = new Map<string, HostResult>();
-    for (const s of shards) for (const [name, h] of s.hosts) results.set(name, h);
-    const counts: Partial<Record<HostOutcome, number>> = {};
-    for (const name of w.hosts) {
-      const outcome = results.get(name)?.outcome;
-      if (outcome !== undefined) counts[outcome] = (counts[outcome] ?? 0) + 1;
-    }
-    await at(shards.map(last).sort().at(-1) as string, { type: "wave-end", wave, counts });
-    await at(null, { type: "shard-merge", wave, of: shards.length, pid: process.pid, machine: hostname(), shards: shards.map((s) => ({ index: s.index, folder: s.folder, status: s.status, hosts: s.hosts.size, failures: [...s.hosts.values()].filter((h) => BUDGET_OUTCOMES.has(h.outcome)).length, files: s.files })) });
-
-    // The verdicts (module comment).
-    const failures = failuresBefore + [...results.values()].filter((h) => BUDGET_OUTCOMES.has(h.outcome)).length;
-    const { allowed, haltsAt } = plan.rollout.failureBudget;
-    const lastWave = wave === plan.rollout.waves.length - 1;
-    const byStatus = (status: string): ReadShard[] => shards.filter((s) => s.status === status);
-    let halt: { reason: HaltReason; detail: string } | null = null;
-    const signalled = byStatus("halted:signal");
-    // A shard that spent its share halts the run only when it left hosts unstarted: then
-    // part of the wave stopped as a tripped budget stops, and so does the rollout.
-    const spent = byStatus("halted:budget").filter((s) => [...s.hosts.values()].some((h) => h.outcome === "not-started:budget"));
-    const gated = byStatus("halted:gate");
-    if (signalled.length > 0) halt = { reason: "signal", detail: `shard(s) ${signalled.map((s) => `${s.index}/${s.identity.of}`).join(", ")} of wave ${wave + 1} were stopped by a signal` };
-    else if (failures >= haltsAt) {
-      const failing = copied.filter((r) => r.type === "host-end" && BUDGET_OUTCOMES.has(r.result.outcome)).at(-1);
-      await at(null, { type: "budget-trip", failures, haltsAt, host: failing?.type === "host-end" ? failing.host : "" });
-      halt = { reason: "budget", detail: `the failure budget is exhausted: ${budgetCount(failures, allHosts(plan, replayed(await journalRecords(path))))}, ${allowed} allowed; it halts at ${haltsAt}` };
-    } else if (spent.length > 0) {
-      halt = { reason: "budget", detail: `shard(s) ${spent.map((s) => `${s.index}/${s.identity.of} (a share of ${s.identity.allowed})`).join(", ")} of wave ${wave + 1} spent their share of the failure budget and started no more hosts; ${failures} host(s) counted against the budget, ${allowed} allowed` };
-    } else if (!lastWave && plan.rollout.gate.checks.length > 0) {
-      const verdicts = shards.map((s) => ({ s, gate: s.records.findLast((r) => r.type === "gate") }));
-      const bad = verdicts.filter((v) => v.gate?.type !== "gate" || !v.gate.ok);
-      const detail = bad.length === 0 ? `the gate passed on every shard (${shards.length})` : bad.map((v) => `shard ${v.s.index}/${v.s.identity.of}: ${v.gate?.type === "gate" ? v.gate.detail : "no gate verdict"}`).join("; ");
-      await at(null, { type: "gate", wave, ok: bad.length === 0, detail });
-      if (bad.length > 0 || gated.length > 0) halt = { reason: "gate", detail: `the gate after wave ${wave + 1} failed: ${detail}` };
-    } else if (gated.length > 0) halt = { reason: "gate", detail: `the gate after wave ${wave + 1} failed on shard(s) ${gated.map((s) => s.index).join(", ")}` };
-    const windowClosed = copied.find((r) => r.type === "window-close");
-    const ended = halt !== null || windowClosed !== undefined || lastWave;
-    if (ended) {
-      const outcome: HostOutcome = halt?.reason === "signal" ? "not-started:signal" : halt !== null ? "not-started:budget" : "not-started:window";
-      const detail = halt?.detail ?? (windowClosed?.type === "window-close" ? windowClosed.detail : "");
-      for (const later of plan.rollout.waves.slice(wave + 1)) {
-        for (const name of later.hosts) await at(null, { type: "host-end", host: name, result: { host: name, wave: later.index, outcome, detail, startedAt: null, finishedAt: null, steps: [] } });
-      }
-    } else {
-      const ms = plan.rollout.gate.pause === null ? 0 : (parseDuration(plan.rollout.gate.pause) ?? 0);
-      if (ms > 0) {
-        await at(null, { type: "pause", wave, ms, until: new Date(Date.now() + ms).toISOString() });
-        await (o.sleep ?? ((n: number) => realSleep(n, new AbortController().signal)))(ms);
-      }
-    }
-    const hosts = allHosts(plan, replayed(await journalRecords(path)));
-    const status = runStatus(hosts, halt?.reason ?? null);
-    const failuresNow = hosts.filter((h) => BUDGET_OUTCOMES.has(h.outcome)).length;
-    let finishedAt = new Date().toISOString();
-    if (ended) finishedAt = (await at(null, { type: "run-end", status, exitCode: status === "ok" ? 0 : status === "hosts-failed" ? 1 : 4, halt: halt?.reason ?? null })).time;
-    await journal.close();
-    const { records } = await readJournal(path);
-    const results2 = runResults({ runId: o.runId, plan, startedAt: journal.startedAt || (records[0] as JournalRecord).time, finishedAt, status, halt, failures: failuresNow, resumes: 0, hosts });
-    await writeResults(runDir, results2);
-    const report = join(runDir, "report.md");
-    const criticality = new Map(plan.hosts.map((h) => [h.name, h.criticality]));
-    await writeFileAtomic(report, o.secrets.redact(renderRunReport({ plan, results: results2, journal: records, criticality, planFile })), { root: o.root });
-    const approval = (await approvalFromActions(o.env)) ?? (await approvalFromHistory(o.root, isAbsolute(planFile) ? planFile : join(o.root, planFile)));
-    const audit = await recordRun({ root: o.root, runDir, resumed: false, merged: true, planFile, approval, actor: actorOf(o.env), results: results2 });
-    return { results: results2, wave, shards: shards.length, ended, audit, report, notes };
-  } finally {
-    await journal.close().catch(() => undefined);
-  }
-}
-
-/** The run's journal so far (every append above was awaited, so it is on disk). */
-async function journalRecords(path: string): Promise<JournalRecord[]> {
-  return (await readJournal(path)).records;
-}
-
-/** Each host's latest result, replayed from the run's journal. */
-function replayed(records: JournalRecord[]): Map<string, HostResult> {
-  const state = replayJournal({ records, tornBytes: 0 });
-  const out = new Map<string, HostResult>();
-  for (const [name, h] of state.hosts) if (h.result !== null) out.set(name, h.result);
-  return out;
-}
-
-/** The plan's hosts that have a result, in rollout order. */
-function allHosts(plan: Plan, results: ReadonlyMap<string, HostResult>): HostResult[] {
-  return plan.rollout.waves.flatMap((w) => w.hosts).flatMap((name) => {
-    const r = results.get(name);
-    return r === undefined ? [] : [r];
-  });
+/**
+ * Writes results.json (and its summary), report.md and the merge's audit entry from the
+ * run's journal as it now stands (`records`) and the wave's verdict.
+ */
+async function finish(o: MergeOptions, plan: Plan, planFile: string, runDir: string, wave: number, shards: number, records: JournalRecord[], decided: WaveDecision, notes: string[]): Promise<MergeOutcome> {
+  const hosts = allHosts(plan, replayed(records));
+  const status = runStatus(hosts, decided.halt?.reason ?? null);
+  const end = decided.ended ? records.findLast((r) => r.type === "run-end") : undefined;
+  const finishedAt = end?.time ?? new Date().toISOString();
+  const results = runResults({ runId: o.runId, plan, startedAt: (records[0] as JournalRecord).time, finishedAt, status, halt: decided.halt, failures: hosts.filter((h) => BUDGET_OUTCOMES.has(h.outcome)).length, resumes: 0, hosts });
+  await writeResults(runDir, results);
+  const report = join(runDir, "report.md");
+  const criticality = new Map(plan.hosts.map((h) => [h.name, h.criticality]));
+  await writeFileAtomic(report, o.secrets.redact(renderRunReport({ plan, results, journal: records, criticality, planFile })), { root: o.root });
+  const approval = (await approvalFromActions(o.env)) ?? (await approvalFromHistory(o.root, isAbsolute(planFile) ? planFile : join(o.root, planFile)));
+  const audit = await recordRun({ root: o.root, runDir, resumed: false, merged: true, planFile, approval, actor: actorOf(o.env), results });
+  return { results, wave, shards, ended: decided.ended, audit, report, notes };
 }

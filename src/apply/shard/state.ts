@@ -31,16 +31,24 @@ export interface MergedState {
 export async function readMergedState(runDir: string, runId: string, plan: Pick<Plan, "id" | "digest">): Promise<MergedState> {
   const path = join(runDir, JOURNAL_FILE);
   if (!(await exists(path))) return { next: 0, failures: 0, ended: null, records: [] };
-  const read = await readJournal(path);
-  const state = replayJournal(read);
+  return mergedStateOf((await readJournal(path)).records, runId, plan);
+}
+
+/**
+ * The merged state of run `runId` from its journal's records (checked by readJournal);
+ * no record is a run whose first wave is next. @throws as readMergedState.
+ */
+export function mergedStateOf(records: JournalRecord[], runId: string, plan: Pick<Plan, "id" | "digest">): MergedState {
+  if (records.length === 0) return { next: 0, failures: 0, ended: null, records: [] };
+  const state = replayJournal({ records, tornBytes: 0 });
   if (state.planDigest !== plan.digest || state.runId !== runId) {
     throw new StewardError("stale-plan", `runs/${runId}/journal.jsonl is run ${state.runId} of plan ${state.planId} (digest ${state.planDigest.slice(0, 12)}…), not run ${runId} of plan ${plan.id}`, "apply each shard with the plan the run was started with");
   }
   let next = 0;
-  for (const r of read.records) {
+  for (const r of records) {
     if (r.type !== "shard-merge") continue;
     if (r.wave !== next) throw new StewardError("stale-plan", `runs/${runId}/journal.jsonl line ${r.seq} merges wave ${r.wave + 1} after wave ${next}: waves are merged in order, once`, "the journal was edited; keep it for review and start a new run from a fresh plan");
     next += 1;
   }
-  return { next, failures: state.failures, ended: state.ended, records: read.records };
+  return { next, failures: state.failures, ended: state.ended, records };
 }

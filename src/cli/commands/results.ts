@@ -35,6 +35,9 @@ its lock left behind, a commit holding its journal; or that nothing does), a dup
 or moved one, shards of another plan or run, a shard that never finished (continue it:
 steward apply <plan> --resume <run-id> --shard I/N --wave K), or one run with another
 budget share. Torn journal lines a shard's resume cut off are named on standard error.
+A merge killed at any point (a lost runner, kill -9) is completed by running the same
+command again: the wave is in the run's journal whole or not at all, and the audit
+entry, written last, marks it done; the re-run writes what is missing, once.
 Exit codes: 0 the next wave may start (or the run ended ok), 1 some hosts failed within
 the budget, 2 usage, 4 halted (budget, gate or signal): the hosts left are
 not-started:budget and no further wave is applied, 5 a shard cannot be merged.
