@@ -63,8 +63,15 @@ export const isOs = (s: string): boolean => OS.test(s);
 /** Whether `s` is a Linux boot id: a UUID, 8-4-4-4-12 lower-case hex. */
 export const isBootId = (s: string): boolean => BOOT_ID.test(s);
 const isMount = (s: string): boolean => s.startsWith("/") && s.length <= MAX_PATH && !hasUnprintable(s);
-const isName = (s: string): boolean => DRIVERS.some((d) => d.validName(s));
-const isVersion = (s: string): boolean => DRIVERS.some((d) => d.validVersion(s));
+// Loops, not DRIVERS.some(callback): a callback closing over the value would be a new (named) function per value.
+function isName(s: string): boolean {
+  for (let i = 0; i < DRIVERS.length; i++) if (DRIVERS[i]!.validName(s)) return true;
+  return false;
+}
+function isVersion(s: string): boolean {
+  for (let i = 0; i < DRIVERS.length; i++) if (DRIVERS[i]!.validVersion(s)) return true;
+  return false;
+}
 const hostName = (v: unknown): v is string => typeof v === "string" && isHost(v);
 const packageName = (v: unknown): boolean => typeof v === "string" && v.length <= MAX_VALUE_LENGTH && isName(v);
 const packageVersion = (v: unknown): boolean => typeof v === "string" && v.length <= MAX_VALUE_LENGTH && isVersion(v);
