@@ -80,7 +80,7 @@ describe("snapshots read for their resources only (the forecast's reader)", () =
     expect(direct.hosts.get("b-2")!.disks.get("/var")!.length).toBe(8);
   });
 
-  it("names a bad value it uses with file:line, as the full reader does, and passes nothing of that line; values it does not use are not checked", async () => {
+  it("names a bad value with file:line, as the full reader does, and passes nothing of that line, whether it uses the value or not", async () => {
     await write("2026-03-02", [
       SNAPSHOT_HEADER_LINE,
       row("a-1", "2026-03-02T01:00:00.000Z", 10, { disks: [["/", 1000, 10], ["relative", 5, 1]] }),
@@ -90,6 +90,7 @@ describe("snapshots read for their resources only (the forecast's reader)", () =
       JSON.stringify(["d-4", "2026-03-02T01:00:00.000Z", ["web"], "debian 12", [], [1, 2]]),
       "{not json",
       JSON.stringify({ v: 1, host: "e-5", takenAt: "2026-03-02T01:00:00.000Z", groups: [], unreachable: true, os: "debian 12" }),
+      row("f-6", "2026-03-02T01:00:00.000Z", 10, { upgradable: [["curl", "7.88.1-10", "8.1.0-1", "urgent"]] }),
     ]);
     const { sink, calls } = recorder();
     const problems: SnapshotProblem[] = [];
@@ -98,16 +99,15 @@ describe("snapshots read for their resources only (the forecast's reader)", () =
     for await (const _ of readSnapshotDays(root, {}, { onProblem: (p) => full.push(p) })) void _;
     const at = (line: number): string | undefined => problems.find((p) => p.line === line)?.message;
     expect(at(2)).toBe('has a disk mount "relative" that is not an absolute path without control characters; skipped');
+    expect(at(3)).toMatch(/^has an os "not\\tan os"/);
     expect(at(4)).toBe("was taken on 2026-03-01, not on the file's day; skipped");
-    expect(at(5)).toBe('is a second line for host "b-2" (first on line 3); skipped');
     expect(at(6)).toBe("has 6 values, not 11 (a reachable host) or 3 (an unreachable one: host, takenAt, groups); skipped");
     expect(at(7)).toBe("is not JSON; skipped");
     expect(at(8)).toBe("is unreachable yet has facts; skipped");
+    expect(at(9)).toBe('has an upgradable type "urgent" of "curl" that is not security, patch, minor or major; skipped');
     expect(problems.every((p) => p.file === "facts/snapshots/2026-03-02.jsonl")).toBe(true);
-    // The full reader names the same lines but line 3, whose os and upgradable break their grammar (so line 5 is its first b-2).
-    expect(full.filter((p) => p.line !== 3)).toEqual(problems.filter((p) => p.line !== 5));
-    expect(full.find((p) => p.line === 3)?.message).toMatch(/has an os/);
-    // Line 3 is the only one passed: its resources are good.
+    // The very same problems as the full reader: line 5 is b-2's first good line, so it is read.
+    expect(problems).toEqual(full);
     expect(calls.filter((c) => c.startsWith("snapshot")).map((c) => c.split(" ")[1])).toEqual(["b-2"]);
     expect(calls).toContain("disk /var 5000 20");
   });

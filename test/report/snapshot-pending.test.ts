@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SNAPSHOT_HEADER_LINE } from "../../src/facts/snapshot-line.ts";
+import { readSnapshotResources } from "../../src/report/history/snapshot-columns.ts";
 import { readPendingSnapshotDays, type PendingSnapshot } from "../../src/report/history/snapshot-pending.ts";
 import { readSnapshotDays, type SnapshotProblem, type SnapshotRange } from "../../src/report/history/snapshots.ts";
 import { PendingTracker, type EndedStreak } from "../../src/report/pending.ts";
@@ -99,6 +100,13 @@ describe("snapshots read for their pending updates only (status and trends)", ()
     expect(pending.map((day) => day.map(project))).toEqual(full.map((day) => day.map(project)));
     expect(pendingProblems).toEqual(fullProblems);
     expect(fullProblems.length).toBeGreaterThan(20);
+    // The forecast's reader skips and names the very same lines, and takes the others.
+    const forecastProblems: SnapshotProblem[] = [];
+    const taken: string[] = [];
+    const ignore = (): void => undefined;
+    await readSnapshotResources(root, {}, { snapshot: (host, takenAt) => void taken.push(`${host} ${takenAt}`), disk: ignore, memory: ignore, load: ignore }, { onProblem: (p) => forecastProblems.push(p) });
+    expect(forecastProblems).toEqual(fullProblems);
+    expect(taken).toEqual(full.flat().map((s) => `${s.host} ${s.takenAt}`));
     // Every kind of line above was met.
     const messages = fullProblems.map((p) => p.message).join("\n");
     for (const kind of ["upgradable name", "rebootRequired", "groups", "not JSON", "not on the file's day", "second line", "before the file's header", "has 4 values", "not an absolute path", "twice", "no disks list", "above its totalBytes", "load.cpus", "load above", "uptimeSeconds", "bootId", "os ", "whole number of bytes", "uptimeSeconds Infinity"]) expect(messages).toContain(kind);

@@ -7,18 +7,18 @@
  * to a {@link ResourceSink} as it stands in the parsed row: no record, no object per
  * reading, times as epoch milliseconds.
  *
- * What is checked is what is used: a format-2 row's length and every value the sink
- * receives, under the same rules and messages as the full reader
- * (snapshot-grammar.ts, resourceRowProblem); a row that breaks one is a problem named
- * `file:line` and nothing of it reaches the sink. The values it does not use (os,
- * uptimeSeconds, bootId, rebootRequired, upgradable) are parsed as JSON but not checked
- * against their grammar: `steward report status` and `trends` still read whole lines.
- * A format-1 line (the record as an object: history written before format 2) is
- * checked whole, as the full reader checks it. Every other rule of the full reader
+ * Every line is checked whole, under the full reader's rules and messages: the row's
+ * length, identity and resources (snapshot-grammar.ts, resourceRowProblem), then its
+ * other values (factsRowProblem: os, uptimeSeconds, bootId, rebootRequired, each
+ * upgradable entry — an entry equal to the host's previous line's at the same place is
+ * not checked again); a row that breaks one is a problem named `file:line` and nothing
+ * of it reaches the sink, so the forecast skips and names exactly the lines status and
+ * trends do. A format-1 line (the record as an object: history written before format 2)
+ * is checked whole, as the full reader checks it. Every other rule of the full reader
  * holds (./snapshots.ts): one file at a time in date order, lines of another day and a
  * second line of a host skipped and named, the range's ends compared to the instant.
  */
-import { resourceRowProblem } from "./snapshot-grammar.ts";
+import { factsRowProblem, resourceRowProblem } from "./snapshot-grammar.ts";
 import { scanSnapshotFile, snapshotFiles, snapshotProblem, SnapshotLines, SnapshotReadBuffer, utcDay, type FactSnapshot, type SnapshotProblem, type SnapshotRange } from "./snapshots.ts";
 
 /**
@@ -53,6 +53,8 @@ export async function readSnapshotResources(root: string, range: SnapshotRange, 
   const firstDay = range.since === undefined ? "" : utcDay(range.since);
   const lastDay = range.until === undefined ? "9999-99-99" : utcDay(range.until);
   const buffer = new SnapshotReadBuffer();
+  // Each host's last upgradable list that passed: most entries recur from day to day.
+  const checkedUpdates = new Map<string, unknown[]>();
   let files = 0;
   for (const f of await snapshotFiles(root, options.onProblem)) {
     if (f.day < firstDay || f.day > lastDay) continue;
@@ -62,13 +64,15 @@ export async function readSnapshotResources(root: string, range: SnapshotRange, 
     const ends = f.day === firstDay || f.day === lastDay;
     await scanSnapshotFile(f.path, lines, buffer, {
       row(row, n) {
-        const problem = resourceRowProblem(row);
+        const reachable = row.length > 3;
+        const before = reachable ? checkedUpdates.get(row[0] as string) : undefined;
+        const problem = resourceRowProblem(row) ?? (reachable ? factsRowProblem(row, before) : null);
         if (problem !== null) return lines.report(n, `${problem}; skipped`);
+        if (reachable) checkedUpdates.set(row[0] as string, row[10] as unknown[]);
         const host = row[0] as string;
         const takenAt = row[1] as string;
         const at = Date.parse(takenAt);
         if (!lines.admit(host, takenAt, n) || (ends && (at < since || at > until))) return;
-        const reachable = row.length > 3;
         sink.snapshot(host, takenAt, at, row[2] as string[], !reachable);
         if (!reachable) return;
         const disks = row[4] as Array<[string, number, number]>;

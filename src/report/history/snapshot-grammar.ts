@@ -218,6 +218,32 @@ export function resourceRowProblem(row: readonly unknown[]): string | null {
 }
 
 /**
+ * What is wrong with the values of a reachable host's format-2 row that are not its
+ * identity or resources (os, uptimeSeconds, bootId, rebootRequired, upgradable), in
+ * {@link decodeRow}'s order and words, or null. For a reader that checks identity and
+ * resources with {@link resourceRowProblem} first: the two together are decodeRow's
+ * whole check. `previous`, when given, is the host's last upgradable list that passed:
+ * an entry equal to the one at its index there is not checked again.
+ */
+export function factsRowProblem(row: readonly unknown[], previous?: readonly unknown[]): string | null {
+  const os = osProblem(row[3]);
+  if (os !== null) return os;
+  const state = hostStateProblem(row[7], row[8], row[9]);
+  if (state !== null) return state;
+  const updateRows = row[10];
+  if (!Array.isArray(updateRows) || updateRows.length > MAX_UPDATES) return "has no upgradable list";
+  for (let i = 0; i < updateRows.length; i++) {
+    const u: unknown = updateRows[i];
+    if (!Array.isArray(u) || u.length !== 4) return "has an upgradable entry that is not [name, from, to, type]";
+    const before = previous?.[i] as unknown[] | undefined;
+    if (before !== undefined && before[0] === u[0] && before[1] === u[1] && before[2] === u[2] && before[3] === u[3]) continue;
+    const problem = updateProblem(u[0], u[1], u[2], u[3]);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
+
+/**
  * A format-2 row's upgradable value (a list of `[name, from, to, type]`) checked and
  * decoded into update records, or what is wrong with it (the first entry that breaks a
  * rule, named as {@link decodeRow} names it).
