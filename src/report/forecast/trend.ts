@@ -43,6 +43,7 @@
  *   the noise of a level that does not move gives a small slope of either sign, and a
  *   fill date decades away from a series that is not growing at all.
  */
+import { medianInPlace } from "./select.ts";
 import { binMedians, interceptFor, MAX_FIT_POINTS, senFit } from "./sen.ts";
 
 /** One reading: `value` of `capacity` at time `t` (same unit for both). */
@@ -330,17 +331,19 @@ function crossing(t0: number, slope: number, intercept: number, threshold: numbe
   return { at: iso(atMs), days };
 }
 
-/** The median of the pairwise slopes of the readings `from` to `to` (exclusive), per day (0 for fewer than two distinct times). */
+/** Room for the pairwise slopes of GROWTH readings, reused by every {@link medianSlope} (it is called at each candidate fall). */
+const growthSlopes = new Float64Array((GROWTH * (GROWTH - 1)) / 2);
+
+/** The median of the pairwise slopes of the readings `from` to `to` (exclusive, at most GROWTH of them), per day (0 for fewer than two distinct times). */
 function medianSlope(points: TrendColumns, from: number, to: number): number {
   const { t, value } = points;
-  const n = to - from;
-  const slopes = new Float64Array((n * (n - 1)) / 2);
+  const slopes = growthSlopes;
   let k = 0;
   for (let i = from; i < to; i++) for (let j = i + 1; j < to; j++) {
     const dt = (t[j]! - t[i]!) / DAY_MS;
     if (dt > 0) slopes[k++] = (value[j]! - value[i]!) / dt;
   }
-  return k === 0 ? 0 : medianOfSorted(slopes.subarray(0, k).sort());
+  return k === 0 ? 0 : medianInPlace(slopes, 0, k - 1);
 }
 
 /** The middle of the values, the lower or upper of the two middle ones for an even count. */
@@ -350,12 +353,7 @@ function middle(values: readonly number[], which: "lower" | "upper"): number {
 }
 
 function median(values: readonly number[]): number {
-  return medianOfSorted(Float64Array.from(values).sort());
-}
-
-function medianOfSorted(s: Float64Array): number {
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return medianInPlace(Float64Array.from(values));
 }
 
 function intervalText(t: Trend): string {
