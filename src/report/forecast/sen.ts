@@ -115,10 +115,19 @@ function medianOf(v: ArrayLike<number>, from: number, to: number, scratch: Float
   return medianInPlace(scratch, 0, to - from - 1);
 }
 
-/** Every (yj − yi)/(xj − xi) for i < j with xi ≠ xj, unordered (rankedAt selects in place). */
+/**
+ * Room for the pairwise slopes of a fit of up to {@link MAX_FIT_POINTS} points, reused
+ * by every such fit (thousands a report): 57 KB each would otherwise be allocated and
+ * collected again per series. A longer series (a caller fitting raw readings) gets
+ * room of its own, so this never holds more than one fit's worth.
+ */
+const slopeRoom = new Float64Array((MAX_FIT_POINTS * (MAX_FIT_POINTS - 1)) / 2);
+
+/** Every (yj − yi)/(xj − xi) for i < j with xi ≠ xj, unordered (rankedAt selects in place); valid until the next call. */
 function pairwiseSlopes(x: ArrayLike<number>, y: ArrayLike<number>): Float64Array {
   const n = x.length;
-  const out = new Float64Array((n * (n - 1)) / 2);
+  const pairs = (n * (n - 1)) / 2;
+  const out = pairs <= slopeRoom.length ? slopeRoom : new Float64Array(pairs);
   let k = 0;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {

@@ -107,11 +107,11 @@ export interface Trend {
   soonest?: Crossing;
   latest?: Crossing;
   /**
-   * The fitted line at each reading of the segment, for charts: [ISO time, value].
-   * Computed on call: only the series with a chart need it (a year of 4,000 series
-   * would otherwise make 1.5 million time strings that are thrown away).
+   * The fitted line at each reading of the segment, for charts: the readings' times (ms
+   * since the epoch) and the line's value at each, parallel. Computed on call: only the
+   * series with a chart need it.
    */
-  line?: () => Array<[string, number]>;
+  line?: () => { t: Float64Array; value: Float64Array };
 }
 
 const DAY_MS = 86_400_000;
@@ -201,8 +201,11 @@ function fitClean(clean: TrendColumns, rejected: Trend["rejected"], options: Tre
   const cross = (slope: number, intercept: number): Crossing => crossing(t0, slope, intercept, threshold, options.now);
   trend.fit = { slopePerDay: fit.slope, lowerPerDay: fit.lower, upperPerDay: fit.upper, confidence, levelAtLast, intercept: fit.intercept, fittedPoints: binned === undefined ? m : binned.x.length };
   trend.line = () => {
-    const line: Array<[string, number]> = new Array(m);
-    for (let i = 0; i < m; i++) line[i] = [iso(t[start + i]!), fit.intercept + fit.slope * x[i]!];
+    const line = { t: new Float64Array(m), value: new Float64Array(m) };
+    for (let i = 0; i < m; i++) {
+      line.t[i] = t[start + i]!;
+      line.value[i] = fit.intercept + fit.slope * x[i]!;
+    }
     return line;
   };
   const flat = FLAT_SHARE_PER_DAY * capacity;
