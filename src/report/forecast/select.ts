@@ -174,3 +174,37 @@ function narrow(values: Float64Array, lowest: number, highest: number): { values
   if (below > lowest || below + m - 1 < highest) return undefined;
   return { values: band.subarray(0, m), offset: below };
 }
+
+/**
+ * The median as simple-statistics computes it (quantileSorted at 0.5, numpy's "linear"
+ * method): the middle value, or for an even count `lower + 0.5·(upper − lower)` of the
+ * two middle ones (which can differ in the last bit from their mean). Reorders
+ * `a[left..right]` in place.
+ * @throws RangeError for an empty range.
+ */
+export function medianLinearInPlace(a: Float64Array, left = 0, right = a.length - 1): number {
+  const n = right - left + 1;
+  if (n <= 0) throw new RangeError("the median of no values");
+  const m = left + (n >> 1);
+  if (n % 2 === 1) return selectInPlace(a, m, left, right);
+  const lower = selectInPlace(a, m - 1, left, right);
+  return lower + 0.5 * (minOf(a, m, right) - lower);
+}
+
+/** Most values a {@link Room} keeps for reuse; a longer request gets an array of its own. */
+const ROOM_LIMIT = 1 << 16;
+
+/**
+ * A buffer reused from call to call of one computation (a fit's working arrays, 4,000
+ * fits a report): each take returns a view of the first `n` values, valid until the
+ * next take from the same room. Values are not cleared.
+ */
+export class Room {
+  #buffer = new Float64Array(0);
+
+  take(n: number): Float64Array {
+    if (n > ROOM_LIMIT) return new Float64Array(n);
+    if (this.#buffer.length < n) this.#buffer = new Float64Array(Math.min(ROOM_LIMIT, Math.max(n, 2 * this.#buffer.length)));
+    return this.#buffer.subarray(0, n);
+  }
+}

@@ -24,8 +24,8 @@
  * the breakdown point holds per bin as well as across bins.
  */
 import { TheilSenRegression } from "ml-regression-theil-sen";
-import { median, probit } from "simple-statistics";
-import { medianInPlace, OrderStatistics } from "./select.ts";
+import { probit } from "simple-statistics";
+import { medianInPlace, medianLinearInPlace, OrderStatistics, Room } from "./select.ts";
 
 /** A Theil–Sen line with the interval of its slope, in the units of x and y given. */
 export interface SenFit {
@@ -70,12 +70,18 @@ export function senFit(x: ArrayLike<number>, y: ArrayLike<number>, confidence: n
   return { slope: model.slope, intercept: model.intercept, lower, upper, confidence, pairs: slopes.length };
 }
 
-/** median(y − b·x): the intercept of a line of slope b through the series. */
+const cutRoom = new Room();
+
+/**
+ * median(y − b·x): the intercept of a line of slope b through the series, the median
+ * as simple-statistics' medianSorted takes it (select.ts, medianLinearInPlace; checked
+ * against it in the tests), found by selection in reused room.
+ * @throws RangeError for an empty series.
+ */
 export function interceptFor(x: ArrayLike<number>, y: ArrayLike<number>, b: number): number {
-  const cuts = new Float64Array(x.length);
+  const cuts = cutRoom.take(x.length);
   for (let i = 0; i < x.length; i++) cuts[i] = y[i]! - b * x[i]!;
-  // simple-statistics' median selects rather than sorts, and reads only length, slice and indices: a typed array is one.
-  return median(cuts as unknown as number[]);
+  return medianLinearInPlace(cuts);
 }
 
 /** Most points a Sen fit ranks the pairwise slopes of (see the module comment). */
@@ -89,13 +95,25 @@ export const MAX_FIT_POINTS = 120;
  * `x` ascending. Returns the series itself (copied) when it has at most `bins` points.
  */
 export function binMedians(x: ArrayLike<number>, y: ArrayLike<number>, bins: number): { x: Float64Array; y: Float64Array } {
+  if (x.length <= bins) return { x: Float64Array.from(x), y: Float64Array.from(y) };
+  return binMediansIn(x, y, bins, new Float64Array(bins), new Float64Array(bins), new Float64Array(x.length));
+}
+
+const binRoom = { x: new Room(), y: new Room(), scratch: new Room() };
+
+/**
+ * {@link binMedians} of a series longer than `bins` into reused room: the bins are valid
+ * until the next call (a fit reads them at once).
+ */
+export function binMediansInRoom(x: ArrayLike<number>, y: ArrayLike<number>, bins: number): { x: Float64Array; y: Float64Array } {
+  return binMediansIn(x, y, bins, binRoom.x.take(bins), binRoom.y.take(bins), binRoom.scratch.take(x.length));
+}
+
+/** The bin medians of a series longer than `bins`, into bx and by (`bins` long) through `scratch` (as long as the series). */
+function binMediansIn(x: ArrayLike<number>, y: ArrayLike<number>, bins: number, bx: Float64Array, by: Float64Array, scratch: Float64Array): { x: Float64Array; y: Float64Array } {
   const n = x.length;
-  if (n <= bins) return { x: Float64Array.from(x), y: Float64Array.from(y) };
   const x0 = x[0]!;
   const width = (x[n - 1]! - x0) / bins;
-  const bx = new Float64Array(bins);
-  const by = new Float64Array(bins);
-  const scratch = new Float64Array(n);
   let count = 0;
   for (let i = 0; i < n; ) {
     const bin = width > 0 ? Math.min(bins - 1, Math.floor((x[i]! - x0) / width)) : 0;

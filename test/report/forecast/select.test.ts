@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { median as ssMedian, medianSorted, probit } from "simple-statistics";
 import { TheilSenRegression } from "ml-regression-theil-sen";
-import { medianInPlace, OrderStatistics, selectInPlace } from "../../../src/report/forecast/select.ts";
+import { medianInPlace, medianLinearInPlace, OrderStatistics, selectInPlace } from "../../../src/report/forecast/select.ts";
 import { interceptFor, senFit } from "../../../src/report/forecast/sen.ts";
 import { prng } from "../../support/prng.ts";
 
@@ -51,6 +51,15 @@ describe("order statistics by selection (select.ts), against sorting and simple-
     expect(() => medianInPlace(new Float64Array(0))).toThrow(RangeError);
     // Two middles whose mean (a + b) / 2 and a + (b − a) / 2 differ in the last bit: the mean, as the trend's medians always took it.
     expect(medianInPlace(Float64Array.of(1.1493108790131803, 0.4704461621448613))).toBe(0.8098785205790208);
+  });
+
+  it("medianLinearInPlace is exactly simple-statistics' medianSorted of the sorted values", () => {
+    for (const a of sets(17, 120)) {
+      expect(medianLinearInPlace(Float64Array.from(a))).toBe(medianSorted(Array.from(sorted(a))));
+    }
+    // The two middles whose mean and lower + (upper − lower)/2 differ: the library's form.
+    expect(medianLinearInPlace(Float64Array.of(1.1493108790131803, 0.4704461621448613))).toBe(medianSorted([0.4704461621448613, 1.1493108790131803]));
+    expect(medianLinearInPlace(Float64Array.of(1.1493108790131803, 0.4704461621448613))).toBe(0.8098785205790209);
   });
 
   it("OrderStatistics gives every rank of a band, asked in any order, from a narrowed band or the whole set", () => {
