@@ -27,7 +27,7 @@ function recorder(): { sink: ResourceSink; calls: string[] } {
 
 /** The collected series as plain data, to compare two ways of collecting. */
 function plain(c: CollectedSeries): unknown {
-  const series = (s: { kind: string; length: number; t: Float64Array; value: Float64Array; capacity: Float64Array; rejections(): unknown; lastCapacity: number }): unknown => ({ kind: s.kind, t: [...s.t.subarray(0, s.length)], value: [...s.value.subarray(0, s.length)], capacity: [...s.capacity.subarray(0, s.length)], rejected: s.rejections(), lastCapacity: s.lastCapacity });
+  const series = (s: { kind: string; length: number; t: Float64Array; value: Float64Array; capacityAt(i: number): number; rejections(): unknown; lastCapacity: number }): unknown => ({ kind: s.kind, t: [...s.t.subarray(0, s.length)], value: [...s.value.subarray(0, s.length)], capacity: Array.from({ length: s.length }, (_, i) => s.capacityAt(i)), rejected: s.rejections(), lastCapacity: s.lastCapacity });
   return {
     snapshots: c.snapshots,
     days: c.days,

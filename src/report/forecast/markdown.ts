@@ -8,8 +8,6 @@ import { markdownText } from "../../core/text.ts";
 import type { ChartSeries, ForecastReport, ReportedTrend } from "./report.ts";
 import { bytes } from "./recommend.ts";
 
-/** At most this many x-axis categories per chart: readings are thinned evenly past it. */
-const MAX_CHART_POINTS = 60;
 /** At most this many rows in the table of all trends (the JSON has every one). */
 const MAX_TREND_ROWS = 300;
 
@@ -68,11 +66,9 @@ function trendRows(report: ForecastReport): Array<{ key: number; text: string }>
 
 /** A Mermaid xychart-beta of one series: readings, the fitted line and the threshold, on the same categories. */
 function chart(c: ChartSeries): string {
-  const idx = thin(c.observed.length, MAX_CHART_POINTS);
-  const observed = idx.map((i) => c.observed[i]!);
-  const fittedAt = new Map(c.fitted);
+  const observed = c.points;
   const values = observed.map(([, v]) => v);
-  const fitted = observed.map(([t, v]) => fittedAt.get(t) ?? v);
+  const fitted = observed.map(([, , f]) => f);
   const top = Math.max(c.threshold, ...values, ...fitted) * 1.05;
   const num = (v: number): string => (Number.isFinite(v) ? Number(v.toFixed(3)).toString() : "0");
   return [
@@ -88,12 +84,6 @@ function chart(c: ChartSeries): string {
     `    line [${observed.map(() => num(c.threshold)).join(", ")}]`,
     "```\n",
   ].join("\n");
-}
-
-/** Indices 0..n-1 thinned evenly to at most `max`, the first and last kept. */
-function thin(n: number, max: number): number[] {
-  if (n <= max) return Array.from({ length: n }, (_, i) => i);
-  return Array.from({ length: max }, (_, k) => Math.round((k * (n - 1)) / (max - 1)));
 }
 
 /** Text safe inside a Mermaid quoted label: letters, digits and a few marks; anything else a space. */

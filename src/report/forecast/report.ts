@@ -62,10 +62,17 @@ export interface ChartSeries {
   id: string;
   title: string;
   unit: "GiB" | "load";
-  observed: Array<[string, number]>;
-  fitted: Array<[string, number]>;
+  /**
+   * The readings of the fitted segment a chart shows, thinned evenly to at most
+   * {@link MAX_CHART_POINTS} (the first and last kept): [ISO time, reading, the fitted
+   * line at that reading], in `unit`.
+   */
+  points: Array<[string, number, number]>;
   threshold: number;
 }
+
+/** At most this many readings (x-axis categories) per chart: thinned evenly past it. */
+export const MAX_CHART_POINTS = 60;
 
 const GIB = 1024 ** 3;
 
@@ -127,13 +134,33 @@ export function buildForecast(collected: CollectedSeries, options: BuildOptions)
   return { report, charts };
 }
 
+/**
+ * The chart of a recommendation: the readings from the fitted segment's start, thinned,
+ * each with the fitted line at its time (the line is drawn at readings only, so a
+ * reading outside the segment shows its own value). Only the readings shown are turned
+ * into times and values: a chart shows 60 of a year's 365.
+ */
 function chartOf(rec: Recommendation, trend: Trend, kind: ResourceKind, h: HostSeries, mount?: string): ChartSeries {
   const from = Date.parse(trend.segment!.from);
   const scale = kind === "load" ? 1 : GIB;
   const series = kind === "disk" ? h.disks.get(mount!)! : kind === "memory" ? h.memory : h.load;
-  const observed: Array<[string, number]> = [];
   const length = series.settle();
-  for (let i = 0; i < length; i++) if (series.t[i]! >= from) observed.push([new Date(series.t[i]!).toISOString(), series.value[i]! / scale]);
-  const fitted = (trend.line?.() ?? []).map(([t, v]) => [t, v / scale] as [string, number]);
-  return { id: rec.id, title: rec.title, unit: kind === "load" ? "load" : "GiB", observed, fitted, threshold: trend.threshold / scale };
+  const observed: number[] = [];
+  for (let i = 0; i < length; i++) if (series.t[i]! >= from) observed.push(i);
+  const fitted = new Map<number, number>();
+  const line = trend.line?.();
+  if (line !== undefined) for (let k = 0; k < line.t.length; k++) fitted.set(line.t[k]!, line.value[k]!);
+  const points = thin(observed.length, MAX_CHART_POINTS).map((k): [string, number, number] => {
+    const i = observed[k]!;
+    const value = series.value[i]! / scale;
+    const onLine = fitted.get(series.t[i]!);
+    return [new Date(series.t[i]!).toISOString(), value, onLine === undefined ? value : onLine / scale];
+  });
+  return { id: rec.id, title: rec.title, unit: kind === "load" ? "load" : "GiB", points, threshold: trend.threshold / scale };
+}
+
+/** Indices 0..n-1 thinned evenly to at most `max`, the first and last kept. */
+function thin(n: number, max: number): number[] {
+  if (n <= max) return Array.from({ length: n }, (_, i) => i);
+  return Array.from({ length: max }, (_, k) => Math.round((k * (n - 1)) / (max - 1)));
 }

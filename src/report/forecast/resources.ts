@@ -14,6 +14,7 @@
  *   runnable task per CPU (load ≥ cpus). Load is not cumulative: no segments.
  */
 import type { DailySeries } from "./collect.ts";
+import { Room } from "./select.ts";
 import { fitTrend, fitTrendColumns, type Trend, type TrendPoint } from "./trend.ts";
 
 export type ResourceKind = "disk" | "memory" | "load";
@@ -103,7 +104,9 @@ export function forecastLoad(samples: readonly LoadSample[], options: ForecastOp
 export function forecastSeries(series: DailySeries, options: ForecastOptions): Trend {
   const rules = RESOURCE_RULES[series.kind];
   const length = series.settle();
-  const trend = fitTrendColumns({ t: series.t, value: series.value, capacity: series.capacity, length }, { ...options, ...rules, valueAtMostCapacity: series.kind !== "load", rejected: series.rejections() });
+  // A capacity that never changed is one number: the fit reads it as a column, filled in reused room.
+  const capacity = typeof series.capacity === "number" ? constantRoom.take(length).fill(series.capacity) : series.capacity;
+  const trend = fitTrendColumns({ t: series.t, value: series.value, capacity, length }, { ...options, ...rules, valueAtMostCapacity: series.kind !== "load", rejected: series.rejections() });
   if (trend.observed > 0 || series.lastCapacity <= 0) return trend;
   // No reading was kept: the capacity is still the one the host reported, never 0.
   const known = { ...trend, capacity: series.lastCapacity, threshold: series.lastCapacity * rules.fullAt };
@@ -111,6 +114,9 @@ export function forecastSeries(series: DailySeries, options: ForecastOptions): T
   if (series.kind === "disk" && overfull !== undefined && trend.rejected.length === 1) known.note = DISK_OVER_SIZE;
   return known;
 }
+
+/** Room for the capacity column of a series that has one capacity (one series is fitted at a time; the trend keeps no reference to it). */
+const constantRoom = new Room();
 
 /** The reason readingProblem gives for a level above its capacity. */
 const OVER_CAPACITY = "more used than the capacity";

@@ -13,7 +13,9 @@
  * (interpolated between neighbours when not whole). It assumes independent
  * residuals and is approximate for small n: the caller demands a minimum of points.
  *
- * Cost: the estimator ranks all n(n−1)/2 pairwise slopes, quadratic in n. Long series
+ * Cost: the estimator ranks all n(n−1)/2 pairwise slopes, quadratic in n: the line is
+ * the library's (which selects its median), and the interval's ends are selected from
+ * the band of slopes that holds them (select.ts), never sorted for. Long series
  * are first reduced with {@link binMedians} to at most {@link MAX_FIT_POINTS} points
  * (trend.ts does so), which bounds one fit at about 7,000 slopes. Bin medians were
  * chosen over a random sample of pairs because the interval stays the textbook one:
@@ -22,7 +24,8 @@
  * the breakdown point holds per bin as well as across bins.
  */
 import { TheilSenRegression } from "ml-regression-theil-sen";
-import { medianSorted, probit } from "simple-statistics";
+import { probit } from "simple-statistics";
+import { medianInPlace, medianLinearInPlace, OrderStatistics, Room } from "./select.ts";
 
 /** A Theil–Sen line with the interval of its slope, in the units of x and y given. */
 export interface SenFit {
@@ -54,22 +57,31 @@ export function senFit(x: ArrayLike<number>, y: ArrayLike<number>, confidence: n
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) throw new RangeError(`point ${i} is not finite`);
   const slopes = pairwiseSlopes(x, y);
   if (slopes.length === 0) throw new RangeError("a line needs two points with distinct x");
-  const model = new TheilSenRegression(Array.from(x), Array.from(y));
+  // The library takes typed arrays as they are (ml-regression-base's checkArrayLength accepts any array).
+  const model = new TheilSenRegression(x as readonly number[], y as readonly number[]);
   const z = probit(1 - (1 - confidence) / 2);
   const c = z * Math.sqrt(kendallVariance(y));
   const m1 = (slopes.length - c) / 2;
   const m2 = (slopes.length + c) / 2;
-  const lower = Math.min(rankedAt(slopes, m1), model.slope);
-  const upper = Math.max(rankedAt(slopes, m2 + 1), model.slope);
+  // Only the ranks about the interval's ends are read: selected from the band of slopes that holds them.
+  const ranked = new OrderStatistics(slopes, rankIndex(slopes.length, m1), rankIndex(slopes.length, m2 + 1) + 1);
+  const lower = Math.min(rankedAt(ranked, slopes.length, m1), model.slope);
+  const upper = Math.max(rankedAt(ranked, slopes.length, m2 + 1), model.slope);
   return { slope: model.slope, intercept: model.intercept, lower, upper, confidence, pairs: slopes.length };
 }
 
-/** median(y − b·x): the intercept of a line of slope b through the series. */
+const cutRoom = new Room();
+
+/**
+ * median(y − b·x): the intercept of a line of slope b through the series, the median
+ * as simple-statistics' medianSorted takes it (select.ts, medianLinearInPlace; checked
+ * against it in the tests), found by selection in reused room.
+ * @throws RangeError for an empty series.
+ */
 export function interceptFor(x: ArrayLike<number>, y: ArrayLike<number>, b: number): number {
-  const cuts = new Float64Array(x.length);
+  const cuts = cutRoom.take(x.length);
   for (let i = 0; i < x.length; i++) cuts[i] = y[i]! - b * x[i]!;
-  // simple-statistics' medianSorted reads only length and indices: a typed array is one.
-  return medianSorted(cuts.sort() as unknown as number[]);
+  return medianLinearInPlace(cuts);
 }
 
 /** Most points a Sen fit ranks the pairwise slopes of (see the module comment). */
@@ -83,35 +95,57 @@ export const MAX_FIT_POINTS = 120;
  * `x` ascending. Returns the series itself (copied) when it has at most `bins` points.
  */
 export function binMedians(x: ArrayLike<number>, y: ArrayLike<number>, bins: number): { x: Float64Array; y: Float64Array } {
+  if (x.length <= bins) return { x: Float64Array.from(x), y: Float64Array.from(y) };
+  return binMediansIn(x, y, bins, new Float64Array(bins), new Float64Array(bins), new Float64Array(x.length));
+}
+
+const binRoom = { x: new Room(), y: new Room(), scratch: new Room() };
+
+/**
+ * {@link binMedians} of a series longer than `bins` into reused room: the bins are valid
+ * until the next call (a fit reads them at once).
+ */
+export function binMediansInRoom(x: ArrayLike<number>, y: ArrayLike<number>, bins: number): { x: Float64Array; y: Float64Array } {
+  return binMediansIn(x, y, bins, binRoom.x.take(bins), binRoom.y.take(bins), binRoom.scratch.take(x.length));
+}
+
+/** The bin medians of a series longer than `bins`, into bx and by (`bins` long) through `scratch` (as long as the series). */
+function binMediansIn(x: ArrayLike<number>, y: ArrayLike<number>, bins: number, bx: Float64Array, by: Float64Array, scratch: Float64Array): { x: Float64Array; y: Float64Array } {
   const n = x.length;
-  if (n <= bins) return { x: Float64Array.from(x), y: Float64Array.from(y) };
   const x0 = x[0]!;
   const width = (x[n - 1]! - x0) / bins;
-  const bx: number[] = [];
-  const by: number[] = [];
+  let count = 0;
   for (let i = 0; i < n; ) {
     const bin = width > 0 ? Math.min(bins - 1, Math.floor((x[i]! - x0) / width)) : 0;
     let j = i + 1;
     while (j < n && (width > 0 ? Math.min(bins - 1, Math.floor((x[j]! - x0) / width)) : 0) === bin) j++;
-    bx.push(medianOf(x, i, j));
-    by.push(medianOf(y, i, j));
+    bx[count] = medianOf(x, i, j, scratch);
+    by[count] = medianOf(y, i, j, scratch);
+    count++;
     i = j;
   }
-  return { x: Float64Array.from(bx), y: Float64Array.from(by) };
+  return { x: bx.subarray(0, count), y: by.subarray(0, count) };
 }
 
-function medianOf(v: ArrayLike<number>, from: number, to: number): number {
-  const s = new Float64Array(to - from);
-  for (let k = from; k < to; k++) s[k - from] = v[k]!;
-  s.sort();
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+/** The median of v[from..to) (the mean of the two middle values for an even count), through `scratch` (at least to − from long). */
+function medianOf(v: ArrayLike<number>, from: number, to: number, scratch: Float64Array): number {
+  for (let k = from; k < to; k++) scratch[k - from] = v[k]!;
+  return medianInPlace(scratch, 0, to - from - 1);
 }
 
-/** Every (yj − yi)/(xj − xi) for i < j with xi ≠ xj, unordered (rankedAt selects in place). */
+/**
+ * Room for the pairwise slopes of a fit of up to {@link MAX_FIT_POINTS} points, reused
+ * by every such fit (thousands a report): 57 KB each would otherwise be allocated and
+ * collected again per series. A longer series (a caller fitting raw readings) gets
+ * room of its own, so this never holds more than one fit's worth.
+ */
+const slopeRoom = new Float64Array((MAX_FIT_POINTS * (MAX_FIT_POINTS - 1)) / 2);
+
+/** Every (yj − yi)/(xj − xi) for i < j with xi ≠ xj, unordered (rankedAt selects in place); valid until the next call. */
 function pairwiseSlopes(x: ArrayLike<number>, y: ArrayLike<number>): Float64Array {
   const n = x.length;
-  const out = new Float64Array((n * (n - 1)) / 2);
+  const pairs = (n * (n - 1)) / 2;
+  const out = pairs <= slopeRoom.length ? slopeRoom : new Float64Array(pairs);
   let k = 0;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
@@ -132,45 +166,20 @@ function kendallVariance(y: ArrayLike<number>): number {
   return Math.max(0, (n * (n - 1) * (2 * n + 5) - ties) / 18);
 }
 
-/**
- * The value at 1-based rank r of the values, interpolated between the neighbouring
- * ranks, clamped to the ends: what indexing the sorted values would give, found by
- * selection (Hoare's quickselect, expected linear time) instead of a full sort.
- * Reorders `values` in place.
- */
-function rankedAt(values: Float64Array, r: number): number {
-  const i = Math.min(values.length - 1, Math.max(0, r - 1));
-  const lo = Math.floor(i);
-  const low = select(values, lo);
-  if (lo + 1 >= values.length || i === lo) return low;
-  // After selecting lo, everything right of it is ≥ it: the next rank is their minimum.
-  let high = Number.POSITIVE_INFINITY;
-  for (let k = lo + 1; k < values.length; k++) if (values[k]! < high) high = values[k]!;
-  return low + (high - low) * (i - lo);
+/** The 0-based index below 1-based rank r among n values, clamped to them (see {@link rankedAt}). */
+function rankIndex(n: number, r: number): number {
+  return Math.floor(Math.min(n - 1, Math.max(0, r - 1)));
 }
 
-/** The k-th smallest (0-based) of `a`, leaving a partitioned around it (a[k] in place). */
-function select(a: Float64Array, k: number): number {
-  let left = 0;
-  let right = a.length - 1;
-  while (right > left) {
-    const pivot = a[(left + right) >> 1]!;
-    let i = left;
-    let j = right;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i] = a[j]!;
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) right = j;
-    else if (k >= i) left = i;
-    else return a[k]!;
-  }
-  return a[k]!;
+/**
+ * The value at 1-based rank r of the n values, interpolated between the neighbouring
+ * ranks, clamped to the ends: what indexing the sorted values would give.
+ */
+function rankedAt(ranked: OrderStatistics, n: number, r: number): number {
+  const i = Math.min(n - 1, Math.max(0, r - 1));
+  const lo = Math.floor(i);
+  const low = ranked.value(lo);
+  if (lo + 1 >= n || i === lo) return low;
+  const high = ranked.value(lo + 1);
+  return low + (high - low) * (i - lo);
 }

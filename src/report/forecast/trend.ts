@@ -43,7 +43,8 @@
  *   the noise of a level that does not move gives a small slope of either sign, and a
  *   fill date decades away from a series that is not growing at all.
  */
-import { binMedians, interceptFor, MAX_FIT_POINTS, senFit } from "./sen.ts";
+import { medianInPlace, Room } from "./select.ts";
+import { binMediansInRoom, interceptFor, MAX_FIT_POINTS, senFit } from "./sen.ts";
 
 /** One reading: `value` of `capacity` at time `t` (same unit for both). */
 export interface TrendPoint {
@@ -106,11 +107,11 @@ export interface Trend {
   soonest?: Crossing;
   latest?: Crossing;
   /**
-   * The fitted line at each reading of the segment, for charts: [ISO time, value].
-   * Computed on call: only the series with a chart need it (a year of 4,000 series
-   * would otherwise make 1.5 million time strings that are thrown away).
+   * The fitted line at each reading of the segment, for charts: the readings' times (ms
+   * since the epoch) and the line's value at each, parallel. Computed on call: only the
+   * series with a chart need it.
    */
-  line?: () => Array<[string, number]>;
+  line?: () => { t: Float64Array; value: Float64Array };
 }
 
 const DAY_MS = 86_400_000;
@@ -164,6 +165,9 @@ export function fitTrendColumns(columns: TrendColumns, options: TrendOptions): T
   return fitClean(columns, rejectedList(new Map(), options.rejected ?? []), options);
 }
 
+/** Room for a fit's segment (days, levels): one fit at a time. */
+const fitRoom = { x: new Room(), y: new Room() };
+
 /** The fit of clean readings: in time order, distinct instants, each fit to be fitted. */
 function fitClean(clean: TrendColumns, rejected: Trend["rejected"], options: TrendOptions): Trend {
   const minPoints = Math.max(2, options.minPoints ?? 5);
@@ -185,14 +189,15 @@ function fitClean(clean: TrendColumns, rejected: Trend["rejected"], options: Tre
   if (m < minPoints) return { ...trend, message: `insufficient data: ${m} point${m === 1 ? "" : "s"}${since}, need ${minPoints}` };
   if (spanDays < minSpanDays) return { ...trend, message: `insufficient data: ${m} points${since} over ${round(spanDays, 2)} days, need at least ${minSpanDays} days` };
 
-  const x = new Float64Array(m);
-  const y = new Float64Array(m);
+  // The segment in days from its start, in room reused by every fit (read only within this call).
+  const x = fitRoom.x.take(m);
+  const y = fitRoom.y.take(m);
   for (let i = 0; i < m; i++) {
     x[i] = (t[start + i]! - t0) / DAY_MS;
     y[i] = value[start + i]!;
   }
   // Long segments: Sen's slope and its interval over bin medians (see the module comment).
-  const binned = m > MAX_FIT_POINTS ? binMedians(x, y, MAX_FIT_POINTS) : undefined;
+  const binned = m > MAX_FIT_POINTS ? binMediansInRoom(x, y, MAX_FIT_POINTS) : undefined;
   const sen = binned === undefined ? senFit(x, y, confidence) : senFit(binned.x, binned.y, confidence);
   const fit = { ...sen, intercept: binned === undefined ? sen.intercept : interceptFor(x, y, sen.slope) };
   const xLast = x[m - 1]!;
@@ -200,8 +205,11 @@ function fitClean(clean: TrendColumns, rejected: Trend["rejected"], options: Tre
   const cross = (slope: number, intercept: number): Crossing => crossing(t0, slope, intercept, threshold, options.now);
   trend.fit = { slopePerDay: fit.slope, lowerPerDay: fit.lower, upperPerDay: fit.upper, confidence, levelAtLast, intercept: fit.intercept, fittedPoints: binned === undefined ? m : binned.x.length };
   trend.line = () => {
-    const line: Array<[string, number]> = new Array(m);
-    for (let i = 0; i < m; i++) line[i] = [iso(t[start + i]!), fit.intercept + fit.slope * x[i]!];
+    const line = { t: new Float64Array(m), value: new Float64Array(m) };
+    for (let i = 0; i < m; i++) {
+      line.t[i] = t[start + i]!;
+      line.value[i] = fit.intercept + fit.slope * ((t[start + i]! - t0) / DAY_MS);
+    }
     return line;
   };
   const flat = FLAT_SHARE_PER_DAY * capacity;
@@ -291,27 +299,28 @@ function segments(points: TrendColumns, dropFraction: number): { start: number; 
     if (v[i - 1]! - v[i]! <= limit) continue;
     const windowStart = Math.max(start, i - BEFORE);
     if (i - windowStart < 3) continue; // no level to fall from yet: one or two readings may be wild
+    // The readings from the fall up to the next one (a second fall within them is judged on its own): i..afterEnd−1.
+    let afterEnd = i + 1;
+    while (afterEnd < Math.min(n, i + AFTER) && v[afterEnd - 1]! - v[afterEnd]! <= limit) afterEnd++;
+    if (afterEnd - i < 2) {
+      if (i === n - 1) unconfirmed = { at: iso(t[i]!), from: v[i - 1]!, to: v[i]! };
+      continue;
+    }
     // Every level is taken at the fall's time along the growth before it, so steady growth does not eat into the fall.
     const growthStart = Math.max(start, i - GROWTH);
     const b = i - growthStart >= 5 ? medianSlope(points, growthStart, i) : 0; // fewer: one wild reading would be a third of the slopes
     const at = t[i]!;
-    const level = (k: number): number => v[k]! + (b * (at - t[k]!)) / DAY_MS;
-    const before: number[] = [];
-    for (let k = windowStart; k < i; k++) before.push(level(k));
-    // The readings from the fall up to the next one (a second fall within them is judged on its own).
-    const after = [level(i)];
-    for (let k = i + 1; k < Math.min(n, i + AFTER) && v[k - 1]! - v[k]! <= limit; k++) after.push(level(k));
-    if (after.length < 2) {
-      if (i === n - 1) unconfirmed = { at: iso(t[i]!), from: v[i - 1]!, to: v[i]! };
-      continue;
-    }
+    const before = levelRoom.before;
+    for (let k = windowStart; k < i; k++) before[k - windowStart] = level(v[k]!, b, at, t[k]!);
+    const after = levelRoom.after;
+    for (let k = i; k < afterEnd; k++) after[k - i] = level(v[k]!, b, at, t[k]!);
     // The level most readings agree on: the lower middle before (a cleanup needs it high), the upper middle after (it needs that low).
-    const from = middle(before, "lower");
-    const to = middle(after, "upper");
+    const from = middle(before, i - windowStart, "lower");
+    const to = middle(after, afterEnd - i, "upper");
     if (from - to <= limit) continue;
     // The new segment starts at the first reading nearer the level after than the one before: a wild reading just before the fall is not its start.
     let j = i;
-    while (j < i + after.length - 1 && level(j) >= (from + to) / 2) j++;
+    while (j < afterEnd - 1 && level(v[j]!, b, at, t[j]!) >= (from + to) / 2) j++;
     cleanups.push({ at: iso(t[j]!), from, to });
     start = j;
     i = j;
@@ -330,32 +339,48 @@ function crossing(t0: number, slope: number, intercept: number, threshold: numbe
   return { at: iso(atMs), days };
 }
 
-/** The median of the pairwise slopes of the readings `from` to `to` (exclusive), per day (0 for fewer than two distinct times). */
+/** Room for the pairwise slopes of GROWTH readings, reused by every {@link medianSlope} (it is called at each candidate fall). */
+const growthSlopes = new Float64Array((GROWTH * (GROWTH - 1)) / 2);
+
+/** The median of the pairwise slopes of the readings `from` to `to` (exclusive, at most GROWTH of them), per day (0 for fewer than two distinct times). */
 function medianSlope(points: TrendColumns, from: number, to: number): number {
   const { t, value } = points;
-  const n = to - from;
-  const slopes = new Float64Array((n * (n - 1)) / 2);
+  const slopes = growthSlopes;
   let k = 0;
   for (let i = from; i < to; i++) for (let j = i + 1; j < to; j++) {
     const dt = (t[j]! - t[i]!) / DAY_MS;
     if (dt > 0) slopes[k++] = (value[j]! - value[i]!) / dt;
   }
-  return k === 0 ? 0 : medianOfSorted(slopes.subarray(0, k).sort());
+  return k === 0 ? 0 : medianInPlace(slopes, 0, k - 1);
 }
 
-/** The middle of the values, the lower or upper of the two middle ones for an even count. */
-function middle(values: readonly number[], which: "lower" | "upper"): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[which === "lower" ? (s.length - 1) >> 1 : s.length >> 1]!;
+/** A reading `value` taken at `tMs`, carried to `at` (ms) along a growth of `perDay`. */
+function level(value: number, perDay: number, at: number, tMs: number): number {
+  return value + (perDay * (at - tMs)) / DAY_MS;
+}
+
+/** Room for the levels around one fall (at most BEFORE before it, AFTER from it), reused at every candidate fall. */
+const levelRoom = { before: new Float64Array(BEFORE), after: new Float64Array(AFTER) };
+
+/**
+ * The middle of the first `count` values, the lower or upper of the two middle ones for
+ * an even count. Sorts those values in place (an insertion sort: there are at most seven).
+ */
+function middle(values: Float64Array, count: number, which: "lower" | "upper"): number {
+  for (let i = 1; i < count; i++) {
+    const v = values[i]!;
+    let j = i - 1;
+    while (j >= 0 && values[j]! > v) {
+      values[j + 1] = values[j]!;
+      j--;
+    }
+    values[j + 1] = v;
+  }
+  return values[which === "lower" ? (count - 1) >> 1 : count >> 1]!;
 }
 
 function median(values: readonly number[]): number {
-  return medianOfSorted(Float64Array.from(values).sort());
-}
-
-function medianOfSorted(s: Float64Array): number {
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return medianInPlace(Float64Array.from(values));
 }
 
 function intervalText(t: Trend): string {

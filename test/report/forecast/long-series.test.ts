@@ -87,6 +87,21 @@ describe("collected daily series", () => {
     expect(trend.observed).toBe(30);
   });
 
+  it("keeps one capacity while it holds and a capacity per point from a resize on, fitting as the sample path does", () => {
+    const s = new DailySeries("disk");
+    const samples = Array.from({ length: 200 }, (_, d) => ({ t: at(d), usedBytes: (20 + 0.3 * d) * GB, sizeBytes: (d < 120 ? 100 : 150) * GB }));
+    for (const p of samples) s.push(p.t.getTime(), p.usedBytes, p.sizeBytes);
+    s.settle();
+    expect(typeof s.capacity).not.toBe("number");
+    expect([s.capacityAt(0), s.capacityAt(119), s.capacityAt(120), s.capacityAt(199)]).toEqual([100 * GB, 100 * GB, 150 * GB, 150 * GB]);
+    const steady = new DailySeries("disk");
+    for (const p of samples.slice(0, 100)) steady.push(p.t.getTime(), p.usedBytes, p.sizeBytes);
+    expect(steady.capacity).toBe(100 * GB);
+    const plain = (t: ReturnType<typeof forecastSeries>): unknown => ({ ...t, line: undefined });
+    expect(plain(forecastSeries(s, { now: at(199) }))).toEqual(plain(forecastDisk(samples, { now: at(199) })));
+    expect(plain(forecastSeries(steady, { now: at(99) }))).toEqual(plain(forecastDisk(samples.slice(0, 100), { now: at(99) })));
+  });
+
   it("collectSeries keeps typed columns per series, never the snapshots", async () => {
     async function* lines(): AsyncIterable<FactSnapshot> {
       for (let d = 0; d < 200; d++) {
