@@ -12,6 +12,7 @@ import { writeFileAtomic } from "../../core/fs.ts";
 import { git } from "../../core/git.ts";
 import { terminalText } from "../../core/text.ts";
 import type { CommandIO } from "../../cli/io.ts";
+import { displayPath } from "../../cli/display-path.ts";
 import { outFile } from "../../cli/out-path.ts";
 import { publisherFor } from "../../publish/select.ts";
 import { validateRepository } from "../../validate/index.ts";
@@ -70,7 +71,8 @@ export async function forecastReport(args: ForecastArgs, warn: (line: string) =>
   const days = Math.floor(args.until.getTime() / DAY_MS) - Math.floor(args.since.getTime() / DAY_MS) + 1;
   const collected = await collectSnapshotSeries(args.root, { since: args.since, until: args.until }, days, (p) => problems.push(p));
   if (problems.length > 0) {
-    warn(`${problems.length} snapshot line(s) or file(s) skipped: ${problems.slice(0, 3).map((p) => `${p.file}:${p.line} ${p.message}`).join("; ")}${problems.length > 3 ? "; …" : ""}`);
+    const where = (p: SnapshotProblem): string => (p.line > 0 ? `${p.file}:${p.line}` : p.file);
+    warn(`${problems.length} snapshot line(s) or file(s) skipped (listed in the report): ${problems.slice(0, 3).map((p) => `${where(p)} ${p.message}`).join("; ")}${problems.length > 3 ? "; …" : ""}`);
   }
   let windows: Map<string, HostWindow> = new Map();
   const validation = await validateRepository(args.root, { now: args.now });
@@ -78,7 +80,7 @@ export async function forecastReport(args: ForecastArgs, warn: (line: string) =>
   else windows = hostWindows(validation.inventory, validation.runbooks, args.now);
   const head = await git(args.root, ["rev-parse", "--verify", "--quiet", "HEAD"]).catch(() => undefined);
   const commit = head?.code === 0 ? head.stdout.toString("utf8").trim() : undefined;
-  const { report, charts } = buildForecast(collected, { now: args.now, since: args.since, until: args.until, windows, horizonDays: args.horizonDays, ...(commit !== undefined ? { commit } : {}) });
+  const { report, charts } = buildForecast(collected, { now: args.now, since: args.since, until: args.until, windows, horizonDays: args.horizonDays, skipped: problems, ...(commit !== undefined ? { commit } : {}) });
   for (const p of report.problems) warn(`${p.host} ${p.resource}: ${p.message}`);
   return { report, markdown: renderForecastMarkdown(report, charts) };
 }
@@ -104,8 +106,10 @@ export async function runForecastReport(argv: string[], io: CommandIO): Promise<
   const warn = (line: string): void => io.stderr(`note: ${terminalText(line)}\n`);
   const { report, markdown } = await forecastReport({ root, since, until, now, horizonDays }, warn);
   const text = format === "json" ? `${JSON.stringify(report, null, 2)}\n` : format === "html" ? renderHtmlReport(markdown, { title: "steward forecast" }) : markdown;
-  if (out !== undefined) await writeFileAtomic(out, text, { root, elsewhere: "write the report elsewhere with --out FILE, or omit --out to print it" });
-  else io.stdout(text);
+  if (out !== undefined) {
+    await writeFileAtomic(out, text, { root, elsewhere: "write the report elsewhere with --out FILE, or omit --out to print it" });
+    io.stderr(`report written to ${displayPath(io.cwd, out)}\n`);
+  } else io.stdout(text);
   if (values["open-issues"] === true) {
     const publisher = publisherFor(values.publisher, root, io);
     const outcome = await publisher.recommendations(recommendationSet(report));

@@ -36,6 +36,13 @@ export function renderForecastMarkdown(report: ForecastReport, charts: readonly 
     for (const p of report.problems) out.push(`| ${cell(p.host)} | ${cell(p.resource)} | ${cell(p.message)} |`);
     out.push("");
   }
+  if (report.skipped.length > 0) {
+    out.push(`## Skipped snapshot lines\n\n${report.skipped.length + report.skippedLeftOut} line(s) or file(s) of the snapshots were skipped; nothing of them is in the trends:\n`);
+    out.push("| File | Line | Problem |\n|---|---|---|");
+    for (const p of report.skipped) out.push(`| ${cell(p.file)} | ${p.line === 0 ? "(whole file)" : p.line} | ${cell(p.message)} |`);
+    if (report.skippedLeftOut > 0) out.push(`\n… and ${report.skippedLeftOut} more.`);
+    out.push("");
+  }
   out.push("## Every trend\n");
   const rows = trendRows(report);
   out.push("| Host | Resource | Status | Level | Growth per day (interval) | Days to threshold (interval) | Note |\n|---|---|---|---|---|---|---|");

@@ -44,7 +44,14 @@ export interface ForecastReport {
   hosts: HostForecast[];
   /** Data a trend could not be computed from for a reason people must fix (a trend's note), by host and resource. */
   problems: Array<{ host: string; resource: string; message: string }>;
+  /** Snapshot lines and files skipped, `file:line` (0: the whole file), the first {@link MAX_SKIPPED_LISTED}. */
+  skipped: Array<{ file: string; line: number; message: string }>;
+  /** Skipped lines past those listed. */
+  skippedLeftOut: number;
 }
+
+/** Skipped snapshot lines a forecast lists (as status and trends list their problems); more are counted. */
+export const MAX_SKIPPED_LISTED = 200;
 
 export interface BuildOptions extends Required<Pick<ForecastOptions, "now">> {
   since: Date;
@@ -55,6 +62,8 @@ export interface BuildOptions extends Required<Pick<ForecastOptions, "now">> {
   confidence?: number;
   minPoints?: number;
   minSpanDays?: number;
+  /** Snapshot lines and files the reading skipped, listed in the report. */
+  skipped?: ReadonlyArray<{ file: string; line: number; message: string }>;
 }
 
 /** What a chart needs besides the report: each at-risk series' readings and fitted line. */
@@ -130,6 +139,8 @@ export function buildForecast(collected: CollectedSeries, options: BuildOptions)
     recommendations,
     hosts,
     problems,
+    skipped: (options.skipped ?? []).slice(0, MAX_SKIPPED_LISTED),
+    skippedLeftOut: Math.max(0, (options.skipped?.length ?? 0) - MAX_SKIPPED_LISTED),
   };
   return { report, charts };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rm } from "node:fs/promises";
@@ -83,6 +83,7 @@ describe("steward report forecast", () => {
     const cli = io(root);
     expect(await runForecastReport(["--now", NOW, "--out", "forecast.md"], cli)).toBe(0);
     expect(cli.out).toEqual([]);
+    expect(cli.err.join("")).toContain("report written to forecast.md\n");
     const md = readFileSync(`${root}/forecast.md`, "utf8");
     expect(md).toMatch(/^# Forecast — 2026-12-07\n\n\*\*3 recommended work items\*\* \(1 urgent\)/);
     expect(md.match(/```mermaid\nxychart-beta\n/g)).toHaveLength(3);
@@ -143,6 +144,31 @@ describe("steward report forecast", () => {
     expect(fourth.err.join("")).toMatch(/nothing to commit/);
     expect(fourth.err.join("")).not.toMatch(/opened|closed/);
   }, 180_000); // four forecasts and git publications: minutes on a loaded 2-core machine
+
+  it("lists the snapshot lines and files it skipped in the report, as status and trends do", async () => {
+    root = await fleetRepo(models, DAYS, new Date(NOW));
+    const day = "2026-12-01";
+    const path = join(root, "facts/snapshots", `${day}.jsonl`);
+    const lines = readFileSync(path, "utf8").split("\n");
+    // A row whose pending update has an unknown type: not used by the forecast, skipped all the same.
+    lines.splice(2, 0, JSON.stringify(["web-9", `${day}T01:00:00.000Z`, ["web"], "debian 12", [["/", 100, 10]], [100, 50], [0.1, 0.1, 0.1, 1], 5, "0b7c4e2a-9d1f-4c3b-8a6e-5f4d3c2b1a09", false, [["curl", "7.88.1-10", "8.1.0-1", "urgent"]]]));
+    writeFileSync(path, lines.join("\n"));
+    writeFileSync(join(root, "facts/snapshots", "2026-12-1.jsonl"), "");
+    const cli = io(root);
+    expect(await runForecastReport(["--format", "json", "--now", NOW], cli)).toBe(0);
+    const report = JSON.parse(cli.out.join("")) as ForecastReport;
+    expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
+    expect(report.skipped).toEqual([
+      { file: "facts/snapshots/2026-12-1.jsonl", line: 0, message: expect.stringContaining("is not named <YYYY-MM-DD>.jsonl") },
+      { file: `facts/snapshots/${day}.jsonl`, line: 3, message: 'has an upgradable type "urgent" of "curl" that is not security, patch, minor or major; skipped' },
+    ]);
+    expect(report.skippedLeftOut).toBe(0);
+    expect(report.hosts.some((h) => h.host === "web-9")).toBe(false);
+    expect(cli.err.join("")).toContain("note: 2 snapshot line(s) or file(s) skipped (listed in the report): facts/snapshots/2026-12-1.jsonl is not named");
+    const md = io(root);
+    expect(await runForecastReport(["--now", NOW], md)).toBe(0);
+    expect(md.out.join("")).toContain(`## Skipped snapshot lines\n\n2 line(s) or file(s) of the snapshots were skipped; nothing of them is in the trends:\n\n| File | Line | Problem |\n|---|---|---|\n| facts/snapshots/2026-12-1.jsonl | (whole file) |`);
+  });
 
   it("an empty history is a report that says so; bad flags name the flag", async () => {
     root = await fleetRepo({}, 0, new Date(NOW));
