@@ -1,23 +1,21 @@
 /**
- * A JSON array line split into its top-level values without building them: the byte
- * range of each value, checked to be JSON (RFC 8259) as a whole. A report that uses a
- * few values of a snapshot row (the host, its time, its pending updates) decodes only
- * those, and can tell a value unchanged since the host's previous line by its bytes,
- * where JSON.parse would build every array, string and number of every row (365,000
- * rows in a year of a thousand hosts) only for most of them to be dropped.
+ * JSON (RFC 8259) checked from its bytes without building it: the scanners a reader of
+ * snapshot rows splits a row with (./row-bytes.ts, splitWriterRow), so that it can
+ * decode only the values it uses and tell a value unchanged since the host's previous
+ * line by its bytes, where JSON.parse would build every array, string and number of
+ * every row (365,000 rows in a year of a thousand hosts) only for most to be dropped.
  *
- * The check is conservative: every line it accepts JSON.parse accepts too, with the
- * same values (test/report/json-row.test.ts checks this on random and mutated lines),
- * but it declines some JSON (a top level that is not an array, nesting deeper than
- * {@link MAX_DEPTH}, more than {@link MAX_VALUES} values): the caller then parses the
- * line with JSON.parse and judges it as before. Bytes at or above 0x80 in a string are
- * taken as they are, as JSON.parse of the line decoded as UTF-8 takes them (an invalid
- * sequence becomes U+FFFD there, never an error).
+ * The scanners are conservative: every value they accept JSON.parse accepts too
+ * (test/report/json-row.test.ts checks this on random and mutated text), but they
+ * decline nesting deeper than {@link MAX_DEPTH}: the caller then parses the line with
+ * JSON.parse and judges it as before. Bytes at or above 0x80 in a string are taken as
+ * they are, as JSON.parse of the line decoded as UTF-8 takes them (an invalid sequence
+ * becomes U+FFFD there, never an error). Also here: {@link firstDuplicateKey}.
  */
 
-/** Deepest nesting of arrays and objects accepted, the line's own array counted (a snapshot row nests 3 deep). */
+/** Deepest nesting of arrays and objects {@link scanContainer} accepts, the outermost counted (a snapshot row nests 3 deep). */
 export const MAX_DEPTH = 32;
-/** Most top-level values recorded (a snapshot row has 11). */
+/** Most top-level values a {@link RowSlices} records (a snapshot row has 11). */
 export const MAX_VALUES = 31;
 
 /** Where each top-level value of a split line lies in its buffer, and which are plain strings. */
@@ -70,8 +68,13 @@ const isHex = (c: number): boolean => (c >= ZERO && c <= NINE) || (c >= 0x41 && 
 // Set by scanString: whether the string just scanned was plain (see RowSlices.plain).
 let lastPlain = false;
 
+/** Whether the string {@link scanString} scanned last was plain (see RowSlices.plain). */
+export function lastStringPlain(): boolean {
+  return lastPlain;
+}
+
 /** The offset past the string starting at `i` (its opening quote), or -1 when it is not a JSON string. */
-function scanString(b: Uint8Array, i: number, end: number): number {
+export function scanString(b: Uint8Array, i: number, end: number): number {
   let plain = true;
   i++;
   while (i < end) {
@@ -123,14 +126,15 @@ function scanNumber(b: Uint8Array, i: number, end: number): number {
 }
 
 /** The offset past the literal `word` (true, false, null: given as bytes) at `i`, or -1. */
-function scanLiteral(b: Uint8Array, i: number, end: number, word: readonly number[]): number {
+export function scanLiteral(b: Uint8Array, i: number, end: number, word: readonly number[]): number {
   if (i + word.length > end) return -1;
   for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return -1;
   return i + word.length;
 }
 
-const TRUE = [0x74, 0x72, 0x75, 0x65];
-const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
+/** The bytes of the literals true and false. */
+export const TRUE = [0x74, 0x72, 0x75, 0x65];
+export const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 
 /** The offset past a scalar (string, number, literal) at `i`, or -1; sets lastPlain for a string. */
@@ -149,49 +153,10 @@ function scanScalar(b: Uint8Array, i: number, end: number): number {
 const stack: boolean[] = [];
 
 /**
- * Splits `b[start, end)` (one line, without its newline) as a JSON array into its
- * top-level values, recorded in `out`. True when the whole line is a JSON array (with
- * optional white space around and between tokens) of at most {@link MAX_VALUES} values
- * nested at most {@link MAX_DEPTH} deep; false otherwise, and then `out` means nothing:
- * parse the line with JSON.parse to learn what it is. Allocates nothing.
- */
-export function splitJsonArray(b: Uint8Array, start: number, end: number, out: RowSlices): boolean {
-  let i = skipSpace(b, start, end);
-  while (end > i && isSpace(b[end - 1]!)) end--;
-  if (i >= end || b[i] !== OPEN_ARRAY || b[end - 1] !== CLOSE_ARRAY) return false;
-  out.count = 0;
-  out.plain = 0;
-  i = skipSpace(b, i + 1, end - 1);
-  if (i === end - 1) return true; // []
-  for (;;) {
-    // One top-level value at i.
-    if (out.count === MAX_VALUES) return false;
-    const at = out.count;
-    out.starts[at] = i;
-    const c = b[i];
-    if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-      i = scanContainer(b, i, end - 1);
-      if (i < 0) return false;
-    } else {
-      i = scanScalar(b, i, end - 1);
-      if (i < 0) return false;
-      if (lastPlain) out.plain |= 1 << at;
-    }
-    out.ends[at] = i;
-    out.count = at + 1;
-    i = skipSpace(b, i, end - 1);
-    if (i === end - 1) return true;
-    if (b[i] !== COMMA) return false;
-    i = skipSpace(b, i + 1, end - 1);
-    if (i >= end - 1) return false;
-  }
-}
-
-/**
  * The offset past the array or object starting at `i`, scanned without recursion (an
  * explicit stack of at most {@link MAX_DEPTH}), or -1 when it is not JSON or nests deeper.
  */
-function scanContainer(b: Uint8Array, i: number, end: number): number {
+export function scanContainer(b: Uint8Array, i: number, end: number): number {
   stack.length = 0;
   stack.push(b[i] === OPEN_OBJECT);
   i++;
@@ -217,7 +182,7 @@ function scanContainer(b: Uint8Array, i: number, end: number): number {
         c = b[i]!;
       }
       if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-        if (stack.length + 1 >= MAX_DEPTH) return -1;
+        if (stack.length >= MAX_DEPTH) return -1;
         stack.push(c === OPEN_OBJECT);
         i++;
         first = true;

@@ -18,8 +18,8 @@
  * line of another day and a second line of a host skipped and named, the range's ends
  * compared to the instant.
  */
-import { RowSlices, splitJsonArray } from "./json-row.ts";
-import { disksInPlainForm, loadInPlainForm, memoryInPlainForm, uptimeInPlainForm } from "./row-bytes.ts";
+import { RowSlices } from "./json-row.ts";
+import { splitWriterRow } from "./row-bytes.ts";
 import { decodeRow, decodeUpdates, groupsProblem, identityProblem, isBootId, isOs, ROW_LENGTH, UNREACHABLE_ROW_LENGTH, type PendingRow } from "./snapshot-grammar.ts";
 import { scanSnapshotFile, snapshotDaysOf, snapshotProblem, SnapshotLines, SnapshotReadBuffer, type FactSnapshot, type SnapshotProblem, type SnapshotRange, type SnapshotUpdate } from "./snapshots.ts";
 
@@ -113,7 +113,8 @@ async function readPendingFile(state: PendingReadState, path: string, file: stri
  */
 function fastRow(state: PendingReadState, bytes: Buffer, start: number, end: number): PendingSnapshot | undefined {
   const v = state.slices;
-  if (!splitJsonArray(bytes, start, end, v)) return undefined;
+  // The writer's plain form, split and its disks, memory, load and uptime checked in one pass; any other row is judged in full by the caller.
+  if (!splitWriterRow(bytes, start, end, v)) return undefined;
   const count = v.count;
   if ((count !== ROW_LENGTH && count !== UNREACHABLE_ROW_LENGTH) || !v.isPlain(0) || !v.isPlain(1)) return undefined;
   const host = bytes.toString("latin1", v.starts[0]! + 1, v.ends[0]! - 1);
@@ -145,8 +146,6 @@ function fastRow(state: PendingReadState, bytes: Buffer, start: number, end: num
   const bootEnd = v.ends[8]!;
   const sameBoot = kept !== undefined && sameBytes(kept.bootIdBytes, bytes, bootStart, bootEnd);
   if (!sameBoot && (!v.isPlain(8) || !isBootId(bytes.toString("latin1", bootStart + 1, bootEnd - 1)))) return undefined;
-  // The values no pending report uses are checked all the same, from their bytes.
-  if (!disksInPlainForm(bytes, v.starts[4]!, v.ends[4]!) || !memoryInPlainForm(bytes, v.starts[5]!, v.ends[5]!) || !loadInPlainForm(bytes, v.starts[6]!, v.ends[6]!) || !uptimeInPlainForm(bytes, v.starts[7]!, v.ends[7]!)) return undefined;
   // rebootRequired: the literal true or false (the split checked it is JSON).
   const rebootStart = v.starts[9]!;
   const rebootLength = v.ends[9]! - rebootStart;
