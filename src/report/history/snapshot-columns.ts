@@ -10,7 +10,7 @@
  * Every line is checked whole, under the full reader's rules and messages: the row's
  * length, identity and resources (snapshot-grammar.ts, resourceRowProblem), then its
  * other values (factsRowProblem: os, uptimeSeconds, bootId, rebootRequired, each
- * upgradable entry — an entry equal to the host's previous line's at the same place is
+ * upgradable entry — an os, bootId or entry equal to the host's previous good line's is
  * not checked again); a row that breaks one is a problem named `file:line` and nothing
  * of it reaches the sink, so the forecast skips and names exactly the lines status and
  * trends do. A format-1 line (the record as an object: history written before format 2)
@@ -18,7 +18,7 @@
  * holds (./snapshots.ts): one file at a time in date order, lines of another day and a
  * second line of a host skipped and named, the range's ends compared to the instant.
  */
-import { factsRowProblem, resourceRowProblem } from "./snapshot-grammar.ts";
+import { factsRowProblem, resourceRowProblem, type CheckedFacts } from "./snapshot-grammar.ts";
 import { scanSnapshotFile, snapshotFiles, snapshotProblem, SnapshotLines, SnapshotReadBuffer, utcDay, type FactSnapshot, type SnapshotProblem, type SnapshotRange } from "./snapshots.ts";
 
 /**
@@ -53,8 +53,8 @@ export async function readSnapshotResources(root: string, range: SnapshotRange, 
   const firstDay = range.since === undefined ? "" : utcDay(range.since);
   const lastDay = range.until === undefined ? "9999-99-99" : utcDay(range.until);
   const buffer = new SnapshotReadBuffer();
-  // Each host's last upgradable list that passed: most entries recur from day to day.
-  const checkedUpdates = new Map<string, unknown[]>();
+  // Each host's last row that passed: its os, bootId and most update entries recur from day to day.
+  const checked = new Map<string, CheckedFacts>();
   let files = 0;
   for (const f of await snapshotFiles(root, options.onProblem)) {
     if (f.day < firstDay || f.day > lastDay) continue;
@@ -65,10 +65,17 @@ export async function readSnapshotResources(root: string, range: SnapshotRange, 
     await scanSnapshotFile(f.path, lines, buffer, {
       row(row, n) {
         const reachable = row.length > 3;
-        const before = reachable ? checkedUpdates.get(row[0] as string) : undefined;
+        const before = reachable ? checked.get(row[0] as string) : undefined;
         const problem = resourceRowProblem(row) ?? (reachable ? factsRowProblem(row, before) : null);
         if (problem !== null) return lines.report(n, `${problem}; skipped`);
-        if (reachable) checkedUpdates.set(row[0] as string, row[10] as unknown[]);
+        if (reachable) {
+          if (before === undefined) checked.set(row[0] as string, { os: row[3], bootId: row[8], upgradable: row[10] as unknown[] });
+          else {
+            before.os = row[3];
+            before.bootId = row[8];
+            before.upgradable = row[10] as unknown[];
+          }
+        }
         const host = row[0] as string;
         const takenAt = row[1] as string;
         const at = Date.parse(takenAt);

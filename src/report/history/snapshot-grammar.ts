@@ -123,9 +123,15 @@ function loadProblem(one: unknown, five: unknown, fifteen: unknown, cpus: unknow
 }
 
 function hostStateProblem(uptime: unknown, bootId: unknown, rebootRequired: unknown): string | null {
-  if (!reading(uptime) || uptime > MAX_UPTIME) return `has an uptimeSeconds ${quoted(uptime)} that is not a number of seconds from 0 to 100 years`;
-  if (typeof bootId !== "string" || !isBootId(bootId)) return `has a bootId ${quoted(bootId)} that is not a UUID (Linux's /proc/sys/kernel/random/boot_id: 8-4-4-4-12 lower-case hex)`;
-  return rebootProblem(rebootRequired);
+  return uptimeProblem(uptime) ?? bootIdProblem(bootId) ?? rebootProblem(rebootRequired);
+}
+
+function uptimeProblem(uptime: unknown): string | null {
+  return !reading(uptime) || uptime > MAX_UPTIME ? `has an uptimeSeconds ${quoted(uptime)} that is not a number of seconds from 0 to 100 years` : null;
+}
+
+function bootIdProblem(bootId: unknown): string | null {
+  return typeof bootId !== "string" || !isBootId(bootId) ? `has a bootId ${quoted(bootId)} that is not a UUID (Linux's /proc/sys/kernel/random/boot_id: 8-4-4-4-12 lower-case hex)` : null;
 }
 
 function rebootProblem(rebootRequired: unknown): string | null {
@@ -217,25 +223,35 @@ export function resourceRowProblem(row: readonly unknown[]): string | null {
   return loadProblem(load[0], load[1], load[2], load[3]);
 }
 
+/** A reachable host's last row that passed {@link factsRowProblem}: its os, bootId and upgradable values. */
+export interface CheckedFacts {
+  os: unknown;
+  bootId: unknown;
+  upgradable: readonly unknown[];
+}
+
 /**
  * What is wrong with the values of a reachable host's format-2 row that are not its
  * identity or resources (os, uptimeSeconds, bootId, rebootRequired, upgradable), in
  * {@link decodeRow}'s order and words, or null. For a reader that checks identity and
  * resources with {@link resourceRowProblem} first: the two together are decodeRow's
- * whole check. `previous`, when given, is the host's last upgradable list that passed:
- * an entry equal to the one at its index there is not checked again.
+ * whole check. `previous`, when given, is the host's last row that passed: an os or
+ * bootId equal to its, and an upgradable entry equal to the one at its index there, is
+ * not checked again (they recur from day to day).
  */
-export function factsRowProblem(row: readonly unknown[], previous?: readonly unknown[]): string | null {
-  const os = osProblem(row[3]);
-  if (os !== null) return os;
-  const state = hostStateProblem(row[7], row[8], row[9]);
+export function factsRowProblem(row: readonly unknown[], previous?: CheckedFacts): string | null {
+  if (previous === undefined || row[3] !== previous.os) {
+    const os = osProblem(row[3]);
+    if (os !== null) return os;
+  }
+  const state = uptimeProblem(row[7]) ?? (previous !== undefined && row[8] === previous.bootId ? null : bootIdProblem(row[8])) ?? rebootProblem(row[9]);
   if (state !== null) return state;
   const updateRows = row[10];
   if (!Array.isArray(updateRows) || updateRows.length > MAX_UPDATES) return "has no upgradable list";
   for (let i = 0; i < updateRows.length; i++) {
     const u: unknown = updateRows[i];
     if (!Array.isArray(u) || u.length !== 4) return "has an upgradable entry that is not [name, from, to, type]";
-    const before = previous?.[i] as unknown[] | undefined;
+    const before = previous?.upgradable[i] as unknown[] | undefined;
     if (before !== undefined && before[0] === u[0] && before[1] === u[1] && before[2] === u[2] && before[3] === u[3]) continue;
     const problem = updateProblem(u[0], u[1], u[2], u[3]);
     if (problem !== null) return problem;
