@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -10,6 +10,7 @@ import type { RunResults } from "../../src/apply/results.ts";
 import { partitionWave } from "../../src/apply/shard/partition.ts";
 import { parsePlan } from "../../src/plan/artifact.ts";
 import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandbox/index.ts";
+import { planGathered, planIdOf, runSteward, startSteward, type Ran, type Running } from "../support/steward-cli.ts";
 
 /**
  * What a sharded run tells an operator and an auditor when its record has gaps, with the
@@ -23,7 +24,6 @@ import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandb
  */
 const SUBNET = 131;
 const PROJECT = resolve(import.meta.dirname, "../..");
-const BIN = join(PROJECT, "bin/steward.js");
 const run = promisify(execFile);
 
 const RUNBOOKS: Record<string, string> = {
@@ -81,37 +81,15 @@ steps:
 `,
 };
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  exited: Promise<Ran>;
-}
-
 describe("a sharded run's gaps are told as they are", () => {
   let dir: string;
   let state: FleetState;
   const extra: string[] = [];
 
-  function start(cwd: string, ...args: string[]): Running {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (c: Buffer) => void (stdout += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => void (stderr += c.toString()));
-    return { child, exited: new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr }))) };
-  }
-  const steward = (...args: string[]): Promise<Ran> => start(state.dir, ...args).exited;
-  const planned = async (runbook: string): Promise<string> => {
-    const r = await steward("plan", runbook, "--gather");
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    return /^wrote (\S+\.json)$/m.exec(r.stdout)![1]!;
-  };
-  const idOf = (plan: string): string => plan.replace(/^plans\//, "").replace(/\.json$/, "");
+  const start = startSteward;
+  const steward = (...args: string[]): Promise<Ran> => runSteward(state.dir, ...args);
+  const planned = (runbook: string): Promise<string> => planGathered(state.dir, runbook);
+  const idOf = planIdOf;
   const shardPath = (runId: string, folder: string): string => join(state.dir, "runs", runId, "shards", folder);
   const journalOf = async (path: string): Promise<JournalRecord[]> => (await readJournal(path).catch(() => ({ records: [] as JournalRecord[] }))).records;
   /** Waits until the journal at `path` satisfies `ready`; fails when the runner exits first. */

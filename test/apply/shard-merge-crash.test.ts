@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -9,6 +9,7 @@ import type { RunResults } from "../../src/apply/results.ts";
 import { partitionWave } from "../../src/apply/shard/partition.ts";
 import { parsePlan } from "../../src/plan/artifact.ts";
 import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandbox/index.ts";
+import { planGathered, planIdOf, runSteward, startSteward, type Ran, type Running } from "../support/steward-cli.ts";
 
 /**
  * `steward results merge` killed with SIGKILL (the real binary, bin/steward.js, in a
@@ -25,7 +26,6 @@ import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandb
  */
 const SUBNET = 132;
 const PROJECT = resolve(import.meta.dirname, "../..");
-const BIN = join(PROJECT, "bin/steward.js");
 const HOLD_LOCK = join(PROJECT, "test/apply/scripts/hold-lock.ts");
 
 /** 16 steps of ~4 KB of output each: a journal large enough to be written for a while. */
@@ -57,17 +57,6 @@ steps:
 `,
 };
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  exited: Promise<Ran>;
-}
-
 interface AuditLine {
   seq: number;
   type: string;
@@ -84,21 +73,10 @@ describe("a merge killed at any point is completed by the same command", () => {
   let state: FleetState;
   const scratch: string[] = [];
 
-  function start(cwd: string, ...args: string[]): Running {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (c: Buffer) => void (stdout += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => void (stderr += c.toString()));
-    return { child, exited: new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr }))) };
-  }
-  const steward = (...args: string[]): Promise<Ran> => start(state.dir, ...args).exited;
-  const planned = async (runbook: string): Promise<string> => {
-    const r = await steward("plan", runbook, "--gather");
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    return /^wrote (\S+\.json)$/m.exec(r.stdout)![1]!;
-  };
-  const idOf = (plan: string): string => plan.replace(/^plans\//, "").replace(/\.json$/, "");
+  const start = startSteward;
+  const steward = (...args: string[]): Promise<Ran> => runSteward(state.dir, ...args);
+  const planned = (runbook: string): Promise<string> => planGathered(state.dir, runbook);
+  const idOf = planIdOf;
   const records = async (root: string, runId: string): Promise<JournalRecord[]> => (await readJournal(join(root, "runs", runId, "journal.jsonl")).catch(() => ({ records: [] as JournalRecord[] }))).records;
   const audit = async (root: string, runId: string): Promise<AuditLine[]> => (await readFile(join(root, "runs", "audit.jsonl"), "utf8").catch(() => "")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as AuditLine).filter((e) => e.runId === runId);
   const exists = (path: string): Promise<boolean> => readFile(path).then(() => true, () => false);

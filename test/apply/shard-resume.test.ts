@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -9,6 +8,7 @@ import type { RunResults } from "../../src/apply/results.ts";
 import { partitionWave } from "../../src/apply/shard/partition.ts";
 import { parsePlan } from "../../src/plan/artifact.ts";
 import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandbox/index.ts";
+import { planGathered, planIdOf, runSteward, startSteward, type Ran, type Running } from "../support/steward-cli.ts";
 
 /**
  * `steward apply --resume <run-id> --shard i/n --wave K`: a shard's runner killed with
@@ -20,7 +20,6 @@ import { downFleet, execInHost, upFleet, type FleetState } from "../../src/sandb
  */
 const SUBNET = 124;
 const PROJECT = resolve(import.meta.dirname, "../..");
-const BIN = join(PROJECT, "bin/steward.js");
 
 const RUNBOOKS: Record<string, string> = {
   // Waves of 4 and 4 hosts; concurrency 2 gives each of 2 shards one host at a time.
@@ -65,36 +64,14 @@ steps:
 `,
 };
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  exited: Promise<Ran>;
-}
-
 describe("a crashed shard is resumed from its own journal", () => {
   let dir: string;
   let state: FleetState;
 
-  function start(...args: string[]): Running {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: state.dir, env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (c: Buffer) => void (stdout += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => void (stderr += c.toString()));
-    return { child, exited: new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr }))) };
-  }
-  const steward = (...args: string[]): Promise<Ran> => start(...args).exited;
-  const planned = async (runbook: string): Promise<string> => {
-    const r = await steward("plan", runbook, "--gather");
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    return /^wrote (\S+\.json)$/m.exec(r.stdout)![1]!;
-  };
-  const runIdOf = (plan: string): string => `${plan.replace(/^plans\//, "").replace(/\.json$/, "")}-sharded`;
+  const start = (...args: string[]): Running => startSteward(state.dir, ...args);
+  const steward = (...args: string[]): Promise<Ran> => runSteward(state.dir, ...args);
+  const planned = (runbook: string): Promise<string> => planGathered(state.dir, runbook);
+  const runIdOf = (plan: string): string => `${planIdOf(plan)}-sharded`;
   const shardDir = (runId: string, folder: string): string => join(state.dir, "runs", runId, "shards", folder);
   const shardJournal = async (runId: string, folder: string): Promise<JournalRecord[]> => (await readJournal(join(shardDir(runId, folder), "journal.jsonl")).catch(() => ({ records: [] as JournalRecord[] }))).records;
   const shardResults = async (runId: string, folder: string): Promise<RunResults> => JSON.parse(await readFile(join(shardDir(runId, folder), "results.json"), "utf8")) as RunResults;
