@@ -144,6 +144,47 @@ describe("snapshots read for their pending updates only (status and trends)", ()
     expect(d1[1]!.upgradable).not.toBe(d1[0]!.upgradable);
   });
 
+  it("skips a line that is not UTF-8 text, a lone surrogate in a mount, and a header naming a member twice, in every reader alike", async () => {
+    const good = row("a-1", "2026-03-01T01:00:00.000Z", [["curl", "7.88.1-10", "8.1.0-1", "major"]]);
+    const badBytes = (text: string, from: string, to: Buffer): Buffer => {
+      const [head, tail] = text.split(from) as [string, string];
+      return Buffer.concat([Buffer.from(head), to, Buffer.from(tail)]);
+    };
+    const nl = Buffer.from("\n");
+    const lines = [
+      Buffer.from(SNAPSHOT_HEADER_LINE.replace('{"v":2,', '{"v":1,"v":2,')), // a header with a member twice: named, and no header yet
+      nl,
+      Buffer.from(SNAPSHOT_HEADER_LINE),
+      nl,
+      badBytes(good, '"curl"', Buffer.from([0x22, 0x63, 0xff, 0x22])), // invalid UTF-8 in a package name
+      nl,
+      badBytes(good.replace("a-1", "b-2"), '"/var"', Buffer.from([0x22, 0x2f, 0x64, 0xfe, 0x22])), // and in a mount
+      nl,
+      Buffer.from(good.replace("a-1", "c-3").replace('"/var"', '"/\\ud800"')), // a lone surrogate
+      nl,
+      Buffer.from(JSON.stringify({ v: 1, host: "d-4", takenAt: "2026-03-01T01:00:00.000Z", groups: [], unreachable: true }).replace('{"v":1,', '{"v":1,"v":2,')), // read as a header before: named as a member twice
+      nl,
+      Buffer.from(good.replace("a-1", "e-5")),
+      nl,
+    ];
+    await writeFile(join(root, "facts/snapshots/2026-03-01.jsonl"), Buffer.concat(lines));
+    const { pending, full, pendingProblems, fullProblems } = await both(root);
+    expect(fullProblems.map((p) => `${p.line}: ${p.message}`)).toEqual([
+      '1: has the member "v" twice (a reader keeps the last, a reviewer may read the first); skipped',
+      "3: is not UTF-8 text; skipped",
+      "4: is not UTF-8 text; skipped",
+      expect.stringMatching(/^5: has a disk mount "\/\\ud800" that is not an absolute path/),
+      '6: has the member "v" twice (a reader keeps the last, a reviewer may read the first); skipped',
+    ]);
+    expect(pendingProblems).toEqual(fullProblems);
+    expect(full.flat().map((s) => s.host)).toEqual(["e-5"]);
+    expect(pending.flat().map((s) => s.host)).toEqual(["e-5"]);
+    const forecastProblems: SnapshotProblem[] = [];
+    const ignore = (): void => undefined;
+    await readSnapshotResources(root, {}, { snapshot: ignore, disk: ignore, memory: ignore, load: ignore }, { onProblem: (p) => forecastProblems.push(p) });
+    expect(forecastProblems).toEqual(fullProblems);
+  });
+
   it("skips a row whose unused values break their rule, as the full reader does, naming it", async () => {
     await write("2026-03-01", [SNAPSHOT_HEADER_LINE, row("a-1", "2026-03-01T01:00:00.000Z", [], { disks: [["relative", 1, 1]] }), JSON.stringify(["b-2", "2026-03-01T01:00:00.000Z", ["web"], null, null, null, null, null, null, false, []])]);
     const { pending, full, pendingProblems, fullProblems } = await both(root);

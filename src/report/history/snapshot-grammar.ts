@@ -62,7 +62,9 @@ const isHost = (s: string): boolean => HOST.test(s);
 export const isOs = (s: string): boolean => OS.test(s);
 /** Whether `s` is a Linux boot id: a UUID, 8-4-4-4-12 lower-case hex. */
 export const isBootId = (s: string): boolean => BOOT_ID.test(s);
-const isMount = (s: string): boolean => s.startsWith("/") && s.length <= MAX_PATH && !hasUnprintable(s);
+// A lone surrogate (a JSON "\ud800" escape) is no text: two such mounts could not be told apart once written out.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const isMount = (s: string): boolean => s.startsWith("/") && s.length <= MAX_PATH && !hasUnprintable(s) && !LONE_SURROGATE.test(s);
 // Loops, not DRIVERS.some(callback): a callback closing over the value would be a new (named) function per value.
 function isName(s: string): boolean {
   for (let i = 0; i < DRIVERS.length; i++) if (DRIVERS[i]!.validName(s)) return true;
@@ -78,7 +80,7 @@ const packageVersion = (v: unknown): boolean => typeof v === "string" && v.lengt
 
 /** What is wrong with a line's host, takenAt and groups (in that order), or null. */
 export function identityProblem(host: unknown, takenAt: unknown, groups: unknown): string | null {
-  if (!hostName(host)) return "has no valid host name";
+  if (!hostName(host)) return host === undefined ? "has no host" : `has a host ${quoted(host)} that is not an inventory host name (a letter or digit, then letters, digits, . _ -; at most 253)`;
   if (typeof takenAt !== "string" || !ISO_UTC.test(takenAt) || Number.isNaN(Date.parse(takenAt))) return "has a takenAt that is not an ISO 8601 UTC time";
   return groupsProblem(groups);
 }
@@ -91,6 +93,7 @@ export function groupsProblem(groups: unknown): string | null {
 }
 
 function osProblem(os: unknown): string | null {
+  if (os === undefined) return "has no os";
   return typeof os === "string" && isOs(os) ? null : `has an os ${quoted(os)} that is not "<ID> <VERSION_ID>" of os-release (letters, digits, . _ ~ + -)`;
 }
 

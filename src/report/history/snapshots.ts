@@ -19,6 +19,7 @@
  * `file:line`, and the reader goes on; it never throws on a bad line. A file holds one
  * line per host: a second line for the same host is such a problem (the first is kept).
  */
+import { isUtf8 } from "node:buffer";
 import { constants } from "node:fs";
 import { lstat, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -279,6 +280,11 @@ export async function scanSnapshotFile(path: string, lines: SnapshotLines, buffe
     }
     if (size === 0) continue;
     if (first === 91 && header && handler.rawRow !== undefined && handler.rawRow(bytes, lineStart, end, n)) continue;
+    // Text that is not UTF-8 would be read with U+FFFD for its bad bytes: two different committed values could read the same.
+    if (!isUtf8(bytes.subarray(lineStart, end))) {
+      lines.report(n, "is not UTF-8 text; skipped");
+      continue;
+    }
     const line = bytes.toString("utf8", lineStart, end);
     if (first !== 123 && first !== 91 && line.trim() === "") continue;
     let value: unknown;
@@ -293,6 +299,12 @@ export async function scanSnapshotFile(path: string, lines: SnapshotLines, buffe
       else lines.report(n, badHeader > 0 ? `is a format-${SNAPSHOT_LINE_FORMAT} row under the bad header of line ${badHeader}; skipped` : `is a format-${SNAPSHOT_LINE_FORMAT} row before the file's header line; skipped`);
       continue;
     }
+    // A member twice (JSON.parse kept the last, a reviewer of the diff may read the first) is named before the line is read as anything, a header included.
+    const twice = firstDuplicateKey(bytes, lineStart, end);
+    if (twice !== null) {
+      lines.report(n, `has the member ${shown(twice.slice(0, 40))} twice (a reader keeps the last, a reviewer may read the first); skipped`);
+      continue;
+    }
     const format = (value as { v?: unknown } | null)?.v;
     if (format === SNAPSHOT_LINE_FORMAT) {
       header = JSON.stringify(value) === SNAPSHOT_HEADER_LINE;
@@ -302,12 +314,6 @@ export async function scanSnapshotFile(path: string, lines: SnapshotLines, buffe
     }
     if (format !== undefined && format !== SNAPSHOT_FORMAT && typeof format === "number") {
       lines.report(n, `has format ${JSON.stringify(format)}; steward reads formats ${SNAPSHOT_FORMAT} and ${SNAPSHOT_LINE_FORMAT}; skipped`);
-      continue;
-    }
-    // A member twice: JSON.parse kept the last, a reviewer of the diff may read the first.
-    const twice = firstDuplicateKey(bytes, lineStart, end);
-    if (twice !== null) {
-      lines.report(n, `has the member ${shown(twice.slice(0, 40))} twice (a reader keeps the last, a reviewer may read the first); skipped`);
       continue;
     }
     handler.record(value, n);
