@@ -65,9 +65,10 @@ async function hostProcesses(host: SandboxHost): Promise<Array<{ pid: number; st
 async function freeze(host: SandboxHost): Promise<void> {
   // Init first, so nothing new is started; then repeat until no process still runs,
   // catching any forked between two passes. A process in uninterruptible sleep (D)
-  // stops only once it leaves it, which on a loaded machine takes a while: up to 3 s.
+  // stops only once it leaves it, which on a loaded machine takes a while: up to 15 s
+  // (3 s was seen to fall short while a whole test suite ran on 2 cores).
   let running: Array<{ pid: number; state: string }> = [];
-  for (let pass = 0; pass < 300; pass++) {
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
     running = (await hostProcesses(host)).filter((p) => p.state !== "T");
     if (running.length === 0) return;
     for (const p of running) signal(p.pid, "SIGSTOP");

@@ -88,10 +88,14 @@ describe("ssh exec", () => {
     const marker = `steward-timeout-${process.pid}-${Date.now()}`;
     // A child of a child: signalling the channel alone would leave the inner sleep running.
     const pending = session
-      .exec(`echo started; sh -c 'sleep 300; : ${marker}' & sleep 301; : ${marker}`, { timeoutMs: 1500 })
+      .exec(`echo started; sh -c 'sleep 300; : ${marker}' & sleep 301; : ${marker}`, { timeoutMs: 4000 })
       .catch((e: unknown) => e);
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    const running = await run("pgrep", ["-f", marker]).then((r) => r.stdout, () => "");
+    // The tree is running before the timeout (4 s: on a loaded machine the channel alone can take a second or more).
+    let running = "";
+    for (let i = 0; i < 60 && running.trim() === ""; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      running = await run("pgrep", ["-f", marker]).then((r) => r.stdout, () => "");
+    }
     expect(running.trim()).not.toBe("");
     const error = await pending;
     expect(error).toBeInstanceOf(CommandTimeoutError);
