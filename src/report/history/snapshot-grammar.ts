@@ -308,9 +308,10 @@ export function decodeRow(row: readonly unknown[]): FactSnapshot | string {
   const takenAt = row[1];
   const groups = row[2];
   if (row.length === UNREACHABLE_ROW_LENGTH) return { v: 1, host: host as string, takenAt: takenAt as string, groups: groups as string[], unreachable: true };
+  // The rest of the row under the rules the forecast checks it by (one copy of them).
+  const facts = factsRowProblem(row);
+  if (facts !== null) return facts;
   const os = row[3];
-  const osp = osProblem(os);
-  if (osp !== null) return osp;
   const diskRows = row[4] as unknown[][];
   const disks: NonNullable<FactSnapshot["disks"]> = [];
   for (let i = 0; i < diskRows.length; i++) {
@@ -319,10 +320,12 @@ export function decodeRow(row: readonly unknown[]): FactSnapshot | string {
   }
   const memory = row[5] as unknown[];
   const load = row[6] as unknown[];
-  const sp = hostStateProblem(row[7], row[8], row[9]);
-  if (sp !== null) return sp;
-  const upgradable = decodeUpdates(row[10]);
-  if (typeof upgradable === "string") return upgradable;
+  const updateRows = row[10] as string[][];
+  const upgradable: SnapshotUpdate[] = [];
+  for (let i = 0; i < updateRows.length; i++) {
+    const u = updateRows[i]!;
+    upgradable.push({ name: u[0]!, from: u[1]!, to: u[2]!, type: u[3] as SnapshotUpdate["type"] });
+  }
   return {
     v: 1,
     host: host as string,
